@@ -1,0 +1,58 @@
+"""Writing outputs safely and reproducibly.
+
+Every output is written to a temporary name beside its target and moved into place only when it is
+complete (:func:`atomic_output`), so an interrupted run never leaves a half-written file that looks
+finished. Excel workbooks are zip files that carry the time they were written; :func:`pin_xlsx`
+rewrites those stamps to a fixed value so the same tables give the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+PINNED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+PINNED_ISO_TIME = "1980-01-01T00:00:00Z"
+_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def pin_xlsx(path: str | Path) -> None:
+    """Rewrite an .xlsx in place with fixed zip entry times and fixed document dates."""
+    p = Path(path)
+    with zipfile.ZipFile(p) as src:
+        entries = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATES.sub(rb"\g<1>" + PINNED_ISO_TIME.encode() + rb"\g<3>", data)
+            pinned = zipfile.ZipInfo(info.filename, date_time=PINNED_ZIP_TIME)
+            pinned.compress_type = zipfile.ZIP_DEFLATED
+            pinned.external_attr = 0o644 << 16
+            dst.writestr(pinned, data)
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
