@@ -303,15 +303,15 @@ def _parse_choice(v: _Validator, raw: Any, where: str) -> Choice:
 
 def _check_unique(v: _Validator, where: str, item_id: str, choices: tuple[Choice, ...]) -> None:
     codes: set[int] = set()
-    keys: dict[str, str] = {}
+    keys: dict[str, Choice] = {}
     for c in choices:
         if c.code in codes:
             v.fail(where, f"{item_id}: choice code {c.code} is used twice")
         codes.add(c.code)
         for k in c.keys():
-            if k in keys and keys[k] != c.label:
-                v.fail(where, f"{item_id}: choices {keys[k]!r} and {c.label!r} normalise to the same key {k!r}")
-            keys[k] = c.label
+            if k in keys and keys[k].code != c.code:
+                v.fail(where, f"{item_id}: choices {keys[k].label!r} and {c.label!r} normalise to the same key {k!r}")
+            keys[k] = c
 
 
 class _Validator:

@@ -39,4 +39,6 @@ def normalize_key(value: object) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _SPACE.sub("", text).casefold()
     stripped = _NUMBERED.sub("", text)
-    return stripped if stripped else text
+    if stripped:
+        return stripped
+    return re.sub(r"\D", "", text) or text  # a bare number with its punctuation: "2." or "(2)" → "2"

@@ -1,0 +1,28 @@
+# ppp_survey: make help lists the targets. Everything runs inside .venv, created on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help report test bench baseline clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+report: $(STAMP) ## Regenerate every table and figure from the bundled baseline
+	$(BIN)/python -m ppp_survey.report
+
+test: $(STAMP) ## Run the whole test suite, notebooks included
+	$(BIN)/python -m pytest
+
+baseline: $(STAMP) ## Regenerate the synthetic (架空) baseline in data/raw (developers only)
+	$(BIN)/python -m ppp_survey.synth --out data/raw
+
+clean: ## Remove generated outputs (keeps .venv)
+	rm -rf data/processed/* figures/*.png

@@ -1,0 +1,64 @@
+"""Number formatting in the Japanese report convention.
+
+Percentages are rounded half up to one decimal (四捨五入), as Japanese reports print them; Python's
+``round()`` and numpy round half to even (``round(0.125, 2) == 0.12``), which is not the convention.
+Totals are not forced to 100.0: :data:`ROUNDING_NOTE` says so under every table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pandas as pd
+
+ROUNDING_NOTE = "※構成比（%）は小数点以下第2位を四捨五入しているため、合計が100.0%にならない場合がある。"
+
+
+def round_half_up(values, digits: int = 1):
+    """Round half up (away from zero for .5) to ``digits`` decimals; NaN stays NaN.
+
+    Decimal arithmetic on the shortest repr of each float after rounding away float noise at
+    the 10th decimal, so 0.15 → 0.2, 2.675 → 2.68 and 100 * 0.145 (= 14.499999999999998 in
+    binary) → 14.5 (binary floating point would give 0.1, 2.67 and 14.4).
+
+    >>> round_half_up(12.25), round_half_up(0.05), round_half_up(2.675, 2)
+    (12.3, 0.1, 2.68)
+    """
+    quantum = Decimal(1).scaleb(-digits)
+
+    def one(x):
+        if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
+            return np.nan
+        return float(Decimal(repr(round(float(x), 10))).quantize(quantum, rounding=ROUND_HALF_UP))
+
+    if np.isscalar(values):
+        return one(values)
+    arr = np.asarray(values, dtype=float)
+    out = np.array([one(x) for x in arr.ravel()], dtype=float).reshape(arr.shape)
+    if isinstance(values, pd.Series):
+        return pd.Series(out, index=values.index, name=values.name)
+    return out
+
+
+def pct(value: float, digits: int = 1) -> str:
+    """A fraction as a percentage string rounded half up: 0.4270 → '42.7'."""
+    return f"{round_half_up(100 * value, digits):.{digits}f}"
+
+
+def wareki(date: dt.date) -> tuple[str, int]:
+    """The Japanese era year of a date in Reiwa or Heisei: (era letter, year), e.g. ('R', 7)."""
+    if date >= dt.date(2019, 5, 1):
+        return "R", date.year - 2018
+    return "H", date.year - 1988
+
+
+def source_note(codebook, population: int, respondents: int, *, synthetic: bool) -> str:
+    """The chart source note, e.g. 'R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%）'."""
+    start, end = codebook.survey.fielded_from, codebook.survey.fielded_to
+    era, year = wareki(start)
+    tail = f"{end.day}" if (end.year, end.month) == (start.year, start.month) else f"{end.month}.{end.day}"
+    note = (f"{era}{year}.{start.month}.{start.day}～{tail}実施 職員{population:,}人中{respondents:,}人回答"
+            f"（回答率{pct(respondents / population)}%）")
+    return f"{note}　※架空データ" if synthetic else note

@@ -1,0 +1,175 @@
+"""``python -m ppp_survey.report``: regenerate every output from a response export.
+
+With no options it reads the bundled synthetic baseline (``data/raw/synthetic_r7_responses.xlsx``
+and ``data/raw/staff_frame_r7.csv`` under the working directory, or under ``$PPP_SURVEY_ROOT``)
+and writes tables to ``data/processed/`` and charts to ``figures/``. A real export drops in with
+``--data``, ``--frame`` and ``--codebook``; nothing in the code names a file or a question.
+
+A user error (missing file, a value the codebook does not know, a frame that does not fit) ends
+with one line on stderr and exit status 2; the traceback is kept for real bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+from .codebook import load_codebook
+from .errors import PppSurveyError
+from .files import atomic_output, sha256_file
+from .fmt import round_half_up, source_note
+from .frame import load_frame
+from .load import load_responses
+from .rates import response_rates
+
+DEFAULT_DATA = Path("data/raw/synthetic_r7_responses.xlsx")
+DEFAULT_FRAME = Path("data/raw/staff_frame_r7.csv")
+_SYNTHETIC_NAME = re.compile(r"synthetic|架空", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Everything a report run depends on besides the input files' contents."""
+
+    data: Path
+    frame: Path
+    codebook: Path | None
+    figures: Path
+    tables: Path
+    on_invalid: str = "error"
+    synthetic: bool = False
+
+
+def default_root() -> Path:
+    """The project folder outputs and default inputs resolve against: $PPP_SURVEY_ROOT or the cwd."""
+    return Path(os.environ.get("PPP_SURVEY_ROOT") or Path.cwd())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ppp_survey.report",
+        description="職員意識調査の集計表・図表を再生成する（既定: 同梱の架空データ）",
+    )
+    p.add_argument("--data", type=Path, help="回答データ (.xlsx / .csv / .sav)。既定: data/raw/synthetic_r7_responses.xlsx")
+    p.add_argument("--frame", type=Path, help="職域別職員数フレーム (.csv)。既定: data/raw/staff_frame_r7.csv")
+    p.add_argument("--codebook", type=Path, help="コードブック (.yaml)。既定: 同梱の令和7年度版（再構成）")
+    p.add_argument("--out", type=Path, help="出力先のフォルダ（その下に figures/ と data/processed/ を作る）。既定: 作業フォルダ")
+    p.add_argument("--on-invalid", choices=("error", "reject"), default="error",
+                   help="コードブックにない値: error=停止して場所を示す（既定） / reject=その行を除外して記録")
+    p.add_argument("--synthetic", action="store_true", help="出力に「架空データ」と明記する（ファイル名に synthetic/架空 を含むときは自動）")
+    return p
+
+
+def options_from_args(args: argparse.Namespace) -> ReportOptions:
+    root = default_root()
+    data = args.data or root / DEFAULT_DATA
+    out = args.out or root
+    return ReportOptions(
+        data=data,
+        frame=args.frame or root / DEFAULT_FRAME,
+        codebook=args.codebook,
+        figures=out / "figures",
+        tables=out / "data" / "processed",
+        on_invalid=args.on_invalid,
+        synthetic=bool(args.synthetic or _SYNTHETIC_NAME.search(Path(data).name)),
+    )
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> list[Path]:
+    """Load, validate, tabulate and draw; return the paths written (the manifest last)."""
+    from . import plots  # matplotlib is imported only when charts are drawn
+
+    steps = 4
+    progress(f"[1/{steps}] 読み込み: {opts.data}")
+    codebook = load_codebook(opts.codebook)
+    frame = load_frame(opts.frame, codebook)
+    loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
+    report = loaded.report
+    progress(f"        {report.n_read:,}行を読み込み: 採用{report.n_accepted:,}行、除外{report.n_rejected:,}行")
+    written: list[Path] = []
+
+    progress(f"[2/{steps}] 検証レポートと回答率: {opts.tables}")
+    summary = report.summary().rename(columns={"status": "区分", "reason": "理由", "count": "件数"})
+    summary["区分"] = summary["区分"].map({"read": "読み込み", "accepted": "採用", "rejected": "除外"})
+    written.append(write_csv(summary, opts.tables / "validation_summary.csv"))
+    rejected = report.rejected().rename(columns={
+        "row": "行", "respondent_id": "ID", "status": "状態", "reason": "理由", "column": "列", "value": "値"})
+    written.append(write_csv(rejected, opts.tables / "validation_rejected_rows.csv"))
+    rates = response_rates(loaded.responses, frame, codebook)
+    written.append(write_csv(rates_display(rates), opts.tables / "response_rates.csv"))
+
+    progress(f"[3/{steps}] 図: {opts.figures}")
+    total = rates.iloc[-1]
+    note = source_note(codebook, int(total["population"]), int(total["respondents"]), synthetic=opts.synthetic)
+    with plots.theme():
+        ax = plots.plot_response_rates(rates, note=note)
+        written.append(plots.save_figure(ax.figure, opts.figures / "2-00_職域別回答率.png"))
+
+    progress(f"[4/{steps}] マニフェスト")
+    written.append(write_manifest(opts, written, opts.tables / "manifest.json"))
+    for path in written:
+        progress(f"        {path}")
+    return written
+
+
+def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
+    """The response-rate table with Japanese headers and the rate in % (one decimal, half up)."""
+    return pd.DataFrame({
+        "職域": rates["domain"].astype(str),
+        "職員数": rates["population"],
+        "回答者数": rates["respondents"],
+        "回答率(%)": round_half_up(100 * rates["rate"]),
+    })
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> Path:
+    """CSV for Excel on Windows: UTF-8 with BOM, CRLF line ends, written atomically."""
+    with atomic_output(path) as tmp:
+        table.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    return path
+
+
+def write_manifest(opts: ReportOptions, outputs: list[Path], path: Path) -> Path:
+    """JSON record of inputs (with SHA-256), package version, options and every output written."""
+    inputs = {"data": opts.data, "frame": opts.frame}
+    if opts.codebook is not None:
+        inputs["codebook"] = opts.codebook
+    manifest = {
+        "package": "ppp_survey",
+        "version": __version__,
+        "synthetic": opts.synthetic,
+        "inputs": {k: {"path": str(v), "sha256": sha256_file(v)} for k, v in inputs.items()},
+        "codebook": "packaged codebook_r7.yaml" if opts.codebook is None else str(opts.codebook),
+        "options": {k: str(v) for k, v in asdict(opts).items()},
+        "outputs": [{"path": str(p), "sha256": sha256_file(p)} for p in outputs],
+    }
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        run(options_from_args(args))
+    except PppSurveyError as exc:
+        print(f"エラー: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""Response rates against the staff frame; frames that do not fit are refused."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ppp_survey import FrameError, load_frame, response_rates
+from conftest import FRAME
+
+
+def test_rates_by_domain(baseline, frame, codebook):
+    rates = response_rates(baseline.responses, frame, codebook)
+    assert list(rates["domain"].astype(str)) == [*codebook.stratum.labels, "全体"]
+    assert rates["respondents"].iloc[:-1].sum() == rates["respondents"].iloc[-1] == 1340
+    assert rates["population"].iloc[-1] == 3138
+    expected = baseline.responses["domain"].value_counts()
+    for row in rates.iloc[:-1].itertuples():
+        assert row.respondents == expected[row.domain]
+        assert row.rate == pytest.approx(row.respondents / row.population)
+
+
+def test_more_respondents_than_staff_is_refused(baseline, frame, codebook):
+    small = frame.assign(population=frame["population"].where(frame["domain"] != "技能労務", 10))
+    with pytest.raises(FrameError, match="技能労務.*24 respondents but only 10 staff"):
+        response_rates(baseline.responses, small, codebook)
+
+
+def write(tmp_path, text, encoding="utf-8"):
+    path = tmp_path / "frame.csv"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_frame_file_reads_in_cp932_and_with_aliases(tmp_path, codebook, frame):
+    text = FRAME.read_text(encoding="utf-8").replace("企業（上下水道）", "上下水道")
+    loaded = load_frame(write(tmp_path, text, "cp932"), codebook)
+    pd.testing.assert_frame_equal(loaded, frame)
+
+
+@pytest.mark.parametrize("change, message", [
+    (("税務,160", "観光,160"), r"line 7, column 職域: '観光' is not a 職域"),
+    (("税務,160", "税務,百六十"), r"line 7, column 職員数: '百六十' is not a positive whole number"),
+    (("税務,160\n", ""), r"職域 税務 of the codebook are missing"),
+    (("税務,160", "税務,161"), r"total 3,139 staff differs"),
+    (("職員数", "人数"), r"needs columns 職域 and 職員数"),
+    (("福祉,270", "税務,270"), r"'税務' appears twice"),
+])
+def test_bad_frames_are_refused_with_the_line(tmp_path, codebook, change, message):
+    text = FRAME.read_text(encoding="utf-8").replace(*change)
+    with pytest.raises(FrameError, match=message):
+        load_frame(write(tmp_path, text), codebook)
