@@ -27,10 +27,12 @@ Conventions (all chosen to reproduce R's ``survey`` package):
   interval of R's ``svyciprop(method="logit")``, which uses
   ``df = degf(design)`` too; for other columns it is a Wald interval
   ``estimate ± t·se``.  R's ``confint(svymean(...))`` uses the normal
-  quantile instead; with several hundred respondents the two differ in the
-  third significant digit of the half-width.  The same full-design df is
-  used for domains (``svyby(..., svyciprop)`` would use the df of the
-  domain's own rows instead).
+  quantile instead; the half-widths differ by 0.6% at 200 respondents and
+  0.1% at 1,300.  The same full-design df is
+  used for domains and for columns with item nonresponse, because they are
+  estimated on the full design (``svyby(..., svyciprop)`` would use the df
+  of the domain's own rows, ``n_d − H_d``, and svy the df of the answering
+  rows; pass ``df=`` to reproduce those).
 * **Design effect** is R's ``deff=TRUE``: the design variance over the
   variance of the same estimator under simple random sampling *without*
   replacement of the same number of answering respondents from a population
@@ -133,10 +135,10 @@ class _Prepared:
 def _prepare(series: pd.Series, *, center: bool) -> _Prepared:
     v = _numeric(series)
     answered = ~np.isnan(v)
-    if np.isinf(v).any():
-        raise ValueError(f"column {series.name!r} has infinite values")
     y = np.where(answered, v, 0.0)
     binary = bool(np.all((y == 0.0) | (y == 1.0)))
+    if not binary and np.isinf(y).any():
+        raise ValueError(f"column {series.name!r} has infinite values")
     shift = 0.0
     if center and not binary:
         # Sums of squares around a central value lose fewer digits; ratio
@@ -178,7 +180,10 @@ def _groups(data: pd.DataFrame, by: str | None) -> _Groups:
         codes = np.where(raw >= 0, remap[np.maximum(raw, 0)], -1)
         labels = tuple(series.cat.categories[keep])
     else:
-        codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+        try:
+            codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+        except TypeError:  # mixed, unorderable labels: keep order of appearance
+            codes, uniques = pd.factorize(series, sort=False, use_na_sentinel=True)
         codes = codes.astype(np.intp)
         labels = tuple(uniques)
     return _Groups(codes=codes, labels=labels)
@@ -292,7 +297,15 @@ def _srs_variance_of_mean(ssd: np.ndarray, nhat: np.ndarray, n: np.ndarray) -> n
     return np.where((n > 1) & (nhat > n), v, np.nan)
 
 
-def _t_quantile(level: float, df: int) -> float:
+def _resolve_df(design: StratifiedDesign, df: float | None) -> float:
+    if df is None:
+        return float(design.df)
+    if not (isinstance(df, (int, float, np.integer, np.floating)) and df > 0):
+        raise ValueError(f"df must be a positive number, got {df!r}")
+    return float(df)
+
+
+def _t_quantile(level: float, df: float) -> float:
     return float(stats.t.ppf(0.5 + level / 2.0, df)) if df > 0 else np.nan
 
 
@@ -341,6 +354,7 @@ def survey_mean(
     by: str | None = None,
     level: float = 0.95,
     ci: str = "auto",
+    df: float | None = None,
 ) -> pd.DataFrame:
     """Design-based means (proportions for 0/1 columns), overall or by domain.
 
@@ -367,6 +381,12 @@ def survey_mean(
         others.  ``"logit"`` requires 0/1 columns; ``"wald"`` uses the Wald
         interval for all.  Both use Student t with ``design.df`` degrees of
         freedom.
+    df : float, optional
+        Degrees of freedom of the t quantile; default ``design.df``
+        (``n − H``, R's ``degf(design)``), for domains too.  R's
+        ``svyby(..., svyciprop)`` would use the df of the domain's own rows
+        (``n_d − H_d``), and svy the df of the answering rows; pass theirs
+        here to reproduce their intervals.
 
     Returns
     -------
@@ -402,7 +422,7 @@ def survey_mean(
     answered = n > 0
     se = np.where(answered, se, np.nan)
 
-    q = _t_quantile(level, design.df)
+    q = _t_quantile(level, _resolve_df(design, df))
     low, high = _wald(estimate, se, q)
     use_logit = sums.binary if ci == "auto" else np.full(len(names), ci == "logit")
     if use_logit.any():
@@ -432,6 +452,7 @@ def survey_total(
     *,
     by: str | None = None,
     level: float = 0.95,
+    df: float | None = None,
 ) -> pd.DataFrame:
     """Design-based population totals, overall or by domain.
 
@@ -441,7 +462,7 @@ def survey_total(
 
     Parameters
     ----------
-    data, design, columns, by, level
+    data, design, columns, by, level, df
         As in :func:`survey_mean`.
 
     Returns
@@ -467,7 +488,7 @@ def survey_total(
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = variance / (_srs_variance_of_mean(parts.ssd, parts.nhat, n) * parts.nhat**2)
     se = np.sqrt(variance)
-    q = _t_quantile(level, design.df)
+    q = _t_quantile(level, _resolve_df(design, df))
     low, high = _wald(total, se, q)
     return _tidy(
         names,
@@ -492,6 +513,7 @@ def survey_difference(
     *,
     by: str | None = None,
     level: float = 0.95,
+    df: float | None = None,
 ) -> pd.DataFrame:
     """Difference of two means measured on the same respondents.
 
@@ -510,6 +532,9 @@ def survey_difference(
         Domain column, as in :func:`survey_mean`.
     level : float, default 0.95
         Confidence level.
+    df : float, optional
+        Degrees of freedom of the t quantile and p-value; default
+        ``design.df``.
 
     Returns
     -------
@@ -563,10 +588,10 @@ def survey_difference(
 
     estimate = np.stack(estimates, axis=-1)
     se = np.sqrt(np.stack(variances, axis=-1))
-    q = _t_quantile(level, design.df)
+    q = _t_quantile(level, _resolve_df(design, df))
     low, high = _wald(estimate, se, q)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_value = 2.0 * stats.t.sf(np.abs(estimate / se), design.df)
+        p_value = 2.0 * stats.t.sf(np.abs(estimate / se), _resolve_df(design, df))
     out = _tidy(
         names_a,
         groups,

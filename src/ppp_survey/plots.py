@@ -98,3 +98,193 @@ def plot_response_rates(rates: pd.DataFrame, *, ax=None, title: str = "職域別
     ax.set_title(title)
     add_footer(fig, base=f"n = 職員{int(total['population']):,}人（回答者{int(total['respondents']):,}人）", note=note)
     return ax
+
+
+# ------------------------------------------------------------------------ charts of section 2
+
+LIKERT_POSITIVE = ["#1f5f99", "#7fb2dc"]  # strong, weak
+LIKERT_NEGATIVE = ["#e8a07d", "#c4532b"]  # weak, strong
+OFFSCALE_COLOR = "#bdbdbd"
+STACK_COLORS = ["#1f5f99", "#7fb2dc", "#e8a07d", "#c4532b", "#8c8c8c", "#bdbdbd"]
+
+
+def _values(table: pd.DataFrame, weighted: bool) -> np.ndarray:
+    return 100 * (table["estimate"] if weighted else table["share"]).to_numpy(dtype=float)
+
+
+def _row_label(group: str, base: int) -> str:
+    return f"{group}（n={base:,}）"
+
+
+def _base_text(table: pd.DataFrame) -> str:
+    first = table.iloc[0]
+    text = f"n = {int(first['base_n']):,}"
+    if int(first["no_answer_n"]):
+        text += f"（無回答{int(first['no_answer_n']):,}人を除く）"
+    return text
+
+
+def _method_text(weighted: bool) -> str:
+    return ("数値は職域別の事後層化推定値（職員全体の推計）。ひげは95%信頼区間" if weighted
+            else "数値は回答者に占める割合（%）")
+
+
+def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, title: str | None = None,
+                 note: str = ""):
+    """100% stacked horizontal bars of a single-answer question, one bar per group.
+
+    Likert items (``item.type == "likert"``) diverge around the neutral point: the positive half
+    of the scale to the right of zero, the negative half to the left, off-scale answers (わからない)
+    in a grey column at the right. Other single-answer items stack from zero. ``table`` is a
+    :func:`ppp_survey.tables.tally` result with the groups to show (全体 first).
+    """
+    groups = list(dict.fromkeys(table["group"]))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8.6, 0.46 * len(groups) + 2.5))
+        fig.subplots_adjust(left=0.2, right=0.86 if item.type == "likert" else 0.97, top=0.78, bottom=0.17)
+    fig = ax.figure
+    y = np.arange(len(groups))[::-1]
+    handles = []
+    if item.type == "likert":
+        scored = [c for c in item.choices if c.score is not None]
+        ordered = sorted(scored, key=lambda c: -c.score)
+        if item.polarity == "higher_is_worse":
+            ordered = ordered[::-1]
+        half = len(ordered) // 2
+        positive, negative = ordered[:half], ordered[len(ordered) - half:]
+        neutral = ordered[half:len(ordered) - half]
+        offscale = [c for c in item.choices if c.score is None]
+    for yi, g in zip(y, groups):
+        t = table[table["group"] == g].set_index("code")
+        v = dict(zip(t.index, _values(t.reset_index(), weighted)))
+        if item.type == "likert":
+            left = -sum(v[c.code] for c in negative) - sum(v[c.code] for c in neutral) / 2
+            # draw from the most negative (leftmost) to the most positive
+            segments = [*negative[::-1], *neutral, *positive[::-1]]
+            colors = {**{c.code: col for c, col in zip(negative, LIKERT_NEGATIVE[-len(negative):][::-1])},
+                      **{c.code: "#d9d9d9" for c in neutral},
+                      **{c.code: col for c, col in zip(positive, LIKERT_POSITIVE[:len(positive)])}}
+            for c in segments:
+                bar = ax.barh(yi, v[c.code], left=left, color=colors[c.code], height=0.62, label=c.label,
+                              edgecolor="white", linewidth=0.5)
+                _label_segment(ax, left, v[c.code], yi, dark=colors[c.code] in (LIKERT_POSITIVE[0], LIKERT_NEGATIVE[-1]))
+                left += v[c.code]
+                if yi == y[0]:
+                    handles.append((c, bar))
+            for k, c in enumerate(offscale):
+                ax.text(1.02 + 0.07 * k, yi, f"{round_half_up_text(v[c.code])}", transform=ax.get_yaxis_transform(),
+                        va="center", ha="left", fontsize=8, color="#555555")
+        else:
+            left = 0.0
+            for k, c in enumerate(item.choices):
+                color = STACK_COLORS[k % len(STACK_COLORS)]
+                bar = ax.barh(yi, v[c.code], left=left, color=color, height=0.62, label=c.label,
+                              edgecolor="white", linewidth=0.5)
+                _label_segment(ax, left, v[c.code], yi, dark=k in (0, 3, 4))
+                left += v[c.code]
+                if yi == y[0]:
+                    handles.append((c, bar))
+    bases = table.drop_duplicates("group").set_index("group")["base_n"]
+    ax.set_yticks(y, [_row_label(g, int(bases[g])) for g in groups])
+    if item.type == "likert":
+        ax.axvline(0, color="#333333", lw=0.8)
+        lim = 100
+        ax.set_xlim(-lim, lim)
+        ax.set_xticks([-100, -50, 0, 50, 100], ["100", "50", "0", "50", "100"])
+        for k, c in enumerate(offscale):
+            ax.text(1.02 + 0.07 * k, 1.0, c.label, transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
+                    color="#555555")
+    else:
+        ax.set_xlim(0, 100)
+    ax.set_xlabel("%")
+    ax.legend([h for _, h in handles], [c.label for c, _ in handles], loc="lower left", bbox_to_anchor=(0, 1.01),
+              ncol=min(len(handles), 4), frameon=False, fontsize=8)
+    ax.set_title(title or f"{item.number} {item.label}", pad=34 if len(handles) <= 4 else 48)
+    add_footer(fig, base=f"{_base_text(table)}　{_method_text(weighted)}", note=note)
+    return ax
+
+
+def round_half_up_text(value: float) -> str:
+    return f"{pct(value / 100)}%"
+
+
+def _label_segment(ax, left: float, width: float, y: float, *, dark: bool) -> None:
+    if width >= 4:
+        ax.text(left + width / 2, y, pct(width / 100), ha="center", va="center", fontsize=7.5,
+                color="white" if dark else "#222222")
+
+
+def plot_multi(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, title: str | None = None,
+               note: str = ""):
+    """Horizontal bars of a multi-select question, ranked by % of respondents (その他/特にない last).
+
+    ``table`` is a :func:`ppp_survey.tables.tally` result for one group. With ``weighted=True`` the
+    bars are the design-based estimates with 95% CI whiskers.
+    """
+    t = table.reset_index(drop=True)
+    special = {c.code for c in item.choices if c.other or c.exclusive}
+    value = _values(t, weighted)
+    main = sorted((i for i in range(len(t)) if t.loc[i, "code"] not in special), key=lambda i: -value[i])
+    rest = [i for i in range(len(t)) if t.loc[i, "code"] in special]
+    order = main + rest
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8.6, 0.4 * len(order) + 1.9))
+        fig.subplots_adjust(left=0.45, right=0.93, top=0.9, bottom=0.16)
+    fig = ax.figure
+    y = np.arange(len(order))[::-1]
+    v = value[order]
+    colors = [BAR_COLOR if i in main else OFFSCALE_COLOR for i in order]
+    xerr = None
+    if weighted:
+        lo = 100 * t["ci_low"].to_numpy(float)[order]
+        hi = 100 * t["ci_high"].to_numpy(float)[order]
+        xerr = np.vstack([v - lo, hi - v])
+    ax.barh(y, v, color=colors, height=0.66, xerr=xerr, error_kw={"ecolor": "#333333", "lw": 0.8, "capsize": 2})
+    ax.set_yticks(y, [t.loc[i, "label"] for i in order], fontsize=8.5)
+    top = float(np.nanmax(v if xerr is None else v + xerr[1])) if len(v) else 100
+    for yi, val in zip(y, v):
+        ax.text(val + top * 0.01 + (0 if xerr is None else 0), yi, f"{pct(val / 100)}%", va="center",
+                ha="left", fontsize=8)
+    ax.set_xlim(0, max(10.0, top * 1.15))
+    ax.set_xlabel("回答者に占める割合（%）" if not weighted else "推定割合（%）")
+    ax.set_title(title or f"{item.number} {item.label}")
+    add_footer(fig, base=f"{_base_text(t)}　複数回答　{_method_text(weighted)}", note=note)
+    return ax
+
+
+def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None = None, note: str = ""):
+    """Shares by group (rows) and choice (columns) of a :class:`~ppp_survey.tables.Crosstab`, with ▲▼ marks."""
+    import seaborn as sns
+
+    cells = crosstab.cells
+    item = crosstab.item
+    groups = list(dict.fromkeys(cells["group"]))
+    value = cells.assign(v=100 * (cells["estimate"] if weighted else cells["share"]))
+    grid = value.pivot(index="group", columns="code", values="v").reindex(index=groups, columns=[c.code for c in item.choices])
+    marks = value.pivot(index="group", columns="code", values="mark").reindex(index=grid.index, columns=grid.columns)
+    text = np.vectorize(lambda v, m: "" if not np.isfinite(v) else f"{pct(v / 100)}{m}")(grid.to_numpy(float), marks.fillna("").to_numpy(object))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.0 * len(item.choices) + 3.2, 0.42 * len(groups) + 3.4))
+        fig.subplots_adjust(left=0.2, right=0.98, top=0.86, bottom=0.36)
+    fig = ax.figure
+    sns.heatmap(grid.to_numpy(float), ax=ax, cmap="Blues", vmin=0, vmax=max(50.0, float(np.nanmax(grid.to_numpy(float)))),
+                annot=text, fmt="", annot_kws={"fontsize": 7.5}, cbar=False, linewidths=0.5, linecolor="white")
+    bases = cells.drop_duplicates("group").set_index("group")
+    ylabels = [_row_label(g, int(bases.loc[g, "base_n"])) + ("※" if bases.loc[g, "reference"] else "") for g in groups]
+    ax.set_yticks(np.arange(len(groups)) + 0.5, ylabels, rotation=0)
+    ax.set_xticks(np.arange(len(item.choices)) + 0.5, [_wrap(c.label) for c in item.choices], rotation=0, fontsize=7.5)
+    ax.xaxis.tick_top()
+    ax.set_title(title or f"{item.number} {item.label}（{crosstab.by_label}別）", pad=40)
+    tests = crosstab.tests
+    test_text = "" if item.is_multi else f"Rao–Scott検定 p = {_p_text(tests['p_value'].iloc[0])}　"
+    legend = "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)　※基数30未満は参考値（検定なし）"
+    add_footer(fig, base=f"{test_text}{legend}\n{_method_text(weighted)}", note=note)
+    return ax
+
+
+def _wrap(label: str, width: int = 7) -> str:
+    return "\n".join(label[i:i + width] for i in range(0, len(label), width))
+
+
+def _p_text(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"

@@ -1,0 +1,308 @@
+"""Design-based tests: Rao–Scott test of a two-way table, group versus the rest.
+
+Both tests use the full stratified design, with the table's base or the
+groups treated as domains (respondents outside contribute zeros within their
+stratum), never a design rebuilt on filtered rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .design import StratifiedDesign
+from .estimate import (
+    _as_names,
+    _check_aligned,
+    _design_arrays,
+    _groups,
+    _ratio_parts,
+    _stratified_variance,
+    _sums,
+)
+
+__all__ = ["RaoScottTest", "VERSUS_REST_COLUMNS", "rao_scott", "versus_rest"]
+
+#: Columns of :func:`versus_rest` results.
+VERSUS_REST_COLUMNS = (
+    "variable",
+    "group",
+    "estimate_group",
+    "estimate_rest",
+    "difference",
+    "se",
+    "statistic",
+    "p_value",
+)
+
+
+@dataclass(frozen=True)
+class RaoScottTest:
+    """Result of :func:`rao_scott`: association of two categorical variables.
+
+    Attributes
+    ----------
+    row, col : str
+        The two variables.
+    n : int
+        Respondents in the table's base (both variables answered).
+    n_rows, n_cols : int
+        Levels of `row` and `col` observed in the base.
+    pearson : float
+        Pearson's X² of the weighted table as R's ``svychisq`` computes it:
+        the estimated cell proportions scaled to ``design.n`` (all rows of
+        the design, including respondents outside the base) — R's
+        ``svytable(..., Ntotal = nrow(design))``.
+    df : int
+        ``(n_rows − 1)(n_cols − 1)``.
+    chisq : float
+        First-order Rao–Scott statistic ``X² / mean(δ)`` (δ: eigenvalues of
+        the generalised design-effect matrix Δ), referred to χ²(df)
+        (R: ``statistic = "Chisq"``).
+    chisq_p_value : float
+    f : float
+        Second-order Rao–Scott F ``X² / tr(Δ)`` (R's default
+        ``statistic = "F"``).
+    df_num, df_den : float
+        Its degrees of freedom ``d = tr(Δ)² / tr(Δ²)`` and ``d · design.df``.
+    p_value : float
+        P-value of the F statistic (the one to report).
+    mean_deff : float
+        ``mean(δ) = tr(Δ)/df``, the average generalised design effect.
+    """
+
+    row: str
+    col: str
+    n: int
+    n_rows: int
+    n_cols: int
+    pearson: float
+    df: int
+    chisq: float
+    chisq_p_value: float
+    f: float
+    df_num: float
+    df_den: float
+    p_value: float
+    mean_deff: float
+
+    def to_series(self) -> pd.Series:
+        """The result as a pandas Series (one row of a results table)."""
+        return pd.Series(asdict(self))
+
+
+def _levels(series: pd.Series, base: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """Codes (−1 outside the base) and levels observed in the base."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        raw = series.cat.codes.to_numpy().astype(np.intp)
+        present = np.zeros(len(series.cat.categories), dtype=bool)
+        present[raw[base]] = True
+        keep = np.flatnonzero(present)
+        remap = np.full(len(present), -1, dtype=np.intp)
+        remap[keep] = np.arange(keep.size)
+        codes = np.where(base, remap[np.maximum(raw, 0)], -1)
+        return codes, tuple(series.cat.categories[keep])
+    codes, uniques = pd.factorize(series.where(base), sort=True, use_na_sentinel=True)
+    return codes.astype(np.intp), tuple(uniques)
+
+
+def _interaction_contrasts(n_rows: int, n_cols: int) -> np.ndarray:
+    """R's ``Cmat``: interaction columns with the main-effects space projected out.
+
+    Cells are ordered with the row index varying fastest (R's
+    ``expand.grid(rows, cols)`` and ``interaction(rows, cols)``).
+    """
+    r = np.tile(np.arange(n_rows), n_cols)
+    c = np.repeat(np.arange(n_cols), n_rows)
+    row_dummies = (r[:, None] == np.arange(1, n_rows)[None, :]).astype(float)
+    col_dummies = (c[:, None] == np.arange(1, n_cols)[None, :]).astype(float)
+    x1 = np.column_stack([np.ones(r.size), row_dummies, col_dummies])
+    x12 = np.column_stack(
+        [row_dummies[:, i] * col_dummies[:, j] for j in range(n_cols - 1) for i in range(n_rows - 1)]
+    )
+    coef, *_ = np.linalg.lstsq(x1, x12, rcond=None)
+    return x12 - x1 @ coef
+
+
+def rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) -> RaoScottTest:
+    """Rao–Scott test of independence of two categorical variables.
+
+    Reproduces R's ``svychisq(~row + col, design)`` for a stratified design:
+    Pearson's X² of the weighted table, and its first-order (χ²) and
+    second-order (F, the default to report) Rao–Scott corrections, built from
+    the design-based covariance of the estimated cell proportions.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Row-aligned with `design`.
+    design : StratifiedDesign
+    row, col : str
+        Columns of categorical answers (any dtype; levels are the values, in
+        category order for categoricals).  A respondent with either value
+        missing is outside the table's base: the cell proportions are domain
+        estimates on the full design (R's ``svychisq(..., na.rm = TRUE)``,
+        which subsets the design and so keeps its strata and ``n_h``).
+
+    Returns
+    -------
+    RaoScottTest
+
+    Notes
+    -----
+    With ``p̂`` the cell proportions (rows varying fastest), ``V`` their
+    design covariance, ``D = diag(p̂)`` and ``C`` the interaction contrasts
+    orthogonal to the main effects, ``Δ = (C'D⁻¹C/N)⁻¹ C'D⁻¹VD⁻¹C``;
+    ``F = X²/tr(Δ)`` on ``d = tr(Δ)²/tr(Δ²)`` and ``d·(n − H)`` df.  Empty
+    cells get ``1/p̂ = 0`` as in R.  ``N`` cancels from every statistic except
+    the raw ``pearson``.  Only levels observed in the base count (R would also
+    count a level seen only outside the base, and then fail).
+    """
+    _check_aligned(data, design, [row, col])
+    r_series, c_series = data[row], data[col]
+    base = (r_series.notna() & c_series.notna()).to_numpy()
+    r_codes, r_levels = _levels(r_series, base)
+    c_codes, c_levels = _levels(c_series, base)
+    n_rows, n_cols = len(r_levels), len(c_levels)
+    if n_rows < 2 or n_cols < 2:
+        raise ValueError(
+            f"a two-way test needs at least two answered levels of each variable; "
+            f"{row!r} has {n_rows}, {col!r} has {n_cols} in the table's base"
+        )
+    n_cells = n_rows * n_cols
+    n_strata = len(design.strata)
+    cell = r_codes + n_rows * c_codes
+    counts = np.bincount(
+        design.codes[base] * n_cells + cell[base], minlength=n_strata * n_cells
+    ).reshape(n_strata, n_cells).astype(float)
+
+    # Cell proportions: domain means of the cell indicators over the base.
+    w, c_h, n_h = _design_arrays(design, 2)
+    m_h = counts.sum(axis=1, keepdims=True)  # base respondents per stratum
+    nhat = float(np.sum(w * m_h))
+    p = np.sum(w * counts, axis=0) / nhat
+    # Σ_{i∈h} z_c and Σ_{i∈h} z_c z_c' with z_c = d (δ_c − p_c)/N̂.
+    linear = (counts - m_h * p) / nhat
+    square = (
+        counts[:, :, None] * np.eye(n_cells)[None, :, :]
+        - counts[:, :, None] * p[None, None, :]
+        - p[None, :, None] * counts[:, None, :]
+        + m_h[:, :, None] * np.outer(p, p)[None, :, :]
+    ) / nhat**2
+    scale = (c_h * w * w)[:, :, None]
+    cov = np.sum(scale * (square - linear[:, :, None] * linear[:, None, :] / n_h[:, :, None]), axis=0)
+
+    total_rows = design.n  # R: N <- nrow(mm), every row of the design
+    table = (total_rows * p).reshape(n_cols, n_rows).T
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / total_rows
+    pearson = float(np.sum((table - expected) ** 2 / expected))
+
+    contrasts = _interaction_contrasts(n_rows, n_cols)
+    inv_p = np.where(p > 0, 1.0 / np.where(p > 0, p, 1.0), 0.0)
+    cd = contrasts * inv_p[:, None]  # D⁻¹C
+    denom = contrasts.T @ cd / total_rows
+    numer = cd.T @ cov @ cd
+    delta = np.linalg.solve(denom, numer)
+    trace = float(np.trace(delta))
+    trace_sq = float(np.trace(delta @ delta))
+    df = (n_rows - 1) * (n_cols - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d0 = trace * trace / trace_sq
+        f_stat = pearson / trace
+        chisq = pearson / (trace / df)
+    df_den = d0 * design.df
+    return RaoScottTest(
+        row=row,
+        col=col,
+        n=int(base.sum()),
+        n_rows=n_rows,
+        n_cols=n_cols,
+        pearson=pearson,
+        df=df,
+        chisq=float(chisq),
+        chisq_p_value=float(stats.chi2.sf(chisq, df)),
+        f=float(f_stat),
+        df_num=float(d0),
+        df_den=float(df_den),
+        p_value=float(stats.f.sf(f_stat, d0, df_den)),
+        mean_deff=trace / df,
+    )
+
+
+def versus_rest(
+    data: pd.DataFrame,
+    design: StratifiedDesign,
+    columns: str | Sequence[str],
+    *,
+    by: str,
+) -> pd.DataFrame:
+    """Each group against the rest of the respondents (全体との差), per column.
+
+    For every level ``g`` of `by` and every column, the difference between
+    the mean in ``g`` and the mean among respondents of the other levels.
+    Both are domain means on the full design; the two domains share strata,
+    so the variance of the difference is that of the linearised variable
+    ``z_g − z_rest`` (their covariance counted).  Respondents with a missing
+    `by` are in neither domain (they cannot be said to be outside ``g``);
+    missing answers are item nonresponse as in
+    :func:`~ppp_survey.estimate.survey_mean`.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Row-aligned with `design`.
+    design : StratifiedDesign
+    columns : str or sequence of str
+        0/1 indicator columns (any numeric column works: means are compared).
+    by : str
+        Grouping column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``variable, group, estimate_group, estimate_rest, difference,
+        se, statistic, p_value``: ``difference = estimate_group −
+        estimate_rest``, ``statistic = difference / se`` and its two-sided
+        p-value from Student t on ``design.df`` degrees of freedom (the
+        design-based t test of R's ``svyttest``/``svyglm`` with full-design
+        df; ``svyttest`` itself uses ``df − 1``).
+    """
+    names = _as_names(columns)
+    _check_aligned(data, design, names)
+    if by is None:
+        raise ValueError("versus_rest needs a grouping column (by=)")
+    groups = _groups(data, by)
+    sums = _sums(data, design, names, groups, center=True)
+    # Rest of g = all grouped respondents minus g (per stratum).
+    rest = {
+        key: getattr(sums, key).sum(axis=1, keepdims=True) - getattr(sums, key)
+        for key in ("count", "s1", "s2")
+    }
+    own = _ratio_parts(design, sums.count, sums.s1, sums.s2)
+    other = _ratio_parts(design, rest["count"], rest["s1"], rest["s2"])
+    # Disjoint domains: Σ z_g z_rest = 0 respondent by respondent.
+    variance = _stratified_variance(design, own.linear - other.linear, own.square + other.square)
+    se = np.sqrt(variance)
+    shift = sums.shift[np.newaxis, :]
+    difference = own.estimate - other.estimate
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = difference / se
+        p_value = 2.0 * stats.t.sf(np.abs(statistic), design.df)
+    n_groups = groups.size
+    out = pd.DataFrame(
+        {
+            "variable": np.repeat(np.asarray(names, dtype=object), n_groups),
+            "group": np.tile(np.asarray(groups.labels, dtype=object), len(names)),
+            "estimate_group": (own.estimate + shift).T.reshape(-1),
+            "estimate_rest": (other.estimate + shift).T.reshape(-1),
+            "difference": difference.T.reshape(-1),
+            "se": se.T.reshape(-1),
+            "statistic": statistic.T.reshape(-1),
+            "p_value": p_value.T.reshape(-1),
+        }
+    )
+    return out[list(VERSUS_REST_COLUMNS)]

@@ -1,0 +1,280 @@
+"""Survey tables from the codebook: 単純集計 (GT), クロス集計 with significance marks, Likert summaries.
+
+Each function takes the typed respondent table, the stratified design and a codebook item, turns
+the item into 0/1 indicator columns, and calls the design-based estimators of
+:mod:`ppp_survey.estimate` and :mod:`ppp_survey.significance`. Results are tidy DataFrames with the
+columns listed in each docstring; ``display_*`` functions make the wide, rounded tables people read.
+
+Conventions (stated on every published table):
+
+* **Base.** Shares are of the respondents who answered the question (無回答 excluded; its count is
+  shown beside the base n). For multi-select questions that is "% of respondents", so the options
+  add up to more than 100 (the M.T., multiple total, is shown).
+* **Two kinds of share.** ``share`` is the plain share of respondents (the committee document's
+  convention). ``estimate`` is the design-based estimate for all staff: respondents in each 職域
+  are treated as a simple random sample of that 職域's staff (missing at random within 職域),
+  weighted N_h/n_h, with finite population correction; ``se``, ``ci_low``/``ci_high`` (95%, logit)
+  and ``deff`` belong to it.
+* **Marks (全体との差).** In a crosstab, a cell is marked when its group differs from the rest of the
+  respondents (design-based t test of the difference): ▲/▼ higher/lower at the 1% level, △/▽ at the
+  5% level. Multiple comparisons: marks are *protected* — a table's cells are marked only when the
+  table's Rao–Scott test of association is significant at 5% (for multi-select questions, option by
+  option); within a table, tests are not further adjusted. Rows whose base n is below 30 are 参考値
+  and are not tested.
+* **Rounding.** Percentages are rounded half up to one decimal; totals are not forced to 100.0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .codebook import Codebook, Item
+from .design import StratifiedDesign, stratified_design
+from .estimate import survey_difference, survey_mean
+from .fmt import ROUNDING_NOTE, round_half_up
+from .significance import rao_scott, versus_rest
+
+NO_ANSWER = "無回答"
+ALL = "全体"
+MIN_BASE = 30
+PROTECT_ALPHA = 0.05
+MARKS = {("high", 0.01): "▲", ("high", 0.05): "△", ("low", 0.01): "▼", ("low", 0.05): "▽"}
+MARK_LEGEND = (
+    "▲/▼：その他の回答者と比べて有意に高い/低い（1%水準）、△/▽：同（5%水準）。"
+    "表全体の関連（Rao–Scott検定）が5%水準で有意な場合のみ表示。基数30未満は参考値（検定しない）。"
+)
+DESIGN_NOTE = (
+    "推定値・標準誤差・95%信頼区間は、職域ごとの回答者をその職域の職員からの無作為抽出とみなし（職域内で回答の有無は"
+    "ランダムと仮定）、職域別に重み付け（職員数/回答者数）し有限母集団修正を行った層化推定。"
+)
+
+TALLY_COLUMNS = ("question", "group", "base_n", "no_answer_n", "code", "label", "n", "share",
+                 "estimate", "se", "ci_low", "ci_high", "deff")
+
+
+def make_design(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *, fpc: bool = True) -> StratifiedDesign:
+    """The post-stratified design: strata = the codebook's stratum (職域), N_h from the frame."""
+    population = pd.Series(frame["population"].to_numpy(), index=frame["domain"].astype(str))
+    return stratified_design(responses, population, strata=codebook.stratum.id, fpc=fpc)
+
+
+def indicators(responses: pd.DataFrame, item: Item) -> pd.DataFrame:
+    """One float 0/1 column per choice (named ``{id}_{code}``), NaN where the question was not answered."""
+    if item.is_multi:
+        return responses[item.option_columns].astype("Float64").astype(float)
+    values = responses[item.id]
+    answered = values.notna().to_numpy()
+    out = {}
+    for choice, col in zip(item.choices, item.option_columns):
+        out[col] = np.where(answered, (values == choice.label).to_numpy(dtype=bool), np.nan)
+    return pd.DataFrame(out, index=responses.index)
+
+
+def tally(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None,
+          level: float = 0.95) -> pd.DataFrame:
+    """Counts, plain shares and design-based estimates of every choice of one question.
+
+    Returns
+    -------
+    DataFrame
+        ``question, group, base_n, no_answer_n, code, label, n, share, estimate, se, ci_low,
+        ci_high, deff``: one row per choice (and per group of ``by``); ``base_n`` answered the
+        question, ``no_answer_n`` did not, ``n`` chose the choice, ``share = n / base_n``.
+    """
+    ind = indicators(responses, item)
+    data = ind if by is None else ind.assign(**{by: responses[by]})
+    est = survey_mean(data, design, list(ind.columns), by=by, level=level)
+    groups = [ALL] if by is None else list(est["group"].drop_duplicates())
+    rows = []
+    for g in groups:
+        mask = np.ones(len(responses), bool) if by is None else (responses[by].astype(object) == g).to_numpy()
+        part = ind[mask]
+        base = int(part.iloc[:, 0].notna().sum())
+        for choice, col in zip(item.choices, item.option_columns):
+            n = int(np.nansum(part[col].to_numpy()))
+            rows.append({"question": item.id, "group": g, "base_n": base, "no_answer_n": int(mask.sum()) - base,
+                         "code": choice.code, "label": choice.label, "n": n,
+                         "share": n / base if base else np.nan, "variable": col})
+    counts = pd.DataFrame(rows)
+    est = est.assign(group=est["group"].astype(object))
+    out = counts.merge(est[["variable", "group", "estimate", "se", "ci_low", "ci_high", "deff"]],
+                       on=["variable", "group"], how="left")
+    return out[list(TALLY_COLUMNS)]
+
+
+def tally_by(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str,
+             level: float = 0.95) -> pd.DataFrame:
+    """:func:`tally` for 全体 followed by each group of ``by`` (the rows of a by-group chart)."""
+    return pd.concat([tally(responses, design, item, level=level),
+                      tally(responses, design, item, by=by, level=level)], ignore_index=True)
+
+
+def gt_table(responses: pd.DataFrame, design: StratifiedDesign, codebook: Codebook) -> pd.DataFrame:
+    """単純集計: :func:`tally` of every single-answer, Likert and multi-select question, stacked."""
+    items = codebook.questions_of_type("sa", "likert", "ma")
+    return pd.concat([tally(responses, design, q) for q in items], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Crosstab:
+    """A クロス集計 of one question by one attribute.
+
+    ``cells``: the :func:`tally` columns plus ``difference`` (group − rest, design-based),
+    ``p_value``, ``mark`` (▲△▼▽ or ''), ``reference`` (True for 参考値: base n < 30, not tested).
+    ``tests``: one row per Rao–Scott test (one per table; per option for multi-select):
+    ``question, by, code, label, n, f, df_num, df_den, p_value, chisq, pearson``.
+    """
+
+    item: Item
+    by: str
+    cells: pd.DataFrame
+    tests: pd.DataFrame
+    by_label: str = ""
+
+
+def crosstab(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str,
+             by_label: str | None = None, min_base: int = MIN_BASE, level: float = 0.95) -> Crosstab:
+    """Shares of one question by the groups of ``by`` (職域 or any attribute), with marks and tests.
+
+    ``by_label`` names the attribute in titles (職域); it defaults to ``by``.
+    """
+    cells = tally(responses, design, item, by=by, level=level)
+    ind = indicators(responses, item)
+    data = ind.assign(**{by: responses[by]})
+    rest = versus_rest(data, design, list(ind.columns), by=by)
+    rest = rest.assign(group=rest["group"].astype(object))
+    cols = dict(zip(item.option_columns, item.choices))
+    rest["code"] = rest["variable"].map(lambda v: cols[v].code)
+    cells = cells.merge(rest[["group", "code", "difference", "p_value"]], on=["group", "code"], how="left")
+    cells["reference"] = cells["base_n"] < min_base
+
+    tests = _tests(responses, design, item, by)
+    significant = dict(zip(tests["code"], tests["p_value"] < PROTECT_ALPHA))
+    protect = (lambda code: significant.get(code, False)) if item.is_multi else (lambda code: significant.get(None, False))
+    cells["mark"] = [
+        "" if (ref or not protect(code) or not np.isfinite(p)) else _mark(diff, p)
+        for ref, code, diff, p in zip(cells["reference"], cells["code"], cells["difference"], cells["p_value"])
+    ]
+    cells.loc[cells["reference"], "p_value"] = np.nan
+    return Crosstab(item=item, by=by, cells=cells, tests=tests, by_label=by_label or by)
+
+
+def _mark(difference: float, p: float) -> str:
+    side = "high" if difference > 0 else "low"
+    for alpha in (0.01, 0.05):
+        if p < alpha:
+            return MARKS[(side, alpha)]
+    return ""
+
+
+def _tests(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: str) -> pd.DataFrame:
+    """Rao–Scott tests: the whole table (single answer) or each option against the groups (multi-select)."""
+    rows = []
+    if item.is_multi:
+        for choice, col in zip(item.choices, item.option_columns):
+            ticked = responses[col].astype("Float64")
+            flag = pd.Categorical(ticked.map({1.0: "選択", 0.0: "非選択"}, na_action="ignore").astype(object),
+                                  categories=["選択", "非選択"])
+            data = pd.DataFrame({by: responses[by], col: flag}, index=responses.index)
+            rows.append(_test_row(rao_scott(data, design, by, col), item, by, choice.code, choice.label))
+    else:
+        rows.append(_test_row(rao_scott(responses, design, by, item.id), item, by, None, ""))
+    return pd.DataFrame(rows)
+
+
+def _test_row(test, item: Item, by: str, code, label: str) -> dict:
+    return {"question": item.id, "by": by, "code": code, "label": label, "n": test.n, "f": test.f,
+            "df_num": test.df_num, "df_den": test.df_den, "p_value": test.p_value, "chisq": test.chisq,
+            "pearson": test.pearson}
+
+
+def likert_summary(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None,
+                   level: float = 0.95) -> pd.DataFrame:
+    """肯定的回答 (top-2 box), 否定的回答 (bottom-2 box) and the mean score of a Likert question.
+
+    Top/bottom boxes are shares of those who answered (off-scale answers such as わからない count in
+    the base); the mean is over scored answers only. The polarity of the codebook decides which end
+    is 肯定的: the higher scores for ``higher_is_better``.
+
+    Returns ``question, group, measure, base_n, unweighted, estimate, se, ci_low, ci_high, deff``.
+    """
+    scored = sorted((c for c in item.choices if c.score is not None), key=lambda c: -c.score)
+    if item.polarity == "higher_is_worse":
+        scored = scored[::-1]
+    values = responses[item.id]
+    answered = values.notna().to_numpy()
+    score_map = {c.label: c.score for c in scored}
+    data = pd.DataFrame({
+        "肯定的回答": np.where(answered, values.isin([c.label for c in scored[:2]]).to_numpy(), np.nan),
+        "否定的回答": np.where(answered, values.isin([c.label for c in scored[-2:]]).to_numpy(), np.nan),
+        "平均点": values.astype(object).map(score_map).astype(float).to_numpy(),
+    }, index=responses.index)
+    if by is not None:
+        data[by] = responses[by]
+    est = survey_mean(data, design, ["肯定的回答", "否定的回答", "平均点"], by=by, level=level)
+    est = est.rename(columns={"variable": "measure", "n": "base_n"})
+    est.insert(0, "question", item.id)
+    return est[["question", "group", "measure", "base_n", "unweighted", "estimate", "se", "ci_low", "ci_high", "deff"]]
+
+
+def option_difference(responses: pd.DataFrame, design: StratifiedDesign, item: Item, code_a: int, code_b: int,
+                      *, by: str | None = None) -> pd.DataFrame:
+    """Difference between two options of a multi-select question (same respondents: covariance counted)."""
+    a, b = item.option_column(item.choice(code_a)), item.option_column(item.choice(code_b))
+    data = indicators(responses, item)
+    if by is not None:
+        data[by] = responses[by]
+    out = survey_difference(data, design, a, b, by=by)
+    return out.assign(label_a=item.choice(code_a).label, label_b=item.choice(code_b).label)
+
+
+# ------------------------------------------------------------------------------------- display
+
+def _pct(values) -> np.ndarray:
+    return round_half_up(100 * np.asarray(values, dtype=float))
+
+
+def display_tally(table: pd.DataFrame, item: Item, *, weighted: bool = False) -> pd.DataFrame:
+    """A question's 単純集計 as people read it: choices in rows, 回答数 and %, then 無回答 and 合計/M.T."""
+    t = table[table["group"] == ALL]
+    value = t["estimate"] if weighted else t["share"]
+    out = pd.DataFrame({"選択肢": t["label"].to_numpy(), "回答数": t["n"].to_numpy(), "%": _pct(value)})
+    base, missing = int(t["base_n"].iloc[0]), int(t["no_answer_n"].iloc[0])
+    total_label = "M.T.（複数回答計）" if item.is_multi else "合計"
+    tail = pd.DataFrame({"選択肢": [total_label, f"基数（{NO_ANSWER}を除く）", NO_ANSWER],
+                         "回答数": [int(t["n"].sum()), base, missing],
+                         "%": [float(np.sum(_pct(value))), np.nan, np.nan]})
+    return pd.concat([out, tail], ignore_index=True)
+
+
+def display_crosstab(ct: Crosstab, *, weighted: bool = False) -> pd.DataFrame:
+    """A crosstab as people read it: groups in rows with base n, % per choice with its mark."""
+    cells = ct.cells
+    value = cells["estimate"] if weighted else cells["share"]
+    text = [f"{v:.1f}{m}" if np.isfinite(v) else "-" for v, m in zip(_pct(value), cells["mark"])]
+    wide = cells.assign(text=text).pivot(index="group", columns="label", values="text")
+    groups = list(dict.fromkeys(cells["group"]))
+    wide = wide.reindex(index=groups, columns=ct.item.labels)
+    base = cells.drop_duplicates("group").set_index("group")
+    wide.insert(0, "基数", base["base_n"].reindex(groups).to_numpy())
+    wide.insert(1, "備考", np.where(base["reference"].reindex(groups).to_numpy(), "参考値", ""))
+    wide.index.name = ct.by
+    return wide.reset_index()
+
+
+def table_notes(ct: Crosstab | None = None) -> list[str]:
+    """The notes printed under a table: test result, legend, method, rounding."""
+    notes = []
+    if ct is not None:
+        for row in ct.tests.itertuples():
+            head = f"{row.label}：" if row.label else ""
+            notes.append(f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, p = {_p(row.p_value)}")
+        notes.append(MARK_LEGEND)
+    return [*notes, DESIGN_NOTE, ROUNDING_NOTE]
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
