@@ -30,6 +30,8 @@ APISTRAT = SHARED / "reference" / "r-survey-api" / "apistrat.csv"
 @pytest.fixture(scope="module")
 def apistrat() -> pd.DataFrame:
     if not APISTRAT.is_file():
+        if os.environ.get("CI"):  # in CI the reference must be there: a skip would hide a failure
+            pytest.fail(f"R reference data {APISTRAT} not found in CI")
         pytest.skip(
             f"R reference data {APISTRAT} not found; set PPP_SURVEY_SHARED to the directory "
             "that holds reference/r-survey-api/apistrat.csv"
