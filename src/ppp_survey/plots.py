@@ -63,6 +63,16 @@ def add_footer(fig, *, base: str, note: str) -> None:
     fig.text(0.01, 0.012, f"{base}\n{note}", ha="left", va="bottom", fontsize=7.5, color="#444444", linespacing=1.5)
 
 
+def fit_left_margin(ax, *, pad: float = 0.015) -> None:
+    """Move the plot area's left edge so the longest y tick label fits (labels are Japanese text
+    of very different lengths, so a fixed margin either clips them or wastes space)."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    widths = [t.get_window_extent(renderer).width for t in ax.get_yticklabels()] or [0.0]
+    left = max(widths) / fig.bbox.width + pad + 0.01
+    fig.subplots_adjust(left=min(0.6, left))
+
+
 def save_figure(fig, path: str | Path) -> Path:
     """Save a figure as PNG atomically, with no timestamp or software tag, and close it."""
     p = Path(path)
@@ -97,6 +107,7 @@ def plot_response_rates(rates: pd.DataFrame, *, ax=None, title: str = "職域別
     ax.set_xlabel("回答率（%）")
     ax.set_title(title)
     add_footer(fig, base=f"n = 職員{int(total['population']):,}人（回答者{int(total['respondents']):,}人）", note=note)
+    fit_left_margin(ax)
     return ax
 
 
@@ -201,6 +212,7 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
               ncol=min(len(handles), 4), frameon=False, fontsize=8)
     ax.set_title(title or f"{item.number} {item.label}", pad=34 if len(handles) <= 4 else 48)
     add_footer(fig, base=f"{_base_text(table)}　{_method_text(weighted)}", note=note)
+    fit_left_margin(ax)
     return ax
 
 
@@ -228,7 +240,7 @@ def plot_multi(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, ti
     rest = [i for i in range(len(t)) if t.loc[i, "code"] in special]
     order = main + rest
     if ax is None:
-        fig, ax = plt.subplots(figsize=(8.6, 0.4 * len(order) + 1.9))
+        fig, ax = plt.subplots(figsize=(8.6, 0.46 * len(order) + 1.9))
         fig.subplots_adjust(left=0.45, right=0.93, top=0.9, bottom=0.16)
     fig = ax.figure
     y = np.arange(len(order))[::-1]
@@ -240,15 +252,16 @@ def plot_multi(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, ti
         hi = 100 * t["ci_high"].to_numpy(float)[order]
         xerr = np.vstack([v - lo, hi - v])
     ax.barh(y, v, color=colors, height=0.66, xerr=xerr, error_kw={"ecolor": "#333333", "lw": 0.8, "capsize": 2})
-    ax.set_yticks(y, [t.loc[i, "label"] for i in order], fontsize=8.5)
+    ax.set_yticks(y, [_wrap(t.loc[i, "label"], 22) for i in order], fontsize=8.5)
     top = float(np.nanmax(v if xerr is None else v + xerr[1])) if len(v) else 100
-    for yi, val in zip(y, v):
-        ax.text(val + top * 0.01 + (0 if xerr is None else 0), yi, f"{pct(val / 100)}%", va="center",
-                ha="left", fontsize=8)
+    ends = v if xerr is None else v + xerr[1]
+    for yi, val, end in zip(y, v, ends):
+        ax.text(end + top * 0.012, yi, f"{pct(val / 100)}%", va="center", ha="left", fontsize=8)
     ax.set_xlim(0, max(10.0, top * 1.15))
     ax.set_xlabel("回答者に占める割合（%）" if not weighted else "推定割合（%）")
     ax.set_title(title or f"{item.number} {item.label}")
     add_footer(fig, base=f"{_base_text(t)}　複数回答　{_method_text(weighted)}", note=note)
+    fit_left_margin(ax)
     return ax
 
 
@@ -264,8 +277,9 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     marks = value.pivot(index="group", columns="code", values="mark").reindex(index=grid.index, columns=grid.columns)
     text = np.vectorize(lambda v, m: "" if not np.isfinite(v) else f"{pct(v / 100)}{m}")(grid.to_numpy(float), marks.fillna("").to_numpy(object))
     if ax is None:
-        fig, ax = plt.subplots(figsize=(1.0 * len(item.choices) + 3.2, 0.42 * len(groups) + 3.4))
-        fig.subplots_adjust(left=0.2, right=0.98, top=0.86, bottom=0.36)
+        height = 0.42 * len(groups) + 3.0
+        fig, ax = plt.subplots(figsize=(1.0 * len(item.choices) + 3.2, height))
+        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 1.55 / height, bottom=0.75 / height)
     fig = ax.figure
     sns.heatmap(grid.to_numpy(float), ax=ax, cmap="Blues", vmin=0, vmax=max(50.0, float(np.nanmax(grid.to_numpy(float)))),
                 annot=text, fmt="", annot_kws={"fontsize": 7.5}, cbar=False, linewidths=0.5, linecolor="white")
@@ -274,11 +288,13 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     ax.set_yticks(np.arange(len(groups)) + 0.5, ylabels, rotation=0)
     ax.set_xticks(np.arange(len(item.choices)) + 0.5, [_wrap(c.label) for c in item.choices], rotation=0, fontsize=7.5)
     ax.xaxis.tick_top()
-    ax.set_title(title or f"{item.number} {item.label}（{crosstab.by_label}別）", pad=40)
+    ax.set_title(title or f"{item.number} {item.label}（{crosstab.by_label}別）", pad=58)
     tests = crosstab.tests
-    test_text = "" if item.is_multi else f"Rao–Scott検定 p = {_p_text(tests['p_value'].iloc[0])}　"
+    test_text = "" if item.is_multi else f"Rao–Scott検定 {_p_text(tests['p_value'].iloc[0])}　"
     legend = "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)　※基数30未満は参考値（検定なし）"
-    add_footer(fig, base=f"{test_text}{legend}\n{_method_text(weighted)}", note=note)
+    n_total = int(bases["base_n"].sum())
+    add_footer(fig, base=f"n = {n_total:,}（各行の n は行の基数）　{test_text}\n{legend}　{_method_text(weighted)}", note=note)
+    fit_left_margin(ax)
     return ax
 
 
@@ -287,4 +303,4 @@ def _wrap(label: str, width: int = 7) -> str:
 
 
 def _p_text(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

@@ -29,7 +29,6 @@ from .files import atomic_output, sha256_file
 from .fmt import round_half_up, source_note
 from .frame import load_frame
 from .load import load_responses
-from .rates import response_rates
 
 DEFAULT_DATA = Path("data/raw/synthetic_r7_responses.xlsx")
 DEFAULT_FRAME = Path("data/raw/staff_frame_r7.csv")
@@ -43,10 +42,18 @@ class ReportOptions:
     data: Path
     frame: Path
     codebook: Path | None
-    figures: Path
-    tables: Path
+    out: Path
     on_invalid: str = "error"
     synthetic: bool = False
+    weighted: bool = False
+
+    @property
+    def figures(self) -> Path:
+        return self.out / "figures"
+
+    @property
+    def tables(self) -> Path:
+        return self.out / "data" / "processed"
 
 
 def default_root() -> Path:
@@ -65,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="出力先のフォルダ（その下に figures/ と data/processed/ を作る）。既定: 作業フォルダ")
     p.add_argument("--on-invalid", choices=("error", "reject"), default="error",
                    help="コードブックにない値: error=停止して場所を示す（既定） / reject=その行を除外して記録")
+    p.add_argument("--weighted", action="store_true",
+                   help="図に事後層化推定値（職員全体の推計）と95%%信頼区間を描く（既定: 回答者に占める割合）")
     p.add_argument("--synthetic", action="store_true", help="出力に「架空データ」と明記する（ファイル名に synthetic/架空 を含むときは自動）")
     return p
 
@@ -77,10 +86,10 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         data=data,
         frame=args.frame or root / DEFAULT_FRAME,
         codebook=args.codebook,
-        figures=out / "figures",
-        tables=out / "data" / "processed",
+        out=out,
         on_invalid=args.on_invalid,
         synthetic=bool(args.synthetic or _SYNTHETIC_NAME.search(Path(data).name)),
+        weighted=args.weighted,
     )
 
 
@@ -91,38 +100,84 @@ def _stderr(message: str) -> None:
 def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> list[Path]:
     """Load, validate, tabulate and draw; return the paths written (the manifest last)."""
     from . import plots  # matplotlib is imported only when charts are drawn
+    from .analysis import analyse
+    from .excel import write_workbook
+    from .workbook import report_sheets
 
-    steps = 4
+    steps = 5
     progress(f"[1/{steps}] 読み込み: {opts.data}")
     codebook = load_codebook(opts.codebook)
     frame = load_frame(opts.frame, codebook)
     loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
     report = loaded.report
     progress(f"        {report.n_read:,}行を読み込み: 採用{report.n_accepted:,}行、除外{report.n_rejected:,}行")
-    written: list[Path] = []
 
-    progress(f"[2/{steps}] 検証レポートと回答率: {opts.tables}")
+    progress(f"[2/{steps}] 集計（事後層化・有限母集団修正、Rao–Scott検定）")
+    analysis = analyse(loaded.responses, frame, codebook, progress=progress)
+    total = analysis.rates.iloc[-1]
+    note = source_note(codebook, int(total["population"]), int(total["respondents"]), synthetic=opts.synthetic)
+
+    progress(f"[3/{steps}] 表: {opts.tables}")
+    written: list[Path] = []
     summary = report.summary().rename(columns={"status": "区分", "reason": "理由", "count": "件数"})
     summary["区分"] = summary["区分"].map({"read": "読み込み", "accepted": "採用", "rejected": "除外"})
     written.append(write_csv(summary, opts.tables / "validation_summary.csv"))
     rejected = report.rejected().rename(columns={
         "row": "行", "respondent_id": "ID", "status": "状態", "reason": "理由", "column": "列", "value": "値"})
     written.append(write_csv(rejected, opts.tables / "validation_rejected_rows.csv"))
-    rates = response_rates(loaded.responses, frame, codebook)
-    written.append(write_csv(rates_display(rates), opts.tables / "response_rates.csv"))
+    written.append(write_csv(rates_display(analysis.rates), opts.tables / "response_rates.csv"))
+    written.append(write_csv(analysis.gt, opts.tables / "gt.csv"))
+    written.append(write_csv(analysis.crosstab_cells(), opts.tables / "crosstab_cells.csv"))
+    written.append(write_csv(analysis.tests(), opts.tables / "crosstab_tests.csv"))
+    written.append(write_csv(analysis.likert, opts.tables / "likert_summary.csv"))
+    sheets = report_sheets(analysis, report, synthetic=opts.synthetic, source_note=note)
+    book = "集計表_架空データ.xlsx" if opts.synthetic else "集計表.xlsx"
+    written.append(write_workbook(opts.tables / book, sheets))
+    progress(f"        {book}（{len(sheets)}シート）")
 
-    progress(f"[3/{steps}] 図: {opts.figures}")
-    total = rates.iloc[-1]
-    note = source_note(codebook, int(total["population"]), int(total["respondents"]), synthetic=opts.synthetic)
+    progress(f"[4/{steps}] 図: {opts.figures}")
     with plots.theme():
-        ax = plots.plot_response_rates(rates, note=note)
-        written.append(plots.save_figure(ax.figure, opts.figures / "2-00_職域別回答率.png"))
+        for name, draw in figure_plan(analysis, weighted=opts.weighted, note=note):
+            ax = draw()
+            written.append(plots.save_figure(ax.figure, opts.figures / name))
+            progress(f"        {name}")
 
-    progress(f"[4/{steps}] マニフェスト")
+    progress(f"[5/{steps}] マニフェスト")
     written.append(write_manifest(opts, written, opts.tables / "manifest.json"))
-    for path in written:
-        progress(f"        {path}")
+    progress(f"完了: {len(written)}ファイル")
     return written
+
+
+def figure_name(item, suffix: str = "") -> str:
+    """File name of a question's chart, numbered as the document numbers it: 2-(5) → '2-05_…png'."""
+    match = re.fullmatch(r"(\d+)-\((\d+)\)", item.number.strip())
+    number = f"{match.group(1)}-{int(match.group(2)):02d}" if match else item.id
+    title = re.sub(r"（複数選択可）|\(複数選択可\)", "", item.label)
+    title = re.sub(r'[\\/:*?"<>|\s]', "", title)
+    return f"{number}_{title}{suffix}.png"
+
+
+def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Callable]]:
+    """(file name, draw function) for every chart: response rates, one chart per question of the
+    document (by 職域 for single-answer questions), and a heatmap per question by 職域."""
+    from . import plots
+
+    cb = analysis.codebook
+    stratum = cb.stratum
+    plan: list[tuple[str, Callable]] = [
+        ("2-00_職域別回答率.png", lambda: plots.plot_response_rates(analysis.rates, note=note)),
+    ]
+    for q in analysis.questions:
+        if q.is_multi:
+            plan.append((figure_name(q), lambda q=q: plots.plot_multi(analysis.tally(q.id), q, weighted=weighted, note=note)))
+        else:
+            plan.append((figure_name(q), lambda q=q: plots.plot_stacked(analysis.tally(q.id, by=stratum.id), q,
+                                                                       weighted=weighted, note=note)))
+    for q in analysis.questions:
+        ct = analysis.crosstabs[(q.id, stratum.id)]
+        plan.append((figure_name(q, f"_{stratum.label}別"),
+                     lambda ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note)))
+    return plan
 
 
 def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
@@ -153,8 +208,8 @@ def write_manifest(opts: ReportOptions, outputs: list[Path], path: Path) -> Path
         "synthetic": opts.synthetic,
         "inputs": {k: {"path": str(v), "sha256": sha256_file(v)} for k, v in inputs.items()},
         "codebook": "packaged codebook_r7.yaml" if opts.codebook is None else str(opts.codebook),
-        "options": {k: str(v) for k, v in asdict(opts).items()},
-        "outputs": [{"path": str(p), "sha256": sha256_file(p)} for p in outputs],
+        "options": {k: str(v) for k, v in asdict(opts).items() if k != "out"},
+        "outputs": [{"path": p.relative_to(opts.out).as_posix(), "sha256": sha256_file(p)} for p in outputs],
     }
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -271,10 +271,10 @@ def table_notes(ct: Crosstab | None = None) -> list[str]:
     if ct is not None:
         for row in ct.tests.itertuples():
             head = f"{row.label}：" if row.label else ""
-            notes.append(f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, p = {_p(row.p_value)}")
+            notes.append(f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, {_p(row.p_value)}")
         notes.append(MARK_LEGEND)
     return [*notes, DESIGN_NOTE, ROUNDING_NOTE]
 
 
 def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
