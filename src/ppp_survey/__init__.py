@@ -19,16 +19,28 @@ from .rates import response_rates
 
 
 
-def __getattr__(name: str):
-    # The generator is loaded on first use, so `python -m ppp_survey.synth` does not import it twice.
-    if name == "generate":
-        from .synth import generate
+_LAZY = {  # loaded on first use: keeps `import ppp_survey` light (scipy.stats is slow to import)
+    "generate": "synth",
+    "Analysis": "analysis",
+    "Survey": "analysis",
+    "analyse": "analysis",
+    "load_survey": "analysis",
+}
 
-        return generate
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'ppp_survey' has no attribute {name!r}")
 
 
 __all__ = [
+    "Analysis",
+    "Survey",
+    "analyse",
+    "load_survey",
     "Choice",
     "Codebook",
     "CodebookError",

@@ -77,3 +77,57 @@ def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *,
             likert.append(likert_summary(responses, design, q, by=attr.id).assign(by=attr.id))
     return Analysis(codebook=codebook, responses=responses, design=design, rates=rates, gt=gt,
                     crosstabs=crosstabs, likert=pd.concat(likert, ignore_index=True) if likert else pd.DataFrame())
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A loaded and analysed wave, as notebooks use it.
+
+    ``loaded`` is the :class:`~ppp_survey.load.LoadResult` (responses, free text, validation
+    report), ``analysis`` every table, ``note`` the source note every chart carries, and
+    ``synthetic`` whether the data are the bundled 架空データ.
+    """
+
+    loaded: object
+    analysis: Analysis
+    note: str
+    synthetic: bool
+
+    @property
+    def responses(self) -> pd.DataFrame:
+        return self.loaded.responses
+
+    @property
+    def codebook(self) -> Codebook:
+        return self.analysis.codebook
+
+
+def load_survey(data, frame, *, codebook=None, on_invalid: str = "error", synthetic: bool | None = None) -> Survey:
+    """Load an export with its staff frame and compute every table (what the report does first).
+
+    Parameters
+    ----------
+    data, frame
+        Paths of the response export and the staff frame.
+    codebook
+        A codebook path or :class:`~ppp_survey.codebook.Codebook`; ``None`` for the packaged R7 one.
+    synthetic
+        Label outputs 架空データ; ``None`` decides from the file name (``synthetic``/``架空``).
+    """
+    import re
+    from pathlib import Path
+
+    from .codebook import load_codebook
+    from .fmt import source_note
+    from .frame import load_frame
+    from .load import load_responses
+
+    cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    loaded = load_responses(data, cb, on_invalid=on_invalid)
+    staff = load_frame(frame, cb)
+    analysis = analyse(loaded.responses, staff, cb)
+    if synthetic is None:
+        synthetic = bool(re.search(r"synthetic|架空", Path(data).name, re.IGNORECASE))
+    total = analysis.rates.iloc[-1]
+    note = source_note(cb, int(total["population"]), int(total["respondents"]), synthetic=synthetic)
+    return Survey(loaded=loaded, analysis=analysis, note=note, synthetic=synthetic)
