@@ -25,4 +25,4 @@ baseline: $(STAMP) ## Regenerate the synthetic (架空) baseline in data/raw (de
 	$(BIN)/python -m ppp_survey.synth --out data/raw
 
 clean: ## Remove generated outputs (keeps .venv)
-	rm -rf data/processed/* figures/*.png
+	find data/processed figures -type f ! -name .gitkeep -delete

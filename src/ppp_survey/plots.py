@@ -172,7 +172,7 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
             left = -sum(v[c.code] for c in negative) - sum(v[c.code] for c in neutral) / 2
             # draw from the most negative (leftmost) to the most positive
             segments = [*negative[::-1], *neutral, *positive[::-1]]
-            colors = {**{c.code: col for c, col in zip(negative, LIKERT_NEGATIVE[-len(negative):][::-1])},
+            colors = {**{c.code: col for c, col in zip(negative, LIKERT_NEGATIVE)},  # weak, strong
                       **{c.code: "#d9d9d9" for c in neutral},
                       **{c.code: col for c, col in zip(positive, LIKERT_POSITIVE[:len(positive)])}}
             for c in segments:
@@ -202,9 +202,9 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
         lim = 100
         ax.set_xlim(-lim, lim)
         ax.set_xticks([-100, -50, 0, 50, 100], ["100", "50", "0", "50", "100"])
-        for k, c in enumerate(offscale):
-            ax.text(1.02 + 0.07 * k, 1.0, c.label, transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
-                    color="#555555")
+        for k, c in enumerate(offscale):  # header of the off-scale column, just above the first row
+            ax.text(1.02 + 0.07 * k, y[0] + 0.5, c.label, transform=ax.get_yaxis_transform(), ha="left",
+                    va="bottom", fontsize=8, color="#555555")
     else:
         ax.set_xlim(0, 100)
     ax.set_xlabel("%")
