@@ -35,7 +35,7 @@ def two_runs(tmp_path_factory):
 def test_report_is_byte_for_byte_reproducible(two_runs):
     first, second, _ = two_runs
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert len(files) == 24  # 7 tables/CSV + workbook + 15 charts + manifest
+    assert len(files) == 25  # 8 CSV tables + workbook + 15 charts + manifest
     assert sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file()) == files
     for rel in files:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
@@ -52,7 +52,7 @@ def test_report_writes_tables_chart_and_manifest(two_runs, tmp_path, capsys):
     assert manifest["synthetic"] is True
     assert len(manifest["inputs"]["data"]["sha256"]) == 64
     assert any(o["path"].endswith("2-00_職域別回答率.png") for o in manifest["outputs"])
-    assert len(manifest["outputs"]) == 23
+    assert len(manifest["outputs"]) == 24
     for out in manifest["outputs"]:
         assert sha256_file(tmp_path / out["path"]) == out["sha256"]
     assert (tmp_path / "data" / "processed" / "集計表_架空データ.xlsx").is_file()

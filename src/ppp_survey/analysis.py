@@ -6,14 +6,15 @@ The report command, the notebooks and the Excel workbook all start from the same
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from .codebook import Codebook, Item
 from .design import StratifiedDesign
+from .privacy import AUDIT_COLUMNS, DEFAULT_MIN_GROUP, check_min_group, pool_small_groups, suppress_cells
 from .rates import response_rates
-from .tables import Crosstab, crosstab, gt_table, likert_summary, make_design, tally, tally_by
+from .tables import Crosstab, crosstab, likert_summary, make_design, tally
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,11 @@ class Analysis:
     gt : :func:`~ppp_survey.tables.gt_table` (単純集計 of every question)
     crosstabs : {(question id, attribute id): Crosstab} for every question × attribute
     likert : :func:`~ppp_survey.tables.likert_summary` of every Likert question, 全体 and by each attribute
+    audit : what was suppressed for anonymity and why (:mod:`ppp_survey.privacy`)
+    min_group : the anonymity threshold applied
+
+    Every by-group table is already suppressed: groups below ``min_group`` (and their
+    complementary group) have NaN values, ``suppressed=True`` and the reason in ``suppression``.
     """
 
     codebook: Codebook
@@ -36,6 +42,9 @@ class Analysis:
     gt: pd.DataFrame
     crosstabs: dict[tuple[str, str], Crosstab]
     likert: pd.DataFrame
+    audit: pd.DataFrame
+    min_group: int = DEFAULT_MIN_GROUP
+    pooled: bool = False
 
     @property
     def questions(self) -> list[Item]:
@@ -45,9 +54,19 @@ class Analysis:
     def tally(self, question: str, *, by: str | None = None) -> pd.DataFrame:
         """:func:`~ppp_survey.tables.tally` of one question, 全体 then each group of ``by``."""
         item = self.codebook.item(question)
+        overall, _ = suppress_cells(tally(self.responses, self.design, item), self.min_group, table="単純集計",
+                                    question=question, by="", value_columns=VALUE_COLUMNS)
         if by is None:
-            return tally(self.responses, self.design, item)
-        return tally_by(self.responses, self.design, item, by=by)
+            return overall
+        groups, _ = suppress_cells(tally(self._grouped(by), self.design, item, by=by), self.min_group,
+                                   table="クロス集計", question=question, by=by, value_columns=VALUE_COLUMNS)
+        return pd.concat([overall, groups], ignore_index=True)
+
+    def _grouped(self, by: str) -> pd.DataFrame:
+        """The responses with ``by`` pooled (small groups → その他) when the analysis was pooled."""
+        if not self.pooled:
+            return self.responses
+        return self.responses.assign(**{by: pool_small_groups(self.responses[by], self.min_group)})
 
     def tests(self) -> pd.DataFrame:
         """All Rao–Scott tests of the crosstabs, one row per test."""
@@ -58,25 +77,59 @@ class Analysis:
         return pd.concat([ct.cells.assign(by=by) for (_, by), ct in self.crosstabs.items()], ignore_index=True)
 
 
-def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *, progress=None) -> Analysis:
-    """Compute the design, response rates, GT, every crosstab and the Likert summaries."""
+VALUE_COLUMNS = ("n", "share", "estimate", "se", "ci_low", "ci_high", "deff", "difference", "p_value",
+                 "unweighted")
+
+
+def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *, min_group: int = DEFAULT_MIN_GROUP,
+            pool: bool = False, progress=None) -> Analysis:
+    """Compute the design, response rates, GT, every crosstab and the Likert summaries.
+
+    Groups with fewer than ``min_group`` answers are suppressed in every by-group table (with
+    complementary suppression); ``pool=True`` first merges attribute groups smaller than
+    ``min_group`` into その他. See :mod:`ppp_survey.privacy`.
+    """
+    min_group = check_min_group(min_group)
     design = make_design(responses, frame, codebook)
     rates = response_rates(responses, frame, codebook)
-    gt = gt_table(responses, design, codebook)
+    audits = []
+    gt_parts = []
+    for q in codebook.questions_of_type("sa", "likert", "ma"):
+        part, audit = suppress_cells(gt_table_of(responses, design, q), min_group, table="単純集計", question=q.id,
+                                     by="", value_columns=VALUE_COLUMNS)
+        gt_parts.append(part)
+        audits.append(audit)
+    gt = pd.concat(gt_parts, ignore_index=True)
     questions = codebook.questions_of_type("sa", "likert", "ma")
     crosstabs = {}
     for attr in codebook.attributes:
         if progress:
             progress(f"        クロス集計: {attr.label}別")
+        grouped = responses.assign(**{attr.id: pool_small_groups(responses[attr.id], min_group)}) if pool else responses
         for q in questions:
-            crosstabs[(q.id, attr.id)] = crosstab(responses, design, q, by=attr.id, by_label=attr.label)
+            ct = crosstab(grouped, design, q, by=attr.id, by_label=attr.label)
+            cells, audit = suppress_cells(ct.cells, min_group, table="クロス集計", question=q.id, by=attr.id,
+                                          value_columns=VALUE_COLUMNS)
+            crosstabs[(q.id, attr.id)] = replace(ct, cells=cells)
+            audits.append(audit)
     likert = []
     for q in codebook.questions_of_type("likert"):
-        likert.append(likert_summary(responses, design, q).assign(by=""))
+        likert.append(likert_summary(responses, design, q).assign(by="", suppressed=False, suppression=""))
         for attr in codebook.attributes:
-            likert.append(likert_summary(responses, design, q, by=attr.id).assign(by=attr.id))
+            grouped = responses.assign(**{attr.id: pool_small_groups(responses[attr.id], min_group)}) if pool else responses
+            part = likert_summary(grouped, design, q, by=attr.id)
+            part, _ = suppress_cells(part, min_group, table="肯定的回答", question=q.id, by=attr.id,
+                                     value_columns=VALUE_COLUMNS)
+            likert.append(part.assign(by=attr.id))
+    audit = pd.concat(audits, ignore_index=True) if audits else pd.DataFrame(columns=list(AUDIT_COLUMNS))
     return Analysis(codebook=codebook, responses=responses, design=design, rates=rates, gt=gt,
-                    crosstabs=crosstabs, likert=pd.concat(likert, ignore_index=True) if likert else pd.DataFrame())
+                    crosstabs=crosstabs, likert=pd.concat(likert, ignore_index=True) if likert else pd.DataFrame(),
+                    audit=audit.reset_index(drop=True), min_group=min_group, pooled=pool)
+
+
+def gt_table_of(responses: pd.DataFrame, design: StratifiedDesign, item: Item) -> pd.DataFrame:
+    """単純集計 of one question (the rows :func:`~ppp_survey.tables.gt_table` stacks)."""
+    return tally(responses, design, item)
 
 
 @dataclass(frozen=True)
@@ -102,7 +155,8 @@ class Survey:
         return self.analysis.codebook
 
 
-def load_survey(data, frame, *, codebook=None, on_invalid: str = "error", synthetic: bool | None = None) -> Survey:
+def load_survey(data, frame, *, codebook=None, on_invalid: str = "error", synthetic: bool | None = None,
+                min_group: int = DEFAULT_MIN_GROUP, pool: bool = False) -> Survey:
     """Load an export with its staff frame and compute every table (what the report does first).
 
     Parameters
@@ -125,7 +179,7 @@ def load_survey(data, frame, *, codebook=None, on_invalid: str = "error", synthe
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     loaded = load_responses(data, cb, on_invalid=on_invalid)
     staff = load_frame(frame, cb)
-    analysis = analyse(loaded.responses, staff, cb)
+    analysis = analyse(loaded.responses, staff, cb, min_group=min_group, pool=pool)
     if synthetic is None:
         synthetic = bool(re.search(r"synthetic|架空", Path(data).name, re.IGNORECASE))
     total = analysis.rates.iloc[-1]

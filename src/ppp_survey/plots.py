@@ -165,8 +165,14 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
         positive, negative = ordered[:half], ordered[len(ordered) - half:]
         neutral = ordered[half:len(ordered) - half]
         offscale = [c for c in item.choices if c.score is None]
+    held = _held(table)
     for yi, g in zip(y, groups):
         t = table[table["group"] == g].set_index("code")
+        if held.get(g, False):  # anonymity: a small group is not drawn
+            ax.text(0.5 if item.type != "likert" else 0.0, yi, SUPPRESSED_TEXT, ha="center", va="center",
+                    fontsize=8, color="#555555", transform=ax.get_yaxis_transform() if item.type != "likert" else ax.transData,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
+            continue
         v = dict(zip(t.index, _values(t.reset_index(), weighted)))
         if item.type == "likert":
             left = -sum(v[c.code] for c in negative) - sum(v[c.code] for c in neutral) / 2
@@ -197,6 +203,7 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
                     handles.append((c, bar))
     bases = table.drop_duplicates("group").set_index("group")["base_n"]
     ax.set_yticks(y, [_row_label(g, int(bases[g])) for g in groups])
+    ax.set_ylim(-0.6, len(groups) - 0.4)
     if item.type == "likert":
         ax.axvline(0, color="#333333", lw=0.8)
         lim = 100
@@ -214,6 +221,16 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
     add_footer(fig, base=f"{_base_text(table)}　{_method_text(weighted)}", note=note)
     fit_left_margin(ax)
     return ax
+
+
+SUPPRESSED_TEXT = "x（匿名性確保のため非表示）"
+
+
+def _held(table: pd.DataFrame) -> dict:
+    """group → suppressed? (tables without the column: nothing suppressed)."""
+    if "suppressed" not in table.columns:
+        return {}
+    return table.groupby("group", sort=False)["suppressed"].any().to_dict()
 
 
 def round_half_up_text(value: float) -> str:
@@ -275,7 +292,10 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     value = cells.assign(v=100 * (cells["estimate"] if weighted else cells["share"]))
     grid = value.pivot(index="group", columns="code", values="v").reindex(index=groups, columns=[c.code for c in item.choices])
     marks = value.pivot(index="group", columns="code", values="mark").reindex(index=grid.index, columns=grid.columns)
-    text = np.vectorize(lambda v, m: "" if not np.isfinite(v) else f"{pct(v / 100)}{m}")(grid.to_numpy(float), marks.fillna("").to_numpy(object))
+    held = _held(cells)
+    held_grid = np.array([[held.get(g, False)] * grid.shape[1] for g in grid.index], dtype=bool)
+    text = np.vectorize(lambda v, m, h: "x" if h else ("-" if not np.isfinite(v) else f"{pct(v / 100)}{m}"))(
+        grid.to_numpy(float), marks.fillna("").to_numpy(object), held_grid)
     if ax is None:
         height = 0.42 * len(groups) + 3.0
         fig, ax = plt.subplots(figsize=(1.0 * len(item.choices) + 3.2, height))
@@ -283,15 +303,21 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     fig = ax.figure
     sns.heatmap(grid.to_numpy(float), ax=ax, cmap="Blues", vmin=0, vmax=max(50.0, float(np.nanmax(grid.to_numpy(float)))),
                 annot=text, fmt="", annot_kws={"fontsize": 7.5}, cbar=False, linewidths=0.5, linecolor="white")
+    ax.set_facecolor("#eeeeee")
+    for i, g in enumerate(grid.index):  # seaborn leaves NaN (suppressed) cells blank: print the x
+        if held.get(g, False):
+            for j in range(grid.shape[1]):
+                ax.text(j + 0.5, i + 0.5, "x", ha="center", va="center", fontsize=7.5, color="#555555")
     bases = cells.drop_duplicates("group").set_index("group")
-    ylabels = [_row_label(g, int(bases.loc[g, "base_n"])) + ("※" if bases.loc[g, "reference"] else "") for g in groups]
+    ylabels = [_row_label(g, int(bases.loc[g, "base_n"])) + ("※" if bases.loc[g, "reference"] and not held.get(g) else "")
+               for g in groups]
     ax.set_yticks(np.arange(len(groups)) + 0.5, ylabels, rotation=0)
     ax.set_xticks(np.arange(len(item.choices)) + 0.5, [_wrap(c.label) for c in item.choices], rotation=0, fontsize=7.5)
     ax.xaxis.tick_top()
     ax.set_title(title or f"{item.number} {item.label}（{crosstab.by_label}別）", pad=58)
     tests = crosstab.tests
     test_text = "" if item.is_multi else f"Rao–Scott検定 {_p_text(tests['p_value'].iloc[0])}　"
-    legend = "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)　※基数30未満は参考値（検定なし）"
+    legend = "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)　※基数30未満は参考値（検定なし）　x: 秘匿（匿名性の確保）"
     n_total = int(bases["base_n"].sum())
     add_footer(fig, base=f"n = {n_total:,}（各行の n は行の基数）　{test_text}\n{legend}　{_method_text(weighted)}", note=note)
     fit_left_margin(ax)

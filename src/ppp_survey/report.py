@@ -29,6 +29,7 @@ from .files import atomic_output, sha256_file
 from .fmt import round_half_up, source_note
 from .frame import load_frame
 from .load import load_responses
+from .privacy import DEFAULT_MIN_GROUP, publish
 
 DEFAULT_DATA = Path("data/raw/synthetic_r7_responses.xlsx")
 DEFAULT_FRAME = Path("data/raw/staff_frame_r7.csv")
@@ -46,6 +47,9 @@ class ReportOptions:
     on_invalid: str = "error"
     synthetic: bool = False
     weighted: bool = False
+    min_group: int = DEFAULT_MIN_GROUP
+    pool_small: bool = False
+    export_free_text: bool = False
 
     @property
     def figures(self) -> Path:
@@ -74,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="コードブックにない値: error=停止して場所を示す（既定） / reject=その行を除外して記録")
     p.add_argument("--weighted", action="store_true",
                    help="図に事後層化推定値（職員全体の推計）と95%%信頼区間を描く（既定: 回答者に占める割合）")
+    p.add_argument("--min-group", type=int, default=DEFAULT_MIN_GROUP,
+                   help="匿名性の閾値: 基数がこれ未満の集団は x で秘匿（既定10、3以上）")
+    p.add_argument("--pool-small", action="store_true", help="閾値未満の属性区分を「その他」にまとめて集計する")
+    p.add_argument("--export-free-text", action="store_true",
+                   help="自由記述・その他の記入内容を内部用の別ファイルに書き出す（公開資料には含めない）")
     p.add_argument("--synthetic", action="store_true", help="出力に「架空データ」と明記する（ファイル名に synthetic/架空 を含むときは自動）")
     return p
 
@@ -90,6 +99,9 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         on_invalid=args.on_invalid,
         synthetic=bool(args.synthetic or _SYNTHETIC_NAME.search(Path(data).name)),
         weighted=args.weighted,
+        min_group=args.min_group,
+        pool_small=args.pool_small,
+        export_free_text=args.export_free_text,
     )
 
 
@@ -113,7 +125,10 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     progress(f"        {report.n_read:,}行を読み込み: 採用{report.n_accepted:,}行、除外{report.n_rejected:,}行")
 
     progress(f"[2/{steps}] 集計（事後層化・有限母集団修正、Rao–Scott検定）")
-    analysis = analyse(loaded.responses, frame, codebook, progress=progress)
+    analysis = analyse(loaded.responses, frame, codebook, min_group=opts.min_group, pool=opts.pool_small,
+                       progress=progress)
+    held = int((analysis.audit["action"] == "秘匿").sum()) if len(analysis.audit) else 0
+    progress(f"        匿名性: 基数{opts.min_group}未満の集団を秘匿（{held}件、二次秘匿を含む）")
     total = analysis.rates.iloc[-1]
     note = source_note(codebook, int(total["population"]), int(total["respondents"]), synthetic=opts.synthetic)
 
@@ -126,10 +141,15 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         "row": "行", "respondent_id": "ID", "status": "状態", "reason": "理由", "column": "列", "value": "値"})
     written.append(write_csv(rejected, opts.tables / "validation_rejected_rows.csv"))
     written.append(write_csv(rates_display(analysis.rates), opts.tables / "response_rates.csv"))
-    written.append(write_csv(analysis.gt, opts.tables / "gt.csv"))
-    written.append(write_csv(analysis.crosstab_cells(), opts.tables / "crosstab_cells.csv"))
+    written.append(write_csv(publish(analysis.gt), opts.tables / "gt.csv"))
+    written.append(write_csv(publish(analysis.crosstab_cells()), opts.tables / "crosstab_cells.csv"))
     written.append(write_csv(analysis.tests(), opts.tables / "crosstab_tests.csv"))
-    written.append(write_csv(analysis.likert, opts.tables / "likert_summary.csv"))
+    written.append(write_csv(publish(analysis.likert), opts.tables / "likert_summary.csv"))
+    written.append(write_csv(analysis.audit, opts.tables / "suppression_audit.csv"))
+    if opts.export_free_text:
+        internal = opts.tables / "internal" / "自由記述_内部用_公開禁止.csv"
+        written.append(write_csv(loaded.free_text, internal))
+        progress(f"        自由記述（内部用・公開禁止）: {internal}")
     sheets = report_sheets(analysis, report, synthetic=opts.synthetic, source_note=note)
     book = "集計表_架空データ.xlsx" if opts.synthetic else "集計表.xlsx"
     written.append(write_workbook(opts.tables / book, sheets))

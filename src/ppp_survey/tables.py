@@ -240,6 +240,8 @@ def _pct(values) -> np.ndarray:
 def display_tally(table: pd.DataFrame, item: Item, *, weighted: bool = False) -> pd.DataFrame:
     """A question's 単純集計 as people read it: choices in rows, 回答数 and %, then 無回答 and 合計/M.T."""
     t = table[table["group"] == ALL]
+    if "suppressed" in t and t["suppressed"].any():  # fewer answers than the anonymity threshold
+        return pd.DataFrame({"選択肢": [*t["label"], "基数"], "回答数": ["x"] * (len(t) + 1), "%": ["x"] * (len(t) + 1)})
     value = t["estimate"] if weighted else t["share"]
     out = pd.DataFrame({"選択肢": t["label"].to_numpy(), "回答数": t["n"].to_numpy(), "%": _pct(value)})
     base, missing = int(t["base_n"].iloc[0]), int(t["no_answer_n"].iloc[0])
@@ -254,7 +256,8 @@ def display_crosstab(ct: Crosstab, *, weighted: bool = False) -> pd.DataFrame:
     """A crosstab as people read it: groups in rows with base n, % per choice with its mark."""
     cells = ct.cells
     value = cells["estimate"] if weighted else cells["share"]
-    text = [f"{v:.1f}{m}" if np.isfinite(v) else "-" for v, m in zip(_pct(value), cells["mark"])]
+    held = cells["suppressed"] if "suppressed" in cells else pd.Series(False, index=cells.index)
+    text = ["x" if h else (f"{v:.1f}{m}" if np.isfinite(v) else "-") for v, m, h in zip(_pct(value), cells["mark"], held)]
     wide = cells.assign(text=text).pivot(index="group", columns="label", values="text")
     groups = list(dict.fromkeys(cells["group"]))
     wide = wide.reindex(index=groups, columns=ct.item.labels)

@@ -42,7 +42,18 @@ def report_sheets(analysis: Analysis, report: ValidationReport, *, synthetic: bo
     if len(analysis.likert):
         sheets.append(Sheet("肯定的回答", (_likert_block(analysis),), widths={1: 34}))
     sheets.append(Sheet("検定", (_tests_block(analysis),), widths={1: 10, 4: 40}))
+    sheets.append(Sheet("秘匿", (_audit_block(analysis),), widths={1: 12, 4: 16, 7: 40}))
     return sheets
+
+
+def _audit_block(analysis: Analysis) -> Block:
+    a = analysis.audit
+    table = pd.DataFrame({"表": a["table"], "設問": a["question"], "属性": a["by"], "区分": a["group"].astype(str),
+                          "基数": a["base_n"], "処理": a["action"], "理由": a["reason"]})
+    notes = (f"基数（その設問に回答した人数）が{analysis.min_group}人未満の集団は x で秘匿し、差し引きで復元できないよう"
+             "もう1集団を二次秘匿した。全員同一回答（0%または100%）の集団は確認のため一覧に載せている（秘匿はしない）。",
+             "自由記述・その他の記入内容は公表資料に含めていない。")
+    return Block("匿名性の確保（秘匿の記録）", table, notes=notes)
 
 
 def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sheet:
@@ -97,6 +108,8 @@ def _gt_block(analysis: Analysis, item) -> Block:
         "95%信頼区間 上限": _pct(t["ci_high"]),
         "標準誤差(pt)": round_half_up(100 * t["se"].to_numpy(float), 2),
     })
+    if t["suppressed"].any():  # fewer answers in all than the anonymity threshold
+        table = table.assign(**{c: "x" for c in table.columns[1:]})
     base, missing = int(t["base_n"].iloc[0]), int(t["no_answer_n"].iloc[0])
     tail = pd.DataFrame({"選択肢": ["M.T.（複数回答計）" if item.is_multi else "合計", f"基数（{NO_ANSWER}を除く）", NO_ANSWER],
                          "回答数": [int(t["n"].sum()), base, missing],
@@ -118,9 +131,11 @@ def _crosstab_block(analysis: Analysis, item, attr) -> Block:
     marks = cells.pivot(index="group", columns="label", values="mark").reindex(index=groups, columns=labels).fillna("")
     bases = cells.drop_duplicates("group").set_index("group").reindex(groups)
     rows = [[ALL, int(overall["base_n"].iloc[0]), "", *_pct(overall.set_index("label").reindex(labels)["share"])]]
+    held = bases["suppressed"] if "suppressed" in bases else pd.Series(False, index=bases.index)
     for g in groups:
-        rows.append([g, int(bases.loc[g, "base_n"]), "参考値" if bases.loc[g, "reference"] else "",
-                     *_pct(share.loc[g].to_numpy(float))])
+        values = ["x"] * len(labels) if held[g] else list(_pct(share.loc[g].to_numpy(float)))
+        remark = "秘匿" if held[g] else ("参考値" if bases.loc[g, "reference"] else "")
+        rows.append([g, int(bases.loc[g, "base_n"]), remark, *values])
     table = pd.DataFrame(rows, columns=[attr.label, "基数", "備考", *labels])
     fmt = pd.DataFrame("", index=table.index, columns=table.columns)
     for j, lab in enumerate(labels):
@@ -130,6 +145,8 @@ def _crosstab_block(analysis: Analysis, item, attr) -> Block:
 
 
 def _likert_block(analysis: Analysis) -> Block:
+    from .privacy import publish
+
     lk = analysis.likert
     cb = analysis.codebook
     attr_label = {a.id: a.label for a in cb.attributes}
@@ -145,6 +162,8 @@ def _likert_block(analysis: Analysis) -> Block:
         "95%信頼区間 下限": np.where(lk["measure"] == "平均点", round_half_up(lk["ci_low"].to_numpy(float), 2), _pct(lk["ci_low"])),
         "95%信頼区間 上限": np.where(lk["measure"] == "平均点", round_half_up(lk["ci_high"].to_numpy(float), 2), _pct(lk["ci_high"])),
     })
+    table = publish(table.assign(suppressed=lk["suppressed"].fillna(False).astype(bool).to_numpy())).drop(columns="suppressed")
+    table["基数"] = lk["base_n"].to_numpy()
     notes = ("肯定的回答＝上位2区分、否定的回答＝下位2区分の割合（%、わからないを含む回答者が基数）。平均点は4点尺度（わからないを除く）。",
              DESIGN_NOTE, ROUNDING_NOTE)
     return Block("肯定的回答・否定的回答・平均点", table, formats={c: "0.0#" for c in table.columns[5:]}, notes=notes)
