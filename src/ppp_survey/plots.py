@@ -329,4 +329,6 @@ def _wrap(label: str, width: int = 7) -> str:
 
 
 def _p_text(p: float) -> str:
+    if not np.isfinite(p):
+        return "p = -（検定不能）"
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

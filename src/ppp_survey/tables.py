@@ -179,13 +179,25 @@ def _tests(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: st
             flag = pd.Categorical(ticked.map({1.0: "選択", 0.0: "非選択"}, na_action="ignore").astype(object),
                                   categories=["選択", "非選択"])
             data = pd.DataFrame({by: responses[by], col: flag}, index=responses.index)
-            rows.append(_test_row(rao_scott(data, design, by, col), item, by, choice.code, choice.label))
+            rows.append(_test_row(_rao_scott_or_none(data, design, by, col), item, by, choice.code, choice.label))
     else:
-        rows.append(_test_row(rao_scott(responses, design, by, item.id), item, by, None, ""))
+        rows.append(_test_row(_rao_scott_or_none(responses, design, by, item.id), item, by, None, ""))
     return pd.DataFrame(rows)
 
 
+def _rao_scott_or_none(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str):
+    """The Rao–Scott test, or None when the table has fewer than two answered levels on a side
+    (for example an option nobody chose): there is no association to test, so no marks."""
+    base = data[row].notna() & data[col].notna()
+    if data.loc[base, row].nunique() < 2 or data.loc[base, col].nunique() < 2:
+        return None
+    return rao_scott(data, design, row, col)
+
+
 def _test_row(test, item: Item, by: str, code, label: str) -> dict:
+    if test is None:
+        return {"question": item.id, "by": by, "code": code, "label": label, "n": 0, "f": np.nan,
+                "df_num": np.nan, "df_den": np.nan, "p_value": np.nan, "chisq": np.nan, "pearson": np.nan}
     return {"question": item.id, "by": by, "code": code, "label": label, "n": test.n, "f": test.f,
             "df_num": test.df_num, "df_den": test.df_den, "p_value": test.p_value, "chisq": test.chisq,
             "pearson": test.pearson}
@@ -274,6 +286,9 @@ def table_notes(ct: Crosstab | None = None) -> list[str]:
     if ct is not None:
         for row in ct.tests.itertuples():
             head = f"{row.label}：" if row.label else ""
+            if not np.isfinite(row.p_value):
+                notes.append(f"{head}Rao–Scott検定：回答が1区分のみのため検定できない")
+                continue
             notes.append(f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, {_p(row.p_value)}")
         notes.append(MARK_LEGEND)
     return [*notes, DESIGN_NOTE, ROUNDING_NOTE]
