@@ -49,34 +49,40 @@ def mark_format(mark: str, digits: int = 1) -> str:
 def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:
     """Write the sheets to ``path`` atomically and reproducibly."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     wb.remove(wb.active)
     thin = Side(style="thin", color="999999")
+    box = Border(top=thin, bottom=thin, left=thin, right=thin)
+    # Named styles are registered once; assigning them by name is far cheaper than building a
+    # Font/Border per cell (openpyxl hashes every style object it is given).
+    cell_style = NamedStyle(name="ppp_cell", border=box)
+    header_style = NamedStyle(name="ppp_header", font=Font(bold=True), border=box,
+                              fill=PatternFill("solid", fgColor=HEADER_FILL),
+                              alignment=Alignment(wrap_text=True, vertical="center", horizontal="center"))
+    title_font, note_font = Font(bold=True, size=TITLE_FONT_SIZE), Font(size=9, color="444444")
+    wb.add_named_style(cell_style)
+    wb.add_named_style(header_style)
     for spec in sheets:
         ws = wb.create_sheet(spec.name[:31])
         row = 1
         max_cols = 1
         for block in spec.blocks:
-            ws.cell(row=row, column=1, value=block.title).font = Font(bold=True, size=TITLE_FONT_SIZE)
+            ws.cell(row=row, column=1, value=block.title).font = title_font
             row += 1
             table = block.table
             if len(table.columns):
                 for j, col in enumerate(table.columns, start=1):
-                    c = ws.cell(row=row, column=j, value=str(col))
-                    c.font = Font(bold=True)
-                    c.fill = PatternFill("solid", fgColor=HEADER_FILL)
-                    c.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-                    c.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+                    ws.cell(row=row, column=j, value=str(col)).style = "ppp_header"
                 row += 1
                 values = table.to_numpy(dtype=object)
                 for i in range(len(table)):
                     for j, col in enumerate(table.columns):
                         value = _excel_value(values[i, j])
                         c = ws.cell(row=row, column=j + 1, value=value)
-                        c.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+                        c.style = "ppp_cell"
                         fmt = block.formats.get(col)
                         if block.cell_formats is not None:
                             fmt = block.cell_formats.iat[i, j] or fmt
@@ -85,7 +91,7 @@ def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:
                     row += 1
                 max_cols = max(max_cols, len(table.columns))
             for note in block.notes:
-                ws.cell(row=row, column=1, value=note).font = Font(size=9, color="444444")
+                ws.cell(row=row, column=1, value=note).font = note_font
                 row += 1
             row += 1
         for col in range(1, max_cols + 1):

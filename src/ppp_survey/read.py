@@ -99,10 +99,16 @@ def read_export(path: str | Path) -> RawExport:
 
 
 def _read_excel(p: Path, data: bytes, digest: str) -> RawExport:
+    # calamine (Rust) reads a workbook about ten times faster than openpyxl, with the same cells.
     try:
-        table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=0, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
-        raise LoadError(f"{p}: not a readable Excel workbook (truncated or damaged?): {exc}") from None
+        table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=0, engine="calamine")
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise LoadError(f"{p}: not a readable Excel workbook (truncated or damaged?): {exc}") from None
+        try:  # a valid zip that calamine refuses: let openpyxl try before giving up
+            table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=0, engine="openpyxl")
+        except Exception as exc2:
+            raise LoadError(f"{p}: not a readable Excel workbook (truncated or damaged?): {exc2}") from None
     return RawExport(p, "xlsx", None, digest, _clean_headers(table), first_row=2)
 
 
