@@ -88,17 +88,30 @@ def tally(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: 
     data = ind if by is None else ind.assign(**{by: responses[by]})
     est = survey_mean(data, design, list(ind.columns), by=by, level=level)
     groups = [ALL] if by is None else list(est["group"].drop_duplicates())
-    rows = []
-    for g in groups:
-        mask = np.ones(len(responses), bool) if by is None else (responses[by].astype(object) == g).to_numpy()
-        part = ind[mask]
-        base = int(part.iloc[:, 0].notna().sum())
-        for choice, col in zip(item.choices, item.option_columns):
-            n = int(np.nansum(part[col].to_numpy()))
-            rows.append({"question": item.id, "group": g, "base_n": base, "no_answer_n": int(mask.sum()) - base,
-                         "code": choice.code, "label": choice.label, "n": n,
-                         "share": n / base if base else np.nan, "variable": col})
-    counts = pd.DataFrame(rows)
+    # Counts for every group at once: one matrix product of group indicators and 0/1 answers.
+    values = ind.to_numpy(dtype=float)
+    answered = ~np.isnan(values[:, 0])
+    if by is None:
+        member = np.ones((1, len(responses)))
+    else:
+        key = responses[by].astype(object).to_numpy()
+        member = np.stack([(key == g) for g in groups]).astype(float)
+    chosen = member @ np.nan_to_num(values)                     # groups × choices
+    base = member @ answered.astype(float)                      # groups
+    size = member.sum(axis=1)
+    k = len(item.choices)
+    counts = pd.DataFrame({
+        "question": item.id,
+        "group": np.repeat(np.array(groups, dtype=object), k),
+        "base_n": np.repeat(base, k).astype(int),
+        "no_answer_n": np.repeat(size - base, k).astype(int),
+        "code": np.tile([c.code for c in item.choices], len(groups)),
+        "label": np.tile(np.array(item.labels, dtype=object), len(groups)),
+        "n": chosen.ravel().round().astype(int),
+        "variable": np.tile(np.array(item.option_columns, dtype=object), len(groups)),
+    })
+    with np.errstate(invalid="ignore", divide="ignore"):
+        counts["share"] = np.where(counts["base_n"] > 0, counts["n"] / counts["base_n"].where(counts["base_n"] > 0, 1), np.nan)
     est = est.assign(group=est["group"].astype(object))
     out = counts.merge(est[["variable", "group", "estimate", "se", "ci_low", "ci_high", "deff"]],
                        on=["variable", "group"], how="left")
