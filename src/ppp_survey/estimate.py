@@ -231,9 +231,15 @@ def _sums(
     s2 = np.empty_like(count)
     binary = np.empty(n_cols, dtype=bool)
     shift = np.empty(n_cols)
+    answered = None
     for j, name in enumerate(names):
         p = _prepare(data[name], center=center)
-        count[..., j] = _bincount(cell, p.answered, size, shape)
+        if answered is not None and np.array_equal(p.answered, answered):
+            # the options of one question share their nonresponse: count once
+            count[..., j] = count[..., j - 1]
+        else:
+            count[..., j] = _bincount(cell, p.answered, size, shape)
+            answered = p.answered
         s1[..., j] = _bincount(cell, p.y, size, shape)
         s2[..., j] = s1[..., j] if p.binary else _bincount(cell, p.y * p.y, size, shape)
         binary[j] = p.binary

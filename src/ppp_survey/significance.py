@@ -95,19 +95,20 @@ class RaoScottTest:
         return pd.Series(asdict(self))
 
 
-def _levels(series: pd.Series, base: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """Codes (−1 outside the base) and levels observed in the base."""
+def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes (−1 missing) and the number of candidate levels, in level order.
+
+    Categoricals keep their category order; other columns are factorized in sorted order (order
+    of appearance if the values cannot be sorted).  Levels never seen in a table's base are
+    dropped later, from the table's margins.
+    """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        raw = series.cat.codes.to_numpy().astype(np.intp)
-        present = np.zeros(len(series.cat.categories), dtype=bool)
-        present[raw[base]] = True
-        keep = np.flatnonzero(present)
-        remap = np.full(len(present), -1, dtype=np.intp)
-        remap[keep] = np.arange(keep.size)
-        codes = np.where(base, remap[np.maximum(raw, 0)], -1)
-        return codes, tuple(series.cat.categories[keep])
-    codes, uniques = pd.factorize(series.where(base), sort=True, use_na_sentinel=True)
-    return codes.astype(np.intp), tuple(uniques)
+        return series.cat.codes.to_numpy().astype(np.intp), len(series.cat.categories)
+    try:
+        codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+    except TypeError:  # mixed, unorderable values
+        codes, uniques = pd.factorize(series, sort=False, use_na_sentinel=True)
+    return codes.astype(np.intp), len(uniques)
 
 
 def _interaction_contrasts(n_rows: int, n_cols: int) -> np.ndarray:
@@ -163,22 +164,27 @@ def rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) 
     count a level seen only outside the base, and then fail).
     """
     _check_aligned(data, design, [row, col])
-    r_series, c_series = data[row], data[col]
-    base = (r_series.notna() & c_series.notna()).to_numpy()
-    r_codes, r_levels = _levels(r_series, base)
-    c_codes, c_levels = _levels(c_series, base)
-    n_rows, n_cols = len(r_levels), len(c_levels)
+    r_codes, r_all = _codes(data[row])
+    c_codes, c_all = _codes(data[col])
+    # One pass over the respondents: per-stratum counts of every (row, col) cell of the table's
+    # base (both answered; cells ordered with the row varying fastest); the rest go to a spare bin.
+    n_strata = len(design.strata)
+    n_all = r_all * c_all
+    outside = n_strata * n_all
+    cell = design.codes * n_all + r_codes + r_all * c_codes
+    cell = np.where((r_codes >= 0) & (c_codes >= 0), cell, outside)
+    counts = np.bincount(cell, minlength=outside + 1)[:outside].reshape(n_strata, n_all)
+    # Only levels observed in the base count.
+    margins = counts.sum(axis=0).reshape(c_all, r_all)
+    seen_r, seen_c = margins.sum(axis=0) > 0, margins.sum(axis=1) > 0
+    n_rows, n_cols = int(seen_r.sum()), int(seen_c.sum())
     if n_rows < 2 or n_cols < 2:
         raise ValueError(
             f"a two-way test needs at least two answered levels of each variable; "
             f"{row!r} has {n_rows}, {col!r} has {n_cols} in the table's base"
         )
+    counts = counts[:, (seen_c[:, None] & seen_r[None, :]).reshape(-1)].astype(float)
     n_cells = n_rows * n_cols
-    n_strata = len(design.strata)
-    cell = r_codes + n_rows * c_codes
-    counts = np.bincount(
-        design.codes[base] * n_cells + cell[base], minlength=n_strata * n_cells
-    ).reshape(n_strata, n_cells).astype(float)
 
     # Cell proportions: domain means of the cell indicators over the base.
     w, c_h, n_h = _design_arrays(design, 2)
@@ -218,7 +224,7 @@ def rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) 
     return RaoScottTest(
         row=row,
         col=col,
-        n=int(base.sum()),
+        n=int(counts.sum()),
         n_rows=n_rows,
         n_cols=n_cols,
         pearson=pearson,

@@ -274,7 +274,9 @@ def display_tally(table: pd.DataFrame, item: Item, *, weighted: bool = False) ->
     tail = pd.DataFrame({"選択肢": [total_label, f"基数（{NO_ANSWER}を除く）", NO_ANSWER],
                          "回答数": [int(t["n"].sum()), base, missing],
                          "%": [float(np.sum(_pct(value))), np.nan, np.nan]})
-    return pd.concat([out, tail], ignore_index=True)
+    shown = pd.concat([out, tail], ignore_index=True)
+    shown["回答数"] = shown["回答数"].astype("Int64")
+    return shown
 
 
 def display_crosstab(ct: Crosstab, *, weighted: bool = False) -> pd.DataFrame:
