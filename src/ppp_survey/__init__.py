@@ -25,6 +25,25 @@ _LAZY = {  # loaded on first use: keeps `import ppp_survey` light (scipy.stats i
     "Survey": "analysis",
     "analyse": "analysis",
     "load_survey": "analysis",
+    # policy matrix (2-(8)): 現状 → めざす具体像 → 具体的な取組, with the survey's evidence
+    "PolicyMatrix": "matrix",
+    "MatrixError": "matrix",
+    "load_matrix": "matrix",
+    "evaluate": "matrix",
+    "reverse_view": "matrix",
+    "kpi_table": "matrix",
+    "format_evidence": "matrix",
+    # waves: next year's survey against the frozen baseline (the comparison itself is
+    # ppp_survey.compare.compare: a top-level name `compare` would clash with the submodule)
+    "Wave": "waves",
+    "load_wave": "waves",
+    "load_mapping": "waves",
+    "MappingError": "waves",
+    "Baseline": "compare",
+    "BaselineError": "compare",
+    "freeze_baseline": "compare",
+    "load_baseline": "compare",
+    "display_changes": "compare",
 }
 
 
@@ -38,6 +57,22 @@ def __getattr__(name: str):
 
 __all__ = [
     "Analysis",
+    "Baseline",
+    "BaselineError",
+    "MappingError",
+    "MatrixError",
+    "PolicyMatrix",
+    "Wave",
+    "display_changes",
+    "evaluate",
+    "format_evidence",
+    "freeze_baseline",
+    "kpi_table",
+    "load_baseline",
+    "load_mapping",
+    "load_matrix",
+    "load_wave",
+    "reverse_view",
     "Survey",
     "analyse",
     "load_survey",

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # not scipy.stats: it takes about a second to import
 
 from .design import StratifiedDesign
 
@@ -172,12 +172,15 @@ def _groups(data: pd.DataFrame, by: str | None) -> _Groups:
     series = data[by]
     if isinstance(series.dtype, pd.CategoricalDtype):
         raw = series.cat.codes.to_numpy().astype(np.intp)
-        present = np.zeros(len(series.cat.categories), dtype=bool)
-        present[raw[raw >= 0]] = True
+        n_categories = len(series.cat.categories)
+        present = np.bincount(raw + 1, minlength=n_categories + 1)[1:] > 0
         keep = np.flatnonzero(present)
-        remap = np.full(len(present), -1, dtype=np.intp)
-        remap[keep] = np.arange(keep.size)
-        codes = np.where(raw >= 0, remap[np.maximum(raw, 0)], -1)
+        if keep.size == n_categories:  # every category used: the codes are the group codes
+            codes = raw
+        else:  # renumber the used categories; −1 (missing) maps to the lookup's last entry, −1
+            remap = np.full(n_categories + 1, -1, dtype=np.intp)
+            remap[keep] = np.arange(keep.size)
+            codes = remap[raw]
         labels = tuple(series.cat.categories[keep])
     else:
         try:
@@ -312,7 +315,7 @@ def _resolve_df(design: StratifiedDesign, df: float | None) -> float:
 
 
 def _t_quantile(level: float, df: float) -> float:
-    return float(stats.t.ppf(0.5 + level / 2.0, df)) if df > 0 else np.nan
+    return float(special.stdtrit(df, 0.5 + level / 2.0)) if df > 0 else np.nan  # t.ppf
 
 
 def _wald(estimate: np.ndarray, se: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
@@ -412,6 +415,20 @@ def survey_mean(
         raise ValueError(f"ci must be 'auto', 'logit' or 'wald', got {ci!r}")
     groups = _groups(data, by)
     sums = _sums(data, design, names, groups, center=True)
+    return _mean_table(design, names, groups, sums, level=level, ci=ci, df=df)
+
+
+def _mean_table(
+    design: StratifiedDesign,
+    names: Sequence[str],
+    groups: _Groups,
+    sums: _Sums,
+    *,
+    level: float,
+    ci: str,
+    df: float | None,
+) -> pd.DataFrame:
+    """:func:`survey_mean`'s table from the (centred) sums, so other tables can share one pass."""
     if ci == "logit" and not sums.binary.all():
         bad = [nm for nm, b in zip(names, sums.binary) if not b]
         raise ValueError(f"ci='logit' needs 0/1 columns; not 0/1: {bad}")
@@ -597,7 +614,7 @@ def survey_difference(
     q = _t_quantile(level, _resolve_df(design, df))
     low, high = _wald(estimate, se, q)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_value = 2.0 * stats.t.sf(np.abs(estimate / se), _resolve_df(design, df))
+        p_value = 2.0 * special.stdtr(_resolve_df(design, df), -np.abs(estimate / se))  # t.sf
     out = _tidy(
         names_a,
         groups,

@@ -12,14 +12,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # not scipy.stats: it takes about a second to import
 
 from .design import StratifiedDesign
 from .estimate import (
     _as_names,
     _check_aligned,
+    _check_level,
     _design_arrays,
     _groups,
+    _mean_table,
     _ratio_parts,
     _stratified_variance,
     _sums,
@@ -103,12 +105,12 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
     dropped later, from the table's margins.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.cat.codes.to_numpy().astype(np.intp), len(series.cat.categories)
+        return series.cat.codes.to_numpy(), len(series.cat.categories)
     try:
         codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     except TypeError:  # mixed, unorderable values
         codes, uniques = pd.factorize(series, sort=False, use_na_sentinel=True)
-    return codes.astype(np.intp), len(uniques)
+    return codes, len(uniques)
 
 
 def _interaction_contrasts(n_rows: int, n_cols: int) -> np.ndarray:
@@ -163,27 +165,45 @@ def rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) 
     the raw ``pearson``.  Only levels observed in the base count (R would also
     count a level seen only outside the base, and then fail).
     """
+    return _rao_scott(data, design, row, col, strict=True)  # raises instead of returning None
+
+
+def _rao_scott_or_none(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) -> RaoScottTest | None:
+    """:func:`rao_scott`, or None where it would raise for fewer than two answered levels on a side."""
+    return _rao_scott(data, design, row, col, strict=False)
+
+
+def _rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str, *,
+               strict: bool) -> RaoScottTest | None:
     _check_aligned(data, design, [row, col])
     r_codes, r_all = _codes(data[row])
     c_codes, c_all = _codes(data[col])
-    # One pass over the respondents: per-stratum counts of every (row, col) cell of the table's
-    # base (both answered; cells ordered with the row varying fastest); the rest go to a spare bin.
+    # One pass over the respondents: per-stratum counts of every (row, col) cell, with "missing"
+    # (code −1) as an extra first level of each variable, dropped afterwards to keep the table's
+    # base (both answered).  Cells are ordered with the row varying fastest.
     n_strata = len(design.strata)
+    size = (r_all + 1) * (c_all + 1)
+    cell = design.codes * size  # cell = h·size + (r + 1) + (r_all + 1)·(c + 1), in place
+    cell += r_codes
+    cell += (r_all + 1) * c_codes.astype(np.intp)  # codes may be int8: widen before multiplying
+    cell += r_all + 2
+    counts = np.bincount(cell, minlength=n_strata * size).reshape(n_strata, c_all + 1, r_all + 1)
+    counts = counts[:, 1:, 1:].reshape(n_strata, c_all * r_all)
     n_all = r_all * c_all
-    outside = n_strata * n_all
-    cell = design.codes * n_all + r_codes + r_all * c_codes
-    cell = np.where((r_codes >= 0) & (c_codes >= 0), cell, outside)
-    counts = np.bincount(cell, minlength=outside + 1)[:outside].reshape(n_strata, n_all)
     # Only levels observed in the base count.
     margins = counts.sum(axis=0).reshape(c_all, r_all)
     seen_r, seen_c = margins.sum(axis=0) > 0, margins.sum(axis=1) > 0
     n_rows, n_cols = int(seen_r.sum()), int(seen_c.sum())
     if n_rows < 2 or n_cols < 2:
+        if not strict:
+            return None
         raise ValueError(
             f"a two-way test needs at least two answered levels of each variable; "
             f"{row!r} has {n_rows}, {col!r} has {n_cols} in the table's base"
         )
-    counts = counts[:, (seen_c[:, None] & seen_r[None, :]).reshape(-1)].astype(float)
+    if n_rows < r_all or n_cols < c_all:
+        counts = counts[:, (seen_c[:, None] & seen_r[None, :]).reshape(-1)]
+    counts = np.ascontiguousarray(counts, dtype=float)
     n_cells = n_rows * n_cols
 
     # Cell proportions: domain means of the cell indicators over the base.
@@ -230,13 +250,23 @@ def rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) 
         pearson=pearson,
         df=df,
         chisq=float(chisq),
-        chisq_p_value=float(stats.chi2.sf(chisq, df)),
+        chisq_p_value=_upper_tail(special.chdtrc, chisq, df),
         f=float(f_stat),
         df_num=float(d0),
         df_den=float(df_den),
-        p_value=float(stats.f.sf(f_stat, d0, df_den)),
+        p_value=_upper_tail(special.fdtrc, f_stat, d0, df_den),
         mean_deff=trace / df,
     )
+
+
+def _upper_tail(cdfc, x: float, *df: float) -> float:
+    """Upper tail of χ² or F (``cdfc`` = ``special.chdtrc`` / ``special.fdtrc``) as ``scipy.stats``'
+    ``sf`` gives it: NaN for df that are not positive, 1 at or below 0 (the support's bound)."""
+    if not all(d > 0 for d in df):
+        return float("nan")
+    if x <= 0:
+        return 1.0
+    return float(cdfc(*df, x))
 
 
 def versus_rest(
@@ -282,7 +312,29 @@ def versus_rest(
     if by is None:
         raise ValueError("versus_rest needs a grouping column (by=)")
     groups = _groups(data, by)
+    return _versus_rest_table(design, names, groups, _sums(data, design, names, groups, center=True))
+
+
+def _means_and_versus_rest(
+    data: pd.DataFrame, design: StratifiedDesign, columns: str | Sequence[str], *, by: str, level: float = 0.95
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``survey_mean(..., by=by, level=level)`` and ``versus_rest(..., by=by)`` from one pass over the data.
+
+    For a crosstab, which shows both; the tables are those of the two public functions.
+    """
+    names = _as_names(columns)
+    _check_aligned(data, design, names)
+    _check_level(level)
+    if by is None:
+        raise ValueError("versus_rest needs a grouping column (by=)")
+    groups = _groups(data, by)
     sums = _sums(data, design, names, groups, center=True)
+    means = _mean_table(design, names, groups, sums, level=level, ci="auto", df=None)
+    return means, _versus_rest_table(design, names, groups, sums)
+
+
+def _versus_rest_table(design: StratifiedDesign, names: Sequence[str], groups, sums) -> pd.DataFrame:
+    """:func:`versus_rest`'s table from the (centred) sums."""
     # Rest of g = all grouped respondents minus g (per stratum).
     rest = {
         key: getattr(sums, key).sum(axis=1, keepdims=True) - getattr(sums, key)
@@ -297,7 +349,7 @@ def versus_rest(
     difference = own.estimate - other.estimate
     with np.errstate(divide="ignore", invalid="ignore"):
         statistic = difference / se
-        p_value = 2.0 * stats.t.sf(np.abs(statistic), design.df)
+        p_value = 2.0 * special.stdtr(design.df, -np.abs(statistic))  # t.sf
     n_groups = groups.size
     out = pd.DataFrame(
         {

@@ -7,7 +7,8 @@ code; the generator reads any codebook, so it can also make larger, scaled sampl
 
 Regenerate the bundled files (a developer's task; the report never writes to ``data/raw``)::
 
-    python -m ppp_survey.synth --out data/raw
+    python -m ppp_survey.synth --out data/raw              # R7 baseline (synthetic_r7.yaml)
+    python -m ppp_survey.synth --out data/raw --wave r8    # hypothetical second wave (synthetic_r8.yaml)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .codebook import Codebook, Item, load_codebook
+from .codebook import DEFAULT_CODEBOOK, Codebook, Item, load_codebook
 from .errors import PppSurveyError
 
 DEFAULT_SPEC = "synthetic_r7.yaml"
@@ -41,9 +42,15 @@ class SyntheticSurvey:
 
 
 def load_spec(path: str | Path | None = None) -> dict:
-    """Read the generator's parameter file (packaged ``synthetic_r7.yaml`` by default)."""
+    """Read the generator's parameter file (packaged ``synthetic_r7.yaml`` by default).
+
+    ``path`` may also name a packaged spec, e.g. ``"synthetic_r8.yaml"``.
+    """
     if path is None:
-        text = (resources.files("ppp_survey") / "data" / DEFAULT_SPEC).read_text(encoding="utf-8")
+        path = DEFAULT_SPEC
+    packaged = resources.files("ppp_survey") / "data" / str(path)
+    if not Path(path).is_file() and packaged.is_file():
+        text = packaged.read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
     return yaml.safe_load(text)
@@ -79,15 +86,16 @@ def generate(
     Parameters
     ----------
     codebook, spec
-        Questionnaire and generator parameters; ``None`` uses the packaged R7 files.
+        Questionnaire and generator parameters; ``None`` uses the packaged R7 spec, and the
+        packaged codebook the spec names (``codebook:``; R7's by default).
     n
         Number of respondents; ``None`` gives the spec's per-職域 counts (1,340 for R7). Other
         values scale those counts by largest remainder.
     seed
         Random seed; ``None`` uses the spec's. The same seed gives the same table.
     """
-    codebook = codebook or load_codebook()
     spec = spec or load_spec()
+    codebook = codebook or _spec_codebook(spec)
     seed = int(spec["seed"] if seed is None else seed)
     rng = np.random.default_rng(seed)
     stratum = codebook.stratum
@@ -202,21 +210,56 @@ def _free_text(parts: list[pd.DataFrame], ids: np.ndarray, order: np.ndarray) ->
     return free.sort_values(["pos", "ipos"], kind="stable")[cols].reset_index(drop=True).astype(str)
 
 
+def _spec_codebook(spec: dict) -> Codebook:
+    """The packaged codebook a spec names (``codebook: codebook_r8.yaml``); R7's when it names none."""
+    name = spec.get("codebook")
+    if not name or name == DEFAULT_CODEBOOK:
+        return load_codebook()
+    from .waves import packaged_codebook
+
+    return packaged_codebook(name)
+
+
 def write_baseline(out_dir: str | Path, *, codebook: Codebook | None = None, spec: dict | None = None) -> list[Path]:
-    """Write the bundled synthetic baseline (Forms-style .xlsx) into ``out_dir``; return the paths."""
+    """Write a synthetic wave (Forms-style .xlsx) into ``out_dir``; return the paths.
+
+    The file is named by the spec's ``name`` (default ``synthetic_r7_responses``). Its sheet 注記
+    says the data are synthetic: the spec's ``note`` when it has one, else the R7 baseline's note.
+    """
     from .export import write_export
 
+    spec = spec or load_spec()
     survey = generate(codebook, spec)
-    path = Path(out_dir) / f"{BASELINE_NAME}.xlsx"
-    write_export(survey.responses, survey.free_text, survey.codebook, path, synthetic=True)
+    path = Path(out_dir) / f"{spec.get('name', BASELINE_NAME)}.xlsx"
+    note = spec.get("note")
+    write_export(survey.responses, survey.free_text, survey.codebook, path, synthetic=note is None)
+    if note is not None:
+        _add_note_sheet(path, str(note))
     return [path]
+
+
+def _add_note_sheet(path: Path, note: str) -> None:
+    """Add the sheet 注記 (the synthetic-data statement) to a written workbook, keeping it pinned."""
+    import openpyxl
+
+    from .files import atomic_output, pin_xlsx
+
+    book = openpyxl.load_workbook(path)
+    sheet = book.create_sheet("注記")
+    sheet.append(["注記"])
+    sheet.append([note])
+    with atomic_output(path) as tmp:
+        book.save(tmp)
+        pin_xlsx(tmp)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ppp_survey.synth", description="架空データ（合成ベースライン）を生成する")
     parser.add_argument("--out", default="data/raw", help="output folder (default: data/raw)")
+    parser.add_argument("--wave", default="r7", choices=("r7", "r8"),
+                        help="r7: the baseline (synthetic_r7.yaml, default); r8: the hypothetical second wave")
     args = parser.parse_args(argv)
-    for path in write_baseline(args.out):
+    for path in write_baseline(args.out, spec=load_spec(f"synthetic_{args.wave}.yaml")):
         print(f"wrote {path}")
     return 0
 

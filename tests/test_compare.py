@@ -1,0 +1,474 @@
+"""Wave comparison (issue 6): mapping between codebooks, frozen baseline, changes with verdicts.
+
+Sources of the reference facts: the synthetic R8 wave's built-in changes are documented in
+``src/ppp_survey/data/synthetic_r8.yaml`` (its ``changes`` list is read below); the R7 baseline is
+the bundled synthetic file (tests/test_baseline.py checks it against the committee document).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy.special import ndtri
+
+from conftest import BASELINE, FRAME, REPO
+from ppp_survey import compare as cmp
+from ppp_survey.codebook import parse_codebook
+from ppp_survey.synth import generate, load_spec
+from ppp_survey.waves import (GroupMap, MappingError, load_mapping, parse_mapping, resolve_codebook,
+                              wave_from_responses, wave_indicators)
+
+R8_DATA = REPO / "data" / "raw" / "synthetic_r8_responses.xlsx"
+R8_FRAME = REPO / "data" / "raw" / "staff_frame_r8.csv"
+PACKAGED = REPO / "src" / "ppp_survey" / "data"
+COMMITTED_BASELINE = REPO / "data" / "processed" / "baseline_r7"
+SIGNIFICANT = ("改善", "悪化", "増加", "減少")
+
+
+# ------------------------------------------------------------------------------------ fixtures
+
+@pytest.fixture(scope="module")
+def r7():
+    return cmp.load_wave(BASELINE, FRAME)
+
+
+@pytest.fixture(scope="module")
+def r8():
+    return cmp.load_wave(R8_DATA, R8_FRAME, "codebook_r8.yaml")
+
+
+@pytest.fixture(scope="module")
+def mapping(r7, r8):
+    return load_mapping("mapping_r7_r8.yaml", r7.codebook, r8.codebook)
+
+
+@pytest.fixture(scope="module")
+def frozen(r7, tmp_path_factory):
+    """R7 frozen to a folder and read back: every comparison below uses only the saved files."""
+    folder = tmp_path_factory.mktemp("baseline") / "baseline_r7"
+    cmp.freeze_baseline(r7, folder)
+    return cmp.load_baseline(folder)
+
+
+@pytest.fixture(scope="module")
+def changes(frozen, r8, mapping):
+    return cmp.compare(frozen, r8, mapping)
+
+
+@pytest.fixture(scope="module")
+def built_in():
+    """(indicator, group) → documented change, from synthetic_r8.yaml."""
+    return load_spec("synthetic_r8.yaml")["changes"]
+
+
+def is_built_in(built_in, indicator: str, group: str) -> bool:
+    for change in built_in:
+        if change["indicator"] != indicator:
+            continue
+        groups = change["groups"]
+        return groups == "all" or group == "全体" or group not in groups.get("all_but", [])
+    return False
+
+
+def false_verdicts(table: pd.DataFrame) -> tuple[int, int]:
+    """(significant verdicts, tested rows) over every tested indicator × group (not the response
+    rate, not suppressed, not 参考値: 技能労務 has fewer than 30 respondents in both waves)."""
+    tested = table[(table["kind"] != "rate") & ~table["suppressed"] & table["p_value"].notna()]
+    return int(tested["verdict"].isin(SIGNIFICANT).sum()), len(tested)
+
+
+# ----------------------------------------------------------------------------- the R8 wave
+
+def test_r8_file_is_the_generator_output(r8):
+    """data/raw/synthetic_r8_responses.xlsx is what `python -m ppp_survey.synth --wave r8` writes."""
+    spec = load_spec("synthetic_r8.yaml")
+    made = generate(spec=spec)
+    pd.testing.assert_frame_equal(r8.responses, made.responses)
+    assert len(r8.responses) == 1465 and r8.frame["population"].sum() == 3100  # synthetic_r8.yaml, frame r8
+    import openpyxl
+
+    book = openpyxl.load_workbook(R8_DATA, read_only=True)
+    note = [row[0] for row in book["注記"].iter_rows(values_only=True)]
+    book.close()
+    assert "架空データ" in note[1] and "3,100人中1,465人" in note[1]
+
+
+def test_finds_the_built_in_changes(changes, built_in, r8, frozen, mapping):
+    """Every documented change with check: true is found overall, with the documented verdict,
+    whether or not the FPC is used (synthetic_r8.yaml: power >= 99% without it)."""
+    for table in (changes, cmp.compare(frozen, r8, mapping, fpc=False)):
+        overall = table[table["group"] == "全体"].set_index("indicator")
+        for change in built_in:
+            if change.get("check"):
+                assert overall.loc[change["indicator"], "verdict"] == change["verdict"], change["indicator"]
+    overall = changes[changes["group"] == "全体"].set_index("indicator")
+    assert overall.loc["q6:top2", "difference"] > 0.08  # 28.4% → 41.7% in the generator
+    assert overall.loc["rate", "estimate_new"] == pytest.approx(1465 / 3100)  # 47.3%
+    assert overall.loc["rate", "estimate_base"] == pytest.approx(1340 / 3138)  # 42.7%, the document's
+
+
+def test_no_other_changes_beyond_chance(frozen, r8, mapping, built_in):
+    """Rows without a built-in change: significant verdicts at the rate chance allows.
+
+    The R8 wave is a fresh draw of the generator (a process, not a fixed staff population), so the
+    matching inference is the one without the FPC (see test_null_regeneration). Bound: at most 10%
+    of the ~380 tested rows; the expected rate is 5%, the rows are positively correlated (choices of one
+    question, 職域 within 全体), so the spread is wider than a binomial's (per draw, 3.7–7.6% in 30
+    regenerations of R7, measured while writing this test), and 10% is still below the ~14% that
+    FPC-based intervals give on such fresh draws (11.7–16.7% in the same 30 regenerations).
+    """
+    table = cmp.compare(frozen, r8, mapping, fpc=False)
+    others = table[[not is_built_in(built_in, i, g) for i, g in zip(table["indicator"], table["group"])]]
+    hits, rows = false_verdicts(others)
+    assert rows > 350
+    assert hits / rows <= 0.10, (hits, rows)
+    overall = others[others["group"] == "全体"]
+    hits_overall, rows_overall = false_verdicts(overall)
+    assert hits_overall <= 5, overall[overall["verdict"].isin(SIGNIFICANT)]  # 5% of 42 is 2.1; P(≥6) < 2%
+
+
+def test_null_regeneration(frozen, r7):
+    """R7 against independent regenerations of R7 (another seed): false 改善/悪化/増加/減少 verdicts.
+
+    Two regenerations × 54 indicators × (全体 + 8 職域; 技能労務 is 参考値) = 972 tested rows at the
+    5% level. Bound: between 1% and 10%. 10% because the rows are correlated (see above) and a
+    single draw ranged 3.7–7.6% over 30 seeds; 1% so that intervals made too wide would fail too.
+    Without the FPC (the inference that matches a regeneration) the rate was 5.4% over 30 seeds;
+    with it, 13.8%: FPC intervals describe one fixed staff population (test_null_same_population).
+    """
+    hits = rows = 0
+    for seed in (101, 202):
+        fresh = wave_from_responses(generate(r7.codebook, seed=seed).responses, r7.frame, r7.codebook)
+        h, n = false_verdicts(cmp.compare(frozen, fresh, fpc=False))
+        hits, rows = hits + h, rows + n
+    assert rows == 972
+    assert 0.01 <= hits / rows <= 0.10, (hits, rows)
+
+
+def test_null_same_population(r7):
+    """The default, design-based inference (each wave with its FPC) when nothing changed: two
+    independent sets of respondents (R7's n per 職域) from one synthetic staff population of
+    3,138 (the frame's N per 職域, made by the generator). Same bound and reasons as above; measured
+    5.2% (2.7–7.4% per draw) over 30 populations while writing this test."""
+    spec = load_spec()
+    population = dict(zip(r7.frame["domain"].astype(str), r7.frame["population"]))
+    sizes = {k: int(v) for k, v in spec["respondents"].items()}
+    rng = np.random.default_rng(20260716)
+    hits = rows = 0
+    for seed in (11, 12):
+        staff = generate(r7.codebook, {**spec, "respondents": population}, seed=seed).responses
+        domain = staff["domain"].astype(str).to_numpy()
+
+        def respondents():
+            picked = np.concatenate([rng.choice(np.flatnonzero(domain == k), n, replace=False)
+                                     for k, n in sizes.items()])
+            return wave_from_responses(staff.iloc[np.sort(picked)].reset_index(drop=True), r7.frame, r7.codebook)
+
+        h, n = false_verdicts(cmp.compare(respondents(), respondents()))
+        hits, rows = hits + h, rows + n
+    assert rows == 972
+    assert 0.01 <= hits / rows <= 0.10, (hits, rows)
+
+
+# --------------------------------------------------------------------------- the change table
+
+def test_change_table_columns_and_method(changes, frozen):
+    assert list(changes.columns) == list(cmp.CHANGE_COLUMNS)
+    row = changes[(changes["indicator"] == "q6:top2") & (changes["group"] == "全体")].iloc[0]
+    # var(diff) = se_base² + se_new² (independent cross-sections, each with its own FPC)
+    assert row["se_diff"] == pytest.approx(np.hypot(row["se_base"], row["se_new"]))
+    base = frozen.indicators.set_index(["indicator", "group"]).loc[("q6:top2", "全体")]
+    assert row["se_base"] == base["se"] and row["estimate_base"] == base["estimate"]
+    z = ndtri(0.975)
+    assert row["ci_low"] == pytest.approx(row["difference"] - z * row["se_diff"])
+    assert row["mdd"] == pytest.approx((ndtri(0.975) + ndtri(0.8)) * row["se_diff"])  # 2.80 · se_diff
+    assert row["mdd"] == pytest.approx(2.8016 * row["se_diff"], rel=1e-4)
+    rate = changes[changes["indicator"] == "rate"]
+    assert rate["p_value"].isna().all() and (rate["se_diff"] == 0).all() and rate["mdd"].isna().all()
+    assert rate["verdict"].str.endswith("（記述）").all() and rate["note"].str.contains("標本誤差はない").all()
+    # 全体 and every mapped 職域, with R8's name for the renamed one
+    assert list(dict.fromkeys(changes["group"])) == ["全体", "一般行政", "税務", "福祉", "保健・医療", "技術", "消防",
+                                                     "上下水道局", "技能労務", "教育・保育"]
+    assert len(changes) == 55 * 10
+    # 技能労務 (24 respondents in R7, 26 in R8): 参考値, not tested (the crosstabs' rule, base < 30)
+    small = changes[(changes["group"] == "技能労務") & (changes["kind"] != "rate")]
+    assert (small["verdict"] == "参考値（基数30未満）").all() and small["p_value"].isna().all()
+    assert small["difference"].notna().all()
+
+
+def test_verdicts_follow_polarity(changes):
+    overall = changes[changes["group"] == "全体"].set_index("indicator")
+    direction = overall["direction"]
+    assert direction["q6:top2"] == "higher_is_better"
+    assert direction["q6:choice:4"] == "higher_is_worse"  # 感じない: fewer is better
+    assert direction["q6:choice:5"] == "neutral"  # わからない has no score
+    assert direction["q5:opt:7"] == "higher_is_worse"  # q5 polarity higher_is_worse
+    assert direction["q5:opt:13"] == "neutral"  # 特にない
+    assert direction["q7:opt:1"] == "neutral"  # q7 polarity neutral
+    assert direction["q3:choice:2"] == "higher_is_worse"  # ない (score 0)
+    # fewer difficulties is 改善, more is 悪化; neutral items only 増加/減少
+    assert overall.loc["q5:opt:7", "difference"] < 0 and overall.loc["q5:opt:7", "verdict"] == "改善"
+    assert overall.loc["q5:opt:6", "difference"] > 0 and overall.loc["q5:opt:6", "verdict"] == "悪化"
+    neutral = changes[changes["direction"] == "neutral"]
+    assert set(neutral["verdict"]) <= {"増加", "減少", "有意な変化なし", "秘匿", "参考値（基数30未満）"}
+
+
+def test_declared_changes_are_compared_with_a_note(changes, mapping):
+    q1 = changes[changes["indicator"] == "q1:top2"]
+    assert q1["note"].str.contains("設問文変更").all()  # declared in mapping_r7_r8.yaml
+    assert not changes["indicator"].str.startswith("q5:opt:14").any()  # added choice: R8 only
+    assert changes.loc[changes["question"] == "q5", "note"].str.contains("選択肢「官民連携指針の内容や運用がわかりにくい」を追加").all()
+    water = changes[changes["group"] == "上下水道局"]
+    assert water["note"].str.contains("R7: 企業（上下水道）").all()
+    missing = changes.attrs["not_compared"]
+    assert list(missing["item"]) == ["q5:14"] and list(missing["status"]) == ["added"]
+
+
+def test_kpi_values(changes):
+    kpi = cmp.kpi_values(changes)
+    assert {"q6:top2", "q5:opt:3", "q3:choice:1", "rate"} <= set(kpi)
+    assert kpi["rate"] == pytest.approx(1465 / 3100)
+    row = changes[(changes["indicator"] == "q6:top2") & (changes["group"] == "全体")].iloc[0]
+    assert kpi["q6:top2"] == row["estimate_new"]
+    assert cmp.kpi_values(changes, group="消防")["q6:top2"] == changes.query(
+        "indicator == 'q6:top2' and group == '消防'")["estimate_new"].iloc[0]
+
+
+def test_small_groups_are_suppressed(frozen, r8, mapping):
+    """A 職域 below the anonymity threshold in either wave is not compared (verdict 秘匿)."""
+    table = cmp.compare(frozen, r8, mapping, min_group=30)  # 技能労務 has 24 (R7) / 26 (R8) respondents
+    held = table[(table["group"] == "技能労務") & (table["kind"] != "rate")]  # rates are published as counted
+    assert held["suppressed"].all() and (held["verdict"] == "秘匿").all()
+    assert held["estimate_new"].isna().all() and held["difference"].isna().all()
+    assert list(cmp.kpi_values(table, group="技能労務")) == ["rate"]
+
+
+def test_indicators_match_the_tables(r7):
+    """wave_indicators computes in one pass what tables.tally / likert_summary give question by question."""
+    from ppp_survey.tables import likert_summary, make_design, tally
+
+    ind = wave_indicators(r7, groups={lab: lab for lab in r7.codebook.stratum.labels})
+    design = make_design(r7.responses, r7.frame, r7.codebook)
+    for qid in ("q5", "q6"):
+        item = r7.codebook.item(qid)
+        t = tally(r7.responses, design, item, by="domain")
+        part = "opt" if item.is_multi else "choice"
+        mine = ind.set_index(["indicator", "group"]).loc[[(f"{qid}:{part}:{c}", g) for c, g in zip(t["code"], t["group"])]]
+        np.testing.assert_allclose(mine["estimate"], t["estimate"], rtol=1e-12)
+        np.testing.assert_allclose(mine["se"], t["se"], rtol=1e-12)
+        np.testing.assert_array_equal(mine["base_n"], t["base_n"])
+        np.testing.assert_array_equal(mine["n"], t["n"])
+    top = likert_summary(r7.responses, design, r7.codebook.item("q6"))
+    top = top[top["measure"] == "肯定的回答"].iloc[0]
+    mine = ind.set_index(["indicator", "group"]).loc[("q6:top2", "全体")]
+    assert mine["estimate"] == pytest.approx(top["estimate"], rel=1e-12) and mine["se"] == pytest.approx(top["se"], rel=1e-12)
+    assert mine["se_nofpc"] > mine["se"]  # the FPC (43% answered) shrinks the standard error
+
+
+def test_merged_strata_equal_the_domain_estimate(r7, frozen):
+    """A merged 職域 (税務 + 福祉) combined from the frozen per-職域 rows equals the design-based
+    domain estimate on the R7 respondents (exact linearisation, item nonresponse included)."""
+    merged = "税務・福祉"
+    combined = cmp._grouped_baseline(frozen, [GroupMap(name=merged, old=("税務", "福祉"), new=(merged,))])
+    combined = combined[combined["group"] == merged].set_index("indicator")
+    groups = {lab: (merged if lab in ("税務", "福祉") else lab) for lab in r7.codebook.stratum.labels}
+    direct = wave_indicators(r7, groups=groups)
+    direct = direct[direct["group"] == merged].set_index("indicator").loc[combined.index]
+    for col in ("estimate", "se", "se_nofpc", "base_n", "n"):
+        np.testing.assert_allclose(combined[col].astype(float), direct[col].astype(float), rtol=1e-9, err_msg=col)
+
+
+# ------------------------------------------------------------------------ refusals (mapping)
+
+def edited_codebook(tmp_path: Path, old: str, new: str) -> Path:
+    text = (PACKAGED / "codebook_r8.yaml").read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path = tmp_path / "codebook_r8_edited.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return path
+
+
+def test_changed_question_text_without_mapping_is_refused(tmp_path, r7):
+    old = "庁内で官民連携について相談しやすい雰囲気や仕組みがあると感じますか。"
+    new = "総合窓口を含め、庁内で官民連携について相談しやすい雰囲気や仕組みがあると感じますか。"
+    edited = edited_codebook(tmp_path, f"text: {old}", f"text: {new}")
+    with pytest.raises(MappingError) as err:
+        load_mapping("mapping_r7_r8.yaml", r7.codebook, edited)
+    message = str(err.value)
+    assert "q6" in message and "question text changed" in message
+    assert old in message and new in message  # both wordings, so the analyst sees what changed
+    assert "text_changed" in message  # and how to declare it if it is the same item
+
+
+def test_declared_text_change_is_accepted(tmp_path, r7):
+    old = "庁内で官民連携について相談しやすい雰囲気や仕組みがあると感じますか。"
+    edited = edited_codebook(tmp_path, f"text: {old}", f"text: 総合窓口を含め、{old}")
+    raw = yaml.safe_load((PACKAGED / "mapping_r7_r8.yaml").read_text(encoding="utf-8"))
+    raw["questions"].append({"id": "q6", "text_changed": "総合窓口への言及を追加"})
+    m = parse_mapping(raw, r7.codebook, resolve_codebook(edited))
+    q6 = next(q for q in m.questions if q.new == "q6")
+    assert q6.status == "same" and any("総合窓口への言及を追加" in c for c in q6.caveats)
+
+
+@pytest.mark.parametrize("edit, expected", [
+    # a choice relabelled without a declaration
+    (("{code: 2, label: どちらかといえば感じる, score: 3}", "{code: 2, label: やや感じる, score: 3}"),
+     ["q6", "choice 2→2", "どちらかといえば感じる", "やや感じる"]),
+    # a Likert score changed
+    (("{code: 1, label: 意欲がある, score: 4}", "{code: 1, label: 意欲がある, score: 5}"), ["q2", "score 4.0 → 5.0"]),
+    # a type changed: never the same item
+    (("    type: sa\n    polarity: higher_is_better\n", "    type: likert\n    polarity: higher_is_better\n"),
+     ["q3", "type changed"]),
+])
+def test_other_undeclared_changes_are_refused(tmp_path, r7, edit, expected):
+    with pytest.raises(MappingError) as err:
+        load_mapping("mapping_r7_r8.yaml", r7.codebook, edited_codebook(tmp_path, *edit))
+    for text in expected:
+        assert text in str(err.value)
+
+
+def test_mapping_must_declare_added_choices_and_renamed_strata(r7, r8):
+    raw = yaml.safe_load((PACKAGED / "mapping_r7_r8.yaml").read_text(encoding="utf-8"))
+    no_choice = {**raw, "questions": [q for q in raw["questions"] if q["id"] != "q5"]}
+    with pytest.raises(MappingError, match=r"q5 .*choice 14「官民連携指針の内容や運用がわかりにくい」is new in R8"):
+        parse_mapping(no_choice, r7.codebook, r8.codebook)
+    with pytest.raises(MappingError, match=r"職域「企業（上下水道）」of R7 is not a 職域 of R8"):
+        parse_mapping({**raw, "strata": []}, r7.codebook, r8.codebook)
+    with pytest.raises(MappingError, match="'from: r8' does not match"):
+        parse_mapping({**raw, "from": "r8", "to": "r7"}, r7.codebook, r8.codebook)
+    with pytest.raises(MappingError, match="R7 has no question 'q9'"):
+        parse_mapping({**raw, "questions": [*raw["questions"], {"id": "q9", "status": "removed"}]},
+                      r7.codebook, r8.codebook)
+    with pytest.raises(MappingError, match="no mapping file.*企業（上下水道）"):  # no mapping file at all
+        load_mapping(None, r7.codebook, r8.codebook)
+
+
+def test_not_comparable_question_is_left_out(frozen, r8):
+    raw = yaml.safe_load((PACKAGED / "mapping_r7_r8.yaml").read_text(encoding="utf-8"))
+    raw["questions"].append({"id": "q4", "status": "not_comparable", "reason": "選択肢を全面改定（例）"})
+    m = parse_mapping(raw, frozen.codebook, r8.codebook)
+    table = cmp.compare(frozen, r8, m)
+    assert "q4" not in set(table["question"]) and "q6" in set(table["question"])
+    left = table.attrs["not_compared"].set_index("item")
+    assert left.loc["q4", "status"] == "not_comparable" and left.loc["q4", "reason"] == "選択肢を全面改定（例）"
+
+
+def test_codebook_without_a_file_is_frozen_as_yaml(r7):
+    """A codebook built in memory is written to the baseline as YAML that reads back the same."""
+    from ppp_survey.waves import codebook_source
+
+    raw = yaml.safe_load((PACKAGED / "codebook_r7.yaml").read_text(encoding="utf-8"))
+    in_memory = parse_codebook(raw, name="<in memory>")
+    name, text = codebook_source(in_memory)
+    again = parse_codebook(yaml.safe_load(text.decode("utf-8")), name=name)
+    assert cmp._fingerprint(again) == cmp._fingerprint(r7.codebook)
+    assert again.survey == in_memory.survey and again.items == in_memory.items
+
+
+def test_merge_split_added_removed_strata(r7):
+    """The strata schema: a merge, an added and a removed 職域 (a made-up new organisation)."""
+    raw = yaml.safe_load((PACKAGED / "codebook_r7.yaml").read_text(encoding="utf-8"))
+    raw["survey"]["id"] = "r9"
+    choices = raw["attributes"][0]["choices"]
+    choices[1:3] = [{"code": 2, "label": "税務・福祉"}]  # 税務 + 福祉 merged
+    choices[-1] = {"code": 9, "label": "こども部"}       # 教育・保育 removed, こども部 new
+    new = parse_codebook(raw, name="r9")
+    mapping = {"schema_version": 1, "from": "r7", "to": "r9", "strata": [
+        {"from": ["税務", "福祉"], "to": "税務・福祉"}, {"from": "教育・保育", "status": "removed"},
+        {"to": "こども部", "status": "added"}]}
+    m = parse_mapping(mapping, r7.codebook, new)
+    by_name = {g.name: g for g in m.groups}
+    assert by_name["税務・福祉"].old == ("税務", "福祉") and by_name["税務・福祉"].status == "same"
+    assert by_name["こども部"].status == "added" and by_name["教育・保育"].status == "removed"
+    assert [g.name for g in m.compared_groups][:2] == ["一般行政", "税務・福祉"]
+
+
+# ----------------------------------------------------------------------------- frozen baseline
+
+def test_baseline_round_trip(r7, r8, mapping, frozen, changes, monkeypatch):
+    """Saved, then compared from the saved files only; the comparison names the manifest hash."""
+    manifest = frozen.folder / "manifest.json"
+    assert frozen.id == hashlib.sha256(manifest.read_bytes()).hexdigest()
+    assert (changes["baseline"] == frozen.id).all() and changes.attrs["baseline"] == frozen.id
+    assert frozen.id[:12] in changes.attrs["baseline_description"]
+    # Nothing of R7 is recomputed: loading again with the R7 loaders disabled gives the same table.
+    import ppp_survey.load
+    import ppp_survey.waves
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the baseline must not be recomputed")
+
+    monkeypatch.setattr(ppp_survey.load, "load_responses", refuse)
+    monkeypatch.setattr(ppp_survey.waves, "load_wave", refuse)
+    again = cmp.compare(cmp.load_baseline(frozen.folder), r8, mapping)
+    pd.testing.assert_frame_equal(again, changes, check_exact=True)
+    monkeypatch.undo()
+    # The frozen numbers are the R7 numbers exactly (CSV written and read with round-trip precision).
+    memory = cmp.compare(cmp.baseline_from_wave(r7), r8, mapping)
+    pd.testing.assert_frame_equal(memory.drop(columns="baseline"), changes.drop(columns="baseline"), check_exact=True)
+    assert (memory["baseline"] == "in-memory").all()
+    # Inputs are recorded with their hashes
+    recorded = json.loads(manifest.read_text(encoding="utf-8"))["inputs"]
+    assert recorded["data"]["sha256"] == hashlib.sha256(BASELINE.read_bytes()).hexdigest()
+    assert recorded["frame"]["sha256"] == hashlib.sha256(FRAME.read_bytes()).hexdigest()
+
+
+def test_frozen_baseline_is_protected(r7, frozen, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(frozen.folder, copy)
+    assert cmp.load_baseline(copy).id == frozen.id  # the name does not depend on where it lives
+    assert cmp.freeze_baseline(r7, copy) == copy / "manifest.json"  # same results: nothing to do
+    fresh = wave_from_responses(generate(r7.codebook, seed=7).responses, r7.frame, r7.codebook)
+    with pytest.raises(cmp.BaselineError, match="already holds a frozen baseline"):
+        cmp.freeze_baseline(fresh, copy)
+    indicators = copy / "indicators.csv"
+    indicators.write_bytes(indicators.read_bytes().replace(b"0.", b"0.9", 1))
+    with pytest.raises(cmp.BaselineError, match="indicators.csv differs from its manifest"):
+        cmp.load_baseline(copy)
+
+
+def test_committed_baseline_is_the_bundled_r7(r7):
+    """data/processed/baseline_r7 is intact and was frozen from the bundled R7 files."""
+    committed = cmp.load_baseline(COMMITTED_BASELINE)
+    assert committed.wave == "R7" and committed.manifest["synthetic"] is True
+    assert committed.manifest["inputs"] == r7.inputs
+    assert committed.manifest["source_note"] == "R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%）　※架空データ"
+
+
+def test_a_survey_freezes_like_a_wave(r7):
+    """freeze_baseline / compare also take an analysed Survey (load_survey's result)."""
+    from ppp_survey.analysis import Survey
+    from ppp_survey.load import load_responses
+
+    loaded = load_responses(BASELINE, r7.codebook)
+    survey = Survey(loaded=loaded, analysis=SimpleNamespace(codebook=r7.codebook, rates=r7.rates),
+                    note=r7.note, synthetic=True)
+    pd.testing.assert_frame_equal(cmp.baseline_from_wave(survey).indicators, cmp.baseline_from_wave(r7).indicators)
+
+
+# ------------------------------------------------------------------------------------ charts
+
+def test_chart_data_and_plots(changes):
+    from ppp_survey import plots
+
+    charts = cmp.change_charts(changes)
+    assert set(charts) == {"rate", "q1", "q2", "q3", "q4", "q5", "q6", "q7"}
+    q6 = charts["q6"]
+    assert list(q6.dumbbell["indicator"]) == ["q6:top2", *[f"q6:choice:{c}" for c in range(1, 6)]]
+    assert q6.heatmap.shape == (10, 6) and q6.heatmap.index[0] == "全体"
+    assert q6.improvement.loc["全体", "感じない"] == pytest.approx(-q6.heatmap.loc["全体", "感じない"])  # fewer = better
+    assert q6.marks.loc["全体", "肯定的回答（上位2区分）"] == "↑"
+    with plots.theme():
+        ax = cmp.plot_dumbbell(changes, "q6")
+        assert len(ax.collections) == 2 and len(ax.collections[1].get_offsets()) == 6  # R7 and R8 dots
+        assert ax.get_legend_handles_labels()[1] == ["R7", "R8"]
+        ax = cmp.plot_change_heatmap(changes, "q5")
+        assert len(ax.get_yticklabels()) == 10

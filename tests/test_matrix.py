@@ -1,0 +1,401 @@
+"""The policy matrix of 2-(8): the data file against the document, the evidence, reverse view and KPIs.
+
+Reference texts and counts come from the committee document itself (the seed text of
+「今後の官民連携の取組について」, section 2-(8)), parsed here; reference numbers come from
+:mod:`ppp_survey.tables` on the same data, or from the synthetic generator's parameters
+(``src/ppp_survey/data/synthetic_r7.yaml``), as cited beside each assertion.
+"""
+
+from __future__ import annotations
+
+import copy
+import doctest
+import os
+import re
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ppp_survey import matrix as mx
+from ppp_survey.fmt import round_half_up
+from ppp_survey.matrix import (EVIDENCE_COLUMNS, KPI_COLUMNS, REVERSE_COLUMNS, MatrixError, evaluate, format_evidence,
+                               kpi_table, load_matrix, parse_matrix, reverse_view)
+from ppp_survey.synth import generate, load_spec
+from ppp_survey.tables import crosstab, likert_summary, make_design, tally
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PPP_SURVEY_SHARED", REPO.parent / "shared"))
+DOCUMENT = SHARED / "seed" / "000_2a17031293640b66.txt"
+REPOST = "（再掲）"
+
+
+# ------------------------------------------------------------------------------------- the document
+
+def _section_2_8() -> tuple[list[tuple[str, str]], list[tuple[str, list[str]]]]:
+    """(区分, 現状) rows and (具体像, [取組 as printed]) rows of the document's 2-(8)."""
+    if not DOCUMENT.is_file():
+        pytest.fail(f"committee document {DOCUMENT} not found; set PPP_SURVEY_SHARED to the folder holding seed/")
+    text = DOCUMENT.read_text(encoding="utf-8")
+    body = text.split("（８）官民連携に対する職員意識等の現状と具体的な取組イメージ", 1)[1].split("3 官民連携指針の策定方針", 1)[0]
+    lines = [ln for ln in body.splitlines() if "\t" in ln]
+    assert lines[0] == "区分\t官民連携に対する職員意識等の現状"
+    split = lines.index("本市がめざす官民連携の具体像\t（参考）具体的な取組")
+    situations, category = [], None
+    for ln in lines[1:split]:
+        first, statement = ln.split("\t")
+        category = first or category  # a blank first cell continues the 区分 above
+        situations.append((category, statement))
+    goals = []
+    for ln in lines[split + 1:]:
+        goal, cell = ln.split("\t")
+        # Bullets are '・' at the start or after a space; '・' inside a name (公平性・透明性) is not one.
+        goals.append((goal, [x.strip() for x in re.split(r"(?:^|\s)・", cell.strip()) if x.strip()]))
+    return situations, goals
+
+
+@pytest.fixture(scope="module")
+def document():
+    return _section_2_8()
+
+
+@pytest.fixture(scope="module")
+def matrix(codebook):
+    return load_matrix(codebook=codebook)
+
+
+def test_document_counts(document, matrix):
+    situations, goals = document
+    listed = [x for _, items in goals for x in items]
+    distinct = list(dict.fromkeys(x.removesuffix(REPOST) for x in listed))
+    # The document: 4 区分, 14 現状, 10 具体像, 24 取組 listings of which 9 are marked 再掲 → 15 distinct 取組.
+    assert len(dict.fromkeys(c for c, _ in situations)) == 4
+    assert (len(situations), len(goals), len(listed), sum(x.endswith(REPOST) for x in listed)) == (14, 10, 24, 9)
+    assert len(distinct) == 15
+    assert (len(matrix.categories), len(matrix.situations()), len(matrix.goals()), len(matrix.initiatives())) == (4, 14, 10, 15)
+
+
+def test_wording_is_the_documents(document, matrix):
+    situations, goals = document
+    table = matrix.situations()
+    assert list(zip(table["区分"], table["現状"])) == situations
+    assert list(matrix.goals()["具体像"]) == [g for g, _ in goals]
+    first_seen = list(dict.fromkeys(x for _, items in goals for x in items if not x.endswith(REPOST)))
+    assert list(matrix.initiatives()["取組"]) == first_seen  # each 取組 once, in order of first appearance
+
+
+def test_initiative_links_are_the_documents(document, matrix):
+    _, goals = document
+    links = matrix.links()
+    edges = links[links["kind"] == "具体像→取組"]
+    texts = dict(zip(matrix.initiatives()["取組"], matrix.initiatives()["initiative_id"]))
+    for (goal_text, items), goal_id in zip(goals, matrix.goals()["goal_id"]):
+        mine = edges[edges["from_id"] == goal_id]
+        # Every listing under this 具体像 is one edge to one existing 取組 (再掲 is a link to it, not a copy).
+        assert sorted(mine["to_id"]) == sorted(texts[x.removesuffix(REPOST)] for x in items), goal_text
+        repost = dict(zip(mine["to_id"], mine["repost"]))
+        for x in items:
+            assert repost[texts[x.removesuffix(REPOST)]] == x.endswith(REPOST), x
+    assert len(edges) == 24 and edges["repost"].sum() == 9  # the document's 24 listings, 9 of them 再掲
+    # A 再掲 always points back to a 具体像 printed earlier (the 取組's first goal).
+    for x in matrix.initiative_list:
+        order = [int(g[1:]) for g in x.goals]
+        assert order == sorted(order), x.id
+
+
+def test_situation_goal_mapping(matrix):
+    links = matrix.links()
+    edges = links[links["kind"] == "現状→具体像"]
+    goals_of = edges.groupby("from_id")["to_id"].apply(list).to_dict()
+    answered = edges.groupby("to_id")["from_id"].apply(sorted).to_dict()
+    # From the brief, read off the layout: 具体像1 answers 現状1 and 2; 具体像3 the two 体制 resource/support 現状.
+    assert answered["g1"] == ["s1", "s2"]
+    assert answered["g3"] == ["s4", "s5"]
+    assert set(goals_of) == set(matrix.situations()["situation_id"])  # every 現状 leads somewhere
+    assert set(answered) == set(matrix.goals()["goal_id"])  # every 具体像 answers a 現状
+    interpretations = edges.loc[edges["basis"] == "interpretation", "from_id"].tolist()
+    assert interpretations == ["s8"]  # the one link the wording does not settle, said so in the file
+    assert "解釈" in matrix.situation("s8").note
+
+
+def test_every_situation_has_an_indicator_and_rule(matrix):
+    spec = matrix.indicators()
+    assert set(spec["situation_id"]) == set(matrix.situations()["situation_id"])
+    assert spec["rule"].str.len().gt(0).all()
+
+
+def test_doctests():
+    assert doctest.testmod(mx).failed == 0
+
+
+# ------------------------------------------------------------------------------------- broken files
+
+def _raw() -> dict:
+    return yaml.safe_load((resources.files("ppp_survey") / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8"))
+
+
+def test_bad_files_name_the_place(tmp_path, codebook):
+    raw = _raw()
+    raw["categories"][0]["situations"][0]["indicators"][0]["question"] = "q99"
+    path = tmp_path / "bad_question.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    load_matrix(path)  # without a codebook the references are not checked ...
+    with pytest.raises(MatrixError, match=r"bad_question\.yaml: categories\[0\]\.situations\[0\]\.indicators\[0\]: question 'q99' is not in codebook"):
+        load_matrix(path, codebook=codebook)  # ... with one they are
+
+    raw = _raw()
+    raw["initiatives"][1]["goals"].append("g99")
+    path = tmp_path / "bad_goal.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(MatrixError, match=r"bad_goal\.yaml: initiatives\[1\]\.goals\[2\]: 具体像 'g99' does not exist"):
+        load_matrix(path)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r["categories"][1]["situations"][0]["indicators"][0].update(codes=[42]),
+     r"categories\[1\]\.situations\[0\]\.indicators\[0\]: q5 has no choice with code 42"),
+    (lambda r: r["categories"][2]["situations"][1]["indicators"][0].update(question="q3"),
+     r"categories\[2\]\.situations\[1\]\.indicators\[0\]: top2 needs a likert question; q3 is sa"),
+    (lambda r: r["categories"][2]["situations"][0]["indicators"][1].update(by="shoku"),
+     r"categories\[2\]\.situations\[0\]\.indicators\[1\]: attribute 'shoku' is not in codebook"),
+    (lambda r: r["option_links"][0].update(code=99), r"option_links\[0\]: q5 has no choice with code 99"),
+    (lambda r: r["option_links"].pop(0), r"findings\[0\]: options \[1\] of q5 have no entry in option_links"),
+])
+def test_codebook_references_are_checked(codebook, mutate, message):
+    raw = _raw()
+    mutate(raw)
+    with pytest.raises(MatrixError, match=message):
+        parse_matrix(raw, name="m.yaml", codebook=codebook)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r["initiatives"].append({"id": "i16", "text": "官民連携指針の職員への周知", "goals": ["g5"]}),
+     r"initiatives\[15\]: 取組 '官民連携指針の職員への周知' is listed twice"),
+    (lambda r: r["categories"][0]["situations"][0].update(goals=["g0"]),
+     r"categories\[0\]\.situations\[0\]\.goals\[0\]: 具体像 'g0' does not exist"),
+    (lambda r: r["categories"][0]["situations"][2].update(indicators=[]), r"categories\[0\]\.situations\[2\]: 現状 's3' needs at least one indicator"),
+    (lambda r: r["categories"][0]["situations"][0]["indicators"][0].update(rule="30%以上"), r"indicators\[0\]: rule '30%以上' is not a rule"),
+    (lambda r: r["categories"][0]["situations"][0]["indicators"][0].update(rule=">= 0.3"), r"a share threshold is a percentage"),
+    (lambda r: r["categories"][0]["situations"][0].update(basis="guess"), r"situations\[0\]: basis 'guess' is not one of"),
+    (lambda r: r["goals"].append({"id": "g11", "text": "x"}), r"goals\[10\]: 具体像 'g11' answers no 現状"),
+    (lambda r: r["goals"][0].update(id="s1"), r"goals\[0\]: id 's1' is used twice"),
+    (lambda r: r.update(schema_version=2), r"schema_version is 2"),
+])
+def test_schema_errors_name_the_place(mutate, message):
+    raw = _raw()
+    mutate(raw)
+    with pytest.raises(MatrixError, match=message):
+        parse_matrix(raw, name="m.yaml")
+
+
+def test_missing_or_invalid_file(tmp_path):
+    with pytest.raises(MatrixError, match="file not found"):
+        load_matrix(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("categories: [\n", encoding="utf-8")
+    with pytest.raises(MatrixError, match=r"bad\.yaml: line \d+ is not valid YAML"):
+        load_matrix(bad)
+
+
+# ------------------------------------------------------------------------------------- evidence on the baseline
+
+@pytest.fixture(scope="module")
+def survey(baseline, frame, codebook):
+    responses = baseline.responses
+    return responses, make_design(responses, frame, codebook)
+
+
+@pytest.fixture(scope="module")
+def evidence(matrix, survey, codebook):
+    return evaluate(matrix, *survey, codebook)
+
+
+def _expected(rule: str, lo: float, hi: float, n: int) -> str:
+    """The verdict, recomputed from the printed numbers and rule alone."""
+    if n < 30:
+        return "判定不能"
+    op, t = re.match(r"([<>≤≥])\s*([\d.]+)", rule).groups()
+    t = float(t) / 100
+    side, other = {"<": (hi < t, lo >= t), "≤": (hi <= t, lo > t), ">": (lo > t, hi <= t), "≥": (lo >= t, hi < t)}[op]
+    return "支持" if side else "不支持" if other else "判定不能"
+
+
+def test_evidence_table_shape(evidence, matrix):
+    assert tuple(evidence.columns) == EVIDENCE_COLUMNS
+    assert list(dict.fromkeys(evidence["situation_id"])) == list(matrix.situations()["situation_id"])
+    assert evidence["verdict"].isin(["支持", "不支持", "判定不能"]).all()
+    assert evidence["indicator"].str.len().gt(0).all() and evidence["n"].gt(0).all()
+
+
+def test_verdicts_follow_from_the_numbers(evidence):
+    for r in evidence.itertuples():
+        if r.statistic == "association":
+            assert r.verdict == ("支持" if r.value < 0.05 else "不支持"), r.indicator_id
+        else:
+            assert r.ci_low <= r.value <= r.ci_high
+            assert r.verdict == _expected(r.rule, r.ci_low, r.ci_high, r.n), r.indicator_id
+
+
+def test_values_are_the_tables(evidence, survey, codebook):
+    responses, design = survey
+    row = evidence.set_index("indicator_id")
+    # q6 top-2 box: likert_summary's 肯定的回答 (the document's 2-(6) chart).
+    q6 = likert_summary(responses, design, codebook.item("q6")).set_index("measure").loc["肯定的回答"]
+    assert row.loc["s8.1", ["value", "ci_low", "ci_high", "n"]].tolist() == pytest.approx(
+        [q6["estimate"], q6["ci_low"], q6["ci_high"], q6["base_n"]])
+    # q3 ない and q5 option 1: tally's design-based estimate of that choice.
+    q3 = tally(responses, design, codebook.item("q3")).set_index("code").loc[2]
+    assert row.loc["s9.1", ["value", "ci_low", "ci_high", "n"]].tolist() == pytest.approx(
+        [q3["estimate"], q3["ci_low"], q3["ci_high"], q3["base_n"]])
+    q5 = tally(responses, design, codebook.item("q5")).set_index("code").loc[1]
+    assert row.loc["s1.1", "value"] == pytest.approx(q5["estimate"])
+    # q2 by 職域: the Rao–Scott p-value of crosstab(...).tests.
+    test = crosstab(responses, design, codebook.item("q2"), by="domain").tests.iloc[0]
+    assert row.loc["s7.2", "value"] == pytest.approx(test["p_value"]) and row.loc["s7.2", "n"] == test["n"]
+
+
+def test_baseline_verdicts_of_the_designed_findings(evidence):
+    # The synthetic baseline was generated to show 2-(8)'s findings (synthetic_r7.yaml, header comment):
+    # q1 important in every 職域, q2 differing by 職域, q3 ない > 50%, q6 top-2 < 50%.
+    verdict = evidence.set_index("indicator_id")["verdict"]
+    assert verdict[["s7.1", "s7.2", "s8.1", "s9.1"]].tolist() == ["支持"] * 4
+    # 技能労務 (24 respondents in synthetic_r7.yaml) is below the base of 30: not judged, and said so.
+    assert "技能労務" in evidence.set_index("indicator_id").loc["s7.1", "reason"]
+
+
+def test_format_evidence(evidence):
+    text = format_evidence(evidence, synthetic=True)
+    assert "架空データ" in text.splitlines()[0]
+    for sid, statement in zip(evidence["situation_id"], evidence["現状"]):
+        assert f"[{sid}] {statement}" in text
+    r = evidence.set_index("indicator_id").loc["s8.1"]
+    pct = lambda x: f"{round_half_up(100 * x):.1f}"  # noqa: E731 — half up, as the report prints
+    assert f"{pct(r['value'])}%（95%CI {pct(r['ci_low'])}–{pct(r['ci_high'])}%、n={int(r['n']):,}）" in text
+    assert "規準 < 50%" in text
+
+
+# ------------------------------------------------------------------------------------- rules flip with the data
+
+@pytest.fixture(scope="module")
+def flipped(matrix, frame, codebook):
+    """Evaluate the matrix on a synthetic wave whose parameters were changed by ``edit(spec)``."""
+    def run(edit=None, *, n=None, m=matrix):
+        spec = copy.deepcopy(load_spec())
+        if edit:
+            edit(spec)
+        responses = generate(codebook, spec, n=n).responses
+        return evaluate(m, responses, make_design(responses, frame, codebook), codebook).set_index("indicator_id")
+    return run
+
+
+def _set(question: str, probs: list[float]):
+    def edit(spec):
+        spec["questions"][question] = {"probs": probs}  # drops by_stratum: the same answers in every 職域
+    return edit
+
+
+def test_share_rule_flips(flipped, matrix):
+    # s9.1: q3 ない > 50%. Spec: ない 0.76 (synthetic_r7.yaml) → 支持; ない 0.20 → 不支持.
+    assert flipped(n=600).loc["s9.1", "verdict"] == "支持"
+    low = flipped(_set("q3", [0.80, 0.20]), n=600).loc["s9.1"]
+    assert (low["verdict"], low["ci_high"] < 0.5) == ("不支持", True)
+    # The other direction: the same indicator with the rule '< 50%' gives the mirror verdicts.
+    raw = _raw()
+    raw["categories"][2]["situations"][2]["indicators"][0]["rule"] = "< 50%"
+    mirrored = parse_matrix(raw, name="mirrored")
+    assert flipped(n=600, m=mirrored).loc["s9.1", "verdict"] == "不支持"
+    assert flipped(_set("q3", [0.80, 0.20]), n=600, m=mirrored).loc["s9.1", "verdict"] == "支持"
+
+
+def test_multi_select_share_flips(flipped):
+    # s4.1: q5 option 4 (財政資源・人的資源) ≥ 30%. Spec 0.50 → 支持; 0.10 → 不支持.
+    def rare(spec):
+        spec["questions"]["q5"]["probs"][3] = 0.10
+    assert flipped(n=600).loc["s4.1", "verdict"] == "支持"
+    assert flipped(rare, n=600).loc["s4.1", "verdict"] == "不支持"
+
+
+def test_top2_rule_flips(flipped):
+    # s8.1: q6 top-2 < 50%. Spec 0.06 + 0.22 (synthetic_r7.yaml) → 支持; 0.40 + 0.35 → 不支持.
+    assert flipped(n=600).loc["s8.1", "verdict"] == "支持"
+    assert flipped(_set("q6", [0.40, 0.35, 0.10, 0.05, 0.10]), n=600).loc["s8.1", "verdict"] == "不支持"
+
+
+def test_association_rule_flips(flipped):
+    # s7.2: q2 differs by 職域 at p < 0.05. Spec: by_stratum differences → 支持; the same probabilities
+    # in every 職域 → no association in the generating process (this seed gives p ≥ 0.05) → 不支持.
+    assert flipped().loc["s7.2", "verdict"] == "支持"
+    null = flipped(_set("q2", [0.20, 0.45, 0.25, 0.10])).loc["s7.2"]
+    assert (null["verdict"], null["value"] >= 0.05) == ("不支持", True)
+
+
+def test_every_group_rule_flips(flipped):
+    # s7.1: q1 top-2 > 50% in every 職域 (base ≥ 30). One 職域 with little importance → 不支持, named.
+    def fire(spec):
+        spec["questions"]["q1"]["by_stratum"]["消防"] = [0.05, 0.10, 0.40, 0.40, 0.05]
+    low = flipped(fire).loc["s7.1"]
+    assert (low["verdict"], low["group"]) == ("不支持", "消防")
+
+
+def test_straddling_interval_is_undecided(flipped, matrix, evidence):
+    # A threshold inside the interval (the baseline estimate itself) cannot be decided.
+    raw = _raw()
+    value = evidence.set_index("indicator_id").loc["s3.1", "value"]
+    raw["categories"][0]["situations"][2]["indicators"][0]["rule"] = f">= {100 * value:.4f}%"
+    row = flipped(m=parse_matrix(raw, name="straddle")).loc["s3.1"]
+    assert row["ci_low"] < value < row["ci_high"] and row["verdict"] == "判定不能"
+
+
+def test_too_few_answers_is_undecided(flipped):
+    # 97% item nonresponse: of 600 respondents about 18 answer each question, below the base of 30.
+    def blank(spec):
+        spec["item_nonresponse"] = 0.97
+    small = flipped(blank, n=600)
+    assert (small["n"] < 30).all()
+    assert (small["verdict"] == "判定不能").all()
+
+
+# ------------------------------------------------------------------------------------- reverse view, KPIs
+
+def test_reverse_view(matrix, survey, codebook):
+    responses, design = survey
+    view = reverse_view(matrix, responses, design, codebook)
+    assert tuple(view.columns) == REVERSE_COLUMNS
+    # Top-3 of q5 and q7: the three highest design-based estimates of tally (その他/特にない not ranked).
+    for fid, q in (("f1", "q5"), ("f2", "q7")):
+        t = tally(responses, design, codebook.item(q))
+        t = t[~t["label"].isin(["その他", "特にない"])].nlargest(3, "estimate")
+        mine = view[view["finding_id"] == fid].drop_duplicates("rank")
+        assert mine["code"].tolist() == t["code"].tolist()
+        assert mine["value"].tolist() == pytest.approx(t["estimate"].tolist())
+        for r in mine.itertuples():  # each option speaks to the 現状 its option_link names
+            link = next(lk for lk in matrix.option_links if lk.question == q and lk.code == r.code)
+            got = view[(view["finding_id"] == fid) & (view["code"] == r.code) & (view["link"] == "現状")]
+            assert got["link_id"].tolist() == list(link.situations)
+    # A 取組 reached "via 現状→具体像→取組" serves a 具体像 of that option's 現状 (the document's links).
+    for r in view[view["via"] == "現状→具体像→取組"].itertuples():
+        sits = view[(view["finding_id"] == r.finding_id) & (view["rank"] == r.rank) & (view["link"] == "現状")]["link_id"]
+        goals = {g for s in sits for g in matrix.situation(s).goals}
+        assert goals & set(matrix.initiative(r.link_id).goals), (r.finding_id, r.rank, r.link_id)
+    q2 = view[view["finding_id"] == "f3"]
+    assert q2[q2["link"] == "現状"]["link_id"].tolist() == ["s7"]
+    assert sorted(q2[q2["link"] == "取組"]["link_id"]) == sorted(["i3", "i10", "i11"])  # g5's 取組 in the document
+    test = crosstab(responses, design, codebook.item("q2"), by="domain").tests.iloc[0]
+    assert q2["p_value"].iloc[0] == pytest.approx(test["p_value"])
+
+
+def test_kpi_table(matrix, survey, codebook, evidence):
+    kpi = kpi_table(matrix, *survey, codebook)
+    assert tuple(kpi.columns) == KPI_COLUMNS
+    assert list(dict.fromkeys(kpi["initiative_id"])) == list(matrix.initiatives()["initiative_id"])
+    assert kpi["next_value"].isna().all()
+    base = evidence.set_index("indicator_id")["value"]
+    assert kpi["baseline"].tolist() == pytest.approx(base[kpi["indicator_id"]].tolist(), nan_ok=True)
+    # 官民連携総合窓口における伴走支援 (i9) serves 具体像 g4, which answers 現状 s6: its two indicators.
+    assert kpi.loc[kpi["initiative_id"] == "i9", "indicator_id"].tolist() == ["s6.1", "s6.2"]
+    keys = kpi.loc[kpi["indicator_key"] != "", "indicator_key"]
+    assert keys.str.fullmatch(r"q\d+:(top2|opt:\d+|choice:\d+)").all()  # the wave comparison's keys
+    assert not kpi.duplicated(["initiative_id", "indicator_id"]).any()
