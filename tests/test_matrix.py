@@ -162,7 +162,6 @@ def test_bad_files_name_the_place(tmp_path, codebook):
     (lambda r: r["categories"][2]["situations"][0]["indicators"][1].update(by="shoku"),
      r"categories\[2\]\.situations\[0\]\.indicators\[1\]: attribute 'shoku' is not in codebook"),
     (lambda r: r["option_links"][0].update(code=99), r"option_links\[0\]: q5 has no choice with code 99"),
-    (lambda r: r["option_links"].pop(0), r"findings\[0\]: options \[1\] of q5 have no entry in option_links"),
 ])
 def test_codebook_references_are_checked(codebook, mutate, message):
     raw = _raw()
@@ -399,3 +398,52 @@ def test_kpi_table(matrix, survey, codebook, evidence):
     keys = kpi.loc[kpi["indicator_key"] != "", "indicator_key"]
     assert keys.str.fullmatch(r"q\d+:(top2|opt:\d+|choice:\d+)").all()  # the wave comparison's keys
     assert not kpi.duplicated(["initiative_id", "indicator_id"]).any()
+
+
+def test_unlinked_option_is_ranked_and_said_unlinked(codebook, survey):
+    """An option without an option_link (e.g. one a later codebook adds) is ranked, not refused,
+    and the reverse view says it is not linked to the matrix."""
+    raw = yaml.safe_load((resources.files("ppp_survey") / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8"))
+    top = max(((lk["question"], lk["code"]) for lk in raw["option_links"] if lk["question"] == "q5"),
+              key=lambda qc: tally(survey[0], survey[1], codebook.item("q5")).set_index("code").loc[qc[1], "estimate"])
+    raw["option_links"] = [lk for lk in raw["option_links"] if (lk["question"], lk["code"]) != top]
+    m = mx.parse_matrix(raw, codebook=codebook)
+    view = reverse_view(m, *survey, codebook)
+    row = view[(view["finding_id"] == "f1") & (view["rank"] == 1)]
+    assert len(row) == 1 and row["code"].iloc[0] == top[1]
+    assert "対応づけなし" in row["link_text"].iloc[0]
+
+
+def test_group_evidence_respects_the_anonymity_threshold(matrix, survey, codebook, evidence):
+    """An in_every rule names a group with its value only if the group's base reaches the anonymity
+    threshold: with min_group above the deciding group's base, that group is not shown."""
+    row = evidence[evidence["indicator_id"] == "s7.1"].iloc[0]
+    assert row["group"] not in ("", "全体") and row["n"] >= 30
+    stricter = evaluate(matrix, *survey, codebook, min_group=int(row["n"]) + 1)
+    again = stricter[stricter["indicator_id"] == "s7.1"].iloc[0]
+    assert again["group"] != row["group"] and again["n"] >= row["n"] + 1
+    assert row["group"] in again["reason"]  # named only as 判定外, without a value
+    views = reverse_view(matrix, *survey, codebook, min_group=int(row["n"]) + 1)
+    spread = views[views["finding_id"] == "f3"]["label"].iloc[0]
+    assert row["group"] not in spread
+
+
+def test_matrix_outputs(matrix, evidence, survey, codebook, tmp_path):
+    """The HTML page shows every 現状, every 取組 and each indicator's verdict; the sheets hold the tables."""
+    from ppp_survey.matrix_outputs import matrix_sheets, write_matrix_html
+
+    path = write_matrix_html(tmp_path / "m.html", matrix, evidence, source_note="NOTE", synthetic=True)
+    text = path.read_text(encoding="utf-8")
+    for s in matrix.situation_list:
+        assert s.text in text
+    for x in matrix.initiative_list:
+        assert x.text in text
+    assert text.count('class="ev"') == len(evidence) and "架空データ" in text and "NOTE" in text
+    assert text.count("（再掲）") == sum(len(x.goals) - 1 for x in matrix.initiative_list)
+    kpi = kpi_table(matrix, *survey, codebook)
+    sheets = matrix_sheets(matrix, evidence, kpi, reverse_view(matrix, *survey, codebook), source_note="NOTE")
+    assert [s.name for s in sheets] == ["政策マトリクス", "具体像と取組", "KPI", "所見から現状・取組へ"]
+    table = sheets[0].blocks[0].table
+    assert len(table) == len(evidence) and table["判定"].tolist() == evidence["verdict"].tolist()
+    first = evidence.iloc[0]
+    assert table["値"].iloc[0] == f"{round_half_up(100 * first['value']):.1f}%"

@@ -35,7 +35,7 @@ def two_runs(tmp_path_factory):
 def test_report_is_byte_for_byte_reproducible(two_runs):
     first, second, _ = two_runs
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert len(files) == 25  # 8 CSV tables + workbook + 15 charts + manifest
+    assert len(files) == 29  # 11 CSV tables + workbook + matrix page + 15 charts + manifest
     assert sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file()) == files
     for rel in files:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
@@ -52,7 +52,7 @@ def test_report_writes_tables_chart_and_manifest(two_runs, tmp_path, capsys):
     assert manifest["synthetic"] is True
     assert len(manifest["inputs"]["data"]["sha256"]) == 64
     assert any(o["path"].endswith("2-00_職域別回答率.png") for o in manifest["outputs"])
-    assert len(manifest["outputs"]) == 24
+    assert len(manifest["outputs"]) == 28
     for out in manifest["outputs"]:
         assert sha256_file(tmp_path / out["path"]) == out["sha256"]
     assert (tmp_path / "data" / "processed" / "集計表_架空データ.xlsx").is_file()
@@ -60,7 +60,7 @@ def test_report_writes_tables_chart_and_manifest(two_runs, tmp_path, capsys):
 
 def test_progress_is_shown(two_runs):
     err = two_runs[2]
-    assert "[1/5]" in err and "採用1,340行" in err and "[4/5]" in err
+    assert "[1/6]" in err and "採用1,340行" in err and "[6/6]" in err and "指標24件" in err
 
 def test_user_error_is_one_line_exit_2(tmp_path):
     bad = tmp_path / "bad.csv"
@@ -78,3 +78,73 @@ def test_missing_frame_is_one_line(tmp_path, capsys):
     assert main(["--data", str(BASELINE), "--frame", str(tmp_path / "none.csv"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("エラー: frame") and "file not found" in err[-1]
+
+
+R8_DATA = REPO / "data" / "raw" / "synthetic_r8_responses.xlsx"
+R8_FRAME = REPO / "data" / "raw" / "staff_frame_r8.csv"
+BASELINE_R7 = REPO / "data" / "processed" / "baseline_r7"
+
+
+def run_compare(out, *extra):
+    return main(["--data", str(R8_DATA), "--frame", str(R8_FRAME), "--codebook", "codebook_r8.yaml",
+                 "--compare", str(BASELINE_R7), "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """The synthetic R8 wave compared against the frozen R7 baseline, twice."""
+    first, second = tmp_path_factory.mktemp("cmp1"), tmp_path_factory.mktemp("cmp2")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert run_compare(first, "--mapping", "mapping_r7_r8.yaml") == 0
+        assert run_compare(second, "--mapping", "mapping_r7_r8.yaml") == 0
+    return first, second, err.getvalue()
+
+
+def test_compare_report_outputs(compared):
+    """--compare writes the change tables, a dumbbell and a heatmap per question, the change sheets,
+    and fills the KPI table's next-year column from the new wave; byte for byte reproducible."""
+    first, second, err = compared
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file()) == files
+    for rel in files:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+    names = {p.name for p in files}
+    assert {"changes_overall.csv", "changes_by_group.csv", "2-08_政策マトリクス.html"} <= names
+    charts = [n for n in names if n.startswith("変化_")]
+    assert len(charts) == 1 + 2 * 7  # response rates + (dumbbell + heatmap) per question
+    tables = first / "data" / "processed"
+    overall = pd.read_csv(tables / "changes_overall.csv", encoding="utf-8-sig").set_index("指標")
+    assert overall.loc["q6:top2", "判定"] == "改善" and overall.loc["rate", "R8(%)"] == 47.3
+    kpi = pd.read_csv(tables / "policy_matrix_kpi.csv", encoding="utf-8-sig", keep_default_na=False)
+    keyed = kpi[kpi["比較キー"] != ""]
+    assert len(keyed) and (keyed["R8（今回）"] != "").all()
+    # the next-year value is the change table's estimate for the same key
+    row = keyed[keyed["比較キー"] == "q6:top2"].iloc[0]
+    assert row["R8（今回）"] == f"{overall.loc['q6:top2', 'R8(%)']:.1f}%"
+    assert (kpi.loc[kpi["比較キー"] == "", "判定"] == "比較対象外").all()
+    manifest = json.loads((tables / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["baseline"]["manifest_sha256"] == sha256_file(BASELINE_R7 / "manifest.json")
+    assert manifest["baseline"]["fpc"] is True
+    from openpyxl import load_workbook
+
+    book = load_workbook(tables / "集計表_架空データ.xlsx", read_only=True)
+    assert {"変化（全体）", "変化（職域別）", "比較対象外", "政策マトリクス", "KPI"} <= set(book.sheetnames)
+    book.close()
+    assert "[4/7] 経年比較" in err and "基準値: R7" in err
+
+
+def test_compare_without_mapping_is_refused_naming_the_item(tmp_path, capsys):
+    """R8 changed questions (a choice added, a 職域 renamed): without the mapping the run stops
+    with one line that names what changed."""
+    assert run_compare(tmp_path) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("エラー: ") and "企業（上下水道）" in last and "Traceback" not in last
+
+
+def test_freeze_baseline_from_the_report(tmp_path, capsys):
+    """--freeze-baseline writes the same frozen baseline as the committed one (same inputs)."""
+    folder = tmp_path / "baseline"
+    assert run_report(tmp_path, "--freeze-baseline", str(folder)) == 0
+    for name in ("indicators.csv", "response_rates.csv", "codebook.yaml"):
+        assert (folder / name).read_bytes() == (BASELINE_R7 / name).read_bytes(), name

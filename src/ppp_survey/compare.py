@@ -416,8 +416,8 @@ def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int) -> pd
     p = np.where(rate | small | ~np.isfinite(diff), np.nan, 2 * ndtr(-np.abs(z)))
     out["difference"] = diff
     out["se_diff"] = se
-    out["ci_low"] = diff - z_a * se
-    out["ci_high"] = diff + z_a * se
+    out["ci_low"] = np.where(rate, np.nan, diff - z_a * se)  # a census count: no interval
+    out["ci_high"] = np.where(rate, np.nan, diff + z_a * se)
     out["p_value"] = p
     out["mdd"] = np.where(rate, np.nan, (z_a + z_p) * se)
     out["verdict"] = [REFERENCE if (sm and not h) else _verdict(d, pv, direction, h, alpha)
@@ -640,12 +640,16 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
                 annot_kws={"fontsize": 7.5}, cbar=False, linewidths=0.5, linecolor="white")
     reference = set(changes.loc[(changes["verdict"] == REFERENCE) & (changes["question"].replace("", "rate") == question),
                                 "group"])
-    ax.set_yticks(np.arange(len(grid)) + 0.5, [f"{g}※" if g in reference else g for g in grid.index], rotation=0)
+    rows = changes[changes["question"].replace("", "rate") == question].drop_duplicates("group").set_index("group")
+    bases = {g: "" if not np.isfinite(float(rows.loc[g, "n_base"])) else
+             f"（{int(rows.loc[g, 'n_base']):,}→{int(rows.loc[g, 'n_new']):,}）" for g in grid.index}
+    ax.set_yticks(np.arange(len(grid)) + 0.5,
+                  [f"{g}{'※' if g in reference else ''}{bases[g]}" for g in grid.index], rotation=0, fontsize=8)
     ax.set_xticks(np.arange(grid.shape[1]) + 0.5, [_wrap(c, 7) for c in grid.columns], rotation=0, fontsize=7)
     ax.xaxis.tick_top()
     ax.set_title(title or f"{chart.title}：{changes.attrs.get('baseline_wave', '')}→{changes.attrs.get('wave', '')}の変化"
                           "（職域別、ポイント）", pad=58)
-    add_footer(fig, base="数値は差（ポイント）。色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
+    add_footer(fig, base=f"（ ）内は基数 n（{changes.attrs.get('baseline_wave', '基準')}→{changes.attrs.get('wave', '今回')}）。数値は差（ポイント）。\n色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
                          "↑改善 ↓悪化 *増加・減少（方向のない項目）、いずれも5%水準で有意。"
                          "※基数30未満は参考値（検定しない）。x: 秘匿",
                note=note or changes.attrs.get("note", ""))

@@ -289,11 +289,8 @@ class PolicyMatrix:
             if f.kind == "top_options":
                 if not item.is_multi:
                     v.fail(f.where, f"top_options needs a multi-select (ma) question; {f.question!r} is {item.type}")
-                linked = {lk.code for lk in self.option_links if lk.question == f.question}
-                missing = [c.code for c in item.choices if not (c.other or c.exclusive) and c.code not in linked]
-                if missing:
-                    v.fail(f.where, f"options {missing} of {f.question} have no entry in option_links "
-                                    "(every option a top_options finding can report must be linked)")
+                # An option without an entry in option_links (e.g. one added in a later wave's
+                # codebook) is not an error: the reverse view ranks it and says it is not linked.
             else:
                 _attribute(v, f.where, f.by, codebook)
         return self
@@ -834,10 +831,13 @@ def reverse_view(matrix: PolicyMatrix, responses: pd.DataFrame, design: Stratifi
             skip = {c.code for c in item.choices if c.other or c.exclusive}
             t = t[~t["code"].isin(skip)].sort_values(["estimate", "code"], ascending=[False, True]).head(f.top)
             for rank, r in enumerate(t.itertuples(), start=1):
-                link = next(lk for lk in matrix.option_links if lk.question == f.question and lk.code == r.code)
+                link = next((lk for lk in matrix.option_links if lk.question == f.question and lk.code == r.code), None)
                 head = {"finding_id": f.id, "finding": f.title, "rank": rank, "question": f.question, "code": r.code,
                         "label": r.label, "value": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
                         "n": r.base_n, "p_value": np.nan}
+                if link is None:
+                    rows.append({**head, **UNLINKED})
+                    continue
                 rows += [{**head, **x} for x in _linked(matrix, link.situations, link.initiatives)]
         else:
             tests = crosstab(responses, design, item, by=f.by).tests
@@ -847,6 +847,10 @@ def reverse_view(matrix: PolicyMatrix, responses: pd.DataFrame, design: Stratifi
                     "p_value": float(tests["p_value"].iloc[0])}
             rows += [{**head, **x} for x in _linked(matrix, f.situations, f.initiatives)]
     return pd.DataFrame(rows, columns=list(REVERSE_COLUMNS))
+
+
+#: The link columns of an option that has no entry in option_links.
+UNLINKED = {"link": "", "link_id": "", "link_text": "（マトリクスに対応づけなし：option_links に追加する）", "via": ""}
 
 
 def _spread(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: str, min_base: int) -> dict:

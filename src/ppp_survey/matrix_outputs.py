@@ -181,12 +181,14 @@ def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: st
             goals, actions = [], []
             for gid in s.goals:
                 goal = matrix.goal(gid)
+                if gid in printed:  # a 具体像 that answers two 現状: its 取組 are listed the first time
+                    goals.append(f"<div>{e(goal.text)}（前出）</div>")
+                    continue
+                printed.add(gid)
                 goals.append(f"<div>{e(goal.text)}</div>")
                 for x in matrix.initiative_list:
                     if gid in x.goals:
-                        again = x.id in printed or x.goals[0] != gid
-                        printed.add(x.id)
-                        actions.append(f"<li>{e(x.text)}{'（再掲）' if again else ''}</li>")
+                        actions.append(f"<li>{e(x.text)}{'（再掲）' if x.goals[0] != gid else ''}</li>")
             cells.append(f"<td>{''.join(goals)}</td>")
             cells.append(f"<td><ul>{''.join(dict.fromkeys(actions))}</ul></td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
