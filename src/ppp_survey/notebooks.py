@@ -105,6 +105,66 @@ NOTEBOOKS = {
         new_markdown_cell("## 2-(5) 難しい点 × 職域（選択肢ごとに検定）"),
         new_code_cell('with plots.theme():\n    ax = plots.plot_heatmap(analysis.crosstabs[("q5", "domain")], note=survey.note)'),
     ],
+    "06-policy-matrix.ipynb": [
+        new_markdown_cell("# 2-(8) 政策マトリクスと調査の根拠 / The policy matrix with its evidence\n\n"
+                          "資料2-(8)の 現状 → めざす具体像 → 具体的な取組 を、調査の数値と並べます。各現状に調査指標と規準"
+                          "（例: 「相談しやすい」と感じる割合 < 50%）を置き、事後層化推定の95%信頼区間で 支持／不支持／判定不能 を"
+                          "判定します。指標と規準は `policy_matrix_r7.yaml` にあり、資料の数値ではなく分析上の設定です。\n"
+                          "Each 現状 of the matrix with the survey indicator and rule that speak to it, judged on the "
+                          "design-based 95% CI.\n\n" + INTRO),
+        new_code_cell(SETUP),
+        new_code_cell("from IPython.display import HTML\n\n"
+                      "from ppp_survey.matrix import evaluate, format_evidence, kpi_table, load_matrix, reverse_view\n"
+                      "from ppp_survey.matrix_outputs import evidence_display, kpi_display, matrix_html, reverse_display\n\n"
+                      "matrix = load_matrix(codebook=survey.codebook)   # 別のファイル: load_matrix(\"my_matrix.yaml\", ...)\n"
+                      "args = (matrix, survey.responses, analysis.design, survey.codebook)\n"
+                      "evidence = evaluate(*args, min_group=analysis.min_group)"),
+        new_markdown_cell("## 現状ごとの根拠と判定 / Evidence and verdict per 現状"),
+        new_code_cell("print(format_evidence(evidence, synthetic=survey.synthetic))"),
+        new_code_cell("evidence_display(evidence)"),
+        new_markdown_cell("## マトリクス（判定で色分け） / The matrix, coloured by verdict\n\n"
+                          "レポートは同じページを `figures/2-08_政策マトリクス.html` に書き出します。"),
+        new_code_cell("HTML(matrix_html(matrix, evidence, source_note=survey.note, synthetic=survey.synthetic))"),
+        new_markdown_cell("## 所見から現状・取組へ / From each finding to its 現状 and 取組"),
+        new_code_cell("reverse_display(reverse_view(*args, min_group=analysis.min_group))"),
+        new_markdown_cell("## 取組ごとのKPI / KPIs per 取組\n\n"
+                          "次回値は経年比較（ノートブック07、`report --compare`）で埋まります。"),
+        new_code_cell("kpi_display(kpi_table(*args, min_group=analysis.min_group))"),
+    ],
+    "07-comparison-r8.ipynb": [
+        new_markdown_cell("# 経年比較: R8（架空）と凍結したR7基準値 / Next year's survey against the baseline\n\n"
+                          "R8は生成器が作った**架空の第2回調査**です（変化の作り込みは `synthetic_r8.yaml` に記載）。"
+                          "R7の結果は `data/processed/baseline_r7/` に凍結してあり（入力とファイルのSHA-256つき）、"
+                          "比較はそのファイルだけを読みます。設問・選択肢・職域の変更は `mapping_r7_r8.yaml` で対応づけます。\n"
+                          "The R8 wave is synthetic; the R7 baseline is read from its frozen files only.\n\n" + INTRO),
+        new_code_cell("from pathlib import Path\n\n"
+                      "from ppp_survey import plots\n"
+                      "from ppp_survey.change_outputs import change_tables, kpi_progress, method_note, plot_rate_change\n"
+                      "from ppp_survey.compare import compare, load_baseline, plot_change_heatmap, plot_dumbbell\n"
+                      "from ppp_survey.matrix import load_matrix\n"
+                      "from ppp_survey.matrix_outputs import kpi_display\n"
+                      "from ppp_survey.waves import load_mapping, load_wave\n\n"
+                      "# 実データ: 今回の回答・職員数フレーム・コードブックと、前回凍結した基準値のフォルダ\n"
+                      "baseline = load_baseline(Path(\"../data/processed/baseline_r7\"))\n"
+                      "r8 = load_wave(Path(\"../data/raw/synthetic_r8_responses.xlsx\"), "
+                      "Path(\"../data/raw/staff_frame_r8.csv\"), \"codebook_r8.yaml\")\n"
+                      "mapping = load_mapping(\"mapping_r7_r8.yaml\", baseline.codebook, r8.codebook)\n"
+                      "changes = compare(baseline, r8, mapping)\n"
+                      "print(baseline.describe())\nprint(method_note(changes))"),
+        new_markdown_cell("## 比較しない項目 / What is not compared, and why"),
+        new_code_cell("mapping.not_compared()"),
+        new_markdown_cell("## 全体の変化 / Changes overall"),
+        new_code_cell("overall, by_group = change_tables(changes)\noverall"),
+        new_code_cell("with plots.theme():\n    ax = plot_rate_change(changes, note=changes.attrs[\"note\"])"),
+        new_markdown_cell("## 2-(6) 相談しやすさ / Ease of consulting"),
+        new_code_cell("with plots.theme():\n    ax = plot_dumbbell(changes, \"q6\")"),
+        new_markdown_cell("## 2-(5) 難しい点の変化（職域別） / Difficulties by 職域"),
+        new_code_cell("with plots.theme():\n    ax = plot_change_heatmap(changes, \"q5\")"),
+        new_code_cell("by_group.head(20)"),
+        new_markdown_cell("## 取組のKPI: 基準値と次回値 / KPI table with next year's values"),
+        new_code_cell("kpi_display(kpi_progress(load_matrix(codebook=baseline.codebook), baseline, changes),\n"
+                      "            base_label=\"R7（基準値）\", next_label=\"R8（今回）\")"),
+    ],
 }
 
 
