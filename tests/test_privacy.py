@@ -66,6 +66,14 @@ def test_three_respondents_are_published_nowhere(small_run, codebook):
     assert rows and all(all(v == "x" for v in r[3:] if v is not None) for r in rows)
     assert "秘匿" in wb.sheetnames
 
+    # the policy matrix: no group below the threshold is shown with a value (evidence, findings, page)
+    evidence = pd.read_csv(processed / "policy_matrix_evidence.csv", encoding="utf-8-sig", dtype=str)
+    assert SMALL not in set(evidence["集団"])
+    findings = pd.read_csv(processed / "policy_matrix_findings.csv", encoding="utf-8-sig", dtype=str)
+    assert not findings["選択肢・内容"].fillna("").str.contains(SMALL).any()
+    page = (out / "figures" / "2-08_政策マトリクス.html").read_text(encoding="utf-8")
+    assert f"{SMALL}：" not in page  # a group's value is printed as 「職域：値」
+
 
 def test_suppressed_groups_are_not_drawn(small_run, frame, codebook):
     from ppp_survey import plots
@@ -152,5 +160,8 @@ def test_real_data_is_ignored_by_git():
     for real in ("data/raw/回答_本番.xlsx", "data/raw/export.csv", "data/processed/集計表.xlsx",
                  "data/processed/internal/自由記述_内部用_公開禁止.csv"):
         assert ignored(real), real
-    for synthetic in ("data/raw/synthetic_r7_responses.xlsx", "data/raw/staff_frame_r7.csv"):
+    assert ignored("data/processed/baseline_r8/manifest.json")  # a real wave's frozen baseline
+    for synthetic in ("data/raw/synthetic_r7_responses.xlsx", "data/raw/staff_frame_r7.csv",
+                      "data/raw/synthetic_r8_responses.xlsx", "data/raw/staff_frame_r8.csv",
+                      "data/processed/baseline_r7/manifest.json", "data/processed/baseline_r7/indicators.csv"):
         assert not ignored(synthetic), synthetic
