@@ -69,7 +69,8 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sh
         ("推定方法", DESIGN_NOTE + "信頼区間はロジット変換（Rのsvyciprop既定）による。"),
         ("有意差の記号", MARK_LEGEND),
         ("四捨五入", ROUNDING_NOTE),
-        ("シート", "回答率／検証／単純集計／クロス集計（属性別）／肯定的回答／検定"),
+        ("シート", "回答率／検証／単純集計／クロス集計（属性別）／肯定的回答／検定／秘匿／政策マトリクス／具体像と取組／KPI／"
+                  "所見から現状・取組へ（経年比較のときは 変化（全体）／変化（職域別）／比較対象外 も）"),
     ]
     table = pd.DataFrame(lines, columns=["項目", "内容"])
     title = "官民連携に関する職員意識調査 集計表" + ("（架空データ）" if synthetic else "")
