@@ -21,6 +21,9 @@ report: $(STAMP) ## Regenerate every table and figure from the bundled baseline
 test: $(STAMP) ## Run the whole test suite, notebooks included
 	$(BIN)/python -m pytest
 
+bench: $(STAMP) ## Benchmark: estimates at n = 1,340 … 1,000,000 vs numpy floor and svy; report and import times
+	$(BIN)/python benchmarks/bench.py
+
 baseline: $(STAMP) ## Regenerate the synthetic (架空) baseline in data/raw (developers only)
 	$(BIN)/python -m ppp_survey.synth --out data/raw
 

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .codebook import Choice, Codebook, Item, load_codebook
 from .errors import CodebookError, FrameError, LoadError, PppSurveyError
-from .export import write_export
-from .frame import load_frame
-from .load import LoadResult, ValidationReport, load_responses
-from .rates import response_rates
 
-
-
-_LAZY = {  # loaded on first use: keeps `import ppp_survey` light (scipy.stats is slow to import)
+_LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, scipy nor matplotlib
+    "Choice": "codebook",
+    "Codebook": "codebook",
+    "Item": "codebook",
+    "load_codebook": "codebook",
+    "write_export": "export",
+    "load_frame": "frame",
+    "LoadResult": "load",
+    "ValidationReport": "load",
+    "load_responses": "load",
+    "response_rates": "rates",
     "generate": "synth",
     "Analysis": "analysis",
     "Survey": "analysis",
@@ -51,8 +54,14 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # later look-ups are plain attribute access
+        return value
     raise AttributeError(f"module 'ppp_survey' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

@@ -429,8 +429,21 @@ def _mean_table(
     df: float | None,
 ) -> pd.DataFrame:
     """:func:`survey_mean`'s table from the (centred) sums, so other tables can share one pass."""
+    return _tidy(names, groups, _mean_arrays(design, sums, level=level, ci=ci, df=df, names=names))
+
+
+def _mean_arrays(
+    design: StratifiedDesign,
+    sums: _Sums,
+    *,
+    level: float,
+    ci: str,
+    df: float | None,
+    names: Sequence[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """The columns of :func:`survey_mean`'s table as (G, J) arrays, from the (centred) sums."""
     if ci == "logit" and not sums.binary.all():
-        bad = [nm for nm, b in zip(names, sums.binary) if not b]
+        bad = [nm for nm, b in zip(names if names is not None else range(len(sums.binary)), sums.binary) if not b]
         raise ValueError(f"ci='logit' needs 0/1 columns; not 0/1: {bad}")
 
     parts = _ratio_parts(design, sums.count, sums.s1, sums.s2)
@@ -447,25 +460,21 @@ def _mean_table(
 
     q = _t_quantile(level, _resolve_df(design, df))
     low, high = _wald(estimate, se, q)
-    use_logit = sums.binary if ci == "auto" else np.full(len(names), ci == "logit")
+    use_logit = sums.binary if ci == "auto" else np.full(len(sums.binary), ci == "logit")
     if use_logit.any():
         l_low, l_high = _logit_interval(estimate, se, q)
         low = np.where(use_logit[np.newaxis, :], l_low, low)
         high = np.where(use_logit[np.newaxis, :], l_high, high)
 
-    return _tidy(
-        names,
-        groups,
-        {
-            "n": n.astype(np.int64),
-            "unweighted": unweighted,
-            "estimate": estimate,
-            "se": se,
-            "ci_low": low,
-            "ci_high": high,
-            "deff": deff,
-        },
-    )
+    return {
+        "n": n.astype(np.int64),
+        "unweighted": unweighted,
+        "estimate": estimate,
+        "se": se,
+        "ci_low": low,
+        "ci_high": high,
+        "deff": deff,
+    }
 
 
 def survey_total(

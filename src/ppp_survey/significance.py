@@ -7,6 +7,7 @@ stratum), never a design rebuilt on filtered rows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -106,6 +107,9 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series.cat.codes.to_numpy(), len(series.cat.categories)
+    small = _small_int_codes(series)
+    if small is not None:
+        return small
     try:
         codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     except TypeError:  # mixed, unorderable values
@@ -113,11 +117,29 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, int]:
     return codes, len(uniques)
 
 
+def _small_int_codes(series: pd.Series) -> tuple[np.ndarray, int] | None:
+    """Codes of an integer or boolean column whose values lie in 0..255 (0/1 option columns): the
+    values themselves, with levels 0..max as candidates (the unseen ones are dropped from the
+    table's margins, so the table is the one factorizing would give).  None for other columns."""
+    dtype = series.dtype
+    if not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)) or len(series) == 0:
+        return None
+    values = series.to_numpy(dtype=np.int64, na_value=0)
+    low, high = values.min(), values.max()
+    if low < 0 or high > 255:
+        return None
+    codes = values.astype(np.int16)
+    codes[series.isna().to_numpy()] = -1
+    return codes, int(high) + 1
+
+
+@functools.lru_cache(maxsize=64)
 def _interaction_contrasts(n_rows: int, n_cols: int) -> np.ndarray:
     """R's ``Cmat``: interaction columns with the main-effects space projected out.
 
     Cells are ordered with the row index varying fastest (R's
-    ``expand.grid(rows, cols)`` and ``interaction(rows, cols)``).
+    ``expand.grid(rows, cols)`` and ``interaction(rows, cols)``).  Cached (a table's shape
+    repeats across questions and attributes); the array is read-only.
     """
     r = np.tile(np.arange(n_rows), n_cols)
     c = np.repeat(np.arange(n_cols), n_rows)
@@ -128,7 +150,9 @@ def _interaction_contrasts(n_rows: int, n_cols: int) -> np.ndarray:
         [row_dummies[:, i] * col_dummies[:, j] for j in range(n_cols - 1) for i in range(n_rows - 1)]
     )
     coef, *_ = np.linalg.lstsq(x1, x12, rcond=None)
-    return x12 - x1 @ coef
+    contrasts = x12 - x1 @ coef
+    contrasts.setflags(write=False)
+    return contrasts
 
 
 def rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) -> RaoScottTest:
@@ -188,8 +212,15 @@ def _rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str,
     cell += (r_all + 1) * c_codes.astype(np.intp)  # codes may be int8: widen before multiplying
     cell += r_all + 2
     counts = np.bincount(cell, minlength=n_strata * size).reshape(n_strata, c_all + 1, r_all + 1)
-    counts = counts[:, 1:, 1:].reshape(n_strata, c_all * r_all)
-    n_all = r_all * c_all
+    return _rao_scott_counts(design, counts[:, 1:, 1:], row, col, strict=strict)
+
+
+def _rao_scott_counts(design: StratifiedDesign, counts: np.ndarray, row: str, col: str, *,
+                      strict: bool) -> RaoScottTest | None:
+    """:func:`rao_scott` from the per-stratum cell counts of the table's base, shape
+    (strata, levels of `col`, levels of `row`); levels with no count are dropped."""
+    n_strata, c_all, r_all = counts.shape
+    counts = counts.reshape(n_strata, c_all * r_all)
     # Only levels observed in the base count.
     margins = counts.sum(axis=0).reshape(c_all, r_all)
     seen_r, seen_c = margins.sum(axis=0) > 0, margins.sum(axis=1) > 0
@@ -335,6 +366,20 @@ def _means_and_versus_rest(
 
 def _versus_rest_table(design: StratifiedDesign, names: Sequence[str], groups, sums) -> pd.DataFrame:
     """:func:`versus_rest`'s table from the (centred) sums."""
+    columns = _versus_rest_arrays(design, sums)
+    n_groups = groups.size
+    out = pd.DataFrame(
+        {
+            "variable": np.repeat(np.asarray(names, dtype=object), n_groups),
+            "group": np.tile(np.asarray(groups.labels, dtype=object), len(names)),
+            **{key: value.T.reshape(-1) for key, value in columns.items()},
+        }
+    )
+    return out[list(VERSUS_REST_COLUMNS)]
+
+
+def _versus_rest_arrays(design: StratifiedDesign, sums) -> dict[str, np.ndarray]:
+    """The numeric columns of :func:`versus_rest`'s table as (G, J) arrays, from the (centred) sums."""
     # Rest of g = all grouped respondents minus g (per stratum).
     rest = {
         key: getattr(sums, key).sum(axis=1, keepdims=True) - getattr(sums, key)
@@ -350,17 +395,11 @@ def _versus_rest_table(design: StratifiedDesign, names: Sequence[str], groups, s
     with np.errstate(divide="ignore", invalid="ignore"):
         statistic = difference / se
         p_value = 2.0 * special.stdtr(design.df, -np.abs(statistic))  # t.sf
-    n_groups = groups.size
-    out = pd.DataFrame(
-        {
-            "variable": np.repeat(np.asarray(names, dtype=object), n_groups),
-            "group": np.tile(np.asarray(groups.labels, dtype=object), len(names)),
-            "estimate_group": (own.estimate + shift).T.reshape(-1),
-            "estimate_rest": (other.estimate + shift).T.reshape(-1),
-            "difference": difference.T.reshape(-1),
-            "se": se.T.reshape(-1),
-            "statistic": statistic.T.reshape(-1),
-            "p_value": p_value.T.reshape(-1),
-        }
-    )
-    return out[list(VERSUS_REST_COLUMNS)]
+    return {
+        "estimate_group": own.estimate + shift,
+        "estimate_rest": other.estimate + shift,
+        "difference": difference,
+        "se": se,
+        "statistic": statistic,
+        "p_value": p_value,
+    }
