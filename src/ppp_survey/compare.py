@@ -622,9 +622,8 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
     without a direction), all at the 5% level; x 秘匿. Returns the Axes.
     """
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
-    from .plots import add_footer, fit_left_margin
+    from .plots import _heatmap, add_footer, fit_left_margin
 
     chart = change_charts(changes)[question]
     grid, better, marks = chart.heatmap, chart.improvement, chart.marks
@@ -636,8 +635,7 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
         fig.subplots_adjust(left=0.2, right=0.98, top=1 - 1.55 / height, bottom=1.0 / height)
     fig = ax.figure
     limit = max(5.0, float(np.nanmax(np.abs(better.to_numpy(float)))) if np.isfinite(better.to_numpy(float)).any() else 5.0)
-    sns.heatmap(better.to_numpy(float), ax=ax, cmap="RdBu", center=0, vmin=-limit, vmax=limit, annot=text, fmt="",
-                annot_kws={"fontsize": 7.5}, cbar=False, linewidths=0.5, linecolor="white")
+    _heatmap(ax, better.to_numpy(float), text, cmap="RdBu", vmin=-limit, vmax=limit)
     reference = set(changes.loc[(changes["verdict"] == REFERENCE) & (changes["question"].replace("", "rate") == question),
                                 "group"])
     rows = changes[changes["question"].replace("", "rate") == question].drop_duplicates("group").set_index("group")

@@ -416,11 +416,7 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     fig = ax.figure
     data = grid.to_numpy(float)
     _heatmap(ax, data, text, vmax=max(50.0, float(np.nanmax(data))))
-    ax.set_facecolor("#eeeeee")
-    for i, g in enumerate(grid.index):  # suppressed cells (NaN) stay blank in the mesh: print the x
-        if held.get(g, False):
-            for j in range(grid.shape[1]):
-                ax.text(j + 0.5, i + 0.5, "x", ha="center", va="center", fontsize=7.5, color="#555555")
+    ax.set_facecolor("#eeeeee")  # suppressed cells (NaN) are left uncoloured, with their x
     bases = cells.drop_duplicates("group").set_index("group")
     ylabels = [_row_label(g, int(bases.loc[g, "base_n"])) + ("※" if bases.loc[g, "reference"] and not held.get(g) else "")
                for g in groups]
@@ -437,23 +433,27 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     return ax
 
 
-def _heatmap(ax, data: np.ndarray, text: np.ndarray, *, vmax: float) -> None:
-    """``seaborn.heatmap(data, cmap="Blues", vmin=0, vmax=vmax, annot=text, fmt="",
+def _heatmap(ax, data: np.ndarray, text: np.ndarray, *, vmax: float, vmin: float = 0.0,
+             cmap: str = "Blues") -> None:
+    """``seaborn.heatmap(data, cmap=cmap, vmin=vmin, vmax=vmax, annot=text, fmt="",
     annot_kws={"fontsize": 7.5}, cbar=False, linewidths=0.5, linecolor="white")``: the same artists,
-    drawn directly. NaN cells are masked (left blank, the Axes' face shows) and not annotated."""
+    drawn directly. NaN cells are masked (uncoloured: the Axes' face shows) and carry their text in grey.
+    (seaborn's ``center=0`` with ``vmin=-vmax`` is the plain colour map, so diverging maps need no more.)"""
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
     n_rows, n_cols = data.shape
-    mesh = ax.pcolormesh(np.ma.masked_invalid(data), cmap="Blues", vmin=0, vmax=vmax, linewidths=0.5,
+    mesh = ax.pcolormesh(np.ma.masked_invalid(data), cmap=cmap, vmin=vmin, vmax=vmax, linewidths=0.5,
                          edgecolor="white")
     ax.set(xlim=(0, n_cols), ylim=(0, n_rows))
     ax.invert_yaxis()
     mesh.update_scalarmappable()
     colors = mesh.get_facecolors()
     for k, (value, label) in enumerate(zip(mesh.get_array().flat, text.flat)):
-        if value is np.ma.masked:
-            continue
         i, j = divmod(k, n_cols)
+        if value is np.ma.masked:  # no colour: a mark such as x (秘匿) or - (no value) in grey
+            if label:
+                ax.text(j + 0.5, i + 0.5, label, color="#555555", ha="center", va="center", fontsize=7.5)
+            continue
         ax.text(j + 0.5, i + 0.5, label, color=".15" if _luminance(colors[k]) > 0.408 else "w",
                 ha="center", va="center", fontsize=7.5)
 

@@ -73,28 +73,34 @@ def suppress_cells(cells: pd.DataFrame, min_group: int, *, table: str, question:
     suppressed rows to NaN (writers print them as ``x``) and clears their marks and p-values.
     Returns the table and its audit rows (:data:`AUDIT_COLUMNS`), including 全員同一回答 flags.
     """
-    bases = cells.drop_duplicates("group").set_index("group")["base_n"]
+    # plain lists and arrays: this runs once per published table, and pandas' per-call cost
+    # would be most of the analysis time
+    group_list = cells["group"].tolist()
+    first: dict = {}
+    for g, n in zip(group_list, cells["base_n"].tolist()):
+        first.setdefault(g, n)
+    bases = pd.Series(first, dtype=float).rename_axis("group").rename("base_n")
     held = suppressed_groups(bases, min_group)
     out = cells.copy()
-    group = out["group"].astype(object)
-    out["suppressed"] = group.isin(list(held)).to_numpy()
-    out["suppression"] = group.map(lambda g: held.get(g, "")).to_numpy()
+    suppressed = np.fromiter((g in held for g in group_list), dtype=bool, count=len(group_list))
+    out["suppressed"] = suppressed
+    out["suppression"] = [held.get(g, "") for g in group_list]
     cols = [c for c in value_columns if c in out.columns]
     for col in cols:
-        out[col] = out[col].astype(float)
-    out.loc[out["suppressed"], cols] = np.nan
-    for col in ("mark",):
-        if col in out.columns:
-            out.loc[out["suppressed"], col] = ""
+        if out[col].dtype != np.float64:
+            out[col] = out[col].astype(float)
+    if held:  # (the usual case is nothing to hold: skip the indexing)
+        out.loc[suppressed, cols] = np.nan
+        if "mark" in out.columns:
+            out.loc[suppressed, "mark"] = ""
     audit = [
         {"table": table, "question": question, "by": by, "group": g, "base_n": int(bases[g]),
          "action": "秘匿", "reason": reason}
         for g, reason in held.items()
     ]
     if "share" in out.columns:
-        visible = out[~out["suppressed"] & (out["base_n"] > 0)]
-        uniform = visible[(visible["share"] == 1.0)]
-        for g in dict.fromkeys(uniform["group"]):
+        uniform = ~suppressed & (out["base_n"].to_numpy(float) > 0) & (out["share"].to_numpy(float) == 1.0)
+        for g in dict.fromkeys(g for g, u in zip(group_list, uniform) if u):
             audit.append({"table": table, "question": question, "by": by, "group": g,
                           "base_n": int(bases[g]), "action": "確認", "reason": UNIFORM})
     return out, pd.DataFrame(audit, columns=list(AUDIT_COLUMNS))

@@ -200,11 +200,9 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         from .change_outputs import change_figure_plan
 
         plan += change_figure_plan(changes, codebook, figure_name, note=changes.attrs.get("note", note))
-    with plots.theme():
-        for name, draw in plan:
-            ax = draw()
-            written.append(plots.save_figure(ax.figure, opts.figures / name))
-            progress(f"        {name}")
+    # forked worker processes where the platform allows (each chart whole in one process: the same
+    # bytes as a one-process run); PPP_SURVEY_JOBS=1 forces one process
+    written += plots.save_figures(plan, opts.figures, progress=lambda name: progress(f"        {name}"))
 
     if opts.freeze_baseline:
         written += freeze(opts, loaded, frame, codebook, progress=progress)

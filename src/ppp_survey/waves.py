@@ -107,8 +107,12 @@ def resolve_codebook(ref: Codebook | str | Path | None) -> Codebook:
 
 
 def packaged_codebook(name: str) -> Codebook:
-    """A codebook shipped with the package, by file name (``"codebook_r8.yaml"``)."""
+    """A codebook shipped with the package, by file name (``"codebook_r8.yaml"``; the ``.yaml``
+    may be left out)."""
     packaged = resources.files("ppp_survey") / "data" / name
+    if not packaged.is_file() and not name.endswith((".yaml", ".yml")):
+        name = f"{name}.yaml"
+        packaged = resources.files("ppp_survey") / "data" / name
     if not packaged.is_file():
         raise CodebookError(f"codebook {name}: file not found (neither a path nor a packaged codebook)")
     return parse_codebook(yaml.safe_load(packaged.read_text(encoding="utf-8")), name=f"(packaged) {name}")
@@ -455,8 +459,11 @@ def load_mapping(path: str | Path | None, old_codebook: Codebook | str | Path | 
     p = Path(path)
     if not p.is_file():
         packaged = resources.files("ppp_survey") / "data" / str(path)
+        if not packaged.is_file() and p.suffix not in (".yaml", ".yml"):
+            path = f"{path}.yaml"
+            packaged = resources.files("ppp_survey") / "data" / path
         if not packaged.is_file():
-            raise MappingError(f"mapping {p}: file not found")
+            raise MappingError(f"mapping {p}: file not found (neither a path nor a packaged mapping)")
         data, name = packaged.read_bytes(), f"(packaged) {path}"
     else:
         data, name = p.read_bytes(), str(p)

@@ -126,21 +126,28 @@ def _crosstab_block(analysis: Analysis, item, attr) -> Block:
     ct = analysis.crosstabs[(item.id, attr.id)]
     overall = analysis.gt[analysis.gt["question"] == item.id]
     cells = ct.cells
-    groups = list(dict.fromkeys(cells["group"]))
-    labels = item.labels
-    share = cells.pivot(index="group", columns="label", values="share").reindex(index=groups, columns=labels)
-    marks = cells.pivot(index="group", columns="label", values="mark").reindex(index=groups, columns=labels).fillna("")
-    bases = cells.drop_duplicates("group").set_index("group").reindex(groups)
-    rows = [[ALL, int(overall["base_n"].iloc[0]), "", *_pct(overall.set_index("label").reindex(labels)["share"])]]
-    held = bases["suppressed"] if "suppressed" in bases else pd.Series(False, index=bases.index)
+    labels = list(item.labels)
+    # one pass over the tidy cells (a few hundred rows; pivots cost more than the table)
+    share, marks, bases = {}, {}, {}
+    held_col = cells["suppressed"].tolist() if "suppressed" in cells else [False] * len(cells)
+    for g, lab, v, m, n, ref, h in zip(cells["group"].tolist(), cells["label"].tolist(),
+                                       cells["share"].to_numpy(float), cells["mark"].tolist(),
+                                       cells["base_n"].tolist(), cells["reference"].tolist(), held_col):
+        share[g, lab] = v
+        marks[g, lab] = m if isinstance(m, str) else ""
+        bases.setdefault(g, (int(n), bool(ref), bool(h)))
+    groups = list(bases)
+    overall_share = dict(zip(overall["label"].tolist(), overall["share"].to_numpy(float)))
+    rows = [[ALL, int(overall["base_n"].iloc[0]), "", *_pct([overall_share.get(lab, np.nan) for lab in labels])]]
+    formats = [[""] * 3 + [PCT] * len(labels)]
     for g in groups:
-        values = ["x"] * len(labels) if held[g] else list(_pct(share.loc[g].to_numpy(float)))
-        remark = "秘匿" if held[g] else ("参考値" if bases.loc[g, "reference"] else "")
-        rows.append([g, int(bases.loc[g, "base_n"]), remark, *values])
-    table = pd.DataFrame(rows, columns=[attr.label, "基数", "備考", *labels])
-    fmt = pd.DataFrame("", index=table.index, columns=table.columns)
-    for j, lab in enumerate(labels):
-        fmt[lab] = [PCT] + [mark_format(m) for m in marks[lab]]
+        n, reference, held = bases[g]
+        values = ["x"] * len(labels) if held else list(_pct([share.get((g, lab), np.nan) for lab in labels]))
+        rows.append([g, n, "秘匿" if held else ("参考値" if reference else ""), *values])
+        formats.append([""] * 3 + [mark_format(marks.get((g, lab), "")) for lab in labels])
+    columns = [attr.label, "基数", "備考", *labels]
+    table = pd.DataFrame(rows, columns=columns)
+    fmt = pd.DataFrame(formats, columns=columns)
     return Block(f"{item.number} {item.label} ／ {attr.label}別（%）", table, cell_formats=fmt,
                  notes=tuple(table_notes(ct)))
 
