@@ -24,8 +24,11 @@ test: $(STAMP) ## Run the whole test suite, notebooks included
 bench: $(STAMP) ## Benchmark: estimates at n = 1,340 … 1,000,000 vs numpy floor and svy; report and import times
 	$(BIN)/python benchmarks/bench.py
 
-baseline: $(STAMP) ## Regenerate the synthetic (架空) baseline in data/raw (developers only)
+baseline: $(STAMP) ## Regenerate the synthetic (架空) R7 and R8 waves and the frozen R7 baseline (developers only)
 	$(BIN)/python -m ppp_survey.synth --out data/raw
+	$(BIN)/python -m ppp_survey.synth --out data/raw --wave r8
+	rm -rf data/processed/baseline_r7
+	$(BIN)/python -m ppp_survey.report --freeze-baseline data/processed/baseline_r7
 
 clean: ## Remove generated outputs (keeps .venv)
 	find data/processed figures -type f ! -name .gitkeep -delete

@@ -144,6 +144,26 @@ def test_uniform_answers_are_flagged(frame, codebook):
     assert "教育・保育" in set(flags["group"])
 
 
+def test_nobody_ticking_an_option_is_flagged_for_multi_select_only(frame, codebook):
+    from ppp_survey.analysis import analyse
+
+    survey = generate(codebook)
+    responses = survey.responses.copy()
+    group = responses["domain"] == "教育・保育"
+    q4 = codebook.item("q4")
+    answered = group & responses[q4.option_columns[0]].notna()
+    responses.loc[answered, q4.option_columns[0]] = 0  # nobody in the group ticks the first option
+    analysis = analyse(responses, frame, codebook)
+    flags = analysis.audit[(analysis.audit["reason"] == UNIFORM) & (analysis.audit["by"] == "domain")]
+    assert "教育・保育" in set(flags.loc[flags["question"] == "q4", "group"])
+    # a single-answer choice nobody gave is not a disclosure of everyone's answer
+    q2 = analysis.crosstabs[("q2", "domain")].cells
+    zero = set(q2.loc[(q2["share"] == 0.0) & (q2["base_n"] > 0), "group"])
+    full = set(q2.loc[q2["share"] == 1.0, "group"])
+    assert set(flags.loc[flags["question"] == "q2", "group"]) == full
+    assert zero - full  # the synthetic data do have 0% single-answer cells (技能労務 on q2)
+
+
 def test_interrupted_write_leaves_nothing(tmp_path):
     target = tmp_path / "table.csv"
     with pytest.raises(RuntimeError):

@@ -55,11 +55,12 @@ class Analysis:
         """:func:`~ppp_survey.tables.tally` of one question, 全体 then each group of ``by``."""
         item = self.codebook.item(question)
         overall, _ = suppress_cells(tally(self.responses, self.design, item), self.min_group, table="単純集計",
-                                    question=question, by="", value_columns=VALUE_COLUMNS)
+                                    question=question, by="", value_columns=VALUE_COLUMNS, multi=item.is_multi)
         if by is None:
             return overall
         groups, _ = suppress_cells(tally(self._grouped(by), self.design, item, by=by), self.min_group,
-                                   table="クロス集計", question=question, by=by, value_columns=VALUE_COLUMNS)
+                                   table="クロス集計", question=question, by=by, value_columns=VALUE_COLUMNS,
+                                   multi=item.is_multi)
         return pd.concat([overall, groups], ignore_index=True)
 
     def _grouped(self, by: str) -> pd.DataFrame:
@@ -96,7 +97,7 @@ def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *,
     gt_parts = []
     for q in codebook.questions_of_type("sa", "likert", "ma"):
         part, audit = suppress_cells(gt_table_of(responses, design, q), min_group, table="単純集計", question=q.id,
-                                     by="", value_columns=VALUE_COLUMNS)
+                                     by="", value_columns=VALUE_COLUMNS, multi=q.is_multi)
         gt_parts.append(part)
         audits.append(audit)
     gt = pd.concat(gt_parts, ignore_index=True)
@@ -109,7 +110,7 @@ def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *,
         for q in questions:
             ct = crosstab(grouped, design, q, by=attr.id, by_label=attr.label)
             cells, audit = suppress_cells(ct.cells, min_group, table="クロス集計", question=q.id, by=attr.id,
-                                          value_columns=VALUE_COLUMNS)
+                                          value_columns=VALUE_COLUMNS, multi=q.is_multi)
             crosstabs[(q.id, attr.id)] = replace(ct, cells=cells)
             audits.append(audit)
     likert = []

@@ -66,12 +66,15 @@ def suppressed_groups(bases: pd.Series, min_group: int) -> dict[str, str]:
 
 
 def suppress_cells(cells: pd.DataFrame, min_group: int, *, table: str, question: str, by: str,
-                   value_columns: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   value_columns: tuple[str, ...], multi: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Suppress the small groups of one tidy table (one row per group × choice or measure).
 
     Adds ``suppressed`` (bool) and ``suppression`` (reason) columns, sets the value columns of
     suppressed rows to NaN (writers print them as ``x``) and clears their marks and p-values.
-    Returns the table and its audit rows (:data:`AUDIT_COLUMNS`), including 全員同一回答 flags.
+    Returns the table and its audit rows (:data:`AUDIT_COLUMNS`), including 全員同一回答 flags:
+    a published group whose share is 100% for one choice (everyone gave that answer) or, for a
+    multi-select question (``multi=True``), 0% or 100% for some option (everyone did, or nobody
+    did, tick it). A flag asks the analyst to look; it does not suppress.
     """
     # plain lists and arrays: this runs once per published table, and pandas' per-call cost
     # would be most of the analysis time
@@ -99,7 +102,9 @@ def suppress_cells(cells: pd.DataFrame, min_group: int, *, table: str, question:
         for g, reason in held.items()
     ]
     if "share" in out.columns:
-        uniform = ~suppressed & (out["base_n"].to_numpy(float) > 0) & (out["share"].to_numpy(float) == 1.0)
+        share = out["share"].to_numpy(float)
+        same = (share == 1.0) | (share == 0.0) if multi else share == 1.0
+        uniform = ~suppressed & (out["base_n"].to_numpy(float) > 0) & same
         for g in dict.fromkeys(g for g, u in zip(group_list, uniform) if u):
             audit.append({"table": table, "question": question, "by": by, "group": g,
                           "base_n": int(bases[g]), "action": "確認", "reason": UNIFORM})

@@ -51,7 +51,7 @@ def _audit_block(analysis: Analysis) -> Block:
     table = pd.DataFrame({"表": a["table"], "設問": a["question"], "属性": a["by"], "区分": a["group"].astype(str),
                           "基数": a["base_n"], "処理": a["action"], "理由": a["reason"]})
     notes = (f"基数（その設問に回答した人数）が{analysis.min_group}人未満の集団は x で秘匿し、差し引きで復元できないよう"
-             "もう1集団を二次秘匿した。全員同一回答（0%または100%）の集団は確認のため一覧に載せている（秘匿はしない）。",
+             "もう1集団を二次秘匿した。全員同一回答（単一回答で100%の選択肢、または複数回答で0%・100%の選択肢がある集団）は確認のため一覧に載せている（秘匿はしない）。",
              "自由記述・その他の記入内容は公表資料に含めていない。")
     return Block("匿名性の確保（秘匿の記録）", table, notes=notes)
 
