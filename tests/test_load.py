@@ -12,8 +12,8 @@ import pytest
 
 from ppp_survey import LoadError, load_responses, write_export
 from ppp_survey.export import to_forms_frame
-from ppp_survey.load import (R_BAD_TIME, R_DUPLICATE, R_EMPTY, R_EXCLUSIVE, R_MULTIPLE, R_NO_STRATUM,
-                             R_UNKNOWN_STRATUM, R_UNMATCHED, R_WINDOW)
+from ppp_survey.load import (R_BAD_TIME, R_CUT_SHORT, R_DUPLICATE, R_EMPTY, R_EXCLUSIVE, R_MULTIPLE,
+                             R_NO_STRATUM, R_UNKNOWN_STRATUM, R_UNMATCHED, R_WINDOW)
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +183,28 @@ def test_all_bad_rows_together_reconcile(forms, codebook, tmp_path):
         assert counts[("rejected", reason)] >= 1, reason
     assert counts[("rejected", R_EMPTY)] == 2
     assert report.n_accepted == 41 - len(BAD_ROWS) - 1
+
+
+@pytest.mark.parametrize("cut", ["mid_row", "line_end_missing"])
+def test_csv_cut_off_in_its_last_row(forms, codebook, tmp_path, cut):
+    """A file cut off mid-row would otherwise load its last row as a respondent who skipped the
+    last questions; a last line that only lacks its line end is a whole row and is kept."""
+    path = write_csv(forms, tmp_path / "x.csv")
+    text = path.read_bytes().rstrip(b"\r\n")
+    last = text.rsplit(b"\n", 1)[-1]
+    if cut == "mid_row":
+        text = text[: len(text) - len(last) + last.index(b",", len(last) // 3)]  # keep a third of the row and more
+    path.write_bytes(text)
+    for on_invalid in ("reject", "error"):
+        result = load_responses(path, codebook, on_invalid=on_invalid)
+        report = reconciles(result)
+        assert report.n_read == len(forms)
+        if cut == "mid_row":
+            rejected = report.rejected()
+            assert list(rejected["reason"]) == [R_CUT_SHORT] and list(rejected["row"]) == [len(forms) + 1]
+            assert "列" in rejected["value"].iloc[0]
+        else:
+            assert report.n_rejected == 0
 
 
 def test_unmatched_label_is_a_clear_error_by_default(forms, codebook, tmp_path):

@@ -47,6 +47,7 @@ R_UNKNOWN_STRATUM = "職域が不明"
 R_UNMATCHED = "選択肢にない値"
 R_MULTIPLE = "単一回答の設問に複数の回答"
 R_EXCLUSIVE = "排他的な選択肢（特にない等）と他の選択肢の同時選択"
+R_CUT_SHORT = "ファイル末尾の行が途中で切れている"
 
 
 @dataclass(frozen=True)
@@ -420,6 +421,9 @@ class _Parser:
         start, end = self.cb.survey.fielded_from, self.cb.survey.fielded_to
         stamp = times["completed"].where(times["completed"].notna(), times["started"])
         for i in range(self.n):
+            if i == self.n - 1 and self.raw.cut_short:  # a truncated file: the row lost its last cells
+                reasons[i] = (R_CUT_SHORT, "", f"{self.raw.cut_short}（ファイルを書き出し直してください）")
+                continue
             if not answered[i]:
                 reasons[i] = (R_EMPTY, "", "")
                 continue

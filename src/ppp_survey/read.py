@@ -9,6 +9,7 @@ codec is never used: it fails on characters Windows writes every day, such as �
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import zipfile
@@ -41,6 +42,7 @@ class RawExport:
     first_row: int
     column_labels: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict] = field(default_factory=dict)
+    cut_short: str = ""  # CSV whose last line ends early (no line end, fewer fields): "n of m 列"
 
 
 def sha256_of(data: bytes) -> str:
@@ -118,7 +120,24 @@ def _read_csv(p: Path, data: bytes, digest: str) -> RawExport:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise LoadError(f"{p}: not a readable CSV ({exc}); check that it is comma-separated with one header row") from None
-    return RawExport(p, "csv", encoding, digest, _clean_headers(table), first_row=2)
+    return RawExport(p, "csv", encoding, digest, _clean_headers(table), first_row=2, cut_short=_cut_short(text))
+
+
+def _cut_short(text: str) -> str:
+    """``"k of m 列"`` when the file's last record stops without a line end and with fewer fields
+    than the header (a file cut off mid-row: pandas would fill the missing cells as blanks, and the
+    row would pass as a respondent who skipped the last questions); else ``""``.
+
+    Excel and Forms end every CSV line with a line end, so only a damaged or hand-made file is
+    parsed a second time here.
+    """
+    if not text or text.endswith(("\n", "\r")):
+        return ""
+    records = list(csv.reader(io.StringIO(text)))
+    if len(records) < 2:
+        return ""
+    header, last = len(records[0]), len(records[-1])
+    return f"{last} of {header} 列" if last < header else ""
 
 
 def _read_sav(p: Path, digest: str) -> RawExport:
