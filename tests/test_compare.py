@@ -22,9 +22,9 @@ from scipy.special import ndtri
 from conftest import BASELINE, FRAME, REPO
 from ppp_survey import compare as cmp
 from ppp_survey.codebook import parse_codebook
+from ppp_survey.mapping import GroupMap, MappingError, load_mapping, parse_mapping
 from ppp_survey.synth import generate, load_spec
-from ppp_survey.waves import (GroupMap, MappingError, load_mapping, parse_mapping, resolve_codebook,
-                              wave_from_responses, wave_indicators)
+from ppp_survey.waves import resolve_codebook, wave_from_responses, wave_indicators
 
 R8_DATA = REPO / "data" / "raw" / "synthetic_r8_responses.xlsx"
 R8_FRAME = REPO / "data" / "raw" / "staff_frame_r8.csv"

@@ -20,10 +20,12 @@ import pandas as pd
 import pytest
 import yaml
 
+from ppp_survey import evidence as ev
 from ppp_survey import matrix as mx
+from ppp_survey.evidence import (EVIDENCE_COLUMNS, KPI_COLUMNS, REVERSE_COLUMNS, evaluate, format_evidence, kpi_table,
+                                 reverse_view)
 from ppp_survey.fmt import round_half_up
-from ppp_survey.matrix import (EVIDENCE_COLUMNS, KPI_COLUMNS, REVERSE_COLUMNS, MatrixError, evaluate, format_evidence,
-                               kpi_table, load_matrix, parse_matrix, reverse_view)
+from ppp_survey.matrix import MatrixError, load_matrix, parse_matrix
 from ppp_survey.synth import generate, load_spec
 from ppp_survey.tables import crosstab, likert_summary, make_design, tally
 
@@ -129,6 +131,7 @@ def test_every_situation_has_an_indicator_and_rule(matrix):
 
 def test_doctests():
     assert doctest.testmod(mx).failed == 0
+    assert doctest.testmod(ev).failed == 0
 
 
 # ------------------------------------------------------------------------------------- broken files

@@ -28,20 +28,20 @@ _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, sc
     "Survey": "analysis",
     "analyse": "analysis",
     "load_survey": "analysis",
-    # policy matrix (2-(8)): 現状 → めざす具体像 → 具体的な取組, with the survey's evidence
+    # policy matrix (2-(8)): 現状 → めざす具体像 → 具体的な取組 (matrix), the survey's evidence (evidence)
     "PolicyMatrix": "matrix",
     "MatrixError": "matrix",
     "load_matrix": "matrix",
-    "evaluate": "matrix",
-    "reverse_view": "matrix",
-    "kpi_table": "matrix",
-    "format_evidence": "matrix",
-    # waves: next year's survey against the frozen baseline (the comparison itself is
+    "evaluate": "evidence",
+    "reverse_view": "evidence",
+    "kpi_table": "evidence",
+    "format_evidence": "evidence",
+    # waves and the codebook mapping: next year's survey against the frozen baseline (the comparison is
     # ppp_survey.compare.compare: a top-level name `compare` would clash with the submodule)
     "Wave": "waves",
     "load_wave": "waves",
-    "load_mapping": "waves",
-    "MappingError": "waves",
+    "load_mapping": "mapping",
+    "MappingError": "mapping",
     "Baseline": "compare",
     "BaselineError": "compare",
     "freeze_baseline": "compare",

@@ -21,9 +21,10 @@ import pandas as pd
 
 from .codebook import Codebook
 from .compare import SUPPRESSED, Baseline, change_charts, display_changes, plot_change_heatmap, plot_dumbbell
+from .evidence import kpi_frame
 from .excel import Block, Sheet
 from .fmt import ROUNDING_NOTE
-from .matrix import PolicyMatrix, kpi_frame
+from .matrix import PolicyMatrix
 from .tables import ALL
 
 SUPPRESSED_MARK = "x"
@@ -80,7 +81,7 @@ def change_sheets(changes: pd.DataFrame, *, source_note: str) -> list[Sheet]:
 def kpi_progress(matrix: PolicyMatrix, baseline: Baseline, changes: pd.DataFrame) -> pd.DataFrame:
     """The KPI table of the baseline's matrix with next year's value beside the baseline.
 
-    Rows come from :func:`ppp_survey.matrix.kpi_frame` on the baseline's codebook. Indicators with
+    Rows come from :func:`ppp_survey.evidence.kpi_frame` on the baseline's codebook. Indicators with
     a comparison key (shares and top-2 boxes over 全体) take their baseline value, CI and base from
     the frozen baseline and ``next_value``, ``difference``, ``p_value`` and ``verdict`` from the
     change table; the others (by-職域 rules, associations, means) stay blank with the verdict

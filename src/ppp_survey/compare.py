@@ -55,10 +55,10 @@ from . import __version__
 from .codebook import Codebook, parse_codebook
 from .errors import PppSurveyError
 from .files import atomic_output, sha256_file
+from .mapping import GroupMap, Mapping, load_mapping
 from .privacy import DEFAULT_MIN_GROUP
 from .tables import MIN_BASE
-from .waves import (ALL, INDICATOR_COLUMNS, GroupMap, Mapping, Wave, as_wave, codebook_source, load_mapping,
-                    load_wave, wave_indicators)
+from .waves import ALL, INDICATOR_COLUMNS, Wave, as_wave, codebook_source, load_wave, wave_indicators
 
 __all__ = [
     "BASELINE_FORMAT",
@@ -274,7 +274,7 @@ def compare(baseline, survey, mapping: Mapping | str | Path | None = None, *, al
     survey
         The new wave: a :class:`~ppp_survey.waves.Wave` or an analysed Survey.
     mapping
-        :class:`~ppp_survey.waves.Mapping` between the baseline's codebook and the wave's, a mapping
+        :class:`~ppp_survey.mapping.Mapping` between the baseline's codebook and the wave's, a mapping
         file, or ``None`` when the two codebooks must be identical.
     alpha, power
         Test level of the verdict and power of the minimum detectable difference.

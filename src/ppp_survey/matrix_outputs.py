@@ -1,6 +1,6 @@
 """The policy matrix as people read it: Excel sheets and an HTML page, evidence coloured by verdict.
 
-:mod:`ppp_survey.matrix` computes; this module lays the results out. The report
+:mod:`ppp_survey.evidence` computes; this module lays the results out. The report
 (``python -m ppp_survey.report``) calls :func:`matrix_sheets` for the workbook and
 :func:`write_matrix_html` for ``figures/2-08_政策マトリクス.html``: 区分 → 現状 → 調査結果（根拠と判定）
 → めざす具体像 → 具体的な取組, each 取組 printed under every 具体像 it serves (（再掲） after the first,
@@ -18,8 +18,9 @@ import pandas as pd
 
 from .excel import Block, Sheet
 from .files import atomic_output
+from .evidence import NOT_SUPPORTED, SUPPORTED, UNDECIDED
 from .fmt import ROUNDING_NOTE, round_half_up
-from .matrix import NOT_SUPPORTED, SUPPORTED, UNDECIDED, PolicyMatrix
+from .matrix import PolicyMatrix
 from .tables import ALL, DESIGN_NOTE
 
 #: Background colours of the verdicts (HTML page): light green / light orange / light grey.
@@ -52,7 +53,7 @@ def ci_text(statistic: str, low: float, high: float) -> str:
 
 
 def evidence_display(evidence: pd.DataFrame) -> pd.DataFrame:
-    """The evidence table (:func:`ppp_survey.matrix.evaluate`) with Japanese headers and printed values."""
+    """The evidence table (:func:`ppp_survey.evidence.evaluate`) with Japanese headers and printed values."""
     e = evidence
     return pd.DataFrame({
         "区分": e["区分"].to_numpy(),
@@ -95,7 +96,7 @@ def kpi_display(kpi: pd.DataFrame, *, base_label: str = "基準値", next_label:
 
 
 def reverse_display(reverse: pd.DataFrame) -> pd.DataFrame:
-    """The reverse view (:func:`ppp_survey.matrix.reverse_view`) with Japanese headers."""
+    """The reverse view (:func:`ppp_survey.evidence.reverse_view`) with Japanese headers."""
     r = reverse
     value = [value_text("association", p) if np.isfinite(p) else value_text("share", v)
              for v, p in zip(r["value"].astype(float), r["p_value"].astype(float))]

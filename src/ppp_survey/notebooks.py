@@ -114,7 +114,8 @@ NOTEBOOKS = {
                           "design-based 95% CI.\n\n" + INTRO),
         new_code_cell(SETUP),
         new_code_cell("from IPython.display import HTML\n\n"
-                      "from ppp_survey.matrix import evaluate, format_evidence, kpi_table, load_matrix, reverse_view\n"
+                      "from ppp_survey.evidence import evaluate, format_evidence, kpi_table, reverse_view\n"
+                      "from ppp_survey.matrix import load_matrix\n"
                       "from ppp_survey.matrix_outputs import evidence_display, kpi_display, matrix_html, reverse_display\n\n"
                       "matrix = load_matrix(codebook=survey.codebook)   # 別のファイル: load_matrix(\"my_matrix.yaml\", ...)\n"
                       "args = (matrix, survey.responses, analysis.design, survey.codebook)\n"
@@ -143,7 +144,8 @@ NOTEBOOKS = {
                       "from ppp_survey.compare import compare, load_baseline, plot_change_heatmap, plot_dumbbell\n"
                       "from ppp_survey.matrix import load_matrix\n"
                       "from ppp_survey.matrix_outputs import kpi_display\n"
-                      "from ppp_survey.waves import load_mapping, load_wave\n\n"
+                      "from ppp_survey.mapping import load_mapping\n"
+                      "from ppp_survey.waves import load_wave\n\n"
                       "# 実データ: 今回の回答・職員数フレーム・コードブックと、前回凍結した基準値のフォルダ\n"
                       "baseline = load_baseline(Path(\"../data/processed/baseline_r7\"))\n"
                       "r8 = load_wave(Path(\"../data/raw/synthetic_r8_responses.xlsx\"), "

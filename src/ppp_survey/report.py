@@ -258,7 +258,8 @@ def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], No
     run (another year's questionnaire) and no ``--matrix`` was given, the matrix is skipped with a
     message. A ``--matrix`` that does not fit is an error.
     """
-    from .matrix import MatrixError, evaluate, kpi_table, load_matrix, reverse_view
+    from .evidence import evaluate, kpi_table, reverse_view
+    from .matrix import MatrixError, load_matrix
 
     try:
         matrix = load_matrix(opts.matrix, codebook=analysis.codebook)
@@ -293,7 +294,7 @@ def compare_waves(opts: ReportOptions, loaded, frame, codebook, policy: dict | N
                   progress: Callable[[str], None]):
     """The change table against the frozen baseline, and the KPI table with next year's column."""
     from .compare import compare, load_baseline
-    from .waves import load_mapping
+    from .mapping import load_mapping
 
     baseline = load_baseline(opts.compare)
     progress(f"        基準値: {baseline.describe()}")
