@@ -689,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(series) >= 2:
             (n0, s0), (n1, s1) = series[-2], series[-1]
             factor = (s1 / s0) / (n1 / n0)
-            checks.append((f"ppp linear in n from 10,000 (last step time ratio / n ratio ≤ 1.5)",
+            checks.append(("ppp linear in n from 10,000 (last step time ratio / n ratio ≤ 1.5)",
                            factor <= 1.5, f"{factor:.2f}"))
     if report:
         ratio = report["report"] / report["floor"]

@@ -15,8 +15,6 @@ import re
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 

@@ -17,10 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import CodebookError
 from .normalize import normalize_key
+from .schema import FileChecker, read_yaml
 
 SCHEMA_VERSION = 1
 ITEM_TYPES = ("sa", "likert", "ma", "text")
@@ -173,13 +172,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         if not p.is_file():
             raise CodebookError(f"codebook {p}: file not found; pass an existing YAML file with --codebook")
         name, text = str(p), p.read_text(encoding="utf-8-sig")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise CodebookError(f"codebook {name}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_codebook(raw, name=name)
+    return parse_codebook(read_yaml(text, kind="codebook", name=name, error=CodebookError), name=name)
 
 
 def parse_codebook(raw: Any, *, name: str = "<codebook>") -> Codebook:
@@ -314,30 +307,11 @@ def _check_unique(v: _Validator, where: str, item_id: str, choices: tuple[Choice
             keys[k] = c
 
 
-class _Validator:
-    """Small helpers that raise :class:`CodebookError` naming the file and the place in it."""
+class _Validator(FileChecker):
+    """Raises :class:`CodebookError` naming the file and the place in it; dates and counts too."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def fail(self, where: str, message: str) -> None:
-        place = f" {where}:" if where else ""
-        raise CodebookError(f"codebook {self.name}:{place} {message}")
-
-    def mapping(self, raw: Any, where: str) -> dict:
-        if not isinstance(raw, dict):
-            self.fail(where, f"expected a mapping (key: value), got {type(raw).__name__}")
-        return raw
-
-    def sequence(self, raw: Any, where: str) -> list:
-        if not isinstance(raw, list):
-            self.fail(where, f"expected a list, got {type(raw).__name__}")
-        return raw
-
-    def required(self, m: dict, key: str, where: str) -> Any:
-        if m.get(key) in (None, ""):
-            self.fail(where, f"'{key}' is missing")
-        return m[key]
+    error = CodebookError
+    kind = "codebook"
 
     def date(self, raw: Any, where: str) -> dt.date:
         if isinstance(raw, dt.datetime):

@@ -42,11 +42,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from .codebook import POLARITIES, Codebook, Item
 from .errors import PppSurveyError
 from .normalize import normalize_key
+from .schema import FileChecker, read_yaml
 from .waves import resolve_codebook
 
 __all__ = [
@@ -173,12 +173,7 @@ def load_mapping(path: str | Path | None, old_codebook: Codebook | str | Path | 
         data, name = packaged.read_bytes(), f"(packaged) {path}"
     else:
         data, name = p.read_bytes(), str(p)
-    try:
-        raw = yaml.safe_load(data.decode("utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise MappingError(f"mapping {name}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    raw = read_yaml(data.decode("utf-8-sig"), kind="mapping", name=name, error=MappingError)
     mapping = parse_mapping(raw, old, new, name=name)
     return Mapping(old=old, new=new, questions=mapping.questions, groups=mapping.groups, path=name,
                    sha256=hashlib.sha256(data).hexdigest())
@@ -428,25 +423,15 @@ def _as_list(value) -> list:
     return [str(x) for x in value] if isinstance(value, list) else [str(value)]
 
 
-class _Check:
-    """Raise :class:`MappingError` naming the file and the place in it."""
+class _Check(FileChecker):
+    """Raise :class:`MappingError` naming the file and the place in it; labels of either wave."""
+
+    error = MappingError
+    kind = "mapping"
 
     def __init__(self, name: str, old: str, new: str) -> None:
-        self.name, self.old, self.new = name, old, new
-
-    def fail(self, where: str, message: str):
-        place = f" {where}:" if where else ""
-        raise MappingError(f"mapping {self.name}:{place} {message}")
-
-    def mapping(self, raw: Any, where: str) -> dict:
-        if not isinstance(raw, dict):
-            self.fail(where, f"expected a mapping (key: value), got {type(raw).__name__}")
-        return raw
-
-    def sequence(self, raw: Any, where: str) -> list:
-        if not isinstance(raw, list):
-            self.fail(where, f"expected a list, got {type(raw).__name__}")
-        return raw
+        super().__init__(name)
+        self.old, self.new = old, new
 
     def label(self, item: Item, value: str, where: str, wave: str) -> str:
         keys = {normalize_key(lab): lab for lab in item.labels}

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from .codebook import Codebook, Item
 from .errors import PppSurveyError
+from .schema import FileChecker, read_yaml
 
 __all__ = [
     "DEFAULT_MATRIX",
@@ -292,12 +292,7 @@ def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None
         if not p.is_file():
             raise MatrixError(f"policy matrix {p}: file not found")
         name, text = str(p), p.read_text(encoding="utf-8-sig")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise MatrixError(f"policy matrix {name}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    raw = read_yaml(text, kind="policy matrix", name=name, error=MatrixError)
     return parse_matrix(raw, name=name, codebook=codebook)
 
 
@@ -543,30 +538,11 @@ def _check_indicator(v: _Validator, ind: Indicator, codebook: Codebook) -> None:
             v.fail(ind.where, f"rule {ind.rule.text!r}: the threshold is outside the scale of {item.id} ({min(scores)}–{max(scores)})")
 
 
-class _Validator:
+class _Validator(FileChecker):
     """Raises :class:`MatrixError` naming the file and the place in it."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def fail(self, where: str, message: str) -> None:
-        place = f" {where}:" if where else ""
-        raise MatrixError(f"policy matrix {self.name}:{place} {message}")
-
-    def mapping(self, raw: Any, where: str) -> dict:
-        if not isinstance(raw, dict):
-            self.fail(where, f"expected a mapping (key: value), got {type(raw).__name__}")
-        return raw
-
-    def sequence(self, raw: Any, where: str) -> list:
-        if not isinstance(raw, list):
-            self.fail(where, f"expected a list, got {type(raw).__name__}")
-        return raw
-
-    def required(self, m: dict, key: str, where: str) -> Any:
-        if m.get(key) in (None, ""):
-            self.fail(where, f"'{key}' is missing")
-        return m[key]
+    error = MatrixError
+    kind = "policy matrix"
 
 
 def _codes_text(codes: tuple[int, ...]) -> str:
