@@ -29,6 +29,7 @@ baseline: $(STAMP) ## Regenerate the synthetic (架空) R7 and R8 waves and the 
 	$(BIN)/python -m ppp_survey.synth --out data/raw --wave r8
 	rm -rf data/processed/baseline_r7
 	$(BIN)/python -m ppp_survey.report --freeze-baseline data/processed/baseline_r7
+	cp figures/2-*.png docs/gallery/
 
 clean: ## Remove generated outputs (keeps .venv)
 	find data/processed figures -type f ! -name .gitkeep -delete

@@ -207,6 +207,21 @@ def test_csv_cut_off_in_its_last_row(forms, codebook, tmp_path, cut):
             assert report.n_rejected == 0
 
 
+def test_unknown_stratum_is_a_clear_error_by_default(forms, codebook, tmp_path):
+    """A renamed 職域 would drop a whole stratum; by default it stops the run, naming value and count."""
+    domain = codebook.item("domain")
+    forms[domain.text] = forms[domain.text].astype(object)
+    forms.loc[[3, 5], domain.text] = "観光"
+    path = write_csv(forms, tmp_path / "x.csv")
+    with pytest.raises(LoadError) as err:
+        load_responses(path, codebook)
+    message = str(err.value)
+    for part in (str(path), "5行目", "観光", R_UNKNOWN_STRATUM, "計2行", "--on-invalid reject"):
+        assert part in message
+    result = load_responses(path, codebook, on_invalid="reject")
+    assert reconciles(result).n_rejected == 2
+
+
 def test_unmatched_label_is_a_clear_error_by_default(forms, codebook, tmp_path):
     q1 = codebook.item("q1")
     forms.loc[6, q1.text] = "とても重要"

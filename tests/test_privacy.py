@@ -178,8 +178,12 @@ def test_real_data_is_ignored_by_git():
         return subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO).returncode == 0
 
     for real in ("data/raw/回答_本番.xlsx", "data/raw/export.csv", "data/processed/集計表.xlsx",
-                 "data/processed/internal/自由記述_内部用_公開禁止.csv"):
+                 "data/processed/internal/自由記述_内部用_公開禁止.csv", "figures/2-01_官民連携の重要性.png",
+                 "figures/2-08_政策マトリクス.html"):
         assert ignored(real), real
+    # no chart is tracked: a report on real data into the default folders leaves git clean
+    tracked = subprocess.run(["git", "ls-files", "figures"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    assert tracked in ([], ["figures/.gitkeep"]), tracked
     assert ignored("data/processed/baseline_r8/manifest.json")  # a real wave's frozen baseline
     for synthetic in ("data/raw/synthetic_r7_responses.xlsx", "data/raw/staff_frame_r7.csv",
                       "data/raw/synthetic_r8_responses.xlsx", "data/raw/staff_frame_r8.csv",

@@ -45,8 +45,13 @@ def test_frame_file_reads_in_cp932_and_with_aliases(tmp_path, codebook, frame):
     (("税務,160", "税務,161"), r"total 3,139 staff differs"),
     (("職員数", "人数"), r"needs columns 職域 and 職員数"),
     (("福祉,270", "税務,270"), r"'税務' appears twice"),
+    (("一般行政,1250\n", "一般行政,1250\n\n"), r"line 8, column 職域: '観光'"),  # a blank line: the line the user sees
+    (("福祉,270", "合計,3138"), r"line 8: a total row \('合計'\); delete this row"),
+    (("福祉,270", ","), r"line 8: an empty row; delete this row"),
 ])
 def test_bad_frames_are_refused_with_the_line(tmp_path, codebook, change, message):
     text = FRAME.read_text(encoding="utf-8").replace(*change)
+    if "観光" in message:
+        text = text.replace("税務,160", "観光,160")
     with pytest.raises(FrameError, match=message):
         load_frame(write(tmp_path, text), codebook)

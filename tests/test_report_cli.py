@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -39,6 +40,19 @@ def test_report_is_byte_for_byte_reproducible(two_runs):
     assert sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file()) == files
     for rel in files:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+
+
+def test_readme_gallery_is_the_reports_charts(two_runs):
+    """docs/gallery holds the bundled data's charts for the README; it must match what the report draws."""
+    first = two_runs[0]
+    gallery = sorted((REPO / "docs" / "gallery").glob("*.png"))
+    assert len(gallery) == 15
+    for png in gallery:
+        assert png.read_bytes() == (first / "figures" / png.name).read_bytes(), (
+            f"{png.name}: the report draws it differently now; run `make baseline` to refresh docs/gallery")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in re.findall(r"\]\(docs/gallery/([^)]+)\)", readme):
+        assert (REPO / "docs" / "gallery" / name).is_file(), name
 
 
 def test_report_writes_tables_chart_and_manifest(two_runs, tmp_path, capsys):

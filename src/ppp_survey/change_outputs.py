@@ -140,4 +140,10 @@ def plot_rate_change(changes: pd.DataFrame, *, note: str = ""):
     table = rows.assign(label=rows["group"].astype(str), group=ALL, question="rate_by_group")
     table.attrs = changes.attrs
     title = f"回答率：{changes.attrs.get('baseline_wave', '基準')}→{changes.attrs.get('wave', '今回')}（職域別）"
-    return plot_dumbbell(table, "rate_by_group", title=title, note=note)
+    total = rows[rows["group"] == ALL]
+    counts = ""
+    if len(total):
+        t = total.iloc[0]
+        counts = f"全体の職員数 {int(t['n_base']):,}→{int(t['n_new']):,}人。"
+    return plot_dumbbell(table, "rate_by_group", title=title, note=note, xlabel="回答率（%）",
+                         base=f"{counts}回答率＝回答者数／職員数（全数の計数のため差は記述的で、検定はしない）")

@@ -185,7 +185,9 @@ def load_baseline(folder: str | Path) -> Baseline:
     manifest_path = path if path.name == "manifest.json" else path / "manifest.json"
     root = manifest_path.parent
     if not manifest_path.is_file():
-        raise BaselineError(f"baseline {root}: no manifest.json; freeze one with freeze_baseline()")
+        what = "folder not found" if not root.is_dir() else "no manifest.json in this folder"
+        raise BaselineError(f"baseline {root}: {what}; pass the folder written by "
+                            "`python -m ppp_survey.report --freeze-baseline FOLDER` on the earlier wave")
     data = manifest_path.read_bytes()
     try:
         manifest = json.loads(data.decode("utf-8"))
@@ -573,12 +575,13 @@ def _mark(verdict: str) -> str:
 
 
 def plot_dumbbell(changes: pd.DataFrame, question: str, *, group: str = ALL, ax=None, title: str | None = None,
-                  note: str = ""):
+                  note: str = "", xlabel: str = "推定割合（%）", base: str | None = None):
     """Both waves' estimates of one question's indicators as a dumbbell chart (one row per indicator).
 
     Grey dot: baseline; blue dot: new wave; the connecting line is coloured by the verdict (blue 改善,
     red 悪化, grey otherwise), and the difference in points is written at the right (* p < alpha).
-    ``changes`` is :func:`compare`'s table; returns the Axes.
+    ``changes`` is :func:`compare`'s table; returns the Axes. ``xlabel`` and ``base`` (the footer's
+    first line) replace the defaults for charts that are not estimates (response rates).
     """
     import matplotlib.pyplot as plt
 
@@ -604,12 +607,14 @@ def plot_dumbbell(changes: pd.DataFrame, question: str, *, group: str = ALL, ax=
                 va="center", ha="left", fontsize=7.5, color=VERDICT_COLORS.get(row.verdict, "#555555"))
     ax.set_yticks(y, [_wrap(lab) for lab in t["label"]], fontsize=8)
     ax.set_xlim(0, 100)
-    ax.set_xlabel("推定割合（%）")
+    ax.set_xlabel(xlabel)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, fontsize=8)
     ax.set_title(title or f"{t['title'].iloc[0] if len(t) else question}（{group}）", pad=22)
-    base = (f"n = {wave_base} {int(t['n_base'].iloc[0]):,}／{wave_new} {int(t['n_new'].iloc[0]):,}　"
-            if len(t) else "")
-    add_footer(fig, base=f"{base}* {int(100 * alpha)}%水準で有意（独立な2回の調査の差、各回とも職域別の層化推定）",
+    if base is None:
+        n = (f"n = {wave_base} {int(t['n_base'].iloc[0]):,}／{wave_new} {int(t['n_new'].iloc[0]):,}　"
+             if len(t) else "")
+        base = f"{n}* {int(100 * alpha)}%水準で有意（独立な2回の調査の差、各回とも職域別の層化推定）"
+    add_footer(fig, base=base,
                note=note or changes.attrs.get("note", ""))
     fit_left_margin(ax)
     return ax
@@ -623,7 +628,7 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
     """
     import matplotlib.pyplot as plt
 
-    from .plots import _heatmap, add_footer, fit_left_margin
+    from .plots import MIN_HEATMAP_WIDTH, _heatmap, add_footer, fit_left_margin
 
     chart = change_charts(changes)[question]
     grid, better, marks = chart.heatmap, chart.improvement, chart.marks
@@ -631,7 +636,7 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
         grid.to_numpy(float), marks.to_numpy(object))
     if ax is None:
         height = 0.4 * len(grid) + 3.2
-        fig, ax = plt.subplots(figsize=(0.95 * grid.shape[1] + 3.2, height))
+        fig, ax = plt.subplots(figsize=(max(MIN_HEATMAP_WIDTH, 0.95 * grid.shape[1] + 3.2), height))
         fig.subplots_adjust(left=0.2, right=0.98, top=1 - 1.55 / height, bottom=1.0 / height)
     fig = ax.figure
     limit = max(5.0, float(np.nanmax(np.abs(better.to_numpy(float)))) if np.isfinite(better.to_numpy(float)).any() else 5.0)

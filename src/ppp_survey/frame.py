@@ -53,11 +53,14 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:
 
     stratum = codebook.stratum
     lookup = {k: c.label for c in stratum.choices for k in (*c.keys(), normalize_key(c.code))}
-    first_line = _first_data_line(text)
+    lines = _data_lines(text)
     rows: dict[str, int] = {}
     for i, (dom, pop) in enumerate(zip(raw[dom_col], raw[pop_col])):
-        line = first_line + i
+        line = lines[i] if i < len(lines) else "?"
         label = lookup.get(normalize_key(dom))
+        if label is None and normalize_key(dom) in ("", "合計", "計", "総計", "total"):
+            what = "an empty row" if not normalize_key(dom) else f"a total row ({dom!r})"
+            raise FrameError(f"frame {p}, line {line}: {what}; delete this row (the total is computed)")
         if label is None:
             raise FrameError(
                 f"frame {p}, line {line}, column {dom_col}: {dom!r} is not a {stratum.label} of the codebook "
@@ -83,13 +86,9 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     return out
 
 
-def _first_data_line(text: str) -> int:
-    """1-based line number of the first data row (after comments, blank lines and the header)."""
-    seen_header = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if seen_header:
-            return number
-        seen_header = True
-    return 0
+def _data_lines(text: str) -> list[int]:
+    """1-based line numbers of the data rows, as pandas reads them (blank and ``#`` lines skipped,
+    the first remaining line being the header), so messages point at the line the user sees."""
+    numbers = [n for n, line in enumerate(text.splitlines(), start=1)
+               if line.strip() and not line.lstrip().startswith("#")]
+    return numbers[1:]

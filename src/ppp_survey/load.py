@@ -455,6 +455,16 @@ class _Parser:
                 f"（{p.detail}）。コードブックの aliases に加えるかデータを直してください"
                 + (f"（ほかに{more}行。--on-invalid reject でこれらの行を除外して続行できます）" if more else "")
             )
+        unknown = [i for i, r in enumerate(reasons) if r is not None and r[0] == R_UNKNOWN_STRATUM]
+        if unknown and self.on_invalid == "error":
+            # an unknown 職域 removes respondents from their stratum: as loud as an unknown label
+            i = unknown[0]
+            values = sorted({reasons[j][2] for j in unknown})
+            raise LoadError(
+                f"{self.raw.path}：{self.raw.first_row + i}行目、列「{reasons[i][1]}」、値「{reasons[i][2]}」：{R_UNKNOWN_STRATUM}"
+                f"（この値の行は計{len(unknown)}行、値: {'、'.join(values)}; コードブックの職域: {'、'.join(self.cb.stratum.labels)}）。"
+                "コードブックの aliases に加えるかデータを直してください（--on-invalid reject でこれらの行を除外して続行）"
+            )
         for p in pending:
             if reasons[p.index] is None and p.index in cell_rows:
                 reasons[p.index] = (p.reason, p.column, p.value)

@@ -28,6 +28,7 @@ FONT_FAMILY = "IPAexGothic"
 BAR_COLOR = "#2b6a99"
 FIGURE_DPI = 150
 PNG_COMPRESS_LEVEL = 2  # zlib level of the PNGs (matplotlib/Pillow default: 6)
+MIN_HEATMAP_WIDTH = 10.5  # inches: room for the title and the one-line legend of a heatmap with few columns
 
 
 def font_path() -> Path:
@@ -411,7 +412,7 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
         grid.to_numpy(float), marks.fillna("").to_numpy(object), held_grid)
     if ax is None:
         height = 0.42 * len(groups) + 3.0
-        fig, ax = plt.subplots(figsize=(1.0 * len(item.choices) + 3.2, height))
+        fig, ax = plt.subplots(figsize=(max(MIN_HEATMAP_WIDTH, 1.0 * len(item.choices) + 3.2), height))
         fig.subplots_adjust(left=0.2, right=0.98, top=1 - 1.55 / height, bottom=0.75 / height)
     fig = ax.figure
     data = grid.to_numpy(float)

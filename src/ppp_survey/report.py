@@ -145,11 +145,18 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
 
     steps = 7 if opts.compare else 6
     progress(f"[1/{steps}] 読み込み: {opts.data}")
+    if opts.compare:  # a wrong baseline folder is found before the wave is computed
+        from .compare import load_baseline
+
+        load_baseline(opts.compare)
     codebook = resolve_codebook(opts.codebook)
     frame = load_frame(opts.frame, codebook)
     loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
     report = loaded.report
     progress(f"        {report.n_read:,}行を読み込み: 採用{report.n_accepted:,}行、除外{report.n_rejected:,}行")
+    if report.n_rejected:  # say why on screen, not only in validation_rejected_rows.csv
+        reasons = report.rejected()["reason"].value_counts(sort=False)
+        progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
 
     progress(f"[2/{steps}] 集計（事後層化・有限母集団修正、Rao–Scott検定）")
     analysis = analyse(loaded.responses, frame, codebook, min_group=opts.min_group, pool=opts.pool_small,
