@@ -142,24 +142,26 @@ def save_figures(plan, folder: str | Path, *, jobs: int | None = None,
         return [folder / name for name in names]
     import multiprocessing
 
-    global _FORKED_PLAN
-    _FORKED_PLAN = (plan, folder)  # inherited by the forked workers: draw functions need not pickle
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for name in pool.imap(_draw_and_save, range(len(plan))):
-                names.append(name)
-                if progress is not None:
-                    progress(name)
-    finally:
-        _FORKED_PLAN = None
+    # with fork, the initializer's arguments reach the workers unpickled (the draw functions are
+    # closures); only the workers hold the plan, the calling process keeps no state
+    with multiprocessing.get_context("fork").Pool(jobs, initializer=_receive_plan, initargs=(plan, folder)) as pool:
+        for name in pool.imap(_draw_and_save, range(len(plan))):
+            names.append(name)
+            if progress is not None:
+                progress(name)
     return [folder / name for name in names]
 
 
-_FORKED_PLAN = None
+_WORKER_PLAN: tuple | None = None  # set in each forked worker by _receive_plan
+
+
+def _receive_plan(plan, folder) -> None:
+    global _WORKER_PLAN
+    _WORKER_PLAN = (plan, folder)
 
 
 def _draw_and_save(index: int) -> str:
-    plan, folder = _FORKED_PLAN
+    plan, folder = _WORKER_PLAN
     name, draw = plan[index]
     with theme():
         save_figure(draw().figure, folder / name)

@@ -145,10 +145,11 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
 
     steps = 7 if opts.compare else 6
     progress(f"[1/{steps}] 読み込み: {opts.data}")
-    if opts.compare:  # a wrong baseline folder is found before the wave is computed
+    baseline = None
+    if opts.compare:  # read first: a wrong baseline folder is reported before the wave is computed
         from .compare import load_baseline
 
-        load_baseline(opts.compare)
+        baseline = load_baseline(opts.compare)
     codebook = resolve_codebook(opts.codebook)
     frame = load_frame(opts.frame, codebook)
     loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
@@ -172,7 +173,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     changes = None
     if opts.compare:
         progress(f"[4/{steps}] 経年比較: {opts.compare}")
-        changes, kpi = compare_waves(opts, loaded, frame, codebook, policy, progress=progress)
+        changes, kpi = compare_waves(opts, baseline, loaded, frame, codebook, policy, progress=progress)
         if policy is not None and kpi is not None:
             policy = {**policy, "kpi": kpi, "kpi_labels": (f"{changes.attrs['baseline_wave']}（基準値）",
                                                            f"{changes.attrs['wave']}（今回）")}
@@ -297,13 +298,13 @@ def _wave(opts: ReportOptions, loaded, frame, codebook):
     return wave_from_responses(loaded.responses, frame, codebook, synthetic=opts.synthetic, inputs=inputs)
 
 
-def compare_waves(opts: ReportOptions, loaded, frame, codebook, policy: dict | None, *,
+def compare_waves(opts: ReportOptions, baseline, loaded, frame, codebook, policy: dict | None, *,
                   progress: Callable[[str], None]):
-    """The change table against the frozen baseline, and the KPI table with next year's column."""
-    from .compare import compare, load_baseline
+    """The change table against the frozen baseline (read by :func:`run`), and the KPI table with
+    next year's column."""
+    from .compare import compare
     from .mapping import load_mapping
 
-    baseline = load_baseline(opts.compare)
     progress(f"        基準値: {baseline.describe()}")
     mapping = load_mapping(opts.mapping, baseline.codebook, codebook)
     changes = compare(baseline, _wave(opts, loaded, frame, codebook), mapping, fpc=opts.fpc_change,
