@@ -3,23 +3,25 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Exact versions the committed bytes (frozen baseline, gallery) were made with; `make lock` refreshes it.
+LOCK   := constraints.txt
 
-.PHONY: help report test bench baseline clean
+.PHONY: help report test bench baseline lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"
 	touch $(STAMP)
 
 report: $(STAMP) ## Regenerate every table and figure from the bundled baseline
 	$(BIN)/python -m ppp_survey.report
 
 test: $(STAMP) ## Run the whole test suite, notebooks included
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(STAMP) ## Benchmark: estimates at n = 1,340 … 1,000,000 vs numpy floor and svy; report and import times
 	$(BIN)/python benchmarks/bench.py
@@ -30,6 +32,16 @@ baseline: $(STAMP) ## Regenerate the synthetic (架空) R7 and R8 waves and the 
 	rm -rf data/processed/baseline_r7
 	$(BIN)/python -m ppp_survey.report --freeze-baseline data/processed/baseline_r7
 	cp figures/2-*.png docs/gallery/
+
+lock: ## Refresh constraints.txt: the newest versions pyproject.toml allows, resolved in a throw-away venv (developers only)
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e ".[dev]"
+	{ echo "# Exact versions for make (pip install -c constraints.txt). Made by 'make lock' with"; \
+	  echo "# $$(.venv-lock/bin/python --version) on $$(uname -sm). Refresh: make lock, then make baseline, make test."; \
+	  .venv-lock/bin/python -m pip freeze --exclude-editable; } > $(LOCK)
+	rm -rf .venv-lock
 
 clean: ## Remove generated outputs (keeps .venv)
 	find data/processed figures -type f ! -name .gitkeep -delete

@@ -11,7 +11,6 @@ precision R prints them with.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,23 +18,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-REPO = Path(__file__).resolve().parents[1]
 from ppp_survey.design import stratified_design
 from ppp_survey.estimate import survey_mean, survey_total
 
-SHARED = Path(os.environ.get("PPP_SURVEY_SHARED", REPO.parent / "shared"))
-APISTRAT = SHARED / "reference" / "r-survey-api" / "apistrat.csv"
+# R survey's apistrat, shipped with the tests (origin: tests/data/r-survey-api/README.md).
+APISTRAT = Path(__file__).resolve().parent / "data" / "r-survey-api" / "apistrat.csv"
 
 
 @pytest.fixture(scope="module")
 def apistrat() -> pd.DataFrame:
-    if not APISTRAT.is_file():
-        if os.environ.get("CI"):  # in CI the reference must be there: a skip would hide a failure
-            pytest.fail(f"R reference data {APISTRAT} not found in CI")
-        pytest.skip(
-            f"R reference data {APISTRAT} not found; set PPP_SURVEY_SHARED to the directory "
-            "that holds reference/r-survey-api/apistrat.csv"
-        )
     return pd.read_csv(APISTRAT)
 
 

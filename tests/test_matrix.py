@@ -27,18 +27,22 @@ from ppp_survey.matrix import MatrixError, load_matrix, parse_matrix
 from ppp_survey.synth import generate, load_spec
 from ppp_survey.tables import crosstab, likert_summary, make_design, tally
 
+# The committee document is not part of the repository: the wording check runs where it lies beside
+# the clone (../shared/seed/, as in CI) and is skipped elsewhere; the structure is tested without it.
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PPP_SURVEY_SHARED", REPO.parent / "shared"))
 DOCUMENT = SHARED / "seed" / "000_2a17031293640b66.txt"
 REPOST = "（再掲）"
+
+# Read off the document's 2-(8) table (令和7年11月): per 具体像 in printed order, the number of 取組
+# listed under it and how many of those carry （再掲）.
+DOCUMENT_LISTINGS = [(2, 0), (3, 1), (4, 0), (1, 0), (3, 1), (4, 3), (2, 2), (2, 2), (1, 0), (2, 0)]
 
 
 # ------------------------------------------------------------------------------------- the document
 
 def _section_2_8() -> tuple[list[tuple[str, str]], list[tuple[str, list[str]]]]:
     """(区分, 現状) rows and (具体像, [取組 as printed]) rows of the document's 2-(8)."""
-    if not DOCUMENT.is_file():
-        pytest.fail(f"committee document {DOCUMENT} not found; set PPP_SURVEY_SHARED to the folder holding seed/")
     text = DOCUMENT.read_text(encoding="utf-8")
     body = text.split("（８）官民連携に対する職員意識等の現状と具体的な取組イメージ", 1)[1].split("3 官民連携指針の策定方針", 1)[0]
     lines = [ln for ln in body.splitlines() if "\t" in ln]
@@ -58,37 +62,41 @@ def _section_2_8() -> tuple[list[tuple[str, str]], list[tuple[str, list[str]]]]:
 
 
 @pytest.fixture(scope="module")
-def document():
-    return _section_2_8()
-
-
-@pytest.fixture(scope="module")
 def matrix(codebook):
     return load_matrix(codebook=codebook)
 
 
-def test_document_counts(document, matrix):
-    situations, goals = document
-    listed = [x for _, items in goals for x in items]
-    distinct = list(dict.fromkeys(x.removesuffix(REPOST) for x in listed))
+def test_matrix_structure(matrix):
+    """Counts, links and 再掲 of the packaged matrix equal the document's (numbers read off 2-(8))."""
     # The document: 4 区分, 14 現状, 10 具体像, 24 取組 listings of which 9 are marked 再掲 → 15 distinct 取組.
-    assert len(dict.fromkeys(c for c, _ in situations)) == 4
-    assert (len(situations), len(goals), len(listed), sum(x.endswith(REPOST) for x in listed)) == (14, 10, 24, 9)
-    assert len(distinct) == 15
     assert (len(matrix.categories), len(matrix.situations()), len(matrix.goals()), len(matrix.initiatives())) == (4, 14, 10, 15)
+    links = matrix.links()
+    edges = links[links["kind"] == "具体像→取組"]
+    assert len(edges) == 24 and edges["repost"].sum() == 9
+    per_goal = [(int((edges["from_id"] == g).sum()), int(edges.loc[edges["from_id"] == g, "repost"].sum()))
+                for g in matrix.goals()["goal_id"]]
+    assert per_goal == DOCUMENT_LISTINGS
+    # A 再掲 always points back to a 具体像 printed earlier (the 取組's first goal): a 取組's first listing
+    # is never marked 再掲 and every later one is.
+    for x in matrix.initiative_list:
+        order = [int(g[1:]) for g in x.goals]
+        assert order == sorted(order), x.id
+        mine = edges[edges["to_id"] == x.id].assign(order=lambda e: e["from_id"].str[1:].astype(int)).sort_values("order")
+        assert mine["repost"].tolist() == [False] + [True] * (len(mine) - 1), x.id
+    assert len(matrix.initiatives()) == 24 - 9  # each 取組 once: listings less 再掲
 
 
-def test_wording_is_the_documents(document, matrix):
-    situations, goals = document
+def test_wording_is_the_documents(matrix):
+    """Every 区分, 現状, 具体像 and 取組 is worded as in the committee document, and linked as it lists them."""
+    if not DOCUMENT.is_file():
+        pytest.skip(f"委員会資料 {DOCUMENT.name} がこのクローンの横（../shared/seed/）にないため、文言の照合を省略")
+    situations, goals = _section_2_8()
+    assert [(len(items), sum(x.endswith(REPOST) for x in items)) for _, items in goals] == DOCUMENT_LISTINGS
     table = matrix.situations()
     assert list(zip(table["区分"], table["現状"])) == situations
     assert list(matrix.goals()["具体像"]) == [g for g, _ in goals]
     first_seen = list(dict.fromkeys(x for _, items in goals for x in items if not x.endswith(REPOST)))
     assert list(matrix.initiatives()["取組"]) == first_seen  # each 取組 once, in order of first appearance
-
-
-def test_initiative_links_are_the_documents(document, matrix):
-    _, goals = document
     links = matrix.links()
     edges = links[links["kind"] == "具体像→取組"]
     texts = dict(zip(matrix.initiatives()["取組"], matrix.initiatives()["initiative_id"]))
@@ -99,11 +107,6 @@ def test_initiative_links_are_the_documents(document, matrix):
         repost = dict(zip(mine["to_id"], mine["repost"]))
         for x in items:
             assert repost[texts[x.removesuffix(REPOST)]] == x.endswith(REPOST), x
-    assert len(edges) == 24 and edges["repost"].sum() == 9  # the document's 24 listings, 9 of them 再掲
-    # A 再掲 always points back to a 具体像 printed earlier (the 取組's first goal).
-    for x in matrix.initiative_list:
-        order = [int(g[1:]) for g in x.goals]
-        assert order == sorted(order), x.id
 
 
 def test_situation_goal_mapping(matrix):

@@ -54,7 +54,7 @@ from scipy.special import ndtr, ndtri  # not scipy.stats: slow to import
 from . import __version__
 from .codebook import Codebook, parse_codebook
 from .errors import PppSurveyError
-from .files import atomic_output, sha256_file
+from .files import atomic_output, csv_bytes, sha256_file
 from .mapping import GroupMap, Mapping, load_mapping
 from .privacy import DEFAULT_MIN_GROUP
 from .tables import MIN_BASE
@@ -214,7 +214,7 @@ def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], di
     indicators = wave_indicators(wave, groups={lab: lab for lab in labels}, order=labels, min_group=min_group)
     rates = wave.rates.assign(domain=lambda t: t["domain"].astype(str))
     name, codebook_bytes = codebook_source(cb)
-    files = {"indicators.csv": _csv_bytes(indicators), "response_rates.csv": _csv_bytes(rates),
+    files = {"indicators.csv": csv_bytes(indicators), "response_rates.csv": csv_bytes(rates),
              "codebook.yaml": codebook_bytes}
     s = cb.survey
     manifest = {
@@ -247,14 +247,8 @@ def _baseline_from_files(files: dict[str, bytes], manifest: dict, *, manifest_sh
                     manifest_sha256=manifest_sha256, folder=folder)
 
 
-def _csv_bytes(table: pd.DataFrame) -> bytes:
-    buf = io.StringIO()
-    table.to_csv(buf, index=False, lineterminator="\r\n")
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")  # UTF-8 with BOM: opens in Excel
-
-
 def _read_csv(content: bytes, dtype: dict) -> pd.DataFrame:
-    # pandas >= 3 parses floats to the nearest double (round trip): frozen numbers are read back exactly
+    # frozen numbers carry 12 significant digits (files.CSV_FLOAT_FORMAT) and are read back as written
     return pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", dtype=dtype, keep_default_na=False, na_values=[""])
 
 

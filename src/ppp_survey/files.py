@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
+
+# Floats in published CSVs and frozen baselines carry 12 significant digits: every estimate is
+# exact far beyond what is printed, and the bytes no longer depend on the last bit a particular
+# numpy/BLAS build leaves in a sum (Python's %g: 0.52 → 0.52, 1340.0 → 1340, 1/3 → 0.333333333333).
+CSV_FLOAT_FORMAT = "%.12g"
 PINNED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 PINNED_ISO_TIME = "1980-01-01T00:00:00Z"
 _CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
@@ -56,3 +63,17 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """A table as CSV for Excel on Windows: UTF-8 with BOM, CRLF line ends, floats to 12 significant digits."""
+    buf = io.StringIO()
+    table.to_csv(buf, index=False, lineterminator="\r\n", float_format=CSV_FLOAT_FORMAT)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """:func:`csv_bytes` written atomically to `path`."""
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(csv_bytes(table))
+    return Path(path)

@@ -31,7 +31,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import PppSurveyError
-from .files import atomic_output, sha256_file
+from .files import atomic_output, sha256_file, write_csv
 from .fmt import round_half_up, source_note
 from .frame import load_frame
 from .load import load_responses
@@ -374,13 +374,6 @@ def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
         "回答者数": rates["respondents"],
         "回答率(%)": round_half_up(100 * rates["rate"]),
     })
-
-
-def write_csv(table: pd.DataFrame, path: Path) -> Path:
-    """CSV for Excel on Windows: UTF-8 with BOM, CRLF line ends, written atomically."""
-    with atomic_output(path) as tmp:
-        table.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-    return path
 
 
 def write_manifest(opts: ReportOptions, outputs: list[Path], path: Path, *, changes=None) -> Path:

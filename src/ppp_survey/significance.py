@@ -263,9 +263,9 @@ def _rao_scott_counts(design: StratifiedDesign, counts: np.ndarray, row: str, co
     cd = contrasts * inv_p[:, None]  # D⁻¹C
     denom = contrasts.T @ cd / total_rows
     numer = cd.T @ cov @ cd
-    delta = np.linalg.solve(denom, numer)
-    trace = float(np.trace(delta))
-    trace_sq = float(np.trace(delta @ delta))
+    delta = _generalised_solve(denom, numer)
+    trace = np.float64(np.trace(delta))  # numpy floats: 0/0 is NaN (検定不能), not an exception
+    trace_sq = np.float64(np.trace(delta @ delta))
     df = (n_rows - 1) * (n_cols - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         d0 = trace * trace / trace_sq
@@ -286,8 +286,25 @@ def _rao_scott_counts(design: StratifiedDesign, counts: np.ndarray, row: str, co
         df_num=float(d0),
         df_den=float(df_den),
         p_value=_upper_tail(special.fdtrc, f_stat, d0, df_den),
-        mean_deff=trace / df,
+        mean_deff=float(trace / df),
     )
+
+
+def _generalised_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a⁻¹b`` (R's ``solve``); where ``a`` is singular or ill-conditioned, the Moore–Penrose
+    solution ``a⁺b``.
+
+    ``C'D⁻¹C`` is singular when an interaction contrast lives only on empty cells (for example two
+    small 職域 that both never chose the same two answers): R's ``svychisq`` stops there with
+    "system is exactly singular". The generalised inverse tests the contrasts the data can
+    inform, as if the uninformative ones were absent; Satterthwaite's ``d = tr(Δ)²/tr(Δ²)`` then
+    counts only those. Where nothing is left (``tr(Δ) = 0``, e.g. no variation at all) the F and
+    its p-value are NaN: 検定不能, no marks.
+    """
+    s = np.linalg.svd(a, compute_uv=False)
+    if s.size and s[0] > 0 and s[-1] > s[0] * 1e-10:
+        return np.linalg.solve(a, b)
+    return np.linalg.pinv(a, rcond=1e-10, hermitian=True) @ b
 
 
 def _upper_tail(cdfc, x: float, *df: float) -> float:
