@@ -8,7 +8,7 @@ Run from the project folder (``make bench``)::
 **The estimate set** is every single-answer/Likert category and multi-select option of the codebook
 (51 indicators for the R7 codebook): share, SE and 95% CI overall and by 職域, plus the Rao–Scott
 test of every 職域 crosstab (one per single-answer question, one per multi-select option: 39).
-It is computed from the same synthetic respondents (``ppp_survey.synth.generate(codebook, n=N)``,
+It is computed from the same synthetic respondents (``ppp_survey.synth.generator.generate(codebook, n=N)``,
 frame scaled by ``scale_frame`` so that N_h ≥ n_h and the response rate stays near 42.7%) by:
 
 * ``ppp``       ppp_survey's public API: ``make_design``; per question ``tally(q)``,
@@ -82,7 +82,7 @@ def _questions(codebook):
 
 def run_ppp(responses, frame, codebook):
     """ppp_survey's public API, as an analyst calls it."""
-    from ppp_survey.tables import crosstab, make_design, tally
+    from ppp_survey.survey.tables import crosstab, make_design, tally
 
     by = codebook.stratum.id
     design = make_design(responses, frame, codebook)
@@ -104,7 +104,7 @@ def run_ppp_crosstab(responses, frame, codebook):
     hold the by-職域 shares, SEs and CIs)."""
     import pandas as pd
 
-    from ppp_survey.tables import crosstab, make_design, tally
+    from ppp_survey.survey.tables import crosstab, make_design, tally
 
     by = codebook.stratum.id
     design = make_design(responses, frame, codebook)
@@ -124,9 +124,9 @@ def run_ppp_core(responses, frame, codebook):
     """The lower-level estimators: survey_mean over all indicator columns at once, rao_scott per table."""
     import pandas as pd
 
-    from ppp_survey.estimate import survey_mean
-    from ppp_survey.significance import rao_scott
-    from ppp_survey.tables import indicators, make_design
+    from ppp_survey.survey.estimate import survey_mean
+    from ppp_survey.survey.significance import rao_scott
+    from ppp_survey.survey.tables import indicators, make_design
 
     by = codebook.stratum.id
     design = make_design(responses, frame, codebook)
@@ -339,7 +339,7 @@ def worker_gen(n: int, out: Path) -> None:
     import numpy as np
 
     from ppp_survey import load_codebook, load_frame
-    from ppp_survey.synth import allocate, generate, load_spec, scale_frame
+    from ppp_survey.synth.generator import allocate, generate, load_spec, scale_frame
 
     codebook = load_codebook()
     frame = load_frame(FRAME_FILE, codebook)
@@ -373,9 +373,9 @@ def worker_tool(tool: str, data: Path, repeats: int, out: Path) -> None:
     else:  # the package's modules are imported before the clock too
         import scipy.special  # noqa: F401
 
-        import ppp_survey.estimate  # noqa: F401
-        import ppp_survey.significance  # noqa: F401
-        import ppp_survey.tables  # noqa: F401
+        import ppp_survey.survey.estimate  # noqa: F401
+        import ppp_survey.survey.significance  # noqa: F401
+        import ppp_survey.survey.tables  # noqa: F401
     codebook = load_codebook()
     with open(data, "rb") as fh:
         payload = pickle.load(fh)

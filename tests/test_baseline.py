@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import chi2_contingency
 
 from ppp_survey import generate, response_rates
-from ppp_survey.fmt import pct
+from ppp_survey.text import pct
 
 
 def top2(responses, item):

@@ -1,4 +1,4 @@
-"""The bundled baseline's tables, through ppp_survey.tables, against svy (an independent
+"""The bundled baseline's tables, through ppp_survey.survey.tables, against svy (an independent
 implementation of design-based estimation; svy's pop_size= takes N_h as R's fpc= does).
 
 Shares, SEs and domain estimates (by 職域 = strata, and by 職位, which cuts across strata) of a
@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 import svy
 
-from ppp_survey.tables import crosstab, indicators, make_design, tally
+from ppp_survey.survey.tables import crosstab, indicators, make_design, tally
 
 ATOL = 1e-6
 

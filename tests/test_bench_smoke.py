@@ -21,7 +21,7 @@ def bench():
 @pytest.fixture(scope="module")
 def sample(codebook):
     from ppp_survey import load_frame
-    from ppp_survey.synth import generate, scale_frame
+    from ppp_survey.synth.generator import generate, scale_frame
 
     responses = generate(codebook, n=2_000).responses
     frame = scale_frame(load_frame(FRAME, codebook), 2.0)  # N_h ≥ n_h in every 職域

@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from ppp_survey import CodebookError, load_codebook
-from ppp_survey.codebook import parse_codebook
-from ppp_survey.normalize import normalize_key
+from ppp_survey.spec.codebook import parse_codebook
+from ppp_survey.spec.normalize import normalize_key
 
 
 def test_packaged_codebook_describes_section_2(codebook):

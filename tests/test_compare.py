@@ -21,10 +21,14 @@ from scipy.special import ndtri
 
 from conftest import BASELINE, FRAME, REPO
 from ppp_survey import compare as cmp
-from ppp_survey.codebook import parse_codebook
-from ppp_survey.mapping import GroupMap, MappingError, load_mapping, parse_mapping
-from ppp_survey.synth import generate, load_spec
-from ppp_survey.waves import resolve_codebook, wave_from_responses, wave_indicators
+from ppp_survey.compare import baseline as frozen_baseline
+from ppp_survey.compare import changes as change_table
+from ppp_survey.outputs import change_charts as change_plots
+from ppp_survey.spec.codebook import parse_codebook
+from ppp_survey.spec.mapping import GroupMap, MappingError, load_mapping, parse_mapping
+from ppp_survey.synth.generator import generate, load_spec
+from ppp_survey.spec.resources import resolve_codebook
+from ppp_survey.compare.wave import wave_from_responses, wave_indicators
 
 R8_DATA = REPO / "data" / "raw" / "synthetic_r8_responses.xlsx"
 R8_FRAME = REPO / "data" / "raw" / "staff_frame_r8.csv"
@@ -253,7 +257,7 @@ def test_small_groups_are_suppressed(frozen, r8, mapping):
 
 def test_indicators_match_the_tables(r7):
     """wave_indicators computes in one pass what tables.tally / likert_summary give question by question."""
-    from ppp_survey.tables import likert_summary, make_design, tally
+    from ppp_survey.survey.tables import likert_summary, make_design, tally
 
     ind = wave_indicators(r7, groups={lab: lab for lab in r7.codebook.stratum.labels})
     design = make_design(r7.responses, r7.frame, r7.codebook)
@@ -277,7 +281,7 @@ def test_merged_strata_equal_the_domain_estimate(r7, frozen):
     """A merged 職域 (税務 + 福祉) combined from the frozen per-職域 rows equals the design-based
     domain estimate on the R7 respondents (exact linearisation, item nonresponse included)."""
     merged = "税務・福祉"
-    combined = cmp._grouped_baseline(frozen, [GroupMap(name=merged, old=("税務", "福祉"), new=(merged,))])
+    combined = change_table._grouped_baseline(frozen, [GroupMap(name=merged, old=("税務", "福祉"), new=(merged,))])
     combined = combined[combined["group"] == merged].set_index("indicator")
     groups = {lab: (merged if lab in ("税務", "福祉") else lab) for lab in r7.codebook.stratum.labels}
     direct = wave_indicators(r7, groups=groups)
@@ -363,13 +367,13 @@ def test_not_comparable_question_is_left_out(frozen, r8):
 
 def test_codebook_without_a_file_is_frozen_as_yaml(r7):
     """A codebook built in memory is written to the baseline as YAML that reads back the same."""
-    from ppp_survey.waves import codebook_source
+    from ppp_survey.spec.resources import codebook_source
 
     raw = yaml.safe_load((PACKAGED / "codebook_r7.yaml").read_text(encoding="utf-8"))
     in_memory = parse_codebook(raw, name="<in memory>")
     name, text = codebook_source(in_memory)
     again = parse_codebook(yaml.safe_load(text.decode("utf-8")), name=name)
-    assert cmp._fingerprint(again) == cmp._fingerprint(r7.codebook)
+    assert change_table._fingerprint(again) == change_table._fingerprint(r7.codebook)
     assert again.survey == in_memory.survey and again.items == in_memory.items
 
 
@@ -400,19 +404,19 @@ def test_baseline_round_trip(r7, r8, mapping, frozen, changes, monkeypatch):
     assert (changes["baseline"] == frozen.id).all() and changes.attrs["baseline"] == frozen.id
     assert frozen.id[:12] in changes.attrs["baseline_description"]
     # Nothing of R7 is recomputed: loading again with the R7 loaders disabled gives the same table.
-    import ppp_survey.load
-    import ppp_survey.waves
+    import ppp_survey.ingest.load
+    import ppp_survey.compare.wave
 
     def refuse(*args, **kwargs):
         raise AssertionError("the baseline must not be recomputed")
 
-    monkeypatch.setattr(ppp_survey.load, "load_responses", refuse)
-    monkeypatch.setattr(ppp_survey.waves, "load_wave", refuse)
+    monkeypatch.setattr(ppp_survey.ingest.load, "load_responses", refuse)
+    monkeypatch.setattr(ppp_survey.compare.wave, "load_wave", refuse)
     again = cmp.compare(cmp.load_baseline(frozen.folder), r8, mapping)
     pd.testing.assert_frame_equal(again, changes, check_exact=True)
     monkeypatch.undo()
     # The frozen numbers are the R7 numbers exactly (CSV written and read with round-trip precision).
-    memory = cmp.compare(cmp.baseline_from_wave(r7), r8, mapping)
+    memory = cmp.compare(frozen_baseline.baseline_from_wave(r7), r8, mapping)
     pd.testing.assert_frame_equal(memory.drop(columns="baseline"), changes.drop(columns="baseline"), check_exact=True)
     assert (memory["baseline"] == "in-memory").all()
     # Inputs are recorded with their hashes
@@ -446,20 +450,20 @@ def test_committed_baseline_is_the_bundled_r7(r7):
 def test_a_survey_freezes_like_a_wave(r7):
     """freeze_baseline / compare also take an analysed Survey (load_survey's result)."""
     from ppp_survey.analysis import Survey
-    from ppp_survey.load import load_responses
+    from ppp_survey.ingest.load import load_responses
 
     loaded = load_responses(BASELINE, r7.codebook)
     survey = Survey(loaded=loaded, analysis=SimpleNamespace(codebook=r7.codebook, rates=r7.rates),
                     note=r7.note, synthetic=True)
-    pd.testing.assert_frame_equal(cmp.baseline_from_wave(survey).indicators, cmp.baseline_from_wave(r7).indicators)
+    pd.testing.assert_frame_equal(frozen_baseline.baseline_from_wave(survey).indicators, frozen_baseline.baseline_from_wave(r7).indicators)
 
 
 # ------------------------------------------------------------------------------------ charts
 
 def test_chart_data_and_plots(changes):
-    from ppp_survey import plots
+    from ppp_survey.outputs import plots
 
-    charts = cmp.change_charts(changes)
+    charts = change_plots.change_charts(changes)
     assert set(charts) == {"rate", "q1", "q2", "q3", "q4", "q5", "q6", "q7"}
     q6 = charts["q6"]
     assert list(q6.dumbbell["indicator"]) == ["q6:top2", *[f"q6:choice:{c}" for c in range(1, 6)]]
@@ -467,8 +471,8 @@ def test_chart_data_and_plots(changes):
     assert q6.improvement.loc["全体", "感じない"] == pytest.approx(-q6.heatmap.loc["全体", "感じない"])  # fewer = better
     assert q6.marks.loc["全体", "肯定的回答（上位2区分）"] == "↑"
     with plots.theme():
-        ax = cmp.plot_dumbbell(changes, "q6")
+        ax = change_plots.plot_dumbbell(changes, "q6")
         assert len(ax.collections) == 2 and len(ax.collections[1].get_offsets()) == 6  # R7 and R8 dots
         assert ax.get_legend_handles_labels()[1] == ["R7", "R8"]
-        ax = cmp.plot_change_heatmap(changes, "q5")
+        ax = change_plots.plot_change_heatmap(changes, "q5")
         assert len(ax.get_yticklabels()) == 10

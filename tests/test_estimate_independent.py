@@ -32,9 +32,9 @@ import pytest
 from scipy import stats
 
 REPO = Path(__file__).resolve().parents[1]
-from ppp_survey.design import DesignError, stratified_design
-from ppp_survey.estimate import survey_difference, survey_mean, survey_total
-from ppp_survey.significance import rao_scott, versus_rest
+from ppp_survey.survey.design import DesignError, stratified_design
+from ppp_survey.survey.estimate import survey_difference, survey_mean, survey_total
+from ppp_survey.survey.significance import rao_scott, versus_rest
 
 import polars as pl  # noqa: E402  (test dependency: the [dev] extra installs it)
 import svy  # noqa: E402

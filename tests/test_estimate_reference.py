@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ppp_survey.design import stratified_design
-from ppp_survey.estimate import survey_mean, survey_total
+from ppp_survey.survey.design import stratified_design
+from ppp_survey.survey.estimate import survey_mean, survey_total
 
 # R survey's apistrat, shipped with the tests (origin: tests/data/r-survey-api/README.md).
 APISTRAT = Path(__file__).resolve().parent / "data" / "r-survey-api" / "apistrat.csv"

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ppp_survey import plots
+from ppp_survey.outputs import plots
 from ppp_survey.analysis import analyse
-from ppp_survey.fmt import source_note
-from ppp_survey.report import figure_plan
+from ppp_survey.text import source_note
+from ppp_survey.report.cli import figure_plan
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,19 @@ import pandas as pd
 import pytest
 
 from ppp_survey import LoadError, load_responses, write_export
-from ppp_survey.export import to_forms_frame
-from ppp_survey.load import (R_BAD_TIME, R_CUT_SHORT, R_DUPLICATE, R_EMPTY, R_EXCLUSIVE, R_MULTIPLE,
-                             R_NO_STRATUM, R_UNKNOWN_STRATUM, R_UNMATCHED, R_WINDOW)
+from ppp_survey.synth.forms import to_forms_frame
+from ppp_survey.ingest.load import (
+    R_BAD_TIME,
+    R_CUT_SHORT,
+    R_DUPLICATE,
+    R_EMPTY,
+    R_EXCLUSIVE,
+    R_MULTIPLE,
+    R_NO_STRATUM,
+    R_UNKNOWN_STRATUM,
+    R_UNMATCHED,
+    R_WINDOW,
+)
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ppp_survey import FrameError, LoadError, load_responses, response_rates
-from ppp_survey.export import to_forms_frame
-from ppp_survey.report import main
+from ppp_survey.synth.forms import to_forms_frame
+from ppp_survey.report.cli import main
 from conftest import FRAME
 
 FIXED = ["ID", "開始時刻", "完了時刻", "メール", "名前"]

@@ -2,7 +2,7 @@
 
 Reference texts and counts come from the committee document itself (the seed text of
 「今後の官民連携の取組について」, section 2-(8)), parsed here; reference numbers come from
-:mod:`ppp_survey.tables` on the same data, or from the synthetic generator's parameters
+:mod:`ppp_survey.survey.tables` on the same data, or from the synthetic generator's parameters
 (``src/ppp_survey/data/synthetic_r7.yaml``), as cited beside each assertion.
 """
 
@@ -18,14 +18,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ppp_survey import evidence as ev
-from ppp_survey import matrix as mx
-from ppp_survey.evidence import (EVIDENCE_COLUMNS, KPI_COLUMNS, REVERSE_COLUMNS, evaluate, format_evidence, kpi_table,
-                                 reverse_view)
-from ppp_survey.fmt import round_half_up
-from ppp_survey.matrix import MatrixError, load_matrix, parse_matrix
-from ppp_survey.synth import generate, load_spec
-from ppp_survey.tables import crosstab, likert_summary, make_design, tally
+from ppp_survey.policy import evidence as ev
+from ppp_survey.spec import matrix as mx
+from ppp_survey.policy.evidence import (
+    EVIDENCE_COLUMNS,
+    KPI_COLUMNS,
+    REVERSE_COLUMNS,
+    evaluate,
+    format_evidence,
+    kpi_table,
+    reverse_view,
+)
+from ppp_survey.text import round_half_up
+from ppp_survey.spec.matrix import MatrixError, load_matrix, parse_matrix
+from ppp_survey.synth.generator import generate, load_spec
+from ppp_survey.survey.tables import crosstab, likert_summary, make_design, tally
 
 # The committee document is not part of the repository: the wording check runs where it lies beside
 # the clone (../shared/seed/, as in CI) and is skipped elsewhere; the structure is tested without it.
@@ -434,7 +441,7 @@ def test_group_evidence_respects_the_anonymity_threshold(matrix, survey, codeboo
 
 def test_matrix_outputs(matrix, evidence, survey, codebook, tmp_path):
     """The HTML page shows every 現状, every 取組 and each indicator's verdict; the sheets hold the tables."""
-    from ppp_survey.matrix_outputs import matrix_sheets, write_matrix_html
+    from ppp_survey.outputs.matrix_sheets import matrix_sheets, write_matrix_html
 
     path = write_matrix_html(tmp_path / "m.html", matrix, evidence, source_note="NOTE", synthetic=True)
     text = path.read_text(encoding="utf-8")

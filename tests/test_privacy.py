@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 
 from ppp_survey import generate, load_codebook, write_export
 from ppp_survey.files import atomic_output
-from ppp_survey.privacy import PRIMARY, SECONDARY, UNIFORM, suppressed_groups
-from ppp_survey.report import main
-from ppp_survey.synth import load_spec
+from ppp_survey.survey.privacy import PRIMARY, SECONDARY, UNIFORM, suppressed_groups
+from ppp_survey.report.cli import main
+from ppp_survey.synth.generator import load_spec
 from conftest import FRAME, REPO
 
 SMALL = "技能労務"
@@ -76,7 +76,7 @@ def test_three_respondents_are_published_nowhere(small_run, codebook):
 
 
 def test_suppressed_groups_are_not_drawn(small_run, frame, codebook):
-    from ppp_survey import plots
+    from ppp_survey.outputs import plots
     from ppp_survey.analysis import analyse
 
     survey, _ = small_run

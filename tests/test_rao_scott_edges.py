@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ppp_survey.design import stratified_design
-from ppp_survey.export import to_forms_frame
-from ppp_survey.report import main
-from ppp_survey.significance import rao_scott
+from ppp_survey.survey.design import stratified_design
+from ppp_survey.synth.forms import to_forms_frame
+from ppp_survey.report.cli import main
+from ppp_survey.survey.significance import rao_scott
 from conftest import FRAME
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from ppp_survey.files import sha256_file
 
-from ppp_survey.report import main
+from ppp_survey.report.cli import main
 from conftest import BASELINE, FRAME, REPO
 
 

@@ -9,9 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ppp_survey.design import stratified_design
-from ppp_survey.tables import (crosstab, display_crosstab, display_tally, gt_table, indicators, likert_summary,
-                               make_design, option_difference, table_notes, tally)
+from ppp_survey.survey.design import stratified_design
+from ppp_survey.survey.tables import (
+    crosstab,
+    display_crosstab,
+    display_tally,
+    gt_table,
+    indicators,
+    likert_summary,
+    make_design,
+    option_difference,
+    table_notes,
+    tally,
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +102,7 @@ def _planted(rng, n_per=200, lift=0.0):
 
 class _Item:
     """A minimal single-answer item for planted data."""
-    from ppp_survey.codebook import Choice, Item
+    from ppp_survey.spec.codebook import Choice, Item
 
     item = Item(id="q", label="q", text="q", type="sa",
                 choices=(Choice(1, "はい"), Choice(2, "いいえ")))

@@ -10,43 +10,43 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import CodebookError, FrameError, LoadError, PppSurveyError
+from ppp_survey.errors import CodebookError, FrameError, LoadError, PppSurveyError
 
 _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, scipy nor matplotlib
-    "Choice": "codebook",
-    "Codebook": "codebook",
-    "Item": "codebook",
-    "load_codebook": "codebook",
-    "write_export": "export",
-    "load_frame": "frame",
-    "LoadResult": "load",
-    "ValidationReport": "load",
-    "load_responses": "load",
-    "response_rates": "rates",
-    "generate": "synth",
+    "Choice": "spec.codebook",
+    "Codebook": "spec.codebook",
+    "Item": "spec.codebook",
+    "load_codebook": "spec.codebook",
+    "write_export": "synth.forms",
+    "load_frame": "spec.frame",
+    "LoadResult": "ingest.load",
+    "ValidationReport": "ingest.load",
+    "load_responses": "ingest.load",
+    "response_rates": "survey.rates",
+    "generate": "synth.generator",
     "Analysis": "analysis",
     "Survey": "analysis",
     "analyse": "analysis",
     "load_survey": "analysis",
     # policy matrix (2-(8)): 現状 → めざす具体像 → 具体的な取組 (matrix), the survey's evidence (evidence)
-    "PolicyMatrix": "matrix",
-    "MatrixError": "matrix",
-    "load_matrix": "matrix",
-    "evaluate": "evidence",
-    "reverse_view": "evidence",
-    "kpi_table": "evidence",
-    "format_evidence": "evidence",
+    "PolicyMatrix": "spec.matrix",
+    "MatrixError": "spec.matrix",
+    "load_matrix": "spec.matrix",
+    "evaluate": "policy.evidence",
+    "reverse_view": "policy.evidence",
+    "kpi_table": "policy.evidence",
+    "format_evidence": "policy.evidence",
     # waves and the codebook mapping: next year's survey against the frozen baseline (the comparison is
     # ppp_survey.compare.compare: a top-level name `compare` would clash with the submodule)
-    "Wave": "waves",
-    "load_wave": "waves",
-    "load_mapping": "mapping",
-    "MappingError": "mapping",
-    "Baseline": "compare",
-    "BaselineError": "compare",
-    "freeze_baseline": "compare",
-    "load_baseline": "compare",
-    "display_changes": "compare",
+    "Wave": "compare.wave",
+    "load_wave": "compare.wave",
+    "load_mapping": "spec.mapping",
+    "MappingError": "spec.mapping",
+    "Baseline": "compare.baseline",
+    "BaselineError": "compare.baseline",
+    "freeze_baseline": "compare.baseline",
+    "load_baseline": "compare.baseline",
+    "display_changes": "outputs.change_charts",
 }
 
 
@@ -54,7 +54,7 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
         globals()[name] = value  # later look-ups are plain attribute access
         return value
     raise AttributeError(f"module 'ppp_survey' has no attribute {name!r}")

@@ -10,11 +10,23 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from .codebook import Codebook, Item
-from .design import StratifiedDesign
-from .privacy import AUDIT_COLUMNS, DEFAULT_MIN_GROUP, check_min_group, pool_small_groups, suppress_cells
-from .rates import response_rates
-from .tables import Crosstab, crosstab, likert_summary, make_design, tally
+from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.privacy import (
+    AUDIT_COLUMNS,
+    DEFAULT_MIN_GROUP,
+    check_min_group,
+    pool_small_groups,
+    suppress_cells,
+)
+from ppp_survey.survey.rates import response_rates
+from ppp_survey.survey.tables import (
+    Crosstab,
+    crosstab,
+    likert_summary,
+    make_design,
+    tally,
+)
 
 
 @dataclass(frozen=True)
@@ -24,11 +36,11 @@ class Analysis:
     Attributes
     ----------
     design : the post-stratified design (strata = 職域, FPC)
-    rates : :func:`~ppp_survey.rates.response_rates`
-    gt : :func:`~ppp_survey.tables.gt_table` (単純集計 of every question)
+    rates : :func:`~ppp_survey.survey.rates.response_rates`
+    gt : :func:`~ppp_survey.survey.tables.gt_table` (単純集計 of every question)
     crosstabs : {(question id, attribute id): Crosstab} for every question × attribute
-    likert : :func:`~ppp_survey.tables.likert_summary` of every Likert question, 全体 and by each attribute
-    audit : what was suppressed for anonymity and why (:mod:`ppp_survey.privacy`)
+    likert : :func:`~ppp_survey.survey.tables.likert_summary` of every Likert question, 全体 and by each attribute
+    audit : what was suppressed for anonymity and why (:mod:`ppp_survey.survey.privacy`)
     min_group : the anonymity threshold applied
 
     Every by-group table is already suppressed: groups below ``min_group`` (and their
@@ -52,7 +64,7 @@ class Analysis:
         return self.codebook.questions_of_type("sa", "likert", "ma")
 
     def tally(self, question: str, *, by: str | None = None) -> pd.DataFrame:
-        """:func:`~ppp_survey.tables.tally` of one question, 全体 then each group of ``by``."""
+        """:func:`~ppp_survey.survey.tables.tally` of one question, 全体 then each group of ``by``."""
         item = self.codebook.item(question)
         overall, _ = suppress_cells(tally(self.responses, self.design, item), self.min_group, table="単純集計",
                                     question=question, by="", value_columns=VALUE_COLUMNS, multi=item.is_multi)
@@ -88,7 +100,7 @@ def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *,
 
     Groups with fewer than ``min_group`` answers are suppressed in every by-group table (with
     complementary suppression); ``pool=True`` first merges attribute groups smaller than
-    ``min_group`` into その他. See :mod:`ppp_survey.privacy`.
+    ``min_group`` into その他. See :mod:`ppp_survey.survey.privacy`.
     """
     min_group = check_min_group(min_group)
     design = make_design(responses, frame, codebook)
@@ -129,7 +141,7 @@ def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *,
 
 
 def gt_table_of(responses: pd.DataFrame, design: StratifiedDesign, item: Item) -> pd.DataFrame:
-    """単純集計 of one question (the rows :func:`~ppp_survey.tables.gt_table` stacks)."""
+    """単純集計 of one question (the rows :func:`~ppp_survey.survey.tables.gt_table` stacks)."""
     return tally(responses, design, item)
 
 
@@ -137,7 +149,7 @@ def gt_table_of(responses: pd.DataFrame, design: StratifiedDesign, item: Item) -
 class Survey:
     """A loaded and analysed wave, as notebooks use it.
 
-    ``loaded`` is the :class:`~ppp_survey.load.LoadResult` (responses, free text, validation
+    ``loaded`` is the :class:`~ppp_survey.ingest.load.LoadResult` (responses, free text, validation
     report), ``analysis`` every table, ``note`` the source note every chart carries, and
     ``synthetic`` whether the data are the bundled 架空データ.
     """
@@ -165,17 +177,17 @@ def load_survey(data, frame, *, codebook=None, on_invalid: str = "error", synthe
     data, frame
         Paths of the response export and the staff frame.
     codebook
-        A codebook path or :class:`~ppp_survey.codebook.Codebook`; ``None`` for the packaged R7 one.
+        A codebook path or :class:`~ppp_survey.spec.codebook.Codebook`; ``None`` for the packaged R7 one.
     synthetic
         Label outputs 架空データ; ``None`` decides from the file name (``synthetic``/``架空``).
     """
     import re
     from pathlib import Path
 
-    from .codebook import load_codebook
-    from .fmt import source_note
-    from .frame import load_frame
-    from .load import load_responses
+    from ppp_survey.ingest.load import load_responses
+    from ppp_survey.spec.codebook import load_codebook
+    from ppp_survey.spec.frame import load_frame
+    from ppp_survey.text import source_note
 
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     loaded = load_responses(data, cb, on_invalid=on_invalid)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-
 SETUP = '''from pathlib import Path
 
-from ppp_survey import load_survey, plots
-from ppp_survey.tables import display_crosstab, display_tally, table_notes
+from ppp_survey import load_survey
+from ppp_survey.outputs import plots
+from ppp_survey.survey.tables import display_crosstab, display_tally, table_notes
 
 # 実データを使うときは、この2つのパスを書き換える（Use your own export and staff frame here.）
 DATA = Path("../data/raw/synthetic_r7_responses.xlsx")   # 架空データ (synthetic)
@@ -82,7 +82,7 @@ NOTEBOOKS = {
         new_markdown_cell("## 2-(4) 民間事業者との連携のメリット（複数選択可）"), *multi_part("q4"),
         new_markdown_cell("## 2-(5) 連携するにあたって難しいと思う点（複数選択可）"), *multi_part("q5"),
         new_markdown_cell("二つの選択肢の差（同じ回答者なので共分散を考慮） / Difference of two options, covariance counted:"),
-        new_code_cell("from ppp_survey.tables import option_difference\n\n"
+        new_code_cell("from ppp_survey.survey.tables import option_difference\n\n"
                       'option_difference(survey.responses, analysis.design, survey.codebook.item("q5"), 7, 4)'),
     ],
     "04-consulting-support.ipynb": [
@@ -114,9 +114,9 @@ NOTEBOOKS = {
                           "design-based 95% CI.\n\n" + INTRO),
         new_code_cell(SETUP),
         new_code_cell("from IPython.display import HTML\n\n"
-                      "from ppp_survey.evidence import evaluate, format_evidence, kpi_table, reverse_view\n"
-                      "from ppp_survey.matrix import load_matrix\n"
-                      "from ppp_survey.matrix_outputs import evidence_display, kpi_display, matrix_html, reverse_display\n\n"
+                      "from ppp_survey.policy.evidence import evaluate, format_evidence, kpi_table, reverse_view\n"
+                      "from ppp_survey.spec.matrix import load_matrix\n"
+                      "from ppp_survey.outputs.matrix_sheets import evidence_display, kpi_display, matrix_html, reverse_display\n\n"
                       "matrix = load_matrix(codebook=survey.codebook)   # 別のファイル: load_matrix(\"my_matrix.yaml\", ...)\n"
                       "args = (matrix, survey.responses, analysis.design, survey.codebook)\n"
                       "evidence = evaluate(*args, min_group=analysis.min_group)"),
@@ -139,13 +139,14 @@ NOTEBOOKS = {
                           "比較はそのファイルだけを読みます。設問・選択肢・職域の変更は `mapping_r7_r8.yaml` で対応づけます。\n"
                           "The R8 wave is synthetic; the R7 baseline is read from its frozen files only.\n\n" + INTRO),
         new_code_cell("from pathlib import Path\n\n"
-                      "from ppp_survey import plots\n"
-                      "from ppp_survey.change_outputs import change_tables, kpi_progress, method_note, plot_rate_change\n"
-                      "from ppp_survey.compare import compare, load_baseline, plot_change_heatmap, plot_dumbbell\n"
-                      "from ppp_survey.matrix import load_matrix\n"
-                      "from ppp_survey.matrix_outputs import kpi_display\n"
-                      "from ppp_survey.mapping import load_mapping\n"
-                      "from ppp_survey.waves import load_wave\n\n"
+                      "from ppp_survey.outputs import plots\n"
+                      "from ppp_survey.outputs.change_sheets import change_tables, kpi_progress, method_note, plot_rate_change\n"
+                      "from ppp_survey.compare import compare, load_baseline\n"
+                      "from ppp_survey.outputs.change_charts import plot_change_heatmap, plot_dumbbell\n"
+                      "from ppp_survey.spec.matrix import load_matrix\n"
+                      "from ppp_survey.outputs.matrix_sheets import kpi_display\n"
+                      "from ppp_survey.spec.mapping import load_mapping\n"
+                      "from ppp_survey.compare.wave import load_wave\n\n"
                       "# 実データ: 今回の回答・職員数フレーム・コードブックと、前回凍結した基準値のフォルダ\n"
                       "baseline = load_baseline(Path(\"../data/processed/baseline_r7\"))\n"
                       "r8 = load_wave(Path(\"../data/raw/synthetic_r8_responses.xlsx\"), "

@@ -1,0 +1,3 @@
+from ppp_survey.report.cli import main
+
+raise SystemExit(main())

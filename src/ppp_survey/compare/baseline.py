@@ -1,0 +1,196 @@
+"""The frozen baseline: one wave's indicators, rates and codebook saved once, read back by SHA-256.
+
+:func:`freeze_baseline` writes the old wave's indicators (every choice share, top-2 box,
+multi-select option and response rate, 全体 and by 職域), its response rates, a copy of its
+codebook and a ``manifest.json`` with the SHA-256 of its inputs and of every file. The baseline is
+named by the SHA-256 of its manifest; :func:`load_baseline` refuses a folder whose files no longer
+match it. See :mod:`ppp_survey.compare.changes` for the comparison.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ppp_survey import __version__
+from ppp_survey.compare.wave import INDICATOR_COLUMNS, Wave, as_wave, wave_indicators
+from ppp_survey.errors import PppSurveyError
+from ppp_survey.files import atomic_output, csv_bytes, sha256_file
+from ppp_survey.spec.codebook import Codebook, parse_codebook
+from ppp_survey.spec.resources import codebook_source
+from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP
+
+BASELINE_FORMAT = 1
+
+
+class BaselineError(PppSurveyError):
+    """A frozen baseline folder is missing, incomplete, or no longer matches its manifest."""
+
+
+# ---------------------------------------------------------------------------------- baseline
+
+@dataclass(frozen=True)
+class Baseline:
+    """The old wave's indicators, frozen: what a comparison needs, and nothing recomputed.
+
+    ``indicators`` (:data:`~ppp_survey.compare.wave.INDICATOR_COLUMNS`, 全体 and each 職域), ``rates``
+    (``domain, population, respondents, rate``), the ``codebook`` the wave used, the ``manifest``
+    and its SHA-256 (``None`` for a baseline that was never written: :func:`baseline_from_wave`).
+    """
+
+    codebook: Codebook
+    indicators: pd.DataFrame
+    rates: pd.DataFrame
+    manifest: dict
+    manifest_sha256: str | None = None
+    folder: Path | None = None
+
+    @property
+    def wave(self) -> str:
+        return self.codebook.survey.wave
+
+    @property
+    def id(self) -> str:
+        """The baseline's name: the SHA-256 of its manifest (``in-memory`` if never frozen)."""
+        return self.manifest_sha256 or "in-memory"
+
+    def describe(self) -> str:
+        """One line naming the baseline, for reports: wave, folder and manifest hash."""
+        where = f"{self.folder.as_posix()}, " if self.folder else ""
+        if self.manifest_sha256 is None:
+            return f"{self.wave} 基準値（未凍結・メモリ上で計算）"
+        return f"{self.wave} 基準値（{where}manifest SHA-256 {self.manifest_sha256[:12]}…）"
+
+
+def baseline_from_wave(wave, *, min_group: int = DEFAULT_MIN_GROUP) -> Baseline:
+    """The baseline a wave would freeze to, computed in memory (nothing written)."""
+    wave = as_wave(wave)
+    files, manifest = _baseline_files(wave, min_group=min_group)
+    return _baseline_from_files(files, manifest, manifest_sha256=None, folder=None)
+
+
+def freeze_baseline(survey, folder: str | Path, *, min_group: int = DEFAULT_MIN_GROUP,
+                    overwrite: bool = False) -> Path:
+    """Write a wave's results as a frozen baseline; return the path of its ``manifest.json``.
+
+    Parameters
+    ----------
+    survey
+        A :class:`~ppp_survey.compare.wave.Wave` (:func:`load_wave`) or an analysed
+        :class:`~ppp_survey.analysis.Survey` (:func:`~ppp_survey.analysis.load_survey`).
+    folder
+        Where to write ``indicators.csv``, ``response_rates.csv``, ``codebook.yaml`` and
+        ``manifest.json`` (e.g. ``data/processed/baseline_r7``).
+    min_group
+        Anonymity threshold applied to the by-職域 indicators (as in every published table).
+    overwrite
+        A folder that already holds a different frozen baseline is refused unless True (freezing
+        the same results again is a no-op).
+
+    The files are the same bytes for the same inputs (no time stamps, no absolute paths), so the
+    manifest hash names the results, not the moment they were written.
+    """
+    wave = as_wave(survey)
+    files, manifest = _baseline_files(wave, min_group=min_group)
+    data = _manifest_bytes(manifest)
+    target = Path(folder)
+    existing = target / "manifest.json"
+    if existing.is_file():
+        if existing.read_bytes() == data and all((target / n).is_file() and (target / n).read_bytes() == b
+                                                 for n, b in files.items()):
+            return existing
+        if not overwrite:
+            raise BaselineError(f"baseline {target}: the folder already holds a frozen baseline (manifest SHA-256 "
+                                f"{sha256_file(existing)[:12]}…); choose another folder or pass overwrite=True")
+    for name, content in files.items():
+        with atomic_output(target / name) as tmp:
+            tmp.write_bytes(content)
+    with atomic_output(existing) as tmp:  # last: a folder with a manifest is complete
+        tmp.write_bytes(data)
+    return existing
+
+
+def load_baseline(folder: str | Path) -> Baseline:
+    """Read a frozen baseline (folder or its ``manifest.json``), checking every file's SHA-256."""
+    path = Path(folder)
+    manifest_path = path if path.name == "manifest.json" else path / "manifest.json"
+    root = manifest_path.parent
+    if not manifest_path.is_file():
+        what = "folder not found" if not root.is_dir() else "no manifest.json in this folder"
+        raise BaselineError(f"baseline {root}: {what}; pass the folder written by "
+                            "`python -m ppp_survey.report --freeze-baseline FOLDER` on the earlier wave")
+    data = manifest_path.read_bytes()
+    try:
+        manifest = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
+        raise BaselineError(f"baseline {manifest_path}: not valid JSON ({exc})") from None
+    if manifest.get("format") != "ppp_survey baseline" or manifest.get("format_version") != BASELINE_FORMAT:
+        raise BaselineError(f"baseline {manifest_path}: not a ppp_survey baseline of format {BASELINE_FORMAT}")
+    files = {}
+    for entry in manifest.get("files", []):
+        p = root / entry["path"]
+        if not p.is_file():
+            raise BaselineError(f"baseline {root}: {entry['path']} is missing; restore it or freeze the baseline again")
+        content = p.read_bytes()
+        if hashlib.sha256(content).hexdigest() != entry["sha256"]:
+            raise BaselineError(f"baseline {root}: {entry['path']} differs from its manifest (SHA-256); a frozen "
+                                "baseline must not be edited: restore the file or freeze the baseline again")
+        files[entry["path"]] = content
+    return _baseline_from_files(files, manifest, manifest_sha256=hashlib.sha256(data).hexdigest(), folder=root)
+
+
+def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], dict]:
+    cb = wave.codebook
+    labels = cb.stratum.labels
+    indicators = wave_indicators(wave, groups={lab: lab for lab in labels}, order=labels, min_group=min_group)
+    rates = wave.rates.assign(domain=lambda t: t["domain"].astype(str))
+    name, codebook_bytes = codebook_source(cb)
+    files = {"indicators.csv": csv_bytes(indicators), "response_rates.csv": csv_bytes(rates),
+             "codebook.yaml": codebook_bytes}
+    s = cb.survey
+    manifest = {
+        "format": "ppp_survey baseline",
+        "format_version": BASELINE_FORMAT,
+        "package": "ppp_survey",
+        "version": __version__,
+        "survey": {"id": s.id, "wave": s.wave, "title": s.title, "fielded_from": s.fielded_from.isoformat(),
+                   "fielded_to": s.fielded_to.isoformat()},
+        "synthetic": bool(wave.synthetic),
+        "source_note": wave.note,
+        "method": {"estimates": "stratified by 職域, weights N_h/n_h, 95% logit intervals",
+                   "se": "with finite population correction", "se_nofpc": "without it",
+                   "min_group": int(min_group)},
+        "inputs": wave.inputs,
+        "files": [{"path": n, "sha256": hashlib.sha256(b).hexdigest()} for n, b in files.items()],
+    }
+    return files, manifest
+
+
+def _baseline_from_files(files: dict[str, bytes], manifest: dict, *, manifest_sha256, folder) -> Baseline:
+    survey_name = f"{folder / 'codebook.yaml'}" if folder else "(baseline) codebook.yaml"
+    cb = parse_codebook(yaml.safe_load(files["codebook.yaml"].decode("utf-8-sig")), name=survey_name)
+    ind = _read_csv(files["indicators.csv"], {"indicator": str, "question": str, "kind": str, "label": str,
+                                               "group": str, "code": "Int64"})
+    ind["question"] = ind["question"].fillna("")
+    ind["suppressed"] = ind["suppressed"].astype(bool)
+    rates = _read_csv(files["response_rates.csv"], {"domain": str})
+    return Baseline(codebook=cb, indicators=ind[list(INDICATOR_COLUMNS)], rates=rates, manifest=manifest,
+                    manifest_sha256=manifest_sha256, folder=folder)
+
+
+def _read_csv(content: bytes, dtype: dict) -> pd.DataFrame:
+    # frozen numbers carry 12 significant digits (files.CSV_FLOAT_FORMAT) and are read back as written
+    return pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", dtype=dtype, keep_default_na=False, na_values=[""])
+
+
+def _manifest_bytes(manifest: dict) -> bytes:
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+# ------------------------------------------------------------------------------- comparison

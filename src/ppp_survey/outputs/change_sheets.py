@@ -1,0 +1,156 @@
+"""The wave comparison as people read it: Excel sheets, charts and the KPI table's next-year column.
+
+:mod:`ppp_survey.compare` computes the change table; this module lays it out for the report
+(``python -m ppp_survey.report --compare BASELINE``):
+
+* :func:`change_sheets` — workbook sheets 変化（全体）, 変化（職域別）, 比較対象外;
+* :func:`change_figure_plan` — a dumbbell chart per question (全体) and a heatmap of the changes by
+  職域, named after the question's chart (``変化_2-06_….png``, ``変化_2-06_…_職域別.png``);
+* :func:`kpi_progress` — the policy matrix's KPI table with the baseline taken from the frozen
+  baseline and the next-year column filled from the new wave.
+
+Suppressed groups (below the anonymity threshold in either wave) stay ``x`` in every output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from ppp_survey.compare.baseline import Baseline
+from ppp_survey.compare.changes import SUPPRESSED
+from ppp_survey.outputs.change_charts import (
+    change_charts,
+    display_changes,
+    plot_change_heatmap,
+    plot_dumbbell,
+)
+from ppp_survey.outputs.excel import Block, Sheet
+from ppp_survey.policy.evidence import kpi_frame
+from ppp_survey.spec.codebook import Codebook
+from ppp_survey.spec.matrix import PolicyMatrix
+from ppp_survey.survey.tables import ALL
+from ppp_survey.text import ROUNDING_NOTE
+
+SUPPRESSED_MARK = "x"
+
+
+def method_note(changes: pd.DataFrame) -> str:
+    """One paragraph on how the changes were judged, from the table's attrs."""
+    a = changes.attrs
+    fpc = ("各回とも有限母集団修正あり（その年の職員全体の値を比べる）" if a.get("fpc", True)
+           else "有限母集団修正なし（回答を生む過程の変化を問う超母集団の推測）")
+    return (f"{a.get('baseline_wave', '基準')}と{a.get('wave', '今回')}を独立な2回の調査として比較した。"
+            f"各回を職域による事後層化で推定し（{fpc}）、差の標準誤差は√(SE₁²+SE₂²)。"
+            f"判定は{int(100 * a.get('alpha', 0.05))}%水準の両側検定と設問の向き（極性）による：改善／悪化／有意な変化なし、"
+            "向きのない項目は増加／減少。MDDは検出力80%で見つけられる最小の差。指標ごとに検定しており多重比較の調整はしない"
+            "（約50指標なら偶然でも2～3件が有意になる）。回答率は全数の計数で、差は記述的。"
+            f"基準値：{a.get('baseline_description', '')}。")
+
+
+def _publishable(display: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """Suppressed rows: every value column shows x (never 0 or blank)."""
+    held = rows["suppressed"].to_numpy(bool)
+    out = display.astype(object).copy()
+    values = [c for c in out.columns if c not in ("指標", "設問", "選択肢", "職域", "判定")]
+    out.loc[held, values] = SUPPRESSED_MARK
+    out.loc[held, "判定"] = SUPPRESSED
+    out.loc[(rows["p_value"] < 0.001).to_numpy() & ~held, "p値"] = "<0.001"
+    return out
+
+
+def change_tables(changes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(全体, 職域別) change tables for publishing: Japanese headers, % rounded half up, x where held."""
+    overall = changes[changes["group"] == ALL]
+    groups = changes[changes["group"] != ALL]
+    return (_publishable(display_changes(overall, group=None), overall),
+            _publishable(display_changes(groups, group=None), groups))
+
+
+def change_sheets(changes: pd.DataFrame, *, source_note: str) -> list[Sheet]:
+    """Workbook sheets of the comparison: 変化（全体）, 変化（職域別）, 比較対象外."""
+    overall, groups = change_tables(changes)
+    notes = (source_note, method_note(changes), "x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。"
+             "参考値（基数30未満）は検定しない。", ROUNDING_NOTE)
+    not_compared = changes.attrs.get("not_compared", pd.DataFrame(columns=["item", "old", "new", "status", "reason"]))
+    nc = pd.DataFrame({"項目": not_compared["item"].astype(str), "基準": not_compared["old"].astype(str),
+                       "今回": not_compared["new"].astype(str), "状態": not_compared["status"].astype(str),
+                       "理由": not_compared["reason"].astype(str)})
+    return [
+        Sheet("変化（全体）", (Block("経年変化（全体）", overall, notes=notes),), widths={2: 30, 3: 40}),
+        Sheet("変化（職域別）", (Block("経年変化（職域別）", groups, notes=notes),), widths={2: 30, 3: 40}),
+        Sheet("比較対象外", (Block("比較しなかった項目と理由（マッピングファイルによる）", nc),), widths={1: 16, 5: 60}),
+    ]
+
+
+def kpi_progress(matrix: PolicyMatrix, baseline: Baseline, changes: pd.DataFrame) -> pd.DataFrame:
+    """The KPI table of the baseline's matrix with next year's value beside the baseline.
+
+    Rows come from :func:`ppp_survey.policy.evidence.kpi_frame` on the baseline's codebook. Indicators with
+    a comparison key (shares and top-2 boxes over 全体) take their baseline value, CI and base from
+    the frozen baseline and ``next_value``, ``difference``, ``p_value`` and ``verdict`` from the
+    change table; the others (by-職域 rules, associations, means) stay blank with the verdict
+    比較対象外.
+    """
+    out = kpi_frame(matrix, baseline.codebook)
+    base = baseline.indicators[baseline.indicators["group"] == ALL].set_index("indicator")
+    new = changes[changes["group"] == ALL].set_index("indicator_base")
+    cols = {"group": [], "baseline": [], "ci_low": [], "ci_high": [], "n": [], "next_value": [], "difference": [],
+            "p_value": [], "verdict": []}
+    for key in out["indicator_key"]:
+        b = base.loc[key] if key and key in base.index else None
+        c = new.loc[key] if key and key in new.index else None
+        held = c is not None and bool(c["suppressed"])
+        cols["group"].append(ALL)
+        cols["baseline"].append(float(b["estimate"]) if b is not None and not held else np.nan)
+        cols["ci_low"].append(float(b["ci_low"]) if b is not None and not held else np.nan)
+        cols["ci_high"].append(float(b["ci_high"]) if b is not None and not held else np.nan)
+        cols["n"].append(float(b["base_n"]) if b is not None else np.nan)
+        for col, src in (("next_value", "estimate_new"), ("difference", "difference"), ("p_value", "p_value")):
+            cols[col].append(float(c[src]) if c is not None and not held else np.nan)
+        cols["verdict"].append(str(c["verdict"]) if c is not None else "比較対象外")
+    for col, values in cols.items():
+        out[col] = values
+    return out
+
+
+def change_figure_name(chart_name: str) -> str:
+    """``2-06_….png`` → ``変化_2-06_….png``."""
+    return f"変化_{chart_name}"
+
+
+def change_figure_plan(changes: pd.DataFrame, codebook: Codebook, name_of: Callable, *,
+                       note: str) -> list[tuple[str, Callable]]:
+    """(file name, draw function) for every change chart: a dumbbell per question (全体) and a
+    heatmap by 職域; ``name_of(item, suffix)`` names the question's own chart (report.figure_name)."""
+    plan: list[tuple[str, Callable]] = []
+    charts = change_charts(changes)
+    by = f"_{codebook.stratum.label}別"
+    for q, chart in charts.items():
+        if q == "rate":
+            plan.append((change_figure_name("2-00_職域別回答率.png"), lambda: plot_rate_change(changes, note=note)))
+            continue
+        item = codebook.item(q)
+        plan.append((change_figure_name(name_of(item)), lambda q=q: plot_dumbbell(changes, q, note=note)))
+        plan.append((change_figure_name(name_of(item, by)), lambda q=q: plot_change_heatmap(changes, q, note=note)))
+    return plan
+
+
+def plot_rate_change(changes: pd.DataFrame, *, note: str = ""):
+    """Response rates of both waves by 職域 as a dumbbell chart (one row per group, 全体 first).
+
+    Rates are census counts of the frame, so the differences are descriptive (no test).
+    """
+    rows = changes[changes["kind"] == "rate"]
+    table = rows.assign(label=rows["group"].astype(str), group=ALL, question="rate_by_group")
+    table.attrs = changes.attrs
+    title = f"回答率：{changes.attrs.get('baseline_wave', '基準')}→{changes.attrs.get('wave', '今回')}（職域別）"
+    total = rows[rows["group"] == ALL]
+    counts = ""
+    if len(total):
+        t = total.iloc[0]
+        counts = f"全体の職員数 {int(t['n_base']):,}→{int(t['n_new']):,}人。"
+    return plot_dumbbell(table, "rate_by_group", title=title, note=note, xlabel="回答率（%）",
+                         base=f"{counts}回答率＝回答者数／職員数（全数の計数のため差は記述的で、検定はしない）")

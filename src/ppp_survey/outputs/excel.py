@@ -1,0 +1,114 @@
+"""The Excel workbook: every table of a report run, formatted for reading.
+
+A workbook is a list of sheets; a sheet is a list of blocks; a block is a titled table with notes
+under it (test results, legend, method, rounding). Values stay numbers: percentages are stored
+rounded half up to one decimal and shown with the format ``0.0``; a significance mark is part of
+the cell's *number format* (``0.0"▲"``), so the cell reads 「20.9▲」 and still sums in Excel.
+The workbook is pinned (:func:`ppp_survey.files.pin_xlsx`): the same tables give the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ppp_survey.files import atomic_output, pin_xlsx
+
+HEADER_FILL = "DDEBF7"
+TITLE_FONT_SIZE = 12
+
+
+@dataclass(frozen=True)
+class Block:
+    """A titled table. ``formats`` maps column → Excel number format; ``cell_formats`` (same shape
+    as ``table``, '' for none) overrides it cell by cell, which is how marks are shown."""
+
+    title: str
+    table: pd.DataFrame
+    formats: dict[str, str] = field(default_factory=dict)
+    cell_formats: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    blocks: tuple[Block, ...]
+    widths: dict[int, float] = field(default_factory=dict)  # 1-based column → width
+
+
+def mark_format(mark: str, digits: int = 1) -> str:
+    """Number format that shows a value with one decimal followed by its mark: 0.0"▲"."""
+    base = "0." + "0" * digits if digits else "0"
+    return f'{base}"{mark}"' if mark else base
+
+
+def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:
+    """Write the sheets to ``path`` atomically and reproducibly."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    thin = Side(style="thin", color="999999")
+    box = Border(top=thin, bottom=thin, left=thin, right=thin)
+    # Named styles are registered once; assigning them by name is far cheaper than building a
+    # Font/Border per cell (openpyxl hashes every style object it is given).
+    cell_style = NamedStyle(name="ppp_cell", border=box)
+    header_style = NamedStyle(name="ppp_header", font=Font(bold=True), border=box,
+                              fill=PatternFill("solid", fgColor=HEADER_FILL),
+                              alignment=Alignment(wrap_text=True, vertical="center", horizontal="center"))
+    title_font, note_font = Font(bold=True, size=TITLE_FONT_SIZE), Font(size=9, color="444444")
+    wb.add_named_style(cell_style)
+    wb.add_named_style(header_style)
+    for spec in sheets:
+        ws = wb.create_sheet(spec.name[:31])
+        row = 1
+        max_cols = 1
+        for block in spec.blocks:
+            ws.cell(row=row, column=1, value=block.title).font = title_font
+            row += 1
+            table = block.table
+            if len(table.columns):
+                for j, col in enumerate(table.columns, start=1):
+                    ws.cell(row=row, column=j, value=str(col)).style = "ppp_header"
+                row += 1
+                values = table.to_numpy(dtype=object)
+                for i in range(len(table)):
+                    for j, col in enumerate(table.columns):
+                        value = _excel_value(values[i, j])
+                        c = ws.cell(row=row, column=j + 1, value=value)
+                        c.style = "ppp_cell"
+                        fmt = block.formats.get(col)
+                        if block.cell_formats is not None:
+                            fmt = block.cell_formats.iat[i, j] or fmt
+                        if fmt and isinstance(value, (int, float)):
+                            c.number_format = fmt
+                    row += 1
+                max_cols = max(max_cols, len(table.columns))
+            for note in block.notes:
+                ws.cell(row=row, column=1, value=note).font = note_font
+                row += 1
+            row += 1
+        for col in range(1, max_cols + 1):
+            ws.column_dimensions[get_column_letter(col)].width = spec.widths.get(col, 14 if col > 1 else 26)
+    with atomic_output(path) as tmp:
+        wb.save(tmp)
+        pin_xlsx(tmp)
+    return Path(path)
+
+
+def _excel_value(value):
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    return value if isinstance(value, (int, float, str)) else str(value)

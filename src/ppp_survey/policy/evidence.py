@@ -1,0 +1,480 @@
+"""Evidence for each 現状 of the policy matrix: its rules judged on the survey's design-based estimates.
+
+The policy matrix (:mod:`ppp_survey.spec.matrix`) says which survey indicators speak to each 現状 and
+by which rule; this module computes them on a wave's respondents and design and judges each rule on
+the design-based estimate's 95% confidence interval (not on the point estimate alone), so that a
+verdict carries the sampling uncertainty of the survey. It also gives the other readings of the same matrix: the reverse view (from
+each finding the package reports to the 現状 and 取組 it speaks to), the KPI table (for each 取組,
+the indicators that should move if it works, with their baseline) and the evidence as plain text.
+The matrix never depends on this module; the sheets and HTML page are :mod:`ppp_survey.outputs.matrix_sheets`.
+
+Workflow::
+
+    from ppp_survey import load_codebook, load_frame, load_responses
+    from ppp_survey.spec.matrix import load_matrix
+    from ppp_survey.policy.evidence import evaluate, format_evidence
+    from ppp_survey.survey.tables import make_design
+    cb = load_codebook()
+    res = load_responses("data/raw/synthetic_r7_responses.xlsx", cb)
+    design = make_design(res.responses, load_frame("data/raw/staff_frame_r7.csv", cb), cb)
+    matrix = load_matrix(codebook=cb)                   # validates the file and its references
+    evidence = evaluate(matrix, res.responses, design, cb)
+    print(format_evidence(evidence, synthetic=True))
+
+**Verdicts.** A threshold rule (``"< 50%"``, ``">= 30%"``, ``"> 2.5"``) is read against the
+design-based estimate's 95% interval (:mod:`ppp_survey.survey.tables`): 支持 when the whole interval lies
+on the rule's side of the threshold, 不支持 when it lies wholly on the other side, 判定不能 when it
+straddles the threshold or fewer than ``min_base`` (30) answered. ``in_every`` rules must hold in
+every group (職域) with at least ``min_base`` answers; smaller groups are 参考値 and not judged, as
+in the package's crosstabs. An association rule (``"p < 0.05"``) reads the Rao–Scott test of the
+question by an attribute: 支持 when p is below the rule's level, 不支持 otherwise, 判定不能 when fewer than
+``min_base`` answered or the test cannot be computed. Each rule is judged on its own (no
+multiplicity adjustment).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.spec.matrix import Indicator, PolicyMatrix, Rule, codes_text
+from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.estimate import survey_mean
+from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP
+from ppp_survey.survey.tables import (
+    ALL,
+    DESIGN_NOTE,
+    crosstab,
+    indicators,
+    likert_summary,
+    tally,
+)
+from ppp_survey.text import ROUNDING_NOTE, round_half_up
+
+__all__ = [
+    "EVIDENCE_COLUMNS",
+    "KPI_COLUMNS",
+    "REVERSE_COLUMNS",
+    "describe",
+    "evaluate",
+    "format_evidence",
+    "kpi_frame",
+    "kpi_table",
+    "reverse_view",
+]
+
+SUPPORTED, NOT_SUPPORTED, UNDECIDED = "支持", "不支持", "判定不能"
+
+#: Columns of :func:`evaluate`.
+EVIDENCE_COLUMNS = ("category_id", "区分", "situation_id", "現状", "indicator_id", "indicator", "question",
+                    "statistic", "codes", "group", "value", "ci_low", "ci_high", "n", "rule", "verdict",
+                    "reason", "fit", "note")
+#: Columns of :func:`reverse_view`.
+REVERSE_COLUMNS = ("finding_id", "finding", "rank", "question", "code", "label", "value", "ci_low", "ci_high",
+                   "n", "p_value", "link", "link_id", "link_text", "via")
+#: Columns of :func:`kpi_table`.
+KPI_COLUMNS = ("initiative_id", "取組", "goal_ids", "situation_ids", "indicator_id", "indicator", "indicator_key",
+               "question", "statistic", "group", "baseline", "ci_low", "ci_high", "n", "next_value")
+_VERDICT_NOTE = ("判定：支持＝95%信頼区間の全体が規準の側、不支持＝全体が反対側、判定不能＝区間が閾値をまたぐ又は基数{m}未満"
+                 "（全職域の規準は基数{m}以上の職域で判定）。関連の規準はRao–Scott検定（p < α で支持）。")
+
+
+# ------------------------------------------------------------------------------------- evidence
+
+class _Measures:
+    """Computes indicator values once per call (no state outlives the call)."""
+
+    def __init__(self, responses: pd.DataFrame, design: StratifiedDesign, codebook: Codebook) -> None:
+        self.responses, self.design, self.codebook = responses, design, codebook
+        self._cache: dict[tuple, Any] = {}
+
+    def _once(self, key: tuple, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def groups(self, ind: Indicator) -> pd.DataFrame:
+        """``group, value, ci_low, ci_high, n`` of a threshold indicator (全体, or each group of in_every)."""
+        item, by = self.codebook.item(ind.question), ind.in_every
+        if ind.statistic in ("top2", "bottom2", "mean"):
+            t = self._once(("likert", item.id, by), lambda: likert_summary(self.responses, self.design, item, by=by))
+            measure = {"top2": "肯定的回答", "bottom2": "否定的回答", "mean": "平均点"}[ind.statistic]
+            t = t[t["measure"] == measure]
+            n = t["base_n"]
+        elif len(ind.codes) == 1:
+            t = self._once(("tally", item.id, by), lambda: tally(self.responses, self.design, item, by=by))
+            t = t[t["code"] == ind.codes[0]]
+            n = t["base_n"]
+        else:  # several choices: the share choosing any of them, with the same estimator as tally
+            cols = [item.option_column(item.choice(c)) for c in ind.codes]
+            chosen = indicators(self.responses, item)[cols].max(axis=1, skipna=False)
+            data = pd.DataFrame({"chosen": chosen}, index=self.responses.index)
+            if by is not None:
+                data[by] = self.responses[by]
+            t = survey_mean(data, self.design, "chosen", by=by)
+            n = t["n"]
+        return pd.DataFrame({"group": t["group"].astype(str).to_numpy(), "value": t["estimate"].to_numpy(float),
+                             "ci_low": t["ci_low"].to_numpy(float), "ci_high": t["ci_high"].to_numpy(float),
+                             "n": np.asarray(n, dtype=int)})
+
+    def association(self, ind: Indicator) -> tuple[float, int]:
+        item = self.codebook.item(ind.question)
+        tests = self._once(("crosstab", item.id, ind.by),
+                           lambda: crosstab(self.responses, self.design, item, by=ind.by).tests)
+        row = tests[tests["code"] == ind.codes[0]] if item.is_multi else tests
+        return float(row["p_value"].iloc[0]), int(row["n"].iloc[0])
+
+
+def _threshold_verdict(rule: Rule, lo: float, hi: float, n: int, min_base: int) -> tuple[str, str]:
+    if not n or n < min_base:
+        return UNDECIDED, f"基数{min_base}未満"
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return UNDECIDED, "信頼区間を推定できない"
+    t = rule.threshold
+    below = rule.op in ("<", "<=")
+    inside = (hi < t if rule.op == "<" else hi <= t) if below else (lo > t if rule.op == ">" else lo >= t)
+    outside = (lo >= t if rule.op == "<" else lo > t) if below else (hi <= t if rule.op == ">" else hi < t)
+    if inside:
+        return SUPPORTED, "95%CIが規準の側"
+    if outside:
+        return NOT_SUPPORTED, "95%CIが規準の反対側"
+    return UNDECIDED, "95%CIが閾値をまたぐ"
+
+
+def _every_group(rule: Rule, groups: pd.DataFrame, min_base: int) -> tuple[pd.Series | None, str, str, list[str]]:
+    """Judge a rule in every group with base ≥ min_base; return the deciding group, verdict, reason, skipped."""
+    tested = groups[groups["n"] >= min_base]
+    skipped = list(groups.loc[groups["n"] < min_base, "group"])
+    if tested.empty:
+        return None, UNDECIDED, f"基数{min_base}以上の群がない", skipped
+    below = rule.op in ("<", "<=")
+    # The group that decides: one wholly on the wrong side if any, else the one nearest the threshold.
+    far = tested.loc[tested["ci_low"].idxmax()] if below else tested.loc[tested["ci_high"].idxmin()]
+    near = tested.loc[tested["ci_high"].idxmax()] if below else tested.loc[tested["ci_low"].idxmin()]
+    verdict, reason = _threshold_verdict(rule, far["ci_low"], far["ci_high"], int(far["n"]), min_base)
+    if verdict == NOT_SUPPORTED:
+        return far, verdict, f"{far['group']}で{reason}", skipped
+    verdict, reason = _threshold_verdict(rule, near["ci_low"], near["ci_high"], int(near["n"]), min_base)
+    return near, verdict, ("全群で" + reason if verdict == SUPPORTED else f"{near['group']}で{reason}"), skipped
+
+
+def evaluate(matrix: PolicyMatrix, responses: pd.DataFrame, design: StratifiedDesign, codebook: Codebook, *,
+             min_base: int | None = None, alpha: float | None = None,
+             min_group: int = DEFAULT_MIN_GROUP) -> pd.DataFrame:
+    """The evidence table: each 現状's indicators on the data, with value, 95% CI, n and verdict.
+
+    Parameters
+    ----------
+    matrix
+        From :func:`load_matrix`; its references are checked against ``codebook`` here.
+    responses, design
+        The typed respondent table (``LoadResult.responses``) and its design
+        (:func:`ppp_survey.survey.tables.make_design`).
+    min_base
+        Overrides the file's ``defaults.min_base`` (30 answers).
+    alpha
+        Overrides the level of every association rule (by default each rule's own, ``p < 0.05``).
+    min_group
+        Anonymity threshold (:mod:`ppp_survey.survey.privacy`): an ``in_every`` rule judges and shows only
+        groups with a base of at least ``max(min_base, min_group)``, so no group below the
+        threshold is ever named with a value.
+
+    Returns
+    -------
+    DataFrame
+        :data:`EVIDENCE_COLUMNS`, one row per indicator in the document's order: ``value`` is the
+        design-based estimate (a fraction for shares and top/bottom-2 boxes, points for a mean, the
+        Rao–Scott p-value for an association), ``ci_low``/``ci_high`` its 95% interval (NaN for an
+        association), ``n`` the answers it rests on, ``group`` 全体 or, for an ``in_every`` rule,
+        the group that decides the verdict (the one nearest to or beyond the threshold), ``rule``
+        as printed, ``verdict`` 支持/不支持/判定不能 with its ``reason``.
+    """
+    matrix.check_codebook(codebook)
+    min_base = matrix.min_base if min_base is None else min_base
+    measures = _Measures(_table(responses), design, codebook)
+    rows = []
+    for s in matrix.situation_list:
+        for ind in s.indicators:
+            rows.append({"category_id": s.category, "区分": matrix.category(s.category).label, "situation_id": s.id,
+                         "現状": s.text, **_judge(ind, measures, codebook, min_base, alpha, min_group)})
+    return pd.DataFrame(rows, columns=list(EVIDENCE_COLUMNS))
+
+
+def _judge(ind: Indicator, measures: _Measures, codebook: Codebook, min_base: int, alpha: float | None,
+           min_group: int = DEFAULT_MIN_GROUP) -> dict:
+    base = {"indicator_id": ind.id, "indicator": describe(ind, codebook, min_base=min_base), "question": ind.question,
+            "statistic": ind.statistic, "codes": codes_text(ind.codes), "fit": ind.fit, "note": ind.note}
+    if ind.statistic == "association":
+        p, n = measures.association(ind)
+        alpha = ind.rule.threshold if alpha is None else alpha
+        if n < min_base:
+            verdict, reason = UNDECIDED, f"基数{min_base}未満"
+        elif not np.isfinite(p):
+            verdict, reason = UNDECIDED, "検定できない（回答が1区分のみ）"
+        else:
+            verdict, reason = (SUPPORTED, f"p < {alpha:g}") if p < alpha else (NOT_SUPPORTED, f"p ≥ {alpha:g}")
+        rule = f"p < {alpha:g}"
+        return {**base, "group": ALL, "value": p, "ci_low": np.nan, "ci_high": np.nan, "n": n, "rule": rule,
+                "verdict": verdict, "reason": reason}
+    groups = measures.groups(ind)
+    if ind.in_every is None:
+        g = groups.iloc[0]
+        verdict, reason = _threshold_verdict(ind.rule, g["ci_low"], g["ci_high"], int(g["n"]), min_base)
+    else:
+        judged = max(min_base, min_group)  # a group below the anonymity threshold is never shown
+        g, verdict, reason, skipped = _every_group(ind.rule, groups, judged)
+        if skipped:
+            reason += f"（基数{judged}未満で判定外：{'、'.join(skipped)}）"
+        if g is None:
+            return {**base, "group": "", "value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0,
+                    "rule": ind.rule.text, "verdict": verdict, "reason": reason}
+    return {**base, "group": str(g["group"]), "value": float(g["value"]), "ci_low": float(g["ci_low"]),
+            "ci_high": float(g["ci_high"]), "n": int(g["n"]), "rule": ind.rule.text, "verdict": verdict,
+            "reason": reason}
+
+
+def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
+    """A human-readable Japanese description of an indicator, from the codebook's wording.
+
+    >>> from ppp_survey import load_codebook
+    >>> from ppp_survey.policy.evidence import describe
+    >>> from ppp_survey.spec.matrix import load_matrix
+    >>> m = load_matrix()
+    >>> describe(m.situation("s8").indicators[0], load_codebook())
+    'q6 庁内で官民連携を相談しやすい雰囲気・仕組みがあると感じるか：肯定的回答（「感じる」＋「どちらかといえば感じる」）の割合'
+    """
+    item = codebook.item(ind.question)
+    head = f"{item.id} {_title(item)}："
+    labels = [item.choice(c).label for c in ind.codes]
+    if ind.statistic == "share":
+        quoted = "「" + "」「".join(labels) + "」"
+        if item.is_multi:
+            body = f"{quoted}を選んだ割合" if len(labels) == 1 else f"{quoted}のいずれかを選んだ割合"
+        else:
+            body = f"「{'」または「'.join(labels)}」の割合"
+    elif ind.statistic in ("top2", "bottom2"):
+        scored = sorted((c for c in item.choices if c.score is not None), key=lambda c: -c.score)
+        if item.polarity == "higher_is_worse":
+            scored = scored[::-1]
+        ends = scored[:2] if ind.statistic == "top2" else scored[-2:]
+        kind = "肯定的回答" if ind.statistic == "top2" else "否定的回答"
+        body = f"{kind}（「{ends[0].label}」＋「{ends[1].label}」）の割合"
+    elif ind.statistic == "mean":
+        scores = [c.score for c in item.choices if c.score is not None]
+        body = f"平均点（{min(scores):g}〜{max(scores):g}点）"
+    else:
+        by = codebook.item(ind.by).label
+        body = (f"「{labels[0]}」の選択率の{by}による違い" if labels else f"回答の{by}による違い") + "（Rao–Scott検定）"
+    if ind.in_every:
+        by = codebook.item(ind.in_every).label
+        body += f"（各{by}で。基数{min_base}未満の{by}は判定外）"
+    if ind.fit == "proxy":
+        body += "［間接指標］"
+    return head + body
+
+
+# ------------------------------------------------------------------------------------- reverse view, KPI
+
+def reverse_view(matrix: PolicyMatrix, responses: pd.DataFrame, design: StratifiedDesign,
+                 codebook: Codebook, *, min_group: int = DEFAULT_MIN_GROUP) -> pd.DataFrame:
+    """For each finding the package reports, the 現状 and 取組 it speaks to.
+
+    Findings come from the matrix file: the top options of a multi-select question (ranked by the
+    design-based estimate; その他 and 特にない are not ranked) and the association of a question with
+    an attribute (the 職域 spread of q2). Links are those of ``option_links`` / the finding, plus the
+    取組 reached from a linked 現状 through its 具体像.
+
+    Returns
+    -------
+    DataFrame
+        :data:`REVERSE_COLUMNS`, one row per (finding or option, linked 現状 or 取組): ``rank`` of the
+        option (0 for an association), ``value``/``ci_low``/``ci_high``/``n`` the option's estimate
+        (for an association: the spread, highest minus lowest 肯定的回答 of the groups with base ≥
+        ``min_base``, named in ``label``), ``p_value`` (association), ``link`` 現状 or 取組,
+        ``via`` 直接 or 現状→具体像→取組.
+    """
+    matrix.check_codebook(codebook)
+    responses = _table(responses)
+    rows = []
+    for f in matrix.findings:
+        item = codebook.item(f.question)
+        if f.kind == "top_options":
+            t = tally(responses, design, item)
+            skip = {c.code for c in item.choices if c.other or c.exclusive}
+            t = t[~t["code"].isin(skip)].sort_values(["estimate", "code"], ascending=[False, True]).head(f.top)
+            for rank, r in enumerate(t.itertuples(), start=1):
+                link = next((lk for lk in matrix.option_links if lk.question == f.question and lk.code == r.code), None)
+                head = {"finding_id": f.id, "finding": f.title, "rank": rank, "question": f.question, "code": r.code,
+                        "label": r.label, "value": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                        "n": r.base_n, "p_value": np.nan}
+                if link is None:
+                    rows.append({**head, **UNLINKED})
+                    continue
+                rows += [{**head, **x} for x in _linked(matrix, link.situations, link.initiatives)]
+        else:
+            tests = crosstab(responses, design, item, by=f.by).tests
+            spread = _spread(responses, design, item, f.by, max(matrix.min_base, min_group))
+            head = {"finding_id": f.id, "finding": f.title, "rank": 0, "question": f.question, "code": pd.NA,
+                    **spread, "ci_low": np.nan, "ci_high": np.nan, "n": int(tests["n"].iloc[0]),
+                    "p_value": float(tests["p_value"].iloc[0])}
+            rows += [{**head, **x} for x in _linked(matrix, f.situations, f.initiatives)]
+    return pd.DataFrame(rows, columns=list(REVERSE_COLUMNS))
+
+
+#: The link columns of an option that has no entry in option_links.
+UNLINKED = {"link": "", "link_id": "", "link_text": "（マトリクスに対応づけなし：option_links に追加する）", "via": ""}
+
+
+def _spread(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: str, min_base: int) -> dict:
+    """Highest − lowest share (肯定的回答 for likert, first choice otherwise) over groups with base ≥ min_base."""
+    if item.type == "likert":
+        t = likert_summary(responses, design, item, by=by)
+        t = t[t["measure"] == "肯定的回答"].rename(columns={"base_n": "n"})
+        what = "肯定的回答"
+    else:
+        t = tally(responses, design, item, by=by)
+        t = t[t["code"] == item.choices[0].code].rename(columns={"base_n": "n"})
+        what = f"「{item.choices[0].label}」"
+    t = t[t["n"] >= min_base]
+    if t.empty:
+        return {"label": "", "value": np.nan}
+    hi, lo = t.loc[t["estimate"].idxmax()], t.loc[t["estimate"].idxmin()]
+    label = f"{what} 最高：{hi['group']} {_pct(hi['estimate'])}、最低：{lo['group']} {_pct(lo['estimate'])}"
+    return {"label": label, "value": float(hi["estimate"] - lo["estimate"])}
+
+
+def _linked(matrix: PolicyMatrix, situations: tuple[str, ...], initiatives: tuple[str, ...]) -> list[dict]:
+    out = [{"link": "現状", "link_id": s, "link_text": matrix.situation(s).text, "via": "直接"} for s in situations]
+    seen = set(initiatives)
+    out += [{"link": "取組", "link_id": i, "link_text": matrix.initiative(i).text, "via": "直接"} for i in initiatives]
+    goals = {g for s in situations for g in matrix.situation(s).goals}
+    for x in matrix.initiative_list:
+        if x.id not in seen and goals.intersection(x.goals):
+            out.append({"link": "取組", "link_id": x.id, "link_text": x.text, "via": "現状→具体像→取組"})
+            seen.add(x.id)
+    return out
+
+
+def kpi_frame(matrix: PolicyMatrix, codebook: Codebook) -> pd.DataFrame:
+    """The KPI table's rows without values: each 取組 with the indicators that should show its effect.
+
+    A 取組's indicators are those of the 現状 answered by the 具体像 it serves (each measured
+    quantity once per 取組). Columns: :data:`KPI_COLUMNS` up to ``statistic``. Used by
+    :func:`kpi_table` (values from a wave) and by the wave comparison (values from a frozen
+    baseline and the new wave).
+    """
+    matrix.check_codebook(codebook)
+    rows = []
+    for x in matrix.initiative_list:
+        sits = [s for s in matrix.situation_list if set(s.goals) & set(x.goals)]
+        chosen: dict[tuple, list] = {}
+        for s in sits:
+            for ind in s.indicators:
+                chosen.setdefault(ind.signature, [ind, []])[1].append(s.id)
+        for ind, sit_ids in chosen.values():
+            rows.append({"initiative_id": x.id, "取組": x.text, "goal_ids": ",".join(x.goals),
+                         "situation_ids": ",".join(sit_ids), "indicator_id": ind.id,
+                         "indicator": describe(ind, codebook, min_base=matrix.min_base),
+                         "indicator_key": _key(ind, codebook), "question": ind.question, "statistic": ind.statistic})
+    return pd.DataFrame(rows, columns=list(KPI_COLUMNS[:KPI_COLUMNS.index("statistic") + 1]))
+
+
+def kpi_table(matrix: PolicyMatrix, responses: pd.DataFrame, design: StratifiedDesign,
+              codebook: Codebook, *, min_group: int = DEFAULT_MIN_GROUP) -> pd.DataFrame:
+    """KPIs for each 取組: the indicators that should move if it works, their baseline, and a blank for next year.
+
+    A 取組's indicators are those of the 現状 answered by the 具体像 it serves (each measured
+    quantity once per 取組). ``next_value`` is NaN, to be filled by the wave comparison; for shares
+    and top-2 boxes over 全体, ``indicator_key`` is the comparison's key (``q5:opt:3``,
+    ``q3:choice:2``, ``q6:top2``), so ``compare.kpi_values(changes)[key]`` fills it.
+
+    Returns
+    -------
+    DataFrame
+        :data:`KPI_COLUMNS`, one row per (取組, indicator): ``baseline`` with ``ci_low``/``ci_high``
+        and ``n`` as in :func:`evaluate` (an association's baseline is its p-value, without CI).
+    """
+    evidence = evaluate(matrix, responses, design, codebook, min_group=min_group).set_index("indicator_id")
+    out = kpi_frame(matrix, codebook)
+    out["indicator"] = evidence.loc[out["indicator_id"], "indicator"].to_numpy()
+    for col, src in (("group", "group"), ("baseline", "value"), ("ci_low", "ci_low"), ("ci_high", "ci_high"),
+                     ("n", "n")):
+        out[col] = evidence.loc[out["indicator_id"], src].to_numpy()
+    out["next_value"] = np.nan
+    return out[list(KPI_COLUMNS)]
+
+
+def _key(ind: Indicator, codebook: Codebook) -> str:
+    """The wave comparison's indicator key (ppp_survey.compare.wave.indicator_key), '' where it has none."""
+    if ind.in_every:
+        return ""
+    if ind.statistic == "top2":
+        return f"{ind.question}:top2"
+    if ind.statistic == "share" and len(ind.codes) == 1:
+        kind = "opt" if codebook.item(ind.question).is_multi else "choice"
+        return f"{ind.question}:{kind}:{ind.codes[0]}"
+    return ""
+
+
+# ------------------------------------------------------------------------------------- text
+
+def format_evidence(table: pd.DataFrame, *, synthetic: bool = False, min_base: int = 30) -> str:
+    """The evidence table as plain text for terminals and notes (% rounded half up to one decimal).
+
+    Parameters
+    ----------
+    table
+        From :func:`evaluate`.
+    synthetic
+        Say 架空データ in the heading (for the bundled synthetic data).
+    min_base
+        The base below which rules were not judged (for the legend).
+    """
+    lines = ["2-(8) 官民連携に対する職員意識等の現状と調査結果" + ("　※架空データ" if synthetic else "")]
+    category = situation = None
+    for row in table.to_dict("records"):
+        if row["区分"] != category:
+            category = row["区分"]
+            lines += ["", f"■ {category}"]
+        if row["situation_id"] != situation:
+            situation = row["situation_id"]
+            lines.append(f"[{situation}] {row['現状']}")
+        lines.append(f"  {row['verdict'].ljust(4, chr(0x3000))} {row['indicator']}")
+        lines.append(" " * 11 + f"{_value_text(row)}　規準 {row['rule']}　{row['reason']}")
+    lines += ["", _VERDICT_NOTE.format(m=min_base), DESIGN_NOTE, ROUNDING_NOTE]
+    return "\n".join(lines) + "\n"
+
+
+def _value_text(row: dict) -> str:
+    n = f"n={int(row['n']):,}"
+    group = "" if row["group"] in (ALL, "") else f"{row['group']}："
+    v = row["value"]
+    if not np.isfinite(v):
+        return f"{group}-（{n}）"
+    if row["statistic"] == "association":
+        return f"{_p(v)}（{n}）"
+    if row["statistic"] == "mean":
+        return (f"{group}{round_half_up(v, 2):.2f}点（95%CI {round_half_up(row['ci_low'], 2):.2f}–"
+                f"{round_half_up(row['ci_high'], 2):.2f}、{n}）")
+    return f"{group}{_pct(v)}（95%CI {_pct(row['ci_low'], sign=False)}–{_pct(row['ci_high'])}、{n}）"
+
+
+def _pct(x: float, *, sign: bool = True) -> str:
+    return f"{round_half_up(100 * float(x)):.1f}" + ("%" if sign else "")
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {round_half_up(p, 3):.3f}"
+
+
+def _title(item: Item) -> str:
+    return re.sub(r"（複数選択可）$", "", item.label)
+
+
+def _table(responses) -> pd.DataFrame:
+    """The respondent table, from a DataFrame or a ``LoadResult`` (its ``responses``)."""
+    return responses if isinstance(responses, pd.DataFrame) else responses.responses

@@ -1,0 +1,431 @@
+"""``python -m ppp_survey.report``: regenerate every output from a response export.
+
+With no options it reads the bundled synthetic baseline (``data/raw/synthetic_r7_responses.xlsx``
+and ``data/raw/staff_frame_r7.csv`` under the working directory, or under ``$PPP_SURVEY_ROOT``)
+and writes tables to ``data/processed/`` and charts to ``figures/``. A real export drops in with
+``--data``, ``--frame`` and ``--codebook``; nothing in the code names a file or a question.
+
+Besides the survey's tables and charts, every run evaluates the policy matrix of 2-(8)
+(``--matrix``; the packaged one by default) and writes it with its evidence to the workbook and to
+``figures/2-08_政策マトリクス.html``. ``--compare BASELINE`` (a folder written by
+``--freeze-baseline`` or :func:`ppp_survey.compare.freeze_baseline`) adds the change tables,
+change charts and the KPI table's next-year column; ``--mapping`` names the codebook mapping when
+the questionnaire changed.
+
+A user error (missing file, a value the codebook does not know, a frame that does not fit) ends
+with one line on stderr and exit status 2; the traceback is kept for real bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ppp_survey import __version__
+from ppp_survey.errors import PppSurveyError
+from ppp_survey.files import atomic_output, sha256_file, write_csv
+from ppp_survey.ingest.load import load_responses
+from ppp_survey.spec.frame import load_frame
+from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP, publish
+from ppp_survey.text import round_half_up, source_note
+
+DEFAULT_DATA = Path("data/raw/synthetic_r7_responses.xlsx")
+DEFAULT_FRAME = Path("data/raw/staff_frame_r7.csv")
+_SYNTHETIC_NAME = re.compile(r"synthetic|架空", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Everything a report run depends on besides the input files' contents."""
+
+    data: Path
+    frame: Path
+    codebook: Path | None
+    out: Path
+    on_invalid: str = "error"
+    synthetic: bool = False
+    weighted: bool = False
+    min_group: int = DEFAULT_MIN_GROUP
+    pool_small: bool = False
+    export_free_text: bool = False
+    matrix: Path | None = None
+    compare: Path | None = None
+    mapping: Path | None = None
+    fpc_change: bool = True
+    freeze_baseline: Path | None = None
+
+    @property
+    def figures(self) -> Path:
+        return self.out / "figures"
+
+    @property
+    def tables(self) -> Path:
+        return self.out / "data" / "processed"
+
+
+def default_root() -> Path:
+    """The project folder outputs and default inputs resolve against: $PPP_SURVEY_ROOT or the cwd."""
+    return Path(os.environ.get("PPP_SURVEY_ROOT") or Path.cwd())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ppp_survey.report",
+        description="職員意識調査の集計表・図表を再生成する（既定: 同梱の架空データ）",
+    )
+    p.add_argument("--data", type=Path, help="回答データ (.xlsx / .csv / .sav)。既定: data/raw/synthetic_r7_responses.xlsx")
+    p.add_argument("--frame", type=Path, help="職域別職員数フレーム (.csv)。既定: data/raw/staff_frame_r7.csv")
+    p.add_argument("--codebook", type=Path, help="コードブック (.yaml)。既定: 同梱の令和7年度版（再構成）")
+    p.add_argument("--out", type=Path, help="出力先のフォルダ（その下に figures/ と data/processed/ を作る）。既定: 作業フォルダ")
+    p.add_argument("--on-invalid", choices=("error", "reject"), default="error",
+                   help="コードブックにない値: error=停止して場所を示す（既定） / reject=その行を除外して記録")
+    p.add_argument("--weighted", action="store_true",
+                   help="図に事後層化推定値（職員全体の推計）と95%%信頼区間を描く（既定: 回答者に占める割合）")
+    p.add_argument("--min-group", type=int, default=DEFAULT_MIN_GROUP,
+                   help="匿名性の閾値: 基数がこれ未満の集団は x で秘匿（既定10、3以上）")
+    p.add_argument("--pool-small", action="store_true", help="閾値未満の属性区分を「その他」にまとめて集計する")
+    p.add_argument("--export-free-text", action="store_true",
+                   help="自由記述・その他の記入内容を内部用の別ファイルに書き出す（公開資料には含めない）")
+    p.add_argument("--synthetic", action="store_true", help="出力に「架空データ」と明記する（ファイル名に synthetic/架空 を含むときは自動）")
+    p.add_argument("--matrix", type=Path, help="政策マトリクス（現状→具体像→取組と調査指標）の .yaml。既定: 同梱の2-(8)")
+    p.add_argument("--compare", type=Path, metavar="BASELINE",
+                   help="経年比較: 凍結した基準値のフォルダ（例 data/processed/baseline_r7）と今回のデータを比べる")
+    p.add_argument("--mapping", type=Path,
+                   help="経年比較: 設問・選択肢・職域の対応ファイル（例 mapping_r7_r8.yaml）。設問が同一なら不要")
+    p.add_argument("--no-fpc-change", dest="fpc_change", action="store_false",
+                   help="経年比較で有限母集団修正を使わない（回答を生む過程の変化を問う場合。既定は各回の職員全体の値の比較）")
+    p.add_argument("--freeze-baseline", type=Path, metavar="FOLDER",
+                   help="今回の結果を翌年比較用の基準値としてフォルダに凍結する（例 data/processed/baseline_r7）")
+    return p
+
+
+def options_from_args(args: argparse.Namespace) -> ReportOptions:
+    root = default_root()
+    data = args.data or root / DEFAULT_DATA
+    out = args.out or root
+    return ReportOptions(
+        data=data,
+        frame=args.frame or root / DEFAULT_FRAME,
+        codebook=args.codebook,
+        out=out,
+        on_invalid=args.on_invalid,
+        synthetic=bool(args.synthetic or _SYNTHETIC_NAME.search(Path(data).name)),
+        weighted=args.weighted,
+        min_group=args.min_group,
+        pool_small=args.pool_small,
+        export_free_text=args.export_free_text,
+        matrix=args.matrix,
+        compare=args.compare,
+        mapping=args.mapping,
+        fpc_change=args.fpc_change,
+        freeze_baseline=args.freeze_baseline,
+    )
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> list[Path]:
+    """Load, validate, tabulate, evaluate the matrix, compare, draw; return the paths written
+    (the manifest last)."""
+    from ppp_survey.analysis import analyse
+    from ppp_survey.outputs import (
+        plots,  # matplotlib is imported only when charts are drawn
+    )
+    from ppp_survey.outputs.excel import write_workbook
+    from ppp_survey.outputs.workbook import report_sheets
+    from ppp_survey.spec.resources import resolve_codebook
+
+    steps = 7 if opts.compare else 6
+    progress(f"[1/{steps}] 読み込み: {opts.data}")
+    baseline = None
+    if opts.compare:  # read first: a wrong baseline folder is reported before the wave is computed
+        from ppp_survey.compare.baseline import load_baseline
+
+        baseline = load_baseline(opts.compare)
+    codebook = resolve_codebook(opts.codebook)
+    frame = load_frame(opts.frame, codebook)
+    loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
+    report = loaded.report
+    progress(f"        {report.n_read:,}行を読み込み: 採用{report.n_accepted:,}行、除外{report.n_rejected:,}行")
+    if report.n_rejected:  # say why on screen, not only in validation_rejected_rows.csv
+        reasons = report.rejected()["reason"].value_counts(sort=False)
+        progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
+
+    progress(f"[2/{steps}] 集計（事後層化・有限母集団修正、Rao–Scott検定）")
+    analysis = analyse(loaded.responses, frame, codebook, min_group=opts.min_group, pool=opts.pool_small,
+                       progress=progress)
+    held = int((analysis.audit["action"] == "秘匿").sum()) if len(analysis.audit) else 0
+    progress(f"        匿名性: 基数{opts.min_group}未満の集団を秘匿（{held}件、二次秘匿を含む）")
+    total = analysis.rates.iloc[-1]
+    note = source_note(codebook, int(total["population"]), int(total["respondents"]), synthetic=opts.synthetic)
+
+    progress(f"[3/{steps}] 政策マトリクス（2-(8)）")
+    policy = policy_matrix(opts, analysis, progress=progress)
+
+    changes = None
+    if opts.compare:
+        progress(f"[4/{steps}] 経年比較: {opts.compare}")
+        changes, kpi = compare_waves(opts, baseline, loaded, frame, codebook, policy, progress=progress)
+        if policy is not None and kpi is not None:
+            policy = {**policy, "kpi": kpi, "kpi_labels": (f"{changes.attrs['baseline_wave']}（基準値）",
+                                                           f"{changes.attrs['wave']}（今回）")}
+
+    step = 5 if opts.compare else 4
+    progress(f"[{step}/{steps}] 表: {opts.tables}")
+    written = write_tables(opts, loaded, analysis, policy, changes, note)
+    sheets = report_sheets(analysis, report, synthetic=opts.synthetic, source_note=note)
+    if policy is not None:
+        from ppp_survey.outputs.matrix_sheets import matrix_sheets
+
+        sheets += matrix_sheets(policy["matrix"], policy["evidence"], policy["kpi"], policy["reverse"],
+                                source_note=note, kpi_labels=policy.get("kpi_labels", ("基準値", "次回値")))
+    if changes is not None:
+        from ppp_survey.outputs.change_sheets import change_sheets
+
+        sheets += change_sheets(changes, source_note=note)
+    book = "集計表_架空データ.xlsx" if opts.synthetic else "集計表.xlsx"
+    written.append(write_workbook(opts.tables / book, sheets))
+    progress(f"        {book}（{len(sheets)}シート）")
+
+    progress(f"[{step + 1}/{steps}] 図: {opts.figures}")
+    if policy is not None:
+        from ppp_survey.outputs.matrix_sheets import write_matrix_html
+
+        name = "2-08_政策マトリクス.html"
+        written.append(write_matrix_html(opts.figures / name, policy["matrix"], policy["evidence"],
+                                         source_note=note, synthetic=opts.synthetic))
+        progress(f"        {name}")
+    plan = figure_plan(analysis, weighted=opts.weighted, note=note)
+    if changes is not None:
+        from ppp_survey.outputs.change_sheets import change_figure_plan
+
+        plan += change_figure_plan(changes, codebook, figure_name, note=changes.attrs.get("note", note))
+    # forked worker processes where the platform allows (each chart whole in one process: the same
+    # bytes as a one-process run); PPP_SURVEY_JOBS=1 forces one process
+    written += plots.save_figures(plan, opts.figures, progress=lambda name: progress(f"        {name}"))
+
+    if opts.freeze_baseline:
+        written += freeze(opts, loaded, frame, codebook, progress=progress)
+
+    progress(f"[{steps}/{steps}] マニフェスト")
+    written.append(write_manifest(opts, written, opts.tables / "manifest.json", changes=changes))
+    progress(f"完了: {len(written)}ファイル")
+    return written
+
+
+def write_tables(opts: ReportOptions, loaded, analysis, policy: dict | None, changes, note: str) -> list[Path]:
+    """The CSV tables (UTF-8 with BOM for Excel): validation, rates, GT, crosstabs, Likert, audit,
+    the policy matrix's evidence/KPI/findings and, when comparing, the changes."""
+    report = loaded.report
+    written: list[Path] = []
+    summary = report.summary().rename(columns={"status": "区分", "reason": "理由", "count": "件数"})
+    summary["区分"] = summary["区分"].map({"read": "読み込み", "accepted": "採用", "rejected": "除外"})
+    written.append(write_csv(summary, opts.tables / "validation_summary.csv"))
+    rejected = report.rejected().rename(columns={
+        "row": "行", "respondent_id": "ID", "status": "状態", "reason": "理由", "column": "列", "value": "値"})
+    written.append(write_csv(rejected, opts.tables / "validation_rejected_rows.csv"))
+    written.append(write_csv(rates_display(analysis.rates), opts.tables / "response_rates.csv"))
+    written.append(write_csv(publish(analysis.gt), opts.tables / "gt.csv"))
+    written.append(write_csv(publish(analysis.crosstab_cells()), opts.tables / "crosstab_cells.csv"))
+    written.append(write_csv(analysis.tests(), opts.tables / "crosstab_tests.csv"))
+    written.append(write_csv(publish(analysis.likert), opts.tables / "likert_summary.csv"))
+    written.append(write_csv(analysis.audit, opts.tables / "suppression_audit.csv"))
+    if policy is not None:
+        from ppp_survey.outputs.matrix_sheets import (
+            evidence_display,
+            kpi_display,
+            reverse_display,
+        )
+
+        labels = policy.get("kpi_labels", ("基準値", "次回値"))
+        written.append(write_csv(evidence_display(policy["evidence"]), opts.tables / "policy_matrix_evidence.csv"))
+        written.append(write_csv(kpi_display(policy["kpi"], base_label=labels[0], next_label=labels[1]),
+                                 opts.tables / "policy_matrix_kpi.csv"))
+        written.append(write_csv(reverse_display(policy["reverse"]), opts.tables / "policy_matrix_findings.csv"))
+    if changes is not None:
+        from ppp_survey.outputs.change_sheets import change_tables
+
+        overall, groups = change_tables(changes)
+        written.append(write_csv(overall, opts.tables / "changes_overall.csv"))
+        written.append(write_csv(groups, opts.tables / "changes_by_group.csv"))
+    if opts.export_free_text:
+        internal = opts.tables / "internal" / "自由記述_内部用_公開禁止.csv"
+        written.append(write_csv(loaded.free_text, internal))
+        _stderr(f"        自由記述（内部用・公開禁止）: {internal}")
+    return written
+
+
+def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], None]) -> dict | None:
+    """Evaluate the policy matrix on this run's data: evidence, KPI table and reverse view.
+
+    The packaged matrix is written for the R7 codebook; when it does not fit the codebook of the
+    run (another year's questionnaire) and no ``--matrix`` was given, the matrix is skipped with a
+    message. A ``--matrix`` that does not fit is an error.
+    """
+    from ppp_survey.policy.evidence import evaluate, kpi_table, reverse_view
+    from ppp_survey.spec.matrix import MatrixError, load_matrix
+
+    try:
+        matrix = load_matrix(opts.matrix, codebook=analysis.codebook)
+    except MatrixError as exc:
+        if opts.matrix is not None:
+            raise
+        progress(f"        省略: 同梱のマトリクスがこのコードブックに合わない（{str(exc).splitlines()[0]}）。"
+                 "--matrix で対応するファイルを指定する")
+        return None
+    args = (matrix, analysis.responses, analysis.design, analysis.codebook)
+    evidence = evaluate(*args, min_group=analysis.min_group)
+    counts = evidence["verdict"].value_counts()
+    progress(f"        指標{len(evidence)}件: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
+    return {"matrix": matrix, "evidence": evidence, "kpi": kpi_table(*args, min_group=analysis.min_group),
+            "reverse": reverse_view(*args, min_group=analysis.min_group)}
+
+
+def _wave(opts: ReportOptions, loaded, frame, codebook):
+    """This run's data as a comparison wave, with its inputs' hashes."""
+    import hashlib
+
+    from ppp_survey.compare.wave import wave_from_responses
+    from ppp_survey.spec.resources import codebook_source
+
+    name, text = codebook_source(codebook)
+    inputs = {"data": {"file": Path(opts.data).name, "sha256": loaded.report.sha256},
+              "frame": {"file": Path(opts.frame).name, "sha256": sha256_file(opts.frame)},
+              "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()}}
+    return wave_from_responses(loaded.responses, frame, codebook, synthetic=opts.synthetic, inputs=inputs)
+
+
+def compare_waves(opts: ReportOptions, baseline, loaded, frame, codebook, policy: dict | None, *,
+                  progress: Callable[[str], None]):
+    """The change table against the frozen baseline (read by :func:`run`), and the KPI table with
+    next year's column."""
+    from ppp_survey.compare.changes import compare
+    from ppp_survey.spec.mapping import load_mapping
+
+    progress(f"        基準値: {baseline.describe()}")
+    mapping = load_mapping(opts.mapping, baseline.codebook, codebook)
+    changes = compare(baseline, _wave(opts, loaded, frame, codebook), mapping, fpc=opts.fpc_change,
+                      min_group=opts.min_group)
+    counts = changes[changes["group"] == "全体"]["verdict"].value_counts()
+    progress("        全体: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
+    kpi = None
+    from ppp_survey.spec.matrix import MatrixError, load_matrix
+
+    try:
+        matrix = policy["matrix"] if policy is not None else load_matrix(opts.matrix, codebook=baseline.codebook)
+        from ppp_survey.outputs.change_sheets import kpi_progress
+
+        kpi = kpi_progress(matrix, baseline, changes)
+    except MatrixError as exc:
+        progress(f"        KPI表: 基準値のコードブックにマトリクスが合わないため省略（{str(exc).splitlines()[0]}）")
+    return changes, kpi
+
+
+def freeze(opts: ReportOptions, loaded, frame, codebook, *, progress: Callable[[str], None]) -> list[Path]:
+    """Freeze this run's results as next year's baseline (see :func:`ppp_survey.compare.freeze_baseline`)."""
+    from ppp_survey.compare.baseline import freeze_baseline
+
+    folder = opts.freeze_baseline
+    manifest = freeze_baseline(_wave(opts, loaded, frame, codebook), folder, min_group=opts.min_group)
+    progress(f"        基準値を凍結: {folder}（manifest SHA-256 {sha256_file(manifest)[:12]}…）")
+    return sorted(p for p in folder.iterdir() if p.is_file())
+
+
+def figure_name(item, suffix: str = "") -> str:
+    """File name of a question's chart, numbered as the document numbers it: 2-(5) → '2-05_…png'."""
+    match = re.fullmatch(r"(\d+)-\((\d+)\)", item.number.strip())
+    number = f"{match.group(1)}-{int(match.group(2)):02d}" if match else item.id
+    title = re.sub(r"（複数選択可）|\(複数選択可\)", "", item.label)
+    title = re.sub(r'[\\/:*?"<>|\s]', "", title)
+    return f"{number}_{title}{suffix}.png"
+
+
+def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Callable]]:
+    """(file name, draw function) for every chart: response rates, one chart per question of the
+    document (by 職域 for single-answer questions), and a heatmap per question by 職域."""
+    from ppp_survey.outputs import plots
+
+    cb = analysis.codebook
+    stratum = cb.stratum
+    plan: list[tuple[str, Callable]] = [
+        ("2-00_職域別回答率.png", lambda: plots.plot_response_rates(analysis.rates, note=note)),
+    ]
+    for q in analysis.questions:
+        if q.is_multi:
+            plan.append((figure_name(q), lambda q=q: plots.plot_multi(analysis.tally(q.id), q, weighted=weighted, note=note)))
+        else:
+            plan.append((figure_name(q), lambda q=q: plots.plot_stacked(analysis.tally(q.id, by=stratum.id), q,
+                                                                       weighted=weighted, note=note)))
+    for q in analysis.questions:
+        ct = analysis.crosstabs[(q.id, stratum.id)]
+        plan.append((figure_name(q, f"_{stratum.label}別"),
+                     lambda ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note)))
+    return plan
+
+
+def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
+    """The response-rate table with Japanese headers and the rate in % (one decimal, half up)."""
+    return pd.DataFrame({
+        "職域": rates["domain"].astype(str),
+        "職員数": rates["population"],
+        "回答者数": rates["respondents"],
+        "回答率(%)": round_half_up(100 * rates["rate"]),
+    })
+
+
+def write_manifest(opts: ReportOptions, outputs: list[Path], path: Path, *, changes=None) -> Path:
+    """JSON record of inputs (with SHA-256), package version, options and every output written."""
+    inputs = {"data": opts.data, "frame": opts.frame}
+    for key in ("codebook", "matrix", "mapping"):
+        value = getattr(opts, key)
+        if value is not None and Path(value).is_file():
+            inputs[key] = value
+    manifest = {
+        "package": "ppp_survey",
+        "version": __version__,
+        "synthetic": opts.synthetic,
+        "inputs": {k: {"path": str(v), "sha256": sha256_file(v)} for k, v in inputs.items()},
+        "codebook": "packaged codebook_r7.yaml" if opts.codebook is None else str(opts.codebook),
+        "matrix": "packaged policy_matrix_r7.yaml" if opts.matrix is None else str(opts.matrix),
+        "options": {k: str(v) for k, v in asdict(opts).items() if k != "out"},
+        "outputs": [{"path": _relative(p, opts.out), "sha256": sha256_file(p)} for p in outputs],
+    }
+    if changes is not None:
+        manifest["baseline"] = {"description": changes.attrs["baseline_description"],
+                                "manifest_sha256": changes.attrs["baseline"],
+                                "mapping": changes.attrs["mapping"], "mapping_sha256": changes.attrs["mapping_sha256"],
+                                "fpc": bool(changes.attrs["fpc"])}
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        run(options_from_args(args))
+    except PppSurveyError as exc:
+        print(f"エラー: {exc}".replace("\n", " "), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

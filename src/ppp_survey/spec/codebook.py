@@ -1,0 +1,330 @@
+"""The codebook: a data file that describes the questionnaire.
+
+The codebook says which columns an export has, what each answer means and how each question is
+tallied. Code never names a question: next year's questionnaire needs only a new codebook file.
+The schema is documented in README.md (section コードブック) and checked here on load, with messages
+that name the file and the place in it (for example ``questions[3].choices[2]: 'label' is missing``).
+
+The packaged default, ``codebook_r7.yaml``, is a *reconstruction* of the R7 questionnaire from the
+committee document (the real questionnaire is not public); it says so in ``survey.reconstruction``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ppp_survey.errors import CodebookError
+from ppp_survey.spec.normalize import normalize_key
+from ppp_survey.spec.schema import FileChecker, read_yaml
+
+SCHEMA_VERSION = 1
+ITEM_TYPES = ("sa", "likert", "ma", "text")
+POLARITIES = ("higher_is_better", "higher_is_worse", "neutral")
+ROLES = ("stratum", "attribute")
+DEFAULT_CODEBOOK = "codebook_r7.yaml"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer choice: its code, its label as printed, and how it is tallied.
+
+    ``score`` places a Likert choice on its scale (``None`` for わからない and other off-scale
+    answers, which count in shares but not in the mean). ``exclusive`` marks a multi-select choice
+    such as 特にない that cannot be combined with others; ``other`` marks その他, whose free text
+    is kept apart from the answers.
+    """
+
+    code: int
+    label: str
+    aliases: tuple[str, ...] = ()
+    score: float | None = None
+    exclusive: bool = False
+    other: bool = False
+
+    def keys(self) -> tuple[str, ...]:
+        """Normalised keys under which an export may write this choice (label and aliases)."""
+        return tuple(dict.fromkeys(normalize_key(s) for s in (self.label, *self.aliases)))
+
+
+@dataclass(frozen=True)
+class Item:
+    """A questionnaire item: a respondent attribute (職域, 職位, ...) or a question.
+
+    ``text`` is the question wording, which exports use as the column header; ``aliases`` are
+    other headers accepted for it. For multi-select (``ma``) items each choice becomes one 0/1
+    column named ``{id}_{code}`` in the respondent table (see :meth:`option_column`).
+    """
+
+    id: str
+    label: str
+    text: str
+    type: str
+    choices: tuple[Choice, ...] = ()
+    number: str = ""
+    polarity: str = "neutral"
+    role: str = "question"
+    aliases: tuple[str, ...] = ()
+    other_text: str | None = None
+
+    @property
+    def is_multi(self) -> bool:
+        return self.type == "ma"
+
+    @property
+    def labels(self) -> list[str]:
+        return [c.label for c in self.choices]
+
+    def choice(self, code: int) -> Choice:
+        for c in self.choices:
+            if c.code == code:
+                return c
+        raise KeyError(f"{self.id} has no choice with code {code}")
+
+    def option_column(self, choice: Choice) -> str:
+        """Column name of a multi-select option in the respondent table, e.g. ``q5_3``."""
+        return f"{self.id}_{choice.code}"
+
+    @property
+    def option_columns(self) -> list[str]:
+        return [self.option_column(c) for c in self.choices]
+
+    @property
+    def scored(self) -> bool:
+        return any(c.score is not None for c in self.choices)
+
+    def header_keys(self) -> tuple[str, ...]:
+        """Normalised headers that identify this item's column in an export."""
+        return tuple(dict.fromkeys(normalize_key(s) for s in (self.text, self.label, *self.aliases, self.id)))
+
+
+@dataclass(frozen=True)
+class SurveyInfo:
+    """Survey metadata: what was asked of whom, when, and where the numbers come from."""
+
+    id: str
+    title: str
+    wave: str
+    fielded_from: dt.date
+    fielded_to: dt.date
+    population: int
+    respondents: int | None
+    source: str
+    source_note: str
+    reconstruction: str = ""
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """A validated codebook. Build it with :func:`load_codebook`."""
+
+    survey: SurveyInfo
+    attributes: tuple[Item, ...]
+    questions: tuple[Item, ...]
+    missing: tuple[str, ...] = ()
+    id_column: tuple[str, ...] = ("ID",)
+    path: str = ""
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return (*self.attributes, *self.questions)
+
+    @property
+    def stratum(self) -> Item:
+        """The attribute that defines the strata of the staff frame (職域)."""
+        return next(a for a in self.attributes if a.role == "stratum")
+
+    def item(self, item_id: str) -> Item:
+        for it in self.items:
+            if it.id == item_id:
+                return it
+        raise KeyError(f"codebook {self.path}: no item {item_id!r}; items are {[it.id for it in self.items]}")
+
+    @property
+    def missing_keys(self) -> frozenset[str]:
+        return frozenset(normalize_key(m) for m in self.missing)
+
+    def questions_of_type(self, *types: str) -> list[Item]:
+        return [q for q in self.questions if q.type in types]
+
+
+def load_codebook(path: str | Path | None = None) -> Codebook:
+    """Read and validate a codebook YAML file.
+
+    Parameters
+    ----------
+    path
+        A codebook file. ``None`` loads the packaged R7 codebook (a reconstruction, see module doc).
+
+    Raises
+    ------
+    CodebookError
+        When the file is missing, is not YAML, or breaks the schema; the message names the place.
+    """
+    if path is None:
+        ref = resources.files("ppp_survey") / "data" / DEFAULT_CODEBOOK
+        name, text = f"(packaged) {DEFAULT_CODEBOOK}", ref.read_text(encoding="utf-8")
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise CodebookError(f"codebook {p}: file not found; pass an existing YAML file with --codebook")
+        name, text = str(p), p.read_text(encoding="utf-8-sig")
+    return parse_codebook(read_yaml(text, kind="codebook", name=name, error=CodebookError), name=name)
+
+
+def parse_codebook(raw: Any, *, name: str = "<codebook>") -> Codebook:
+    """Validate an already-parsed codebook mapping (see :func:`load_codebook`)."""
+    v = _Validator(name)
+    m = v.mapping(raw, "")
+    version = m.get("schema_version")
+    if version != SCHEMA_VERSION:
+        v.fail("", f"schema_version is {version!r}; this package reads schema_version {SCHEMA_VERSION}")
+    survey = _parse_survey(v, v.mapping(v.required(m, "survey", ""), "survey"))
+    attributes = tuple(
+        _parse_item(v, a, f"attributes[{i}]", is_attribute=True)
+        for i, a in enumerate(v.sequence(v.required(m, "attributes", ""), "attributes"))
+    )
+    questions = tuple(
+        _parse_item(v, q, f"questions[{i}]", is_attribute=False)
+        for i, q in enumerate(v.sequence(v.required(m, "questions", ""), "questions"))
+    )
+    strata = [a.id for a in attributes if a.role == "stratum"]
+    if len(strata) != 1:
+        v.fail("attributes", f"exactly one attribute must have role: stratum (the 職域 of the frame); found {len(strata)}")
+    seen: dict[str, str] = {}
+    for where, item in [(f"attributes[{i}]", a) for i, a in enumerate(attributes)] + [
+        (f"questions[{i}]", q) for i, q in enumerate(questions)
+    ]:
+        if item.id in seen:
+            v.fail(where, f"id {item.id!r} is used twice (also at {seen[item.id]})")
+        seen[item.id] = where
+    missing = tuple(str(x) for x in v.sequence(m.get("missing", []), "missing"))
+    id_column = tuple(str(x) for x in v.sequence(m.get("id_column", ["ID"]), "id_column"))
+    return Codebook(survey=survey, attributes=attributes, questions=questions, missing=missing,
+                    id_column=id_column, path=name)
+
+
+def _parse_survey(v: _Validator, s: dict) -> SurveyInfo:
+    start = v.date(v.required(s, "fielded_from", "survey"), "survey.fielded_from")
+    end = v.date(v.required(s, "fielded_to", "survey"), "survey.fielded_to")
+    if end < start:
+        v.fail("survey", f"fielded_to {end} is before fielded_from {start}")
+    population = v.positive_int(v.required(s, "population", "survey"), "survey.population")
+    respondents = s.get("respondents")
+    if respondents is not None:
+        respondents = v.positive_int(respondents, "survey.respondents")
+        if respondents > population:
+            v.fail("survey", f"respondents {respondents} exceed population {population}")
+    return SurveyInfo(
+        id=str(v.required(s, "id", "survey")),
+        title=str(v.required(s, "title", "survey")),
+        wave=str(s.get("wave", s.get("id"))),
+        fielded_from=start,
+        fielded_to=end,
+        population=population,
+        respondents=respondents,
+        source=str(s.get("source", "")),
+        source_note=str(s.get("source_note", "")),
+        reconstruction=str(s.get("reconstruction", "")),
+    )
+
+
+def _parse_item(v: _Validator, raw: Any, where: str, *, is_attribute: bool) -> Item:
+    m = v.mapping(raw, where)
+    item_id = str(v.required(m, "id", where))
+    if not item_id.isidentifier():
+        v.fail(where, f"id {item_id!r} must be a plain identifier (letters, digits, _), e.g. q1")
+    kind = str(m.get("type", "sa"))
+    if kind not in ITEM_TYPES:
+        v.fail(where, f"type {kind!r} is not one of {', '.join(ITEM_TYPES)}")
+    role = str(m.get("role", "attribute" if is_attribute else "question"))
+    if is_attribute and role not in ROLES:
+        v.fail(where, f"role {role!r} is not one of {', '.join(ROLES)}")
+    if is_attribute and kind != "sa":
+        v.fail(where, "an attribute must be single-answer (type: sa)")
+    polarity = str(m.get("polarity", "neutral"))
+    if polarity not in POLARITIES:
+        v.fail(where, f"polarity {polarity!r} is not one of {', '.join(POLARITIES)}")
+    choices = tuple(
+        _parse_choice(v, c, f"{where}.choices[{i}]") for i, c in enumerate(v.sequence(m.get("choices", []), f"{where}.choices"))
+    )
+    if kind != "text" and len(choices) < 2:
+        v.fail(where, f"{item_id}: a {kind} item needs at least two choices")
+    if kind == "text" and choices:
+        v.fail(where, f"{item_id}: a text item has no choices")
+    _check_unique(v, where, item_id, choices)
+    if kind == "likert" and sum(c.score is not None for c in choices) < 2:
+        v.fail(where, f"{item_id}: a likert item needs a score on at least two choices")
+    if kind != "ma" and any(c.exclusive for c in choices):
+        v.fail(where, f"{item_id}: 'exclusive' applies to multi-select (ma) choices only")
+    label = str(m.get("label", m.get("title", item_id)))
+    return Item(
+        id=item_id,
+        label=str(m.get("title", label)),
+        text=str(v.required(m, "text", where)),
+        type=kind,
+        choices=choices,
+        number=str(m.get("number", "")),
+        polarity=polarity,
+        role=role,
+        aliases=tuple(str(a) for a in v.sequence(m.get("aliases", []), f"{where}.aliases")),
+        other_text=(str(m["other_text"]) if m.get("other_text") else None),
+    )
+
+
+def _parse_choice(v: _Validator, raw: Any, where: str) -> Choice:
+    m = v.mapping(raw, where)
+    code = m.get("code")
+    if not isinstance(code, int) or isinstance(code, bool):
+        v.fail(where, f"'code' must be a whole number, got {code!r}")
+    label = v.required(m, "label", where)
+    score = m.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        v.fail(where, f"'score' must be a number or absent, got {score!r}")
+    return Choice(
+        code=int(code),
+        label=str(label),
+        aliases=tuple(str(a) for a in v.sequence(m.get("aliases", []), f"{where}.aliases")),
+        score=None if score is None else float(score),
+        exclusive=bool(m.get("exclusive", False)),
+        other=bool(m.get("other", False)),
+    )
+
+
+def _check_unique(v: _Validator, where: str, item_id: str, choices: tuple[Choice, ...]) -> None:
+    codes: set[int] = set()
+    keys: dict[str, Choice] = {}
+    for c in choices:
+        if c.code in codes:
+            v.fail(where, f"{item_id}: choice code {c.code} is used twice")
+        codes.add(c.code)
+        for k in c.keys():
+            if k in keys and keys[k].code != c.code:
+                v.fail(where, f"{item_id}: choices {keys[k].label!r} and {c.label!r} normalise to the same key {k!r}")
+            keys[k] = c
+
+
+class _Validator(FileChecker):
+    """Raises :class:`CodebookError` naming the file and the place in it; dates and counts too."""
+
+    error = CodebookError
+    kind = "codebook"
+
+    def date(self, raw: Any, where: str) -> dt.date:
+        if isinstance(raw, dt.datetime):
+            return raw.date()
+        if isinstance(raw, dt.date):
+            return raw
+        try:
+            return dt.date.fromisoformat(str(raw))
+        except ValueError:
+            self.fail(where, f"{raw!r} is not a date (write YYYY-MM-DD)")
+        raise AssertionError  # unreachable
+
+    def positive_int(self, raw: Any, where: str) -> int:
+        if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
+            self.fail(where, f"expected a positive whole number, got {raw!r}")
+        return int(raw)

@@ -1,0 +1,441 @@
+"""The mapping between two codebook versions: which questions, choices and 職域 are the same item.
+
+Questionnaires change between waves, so two waves are compared only through a *mapping file*
+(:func:`load_mapping`) that says which questions and choices are the same item, which were
+renamed, added or removed, and how the 職域 of the old organisation map to the new one. Anything
+that differs between the two codebooks and that the mapping does not declare is refused with a
+message naming the question and what changed: a changed item is never compared silently.
+
+Mapping file schema (``schema_version: 1``; example: the packaged ``mapping_r7_r8.yaml``)::
+
+    schema_version: 1
+    from: r7                 # survey.id of the older codebook
+    to: r8                   # survey.id of the newer codebook
+    strata:                  # 職域. Unlisted labels must be the same in both codebooks.
+      - {from: 企業（上下水道）, to: 上下水道局, note: 組織改正で名称変更}   # renamed
+      - {from: [税務, 福祉], to: 税務・福祉}                          # merged (or split: to: [A, B])
+      - {to: 新設の部, status: added}                                 # no counterpart: not compared
+      - {from: 廃止された部, status: removed}
+    questions:               # Unlisted questions must be identical in both (type, text, choices,
+                             # scores, polarity); text (自由記述) questions are never compared.
+      - id: q1                                   # same id in both waves
+        text_changed: 指示文を追記しただけ         # declares a reworded question the same item
+      - {from: q6, to: q6b}                      # renamed id (same item)
+      - id: q5
+        choices:                                 # unlisted choices match by code (same label, score)
+          - {to: 14, status: added}              # new choice
+          - {from: 9, status: removed}
+          - {from: 3, to: 4, changed: 表記の統一}  # recoded and/or relabelled: same choice
+        polarity: higher_is_worse                # only when the codebooks' polarities differ
+        note: 自由な注記（変化表の note 列に出る）
+      - {id: q9, status: added}                  # only in the new wave
+      - {id: q2, status: removed}                # only in the old wave
+      - {id: q4, status: not_comparable, reason: 選択肢を全面改定}
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ppp_survey.errors import PppSurveyError
+from ppp_survey.spec.codebook import POLARITIES, Codebook, Item
+from ppp_survey.spec.normalize import normalize_key
+from ppp_survey.spec.resources import resolve_codebook
+from ppp_survey.spec.schema import FileChecker, read_yaml
+
+__all__ = [
+    "MAPPING_SCHEMA_VERSION",
+    "ChoiceMap",
+    "GroupMap",
+    "Mapping",
+    "MappingError",
+    "QuestionMap",
+    "load_mapping",
+    "parse_mapping",
+]
+
+MAPPING_SCHEMA_VERSION = 1
+
+
+class MappingError(PppSurveyError):
+    """A mapping file is malformed, or the two codebooks differ in a way it does not declare."""
+
+
+@dataclass(frozen=True)
+class ChoiceMap:
+    """One choice across waves: ``old``/``new`` codes (``None`` when only one wave has it)."""
+
+    old: int | None
+    new: int | None
+    status: str = "same"  # same | added | removed
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class QuestionMap:
+    """One question across waves.
+
+    ``status``: ``same`` (compared), ``added`` (new wave only), ``removed`` (old wave only),
+    ``not_comparable`` (in both, refused by the mapping). ``caveats`` are the declared changes
+    (wording, choices), printed in the change table's ``note`` column. ``polarity`` is the one that
+    applies to verdicts.
+    """
+
+    old: str | None
+    new: str | None
+    status: str = "same"
+    choices: tuple[ChoiceMap, ...] = ()
+    polarity: str = "neutral"
+    caveats: tuple[str, ...] = ()
+    reason: str = ""
+    top2: bool = False  # the top-2 box is comparable (Likert, same scored choices and scores)
+
+
+@dataclass(frozen=True)
+class GroupMap:
+    """A group of 職域 compared across waves: old labels → new labels, shown as ``name``."""
+
+    name: str
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+    status: str = "same"  # same | added | removed
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A validated mapping between two codebooks (build it with :func:`load_mapping`)."""
+
+    old: Codebook
+    new: Codebook
+    questions: tuple[QuestionMap, ...]
+    groups: tuple[GroupMap, ...]
+    path: str = ""
+    sha256: str = ""
+
+    @property
+    def compared_groups(self) -> list[GroupMap]:
+        return [g for g in self.groups if g.status == "same"]
+
+    def not_compared(self) -> pd.DataFrame:
+        """What is left out of the comparison and why: ``item, old, new, status, reason``."""
+        rows = []
+        for q in self.questions:
+            if q.status != "same":
+                rows.append({"item": q.new or q.old, "old": q.old or "", "new": q.new or "", "status": q.status,
+                             "reason": q.reason or {"added": f"{self.new.survey.wave}で追加",
+                                                    "removed": f"{self.new.survey.wave}で削除"}.get(q.status, "")})
+                continue
+            for c in q.choices:
+                if c.status != "same":
+                    rows.append({"item": f"{q.new}:{c.new if c.new is not None else c.old}", "old": c.old,
+                                 "new": c.new, "status": c.status, "reason": c.note})
+            if self.new.item(q.new).type == "likert" and not q.top2:
+                rows.append({"item": f"{q.new}:top2", "old": q.old, "new": q.new, "status": "not_comparable",
+                             "reason": "評定尺度（得点のある選択肢）が変わったため上位2区分は比較しない"})
+        for g in self.groups:
+            if g.status != "same":
+                rows.append({"item": f"職域:{g.name}", "old": "・".join(g.old), "new": "・".join(g.new),
+                             "status": g.status, "reason": g.note})
+        return pd.DataFrame(rows, columns=["item", "old", "new", "status", "reason"])
+
+
+def load_mapping(path: str | Path | None, old_codebook: Codebook | str | Path | None,
+                 new_codebook: Codebook | str | Path | None) -> Mapping:
+    """Read a mapping file and check it against the two codebooks.
+
+    ``path=None`` (or a packaged file name such as ``"mapping_r7_r8.yaml"``) is accepted; ``None``
+    means "no mapping": every question must then be identical in both codebooks.
+
+    Raises
+    ------
+    MappingError
+        A malformed file, or a difference between the codebooks the mapping does not declare
+        (the message names the question or 職域 and what changed).
+    """
+    old, new = resolve_codebook(old_codebook), resolve_codebook(new_codebook)
+    if path is None:
+        return parse_mapping(None, old, new, name="(no mapping file)")
+    p = Path(path)
+    if not p.is_file():
+        packaged = resources.files("ppp_survey") / "data" / str(path)
+        if not packaged.is_file() and p.suffix not in (".yaml", ".yml"):
+            path = f"{path}.yaml"
+            packaged = resources.files("ppp_survey") / "data" / path
+        if not packaged.is_file():
+            raise MappingError(f"mapping {p}: file not found (neither a path nor a packaged mapping)")
+        data, name = packaged.read_bytes(), f"(packaged) {path}"
+    else:
+        data, name = p.read_bytes(), str(p)
+    raw = read_yaml(data.decode("utf-8-sig"), kind="mapping", name=name, error=MappingError)
+    mapping = parse_mapping(raw, old, new, name=name)
+    return Mapping(old=old, new=new, questions=mapping.questions, groups=mapping.groups, path=name,
+                   sha256=hashlib.sha256(data).hexdigest())
+
+
+def parse_mapping(raw: Any, old: Codebook, new: Codebook, *, name: str = "<mapping>") -> Mapping:
+    """Validate an already-parsed mapping (see :func:`load_mapping`)."""
+    v = _Check(name, old.survey.wave, new.survey.wave)
+    m = {} if raw is None else v.mapping(raw, "")
+    if raw is not None:
+        if m.get("schema_version") != MAPPING_SCHEMA_VERSION:
+            v.fail("", f"schema_version is {m.get('schema_version')!r}; this package reads {MAPPING_SCHEMA_VERSION}")
+        for key, cb in (("from", old), ("to", new)):
+            if str(m.get(key, "")) != cb.survey.id:
+                v.fail("", f"'{key}: {m.get(key)}' does not match the codebook's survey.id {cb.survey.id!r} "
+                           f"(mapping from {m.get('from')} to {m.get('to')}; codebooks {old.survey.id} → {new.survey.id})")
+    groups = _parse_strata(v, v.sequence(m.get("strata", []) or [], "strata"), old, new)
+    questions = _parse_questions(v, v.sequence(m.get("questions", []) or [], "questions"), old, new)
+    return Mapping(old=old, new=new, questions=questions, groups=groups, path=name)
+
+
+def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[GroupMap, ...]:
+    so, sn = old.stratum, new.stratum
+    used_old: dict[str, str] = {}
+    used_new: dict[str, str] = {}
+    groups: list[GroupMap] = []
+    for i, raw in enumerate(entries):
+        where = f"strata[{i}]"
+        e = v.mapping(raw, where)
+        status = str(e.get("status", "same"))
+        if status not in ("same", "added", "removed"):
+            v.fail(where, f"status {status!r} is not one of same, added, removed")
+        olds = [v.label(so, x, where, v.old) for x in _as_list(e.get("from"))]
+        news = [v.label(sn, x, where, v.new) for x in _as_list(e.get("to"))]
+        if status == "same" and not (olds and news):
+            v.fail(where, "needs both 'from' and 'to' (or status: added / removed)")
+        if status == "added" and (olds or not news):
+            v.fail(where, "status: added takes 'to' only")
+        if status == "removed" and (news or not olds):
+            v.fail(where, "status: removed takes 'from' only")
+        for lab in olds:
+            if lab in used_old:
+                v.fail(where, f"{so.label}「{lab}」of {v.old} is already mapped at {used_old[lab]}")
+            used_old[lab] = where
+        for lab in news:
+            if lab in used_new:
+                v.fail(where, f"{sn.label}「{lab}」of {v.new} is already mapped at {used_new[lab]}")
+            used_new[lab] = where
+        note = str(e.get("note", ""))
+        if status == "same" and (olds != news):
+            note = "；".join(x for x in (f"{v.old}: {'・'.join(olds)}", note) if x)
+        groups.append(GroupMap(name="・".join(news or olds), old=tuple(olds), new=tuple(news), status=status, note=note))
+    new_keys = {normalize_key(lab): lab for lab in sn.labels}
+    for lab in so.labels:
+        if lab in used_old:
+            continue
+        twin = new_keys.get(normalize_key(lab))
+        if twin is None or twin in used_new:
+            v.fail("strata", f"{so.label}「{lab}」of {v.old} is not a {sn.label} of {v.new} ({', '.join(sn.labels)}) "
+                             f"and the mapping says nothing about it; add {{from: {lab}, to: <{v.new}の{sn.label}>}} "
+                             f"if it was renamed or merged, or {{from: {lab}, status: removed}}")
+        used_new[twin] = "(same label)"
+        groups.append(GroupMap(name=twin, old=(lab,), new=(twin,)))
+    for lab in sn.labels:
+        if lab not in used_new:
+            v.fail("strata", f"{sn.label}「{lab}」of {v.new} is not a {so.label} of {v.old} and the mapping says "
+                             f"nothing about it; add {{from: <{v.old}の{so.label}>, to: {lab}}} or {{to: {lab}, status: added}}")
+    position = {lab: i for i, lab in enumerate(sn.labels)}
+    return tuple(sorted(groups, key=lambda g: position[g.new[0]] if g.new else len(position)))
+
+
+def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[QuestionMap, ...]:
+    olds = {q.id: q for q in old.questions if q.type != "text"}
+    news = {q.id: q for q in new.questions if q.type != "text"}
+    declared: dict[tuple[str | None, str | None], tuple[str, dict]] = {}
+    used_old: dict[str, str] = {}
+    used_new: dict[str, str] = {}
+    for i, raw in enumerate(entries):
+        where = f"questions[{i}]"
+        e = v.mapping(raw, where)
+        status = str(e.get("status", "same"))
+        if status not in ("same", "added", "removed", "not_comparable"):
+            v.fail(where, f"status {status!r} is not one of same, added, removed, not_comparable")
+        if "id" in e:
+            o = n = str(e["id"])
+        else:
+            o = None if e.get("from") is None else str(e["from"])
+            n = None if e.get("to") is None else str(e["to"])
+        o = None if status == "added" else o
+        n = None if status == "removed" else n
+        if status in ("same", "not_comparable") and (o is None or n is None):
+            v.fail(where, "needs 'id' (or 'from' and 'to')")
+        if status == "not_comparable" and not e.get("reason"):
+            v.fail(where, f"{n}: status not_comparable needs a 'reason'")
+        if o is not None and o not in olds:
+            v.fail(where, f"{v.old} has no question {o!r} (questions: {', '.join(olds)})")
+        if n is not None and n not in news:
+            v.fail(where, f"{v.new} has no question {n!r} (questions: {', '.join(news)})")
+        for qid, used, wave in ((o, used_old, v.old), (n, used_new, v.new)):
+            if qid is not None:
+                if qid in used:
+                    v.fail(where, f"question {qid!r} of {wave} is already mapped at {used[qid]}")
+                used[qid] = where
+        declared[(o, n)] = (where, e)
+    for qid in olds:
+        if qid not in used_old:
+            if qid in news and qid not in used_new:
+                declared[(qid, qid)] = ("", {})
+                used_old[qid] = used_new[qid] = "(same id)"
+            else:
+                v.fail("questions", f"{qid} of {v.old} is not in {v.new} and the mapping says nothing about it; "
+                                    f"add {{id: {qid}, status: removed}} or {{from: {qid}, to: <{v.new}の設問ID>}}")
+    for qid in news:
+        if qid not in used_new:
+            v.fail("questions", f"{qid} of {v.new} is not in {v.old} and the mapping says nothing about it; "
+                                f"add {{id: {qid}, status: added}} or {{from: <{v.old}の設問ID>, to: {qid}}}")
+    out = [_question(v, where, e, olds.get(o), news.get(n)) for (o, n), (where, e) in declared.items()]
+    position = {qid: i for i, qid in enumerate(news)}
+    return tuple(sorted(out, key=lambda q: position.get(q.new, len(position))))
+
+
+def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) -> QuestionMap:
+    status = str(e.get("status", "same"))
+    note = str(e.get("note", ""))
+    if status != "same" or qo is None or qn is None:
+        reason = str(e.get("reason", note))
+        return QuestionMap(old=qo and qo.id, new=qn and qn.id, status=status if qo and qn else
+                           ("added" if qo is None else "removed"), reason=reason,
+                           polarity=(qn or qo).polarity)
+    name = qn.id if qo.id == qn.id else f"{qo.id} ({v.old}) → {qn.id} ({v.new})"
+    place = where or "questions"
+    if qo.type != qn.type:
+        v.fail(place, f"{name}: the question type changed ({v.old} {qo.type} → {v.new} {qn.type}); a changed type "
+                      f"cannot be compared: declare {{id: {qn.id}, status: not_comparable, reason: …}}")
+    problems: list[str] = []
+    caveats: list[str] = []
+    if qo.id != qn.id:
+        caveats.append(f"{v.old}の設問ID {qo.id}")
+    if normalize_key(qo.text) != normalize_key(qn.text):
+        if e.get("text_changed"):
+            caveats.append(f"設問文変更: {e['text_changed']}")
+        else:
+            problems.append(f"the question text changed: {v.old}「{qo.text}」→ {v.new}「{qn.text}」 "
+                            f"(declare it with text_changed: <理由>)")
+    polarity = qn.polarity
+    if qo.polarity != qn.polarity:
+        if e.get("polarity") in POLARITIES:
+            polarity = str(e["polarity"])
+            caveats.append(f"極性: {v.old} {qo.polarity} → {v.new} {qn.polarity}（比較は {polarity}）")
+        else:
+            problems.append(f"the polarity changed: {v.old} {qo.polarity} → {v.new} {qn.polarity} "
+                            f"(declare polarity: <{' | '.join(POLARITIES)}> for the comparison)")
+    elif e.get("polarity") is not None:
+        if e["polarity"] not in POLARITIES:
+            v.fail(place, f"{name}: polarity {e['polarity']!r} is not one of {', '.join(POLARITIES)}")
+        polarity = str(e["polarity"])
+    choices = _choices(v, place, name, e, qo, qn, problems, caveats)
+    if problems:
+        v.fail(place, f"{name} changed between {v.old} and {v.new} and the mapping does not declare it: "
+                      + "; ".join(problems)
+                      + f". If it is still the same item, declare each change in an entry {{id: {qn.id}, …}}; "
+                        f"if it cannot be compared, add {{id: {qn.id}, status: not_comparable, reason: …}}")
+    if note:
+        caveats.append(note)
+    top2 = qn.type == "likert" and _same_scale(qo, qn, choices)
+    return QuestionMap(old=qo.id, new=qn.id, status="same", choices=choices, polarity=polarity,
+                       caveats=tuple(caveats), top2=top2)
+
+
+def _choices(v: _Check, place: str, name: str, e: dict, qo: Item, qn: Item, problems: list[str],
+             caveats: list[str]) -> tuple[ChoiceMap, ...]:
+    old_codes = {c.code: c for c in qo.choices}
+    new_codes = {c.code: c for c in qn.choices}
+    pairs: list[tuple[ChoiceMap, str]] = []
+    used_o: set[int] = set()
+    used_n: set[int] = set()
+    for j, raw in enumerate(v.sequence(e.get("choices", []) or [], f"{place}.choices")):
+        w = f"{place}.choices[{j}]"
+        c = v.mapping(raw, w)
+        status = str(c.get("status", "same"))
+        if status not in ("same", "added", "removed"):
+            v.fail(w, f"status {status!r} is not one of same, added, removed")
+        o = None if status == "added" else c.get("from", c.get("code"))
+        n = None if status == "removed" else c.get("to", c.get("code"))
+        for code, codes, used, wave in ((o, old_codes, used_o, v.old), (n, new_codes, used_n, v.new)):
+            if code is None:
+                continue
+            if not isinstance(code, int) or code not in codes:
+                v.fail(w, f"{name}: {wave} has no choice with code {code!r} (codes: {', '.join(map(str, codes))})")
+            if code in used:
+                v.fail(w, f"{name}: choice {code} of {wave} is mapped twice")
+            used.add(code)
+        if status == "same" and (o is None or n is None):
+            v.fail(w, f"{name}: a choice entry needs 'from' and 'to' (or 'code'), or status: added / removed")
+        pairs.append((ChoiceMap(old=o, new=n, status=status, note=str(c.get("note", ""))), str(c.get("changed", ""))))
+    for code in old_codes:
+        if code not in used_o:
+            if code in new_codes and code not in used_n:
+                pairs.append((ChoiceMap(old=code, new=code), ""))
+                used_o.add(code)
+                used_n.add(code)
+            else:
+                problems.append(f"choice {code}「{old_codes[code].label}」of {v.old} is not in {v.new} "
+                                f"(declare {{from: {code}, status: removed}} or {{from: {code}, to: <code>}})")
+    for code in new_codes:
+        if code not in used_n:
+            problems.append(f"choice {code}「{new_codes[code].label}」is new in {v.new} "
+                            f"(declare {{to: {code}, status: added}} or {{from: <code>, to: {code}}})")
+    out = []
+    for cm, changed in pairs:
+        if cm.status == "added":
+            caveats.append(f"{v.new}で選択肢「{new_codes[cm.new].label}」を追加")
+        elif cm.status == "removed":
+            caveats.append(f"{v.new}で選択肢「{old_codes[cm.old].label}」を削除")
+        else:
+            co, cn = old_codes[cm.old], new_codes[cm.new]
+            diffs = []
+            if normalize_key(co.label) != normalize_key(cn.label):
+                diffs.append(f"label {v.old}「{co.label}」→ {v.new}「{cn.label}」")
+            if co.score != cn.score:
+                diffs.append(f"score {co.score} → {cn.score}")
+            if (co.exclusive, co.other) != (cn.exclusive, cn.other):
+                diffs.append("exclusive/other flag")
+            if diffs and not changed:
+                problems.append(f"choice {cm.old}→{cm.new}: " + ", ".join(diffs)
+                                + f" (declare {{from: {cm.old}, to: {cm.new}, changed: <理由>}})")
+            elif diffs:
+                caveats.append(f"選択肢「{cn.label}」変更: {changed}")
+            elif cm.old != cm.new:
+                caveats.append(f"選択肢「{cn.label}」のコード {cm.old}→{cm.new}")
+        out.append(cm)
+    return tuple(out)
+
+
+def _same_scale(qo: Item, qn: Item, choices: tuple[ChoiceMap, ...]) -> bool:
+    """The top-2 box compares only when the scored choices map one to one with equal scores."""
+    scored_o = {c.code for c in qo.choices if c.score is not None}
+    scored_n = {c.code for c in qn.choices if c.score is not None}
+    pairs = [(c.old, c.new) for c in choices if c.status == "same" and c.old in scored_o]
+    return (len(pairs) == len(scored_o) == len(scored_n) and {n for _, n in pairs} == scored_n
+            and all(qo.choice(o).score == qn.choice(n).score for o, n in pairs))
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return [str(x) for x in value] if isinstance(value, list) else [str(value)]
+
+
+class _Check(FileChecker):
+    """Raise :class:`MappingError` naming the file and the place in it; labels of either wave."""
+
+    error = MappingError
+    kind = "mapping"
+
+    def __init__(self, name: str, old: str, new: str) -> None:
+        super().__init__(name)
+        self.old, self.new = old, new
+
+    def label(self, item: Item, value: str, where: str, wave: str) -> str:
+        keys = {normalize_key(lab): lab for lab in item.labels}
+        found = keys.get(normalize_key(value))
+        if found is None:
+            self.fail(where, f"「{value}」is not a {item.label} of {wave} ({', '.join(item.labels)})")
+        return found

@@ -1,0 +1,274 @@
+"""Stratified simple random sampling design for the staff survey.
+
+The staff survey is analysed as a stratified simple random sample drawn
+without replacement: each 職域 (job domain) is a stratum, the frame gives its
+staff count ``N_h``, and the ``n_h`` respondents of the stratum are treated as
+a simple random sample of its staff.  Every respondent then carries the weight
+``N_h / n_h`` and variances use the finite population correction
+``1 - n_h / N_h``.  This is R's
+``svydesign(id = ~1, strata = ~stratum, fpc = ~N_h, data = ...)``.
+
+The design object holds only what the estimators need (stratum labels, ``N_h``,
+``n_h`` and one integer stratum code per respondent), so that estimation over a
+million respondents reduces to per-stratum sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ppp_survey.errors import PppSurveyError
+
+__all__ = ["DesignError", "StratifiedDesign", "stratified_design"]
+
+
+class DesignError(PppSurveyError, ValueError):
+    """The data and the sampling frame do not make a valid stratified design.
+
+    A :class:`ValueError` (bad values) and a :class:`~ppp_survey.errors.PppSurveyError`
+    (the user can act on it), so the command line reports it in one line.
+    """
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, copy=True)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class StratifiedDesign:
+    """A stratified simple random sample without replacement.
+
+    Build it with :func:`stratified_design`, which validates the inputs; the
+    constructor itself only stores them.
+
+    Parameters
+    ----------
+    strata : tuple of str
+        Stratum labels, in the order of the frame (the ``population``
+        argument of :func:`stratified_design`).  Strata of the frame without
+        respondents are included (with ``n_h = 0``).
+    population : numpy.ndarray
+        Frame size ``N_h`` of each stratum (float), aligned with `strata`.
+    sample_size : numpy.ndarray
+        Number of respondents ``n_h`` of each stratum (int), aligned with
+        `strata`.
+    codes : numpy.ndarray
+        One integer per respondent: the position of its stratum in `strata`.
+        Data frames passed to the estimators must be row-aligned with it.
+    fpc : bool
+        Whether variances use the finite population correction
+        ``1 - n_h / N_h`` (sampling without replacement).
+    stratum_column : str
+        Name of the data column the strata came from (used in messages).
+
+    Notes
+    -----
+    A stratum of the frame with no respondent contributes nothing to any
+    estimate or variance: estimates then describe the *covered* strata only
+    (population ``covered_population`` rather than ``population.sum()``).
+    Such strata are listed in :attr:`empty_strata` so that reports can say so.
+    """
+
+    strata: tuple[str, ...]
+    population: np.ndarray
+    sample_size: np.ndarray
+    codes: np.ndarray = field(repr=False)
+    fpc: bool = True
+    stratum_column: str = "stratum"
+    empty_strata: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "population", _frozen(np.asarray(self.population, dtype=float)))
+        object.__setattr__(self, "sample_size", _frozen(np.asarray(self.sample_size, dtype=np.int64)))
+        object.__setattr__(self, "codes", _frozen(np.asarray(self.codes, dtype=np.intp)))
+        object.__setattr__(self, "strata", tuple(self.strata))
+        empty = tuple(s for s, n in zip(self.strata, self.sample_size) if n == 0)
+        object.__setattr__(self, "empty_strata", empty)
+
+    @property
+    def n(self) -> int:
+        """Number of respondents (rows of the design)."""
+        return int(self.codes.shape[0])
+
+    @property
+    def n_strata(self) -> int:
+        """Number of strata with at least one respondent."""
+        return int(np.count_nonzero(self.sample_size))
+
+    @property
+    def stratum_weights(self) -> np.ndarray:
+        """``N_h / n_h`` per stratum (NaN for strata without respondents)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = np.where(self.sample_size > 0, self.population / self.sample_size, np.nan)
+        return w
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Sampling weight ``N_h / n_h`` of each respondent."""
+        return self.stratum_weights[self.codes]
+
+    @property
+    def df(self) -> int:
+        """Design degrees of freedom: respondents minus non-empty strata (``n - H``).
+
+        This is R's ``degf()`` for a stratified design with one respondent per
+        PSU; it is the df of t intervals and of the Rao–Scott F test.
+        """
+        return self.n - self.n_strata
+
+    @property
+    def covered_population(self) -> float:
+        """Frame size of the strata that have respondents."""
+        return float(self.population[self.sample_size > 0].sum())
+
+    @property
+    def variance_factors(self) -> np.ndarray:
+        """Per-stratum factor ``c_h = (1 - f_h) · n_h / (n_h - 1)``.
+
+        The variance of a linear statistic ``Σ_i w_i z_i`` is
+        ``Σ_h c_h · Σ_{i∈h} (w_h z_i - mean_h(w_h z))²`` (R's ``svyrecvar``);
+        ``f_h = n_h / N_h`` with the FPC, 0 without.  Strata without
+        respondents, and census strata (``n_h = N_h`` with the FPC), get 0.
+        """
+        n = self.sample_size.astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = n / self.population if self.fpc else np.zeros_like(n)
+            c = np.where(n >= 2, (1.0 - f) * n / (n - 1.0), 0.0)
+        return c
+
+
+def _population_mapping(population: pd.Series | Mapping[str, float]) -> dict[str, float]:
+    if isinstance(population, pd.Series):
+        if population.index.has_duplicates:
+            dup = population.index[population.index.duplicated()].unique().tolist()
+            raise DesignError(f"the frame (population) lists strata more than once: {dup}")
+        items = list(population.items())
+    elif isinstance(population, Mapping):
+        items = list(population.items())
+    else:
+        raise TypeError(
+            "population must be a pandas Series or a mapping from stratum label to N_h, "
+            f"not {type(population).__name__}"
+        )
+    result: dict[str, float] = {}
+    for key, value in items:
+        label = str(key)
+        if label in result:
+            raise DesignError(f"the frame (population) lists stratum {label!r} more than once")
+        try:
+            size = float(value)
+        except (TypeError, ValueError):
+            raise DesignError(f"frame size of stratum {label!r} is not a number: {value!r}") from None
+        if not np.isfinite(size) or size <= 0:
+            raise DesignError(f"frame size of stratum {label!r} must be a positive number, got {value!r}")
+        result[label] = size
+    if not result:
+        raise DesignError("the frame (population) is empty")
+    return result
+
+
+def stratified_design(
+    data: pd.DataFrame,
+    population: pd.Series | Mapping[str, float],
+    *,
+    strata: str,
+    fpc: bool = True,
+) -> StratifiedDesign:
+    """Build and validate a stratified SRSWOR design for `data`.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent.  Estimators later take a data frame
+        row-aligned with this one.
+    population : pandas.Series or mapping
+        Frame size ``N_h`` per stratum label (e.g. staff per 職域).  Labels are
+        compared as strings with the values of ``data[strata]``.
+    strata : str
+        Column of `data` holding each respondent's stratum.
+    fpc : bool, default True
+        Apply the finite population correction.  Set False to treat the
+        strata as sampled with replacement (variances then ignore ``N_h``
+        except through the weights).
+
+    Returns
+    -------
+    StratifiedDesign
+
+    Raises
+    ------
+    DesignError
+        If a respondent's stratum is missing or not in the frame, if a
+        stratum has more respondents than staff, or if a stratum has a
+        single respondent (its variance is not estimable; a census stratum
+        with ``n_h = N_h = 1`` under the FPC is allowed, it has no variance).
+
+    Notes
+    -----
+    Strata of the frame without respondents are allowed: they contribute
+    nothing, and the estimates then describe the covered strata only.  They
+    are listed in ``design.empty_strata``.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    if strata not in data.columns:
+        raise DesignError(f"stratum column {strata!r} is not a column of the data")
+    frame = _population_mapping(population)
+    labels = tuple(frame)
+    sizes = np.array([frame[s] for s in labels], dtype=float)
+
+    column = data[strata]
+    missing = column.isna().to_numpy()
+    if missing.any():
+        raise DesignError(
+            f"{missing.sum()} respondent(s) have no {strata} (missing stratum); "
+            "every respondent needs a stratum for the design"
+        )
+    values, uniques = pd.factorize(column, sort=False)
+    unique_labels = [str(u) for u in uniques]
+    position = {s: i for i, s in enumerate(labels)}
+    unknown = [s for s in unique_labels if s not in position]
+    if unknown:
+        first = unknown[0]
+        more = f" (also: {unknown[1:]})" if len(unknown) > 1 else ""
+        raise DesignError(
+            f"{strata} {first!r} is in the data but not in the frame (population); "
+            f"frame strata are {list(labels)}{more}"
+        )
+    lookup = np.array([position[s] for s in unique_labels], dtype=np.intp)
+    codes = lookup[values] if len(values) else np.zeros(0, dtype=np.intp)
+    n_h = np.bincount(codes, minlength=len(labels)).astype(np.int64)
+
+    over = [(labels[i], int(n_h[i]), sizes[i]) for i in range(len(labels)) if n_h[i] > sizes[i]]
+    if over:
+        s, n, big_n = over[0]
+        raise DesignError(
+            f"{strata} {s!r} has {n} respondents but only {big_n:g} staff in the frame (n_h > N_h)"
+        )
+    lonely = [
+        labels[i]
+        for i in range(len(labels))
+        if n_h[i] == 1 and not (fpc and sizes[i] == 1)
+    ]
+    if lonely:
+        raise DesignError(
+            f"{strata} {lonely[0]!r} has a single respondent: its sampling variance is not "
+            "estimable (n_h < 2); merge it with a similar stratum"
+            + (f" (also: {lonely[1:]})" if len(lonely) > 1 else "")
+        )
+    if codes.size == 0:
+        raise DesignError("the data have no respondents")
+    return StratifiedDesign(
+        strata=labels,
+        population=sizes,
+        sample_size=n_h,
+        codes=codes,
+        fpc=bool(fpc),
+        stratum_column=strata,
+    )

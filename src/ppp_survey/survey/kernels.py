@@ -1,0 +1,363 @@
+"""Kernels of the design-based estimators: input checks, group codes, per-stratum sums, variances.
+
+Internal to :mod:`ppp_survey.survey`: :mod:`~ppp_survey.survey.estimate` (the public estimators),
+:mod:`~ppp_survey.survey.tables` and :mod:`~ppp_survey.survey.significance` share these, so every
+estimate goes through one set of sums and one variance formula. The method is described in
+:mod:`ppp_survey.survey.estimate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special  # not scipy.stats: it takes about a second to import
+
+from ppp_survey.constants import ALL as GROUP_ALL
+from ppp_survey.survey.design import StratifiedDesign
+
+# ---------------------------------------------------------------------------
+# input handling
+# ---------------------------------------------------------------------------
+
+
+def as_names(columns: str | Sequence[str], what: str = "columns") -> list[str]:
+    if isinstance(columns, str):
+        return [columns]
+    names = list(columns)
+    if not names:
+        raise ValueError(f"{what} is empty: name at least one column")
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"{what} must be column names (str), got {name!r}")
+    return names
+
+
+def check_aligned(data: pd.DataFrame, design: StratifiedDesign, names: Sequence[str]) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    if not isinstance(design, StratifiedDesign):
+        raise TypeError(f"design must be a StratifiedDesign, not {type(design).__name__}")
+    if len(data) != design.n:
+        raise ValueError(
+            f"data has {len(data)} rows but the design has {design.n} respondents; "
+            "pass the data frame the design was built from (row-aligned)"
+        )
+    missing = [c for c in names if c not in data.columns]
+    if missing:
+        raise KeyError(f"column(s) not in the data: {missing}")
+
+
+def check_level(level: float) -> None:
+    if not (isinstance(level, (int, float)) and 0.0 < float(level) < 1.0):
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}")
+
+
+def numeric_values(series: pd.Series) -> np.ndarray:
+    """Values of an indicator/numeric column as float64 with NaN for missing."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or not (
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    ):
+        raise TypeError(
+            f"column {series.name!r} is {dtype}, not numeric: pass 0/1 indicator columns "
+            "(float with NaN, or Int8 with NA) for categorical answers"
+        )
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+@dataclass(frozen=True)
+class PreparedColumn:
+    """One column ready for summation: zeros where missing, maybe shifted."""
+
+    y: np.ndarray  # (n,) value − shift where answered, 0 elsewhere
+    answered: np.ndarray  # (n,) bool
+    binary: bool  # all answered values are 0 or 1
+    shift: float  # constant subtracted from the answers
+
+
+def prepare_column(series: pd.Series, *, center: bool) -> PreparedColumn:
+    v = numeric_values(series)
+    answered = ~np.isnan(v)
+    y = np.where(answered, v, 0.0)
+    binary = bool(np.all((y == 0.0) | (y == 1.0)))
+    if not binary and np.isinf(y).any():
+        raise ValueError(f"column {series.name!r} has infinite values")
+    shift = 0.0
+    if center and not binary:
+        # Sums of squares around a central value lose fewer digits; ratio
+        # means and their variances do not depend on the shift.
+        count = np.count_nonzero(answered)
+        if count:
+            shift = float(y.sum() / count)
+            y = np.where(answered, v - shift, 0.0)
+    return PreparedColumn(y=y, answered=answered, binary=binary, shift=shift)
+
+
+@dataclass(frozen=True)
+class GroupCodes:
+    """Integer group codes per respondent (−1: no group) and their labels."""
+
+    codes: np.ndarray | None  # None: everyone in one group
+    labels: tuple
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+
+def group_codes(data: pd.DataFrame, by: str | None) -> GroupCodes:
+    if by is None:
+        return GroupCodes(codes=None, labels=(GROUP_ALL,))
+    if not isinstance(by, str):
+        raise TypeError(f"by must be one column name, got {by!r}")
+    if by not in data.columns:
+        raise KeyError(f"by column {by!r} is not in the data")
+    series = data[by]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        raw = series.cat.codes.to_numpy().astype(np.intp)
+        n_categories = len(series.cat.categories)
+        present = np.bincount(raw + 1, minlength=n_categories + 1)[1:] > 0
+        keep = np.flatnonzero(present)
+        if keep.size == n_categories:  # every category used: the codes are the group codes
+            codes = raw
+        else:  # renumber the used categories; −1 (missing) maps to the lookup's last entry, −1
+            remap = np.full(n_categories + 1, -1, dtype=np.intp)
+            remap[keep] = np.arange(keep.size)
+            codes = remap[raw]
+        labels = tuple(series.cat.categories[keep])
+    else:
+        try:
+            codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+        except TypeError:  # mixed, unorderable labels: keep order of appearance
+            codes, uniques = pd.factorize(series, sort=False, use_na_sentinel=True)
+        codes = codes.astype(np.intp)
+        labels = tuple(uniques)
+    return GroupCodes(codes=codes, labels=labels)
+
+
+def cell_index(design: StratifiedDesign, groups: GroupCodes) -> tuple[np.ndarray, int]:
+    """Combined stratum × group code per respondent; the last bin collects 'no group'."""
+    n_groups = groups.size
+    n_cells = len(design.strata) * n_groups
+    if groups.codes is None:
+        return design.codes, n_cells
+    cell = design.codes * n_groups + groups.codes
+    cell = np.where(groups.codes >= 0, cell, n_cells)
+    return cell, n_cells + 1
+
+
+def cell_bincount(cell: np.ndarray, weights: np.ndarray, size: int, shape: tuple[int, int]) -> np.ndarray:
+    return np.bincount(cell, weights=weights, minlength=size)[: shape[0] * shape[1]].reshape(shape)
+
+
+@dataclass(frozen=True)
+class StratumSums:
+    """Per stratum × group × column sums (arrays of shape (H, G, J))."""
+
+    count: np.ndarray  # Σ 1{answered}
+    s1: np.ndarray  # Σ y
+    s2: np.ndarray  # Σ y²
+    binary: np.ndarray  # (J,) bool
+    shift: np.ndarray  # (J,)
+
+
+def stratum_sums(
+    data: pd.DataFrame,
+    design: StratifiedDesign,
+    names: Sequence[str],
+    groups: GroupCodes,
+    *,
+    center: bool,
+) -> StratumSums:
+    cell, size = cell_index(design, groups)
+    shape = (len(design.strata), groups.size)
+    n_cols = len(names)
+    count = np.empty(shape + (n_cols,))
+    s1 = np.empty_like(count)
+    s2 = np.empty_like(count)
+    binary = np.empty(n_cols, dtype=bool)
+    shift = np.empty(n_cols)
+    answered = None
+    for j, name in enumerate(names):
+        p = prepare_column(data[name], center=center)
+        if answered is not None and np.array_equal(p.answered, answered):
+            # the options of one question share their nonresponse: count once
+            count[..., j] = count[..., j - 1]
+        else:
+            count[..., j] = cell_bincount(cell, p.answered, size, shape)
+            answered = p.answered
+        s1[..., j] = cell_bincount(cell, p.y, size, shape)
+        s2[..., j] = s1[..., j] if p.binary else cell_bincount(cell, p.y * p.y, size, shape)
+        binary[j] = p.binary
+        shift[j] = p.shift
+    return StratumSums(count=count, s1=s1, s2=s2, binary=binary, shift=shift)
+
+
+# ---------------------------------------------------------------------------
+# closed-form estimators on the sums
+# ---------------------------------------------------------------------------
+
+
+def design_arrays(design: StratifiedDesign, ndim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratum weight w_h, variance factor c_h and n_h, shaped to broadcast on (H, ...)."""
+    shape = (-1,) + (1,) * (ndim - 1)
+    w = np.nan_to_num(design.stratum_weights, nan=0.0).reshape(shape)
+    c = design.variance_factors.reshape(shape)
+    n_h = np.maximum(design.sample_size, 1).astype(float).reshape(shape)
+    return w, c, n_h
+
+
+def stratified_variance(
+    design: StratifiedDesign, linear: np.ndarray, square: np.ndarray
+) -> np.ndarray:
+    """``Σ_h c_h w_h² (Σ_{i∈h} z² − (Σ_{i∈h} z)²/n_h)`` from per-stratum Σz and Σz²."""
+    w, c, n_h = design_arrays(design, linear.ndim)
+    per_stratum = square - linear * linear / n_h
+    v = np.sum(c * w * w * per_stratum, axis=0)
+    return np.maximum(v, 0.0)
+
+
+@dataclass(frozen=True)
+class RatioParts:
+    """Domain ratio mean on the shifted scale, with what its variance needs."""
+
+    estimate: np.ndarray  # R (shifted scale)
+    nhat: np.ndarray  # N̂_d (answered)
+    linear: np.ndarray  # (H, ...) Σ_{i∈h} z_i
+    square: np.ndarray  # (H, ...) Σ_{i∈h} z_i²
+    ssd: np.ndarray  # Σ w (y − R)² over the domain (for the SRS reference)
+
+
+def ratio_parts(design: StratifiedDesign, count: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> RatioParts:
+    w, _, _ = design_arrays(design, count.ndim)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nhat = np.sum(w * count, axis=0)
+        r = np.sum(w * s1, axis=0) / nhat
+        resid1 = s1 - r * count  # Σ a (y − R)
+        resid2 = s2 - 2.0 * r * s1 + r * r * count  # Σ a (y − R)²
+        linear = resid1 / nhat
+        square = resid2 / (nhat * nhat)
+        ssd = np.sum(w * resid2, axis=0)
+    return RatioParts(estimate=r, nhat=nhat, linear=linear, square=square, ssd=ssd)
+
+
+def srs_variance_of_mean(ssd: np.ndarray, nhat: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """R's ``deff=TRUE`` reference: SRSWOR of ``n`` from ``N̂``: ``s²·n/(n−1)·(N̂−n)/(N̂·n)``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = ssd / nhat * n / (n - 1.0)
+        v = s2 * (nhat - n) / (nhat * n)
+    return np.where((n > 1) & (nhat > n), v, np.nan)
+
+
+def resolve_df(design: StratifiedDesign, df: float | None) -> float:
+    if df is None:
+        return float(design.df)
+    if not (isinstance(df, (int, float, np.integer, np.floating)) and df > 0):
+        raise ValueError(f"df must be a positive number, got {df!r}")
+    return float(df)
+
+
+def t_quantile(level: float, df: float) -> float:
+    return float(special.stdtrit(df, 0.5 + level / 2.0)) if df > 0 else np.nan  # t.ppf
+
+
+def wald_interval(estimate: np.ndarray, se: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    return estimate - q * se, estimate + q * se
+
+
+def logit_interval(p: np.ndarray, se: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``svyciprop(method="logit")``: ``expit(logit(p) ± q·se/(p(1−p)))``.
+
+    Estimates of exactly 0 or 1, or with zero SE, give the degenerate
+    interval ``[p, p]`` (R's GLM would not converge there).
+    """
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inside = (p > 0.0) & (p < 1.0) & (se > 0.0)
+        pp = np.where(inside, p, 0.5)
+        eta = np.log(pp / (1.0 - pp))
+        half = q * np.where(inside, se, 0.0) / (pp * (1.0 - pp))
+        low = np.where(inside, 1.0 / (1.0 + np.exp(-(eta - half))), p)
+        high = np.where(inside, 1.0 / (1.0 + np.exp(-(eta + half))), p)
+    return low, high
+
+
+def tidy_table(names: Sequence[str], groups: GroupCodes, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Long table, one row per variable × group (variable-major), from (G, J) arrays."""
+    n_groups, n_cols = groups.size, len(names)
+    out = {
+        "variable": np.repeat(np.asarray(names, dtype=object), n_groups),
+        "group": np.tile(np.asarray(groups.labels, dtype=object), n_cols),
+    }
+    for key, value in columns.items():
+        out[key] = np.asarray(value).T.reshape(-1)
+    return pd.DataFrame(out)
+
+
+# ---------------------------------------------------------------------------
+# public estimators
+
+# ---------------------------------------------------------------------------
+# survey_mean's table from the sums (shared with tables and significance)
+# ---------------------------------------------------------------------------
+
+
+def mean_table(
+    design: StratifiedDesign,
+    names: Sequence[str],
+    groups: GroupCodes,
+    sums: StratumSums,
+    *,
+    level: float,
+    ci: str,
+    df: float | None,
+) -> pd.DataFrame:
+    """:func:`survey_mean`'s table from the (centred) sums, so other tables can share one pass."""
+    return tidy_table(names, groups, mean_arrays(design, sums, level=level, ci=ci, df=df, names=names))
+
+
+def mean_arrays(
+    design: StratifiedDesign,
+    sums: StratumSums,
+    *,
+    level: float,
+    ci: str,
+    df: float | None,
+    names: Sequence[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """The columns of :func:`survey_mean`'s table as (G, J) arrays, from the (centred) sums."""
+    if ci == "logit" and not sums.binary.all():
+        bad = [nm for nm, b in zip(names if names is not None else range(len(sums.binary)), sums.binary) if not b]
+        raise ValueError(f"ci='logit' needs 0/1 columns; not 0/1: {bad}")
+
+    parts = ratio_parts(design, sums.count, sums.s1, sums.s2)
+    variance = stratified_variance(design, parts.linear, parts.square)
+    n = sums.count.sum(axis=0)
+    shift = sums.shift[np.newaxis, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unweighted = sums.s1.sum(axis=0) / n + shift
+        deff = variance / srs_variance_of_mean(parts.ssd, parts.nhat, n)
+    estimate = parts.estimate + shift
+    se = np.sqrt(variance)
+    answered = n > 0
+    se = np.where(answered, se, np.nan)
+
+    q = t_quantile(level, resolve_df(design, df))
+    low, high = wald_interval(estimate, se, q)
+    use_logit = sums.binary if ci == "auto" else np.full(len(sums.binary), ci == "logit")
+    if use_logit.any():
+        l_low, l_high = logit_interval(estimate, se, q)
+        low = np.where(use_logit[np.newaxis, :], l_low, low)
+        high = np.where(use_logit[np.newaxis, :], l_high, high)
+
+    return {
+        "n": n.astype(np.int64),
+        "unweighted": unweighted,
+        "estimate": estimate,
+        "se": se,
+        "ci_low": low,
+        "ci_high": high,
+        "deff": deff,
+    }

@@ -1,0 +1,513 @@
+"""Survey tables from the codebook: 単純集計 (GT), クロス集計 with significance marks, Likert summaries.
+
+Each function takes the typed respondent table, the stratified design and a codebook item, turns
+the item into 0/1 indicator columns, and calls the design-based estimators of
+:mod:`ppp_survey.survey.estimate` and :mod:`ppp_survey.survey.significance`. Results are tidy DataFrames with the
+columns listed in each docstring; ``display_*`` functions make the wide, rounded tables people read.
+
+Conventions (stated on every published table):
+
+* **Base.** Shares are of the respondents who answered the question (無回答 excluded; its count is
+  shown beside the base n). For multi-select questions that is "% of respondents", so the options
+  add up to more than 100 (the M.T., multiple total, is shown).
+* **Two kinds of share.** ``share`` is the plain share of respondents (the committee document's
+  convention). ``estimate`` is the design-based estimate for all staff: respondents in each 職域
+  are treated as a simple random sample of that 職域's staff (missing at random within 職域),
+  weighted N_h/n_h, with finite population correction; ``se``, ``ci_low``/``ci_high`` (95%, logit)
+  and ``deff`` belong to it.
+* **Marks (全体との差).** In a crosstab, a cell is marked when its group differs from the rest of the
+  respondents (design-based t test of the difference): ▲/▼ higher/lower at the 1% level, △/▽ at the
+  5% level. Multiple comparisons: marks are *protected* — a table's cells are marked only when the
+  table's Rao–Scott test of association is significant at 5% (for multi-select questions, option by
+  option); within a table, tests are not further adjusted. Rows whose base n is below 30 are 参考値
+  and are not tested.
+* **Rounding.** Percentages are rounded half up to one decimal; totals are not forced to 100.0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ppp_survey.constants import ALL, MIN_BASE, NO_ANSWER
+from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.survey.design import StratifiedDesign, stratified_design
+from ppp_survey.survey.estimate import survey_difference, survey_mean
+from ppp_survey.survey.kernels import (
+    GroupCodes,
+    StratumSums,
+    check_aligned,
+    check_level,
+    group_codes,
+    mean_arrays,
+    stratum_sums,
+)
+from ppp_survey.survey.significance import (
+    rao_scott,
+    rao_scott_counts,
+    versus_rest_arrays,
+)
+from ppp_survey.text import ROUNDING_NOTE, round_half_up
+
+PROTECT_ALPHA = 0.05
+MARKS = {("high", 0.01): "▲", ("high", 0.05): "△", ("low", 0.01): "▼", ("low", 0.05): "▽"}
+MARK_LEGEND = (
+    "▲/▼：その他の回答者と比べて有意に高い/低い（1%水準）、△/▽：同（5%水準）。"
+    "表全体の関連（Rao–Scott検定）が5%水準で有意な場合のみ表示。基数30未満は参考値（検定しない）。"
+)
+DESIGN_NOTE = (
+    "推定値・標準誤差・95%信頼区間は、職域ごとの回答者をその職域の職員からの無作為抽出とみなし（職域内で回答の有無は"
+    "ランダムと仮定）、職域別に重み付け（職員数/回答者数）し有限母集団修正を行った層化推定。"
+)
+
+TALLY_COLUMNS = ("question", "group", "base_n", "no_answer_n", "code", "label", "n", "share",
+                 "estimate", "se", "ci_low", "ci_high", "deff")
+
+
+def make_design(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *, fpc: bool = True) -> StratifiedDesign:
+    """The post-stratified design: strata = the codebook's stratum (職域), N_h from the frame."""
+    population = pd.Series(frame["population"].to_numpy(), index=frame["domain"].astype(str))
+    return stratified_design(responses, population, strata=codebook.stratum.id, fpc=fpc)
+
+
+def indicators(responses: pd.DataFrame, item: Item) -> pd.DataFrame:
+    """One float 0/1 column per choice (named ``{id}_{code}``), NaN where the question was not answered."""
+    columns = list(item.option_columns)
+    if item.is_multi:
+        options = [responses[c] for c in columns]
+        if not all(_plain_numeric(c) for c in options):
+            return responses[columns].astype("Float64").astype(float)
+        values = np.empty((len(columns), len(responses)))
+        for row, option in zip(values, options):
+            row[:] = option.to_numpy(dtype=np.float64, na_value=np.nan)
+        return _frame(values, columns, responses.index)
+    answers = responses[item.id]
+    if isinstance(answers.dtype, pd.CategoricalDtype):
+        # integer codes instead of comparing labels: the same 0/1 values without touching strings
+        codes = answers.cat.codes.to_numpy()
+        unanswered = codes < 0
+        where = answers.cat.categories.get_indexer(pd.Index(item.labels, dtype=object))
+        values = np.empty((len(columns), len(responses)))
+        for row, at in zip(values, where):
+            if at >= 0:
+                np.equal(codes, at, out=row, casting="unsafe")
+            else:  # a label the data never use
+                row.fill(0.0)
+            np.copyto(row, np.nan, where=unanswered)
+        return _frame(values, columns, responses.index)
+    answered = answers.notna().to_numpy()
+    out = {}
+    for choice, col in zip(item.choices, columns):
+        out[col] = np.where(answered, (answers == choice.label).to_numpy(dtype=bool), np.nan)
+    return pd.DataFrame(out, index=responses.index)
+
+
+def _frame(values: np.ndarray, columns: list[str], index: pd.Index) -> pd.DataFrame:
+    """A float DataFrame over a (columns, rows) array, without copying it (pandas stores it so)."""
+    return pd.DataFrame(values.T, index=index, columns=columns, copy=False)
+
+
+def _plain_numeric(series: pd.Series) -> bool:
+    dtype = series.dtype
+    return not isinstance(dtype, pd.CategoricalDtype) and (
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+
+
+# ------------------------------------------------------------------ one pass over the respondents
+#
+# tally() and crosstab() need, per stratum × group × choice, the number who answered and the number
+# who chose: the estimates, SEs, CIs, design effects, the group-versus-rest tests and the Rao–Scott
+# tables are all closed-form functions of those sums (see ppp_survey.survey.estimate), so crosstab() makes
+# one pass over the respondents for all of them.  For a question whose answers are a categorical of
+# exactly the codebook's labels (single answer) or 0/1 columns (multi-select) the sums are counted
+# from integer codes: one np.bincount per single-answer question, one per eight options of a
+# multi-select question (answer patterns); anything else takes the general route through
+# indicator columns (estimate.stratum_sums).  Both give the same numbers, bit for bit.
+
+
+@dataclass(frozen=True)
+class _ItemSums:
+    """What tally/crosstab need of one question, by the groups of ``by`` (one group without ``by``)."""
+
+    groups: GroupCodes
+    sums: StratumSums  # (H, G, K) per-stratum sums of the choice indicators (centred as survey_mean centres)
+    chosen: np.ndarray  # (G, K) respondents who chose each choice
+    base: np.ndarray  # (G,) respondents who answered
+    size: np.ndarray  # (G,) respondents in the group
+    binary_codes: bool  # fast route: the Rao–Scott table can be read off the sums
+
+
+def _item_sums(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: str | None) -> _ItemSums:
+    check_aligned(responses, design, list(item.option_columns) if item.is_multi else [item.id])
+    groups = group_codes(responses, by)  # raises for a missing `by` column, as survey_mean does
+    fast = (_multi_sums if item.is_multi else _single_sums)(responses, design, item, groups)
+    return fast if fast is not None else _general_sums(responses, design, item, by, groups)
+
+
+def _cells(design: StratifiedDesign, groups: GroupCodes) -> tuple[np.ndarray, int, int]:
+    """Stratum × group cell of each respondent (n_cells: no group), the number of real cells and of bins."""
+    n_cells = len(design.strata) * groups.size
+    if groups.codes is None:
+        return design.codes, n_cells, n_cells
+    cell = design.codes * groups.size
+    cell += groups.codes
+    cell[groups.codes < 0] = n_cells
+    return cell, n_cells, n_cells + 1
+
+
+def _single_sums(responses, design, item, groups) -> _ItemSums | None:
+    values = responses[item.id]
+    if not (isinstance(values.dtype, pd.CategoricalDtype) and list(values.cat.categories) == list(item.labels)):
+        return None
+    n_k = len(item.choices)
+    cell, n_cells, bins = _cells(design, groups)
+    index = cell * (n_k + 1)
+    index += values.cat.codes.to_numpy()
+    index += 1  # bin 0: no answer
+    counts = np.bincount(index, minlength=bins * (n_k + 1))[: n_cells * (n_k + 1)]
+    counts = counts.reshape(len(design.strata), groups.size, n_k + 1).astype(float)
+    chosen = np.ascontiguousarray(counts[:, :, 1:])
+    answered = chosen.sum(axis=2)
+    count = np.ascontiguousarray(np.broadcast_to(answered[:, :, None], chosen.shape))
+    sums = StratumSums(count=count, s1=chosen, s2=chosen, binary=np.ones(n_k, dtype=bool), shift=np.zeros(n_k))
+    return _ItemSums(groups=groups, sums=sums, chosen=chosen.sum(axis=0), base=answered.sum(axis=0),
+                     size=counts.sum(axis=(0, 2)), binary_codes=True)
+
+
+_PACKED = 8  # multi-select options counted per np.bincount: 2**8 answer patterns per cell
+_PATTERN_BITS = ((np.arange(2**_PACKED)[:, None] >> np.arange(_PACKED)) & 1).astype(float)  # pattern → 0/1 per option
+
+
+def _multi_sums(responses, design, item, groups) -> _ItemSums | None:
+    """Sums of a multi-select question's 0/1 option columns: the options are packed eight at a time
+    into one answer pattern per respondent, counted per stratum × group × pattern with one
+    np.bincount, and the patterns' counts summed per option (exact integer counts)."""
+    columns = [responses[c] for c in item.option_columns]
+    if not all(_plain_numeric(c) for c in columns):
+        return None
+    bits = []
+    for column in columns:
+        b = _option_bits(column)
+        if b is None:  # not 0/1: means of other values are centred, take the general route
+            return None
+        bits.append(b)
+    cell, n_cells, bins = _cells(design, groups)
+    shape = (len(design.strata), groups.size)
+    n_k = len(columns)
+    count = np.empty(shape + (n_k,))
+    previous = None
+    for j, column in enumerate(columns):
+        missing = column.isna().to_numpy()
+        if previous is not None and np.array_equal(missing, previous):
+            count[..., j] = count[..., j - 1]  # the options of one question share their nonresponse
+        else:
+            count[..., j] = np.bincount(cell[~missing], minlength=bins)[:n_cells].reshape(shape)
+            previous = missing
+    s1 = np.empty_like(count)
+    offset = cell * 2**_PACKED
+    for start in range(0, n_k, _PACKED):
+        chunk = bits[start:start + _PACKED]
+        pattern = chunk[0].copy()
+        for k, b in enumerate(chunk[1:], start=1):
+            pattern |= b << k
+        patterns = np.bincount(offset + pattern, minlength=bins * 2**_PACKED)[: n_cells * 2**_PACKED]
+        patterns = patterns.reshape(n_cells, 2**_PACKED).astype(float)
+        s1[..., start:start + len(chunk)] = (patterns @ _PATTERN_BITS[:, :len(chunk)]).reshape(shape + (len(chunk),))
+    sizes = patterns.sum(axis=1).reshape(shape).sum(axis=0)  # everyone in the cell has some pattern
+    sums = StratumSums(count=count, s1=s1, s2=s1, binary=np.ones(n_k, dtype=bool), shift=np.zeros(n_k))
+    return _ItemSums(groups=groups, sums=sums, chosen=s1.sum(axis=0), base=count[:, :, 0].sum(axis=0),
+                     size=sizes, binary_codes=True)
+
+
+def _option_bits(column: pd.Series) -> np.ndarray | None:
+    """A multi-select option column as uint8 0/1 (no answer → 0), or None if some answer is not 0 or 1."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return column.to_numpy(dtype=bool, na_value=False).view(np.uint8)
+    if pd.api.types.is_integer_dtype(dtype):
+        values = column.to_numpy(dtype=getattr(dtype, "numpy_dtype", dtype), na_value=0)
+        if values.size and (values.min() < 0 or values.max() > 1):
+            return None
+        return values.astype(np.uint8, copy=False)
+    values = column.to_numpy(dtype=np.float64, na_value=0.0)
+    if not ((values == 0.0) | (values == 1.0)).all():
+        return None
+    return values.astype(np.uint8)
+
+
+def _general_sums(responses, design, item, by, groups) -> _ItemSums:
+    ind = indicators(responses, item)
+    data = ind if by is None else ind.assign(**{by: responses[by]})
+    sums = stratum_sums(data, design, list(ind.columns), groups, center=True)
+    values = ind.to_numpy(dtype=float)
+    answered = ~np.isnan(values[:, 0])
+    if by is None:
+        member = np.ones((1, len(responses)))
+    else:
+        key = responses[by].astype(object).to_numpy()
+        member = np.stack([(key == g) for g in groups.labels]).astype(float)
+    return _ItemSums(groups=groups, sums=sums, chosen=member @ np.nan_to_num(values),
+                     base=member @ answered.astype(float), size=member.sum(axis=1), binary_codes=False)
+
+
+def _tally_columns(item: Item, parts: _ItemSums, design: StratifiedDesign, level: float) -> dict:
+    """tally()'s columns from the question's sums: rows group-major, choices within."""
+    n_groups, k = parts.groups.size, len(item.choices)
+    base = np.repeat(parts.base, k).astype(int)
+    n = parts.chosen.ravel().round().astype(int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(base > 0, n / np.where(base > 0, base, 1), np.nan)
+    est = mean_arrays(design, parts.sums, level=level, ci="auto", df=None)  # (G, K) arrays
+    return {
+        "question": item.id,
+        # group labels keep their own type (an object column, not pandas' str dtype)
+        "group": pd.Series(np.repeat(np.array(parts.groups.labels, dtype=object), k), dtype=object),
+        "base_n": base,
+        "no_answer_n": np.repeat(parts.size - parts.base, k).astype(int),
+        "code": np.tile([c.code for c in item.choices], n_groups),
+        "label": np.tile(np.array(item.labels, dtype=object), n_groups),
+        "n": n,
+        "share": share,
+        **{key: np.asarray(est[key], dtype=float).ravel() for key in ("estimate", "se", "ci_low", "ci_high", "deff")},
+    }
+
+
+def tally(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None,
+          level: float = 0.95) -> pd.DataFrame:
+    """Counts, plain shares and design-based estimates of every choice of one question.
+
+    Returns
+    -------
+    DataFrame
+        ``question, group, base_n, no_answer_n, code, label, n, share, estimate, se, ci_low,
+        ci_high, deff``: one row per choice (and per group of ``by``); ``base_n`` answered the
+        question, ``no_answer_n`` did not, ``n`` chose the choice, ``share = n / base_n``.
+    """
+    check_level(level)
+    return pd.DataFrame(_tally_columns(item, _item_sums(responses, design, item, by), design, level))
+
+
+def tally_by(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str,
+             level: float = 0.95) -> pd.DataFrame:
+    """:func:`tally` for 全体 followed by each group of ``by`` (the rows of a by-group chart)."""
+    return pd.concat([tally(responses, design, item, level=level),
+                      tally(responses, design, item, by=by, level=level)], ignore_index=True)
+
+
+def gt_table(responses: pd.DataFrame, design: StratifiedDesign, codebook: Codebook) -> pd.DataFrame:
+    """単純集計: :func:`tally` of every single-answer, Likert and multi-select question, stacked."""
+    items = codebook.questions_of_type("sa", "likert", "ma")
+    return pd.concat([tally(responses, design, q) for q in items], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Crosstab:
+    """A クロス集計 of one question by one attribute.
+
+    ``cells``: the :func:`tally` columns plus ``difference`` (group − rest, design-based),
+    ``p_value``, ``mark`` (▲△▼▽ or ''), ``reference`` (True for 参考値: base n < 30, not tested).
+    ``tests``: one row per Rao–Scott test (one per table; per option for multi-select):
+    ``question, by, code, label, n, f, df_num, df_den, p_value, chisq, pearson``.
+    """
+
+    item: Item
+    by: str
+    cells: pd.DataFrame
+    tests: pd.DataFrame
+    by_label: str = ""
+
+
+def crosstab(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str,
+             by_label: str | None = None, min_base: int = MIN_BASE, level: float = 0.95) -> Crosstab:
+    """Shares of one question by the groups of ``by`` (職域 or any attribute), with marks and tests.
+
+    ``by_label`` names the attribute in titles (職域); it defaults to ``by``.
+    """
+    check_level(level)
+    parts = _item_sums(responses, design, item, by)  # one pass: shares, differences and tests
+    cells = _tally_columns(item, parts, design, level)
+    rest = versus_rest_arrays(design, parts.sums)  # (G, K) arrays, like the cells (group-major)
+    difference = rest["difference"].ravel()
+    p_value = rest["p_value"].ravel()
+    reference = cells["base_n"] < min_base
+
+    tests = _tests_from_sums(parts, design, item, by) if parts.binary_codes else _tests(responses, design, item, by)
+    significant = dict(zip(tests["code"], tests["p_value"] < PROTECT_ALPHA))
+    protect = (lambda code: significant.get(code, False)) if item.is_multi else (lambda code: significant.get(None, False))
+    mark = [
+        "" if (ref or not protect(code) or not np.isfinite(p)) else _mark(diff, p)
+        for ref, code, diff, p in zip(reference.tolist(), cells["code"].tolist(), difference.tolist(), p_value.tolist())
+    ]
+    cells.update(difference=difference, p_value=np.where(reference, np.nan, p_value), reference=reference, mark=mark)
+    return Crosstab(item=item, by=by, cells=pd.DataFrame(cells), tests=tests, by_label=by_label or by)
+
+
+def _mark(difference: float, p: float) -> str:
+    side = "high" if difference > 0 else "low"
+    for alpha in (0.01, 0.05):
+        if p < alpha:
+            return MARKS[(side, alpha)]
+    return ""
+
+
+def _tests(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: str) -> pd.DataFrame:
+    """Rao–Scott tests: the whole table (single answer) or each option against the groups (multi-select)."""
+    rows = []
+    if item.is_multi:
+        for choice, col in zip(item.choices, item.option_columns):
+            ticked = responses[col].astype("Float64")
+            flag = pd.Categorical(ticked.map({1.0: "選択", 0.0: "非選択"}, na_action="ignore").astype(object),
+                                  categories=["選択", "非選択"])
+            data = pd.DataFrame({by: responses[by], col: flag}, index=responses.index)
+            rows.append(_test_row(_rao_scott_or_none(data, design, by, col), item, by, choice.code, choice.label))
+    else:
+        rows.append(_test_row(_rao_scott_or_none(responses, design, by, item.id), item, by, None, ""))
+    return pd.DataFrame(rows)
+
+
+def _tests_from_sums(parts: _ItemSums, design: StratifiedDesign, item: Item, by: str) -> pd.DataFrame:
+    """:func:`_tests` from the question's per-stratum counts (the same tables, no second pass).
+
+    Rows of each table are the groups of ``by``, columns the answers: the choices (single answer)
+    or 選択/非選択 (each option of a multi-select question); the base is who answered both.
+    """
+    sums = parts.sums
+    rows = []
+    if item.is_multi:
+        for j, choice in enumerate(item.choices):
+            ticked = sums.s1[:, :, j]
+            counts = np.stack([ticked, sums.count[:, :, j] - ticked], axis=1)  # (H, 選択/非選択, group)
+            test = rao_scott_counts(design, counts, by, item.option_columns[j], strict=False)
+            rows.append(_test_row(test, item, by, choice.code, choice.label))
+    else:
+        counts = sums.s1.transpose(0, 2, 1)  # (H, choice, group)
+        rows.append(_test_row(rao_scott_counts(design, counts, by, item.id, strict=False), item, by, None, ""))
+    return pd.DataFrame(rows)
+
+
+def _rao_scott_or_none(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str):
+    """The Rao–Scott test, or None when the table has fewer than two answered levels on a side
+    (for example an option nobody chose): there is no association to test, so no marks."""
+    base = data[row].notna() & data[col].notna()
+    if data.loc[base, row].nunique() < 2 or data.loc[base, col].nunique() < 2:
+        return None
+    return rao_scott(data, design, row, col)
+
+
+def _test_row(test, item: Item, by: str, code, label: str) -> dict:
+    if test is None:
+        return {"question": item.id, "by": by, "code": code, "label": label, "n": 0, "f": np.nan,
+                "df_num": np.nan, "df_den": np.nan, "p_value": np.nan, "chisq": np.nan, "pearson": np.nan}
+    return {"question": item.id, "by": by, "code": code, "label": label, "n": test.n, "f": test.f,
+            "df_num": test.df_num, "df_den": test.df_den, "p_value": test.p_value, "chisq": test.chisq,
+            "pearson": test.pearson}
+
+
+def likert_summary(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None,
+                   level: float = 0.95) -> pd.DataFrame:
+    """肯定的回答 (top-2 box), 否定的回答 (bottom-2 box) and the mean score of a Likert question.
+
+    Top/bottom boxes are shares of those who answered (off-scale answers such as わからない count in
+    the base); the mean is over scored answers only. The polarity of the codebook decides which end
+    is 肯定的: the higher scores for ``higher_is_better``.
+
+    Returns ``question, group, measure, base_n, unweighted, estimate, se, ci_low, ci_high, deff``.
+    """
+    scored = sorted((c for c in item.choices if c.score is not None), key=lambda c: -c.score)
+    if item.polarity == "higher_is_worse":
+        scored = scored[::-1]
+    values = responses[item.id]
+    score_map = {c.label: c.score for c in scored}
+    top, bottom = [c.label for c in scored[:2]], [c.label for c in scored[-2:]]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # one value per category, looked up by code (code −1, no answer, takes the appended NaN)
+        categories = list(values.cat.categories)
+        codes = values.cat.codes.to_numpy()
+        data = pd.DataFrame({
+            "肯定的回答": np.array([*(c in top for c in categories), np.nan])[codes],
+            "否定的回答": np.array([*(c in bottom for c in categories), np.nan])[codes],
+            "平均点": np.array([*(score_map.get(c, np.nan) for c in categories), np.nan], dtype=float)[codes],
+        }, index=responses.index)
+    else:
+        answered = values.notna().to_numpy()
+        data = pd.DataFrame({
+            "肯定的回答": np.where(answered, values.isin(top).to_numpy(), np.nan),
+            "否定的回答": np.where(answered, values.isin(bottom).to_numpy(), np.nan),
+            "平均点": values.astype(object).map(score_map).astype(float).to_numpy(),
+        }, index=responses.index)
+    if by is not None:
+        data[by] = responses[by]
+    est = survey_mean(data, design, ["肯定的回答", "否定的回答", "平均点"], by=by, level=level)
+    est = est.rename(columns={"variable": "measure", "n": "base_n"})
+    est.insert(0, "question", item.id)
+    return est[["question", "group", "measure", "base_n", "unweighted", "estimate", "se", "ci_low", "ci_high", "deff"]]
+
+
+def option_difference(responses: pd.DataFrame, design: StratifiedDesign, item: Item, code_a: int, code_b: int,
+                      *, by: str | None = None) -> pd.DataFrame:
+    """Difference between two options of a multi-select question (same respondents: covariance counted)."""
+    a, b = item.option_column(item.choice(code_a)), item.option_column(item.choice(code_b))
+    data = indicators(responses, item)
+    if by is not None:
+        data[by] = responses[by]
+    out = survey_difference(data, design, a, b, by=by)
+    return out.assign(label_a=item.choice(code_a).label, label_b=item.choice(code_b).label)
+
+
+# ------------------------------------------------------------------------------------- display
+
+def _pct(values) -> np.ndarray:
+    return round_half_up(100 * np.asarray(values, dtype=float))
+
+
+def display_tally(table: pd.DataFrame, item: Item, *, weighted: bool = False) -> pd.DataFrame:
+    """A question's 単純集計 as people read it: choices in rows, 回答数 and %, then 無回答 and 合計/M.T."""
+    t = table[table["group"] == ALL]
+    if "suppressed" in t and t["suppressed"].any():  # fewer answers than the anonymity threshold
+        return pd.DataFrame({"選択肢": [*t["label"], "基数"], "回答数": ["x"] * (len(t) + 1), "%": ["x"] * (len(t) + 1)})
+    value = t["estimate"] if weighted else t["share"]
+    out = pd.DataFrame({"選択肢": t["label"].to_numpy(), "回答数": t["n"].to_numpy(), "%": _pct(value)})
+    base, missing = int(t["base_n"].iloc[0]), int(t["no_answer_n"].iloc[0])
+    total_label = "M.T.（複数回答計）" if item.is_multi else "合計"
+    tail = pd.DataFrame({"選択肢": [total_label, f"基数（{NO_ANSWER}を除く）", NO_ANSWER],
+                         "回答数": [int(t["n"].sum()), base, missing],
+                         "%": [float(np.sum(_pct(value))), np.nan, np.nan]})
+    shown = pd.concat([out, tail], ignore_index=True)
+    shown["回答数"] = shown["回答数"].astype("Int64")
+    return shown
+
+
+def display_crosstab(ct: Crosstab, *, weighted: bool = False) -> pd.DataFrame:
+    """A crosstab as people read it: groups in rows with base n, % per choice with its mark."""
+    cells = ct.cells
+    value = cells["estimate"] if weighted else cells["share"]
+    held = cells["suppressed"] if "suppressed" in cells else pd.Series(False, index=cells.index)
+    text = ["x" if h else (f"{v:.1f}{m}" if np.isfinite(v) else "-") for v, m, h in zip(_pct(value), cells["mark"], held)]
+    wide = cells.assign(text=text).pivot(index="group", columns="label", values="text")
+    groups = list(dict.fromkeys(cells["group"]))
+    wide = wide.reindex(index=groups, columns=ct.item.labels)
+    base = cells.drop_duplicates("group").set_index("group")
+    wide.insert(0, "基数", base["base_n"].reindex(groups).to_numpy())
+    wide.insert(1, "備考", np.where(base["reference"].reindex(groups).to_numpy(), "参考値", ""))
+    wide.index.name = ct.by
+    return wide.reset_index()
+
+
+def table_notes(ct: Crosstab | None = None) -> list[str]:
+    """The notes printed under a table: test result, legend, method, rounding."""
+    notes = []
+    if ct is not None:
+        for row in ct.tests.itertuples():
+            head = f"{row.label}：" if row.label else ""
+            if not np.isfinite(row.p_value):
+                notes.append(f"{head}Rao–Scott検定：回答が1区分のみのため検定できない")
+                continue
+            notes.append(f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, {_p(row.p_value)}")
+        notes.append(MARK_LEGEND)
+    return [*notes, DESIGN_NOTE, ROUNDING_NOTE]
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

@@ -1,0 +1,3 @@
+from ppp_survey.synth.generator import main
+
+raise SystemExit(main())
