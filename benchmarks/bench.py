@@ -134,8 +134,7 @@ def run_ppp_core(responses, frame, codebook):
     data = pd.concat([indicators(responses, q) for q in questions], axis=1)
     columns = list(data.columns)
     data[by] = responses[by]
-    est = pd.concat([survey_mean(data, design, columns), survey_mean(data, design, columns, by=by)],
-                    ignore_index=True)
+    est = pd.concat([survey_mean(data, design, columns), survey_mean(data, design, columns, by=by)], ignore_index=True)
     names, codes, f, d = [], [], [], []
     for q in questions:
         targets = zip(q.option_columns, [c.code for c in q.choices]) if q.is_multi else [(q.id, None)]
@@ -185,7 +184,7 @@ def run_floor(responses, frame, codebook, level=0.95):
         else:
             k = responses[item.id].cat.codes.to_numpy().astype(np.intp)  # −1: no answer
             n_k = len(item.choices)
-        for label, (cell, n_groups, group_labels) in groupings.items():
+        for cell, n_groups, group_labels in groupings.values():
             size = n_strata * n_groups
             if item.is_multi:
                 m = np.bincount(cell[answered], minlength=size).reshape(n_strata, n_groups).astype(float)
@@ -195,13 +194,13 @@ def run_floor(responses, frame, codebook, level=0.95):
                 counts = np.bincount(cell * (n_k + 1) + k + 1, minlength=size * (n_k + 1))
                 counts = counts.reshape(n_strata, n_groups, n_k + 1)[:, :, 1:].astype(float)
                 m, s = counts.sum(axis=2), counts
-            for j, col in enumerate(item.option_columns):
+            for col in item.option_columns:
                 variables += [col] * n_groups
                 groups += group_labels
             columns.append(np.stack([a.T.reshape(-1) for a in estimate(m, s)], axis=-1))
         # Rao–Scott: 職域 (rows) × answer (columns), base = answered, own per-stratum cell counts
         if item.is_multi:
-            for col, choice, y in zip(item.option_columns, item.choices, ys):
+            for _col, choice, y in zip(item.option_columns, item.choices, ys):
                 cell = h * (2 * n_strata) + (1 - y.astype(np.intp)) * n_strata + h  # (選択, 非選択)
                 counts = np.bincount(cell[answered], minlength=n_strata * n_strata * 2)
                 f, d = _floor_rao_scott(counts.reshape(n_strata, 2 * n_strata), n_strata, 2, w, c, n_h, n)
@@ -215,8 +214,16 @@ def run_floor(responses, frame, codebook, level=0.95):
     import pandas as pd
 
     values = np.concatenate(columns)
-    est = pd.DataFrame({"variable": variables, "group": groups, "estimate": values[:, 0], "se": values[:, 1],
-                        "ci_low": values[:, 2], "ci_high": values[:, 3]})
+    est = pd.DataFrame(
+        {
+            "variable": variables,
+            "group": groups,
+            "estimate": values[:, 0],
+            "se": values[:, 1],
+            "ci_low": values[:, 2],
+            "ci_high": values[:, 3],
+        }
+    )
     names, codes, f, d = zip(*tests)
     return _tidy_estimates(est), _tidy_tests(names, codes, f, d)
 
@@ -291,11 +298,18 @@ def run_svy(responses, frame, codebook):
     for group in (None, by):
         for variable in columns:  # one call per column: faster than passing the list (svy 0.35)
             out = sample.estimation.mean(variable, by=group, drop_nulls=True).to_polars().to_pandas()
-            parts.append(pd.DataFrame({
-                "variable": variable,
-                "group": "全体" if group is None else out[by],
-                "estimate": out["est"], "se": out["se"], "ci_low": out["lci"], "ci_high": out["uci"],
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "variable": variable,
+                        "group": "全体" if group is None else out[by],
+                        "estimate": out["est"],
+                        "se": out["se"],
+                        "ci_low": out["lci"],
+                        "ci_high": out["uci"],
+                    }
+                )
+            )
     names, codes, f, d = [], [], [], []
     for item in questions:
         targets = zip(item.option_columns, [ch.code for ch in item.choices]) if item.is_multi else [(item.id, None)]
@@ -428,8 +442,10 @@ def run_measured(cmd: list[str], *, cwd: Path | None = None) -> tuple[float, flo
         stderr = err.read().decode("utf-8", "replace")
         if proc.returncode != 0:
             out.seek(0)
-            raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n"
-                               f"{out.read().decode('utf-8', 'replace')}\n{stderr}")
+            raise RuntimeError(
+                f"{' '.join(map(str, cmd))} failed ({proc.returncode}):\n"
+                f"{out.read().decode('utf-8', 'replace')}\n{stderr}"
+            )
     return seconds, usage.ru_maxrss / 1024.0, stderr
 
 
@@ -444,7 +460,7 @@ def _png_size(path: Path) -> tuple[int, int, float | None]:
     dpi = None
     at = data.find(b"pHYs")
     if at > 0:
-        ppu_x, _, unit = struct.unpack(">IIB", data[at + 4: at + 13])
+        ppu_x, _, unit = struct.unpack(">IIB", data[at + 4 : at + 13])
         if unit == 1:
             dpi = round(ppu_x * 0.0254)
     return width, height, dpi
@@ -463,16 +479,29 @@ def bench_estimates(sizes, repeats, svy_repeats_large, tools, work: Path, log) -
             if tool == "svy" and n >= 1_000_000:
                 reps = min(repeats, svy_repeats_large)
             out = work / f"{tool}_{n}.pkl"
-            wall, rss, _ = run_measured(_me("--worker", tool, "--data", str(data), "--repeats", str(reps),
-                                            "--out", str(out)))
+            wall, rss, _ = run_measured(
+                _me("--worker", tool, "--data", str(data), "--repeats", str(reps), "--out", str(out))
+            )
             with open(out, "rb") as fh:
                 result = pickle.load(fh)
             seconds = statistics.median(result["times"])
-            rows.append({"n": n, "tool": tool, "seconds": seconds, "times": result["times"], "repeats": reps,
-                         "rss": rss, "rss_before": result["rss_before"], "estimates": result["estimates"],
-                         "tests": result["tests"]})
-            log(f"    {tool:<9} median {seconds:8.3f} s of {reps} "
-                f"({', '.join(f'{t:.3f}' for t in result['times'])}); peak RSS {rss:,.0f} MB")
+            rows.append(
+                {
+                    "n": n,
+                    "tool": tool,
+                    "seconds": seconds,
+                    "times": result["times"],
+                    "repeats": reps,
+                    "rss": rss,
+                    "rss_before": result["rss_before"],
+                    "estimates": result["estimates"],
+                    "tests": result["tests"],
+                }
+            )
+            log(
+                f"    {tool:<9} median {seconds:8.3f} s of {reps} "
+                f"({', '.join(f'{t:.3f}' for t in result['times'])}); peak RSS {rss:,.0f} MB"
+            )
         data.unlink()
     return rows
 
@@ -480,8 +509,10 @@ def bench_estimates(sizes, repeats, svy_repeats_large, tools, work: Path, log) -
 def agreement(rows: list[dict]) -> tuple[list[str], bool]:
     """Max |difference| of estimates, SEs, CIs and Rao–Scott F/df of every tool against ppp."""
     lines, ok = [], True
-    header = (f"{'n':>9}  {'tool vs ppp':<11}{'cells':>6}{'|Δ estimate|':>14}{'|Δ SE|':>11}"
-              f"{'|Δ CI|':>11}{'tests':>7}{'|Δ F|':>11}{'|Δ df|':>11}")
+    header = (
+        f"{'n':>9}  {'tool vs ppp':<11}{'cells':>6}{'|Δ estimate|':>14}{'|Δ SE|':>11}"
+        f"{'|Δ CI|':>11}{'tests':>7}{'|Δ F|':>11}{'|Δ df|':>11}"
+    )
     lines.append(header)
     by_n = {}
     for row in rows:
@@ -506,8 +537,10 @@ def agreement(rows: list[dict]) -> tuple[list[str], bool]:
             ci = f"{d_ci:11.1e}" if tool != "svy" else f"{'(df)':>11}"
             bad = max(d_est, d_se, d_f, d_df) > TOLERANCE or (tool != "svy" and d_ci > TOLERANCE)
             ok &= not bad
-            lines.append(f"{n:>9,}  {tool:<11}{len(a):>6}{d_est:14.1e}{d_se:11.1e}{ci}{len(t):>7}"
-                         f"{d_f:11.1e}{d_df:11.1e}" + ("  ← DISAGREE" if bad else ""))
+            lines.append(
+                f"{n:>9,}  {tool:<11}{len(a):>6}{d_est:14.1e}{d_se:11.1e}{ci}{len(t):>7}"
+                f"{d_f:11.1e}{d_df:11.1e}" + ("  ← DISAGREE" if bad else "")
+            )
     return lines, ok
 
 
@@ -528,10 +561,11 @@ def timing_table(rows: list[dict]) -> list[str]:
                 continue
             row = tools[tool]
             ratio = f"{row['seconds'] / floor['seconds']:.2f}" if floor else "-"
-            speedup = (f"{svy_row['seconds'] / row['seconds']:.1f}"
-                       if svy_row and tool.startswith("ppp") else "")
-            lines.append(f"| {n:>9,} | {tool:<8} | {row['seconds']:>9.3f} | {row['repeats']:>4} | {ratio:>8} "
-                         f"| {speedup:>10} | {row['rss']:>11,.0f} | {row['rss_before']:>13,.0f} |")
+            speedup = f"{svy_row['seconds'] / row['seconds']:.1f}" if svy_row and tool.startswith("ppp") else ""
+            lines.append(
+                f"| {n:>9,} | {tool:<8} | {row['seconds']:>9.3f} | {row['repeats']:>4} | {ratio:>8} "
+                f"| {speedup:>10} | {row['rss']:>11,.0f} | {row['rss_before']:>13,.0f} |"
+            )
     return lines
 
 
@@ -560,21 +594,31 @@ def bench_report(repeats: int, root: Path, work: Path, log) -> dict:
     sizes = [_png_size(p) for p in pngs]
     dpis = {d for _, _, d in sizes if d}
     dpi = dpis.pop() if len(dpis) == 1 else 150
-    log(f"report: {len(pngs)} PNGs at {dpi} dpi, "
+    log(
+        f"report: {len(pngs)} PNGs at {dpi} dpi, "
         f"{min(w for w, _, _ in sizes)}–{max(w for w, _, _ in sizes)} × "
         f"{min(h for _, h, _ in sizes)}–{max(h for _, h, _ in sizes)} px; runs "
-        f"{', '.join(f'{t:.2f}' for t in times)} s")
+        f"{', '.join(f'{t:.2f}' for t in times)} s"
+    )
     floor_dir = work / "floor_out"
     floor_dir.mkdir(exist_ok=True)
     spec = json.dumps([[w, h] for w, h, _ in sizes])
     f_times, f_rss = [], []
     for _ in range(repeats):
-        seconds, peak, _ = run_measured(_me("--worker", "charts", "--sizes", spec, "--dpi", str(dpi),
-                                            "--out", str(floor_dir)), cwd=root)
+        seconds, peak, _ = run_measured(
+            _me("--worker", "charts", "--sizes", spec, "--dpi", str(dpi), "--out", str(floor_dir)), cwd=root
+        )
         f_times.append(seconds), f_rss.append(peak)
     log(f"matplotlib floor: runs {', '.join(f'{t:.2f}' for t in f_times)} s")
-    return {"report": statistics.median(times), "report_rss": max(rss), "floor": statistics.median(f_times),
-            "floor_rss": max(f_rss), "n_png": len(pngs), "dpi": dpi, "repeats": repeats}
+    return {
+        "report": statistics.median(times),
+        "report_rss": max(rss),
+        "floor": statistics.median(f_times),
+        "floor_rss": max(f_rss),
+        "n_png": len(pngs),
+        "dpi": dpi,
+        "repeats": repeats,
+    }
 
 
 def bench_import(repeats: int, root: Path) -> tuple[float, list[float]]:
@@ -586,12 +630,13 @@ def bench_import(repeats: int, root: Path) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 (one flat CLI: each option is an independent branch)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="respondent counts (comma-separated)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per tool and n (median reported)")
-    parser.add_argument("--svy-repeats-large", type=int, default=1,
-                        help="svy runs at n ≥ 1,000,000 (default 1: one run takes minutes)")
+    parser.add_argument(
+        "--svy-repeats-large", type=int, default=1, help="svy runs at n ≥ 1,000,000 (default 1: one run takes minutes)"
+    )
     parser.add_argument("--tools", default=",".join(TOOLS), help=f"subset of {','.join(TOOLS)}")
     parser.add_argument("--skip-report", action="store_true", help="skip the report and import timings")
     parser.add_argument("--quick", action="store_true", help="n = 1,340 and 10,000 only, 3 repeats")
@@ -626,8 +671,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import platform
 
-    log(f"ppp_survey benchmark — Python {platform.python_version()}, {os.cpu_count()} CPU(s), "
-        f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    log(
+        f"ppp_survey benchmark — Python {platform.python_version()}, {os.cpu_count()} CPU(s), "
+        f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     with tempfile.TemporaryDirectory(prefix="ppp_bench_") as tmp:
         work = Path(tmp)
         rows = bench_estimates(sizes, repeats, args.svy_repeats_large, tools, work, log)
@@ -639,13 +686,18 @@ def main(argv: list[str] | None = None) -> int:
     lines, ok = agreement(rows)
     for line in lines:
         log("  " + line)
-    log(f"  → {'all agree' if ok else 'DISAGREEMENT'} within {TOLERANCE:g} "
-        "(svy's CIs use each domain's own df, so they are not compared)")
+    log(
+        f"  → {'all agree' if ok else 'DISAGREEMENT'} within {TOLERANCE:g} "
+        "(svy's CIs use each domain's own df, so they are not compared)"
+    )
 
     log("")
     svy_note = [r for r in rows if r["tool"] == "svy" and r["repeats"] < repeats]
-    log(f"Full estimate set: seconds = median of {repeats} runs"
-        + (f" (svy at n ≥ 1,000,000: median of {svy_note[0]['repeats']})" if svy_note else "") + ".")
+    log(
+        f"Full estimate set: seconds = median of {repeats} runs"
+        + (f" (svy at n ≥ 1,000,000: median of {svy_note[0]['repeats']})" if svy_note else "")
+        + "."
+    )
     for line in timing_table(rows):
         log(line)
     log("")
@@ -657,10 +709,14 @@ def main(argv: list[str] | None = None) -> int:
         log("")
         log(f"| {'what':<46} | {'seconds':>8} | {'peak RSS MB':>11} |")
         log(f"| {'-' * 46} | {'-' * 7}:| {'-' * 10}:|")
-        log(f"| {'python -m ppp_survey.report (baseline, 1,340)':<46} | {report['report']:>8.2f} "
-            f"| {report['report_rss']:>11,.0f} |")
-        log(f"| {'matplotlib floor (' + str(report['n_png']) + ' PNGs, same sizes)':<46} | "
-            f"{report['floor']:>8.2f} | {report['floor_rss']:>11,.0f} |")
+        log(
+            f"| {'python -m ppp_survey.report (baseline, 1,340)':<46} | {report['report']:>8.2f} "
+            f"| {report['report_rss']:>11,.0f} |"
+        )
+        log(
+            f"| {'matplotlib floor (' + str(report['n_png']) + ' PNGs, same sizes)':<46} | "
+            f"{report['floor']:>8.2f} | {report['floor_rss']:>11,.0f} |"
+        )
         log(f"| {'ratio report / floor':<46} | {report['report'] / report['floor']:>8.2f} | {'':>11} |")
         log(f"| {'import ppp_survey (in-process)':<46} | {imported[0]:>8.3f} | {'':>11} |")
         log(f"(medians of {report['repeats']}; import runs: {', '.join(f'{t:.3f}' for t in imported[1])} s)")
@@ -674,29 +730,55 @@ def main(argv: list[str] | None = None) -> int:
         for tool in ("ppp", "ppp-ct", "ppp-core"):
             if tool in at:
                 ratio = at[tool]["seconds"] / at["floor"]["seconds"]
-                checks.append((f"{tool} within {TARGETS['floor_ratio']:g}× the numpy floor at n = {big:,}",
-                               ratio <= TARGETS["floor_ratio"], f"{ratio:.2f}×"))
+                checks.append(
+                    (
+                        f"{tool} within {TARGETS['floor_ratio']:g}× the numpy floor at n = {big:,}",
+                        ratio <= TARGETS["floor_ratio"],
+                        f"{ratio:.2f}×",
+                    )
+                )
     if "ppp" in at and "svy" in at:
         for tool in ("ppp", "ppp-ct", "ppp-core"):
             if tool in at:
                 speed = at["svy"]["seconds"] / at[tool]["seconds"]
-                checks.append((f"{tool} ≥ {TARGETS['svy_speedup']:g}× faster than svy at n = {big:,}",
-                               speed >= TARGETS["svy_speedup"], f"{speed:.0f}×"))
+                checks.append(
+                    (
+                        f"{tool} ≥ {TARGETS['svy_speedup']:g}× faster than svy at n = {big:,}",
+                        speed >= TARGETS["svy_speedup"],
+                        f"{speed:.0f}×",
+                    )
+                )
     if "ppp" in at:
-        checks.append((f"ppp peak RSS < {TARGETS['rss_mb']:,.0f} MB at n = {big:,}",
-                       at["ppp"]["rss"] < TARGETS["rss_mb"], f"{at['ppp']['rss']:,.0f} MB"))
+        checks.append(
+            (
+                f"ppp peak RSS < {TARGETS['rss_mb']:,.0f} MB at n = {big:,}",
+                at["ppp"]["rss"] < TARGETS["rss_mb"],
+                f"{at['ppp']['rss']:,.0f} MB",
+            )
+        )
         series = sorted((r["n"], r["seconds"]) for r in rows if r["tool"] == "ppp" and r["n"] >= 10_000)
         if len(series) >= 2:
             (n0, s0), (n1, s1) = series[-2], series[-1]
             factor = (s1 / s0) / (n1 / n0)
-            checks.append(("ppp linear in n from 10,000 (last step time ratio / n ratio ≤ 1.5)",
-                           factor <= 1.5, f"{factor:.2f}"))
+            checks.append(
+                ("ppp linear in n from 10,000 (last step time ratio / n ratio ≤ 1.5)", factor <= 1.5, f"{factor:.2f}")
+            )
     if report:
         ratio = report["report"] / report["floor"]
-        checks.append((f"report within {TARGETS['report_ratio']:g}× its matplotlib floor", ratio <= TARGETS["report_ratio"],
-                       f"{ratio:.2f}× ({report['report']:.2f} s vs {report['floor']:.2f} s)"))
-        checks.append((f"import ppp_survey < {TARGETS['import_s']:g} s", imported[0] < TARGETS["import_s"],
-                       f"{imported[0]:.3f} s"))
+        checks.append(
+            (
+                f"report within {TARGETS['report_ratio']:g}× its matplotlib floor",
+                ratio <= TARGETS["report_ratio"],
+                f"{ratio:.2f}× ({report['report']:.2f} s vs {report['floor']:.2f} s)",
+            )
+        )
+        checks.append(
+            (
+                f"import ppp_survey < {TARGETS['import_s']:g} s",
+                imported[0] < TARGETS["import_s"],
+                f"{imported[0]:.3f} s",
+            )
+        )
     for label, passed, value in checks:
         log(f"  [{'met ' if passed else 'MISS'}] {label}: {value}")
     log(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -29,7 +29,7 @@ def test_published_facts(baseline, frame, codebook):
     assert frame["population"].sum() == 3138  # 職員3,138人
     rates = response_rates(responses, frame, codebook)
     assert pct(rates.iloc[-1]["rate"]) == "42.7"  # 回答率42.7%
-    window = (responses["completed"].dt.date.between(dt.date(2025, 7, 18), dt.date(2025, 7, 31)))
+    window = responses["completed"].dt.date.between(dt.date(2025, 7, 18), dt.date(2025, 7, 31))
     assert window.all()  # R7.7.18～31実施
     assert responses["started"].min().date() == dt.date(2025, 7, 18)
     assert responses["completed"].max().date() <= dt.date(2025, 7, 31)

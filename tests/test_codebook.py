@@ -76,8 +76,16 @@ def test_a_new_codebook_file_is_enough(tmp_path):
     """Next year's questionnaire: a changed question and a new one, by editing the YAML only."""
     raw = copy.deepcopy(_raw())
     raw["survey"]["id"] = "r8"
-    raw["questions"].append({"id": "q9", "number": "2-(9)", "title": "新しい設問", "text": "新しい設問文",
-                             "type": "sa", "choices": [{"code": 1, "label": "はい"}, {"code": 2, "label": "いいえ"}]})
+    raw["questions"].append(
+        {
+            "id": "q9",
+            "number": "2-(9)",
+            "title": "新しい設問",
+            "text": "新しい設問文",
+            "type": "sa",
+            "choices": [{"code": 1, "label": "はい"}, {"code": 2, "label": "いいえ"}],
+        }
+    )
     path = tmp_path / "codebook_r8.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     cb = load_codebook(path)
@@ -86,8 +94,15 @@ def test_a_new_codebook_file_is_enough(tmp_path):
 
 @pytest.mark.parametrize(
     "raw, key",
-    [("①　重要である ", "重要である"), ("（1）企業（上下水道）", "企業(上下水道)"), ("20代以下", "20代以下"),
-     ("1. ある", "ある"), ("ＩＤ", "id"), ("問2. ない", "ない"), ("1,3", "1,3")],
+    [
+        ("①　重要である ", "重要である"),
+        ("（1）企業（上下水道）", "企業(上下水道)"),
+        ("20代以下", "20代以下"),
+        ("1. ある", "ある"),
+        ("ＩＤ", "id"),
+        ("問2. ない", "ない"),
+        ("1,3", "1,3"),
+    ],
 )
 def test_normalize_key(raw, key):
     assert normalize_key(raw) == key

@@ -23,12 +23,12 @@ from conftest import BASELINE, FRAME, REPO
 from ppp_survey import compare as cmp
 from ppp_survey.compare import baseline as frozen_baseline
 from ppp_survey.compare import changes as change_table
+from ppp_survey.compare.wave import wave_from_responses, wave_indicators
 from ppp_survey.outputs import change_charts as change_plots
 from ppp_survey.spec.codebook import parse_codebook
 from ppp_survey.spec.mapping import GroupMap, MappingError, load_mapping, parse_mapping
-from ppp_survey.synth.generator import generate, load_spec
 from ppp_survey.spec.resources import resolve_codebook
-from ppp_survey.compare.wave import wave_from_responses, wave_indicators
+from ppp_survey.synth.generator import generate, load_spec
 
 R8_DATA = REPO / "data" / "raw" / "synthetic_r8_responses.xlsx"
 R8_FRAME = REPO / "data" / "raw" / "staff_frame_r8.csv"
@@ -38,6 +38,7 @@ SIGNIFICANT = ("改善", "悪化", "増加", "減少")
 
 
 # ------------------------------------------------------------------------------------ fixtures
+
 
 @pytest.fixture(scope="module")
 def r7():
@@ -90,6 +91,7 @@ def false_verdicts(table: pd.DataFrame) -> tuple[int, int]:
 
 
 # ----------------------------------------------------------------------------- the R8 wave
+
 
 def test_r8_file_is_the_generator_output(r8):
     """data/raw/synthetic_r8_responses.xlsx is what `python -m ppp_survey.synth --wave r8` writes."""
@@ -171,9 +173,10 @@ def test_null_same_population(r7):
         staff = generate(r7.codebook, {**spec, "respondents": population}, seed=seed).responses
         domain = staff["domain"].astype(str).to_numpy()
 
-        def respondents():
-            picked = np.concatenate([rng.choice(np.flatnonzero(domain == k), n, replace=False)
-                                     for k, n in sizes.items()])
+        def respondents(staff=staff, domain=domain):
+            picked = np.concatenate(
+                [rng.choice(np.flatnonzero(domain == k), n, replace=False) for k, n in sizes.items()]
+            )
             return wave_from_responses(staff.iloc[np.sort(picked)].reset_index(drop=True), r7.frame, r7.codebook)
 
         h, n = false_verdicts(cmp.compare(respondents(), respondents()))
@@ -183,6 +186,7 @@ def test_null_same_population(r7):
 
 
 # --------------------------------------------------------------------------- the change table
+
 
 def test_change_table_columns_and_method(changes, frozen):
     assert list(changes.columns) == list(cmp.CHANGE_COLUMNS)
@@ -199,8 +203,18 @@ def test_change_table_columns_and_method(changes, frozen):
     assert rate["p_value"].isna().all() and (rate["se_diff"] == 0).all() and rate["mdd"].isna().all()
     assert rate["verdict"].str.endswith("（記述）").all() and rate["note"].str.contains("標本誤差はない").all()
     # 全体 and every mapped 職域, with R8's name for the renamed one
-    assert list(dict.fromkeys(changes["group"])) == ["全体", "一般行政", "税務", "福祉", "保健・医療", "技術", "消防",
-                                                     "上下水道局", "技能労務", "教育・保育"]
+    assert list(dict.fromkeys(changes["group"])) == [
+        "全体",
+        "一般行政",
+        "税務",
+        "福祉",
+        "保健・医療",
+        "技術",
+        "消防",
+        "上下水道局",
+        "技能労務",
+        "教育・保育",
+    ]
     assert len(changes) == 55 * 10
     # 技能労務 (24 respondents in R7, 26 in R8): 参考値, not tested (the crosstabs' rule, base < 30)
     small = changes[(changes["group"] == "技能労務") & (changes["kind"] != "rate")]
@@ -229,7 +243,11 @@ def test_declared_changes_are_compared_with_a_note(changes, mapping):
     q1 = changes[changes["indicator"] == "q1:top2"]
     assert q1["note"].str.contains("設問文変更").all()  # declared in mapping_r7_r8.yaml
     assert not changes["indicator"].str.startswith("q5:opt:14").any()  # added choice: R8 only
-    assert changes.loc[changes["question"] == "q5", "note"].str.contains("選択肢「官民連携指針の内容や運用がわかりにくい」を追加").all()
+    assert (
+        changes.loc[changes["question"] == "q5", "note"]
+        .str.contains("選択肢「官民連携指針の内容や運用がわかりにくい」を追加")
+        .all()
+    )
     water = changes[changes["group"] == "上下水道局"]
     assert water["note"].str.contains("R7: 企業（上下水道）").all()
     missing = changes.attrs["not_compared"]
@@ -242,8 +260,10 @@ def test_kpi_values(changes):
     assert kpi["rate"] == pytest.approx(1465 / 3100)
     row = changes[(changes["indicator"] == "q6:top2") & (changes["group"] == "全体")].iloc[0]
     assert kpi["q6:top2"] == row["estimate_new"]
-    assert cmp.kpi_values(changes, group="消防")["q6:top2"] == changes.query(
-        "indicator == 'q6:top2' and group == '消防'")["estimate_new"].iloc[0]
+    assert (
+        cmp.kpi_values(changes, group="消防")["q6:top2"]
+        == changes.query("indicator == 'q6:top2' and group == '消防'")["estimate_new"].iloc[0]
+    )
 
 
 def test_small_groups_are_suppressed(frozen, r8, mapping):
@@ -265,7 +285,9 @@ def test_indicators_match_the_tables(r7):
         item = r7.codebook.item(qid)
         t = tally(r7.responses, design, item, by="domain")
         part = "opt" if item.is_multi else "choice"
-        mine = ind.set_index(["indicator", "group"]).loc[[(f"{qid}:{part}:{c}", g) for c, g in zip(t["code"], t["group"])]]
+        mine = ind.set_index(["indicator", "group"]).loc[
+            [(f"{qid}:{part}:{c}", g) for c, g in zip(t["code"], t["group"])]
+        ]
         np.testing.assert_allclose(mine["estimate"], t["estimate"], rtol=1e-12)
         np.testing.assert_allclose(mine["se"], t["se"], rtol=1e-12)
         np.testing.assert_array_equal(mine["base_n"], t["base_n"])
@@ -273,7 +295,9 @@ def test_indicators_match_the_tables(r7):
     top = likert_summary(r7.responses, design, r7.codebook.item("q6"))
     top = top[top["measure"] == "肯定的回答"].iloc[0]
     mine = ind.set_index(["indicator", "group"]).loc[("q6:top2", "全体")]
-    assert mine["estimate"] == pytest.approx(top["estimate"], rel=1e-12) and mine["se"] == pytest.approx(top["se"], rel=1e-12)
+    assert mine["estimate"] == pytest.approx(top["estimate"], rel=1e-12) and mine["se"] == pytest.approx(
+        top["se"], rel=1e-12
+    )
     assert mine["se_nofpc"] > mine["se"]  # the FPC (43% answered) shrinks the standard error
 
 
@@ -291,6 +315,7 @@ def test_merged_strata_equal_the_domain_estimate(r7, frozen):
 
 
 # ------------------------------------------------------------------------ refusals (mapping)
+
 
 def edited_codebook(tmp_path: Path, old: str, new: str) -> Path:
     text = (PACKAGED / "codebook_r8.yaml").read_text(encoding="utf-8")
@@ -322,16 +347,26 @@ def test_declared_text_change_is_accepted(tmp_path, r7):
     assert q6.status == "same" and any("総合窓口への言及を追加" in c for c in q6.caveats)
 
 
-@pytest.mark.parametrize("edit, expected", [
-    # a choice relabelled without a declaration
-    (("{code: 2, label: どちらかといえば感じる, score: 3}", "{code: 2, label: やや感じる, score: 3}"),
-     ["q6", "choice 2→2", "どちらかといえば感じる", "やや感じる"]),
-    # a Likert score changed
-    (("{code: 1, label: 意欲がある, score: 4}", "{code: 1, label: 意欲がある, score: 5}"), ["q2", "score 4.0 → 5.0"]),
-    # a type changed: never the same item
-    (("    type: sa\n    polarity: higher_is_better\n", "    type: likert\n    polarity: higher_is_better\n"),
-     ["q3", "type changed"]),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        # a choice relabelled without a declaration
+        (
+            ("{code: 2, label: どちらかといえば感じる, score: 3}", "{code: 2, label: やや感じる, score: 3}"),
+            ["q6", "choice 2→2", "どちらかといえば感じる", "やや感じる"],
+        ),
+        # a Likert score changed
+        (
+            ("{code: 1, label: 意欲がある, score: 4}", "{code: 1, label: 意欲がある, score: 5}"),
+            ["q2", "score 4.0 → 5.0"],
+        ),
+        # a type changed: never the same item
+        (
+            ("    type: sa\n    polarity: higher_is_better\n", "    type: likert\n    polarity: higher_is_better\n"),
+            ["q3", "type changed"],
+        ),
+    ],
+)
 def test_other_undeclared_changes_are_refused(tmp_path, r7, edit, expected):
     with pytest.raises(MappingError) as err:
         load_mapping("mapping_r7_r8.yaml", r7.codebook, edited_codebook(tmp_path, *edit))
@@ -349,8 +384,9 @@ def test_mapping_must_declare_added_choices_and_renamed_strata(r7, r8):
     with pytest.raises(MappingError, match="'from: r8' does not match"):
         parse_mapping({**raw, "from": "r8", "to": "r7"}, r7.codebook, r8.codebook)
     with pytest.raises(MappingError, match="R7 has no question 'q9'"):
-        parse_mapping({**raw, "questions": [*raw["questions"], {"id": "q9", "status": "removed"}]},
-                      r7.codebook, r8.codebook)
+        parse_mapping(
+            {**raw, "questions": [*raw["questions"], {"id": "q9", "status": "removed"}]}, r7.codebook, r8.codebook
+        )
     with pytest.raises(MappingError, match="no mapping file.*企業（上下水道）"):  # no mapping file at all
         load_mapping(None, r7.codebook, r8.codebook)
 
@@ -383,11 +419,18 @@ def test_merge_split_added_removed_strata(r7):
     raw["survey"]["id"] = "r9"
     choices = raw["attributes"][0]["choices"]
     choices[1:3] = [{"code": 2, "label": "税務・福祉"}]  # 税務 + 福祉 merged
-    choices[-1] = {"code": 9, "label": "こども部"}       # 教育・保育 removed, こども部 new
+    choices[-1] = {"code": 9, "label": "こども部"}  # 教育・保育 removed, こども部 new
     new = parse_codebook(raw, name="r9")
-    mapping = {"schema_version": 1, "from": "r7", "to": "r9", "strata": [
-        {"from": ["税務", "福祉"], "to": "税務・福祉"}, {"from": "教育・保育", "status": "removed"},
-        {"to": "こども部", "status": "added"}]}
+    mapping = {
+        "schema_version": 1,
+        "from": "r7",
+        "to": "r9",
+        "strata": [
+            {"from": ["税務", "福祉"], "to": "税務・福祉"},
+            {"from": "教育・保育", "status": "removed"},
+            {"to": "こども部", "status": "added"},
+        ],
+    }
     m = parse_mapping(mapping, r7.codebook, new)
     by_name = {g.name: g for g in m.groups}
     assert by_name["税務・福祉"].old == ("税務", "福祉") and by_name["税務・福祉"].status == "same"
@@ -397,6 +440,7 @@ def test_merge_split_added_removed_strata(r7):
 
 # ----------------------------------------------------------------------------- frozen baseline
 
+
 def test_baseline_round_trip(r7, r8, mapping, frozen, changes, monkeypatch):
     """Saved, then compared from the saved files only; the comparison names the manifest hash."""
     manifest = frozen.folder / "manifest.json"
@@ -404,8 +448,8 @@ def test_baseline_round_trip(r7, r8, mapping, frozen, changes, monkeypatch):
     assert (changes["baseline"] == frozen.id).all() and changes.attrs["baseline"] == frozen.id
     assert frozen.id[:12] in changes.attrs["baseline_description"]
     # Nothing of R7 is recomputed: loading again with the R7 loaders disabled gives the same table.
-    import ppp_survey.ingest.load
     import ppp_survey.compare.wave
+    import ppp_survey.ingest.load
 
     def refuse(*args, **kwargs):
         raise AssertionError("the baseline must not be recomputed")
@@ -453,12 +497,16 @@ def test_a_survey_freezes_like_a_wave(r7):
     from ppp_survey.ingest.load import load_responses
 
     loaded = load_responses(BASELINE, r7.codebook)
-    survey = Survey(loaded=loaded, analysis=SimpleNamespace(codebook=r7.codebook, rates=r7.rates),
-                    note=r7.note, synthetic=True)
-    pd.testing.assert_frame_equal(frozen_baseline.baseline_from_wave(survey).indicators, frozen_baseline.baseline_from_wave(r7).indicators)
+    survey = Survey(
+        loaded=loaded, analysis=SimpleNamespace(codebook=r7.codebook, rates=r7.rates), note=r7.note, synthetic=True
+    )
+    pd.testing.assert_frame_equal(
+        frozen_baseline.baseline_from_wave(survey).indicators, frozen_baseline.baseline_from_wave(r7).indicators
+    )
 
 
 # ------------------------------------------------------------------------------------ charts
+
 
 def test_chart_data_and_plots(changes):
     from ppp_survey.outputs import plots
@@ -468,7 +516,9 @@ def test_chart_data_and_plots(changes):
     q6 = charts["q6"]
     assert list(q6.dumbbell["indicator"]) == ["q6:top2", *[f"q6:choice:{c}" for c in range(1, 6)]]
     assert q6.heatmap.shape == (10, 6) and q6.heatmap.index[0] == "全体"
-    assert q6.improvement.loc["全体", "感じない"] == pytest.approx(-q6.heatmap.loc["全体", "感じない"])  # fewer = better
+    assert q6.improvement.loc["全体", "感じない"] == pytest.approx(
+        -q6.heatmap.loc["全体", "感じない"]
+    )  # fewer = better
     assert q6.marks.loc["全体", "肯定的回答（上位2区分）"] == "↑"
     with plots.theme():
         ax = change_plots.plot_dumbbell(changes, "q6")

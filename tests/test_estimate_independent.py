@@ -24,20 +24,17 @@ this package's side, see estimate.py / significance.py):
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import polars as pl  # test dependency: the [dev] extra installs it
 import pytest
+import svy
 from scipy import stats
 
-REPO = Path(__file__).resolve().parents[1]
 from ppp_survey.survey.design import DesignError, stratified_design
 from ppp_survey.survey.estimate import survey_difference, survey_mean, survey_total
 from ppp_survey.survey.significance import rao_scott, versus_rest
-
-import polars as pl  # noqa: E402  (test dependency: the [dev] extra installs it)
-import svy  # noqa: E402
 
 ATOL = 1e-6
 
@@ -331,7 +328,14 @@ def test_output_columns(survey) -> None:
     assert list(survey_total(df, design, Q1, by="age").columns) == expected
     out = versus_rest(df, design, Q1, by="age")
     assert list(out.columns) == [
-        "variable", "group", "estimate_group", "estimate_rest", "difference", "se", "statistic", "p_value",
+        "variable",
+        "group",
+        "estimate_group",
+        "estimate_rest",
+        "difference",
+        "se",
+        "statistic",
+        "p_value",
     ]
     assert len(out) == len(Q1) * len(AGES)
 

@@ -118,5 +118,6 @@ def test_domain_by_stratum_equals_stratum_design(apistrat, dstrat) -> None:
     for label, big_n in zip(dstrat.strata, dstrat.population):
         part = apistrat[apistrat["stype"] == label].reset_index(drop=True)
         alone = survey_mean(part, stratified_design(part, {label: big_n}, strata="stype"), "api00").iloc[0]
-        np.testing.assert_allclose(by.loc[label, ["estimate", "se"]].to_numpy(dtype=float),
-                                   [alone["estimate"], alone["se"]], rtol=1e-12)
+        np.testing.assert_allclose(
+            by.loc[label, ["estimate", "se"]].to_numpy(dtype=float), [alone["estimate"], alone["se"]], rtol=1e-12
+        )

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ppp_survey.outputs import plots
 from ppp_survey.analysis import analyse
-from ppp_survey.text import source_note
+from ppp_survey.outputs import plots
 from ppp_survey.report.cli import figure_plan
+from ppp_survey.text import source_note
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +71,17 @@ def test_every_chart_shows_base_and_source(drawn):
 
 
 def _row_of(ax) -> dict[float, str]:
-    return {round(float(y), 3): label.get_text().split("（n=")[0] for y, label in zip(ax.get_yticks(), ax.get_yticklabels())}
+    return {
+        round(float(y), 3): label.get_text().split("（n=")[0] for y, label in zip(ax.get_yticks(), ax.get_yticklabels())
+    }
 
 
 def test_stacked_bars_match_plain_shares(drawn, baseline, codebook):
     responses = baseline.responses
     for item in codebook.questions_of_type("sa", "likert"):
-        ax, _ = next(v for k, v in drawn.items() if k.startswith(f"2-0{item.number[3]}_") and not k.endswith("職域別.png"))
+        ax, _ = next(
+            v for k, v in drawn.items() if k.startswith(f"2-0{item.number[3]}_") and not k.endswith("職域別.png")
+        )
         rows = _row_of(ax)
         checked = 0
         for container in ax.containers:
@@ -94,14 +98,19 @@ def test_stacked_bars_match_plain_shares(drawn, baseline, codebook):
 
 def test_multi_bars_match_plain_shares(drawn, baseline, codebook):
     for item in codebook.questions_of_type("ma"):
-        ax, _ = next(v for k, v in drawn.items() if k.startswith(f"2-0{item.number[3]}_") and not k.endswith("職域別.png"))
+        ax, _ = next(
+            v for k, v in drawn.items() if k.startswith(f"2-0{item.number[3]}_") and not k.endswith("職域別.png")
+        )
         expected = _plain_shares(baseline.responses, item)
         labels = [t.get_text().replace("\n", "") for t in ax.get_yticklabels()]
         widths = {round(p.get_y() + p.get_height() / 2, 3): p.get_width() for p in ax.patches}
         for y, label in zip(ax.get_yticks(), labels):
             assert widths[round(float(y), 3)] == pytest.approx(expected[label], abs=1e-9), (item.id, label)
-        main = [w for w, lab in zip([widths[round(float(y), 3)] for y in ax.get_yticks()], labels)
-                if lab not in ("その他", "特にない")]
+        main = [
+            w
+            for w, lab in zip([widths[round(float(y), 3)] for y in ax.get_yticks()], labels)
+            if lab not in ("その他", "特にない")
+        ]
         assert main == sorted(main, reverse=True)  # ranked: ticks are listed top (largest) first
 
 
@@ -109,7 +118,9 @@ def test_heatmaps_match_plain_crosstabs(drawn, baseline, codebook):
     responses = baseline.responses
     for item in codebook.questions_of_type("sa", "likert", "ma"):
         ax, _ = next(v for k, v in drawn.items() if k.startswith(f"2-0{item.number[3]}_") and k.endswith("職域別.png"))
-        values = np.asarray(ax.collections[0].get_array(), dtype=float).reshape(len(codebook.stratum.choices), len(item.choices))
+        values = np.asarray(ax.collections[0].get_array(), dtype=float).reshape(
+            len(codebook.stratum.choices), len(item.choices)
+        )
         for i, group in enumerate(codebook.stratum.labels):
             expected = _plain_shares(responses, item, responses["domain"].astype(object) == group)
             np.testing.assert_allclose(values[i], expected.to_numpy(float), atol=1e-9, err_msg=f"{item.id} {group}")

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from ppp_survey import LoadError, load_responses, write_export
-from ppp_survey.synth.forms import to_forms_frame
 from ppp_survey.ingest.load import (
     R_BAD_TIME,
     R_CUT_SHORT,
@@ -24,6 +23,7 @@ from ppp_survey.ingest.load import (
     R_UNMATCHED,
     R_WINDOW,
 )
+from ppp_survey.synth.forms import to_forms_frame
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +56,10 @@ def reconciles(result):
     return r
 
 
-@pytest.mark.parametrize("name, encoding", [("a.xlsx", None), ("a.csv", "utf-8-sig"), ("a.csv", "utf-8"),
-                                            ("a.csv", "cp932"), ("a.sav", None)])
+@pytest.mark.parametrize(
+    "name, encoding",
+    [("a.xlsx", None), ("a.csv", "utf-8-sig"), ("a.csv", "utf-8"), ("a.csv", "cp932"), ("a.sav", None)],
+)
 def test_formats_round_trip(small, codebook, tmp_path, name, encoding):
     responses, free = small
     path = write_export(responses, free, codebook, tmp_path / name, **({"encoding": encoding} if encoding else {}))
@@ -73,8 +75,9 @@ def test_full_baseline_round_trips_through_every_format(synthetic, codebook, tmp
     """Writing the same data as xlsx, csv (both encodings) and sav and loading each gives identical tables."""
     tables = []
     for name, enc in [("b.xlsx", None), ("b.csv", "utf-8-sig"), ("c.csv", "cp932"), ("b.sav", None)]:
-        path = write_export(synthetic.responses, synthetic.free_text, codebook, tmp_path / name,
-                            **({"encoding": enc} if enc else {}))
+        path = write_export(
+            synthetic.responses, synthetic.free_text, codebook, tmp_path / name, **({"encoding": enc} if enc else {})
+        )
         tables.append(load_responses(path, codebook).responses)
     for t in tables:
         pd.testing.assert_frame_equal(t, synthetic.responses)
@@ -116,15 +119,18 @@ def test_google_forms_layout(forms, small, codebook, tmp_path):
     google = forms.drop(columns=["ID", "開始時刻", "メール", "名前"]).rename(columns={"完了時刻": "タイムスタンプ"})
     result = load_responses(write_csv(google, tmp_path / "g.csv"), codebook)
     assert list(result.responses["respondent_id"]) == [f"row{i + 2}" for i in range(len(google))]
-    pd.testing.assert_frame_equal(result.responses.drop(columns=["respondent_id", "started"]),
-                                  small[0].drop(columns=["respondent_id", "started"]))
+    pd.testing.assert_frame_equal(
+        result.responses.drop(columns=["respondent_id", "started"]), small[0].drop(columns=["respondent_id", "started"])
+    )
 
 
 def test_one_column_per_option_layout(small, codebook, tmp_path):
     responses, free = small
     path = write_export(responses, free, codebook, tmp_path / "d.sav")  # SPSS: q4_1 .. q4_10 as 0/1
     result = load_responses(path, codebook)
-    assert (result.report.columns["role"] == "option").sum() == sum(len(q.choices) for q in codebook.questions if q.is_multi)
+    assert (result.report.columns["role"] == "option").sum() == sum(
+        len(q.choices) for q in codebook.questions if q.is_multi
+    )
     pd.testing.assert_frame_equal(result.responses, responses)
 
 
@@ -134,7 +140,7 @@ def test_other_text_left_over_in_ma_cell_goes_to_free_text(forms, codebook, tmp_
     result = load_responses(write_csv(forms, tmp_path / "x.csv"), codebook)
     row = result.responses.iloc[3]
     assert row["q5_10"] == 1 and row["q5_12"] == 1  # the named difficulty and その他
-    rid = result.responses.loc[3, "respondent_id"]
+    rid = result.responses.loc[3, "respondent_id"]  # noqa: F841 (used by query as @rid)
     texts = result.free_text.query("respondent_id == @rid and item == 'q5'")["text"].tolist()
     assert "議会対応が大変" in texts
 
@@ -250,12 +256,15 @@ def test_missing_column_is_a_clear_error(forms, codebook, tmp_path):
         load_responses(path, codebook)
 
 
-@pytest.mark.parametrize("content, suffix, message", [
-    (b"PK\x03\x04truncated", ".xlsx", "not a readable Excel workbook"),
-    (b"\xff\xfe\x00\x00\x81", ".csv", "neither UTF-8 nor CP932"),
-    (b"a,b\n1,2\n", ".txt", "unsupported file type"),
-    (b"", ".csv", "empty"),
-])
+@pytest.mark.parametrize(
+    "content, suffix, message",
+    [
+        (b"PK\x03\x04truncated", ".xlsx", "not a readable Excel workbook"),
+        (b"\xff\xfe\x00\x00\x81", ".csv", "neither UTF-8 nor CP932"),
+        (b"a,b\n1,2\n", ".txt", "unsupported file type"),
+        (b"", ".csv", "empty"),
+    ],
+)
 def test_unreadable_files(tmp_path, codebook, content, suffix, message):
     path = tmp_path / f"x{suffix}"
     path.write_bytes(content)

@@ -17,14 +17,25 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ppp_survey import FrameError, LoadError, load_responses, response_rates
-from ppp_survey.synth.forms import to_forms_frame
-from ppp_survey.report.cli import main
 from conftest import FRAME
+from ppp_survey import FrameError, LoadError, load_responses, response_rates
+from ppp_survey.report.cli import main
+from ppp_survey.synth.forms import to_forms_frame
 
 FIXED = ["ID", "開始時刻", "完了時刻", "メール", "名前"]
-MUTATIONS = ["shuffle", "drop_column", "extra_column", "unknown_label", "width_variant", "whitespace",
-             "duplicate_id", "blank_row", "number_for_text", "date_for_text", "truncate"]
+MUTATIONS = [
+    "shuffle",
+    "drop_column",
+    "extra_column",
+    "unknown_label",
+    "width_variant",
+    "whitespace",
+    "duplicate_id",
+    "blank_row",
+    "number_for_text",
+    "date_for_text",
+    "truncate",
+]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -57,7 +68,9 @@ def mutate(table: pd.DataFrame, kinds: list[str], draw, codebook) -> pd.DataFram
         elif kind == "unknown_label" and col in t:
             t.loc[row, col] = "どれでもない回答"
         elif kind == "width_variant" and col in t:
-            t.loc[row, col] = unicodedata.normalize("NFKC", str(t.loc[row, col])) if row % 2 else _full_width(str(t.loc[row, col]))
+            t.loc[row, col] = (
+                unicodedata.normalize("NFKC", str(t.loc[row, col])) if row % 2 else _full_width(str(t.loc[row, col]))
+            )
         elif kind == "whitespace" and col in t:
             t.loc[row, col] = f"\u3000 {t.loc[row, col]} \n"
         elif kind == "duplicate_id" and "ID" in t:

@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from ppp_survey.policy import evidence as ev
-from ppp_survey.spec import matrix as mx
 from ppp_survey.policy.evidence import (
     EVIDENCE_COLUMNS,
     KPI_COLUMNS,
@@ -29,10 +28,11 @@ from ppp_survey.policy.evidence import (
     kpi_table,
     reverse_view,
 )
-from ppp_survey.text import round_half_up
+from ppp_survey.spec import matrix as mx
 from ppp_survey.spec.matrix import MatrixError, load_matrix, parse_matrix
-from ppp_survey.synth.generator import generate, load_spec
 from ppp_survey.survey.tables import crosstab, likert_summary, make_design, tally
+from ppp_survey.synth.generator import generate, load_spec
+from ppp_survey.text import round_half_up
 
 # The committee document is not part of the repository: the wording check runs where it lies beside
 # the clone (../shared/seed/, as in CI) and is skipped elsewhere; the structure is tested without it.
@@ -48,10 +48,13 @@ DOCUMENT_LISTINGS = [(2, 0), (3, 1), (4, 0), (1, 0), (3, 1), (4, 3), (2, 2), (2,
 
 # ------------------------------------------------------------------------------------- the document
 
+
 def _section_2_8() -> tuple[list[tuple[str, str]], list[tuple[str, list[str]]]]:
     """(区分, 現状) rows and (具体像, [取組 as printed]) rows of the document's 2-(8)."""
     text = DOCUMENT.read_text(encoding="utf-8")
-    body = text.split("（８）官民連携に対する職員意識等の現状と具体的な取組イメージ", 1)[1].split("3 官民連携指針の策定方針", 1)[0]
+    body = text.split("（８）官民連携に対する職員意識等の現状と具体的な取組イメージ", 1)[1].split(
+        "3 官民連携指針の策定方針", 1
+    )[0]
     lines = [ln for ln in body.splitlines() if "\t" in ln]
     assert lines[0] == "区分\t官民連携に対する職員意識等の現状"
     split = lines.index("本市がめざす官民連携の具体像\t（参考）具体的な取組")
@@ -61,7 +64,7 @@ def _section_2_8() -> tuple[list[tuple[str, str]], list[tuple[str, list[str]]]]:
         category = first or category  # a blank first cell continues the 区分 above
         situations.append((category, statement))
     goals = []
-    for ln in lines[split + 1:]:
+    for ln in lines[split + 1 :]:
         goal, cell = ln.split("\t")
         # Bullets are '・' at the start or after a space; '・' inside a name (公平性・透明性) is not one.
         goals.append((goal, [x.strip() for x in re.split(r"(?:^|\s)・", cell.strip()) if x.strip()]))
@@ -76,19 +79,28 @@ def matrix(codebook):
 def test_matrix_structure(matrix):
     """Counts, links and 再掲 of the packaged matrix equal the document's (numbers read off 2-(8))."""
     # The document: 4 区分, 14 現状, 10 具体像, 24 取組 listings of which 9 are marked 再掲 → 15 distinct 取組.
-    assert (len(matrix.categories), len(matrix.situations()), len(matrix.goals()), len(matrix.initiatives())) == (4, 14, 10, 15)
+    assert (len(matrix.categories), len(matrix.situations()), len(matrix.goals()), len(matrix.initiatives())) == (
+        4,
+        14,
+        10,
+        15,
+    )
     links = matrix.links()
     edges = links[links["kind"] == "具体像→取組"]
     assert len(edges) == 24 and edges["repost"].sum() == 9
-    per_goal = [(int((edges["from_id"] == g).sum()), int(edges.loc[edges["from_id"] == g, "repost"].sum()))
-                for g in matrix.goals()["goal_id"]]
+    per_goal = [
+        (int((edges["from_id"] == g).sum()), int(edges.loc[edges["from_id"] == g, "repost"].sum()))
+        for g in matrix.goals()["goal_id"]
+    ]
     assert per_goal == DOCUMENT_LISTINGS
     # A 再掲 always points back to a 具体像 printed earlier (the 取組's first goal): a 取組's first listing
     # is never marked 再掲 and every later one is.
     for x in matrix.initiative_list:
         order = [int(g[1:]) for g in x.goals]
         assert order == sorted(order), x.id
-        mine = edges[edges["to_id"] == x.id].assign(order=lambda e: e["from_id"].str[1:].astype(int)).sort_values("order")
+        mine = (
+            edges[edges["to_id"] == x.id].assign(order=lambda e: e["from_id"].str[1:].astype(int)).sort_values("order")
+        )
         assert mine["repost"].tolist() == [False] + [True] * (len(mine) - 1), x.id
     assert len(matrix.initiatives()) == 24 - 9  # each 取組 once: listings less 再掲
 
@@ -144,8 +156,11 @@ def test_doctests():
 
 # ------------------------------------------------------------------------------------- broken files
 
+
 def _raw() -> dict:
-    return yaml.safe_load((resources.files("ppp_survey") / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load(
+        (resources.files("ppp_survey") / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8")
+    )
 
 
 def test_bad_files_name_the_place(tmp_path, codebook):
@@ -154,7 +169,10 @@ def test_bad_files_name_the_place(tmp_path, codebook):
     path = tmp_path / "bad_question.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     load_matrix(path)  # without a codebook the references are not checked ...
-    with pytest.raises(MatrixError, match=r"bad_question\.yaml: categories\[0\]\.situations\[0\]\.indicators\[0\]: question 'q99' is not in codebook"):
+    with pytest.raises(
+        MatrixError,
+        match=r"bad_question\.yaml: categories\[0\]\.situations\[0\]\.indicators\[0\]: question 'q99' is not in codebook",
+    ):
         load_matrix(path, codebook=codebook)  # ... with one they are
 
     raw = _raw()
@@ -165,15 +183,24 @@ def test_bad_files_name_the_place(tmp_path, codebook):
         load_matrix(path)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda r: r["categories"][1]["situations"][0]["indicators"][0].update(codes=[42]),
-     r"categories\[1\]\.situations\[0\]\.indicators\[0\]: q5 has no choice with code 42"),
-    (lambda r: r["categories"][2]["situations"][1]["indicators"][0].update(question="q3"),
-     r"categories\[2\]\.situations\[1\]\.indicators\[0\]: top2 needs a likert question; q3 is sa"),
-    (lambda r: r["categories"][2]["situations"][0]["indicators"][1].update(by="shoku"),
-     r"categories\[2\]\.situations\[0\]\.indicators\[1\]: attribute 'shoku' is not in codebook"),
-    (lambda r: r["option_links"][0].update(code=99), r"option_links\[0\]: q5 has no choice with code 99"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda r: r["categories"][1]["situations"][0]["indicators"][0].update(codes=[42]),
+            r"categories\[1\]\.situations\[0\]\.indicators\[0\]: q5 has no choice with code 42",
+        ),
+        (
+            lambda r: r["categories"][2]["situations"][1]["indicators"][0].update(question="q3"),
+            r"categories\[2\]\.situations\[1\]\.indicators\[0\]: top2 needs a likert question; q3 is sa",
+        ),
+        (
+            lambda r: r["categories"][2]["situations"][0]["indicators"][1].update(by="shoku"),
+            r"categories\[2\]\.situations\[0\]\.indicators\[1\]: attribute 'shoku' is not in codebook",
+        ),
+        (lambda r: r["option_links"][0].update(code=99), r"option_links\[0\]: q5 has no choice with code 99"),
+    ],
+)
 def test_codebook_references_are_checked(codebook, mutate, message):
     raw = _raw()
     mutate(raw)
@@ -181,19 +208,38 @@ def test_codebook_references_are_checked(codebook, mutate, message):
         parse_matrix(raw, name="m.yaml", codebook=codebook)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda r: r["initiatives"].append({"id": "i16", "text": "官民連携指針の職員への周知", "goals": ["g5"]}),
-     r"initiatives\[15\]: 取組 '官民連携指針の職員への周知' is listed twice"),
-    (lambda r: r["categories"][0]["situations"][0].update(goals=["g0"]),
-     r"categories\[0\]\.situations\[0\]\.goals\[0\]: 具体像 'g0' does not exist"),
-    (lambda r: r["categories"][0]["situations"][2].update(indicators=[]), r"categories\[0\]\.situations\[2\]: 現状 's3' needs at least one indicator"),
-    (lambda r: r["categories"][0]["situations"][0]["indicators"][0].update(rule="30%以上"), r"indicators\[0\]: rule '30%以上' is not a rule"),
-    (lambda r: r["categories"][0]["situations"][0]["indicators"][0].update(rule=">= 0.3"), r"a share threshold is a percentage"),
-    (lambda r: r["categories"][0]["situations"][0].update(basis="guess"), r"situations\[0\]: basis 'guess' is not one of"),
-    (lambda r: r["goals"].append({"id": "g11", "text": "x"}), r"goals\[10\]: 具体像 'g11' answers no 現状"),
-    (lambda r: r["goals"][0].update(id="s1"), r"goals\[0\]: id 's1' is used twice"),
-    (lambda r: r.update(schema_version=2), r"schema_version is 2"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (
+            lambda r: r["initiatives"].append({"id": "i16", "text": "官民連携指針の職員への周知", "goals": ["g5"]}),
+            r"initiatives\[15\]: 取組 '官民連携指針の職員への周知' is listed twice",
+        ),
+        (
+            lambda r: r["categories"][0]["situations"][0].update(goals=["g0"]),
+            r"categories\[0\]\.situations\[0\]\.goals\[0\]: 具体像 'g0' does not exist",
+        ),
+        (
+            lambda r: r["categories"][0]["situations"][2].update(indicators=[]),
+            r"categories\[0\]\.situations\[2\]: 現状 's3' needs at least one indicator",
+        ),
+        (
+            lambda r: r["categories"][0]["situations"][0]["indicators"][0].update(rule="30%以上"),
+            r"indicators\[0\]: rule '30%以上' is not a rule",
+        ),
+        (
+            lambda r: r["categories"][0]["situations"][0]["indicators"][0].update(rule=">= 0.3"),
+            r"a share threshold is a percentage",
+        ),
+        (
+            lambda r: r["categories"][0]["situations"][0].update(basis="guess"),
+            r"situations\[0\]: basis 'guess' is not one of",
+        ),
+        (lambda r: r["goals"].append({"id": "g11", "text": "x"}), r"goals\[10\]: 具体像 'g11' answers no 現状"),
+        (lambda r: r["goals"][0].update(id="s1"), r"goals\[0\]: id 's1' is used twice"),
+        (lambda r: r.update(schema_version=2), r"schema_version is 2"),
+    ],
+)
 def test_schema_errors_name_the_place(mutate, message):
     raw = _raw()
     mutate(raw)
@@ -211,6 +257,7 @@ def test_missing_or_invalid_file(tmp_path):
 
 
 # ------------------------------------------------------------------------------------- evidence on the baseline
+
 
 @pytest.fixture(scope="module")
 def survey(baseline, frame, codebook):
@@ -255,11 +302,13 @@ def test_values_are_the_tables(evidence, survey, codebook):
     # q6 top-2 box: likert_summary's 肯定的回答 (the document's 2-(6) chart).
     q6 = likert_summary(responses, design, codebook.item("q6")).set_index("measure").loc["肯定的回答"]
     assert row.loc["s8.1", ["value", "ci_low", "ci_high", "n"]].tolist() == pytest.approx(
-        [q6["estimate"], q6["ci_low"], q6["ci_high"], q6["base_n"]])
+        [q6["estimate"], q6["ci_low"], q6["ci_high"], q6["base_n"]]
+    )
     # q3 ない and q5 option 1: tally's design-based estimate of that choice.
     q3 = tally(responses, design, codebook.item("q3")).set_index("code").loc[2]
     assert row.loc["s9.1", ["value", "ci_low", "ci_high", "n"]].tolist() == pytest.approx(
-        [q3["estimate"], q3["ci_low"], q3["ci_high"], q3["base_n"]])
+        [q3["estimate"], q3["ci_low"], q3["ci_high"], q3["base_n"]]
+    )
     q5 = tally(responses, design, codebook.item("q5")).set_index("code").loc[1]
     assert row.loc["s1.1", "value"] == pytest.approx(q5["estimate"])
     # q2 by 職域: the Rao–Scott p-value of crosstab(...).tests.
@@ -289,21 +338,25 @@ def test_format_evidence(evidence):
 
 # ------------------------------------------------------------------------------------- rules flip with the data
 
+
 @pytest.fixture(scope="module")
 def flipped(matrix, frame, codebook):
     """Evaluate the matrix on a synthetic wave whose parameters were changed by ``edit(spec)``."""
+
     def run(edit=None, *, n=None, m=matrix):
         spec = copy.deepcopy(load_spec())
         if edit:
             edit(spec)
         responses = generate(codebook, spec, n=n).responses
         return evaluate(m, responses, make_design(responses, frame, codebook), codebook).set_index("indicator_id")
+
     return run
 
 
 def _set(question: str, probs: list[float]):
     def edit(spec):
         spec["questions"][question] = {"probs": probs}  # drops by_stratum: the same answers in every 職域
+
     return edit
 
 
@@ -324,6 +377,7 @@ def test_multi_select_share_flips(flipped):
     # s4.1: q5 option 4 (財政資源・人的資源) ≥ 30%. Spec 0.50 → 支持; 0.10 → 不支持.
     def rare(spec):
         spec["questions"]["q5"]["probs"][3] = 0.10
+
     assert flipped(n=600).loc["s4.1", "verdict"] == "支持"
     assert flipped(rare, n=600).loc["s4.1", "verdict"] == "不支持"
 
@@ -346,6 +400,7 @@ def test_every_group_rule_flips(flipped):
     # s7.1: q1 top-2 > 50% in every 職域 (base ≥ 30). One 職域 with little importance → 不支持, named.
     def fire(spec):
         spec["questions"]["q1"]["by_stratum"]["消防"] = [0.05, 0.10, 0.40, 0.40, 0.05]
+
     low = flipped(fire).loc["s7.1"]
     assert (low["verdict"], low["group"]) == ("不支持", "消防")
 
@@ -363,12 +418,14 @@ def test_too_few_answers_is_undecided(flipped):
     # 97% item nonresponse: of 600 respondents about 18 answer each question, below the base of 30.
     def blank(spec):
         spec["item_nonresponse"] = 0.97
+
     small = flipped(blank, n=600)
     assert (small["n"] < 30).all()
     assert (small["verdict"] == "判定不能").all()
 
 
 # ------------------------------------------------------------------------------------- reverse view, KPIs
+
 
 def test_reverse_view(matrix, survey, codebook):
     responses, design = survey
@@ -387,7 +444,9 @@ def test_reverse_view(matrix, survey, codebook):
             assert got["link_id"].tolist() == list(link.situations)
     # A 取組 reached "via 現状→具体像→取組" serves a 具体像 of that option's 現状 (the document's links).
     for r in view[view["via"] == "現状→具体像→取組"].itertuples():
-        sits = view[(view["finding_id"] == r.finding_id) & (view["rank"] == r.rank) & (view["link"] == "現状")]["link_id"]
+        sits = view[(view["finding_id"] == r.finding_id) & (view["rank"] == r.rank) & (view["link"] == "現状")][
+            "link_id"
+        ]
         goals = {g for s in sits for g in matrix.situation(s).goals}
         assert goals & set(matrix.initiative(r.link_id).goals), (r.finding_id, r.rank, r.link_id)
     q2 = view[view["finding_id"] == "f3"]
@@ -415,8 +474,10 @@ def test_unlinked_option_is_ranked_and_said_unlinked(codebook, survey):
     """An option without an option_link (e.g. one a later codebook adds) is ranked, not refused,
     and the reverse view says it is not linked to the matrix."""
     raw = yaml.safe_load((resources.files("ppp_survey") / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8"))
-    top = max(((lk["question"], lk["code"]) for lk in raw["option_links"] if lk["question"] == "q5"),
-              key=lambda qc: tally(survey[0], survey[1], codebook.item("q5")).set_index("code").loc[qc[1], "estimate"])
+    top = max(
+        ((lk["question"], lk["code"]) for lk in raw["option_links"] if lk["question"] == "q5"),
+        key=lambda qc: tally(survey[0], survey[1], codebook.item("q5")).set_index("code").loc[qc[1], "estimate"],
+    )
     raw["option_links"] = [lk for lk in raw["option_links"] if (lk["question"], lk["code"]) != top]
     m = mx.parse_matrix(raw, codebook=codebook)
     view = reverse_view(m, *survey, codebook)

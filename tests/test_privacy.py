@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from conftest import FRAME, REPO
 from ppp_survey import generate, load_codebook, write_export
 from ppp_survey.files import atomic_output
-from ppp_survey.survey.privacy import PRIMARY, SECONDARY, UNIFORM, suppressed_groups
 from ppp_survey.report.cli import main
+from ppp_survey.survey.privacy import PRIMARY, SECONDARY, UNIFORM, suppressed_groups
 from ppp_survey.synth.generator import load_spec
-from conftest import FRAME, REPO
 
 SMALL = "技能労務"
 
@@ -58,7 +58,9 @@ def test_three_respondents_are_published_nowhere(small_run, codebook):
     likert = pd.read_csv(processed / "likert_summary.csv", encoding="utf-8-sig", dtype=str)
     assert (likert.loc[(likert["by"] == "domain") & (likert["group"] == SMALL), "estimate"] == "x").all()
     audit = pd.read_csv(processed / "suppression_audit.csv", encoding="utf-8-sig")
-    assert ((audit["group"] == SMALL) & (audit["reason"] == PRIMARY)).sum() == len(codebook.questions_of_type("sa", "likert", "ma"))
+    assert ((audit["group"] == SMALL) & (audit["reason"] == PRIMARY)).sum() == len(
+        codebook.questions_of_type("sa", "likert", "ma")
+    )
 
     wb = load_workbook(processed / "集計表_架空データ.xlsx")
     ws = wb["クロス集計（職域）"]
@@ -76,8 +78,8 @@ def test_three_respondents_are_published_nowhere(small_run, codebook):
 
 
 def test_suppressed_groups_are_not_drawn(small_run, frame, codebook):
-    from ppp_survey.outputs import plots
     from ppp_survey.analysis import analyse
+    from ppp_survey.outputs import plots
 
     survey, _ = small_run
     analysis = analyse(survey.responses, frame, codebook)
@@ -177,15 +179,25 @@ def test_real_data_is_ignored_by_git():
     def ignored(path: str) -> bool:
         return subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO).returncode == 0
 
-    for real in ("data/raw/回答_本番.xlsx", "data/raw/export.csv", "data/processed/集計表.xlsx",
-                 "data/processed/internal/自由記述_内部用_公開禁止.csv", "figures/2-01_官民連携の重要性.png",
-                 "figures/2-08_政策マトリクス.html"):
+    for real in (
+        "data/raw/回答_本番.xlsx",
+        "data/raw/export.csv",
+        "data/processed/集計表.xlsx",
+        "data/processed/internal/自由記述_内部用_公開禁止.csv",
+        "figures/2-01_官民連携の重要性.png",
+        "figures/2-08_政策マトリクス.html",
+    ):
         assert ignored(real), real
     # no chart is tracked: a report on real data into the default folders leaves git clean
     tracked = subprocess.run(["git", "ls-files", "figures"], cwd=REPO, capture_output=True, text=True).stdout.split()
     assert tracked in ([], ["figures/.gitkeep"]), tracked
     assert ignored("data/processed/baseline_r8/manifest.json")  # a real wave's frozen baseline
-    for synthetic in ("data/raw/synthetic_r7_responses.xlsx", "data/raw/staff_frame_r7.csv",
-                      "data/raw/synthetic_r8_responses.xlsx", "data/raw/staff_frame_r8.csv",
-                      "data/processed/baseline_r7/manifest.json", "data/processed/baseline_r7/indicators.csv"):
+    for synthetic in (
+        "data/raw/synthetic_r7_responses.xlsx",
+        "data/raw/staff_frame_r7.csv",
+        "data/raw/synthetic_r8_responses.xlsx",
+        "data/raw/staff_frame_r8.csv",
+        "data/processed/baseline_r7/manifest.json",
+        "data/processed/baseline_r7/indicators.csv",
+    ):
         assert not ignored(synthetic), synthetic

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ppp_survey.survey.design import stratified_design
-from ppp_survey.synth.forms import to_forms_frame
-from ppp_survey.report.cli import main
-from ppp_survey.survey.significance import rao_scott
 from conftest import FRAME
+from ppp_survey.report.cli import main
+from ppp_survey.survey.design import stratified_design
+from ppp_survey.survey.significance import rao_scott
+from ppp_survey.synth.forms import to_forms_frame
 
 
 def _table(cells: dict[tuple[str, str], int], strata: int = 1) -> tuple[pd.DataFrame, object]:
@@ -34,13 +34,15 @@ def _table(cells: dict[tuple[str, str], int], strata: int = 1) -> tuple[pd.DataF
 # q1 (5 answers, rows) × 職域 (9 groups, columns) of the 126-respondent export that crashed the CLI;
 # each 職域 is its own stratum. Answers 4 and 5 are empty in groups 1 and 3 (and 5 in 9): C'D⁻¹C has
 # five zero singular values.
-CRASHED = np.array([
-    [4, 6, 4, 5, 6, 8, 7, 5, 6],
-    [10, 3, 7, 6, 6, 5, 5, 8, 7],
-    [0, 2, 3, 1, 2, 1, 1, 0, 0],
-    [0, 1, 0, 1, 0, 0, 1, 0, 1],
-    [0, 1, 0, 0, 0, 0, 0, 1, 0],
-])
+CRASHED = np.array(
+    [
+        [4, 6, 4, 5, 6, 8, 7, 5, 6],
+        [10, 3, 7, 6, 6, 5, 5, 8, 7],
+        [0, 2, 3, 1, 2, 1, 1, 0, 0],
+        [0, 1, 0, 1, 0, 0, 1, 0, 1],
+        [0, 1, 0, 0, 0, 0, 0, 1, 0],
+    ]
+)
 
 
 def test_the_table_that_crashed_gives_one_test_whatever_the_group_order():
@@ -62,8 +64,16 @@ def test_the_table_that_crashed_gives_one_test_whatever_the_group_order():
 
 def test_block_of_empty_cells_is_not_an_error():
     # Groups X and Y both never chose answers 1 and 2: the contrast on those four cells is uninformed.
-    cells = {("X", "3"): 4, ("Y", "3"): 5, ("Z", "1"): 3, ("Z", "2"): 2, ("Z", "3"): 1,
-             ("W", "1"): 2, ("W", "2"): 3, ("W", "3"): 2}
+    cells = {
+        ("X", "3"): 4,
+        ("Y", "3"): 5,
+        ("Z", "1"): 3,
+        ("Z", "2"): 2,
+        ("Z", "3"): 1,
+        ("W", "1"): 2,
+        ("W", "2"): 3,
+        ("W", "3"): 2,
+    }
     df, design = _table(cells, strata=2)
     test = rao_scott(df, design, "g", "a")
     assert (test.n_rows, test.n_cols, test.df) == (4, 3, 6)
@@ -73,18 +83,22 @@ def test_block_of_empty_cells_is_not_an_error():
 def test_non_singular_tables_are_unchanged():
     """Away from singularity the generalised inverse is not used: the same F as a plain solve."""
     rng = np.random.default_rng(7)
-    df = pd.DataFrame({"g": rng.choice(list("ABC"), 200), "a": rng.choice(list("123"), 200),
-                       "h": rng.choice(["h0", "h1"], 200)})
+    df = pd.DataFrame(
+        {"g": rng.choice(list("ABC"), 200), "a": rng.choice(list("123"), 200), "h": rng.choice(["h0", "h1"], 200)}
+    )
     design = stratified_design(df, {"h0": 400, "h1": 300}, strata="h")
     test = rao_scott(df, design, "g", "a")
     assert np.isfinite(test.f) and test.df_num > 0 and 0 < test.p_value < 1
 
 
-@pytest.mark.parametrize("cells", [
-    {("X", "1"): 3, ("Y", "2"): 3},  # perfect association, no variation inside any group
-    {("X", "1"): 1, ("Y", "2"): 1},  # two respondents
-    {("X", "1"): 5, ("X", "2"): 5, ("Y", "1"): 5, ("Y", "2"): 5},  # no association at all
-])
+@pytest.mark.parametrize(
+    "cells",
+    [
+        {("X", "1"): 3, ("Y", "2"): 3},  # perfect association, no variation inside any group
+        {("X", "1"): 1, ("Y", "2"): 1},  # two respondents
+        {("X", "1"): 5, ("X", "2"): 5, ("Y", "1"): 5, ("Y", "2"): 5},  # no association at all
+    ],
+)
 def test_degenerate_tables_give_a_number_or_nan(cells):
     for strata in (1, 2):
         df, design = _table(cells, strata=strata)

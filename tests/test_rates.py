@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ppp_survey import FrameError, load_frame, response_rates
 from conftest import FRAME
+from ppp_survey import FrameError, load_frame, response_rates
 
 
 def test_rates_by_domain(baseline, frame, codebook):
@@ -38,17 +38,23 @@ def test_frame_file_reads_in_cp932_and_with_aliases(tmp_path, codebook, frame):
     pd.testing.assert_frame_equal(loaded, frame)
 
 
-@pytest.mark.parametrize("change, message", [
-    (("税務,160", "観光,160"), r"line 7, column 職域: '観光' is not a 職域"),
-    (("税務,160", "税務,百六十"), r"line 7, column 職員数: '百六十' is not a positive whole number"),
-    (("税務,160\n", ""), r"職域 税務 of the codebook are missing"),
-    (("税務,160", "税務,161"), r"total 3,139 staff differs"),
-    (("職員数", "人数"), r"needs columns 職域 and 職員数"),
-    (("福祉,270", "税務,270"), r"'税務' appears twice"),
-    (("一般行政,1250\n", "一般行政,1250\n\n"), r"line 8, column 職域: '観光'"),  # a blank line: the line the user sees
-    (("福祉,270", "合計,3138"), r"line 8: a total row \('合計'\); delete this row"),
-    (("福祉,270", ","), r"line 8: an empty row; delete this row"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("税務,160", "観光,160"), r"line 7, column 職域: '観光' is not a 職域"),
+        (("税務,160", "税務,百六十"), r"line 7, column 職員数: '百六十' is not a positive whole number"),
+        (("税務,160\n", ""), r"職域 税務 of the codebook are missing"),
+        (("税務,160", "税務,161"), r"total 3,139 staff differs"),
+        (("職員数", "人数"), r"needs columns 職域 and 職員数"),
+        (("福祉,270", "税務,270"), r"'税務' appears twice"),
+        (
+            ("一般行政,1250\n", "一般行政,1250\n\n"),
+            r"line 8, column 職域: '観光'",
+        ),  # a blank line: the line the user sees
+        (("福祉,270", "合計,3138"), r"line 8: a total row \('合計'\); delete this row"),
+        (("福祉,270", ","), r"line 8: an empty row; delete this row"),
+    ],
+)
 def test_bad_frames_are_refused_with_the_line(tmp_path, codebook, change, message):
     text = FRAME.read_text(encoding="utf-8").replace(*change)
     if "観光" in message:

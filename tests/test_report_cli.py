@@ -12,10 +12,9 @@ import sys
 import pandas as pd
 import pytest
 
-from ppp_survey.files import sha256_file
-
-from ppp_survey.report.cli import main
 from conftest import BASELINE, FRAME, REPO
+from ppp_survey.files import sha256_file
+from ppp_survey.report.cli import main
 
 
 def run_report(tmp_path, *extra):
@@ -49,7 +48,8 @@ def test_readme_gallery_is_the_reports_charts(two_runs):
     assert len(gallery) == 15
     for png in gallery:
         assert png.read_bytes() == (first / "figures" / png.name).read_bytes(), (
-            f"{png.name}: the report draws it differently now; run `make baseline` to refresh docs/gallery")
+            f"{png.name}: the report draws it differently now; run `make baseline` to refresh docs/gallery"
+        )
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for name in re.findall(r"\]\(docs/gallery/([^)]+)\)", readme):
         assert (REPO / "docs" / "gallery" / name).is_file(), name
@@ -76,11 +76,16 @@ def test_progress_is_shown(two_runs):
     err = two_runs[2]
     assert "[1/6]" in err and "採用1,340行" in err and "[6/6]" in err and "指標24件" in err
 
+
 def test_user_error_is_one_line_exit_2(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("ID,何か\n1,2\n", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "ppp_survey.report", "--data", str(bad), "--frame", str(FRAME),
-                           "--out", str(tmp_path)], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ppp_survey.report", "--data", str(bad), "--frame", str(FRAME), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == proc.stderr.strip().count("\n") + 1  # ends with the one message line
     last = proc.stderr.strip().splitlines()[-1]
@@ -100,8 +105,21 @@ BASELINE_R7 = REPO / "data" / "processed" / "baseline_r7"
 
 
 def run_compare(out, *extra):
-    return main(["--data", str(R8_DATA), "--frame", str(R8_FRAME), "--codebook", "codebook_r8.yaml",
-                 "--compare", str(BASELINE_R7), "--out", str(out), *extra])
+    return main(
+        [
+            "--data",
+            str(R8_DATA),
+            "--frame",
+            str(R8_FRAME),
+            "--codebook",
+            "codebook_r8.yaml",
+            "--compare",
+            str(BASELINE_R7),
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -163,8 +181,10 @@ def test_freeze_baseline_from_the_report(tmp_path, capsys):
     assert (folder / "codebook.yaml").read_bytes() == (BASELINE_R7 / "codebook.yaml").read_bytes()
     # Numbers compared as numbers: another numpy/BLAS build may move the 12th digit (issue 13); text exactly.
     for name in ("indicators.csv", "response_rates.csv"):
-        fresh, committed = (pd.read_csv(f / name, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
-                            for f in (folder, BASELINE_R7))
+        fresh, committed = (
+            pd.read_csv(f / name, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+            for f in (folder, BASELINE_R7)
+        )
         assert list(fresh.columns) == list(committed.columns) and len(fresh) == len(committed), name
         numeric = fresh.select_dtypes("number").columns
         pd.testing.assert_frame_equal(fresh.drop(columns=numeric), committed.drop(columns=numeric), obj=name)

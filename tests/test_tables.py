@@ -95,17 +95,19 @@ def _planted(rng, n_per=200, lift=0.0):
     group = rng.choice(["A", "B", "C"], size=strata.size)
     p = 0.4 + lift * (group == "A")
     answer = np.where(rng.random(strata.size) < p, "はい", "いいえ")
-    data = pd.DataFrame({"stratum": strata, "group": pd.Categorical(group), "q": pd.Categorical(answer, categories=["はい", "いいえ"])})
+    data = pd.DataFrame(
+        {"stratum": strata, "group": pd.Categorical(group), "q": pd.Categorical(answer, categories=["はい", "いいえ"])}
+    )
     design = stratified_design(data, {"s1": 600, "s2": 500, "s3": 400}, strata="stratum")
     return data, design
 
 
 class _Item:
     """A minimal single-answer item for planted data."""
+
     from ppp_survey.spec.codebook import Choice, Item
 
-    item = Item(id="q", label="q", text="q", type="sa",
-                choices=(Choice(1, "はい"), Choice(2, "いいえ")))
+    item = Item(id="q", label="q", text="q", type="sa", choices=(Choice(1, "はい"), Choice(2, "いいえ")))
 
 
 def test_marks_follow_a_planted_difference(rng):

@@ -66,13 +66,26 @@ class Analysis:
     def tally(self, question: str, *, by: str | None = None) -> pd.DataFrame:
         """:func:`~ppp_survey.survey.tables.tally` of one question, 全体 then each group of ``by``."""
         item = self.codebook.item(question)
-        overall, _ = suppress_cells(tally(self.responses, self.design, item), self.min_group, table="単純集計",
-                                    question=question, by="", value_columns=VALUE_COLUMNS, multi=item.is_multi)
+        overall, _ = suppress_cells(
+            tally(self.responses, self.design, item),
+            self.min_group,
+            table="単純集計",
+            question=question,
+            by="",
+            value_columns=VALUE_COLUMNS,
+            multi=item.is_multi,
+        )
         if by is None:
             return overall
-        groups, _ = suppress_cells(tally(self._grouped(by), self.design, item, by=by), self.min_group,
-                                   table="クロス集計", question=question, by=by, value_columns=VALUE_COLUMNS,
-                                   multi=item.is_multi)
+        groups, _ = suppress_cells(
+            tally(self._grouped(by), self.design, item, by=by),
+            self.min_group,
+            table="クロス集計",
+            question=question,
+            by=by,
+            value_columns=VALUE_COLUMNS,
+            multi=item.is_multi,
+        )
         return pd.concat([overall, groups], ignore_index=True)
 
     def _grouped(self, by: str) -> pd.DataFrame:
@@ -90,12 +103,18 @@ class Analysis:
         return pd.concat([ct.cells.assign(by=by) for (_, by), ct in self.crosstabs.items()], ignore_index=True)
 
 
-VALUE_COLUMNS = ("n", "share", "estimate", "se", "ci_low", "ci_high", "deff", "difference", "p_value",
-                 "unweighted")
+VALUE_COLUMNS = ("n", "share", "estimate", "se", "ci_low", "ci_high", "deff", "difference", "p_value", "unweighted")
 
 
-def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *, min_group: int = DEFAULT_MIN_GROUP,
-            pool: bool = False, progress=None) -> Analysis:
+def analyse(
+    responses: pd.DataFrame,
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    min_group: int = DEFAULT_MIN_GROUP,
+    pool: bool = False,
+    progress=None,
+) -> Analysis:
     """Compute the design, response rates, GT, every crosstab and the Likert summaries.
 
     Groups with fewer than ``min_group`` answers are suppressed in every by-group table (with
@@ -108,8 +127,15 @@ def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *,
     audits = []
     gt_parts = []
     for q in codebook.questions_of_type("sa", "likert", "ma"):
-        part, audit = suppress_cells(gt_table_of(responses, design, q), min_group, table="単純集計", question=q.id,
-                                     by="", value_columns=VALUE_COLUMNS, multi=q.is_multi)
+        part, audit = suppress_cells(
+            gt_table_of(responses, design, q),
+            min_group,
+            table="単純集計",
+            question=q.id,
+            by="",
+            value_columns=VALUE_COLUMNS,
+            multi=q.is_multi,
+        )
         gt_parts.append(part)
         audits.append(audit)
     gt = pd.concat(gt_parts, ignore_index=True)
@@ -121,23 +147,42 @@ def analyse(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *,
         grouped = responses.assign(**{attr.id: pool_small_groups(responses[attr.id], min_group)}) if pool else responses
         for q in questions:
             ct = crosstab(grouped, design, q, by=attr.id, by_label=attr.label)
-            cells, audit = suppress_cells(ct.cells, min_group, table="クロス集計", question=q.id, by=attr.id,
-                                          value_columns=VALUE_COLUMNS, multi=q.is_multi)
+            cells, audit = suppress_cells(
+                ct.cells,
+                min_group,
+                table="クロス集計",
+                question=q.id,
+                by=attr.id,
+                value_columns=VALUE_COLUMNS,
+                multi=q.is_multi,
+            )
             crosstabs[(q.id, attr.id)] = replace(ct, cells=cells)
             audits.append(audit)
     likert = []
     for q in codebook.questions_of_type("likert"):
         likert.append(likert_summary(responses, design, q).assign(by="", suppressed=False, suppression=""))
         for attr in codebook.attributes:
-            grouped = responses.assign(**{attr.id: pool_small_groups(responses[attr.id], min_group)}) if pool else responses
+            grouped = (
+                responses.assign(**{attr.id: pool_small_groups(responses[attr.id], min_group)}) if pool else responses
+            )
             part = likert_summary(grouped, design, q, by=attr.id)
-            part, _ = suppress_cells(part, min_group, table="肯定的回答", question=q.id, by=attr.id,
-                                     value_columns=VALUE_COLUMNS)
+            part, _ = suppress_cells(
+                part, min_group, table="肯定的回答", question=q.id, by=attr.id, value_columns=VALUE_COLUMNS
+            )
             likert.append(part.assign(by=attr.id))
     audit = pd.concat(audits, ignore_index=True) if audits else pd.DataFrame(columns=list(AUDIT_COLUMNS))
-    return Analysis(codebook=codebook, responses=responses, design=design, rates=rates, gt=gt,
-                    crosstabs=crosstabs, likert=pd.concat(likert, ignore_index=True) if likert else pd.DataFrame(),
-                    audit=audit.reset_index(drop=True), min_group=min_group, pooled=pool)
+    return Analysis(
+        codebook=codebook,
+        responses=responses,
+        design=design,
+        rates=rates,
+        gt=gt,
+        crosstabs=crosstabs,
+        likert=pd.concat(likert, ignore_index=True) if likert else pd.DataFrame(),
+        audit=audit.reset_index(drop=True),
+        min_group=min_group,
+        pooled=pool,
+    )
 
 
 def gt_table_of(responses: pd.DataFrame, design: StratifiedDesign, item: Item) -> pd.DataFrame:
@@ -168,8 +213,16 @@ class Survey:
         return self.analysis.codebook
 
 
-def load_survey(data, frame, *, codebook=None, on_invalid: str = "error", synthetic: bool | None = None,
-                min_group: int = DEFAULT_MIN_GROUP, pool: bool = False) -> Survey:
+def load_survey(
+    data,
+    frame,
+    *,
+    codebook=None,
+    on_invalid: str = "error",
+    synthetic: bool | None = None,
+    min_group: int = DEFAULT_MIN_GROUP,
+    pool: bool = False,
+) -> Survey:
     """Load an export with its staff frame and compute every table (what the report does first).
 
     Parameters

@@ -59,6 +59,8 @@ def source_note(codebook, population: int, respondents: int, *, synthetic: bool)
     start, end = codebook.survey.fielded_from, codebook.survey.fielded_to
     era, year = wareki(start)
     tail = f"{end.day}" if (end.year, end.month) == (start.year, start.month) else f"{end.month}.{end.day}"
-    note = (f"{era}{year}.{start.month}.{start.day}～{tail}実施 職員{population:,}人中{respondents:,}人回答"
-            f"（回答率{pct(respondents / population)}%）")
+    note = (
+        f"{era}{year}.{start.month}.{start.day}～{tail}実施 職員{population:,}人中{respondents:,}人回答"
+        f"（回答率{pct(respondents / population)}%）"
+    )
     return f"{note}　※架空データ" if synthetic else note

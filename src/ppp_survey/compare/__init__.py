@@ -6,5 +6,15 @@ from ppp_survey.compare.baseline import Baseline, BaselineError, freeze_baseline
 from ppp_survey.compare.changes import CHANGE_COLUMNS, compare, kpi_values
 from ppp_survey.compare.wave import Wave, load_wave, wave_indicators
 
-__all__ = ["CHANGE_COLUMNS", "Baseline", "BaselineError", "Wave", "compare", "freeze_baseline", "kpi_values",
-           "load_baseline", "load_wave", "wave_indicators"]
+__all__ = [
+    "CHANGE_COLUMNS",
+    "Baseline",
+    "BaselineError",
+    "Wave",
+    "compare",
+    "freeze_baseline",
+    "kpi_values",
+    "load_baseline",
+    "load_wave",
+    "wave_indicators",
+]

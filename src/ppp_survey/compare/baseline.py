@@ -35,6 +35,7 @@ class BaselineError(PppSurveyError):
 
 # ---------------------------------------------------------------------------------- baseline
 
+
 @dataclass(frozen=True)
 class Baseline:
     """The old wave's indicators, frozen: what a comparison needs, and nothing recomputed.
@@ -75,8 +76,7 @@ def baseline_from_wave(wave, *, min_group: int = DEFAULT_MIN_GROUP) -> Baseline:
     return _baseline_from_files(files, manifest, manifest_sha256=None, folder=None)
 
 
-def freeze_baseline(survey, folder: str | Path, *, min_group: int = DEFAULT_MIN_GROUP,
-                    overwrite: bool = False) -> Path:
+def freeze_baseline(survey, folder: str | Path, *, min_group: int = DEFAULT_MIN_GROUP, overwrite: bool = False) -> Path:
     """Write a wave's results as a frozen baseline; return the path of its ``manifest.json``.
 
     Parameters
@@ -102,12 +102,15 @@ def freeze_baseline(survey, folder: str | Path, *, min_group: int = DEFAULT_MIN_
     target = Path(folder)
     existing = target / "manifest.json"
     if existing.is_file():
-        if existing.read_bytes() == data and all((target / n).is_file() and (target / n).read_bytes() == b
-                                                 for n, b in files.items()):
+        if existing.read_bytes() == data and all(
+            (target / n).is_file() and (target / n).read_bytes() == b for n, b in files.items()
+        ):
             return existing
         if not overwrite:
-            raise BaselineError(f"baseline {target}: the folder already holds a frozen baseline (manifest SHA-256 "
-                                f"{sha256_file(existing)[:12]}…); choose another folder or pass overwrite=True")
+            raise BaselineError(
+                f"baseline {target}: the folder already holds a frozen baseline (manifest SHA-256 "
+                f"{sha256_file(existing)[:12]}…); choose another folder or pass overwrite=True"
+            )
     for name, content in files.items():
         with atomic_output(target / name) as tmp:
             tmp.write_bytes(content)
@@ -123,8 +126,10 @@ def load_baseline(folder: str | Path) -> Baseline:
     root = manifest_path.parent
     if not manifest_path.is_file():
         what = "folder not found" if not root.is_dir() else "no manifest.json in this folder"
-        raise BaselineError(f"baseline {root}: {what}; pass the folder written by "
-                            "`python -m ppp_survey.report --freeze-baseline FOLDER` on the earlier wave")
+        raise BaselineError(
+            f"baseline {root}: {what}; pass the folder written by "
+            "`python -m ppp_survey.report --freeze-baseline FOLDER` on the earlier wave"
+        )
     data = manifest_path.read_bytes()
     try:
         manifest = json.loads(data.decode("utf-8"))
@@ -139,8 +144,10 @@ def load_baseline(folder: str | Path) -> Baseline:
             raise BaselineError(f"baseline {root}: {entry['path']} is missing; restore it or freeze the baseline again")
         content = p.read_bytes()
         if hashlib.sha256(content).hexdigest() != entry["sha256"]:
-            raise BaselineError(f"baseline {root}: {entry['path']} differs from its manifest (SHA-256); a frozen "
-                                "baseline must not be edited: restore the file or freeze the baseline again")
+            raise BaselineError(
+                f"baseline {root}: {entry['path']} differs from its manifest (SHA-256); a frozen "
+                "baseline must not be edited: restore the file or freeze the baseline again"
+            )
         files[entry["path"]] = content
     return _baseline_from_files(files, manifest, manifest_sha256=hashlib.sha256(data).hexdigest(), folder=root)
 
@@ -151,21 +158,32 @@ def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], di
     indicators = wave_indicators(wave, groups={lab: lab for lab in labels}, order=labels, min_group=min_group)
     rates = wave.rates.assign(domain=lambda t: t["domain"].astype(str))
     name, codebook_bytes = codebook_source(cb)
-    files = {"indicators.csv": csv_bytes(indicators), "response_rates.csv": csv_bytes(rates),
-             "codebook.yaml": codebook_bytes}
+    files = {
+        "indicators.csv": csv_bytes(indicators),
+        "response_rates.csv": csv_bytes(rates),
+        "codebook.yaml": codebook_bytes,
+    }
     s = cb.survey
     manifest = {
         "format": "ppp_survey baseline",
         "format_version": BASELINE_FORMAT,
         "package": "ppp_survey",
         "version": __version__,
-        "survey": {"id": s.id, "wave": s.wave, "title": s.title, "fielded_from": s.fielded_from.isoformat(),
-                   "fielded_to": s.fielded_to.isoformat()},
+        "survey": {
+            "id": s.id,
+            "wave": s.wave,
+            "title": s.title,
+            "fielded_from": s.fielded_from.isoformat(),
+            "fielded_to": s.fielded_to.isoformat(),
+        },
         "synthetic": bool(wave.synthetic),
         "source_note": wave.note,
-        "method": {"estimates": "stratified by 職域, weights N_h/n_h, 95% logit intervals",
-                   "se": "with finite population correction", "se_nofpc": "without it",
-                   "min_group": int(min_group)},
+        "method": {
+            "estimates": "stratified by 職域, weights N_h/n_h, 95% logit intervals",
+            "se": "with finite population correction",
+            "se_nofpc": "without it",
+            "min_group": int(min_group),
+        },
         "inputs": wave.inputs,
         "files": [{"path": n, "sha256": hashlib.sha256(b).hexdigest()} for n, b in files.items()],
     }
@@ -175,13 +193,21 @@ def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], di
 def _baseline_from_files(files: dict[str, bytes], manifest: dict, *, manifest_sha256, folder) -> Baseline:
     survey_name = f"{folder / 'codebook.yaml'}" if folder else "(baseline) codebook.yaml"
     cb = parse_codebook(yaml.safe_load(files["codebook.yaml"].decode("utf-8-sig")), name=survey_name)
-    ind = _read_csv(files["indicators.csv"], {"indicator": str, "question": str, "kind": str, "label": str,
-                                               "group": str, "code": "Int64"})
+    ind = _read_csv(
+        files["indicators.csv"],
+        {"indicator": str, "question": str, "kind": str, "label": str, "group": str, "code": "Int64"},
+    )
     ind["question"] = ind["question"].fillna("")
     ind["suppressed"] = ind["suppressed"].astype(bool)
     rates = _read_csv(files["response_rates.csv"], {"domain": str})
-    return Baseline(codebook=cb, indicators=ind[list(INDICATOR_COLUMNS)], rates=rates, manifest=manifest,
-                    manifest_sha256=manifest_sha256, folder=folder)
+    return Baseline(
+        codebook=cb,
+        indicators=ind[list(INDICATOR_COLUMNS)],
+        rates=rates,
+        manifest=manifest,
+        manifest_sha256=manifest_sha256,
+        folder=folder,
+    )
 
 
 def _read_csv(content: bytes, dtype: dict) -> pd.DataFrame:

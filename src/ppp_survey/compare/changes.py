@@ -61,15 +61,45 @@ REFERENCE = "参考値（基数30未満）"
 RATE_NOTE = "回答率は職員数フレームに対する全数の計数で標本誤差はない：差は記述的（検定しない）"
 
 #: Columns of :func:`compare`.
-CHANGE_COLUMNS = ("indicator", "question", "title", "label", "kind", "group", "direction", "estimate_base",
-                  "estimate_new", "difference", "ci_low", "ci_high", "p_value", "mdd", "verdict", "n_base", "n_new",
-                  "se_base", "se_new", "se_diff", "suppressed", "note", "indicator_base", "baseline")
+CHANGE_COLUMNS = (
+    "indicator",
+    "question",
+    "title",
+    "label",
+    "kind",
+    "group",
+    "direction",
+    "estimate_base",
+    "estimate_new",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "mdd",
+    "verdict",
+    "n_base",
+    "n_new",
+    "se_base",
+    "se_new",
+    "se_diff",
+    "suppressed",
+    "note",
+    "indicator_base",
+    "baseline",
+)
 
 
-
-def compare(baseline, survey, mapping: Mapping | str | Path | None = None, *, alpha: float = 0.05,
-            power: float = 0.80, fpc: bool = True, min_group: int = DEFAULT_MIN_GROUP,
-            min_base: int = MIN_BASE) -> pd.DataFrame:
+def compare(
+    baseline,
+    survey,
+    mapping: Mapping | str | Path | None = None,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.80,
+    fpc: bool = True,
+    min_group: int = DEFAULT_MIN_GROUP,
+    min_base: int = MIN_BASE,
+) -> pd.DataFrame:
     """Compare a wave with the baseline, indicator by indicator, 全体 and by 職域.
 
     Parameters
@@ -123,22 +153,39 @@ def compare(baseline, survey, mapping: Mapping | str | Path | None = None, *, al
     grid = pairs.merge(pd.DataFrame({"group": names}), how="cross")
     sides = {"base": old, "new": new}
     for side, key in (("base", "indicator_base"), ("new", "indicator")):
-        t = sides[side][["indicator", "group", "estimate", se, "base_n", "suppressed"]].rename(columns={
-            "indicator": key, "estimate": f"estimate_{side}", se: f"se_{side}", "base_n": f"n_{side}",
-            "suppressed": f"held_{side}"})
+        t = sides[side][["indicator", "group", "estimate", se, "base_n", "suppressed"]].rename(
+            columns={
+                "indicator": key,
+                "estimate": f"estimate_{side}",
+                se: f"se_{side}",
+                "base_n": f"n_{side}",
+                "suppressed": f"held_{side}",
+            }
+        )
         grid = grid.merge(t, on=[key, "group"], how="inner", validate="one_to_one")
     grid["suppressed"] = grid["held_base"] | grid["held_new"]
-    grid["note"] = ["；".join(x for x in (item, group_note.get(g, "")) if x)
-                    for item, g in zip(grid["item_note"], grid["group"])]
+    grid["note"] = [
+        "；".join(x for x in (item, group_note.get(g, "")) if x) for item, g in zip(grid["item_note"], grid["group"])
+    ]
     out = _test(grid, alpha=alpha, power=power, min_base=min_base)
     out["baseline"] = baseline.id
     out = out[list(CHANGE_COLUMNS)].reset_index(drop=True)
-    out.attrs.update({"baseline": baseline.id, "baseline_description": baseline.describe(),
-                      "baseline_wave": baseline.wave, "wave": wave.label, "mapping": mapping.path,
-                      "mapping_sha256": mapping.sha256, "alpha": alpha, "power": power, "fpc": fpc,
-                      "min_base": min_base,
-                      "not_compared": mapping.not_compared(),
-                      "note": "\n".join(x for x in (baseline.manifest.get("source_note", ""), wave.note) if x)})
+    out.attrs.update(
+        {
+            "baseline": baseline.id,
+            "baseline_description": baseline.describe(),
+            "baseline_wave": baseline.wave,
+            "wave": wave.label,
+            "mapping": mapping.path,
+            "mapping_sha256": mapping.sha256,
+            "alpha": alpha,
+            "power": power,
+            "fpc": fpc,
+            "min_base": min_base,
+            "not_compared": mapping.not_compared(),
+            "note": "\n".join(x for x in (baseline.manifest.get("source_note", ""), wave.note) if x),
+        }
+    )
     return out
 
 
@@ -146,21 +193,40 @@ def _check_codebooks(mapping: Mapping, baseline: Baseline, wave: Wave) -> None:
     for side, cb, mine in (("old", mapping.old, baseline.codebook), ("new", mapping.new, wave.codebook)):
         if _fingerprint(cb) != _fingerprint(mine):
             what = f"baseline {baseline.wave}" if side == "old" else f"wave {wave.label}"
-            raise PppSurveyError(f"mapping {mapping.path}: its {side} codebook ({cb.survey.id}) is not the codebook of "
-                                 f"the {what} ({mine.survey.id}); load the mapping with the baseline's and the wave's "
-                                 "codebooks")
+            raise PppSurveyError(
+                f"mapping {mapping.path}: its {side} codebook ({cb.survey.id}) is not the codebook of "
+                f"the {what} ({mine.survey.id}); load the mapping with the baseline's and the wave's "
+                "codebooks"
+            )
 
 
 def _fingerprint(cb: Codebook) -> tuple:
-    return (cb.survey.id, tuple((it.id, it.type, it.text, it.polarity,
-                                 tuple((c.code, c.label, c.score) for c in it.choices)) for it in cb.items))
+    return (
+        cb.survey.id,
+        tuple(
+            (it.id, it.type, it.text, it.polarity, tuple((c.code, c.label, c.score) for c in it.choices))
+            for it in cb.items
+        ),
+    )
 
 
 def _pairs(mapping: Mapping) -> list[dict]:
     """(old key, new key, fixed columns) of every comparable indicator, in the new codebook's order."""
-    out = [{"old": "rate", "new": "rate", "note": RATE_NOTE,
-            "row": {"indicator": "rate", "question": "", "title": "回答率", "label": "回答率", "kind": "rate",
-                    "direction": "descriptive"}}]
+    out = [
+        {
+            "old": "rate",
+            "new": "rate",
+            "note": RATE_NOTE,
+            "row": {
+                "indicator": "rate",
+                "question": "",
+                "title": "回答率",
+                "label": "回答率",
+                "kind": "rate",
+                "direction": "descriptive",
+            },
+        }
+    ]
     for q in mapping.questions:
         if q.status != "same":
             continue
@@ -169,18 +235,39 @@ def _pairs(mapping: Mapping) -> list[dict]:
         head = {"question": qn.id, "title": qn.label}
         if q.top2:
             direction = "neutral" if q.polarity == "neutral" else "higher_is_better"  # top-2 = favourable end
-            out.append({"old": f"{qo.id}:top2", "new": f"{qn.id}:top2", "note": note,
-                        "row": {**head, "indicator": f"{qn.id}:top2", "label": "肯定的回答（上位2区分）",
-                                "kind": "top2", "direction": direction}})
+            out.append(
+                {
+                    "old": f"{qo.id}:top2",
+                    "new": f"{qn.id}:top2",
+                    "note": note,
+                    "row": {
+                        **head,
+                        "indicator": f"{qn.id}:top2",
+                        "label": "肯定的回答（上位2区分）",
+                        "kind": "top2",
+                        "direction": direction,
+                    },
+                }
+            )
         part = "opt" if qn.is_multi else "choice"
         for c in q.choices:
             if c.status != "same":
                 continue
             choice = qn.choice(c.new)
-            out.append({"old": f"{qo.id}:{part}:{c.old}", "new": f"{qn.id}:{part}:{c.new}", "note": note,
-                        "row": {**head, "indicator": f"{qn.id}:{part}:{c.new}", "label": choice.label,
-                                "kind": "option" if qn.is_multi else "choice",
-                                "direction": _direction(qn, choice, q.polarity)}})
+            out.append(
+                {
+                    "old": f"{qo.id}:{part}:{c.old}",
+                    "new": f"{qn.id}:{part}:{c.new}",
+                    "note": note,
+                    "row": {
+                        **head,
+                        "indicator": f"{qn.id}:{part}:{c.new}",
+                        "label": choice.label,
+                        "kind": "option" if qn.is_multi else "choice",
+                        "direction": _direction(qn, choice, q.polarity),
+                    },
+                }
+            )
     return out
 
 
@@ -225,8 +312,10 @@ def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int) -> pd
     out["ci_high"] = np.where(rate, np.nan, diff + z_a * se)
     out["p_value"] = p
     out["mdd"] = np.where(rate, np.nan, (z_a + z_p) * se)
-    out["verdict"] = [REFERENCE if (sm and not h) else _verdict(d, pv, direction, h, alpha)
-                      for d, pv, direction, h, sm in zip(diff, p, out["direction"], held, small)]
+    out["verdict"] = [
+        REFERENCE if (sm and not h) else _verdict(d, pv, direction, h, alpha)
+        for d, pv, direction, h, sm in zip(diff, p, out["direction"], held, small)
+    ]
     return out
 
 
@@ -268,15 +357,24 @@ def _combine_strata(rows: pd.DataFrame, rates: pd.DataFrame, labels: tuple[str, 
     small_n = r.loc[list(labels), "respondents"].to_numpy(float)
     w = big_n / small_n
     out = []
-    for key, part in rows.groupby("indicator", sort=False):
+    for _key, part in rows.groupby("indicator", sort=False):
         part = part.set_index("group").loc[list(labels)]
         first = part.iloc[0]
         row = {c: first[c] for c in ("indicator", "question", "kind", "code", "label")}
         row["group"] = name
         if first["kind"] == "rate":
             pop, resp = int(part["base_n"].sum()), int(part["n"].sum())
-            row.update(base_n=pop, n=resp, share=resp / pop, estimate=resp / pop, se=0.0, se_nofpc=0.0,
-                       ci_low=resp / pop, ci_high=resp / pop, suppressed=False)
+            row.update(
+                base_n=pop,
+                n=resp,
+                share=resp / pop,
+                estimate=resp / pop,
+                se=0.0,
+                se_nofpc=0.0,
+                ci_low=resp / pop,
+                ci_high=resp / pop,
+                suppressed=False,
+            )
             out.append(row)
             continue
         m = part["base_n"].to_numpy(float)
@@ -285,16 +383,24 @@ def _combine_strata(rows: pd.DataFrame, rates: pd.DataFrame, labels: tuple[str, 
         total = nhat.sum()
         estimate = float(np.sum(nhat * est) / total)
         delta = est - estimate
-        extra = m * (1 - m / small_n) * delta ** 2 * w ** 2
+        extra = m * (1 - m / small_n) * delta**2 * w**2
         ses = {}
         for col, f in (("se", small_n / big_n), ("se_nofpc", 0.0)):
             c = (1 - f) * small_n / (small_n - 1)
-            v = np.sum((nhat / total) ** 2 * part[col].to_numpy(float) ** 2 + c * extra / total ** 2)
+            v = np.sum((nhat / total) ** 2 * part[col].to_numpy(float) ** 2 + c * extra / total**2)
             ses[col] = float(np.sqrt(v))
         suppressed = bool(part["suppressed"].any())
-        row.update(base_n=int(m.sum()), n=float(part["n"].sum()), share=float(part["n"].sum() / m.sum()),
-                   estimate=estimate, se=ses["se"], se_nofpc=ses["se_nofpc"], ci_low=np.nan, ci_high=np.nan,
-                   suppressed=suppressed)
+        row.update(
+            base_n=int(m.sum()),
+            n=float(part["n"].sum()),
+            share=float(part["n"].sum() / m.sum()),
+            estimate=estimate,
+            se=ses["se"],
+            se_nofpc=ses["se_nofpc"],
+            ci_low=np.nan,
+            ci_high=np.nan,
+            suppressed=suppressed,
+        )
         if suppressed:
             row.update({c: np.nan for c in ("n", "share", "estimate", "se", "se_nofpc")})
         out.append(row)
@@ -302,6 +408,7 @@ def _combine_strata(rows: pd.DataFrame, rates: pd.DataFrame, labels: tuple[str, 
 
 
 # ------------------------------------------------------------------------------ KPI, display
+
 
 def kpi_values(changes: pd.DataFrame, *, group: str = ALL, key: str = "indicator") -> dict[str, float]:
     """The new wave's value of every compared indicator: ``{"q6:top2": 0.41, "rate": 0.473, …}``.

@@ -30,11 +30,8 @@ __all__ = [
     "INDICATOR_COLUMNS",
     "Wave",
     "as_wave",
-    "codebook_source",
     "indicator_key",
     "load_wave",
-    "packaged_codebook",
-    "resolve_codebook",
     "wave_from_responses",
     "wave_indicators",
 ]
@@ -43,12 +40,28 @@ TOP2_LABEL = "肯定的回答（上位2区分）"
 RATE_LABEL = "回答率"
 
 #: Columns of :func:`wave_indicators`.
-INDICATOR_COLUMNS = ("indicator", "question", "kind", "code", "label", "group", "base_n", "n", "share",
-                     "estimate", "se", "se_nofpc", "ci_low", "ci_high", "suppressed")
+INDICATOR_COLUMNS = (
+    "indicator",
+    "question",
+    "kind",
+    "code",
+    "label",
+    "group",
+    "base_n",
+    "n",
+    "share",
+    "estimate",
+    "se",
+    "se_nofpc",
+    "ci_low",
+    "ci_high",
+    "suppressed",
+)
 _VALUES = ("n", "share", "estimate", "se", "se_nofpc", "ci_low", "ci_high")
 
 
 # ------------------------------------------------------------------------------------- waves
+
 
 @dataclass(frozen=True)
 class Wave:
@@ -83,8 +96,14 @@ class Wave:
         return response_rates(self.responses, self.frame, self.codebook)
 
 
-def load_wave(data: str | Path, frame: str | Path, codebook: Codebook | str | Path | None = None, *,
-              on_invalid: str = "error", synthetic: bool | None = None) -> Wave:
+def load_wave(
+    data: str | Path,
+    frame: str | Path,
+    codebook: Codebook | str | Path | None = None,
+    *,
+    on_invalid: str = "error",
+    synthetic: bool | None = None,
+) -> Wave:
     """Load one wave: the export, its staff frame and its codebook (``None``: packaged R7).
 
     Unlike :func:`~ppp_survey.analysis.load_survey` it computes no tables; it keeps the inputs'
@@ -110,8 +129,14 @@ def load_wave(data: str | Path, frame: str | Path, codebook: Codebook | str | Pa
     return wave_from_responses(loaded.responses, staff, cb, synthetic=synthetic, inputs=inputs)
 
 
-def wave_from_responses(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *,
-                        synthetic: bool = True, inputs: dict | None = None) -> Wave:
+def wave_from_responses(
+    responses: pd.DataFrame,
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    synthetic: bool = True,
+    inputs: dict | None = None,
+) -> Wave:
     """A wave from an in-memory respondent table (e.g. :func:`ppp_survey.synth.generator.generate`'s)."""
     from ppp_survey.text import source_note
 
@@ -119,11 +144,12 @@ def wave_from_responses(responses: pd.DataFrame, frame: pd.DataFrame, codebook: 
     note = source_note(codebook, int(frame["population"].sum()), n, synthetic=synthetic)
     if inputs is None:
         name, text = codebook_source(codebook)
-        inputs = {"data": {"file": "(in memory)", "sha256": _table_hash(responses)},
-                  "frame": {"file": "(in memory)", "sha256": _table_hash(frame)},
-                  "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()}}
-    return Wave(codebook=codebook, responses=responses, frame=frame, note=note, synthetic=synthetic,
-                inputs=inputs)
+        inputs = {
+            "data": {"file": "(in memory)", "sha256": _table_hash(responses)},
+            "frame": {"file": "(in memory)", "sha256": _table_hash(frame)},
+            "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()},
+        }
+    return Wave(codebook=codebook, responses=responses, frame=frame, note=note, synthetic=synthetic, inputs=inputs)
 
 
 def as_wave(obj) -> Wave:
@@ -133,15 +159,22 @@ def as_wave(obj) -> Wave:
     if hasattr(obj, "analysis") and hasattr(obj, "loaded"):
         cb = obj.analysis.codebook
         rates = obj.analysis.rates.iloc[:-1]
-        frame = pd.DataFrame({"domain": pd.Categorical(rates["domain"].astype(str), categories=cb.stratum.labels),
-                              "population": rates["population"].astype(int).to_numpy()})
+        frame = pd.DataFrame(
+            {
+                "domain": pd.Categorical(rates["domain"].astype(str), categories=cb.stratum.labels),
+                "population": rates["population"].astype(int).to_numpy(),
+            }
+        )
         name, text = codebook_source(cb)
         report = obj.loaded.report
-        inputs = {"data": {"file": Path(report.file).name, "sha256": report.sha256},
-                  "frame": {"file": "(frame table)", "sha256": _table_hash(frame)},
-                  "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()}}
-        return Wave(codebook=cb, responses=obj.responses, frame=frame, note=obj.note, synthetic=obj.synthetic,
-                    inputs=inputs)
+        inputs = {
+            "data": {"file": Path(report.file).name, "sha256": report.sha256},
+            "frame": {"file": "(frame table)", "sha256": _table_hash(frame)},
+            "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()},
+        }
+        return Wave(
+            codebook=cb, responses=obj.responses, frame=frame, note=obj.note, synthetic=obj.synthetic, inputs=inputs
+        )
     raise TypeError(f"expected a Wave or a Survey (load_wave / load_survey), got {type(obj).__name__}")
 
 
@@ -153,6 +186,7 @@ def _table_hash(table: pd.DataFrame) -> str:
 
 # -------------------------------------------------------------------------------- indicators
 
+
 def indicator_key(question: str, kind: str, code: int | None = None) -> str:
     """An indicator's key: ``q3:choice:1``, ``q6:top2``, ``q5:opt:3``; ``rate`` for the response rate."""
     if kind == "rate":
@@ -162,8 +196,13 @@ def indicator_key(question: str, kind: str, code: int | None = None) -> str:
     return f"{question}:{'opt' if kind == 'option' else 'choice'}:{code}"
 
 
-def wave_indicators(wave: Wave, *, groups: dict[str, str] | None = None, order: list[str] | None = None,
-                    min_group: int = DEFAULT_MIN_GROUP) -> pd.DataFrame:
+def wave_indicators(
+    wave: Wave,
+    *,
+    groups: dict[str, str] | None = None,
+    order: list[str] | None = None,
+    min_group: int = DEFAULT_MIN_GROUP,
+) -> pd.DataFrame:
     """Every indicator of a wave, 全体 and (with ``groups``) by group of 職域.
 
     Parameters
@@ -218,7 +257,7 @@ def wave_indicators(wave: Wave, *, groups: dict[str, str] | None = None, order: 
         data[by] = pd.Categorical(wave.responses[stratum].astype(object).map(groups), categories=cats)
     designs = {fpc: _design(wave, fpc) for fpc in (True, False)}
     parts = [_rate_rows(wave, groups, by and list(data[by].cat.categories))]
-    for b in ([None, by] if by else [None]):
+    for b in [None, by] if by else [None]:
         est = {fpc: survey_mean(data, d, names, by=b) for fpc, d in designs.items()}
         table = est[True].assign(se_nofpc=est[False]["se"].to_numpy())
         table["group"] = table["group"].astype(object)
@@ -233,8 +272,9 @@ def wave_indicators(wave: Wave, *, groups: dict[str, str] | None = None, order: 
             if b is None:
                 part["suppressed"] = False
             else:
-                part, _ = suppress_cells(part, min_group, table="比較", question=question, by=stratum,
-                                         value_columns=_VALUES)
+                part, _ = suppress_cells(
+                    part, min_group, table="比較", question=question, by=stratum, value_columns=_VALUES
+                )
             parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     out["code"] = out["code"].astype("Int64")
@@ -270,11 +310,27 @@ def _rate_rows(wave: Wave, groups: dict[str, str] | None, order: list[str] | Non
     if groups is not None:
         body = body.assign(group=body["domain"].map(groups)).dropna(subset=["group"])
         summed = body.groupby("group", sort=False)[["population", "respondents"]].sum()
-        table += [(g, int(summed.loc[g, "population"]), int(summed.loc[g, "respondents"]))
-                  for g in order if g in summed.index]
+        table += [
+            (g, int(summed.loc[g, "population"]), int(summed.loc[g, "respondents"])) for g in order if g in summed.index
+        ]
     group, pop, resp = zip(*table)
     rate = np.asarray(resp, float) / np.asarray(pop, float)
-    return pd.DataFrame({"indicator": "rate", "question": "", "kind": "rate", "code": pd.NA, "label": RATE_LABEL,
-                         "group": list(group), "base_n": list(pop), "n": list(resp), "share": rate,
-                         "estimate": rate, "se": 0.0, "se_nofpc": 0.0, "ci_low": rate, "ci_high": rate,
-                         "suppressed": False})
+    return pd.DataFrame(
+        {
+            "indicator": "rate",
+            "question": "",
+            "kind": "rate",
+            "code": pd.NA,
+            "label": RATE_LABEL,
+            "group": list(group),
+            "base_n": list(pop),
+            "n": list(resp),
+            "share": rate,
+            "estimate": rate,
+            "se": 0.0,
+            "se_nofpc": 0.0,
+            "ci_low": rate,
+            "ci_high": rate,
+            "suppressed": False,
+        }
+    )

@@ -84,11 +84,13 @@ class ValidationReport:
         rejected = self.rows[self.rows["status"] == "rejected"]
         by_reason = rejected.groupby("reason", sort=True).size().rename("count").reset_index()
         by_reason.insert(0, "status", "rejected")
-        head = pd.DataFrame({
-            "status": ["read", "accepted", "rejected"],
-            "reason": ["", "", ""],
-            "count": [self.n_read, self.n_accepted, self.n_rejected],
-        })
+        head = pd.DataFrame(
+            {
+                "status": ["read", "accepted", "rejected"],
+                "reason": ["", "", ""],
+                "count": [self.n_read, self.n_accepted, self.n_rejected],
+            }
+        )
         return pd.concat([head, by_reason], ignore_index=True)
 
     def rejected(self) -> pd.DataFrame:
@@ -163,11 +165,16 @@ def load_responses(
 
 # --------------------------------------------------------------------------------------- columns
 
-def _map_columns(raw: RawExport, cb: Codebook) -> list[_Column]:
+
+def _map_columns(raw: RawExport, cb: Codebook) -> list[_Column]:  # noqa: C901 (one pass over the headers with a branch per column role)
     fixed: dict[str, str] = {}
-    for role, headers in (("id", (*cb.id_column, *ID_HEADERS)), ("started", STARTED_HEADERS),
-                          ("completed", COMPLETED_HEADERS), ("modified", MODIFIED_HEADERS),
-                          ("identity", IDENTITY_HEADERS)):
+    for role, headers in (
+        ("id", (*cb.id_column, *ID_HEADERS)),
+        ("started", STARTED_HEADERS),
+        ("completed", COMPLETED_HEADERS),
+        ("modified", MODIFIED_HEADERS),
+        ("identity", IDENTITY_HEADERS),
+    ):
         for h in headers:
             fixed.setdefault(normalize_key(h), role)
     item_keys: dict[str, _Column] = {}
@@ -176,8 +183,13 @@ def _map_columns(raw: RawExport, cb: Codebook) -> list[_Column]:
             item_keys.setdefault(k, _Column("", "item", item.id))
         if item.is_multi:
             for c in item.choices:
-                for k in (f"{item.id}_{c.code}", f"{item.text}[{c.label}]", f"{item.text}_{c.label}",
-                          f"{item.label}[{c.label}]", f"{item.id}[{c.label}]"):
+                for k in (
+                    f"{item.id}_{c.code}",
+                    f"{item.text}[{c.label}]",
+                    f"{item.text}_{c.label}",
+                    f"{item.label}[{c.label}]",
+                    f"{item.id}[{c.label}]",
+                ):
                     item_keys.setdefault(normalize_key(k), _Column("", "option", item.id, c.code))
         if item.other_text or item.is_multi:
             for k in (item.other_text or "", f"{item.id}_other", f"{item.id}_その他", f"{item.id}_text"):
@@ -229,6 +241,7 @@ def _map_columns(raw: RawExport, cb: Codebook) -> list[_Column]:
 
 
 # ------------------------------------------------------------------------------------------ rows
+
 
 def _cell_text(value: object) -> str:
     """A cell as text: blanks and NaN as '', whole floats without '.0', dates in ISO form."""
@@ -320,7 +333,9 @@ class _Parser:
             if len(tokens) > 1 and all(t in lookup for t in tokens):
                 self._note(rows, R_MULTIPLE, header, texts, f"{item.id} は単一回答です")
             else:
-                self._note(rows, R_UNMATCHED, header, texts, f"{item.id} の選択肢（{'／'.join(item.labels)}）にない値です")
+                self._note(
+                    rows, R_UNMATCHED, header, texts, f"{item.id} の選択肢（{'／'.join(item.labels)}）にない値です"
+                )
         return pd.Series(pd.Categorical(parsed[codes], categories=item.labels, ordered=item.type == "likert"))
 
     def _parse_ma_cells(self, item: Item, header: str, texts: pd.Series) -> tuple[np.ndarray, pd.Series]:
@@ -348,8 +363,13 @@ class _Parser:
                 rest = "、".join(t for t in _SEPARATORS.split(s) if t and not _NUMBERING_ONLY.match(t))
             if rest:
                 if other is None:
-                    self._note(np.flatnonzero(codes == u), R_UNMATCHED, header, texts,
-                               f"{item.id} の選択肢にない回答「{rest}」があります（その他の選択肢がない設問）")
+                    self._note(
+                        np.flatnonzero(codes == u),
+                        R_UNMATCHED,
+                        header,
+                        texts,
+                        f"{item.id} の選択肢にない回答「{rest}」があります（その他の選択肢がない設問）",
+                    )
                     continue
                 chosen.add(other.code)
                 rests[u] = rest
@@ -375,8 +395,13 @@ class _Parser:
                 if key in true_keys:
                     matrix[codes == u, j] = 1.0
                 elif key not in FALSE_KEYS and key not in self.missing:
-                    self._note(np.flatnonzero(codes == u), R_UNMATCHED, header, texts[header],
-                               f"{item.option_column(choice)} は 0/1 の列です")
+                    self._note(
+                        np.flatnonzero(codes == u),
+                        R_UNMATCHED,
+                        header,
+                        texts[header],
+                        f"{item.option_column(choice)} は 0/1 の列です",
+                    )
         matrix[matrix.sum(axis=1) == 0] = np.nan  # nothing ticked: the question was not answered
         exclusive = [j for j, c in enumerate(item.choices) if c.exclusive]
         if exclusive:
@@ -388,8 +413,9 @@ class _Parser:
 
     def _free(self, item: Item, field: str, texts: pd.Series) -> pd.DataFrame:
         keep = texts.map(normalize_key).map(lambda k: k not in self.missing).to_numpy()
-        return pd.DataFrame({"index": np.flatnonzero(keep), "item": item.id, "field": field,
-                             "text": texts[keep].to_numpy()})
+        return pd.DataFrame(
+            {"index": np.flatnonzero(keep), "item": item.id, "field": field, "text": texts[keep].to_numpy()}
+        )
 
     # -- rows ----------------------------------------------------------------------------------
 
@@ -406,8 +432,11 @@ class _Parser:
         if header is None:
             return pd.Series(pd.NaT, index=range(self.n), dtype="datetime64[ns]")
         raw = self.table[header]
-        parsed = pd.to_datetime(raw.map(lambda v: v if isinstance(v, (dt.datetime, pd.Timestamp)) else _cell_text(v) or None),
-                                errors="coerce", format="mixed")
+        parsed = pd.to_datetime(
+            raw.map(lambda v: v if isinstance(v, (dt.datetime, pd.Timestamp)) else _cell_text(v) or None),
+            errors="coerce",
+            format="mixed",
+        )
         bad = np.flatnonzero(parsed.isna().to_numpy() & text[header].ne("").to_numpy())
         self._note(bad, R_BAD_TIME, header, text[header], "日時の形式（例 2025/07/18 09:30:00）で書いてください")
         return parsed.astype("datetime64[ns]")
@@ -470,27 +499,41 @@ class _Parser:
                 reasons[p.index] = (p.reason, p.column, p.value)
 
         status = np.array(["accepted" if r is None else "rejected" for r in reasons], dtype=object)
-        rows = pd.DataFrame({
-            "row": np.arange(self.n) + self.raw.first_row,
-            "respondent_id": ids.to_numpy(),
-            "status": status,
-            "reason": [r[0] if r else "" for r in reasons],
-            "column": [r[1] if r else "" for r in reasons],
-            "value": [r[2] if r else "" for r in reasons],
-        })
+        rows = pd.DataFrame(
+            {
+                "row": np.arange(self.n) + self.raw.first_row,
+                "respondent_id": ids.to_numpy(),
+                "status": status,
+                "reason": [r[0] if r else "" for r in reasons],
+                "column": [r[1] if r else "" for r in reasons],
+                "value": [r[2] if r else "" for r in reasons],
+            }
+        )
         keep = status == "accepted"
-        data = {"respondent_id": ids[keep].astype(str).to_numpy(),
-                "started": times["started"][keep].to_numpy(), "completed": times["completed"][keep].to_numpy()}
+        data = {
+            "respondent_id": ids[keep].astype(str).to_numpy(),
+            "started": times["started"][keep].to_numpy(),
+            "completed": times["completed"][keep].to_numpy(),
+        }
         responses = pd.DataFrame(data)
         for name, values in out.items():
             if isinstance(values, pd.Series):
                 responses[name] = values[keep].reset_index(drop=True)
             else:
-                responses[name] = pd.array(np.where(np.isnan(values[keep]), np.nan, values[keep]), dtype="Float64").astype("Int8")
+                responses[name] = pd.array(
+                    np.where(np.isnan(values[keep]), np.nan, values[keep]), dtype="Float64"
+                ).astype("Int8")
         free_text = _free_table(free, ids, keep)
-        columns = pd.DataFrame({"header": [c.header for c in self.columns], "role": [c.role for c in self.columns],
-                                "item": [c.item for c in self.columns]})
-        report = ValidationReport(str(self.raw.path), self.raw.format, self.raw.encoding, self.raw.sha256, rows, columns)
+        columns = pd.DataFrame(
+            {
+                "header": [c.header for c in self.columns],
+                "role": [c.role for c in self.columns],
+                "item": [c.item for c in self.columns],
+            }
+        )
+        report = ValidationReport(
+            str(self.raw.path), self.raw.format, self.raw.encoding, self.raw.sha256, rows, columns
+        )
         assert report.n_read == report.n_accepted + report.n_rejected == self.n
         return LoadResult(responses, free_text, report, self.cb)
 

@@ -56,19 +56,23 @@ def decode_text(data: bytes, path: Path | str) -> tuple[str, str]:
             return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
         except UnicodeDecodeError as exc:
             line = data[: exc.start + 3].count(b"\n") + 1
-            raise LoadError(f"{path}: line {line} is not valid UTF-8 although the file starts with a UTF-8 byte order "
-                            f"mark ({exc.reason}; truncated or damaged?); export the file again") from None
+            raise LoadError(
+                f"{path}: line {line} is not valid UTF-8 although the file starts with a UTF-8 byte order "
+                f"mark ({exc.reason}; truncated or damaged?); export the file again"
+            ) from None
     try:
         return data.decode("utf-8", errors="strict"), "utf-8"
     except UnicodeDecodeError as exc:
         if exc.reason == "unexpected end of data":  # valid UTF-8 cut off inside its last character
-            raise LoadError(f"{path}: the file ends in the middle of a character (truncated?); export it again") from None
+            raise LoadError(
+                f"{path}: the file ends in the middle of a character (truncated?); export it again"
+            ) from None
     try:
         return data.decode("cp932", errors="strict"), "cp932"
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise LoadError(
-            f"{path}: line {line} is neither UTF-8 nor CP932 (byte {data[exc.start:exc.start + 1].hex()}); "
+            f"{path}: line {line} is neither UTF-8 nor CP932 (byte {data[exc.start : exc.start + 1].hex()}); "
             "save the file from Excel as 'CSV UTF-8' and try again"
         ) from None
 
@@ -119,7 +123,9 @@ def _read_csv(p: Path, data: bytes, digest: str) -> RawExport:
     try:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise LoadError(f"{p}: not a readable CSV ({exc}); check that it is comma-separated with one header row") from None
+        raise LoadError(
+            f"{p}: not a readable CSV ({exc}); check that it is comma-separated with one header row"
+        ) from None
     return RawExport(p, "csv", encoding, digest, _clean_headers(table), first_row=2, cut_short=_cut_short(text))
 
 
@@ -148,8 +154,16 @@ def _read_sav(p: Path, digest: str) -> RawExport:
     except Exception as exc:  # pyreadstat raises its own ReadstatError/PyreadstatError types
         raise LoadError(f"{p}: not a readable SPSS .sav file (truncated or damaged?): {exc}") from None
     labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
-    return RawExport(p, "sav", meta.file_encoding, digest, table.astype(object), first_row=1,
-                     column_labels=labels, value_labels=dict(meta.variable_value_labels or {}))
+    return RawExport(
+        p,
+        "sav",
+        meta.file_encoding,
+        digest,
+        table.astype(object),
+        first_row=1,
+        column_labels=labels,
+        value_labels=dict(meta.variable_value_labels or {}),
+    )
 
 
 def _clean_headers(table: pd.DataFrame) -> pd.DataFrame:

@@ -31,13 +31,24 @@ def display_changes(changes: pd.DataFrame, *, group: str | None = ALL) -> pd.Dat
     def pts(x):
         return round_half_up(100 * np.asarray(x, float))
 
-    return pd.DataFrame({
-        "指標": t["indicator"].to_numpy(), "設問": t["title"].to_numpy(), "選択肢": t["label"].to_numpy(),
-        "職域": t["group"].to_numpy(), f"{base}(%)": pts(t["estimate_base"]), f"{new}(%)": pts(t["estimate_new"]),
-        "差(pt)": pts(t["difference"]), "95%CI下限": pts(t["ci_low"]), "95%CI上限": pts(t["ci_high"]),
-        "p値": round_half_up(t["p_value"].to_numpy(float), 3), "MDD(pt)": pts(t["mdd"]),
-        "判定": t["verdict"].to_numpy(), f"基数{base}": t["n_base"].to_numpy(), f"基数{new}": t["n_new"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "指標": t["indicator"].to_numpy(),
+            "設問": t["title"].to_numpy(),
+            "選択肢": t["label"].to_numpy(),
+            "職域": t["group"].to_numpy(),
+            f"{base}(%)": pts(t["estimate_base"]),
+            f"{new}(%)": pts(t["estimate_new"]),
+            "差(pt)": pts(t["difference"]),
+            "95%CI下限": pts(t["ci_low"]),
+            "95%CI上限": pts(t["ci_high"]),
+            "p値": round_half_up(t["p_value"].to_numpy(float), 3),
+            "MDD(pt)": pts(t["mdd"]),
+            "判定": t["verdict"].to_numpy(),
+            f"基数{base}": t["n_base"].to_numpy(),
+            f"基数{new}": t["n_new"].to_numpy(),
+        }
+    )
 
 
 # ------------------------------------------------------------------------------------ charts
@@ -66,17 +77,41 @@ def change_charts(changes: pd.DataFrame) -> dict[str, ChangeChart]:
     out = {}
     for q, t in changes.groupby(changes["question"].replace("", "rate"), sort=False):
         overall = t[t["group"] == ALL]
-        dumbbell = overall[["indicator", "label", "kind", "direction", "estimate_base", "estimate_new", "difference",
-                            "ci_low", "ci_high", "p_value", "mdd", "verdict", "suppressed"]].reset_index(drop=True)
+        dumbbell = overall[
+            [
+                "indicator",
+                "label",
+                "kind",
+                "direction",
+                "estimate_base",
+                "estimate_new",
+                "difference",
+                "ci_low",
+                "ci_high",
+                "p_value",
+                "mdd",
+                "verdict",
+                "suppressed",
+            ]
+        ].reset_index(drop=True)
         order_g = list(dict.fromkeys(t["group"]))
         order_i = list(dict.fromkeys(t["label"]))
         sign = t["direction"].map({"higher_is_better": 1.0, "higher_is_worse": -1.0}).fillna(0.0)
-        frame = t.assign(pt=100 * t["difference"], better=100 * t["difference"] * sign,
-                         mark=[_mark(v) for v in t["verdict"]])
-        grid = {c: frame.pivot(index="group", columns="label", values=c).reindex(index=order_g, columns=order_i)
-                for c in ("pt", "mark", "better")}
-        out[q] = ChangeChart(question=q, title=str(t["title"].iloc[0]), dumbbell=dumbbell, heatmap=grid["pt"],
-                             marks=grid["mark"].fillna(""), improvement=grid["better"])
+        frame = t.assign(
+            pt=100 * t["difference"], better=100 * t["difference"] * sign, mark=[_mark(v) for v in t["verdict"]]
+        )
+        grid = {
+            c: frame.pivot(index="group", columns="label", values=c).reindex(index=order_g, columns=order_i)
+            for c in ("pt", "mark", "better")
+        }
+        out[q] = ChangeChart(
+            question=q,
+            title=str(t["title"].iloc[0]),
+            dumbbell=dumbbell,
+            heatmap=grid["pt"],
+            marks=grid["mark"].fillna(""),
+            improvement=grid["better"],
+        )
     return out
 
 
@@ -84,8 +119,17 @@ def _mark(verdict: str) -> str:
     return {IMPROVED: "↑", WORSENED: "↓", INCREASED: "*", DECREASED: "*", SUPPRESSED: "x"}.get(verdict, "")
 
 
-def plot_dumbbell(changes: pd.DataFrame, question: str, *, group: str = ALL, ax=None, title: str | None = None,
-                  note: str = "", xlabel: str = "推定割合（%）", base: str | None = None):
+def plot_dumbbell(
+    changes: pd.DataFrame,
+    question: str,
+    *,
+    group: str = ALL,
+    ax=None,
+    title: str | None = None,
+    note: str = "",
+    xlabel: str = "推定割合（%）",
+    base: str | None = None,
+):
     """Both waves' estimates of one question's indicators as a dumbbell chart (one row per indicator).
 
     Grey dot: baseline; blue dot: new wave; the connecting line is coloured by the verdict (blue 改善,
@@ -113,19 +157,25 @@ def plot_dumbbell(changes: pd.DataFrame, question: str, *, group: str = ALL, ax=
     alpha = changes.attrs.get("alpha", 0.05)
     for yi, row in zip(y, t.itertuples()):
         star = "*" if np.isfinite(row.p_value) and row.p_value < alpha else ""
-        ax.text(1.01, yi, f"{100 * row.difference:+.1f}pt{star} {row.verdict}", transform=ax.get_yaxis_transform(),
-                va="center", ha="left", fontsize=7.5, color=VERDICT_COLORS.get(row.verdict, "#555555"))
+        ax.text(
+            1.01,
+            yi,
+            f"{100 * row.difference:+.1f}pt{star} {row.verdict}",
+            transform=ax.get_yaxis_transform(),
+            va="center",
+            ha="left",
+            fontsize=7.5,
+            color=VERDICT_COLORS.get(row.verdict, "#555555"),
+        )
     ax.set_yticks(y, [_wrap(lab) for lab in t["label"]], fontsize=8)
     ax.set_xlim(0, 100)
     ax.set_xlabel(xlabel)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, fontsize=8)
     ax.set_title(title or f"{t['title'].iloc[0] if len(t) else question}（{group}）", pad=22)
     if base is None:
-        n = (f"n = {wave_base} {int(t['n_base'].iloc[0]):,}／{wave_new} {int(t['n_new'].iloc[0]):,}　"
-             if len(t) else "")
+        n = f"n = {wave_base} {int(t['n_base'].iloc[0]):,}／{wave_new} {int(t['n_new'].iloc[0]):,}　" if len(t) else ""
         base = f"{n}* {int(100 * alpha)}%水準で有意（独立な2回の調査の差、各回とも職域別の層化推定）"
-    add_footer(fig, base=base,
-               note=note or changes.attrs.get("note", ""))
+    add_footer(fig, base=base, note=note or changes.attrs.get("note", ""))
     fit_left_margin(ax)
     return ax
 
@@ -148,32 +198,51 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
     chart = change_charts(changes)[question]
     grid, better, marks = chart.heatmap, chart.improvement, chart.marks
     text = np.vectorize(lambda v, m: "x" if m == "x" else ("-" if not np.isfinite(v) else f"{v:+.1f}{m}"))(
-        grid.to_numpy(float), marks.to_numpy(object))
+        grid.to_numpy(float), marks.to_numpy(object)
+    )
     if ax is None:
         height = 0.4 * len(grid) + 3.2
         fig, ax = plt.subplots(figsize=(max(MIN_HEATMAP_WIDTH, 0.95 * grid.shape[1] + 3.2), height))
         fig.subplots_adjust(left=0.2, right=0.98, top=1 - 1.55 / height, bottom=1.0 / height)
     fig = ax.figure
-    limit = max(5.0, float(np.nanmax(np.abs(better.to_numpy(float)))) if np.isfinite(better.to_numpy(float)).any() else 5.0)
+    limit = max(
+        5.0, float(np.nanmax(np.abs(better.to_numpy(float)))) if np.isfinite(better.to_numpy(float)).any() else 5.0
+    )
     draw_heatmap(ax, better.to_numpy(float), text, cmap="RdBu", vmin=-limit, vmax=limit)
-    reference = set(changes.loc[(changes["verdict"] == REFERENCE) & (changes["question"].replace("", "rate") == question),
-                                "group"])
+    reference = set(
+        changes.loc[(changes["verdict"] == REFERENCE) & (changes["question"].replace("", "rate") == question), "group"]
+    )
     rows = changes[changes["question"].replace("", "rate") == question].drop_duplicates("group").set_index("group")
-    bases = {g: "" if not np.isfinite(float(rows.loc[g, "n_base"])) else
-             f"（{int(rows.loc[g, 'n_base']):,}→{int(rows.loc[g, 'n_new']):,}）" for g in grid.index}
-    ax.set_yticks(np.arange(len(grid)) + 0.5,
-                  [f"{g}{'※' if g in reference else ''}{bases[g]}" for g in grid.index], rotation=0, fontsize=8)
+    bases = {
+        g: ""
+        if not np.isfinite(float(rows.loc[g, "n_base"]))
+        else f"（{int(rows.loc[g, 'n_base']):,}→{int(rows.loc[g, 'n_new']):,}）"
+        for g in grid.index
+    }
+    ax.set_yticks(
+        np.arange(len(grid)) + 0.5,
+        [f"{g}{'※' if g in reference else ''}{bases[g]}" for g in grid.index],
+        rotation=0,
+        fontsize=8,
+    )
     ax.set_xticks(np.arange(grid.shape[1]) + 0.5, [_wrap(c, 7) for c in grid.columns], rotation=0, fontsize=7)
     ax.xaxis.tick_top()
-    ax.set_title(title or f"{chart.title}：{changes.attrs.get('baseline_wave', '')}→{changes.attrs.get('wave', '')}の変化"
-                          "（職域別、ポイント）", pad=58)
-    add_footer(fig, base=f"（ ）内は基数 n（{changes.attrs.get('baseline_wave', '基準')}→{changes.attrs.get('wave', '今回')}）。数値は差（ポイント）。\n色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
-                         "↑改善 ↓悪化 *増加・減少（方向のない項目）、いずれも5%水準で有意。"
-                         "※基数30未満は参考値（検定しない）。x: 秘匿",
-               note=note or changes.attrs.get("note", ""))
+    ax.set_title(
+        title
+        or f"{chart.title}：{changes.attrs.get('baseline_wave', '')}→{changes.attrs.get('wave', '')}の変化"
+        "（職域別、ポイント）",
+        pad=58,
+    )
+    add_footer(
+        fig,
+        base=f"（ ）内は基数 n（{changes.attrs.get('baseline_wave', '基準')}→{changes.attrs.get('wave', '今回')}）。数値は差（ポイント）。\n色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
+        "↑改善 ↓悪化 *増加・減少（方向のない項目）、いずれも5%水準で有意。"
+        "※基数30未満は参考値（検定しない）。x: 秘匿",
+        note=note or changes.attrs.get("note", ""),
+    )
     fit_left_margin(ax)
     return ax
 
 
 def _wrap(label: str, width: int = 22) -> str:
-    return "\n".join(label[i:i + width] for i in range(0, len(label), width))
+    return "\n".join(label[i : i + width] for i in range(0, len(label), width))

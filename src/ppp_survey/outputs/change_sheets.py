@@ -40,14 +40,19 @@ SUPPRESSED_MARK = "x"
 def method_note(changes: pd.DataFrame) -> str:
     """One paragraph on how the changes were judged, from the table's attrs."""
     a = changes.attrs
-    fpc = ("各回とも有限母集団修正あり（その年の職員全体の値を比べる）" if a.get("fpc", True)
-           else "有限母集団修正なし（回答を生む過程の変化を問う超母集団の推測）")
-    return (f"{a.get('baseline_wave', '基準')}と{a.get('wave', '今回')}を独立な2回の調査として比較した。"
-            f"各回を職域による事後層化で推定し（{fpc}）、差の標準誤差は√(SE₁²+SE₂²)。"
-            f"判定は{int(100 * a.get('alpha', 0.05))}%水準の両側検定と設問の向き（極性）による：改善／悪化／有意な変化なし、"
-            "向きのない項目は増加／減少。MDDは検出力80%で見つけられる最小の差。指標ごとに検定しており多重比較の調整はしない"
-            "（約50指標なら偶然でも2～3件が有意になる）。回答率は全数の計数で、差は記述的。"
-            f"基準値：{a.get('baseline_description', '')}。")
+    fpc = (
+        "各回とも有限母集団修正あり（その年の職員全体の値を比べる）"
+        if a.get("fpc", True)
+        else "有限母集団修正なし（回答を生む過程の変化を問う超母集団の推測）"
+    )
+    return (
+        f"{a.get('baseline_wave', '基準')}と{a.get('wave', '今回')}を独立な2回の調査として比較した。"
+        f"各回を職域による事後層化で推定し（{fpc}）、差の標準誤差は√(SE₁²+SE₂²)。"
+        f"判定は{int(100 * a.get('alpha', 0.05))}%水準の両側検定と設問の向き（極性）による：改善／悪化／有意な変化なし、"
+        "向きのない項目は増加／減少。MDDは検出力80%で見つけられる最小の差。指標ごとに検定しており多重比較の調整はしない"
+        "（約50指標なら偶然でも2～3件が有意になる）。回答率は全数の計数で、差は記述的。"
+        f"基準値：{a.get('baseline_description', '')}。"
+    )
 
 
 def _publishable(display: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
@@ -65,23 +70,37 @@ def change_tables(changes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(全体, 職域別) change tables for publishing: Japanese headers, % rounded half up, x where held."""
     overall = changes[changes["group"] == ALL]
     groups = changes[changes["group"] != ALL]
-    return (_publishable(display_changes(overall, group=None), overall),
-            _publishable(display_changes(groups, group=None), groups))
+    return (
+        _publishable(display_changes(overall, group=None), overall),
+        _publishable(display_changes(groups, group=None), groups),
+    )
 
 
 def change_sheets(changes: pd.DataFrame, *, source_note: str) -> list[Sheet]:
     """Workbook sheets of the comparison: 変化（全体）, 変化（職域別）, 比較対象外."""
     overall, groups = change_tables(changes)
-    notes = (source_note, method_note(changes), "x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。"
-             "参考値（基数30未満）は検定しない。", ROUNDING_NOTE)
+    notes = (
+        source_note,
+        method_note(changes),
+        "x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。参考値（基数30未満）は検定しない。",
+        ROUNDING_NOTE,
+    )
     not_compared = changes.attrs.get("not_compared", pd.DataFrame(columns=["item", "old", "new", "status", "reason"]))
-    nc = pd.DataFrame({"項目": not_compared["item"].astype(str), "基準": not_compared["old"].astype(str),
-                       "今回": not_compared["new"].astype(str), "状態": not_compared["status"].astype(str),
-                       "理由": not_compared["reason"].astype(str)})
+    nc = pd.DataFrame(
+        {
+            "項目": not_compared["item"].astype(str),
+            "基準": not_compared["old"].astype(str),
+            "今回": not_compared["new"].astype(str),
+            "状態": not_compared["status"].astype(str),
+            "理由": not_compared["reason"].astype(str),
+        }
+    )
     return [
         Sheet("変化（全体）", (Block("経年変化（全体）", overall, notes=notes),), widths={2: 30, 3: 40}),
         Sheet("変化（職域別）", (Block("経年変化（職域別）", groups, notes=notes),), widths={2: 30, 3: 40}),
-        Sheet("比較対象外", (Block("比較しなかった項目と理由（マッピングファイルによる）", nc),), widths={1: 16, 5: 60}),
+        Sheet(
+            "比較対象外", (Block("比較しなかった項目と理由（マッピングファイルによる）", nc),), widths={1: 16, 5: 60}
+        ),
     ]
 
 
@@ -97,8 +116,17 @@ def kpi_progress(matrix: PolicyMatrix, baseline: Baseline, changes: pd.DataFrame
     out = kpi_frame(matrix, baseline.codebook)
     base = baseline.indicators[baseline.indicators["group"] == ALL].set_index("indicator")
     new = changes[changes["group"] == ALL].set_index("indicator_base")
-    cols = {"group": [], "baseline": [], "ci_low": [], "ci_high": [], "n": [], "next_value": [], "difference": [],
-            "p_value": [], "verdict": []}
+    cols = {
+        "group": [],
+        "baseline": [],
+        "ci_low": [],
+        "ci_high": [],
+        "n": [],
+        "next_value": [],
+        "difference": [],
+        "p_value": [],
+        "verdict": [],
+    }
     for key in out["indicator_key"]:
         b = base.loc[key] if key and key in base.index else None
         c = new.loc[key] if key and key in new.index else None
@@ -121,14 +149,15 @@ def change_figure_name(chart_name: str) -> str:
     return f"変化_{chart_name}"
 
 
-def change_figure_plan(changes: pd.DataFrame, codebook: Codebook, name_of: Callable, *,
-                       note: str) -> list[tuple[str, Callable]]:
+def change_figure_plan(
+    changes: pd.DataFrame, codebook: Codebook, name_of: Callable, *, note: str
+) -> list[tuple[str, Callable]]:
     """(file name, draw function) for every change chart: a dumbbell per question (全体) and a
     heatmap by 職域; ``name_of(item, suffix)`` names the question's own chart (report.figure_name)."""
     plan: list[tuple[str, Callable]] = []
     charts = change_charts(changes)
     by = f"_{codebook.stratum.label}別"
-    for q, chart in charts.items():
+    for q in charts:
         if q == "rate":
             plan.append((change_figure_name("2-00_職域別回答率.png"), lambda: plot_rate_change(changes, note=note)))
             continue
@@ -152,5 +181,11 @@ def plot_rate_change(changes: pd.DataFrame, *, note: str = ""):
     if len(total):
         t = total.iloc[0]
         counts = f"全体の職員数 {int(t['n_base']):,}→{int(t['n_new']):,}人。"
-    return plot_dumbbell(table, "rate_by_group", title=title, note=note, xlabel="回答率（%）",
-                         base=f"{counts}回答率＝回答者数／職員数（全数の計数のため差は記述的で、検定はしない）")
+    return plot_dumbbell(
+        table,
+        "rate_by_group",
+        title=title,
+        note=note,
+        xlabel="回答率（%）",
+        base=f"{counts}回答率＝回答者数／職員数（全数の計数のため差は記述的で、検定はしない）",
+    )

@@ -46,7 +46,7 @@ def mark_format(mark: str, digits: int = 1) -> str:
     return f'{base}"{mark}"' if mark else base
 
 
-def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:
+def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:  # noqa: C901 (one branch per cell kind of the sheet model)
     """Write the sheets to ``path`` atomically and reproducibly."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -59,9 +59,13 @@ def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:
     # Named styles are registered once; assigning them by name is far cheaper than building a
     # Font/Border per cell (openpyxl hashes every style object it is given).
     cell_style = NamedStyle(name="ppp_cell", border=box)
-    header_style = NamedStyle(name="ppp_header", font=Font(bold=True), border=box,
-                              fill=PatternFill("solid", fgColor=HEADER_FILL),
-                              alignment=Alignment(wrap_text=True, vertical="center", horizontal="center"))
+    header_style = NamedStyle(
+        name="ppp_header",
+        font=Font(bold=True),
+        border=box,
+        fill=PatternFill("solid", fgColor=HEADER_FILL),
+        alignment=Alignment(wrap_text=True, vertical="center", horizontal="center"),
+    )
     title_font, note_font = Font(bold=True, size=TITLE_FONT_SIZE), Font(size=9, color="444444")
     wb.add_named_style(cell_style)
     wb.add_named_style(header_style)

@@ -26,10 +26,14 @@ from ppp_survey.text import ROUNDING_NOTE, round_half_up
 #: Background colours of the verdicts (HTML page): light green / light orange / light grey.
 VERDICT_COLORS = {SUPPORTED: "#d9ead3", NOT_SUPPORTED: "#fce5cd", UNDECIDED: "#eeeeee"}
 FIT_LABELS = {"direct": "直接", "proxy": "間接"}
-VERDICT_NOTE = ("判定：支持＝95%信頼区間の全体が規準の側、不支持＝全体が反対側、判定不能＝区間が閾値をまたぐ又は基数が不足。"
-                "関連の規準はRao–Scott検定（p < α で支持）。規準（閾値）は分析者の設定（policy_matrix_r7.yaml）で、資料には数値がない。")
-INTERPRETATION_NOTE = ("現状→めざす具体像の対応と、各現状の調査指標・規準は分析上の解釈（資料の表の並びによる）。"
-                       "具体像→取組の対応は資料のとおり（再掲は同じ取組への対応）。")
+VERDICT_NOTE = (
+    "判定：支持＝95%信頼区間の全体が規準の側、不支持＝全体が反対側、判定不能＝区間が閾値をまたぐ又は基数が不足。"
+    "関連の規準はRao–Scott検定（p < α で支持）。規準（閾値）は分析者の設定（policy_matrix_r7.yaml）で、資料には数値がない。"
+)
+INTERPRETATION_NOTE = (
+    "現状→めざす具体像の対応と、各現状の調査指標・規準は分析上の解釈（資料の表の並びによる）。"
+    "具体像→取組の対応は資料のとおり（再掲は同じ取組への対応）。"
+)
 
 
 def value_text(statistic: str, value: float, *, p_value: bool = False) -> str:
@@ -55,35 +59,39 @@ def ci_text(statistic: str, low: float, high: float) -> str:
 def evidence_display(evidence: pd.DataFrame) -> pd.DataFrame:
     """The evidence table (:func:`ppp_survey.policy.evidence.evaluate`) with Japanese headers and printed values."""
     e = evidence
-    return pd.DataFrame({
-        "区分": e["区分"].to_numpy(),
-        "現状ID": e["situation_id"].to_numpy(),
-        "現状": e["現状"].to_numpy(),
-        "調査指標": e["indicator"].to_numpy(),
-        "集団": [g if g else "-" for g in e["group"]],
-        "値": [value_text(s, v) for s, v in zip(e["statistic"], e["value"])],
-        "95%信頼区間": [ci_text(s, lo, hi) for s, lo, hi in zip(e["statistic"], e["ci_low"], e["ci_high"])],
-        "基数": e["n"].astype(int).to_numpy(),
-        "規準": e["rule"].to_numpy(),
-        "判定": e["verdict"].to_numpy(),
-        "理由": e["reason"].to_numpy(),
-        "指標の適合": [FIT_LABELS.get(f, f) for f in e["fit"]],
-    })
+    return pd.DataFrame(
+        {
+            "区分": e["区分"].to_numpy(),
+            "現状ID": e["situation_id"].to_numpy(),
+            "現状": e["現状"].to_numpy(),
+            "調査指標": e["indicator"].to_numpy(),
+            "集団": [g if g else "-" for g in e["group"]],
+            "値": [value_text(s, v) for s, v in zip(e["statistic"], e["value"])],
+            "95%信頼区間": [ci_text(s, lo, hi) for s, lo, hi in zip(e["statistic"], e["ci_low"], e["ci_high"])],
+            "基数": e["n"].astype(int).to_numpy(),
+            "規準": e["rule"].to_numpy(),
+            "判定": e["verdict"].to_numpy(),
+            "理由": e["reason"].to_numpy(),
+            "指標の適合": [FIT_LABELS.get(f, f) for f in e["fit"]],
+        }
+    )
 
 
 def kpi_display(kpi: pd.DataFrame, *, base_label: str = "基準値", next_label: str = "次回値") -> pd.DataFrame:
     """The KPI table with Japanese headers; the next-year columns stay as a place to fill when empty."""
     k = kpi
-    out = pd.DataFrame({
-        "取組ID": k["initiative_id"].to_numpy(),
-        "具体的な取組": k["取組"].to_numpy(),
-        "調査指標": k["indicator"].to_numpy(),
-        "比較キー": k["indicator_key"].to_numpy(),
-        base_label: [value_text(s, v) for s, v in zip(k["statistic"], k["baseline"])],
-        f"{base_label}95%CI": [ci_text(s, lo, hi) for s, lo, hi in zip(k["statistic"], k["ci_low"], k["ci_high"])],
-        f"{base_label}基数": [int(n) if np.isfinite(n) else "" for n in k["n"].astype(float)],
-        next_label: [value_text(s, v) if np.isfinite(v) else "" for s, v in zip(k["statistic"], k["next_value"])],
-    })
+    out = pd.DataFrame(
+        {
+            "取組ID": k["initiative_id"].to_numpy(),
+            "具体的な取組": k["取組"].to_numpy(),
+            "調査指標": k["indicator"].to_numpy(),
+            "比較キー": k["indicator_key"].to_numpy(),
+            base_label: [value_text(s, v) for s, v in zip(k["statistic"], k["baseline"])],
+            f"{base_label}95%CI": [ci_text(s, lo, hi) for s, lo, hi in zip(k["statistic"], k["ci_low"], k["ci_high"])],
+            f"{base_label}基数": [int(n) if np.isfinite(n) else "" for n in k["n"].astype(float)],
+            next_label: [value_text(s, v) if np.isfinite(v) else "" for s, v in zip(k["statistic"], k["next_value"])],
+        }
+    )
     for col, head in (("difference", "差(pt)"), ("p_value", "p値"), ("verdict", "判定")):
         if col in k:
             if col == "difference":
@@ -98,47 +106,90 @@ def kpi_display(kpi: pd.DataFrame, *, base_label: str = "基準値", next_label:
 def reverse_display(reverse: pd.DataFrame) -> pd.DataFrame:
     """The reverse view (:func:`ppp_survey.policy.evidence.reverse_view`) with Japanese headers."""
     r = reverse
-    value = [value_text("association", p) if np.isfinite(p) else value_text("share", v)
-             for v, p in zip(r["value"].astype(float), r["p_value"].astype(float))]
-    return pd.DataFrame({
-        "所見": r["finding"].to_numpy(),
-        "順位": [int(x) if x else "" for x in r["rank"]],
-        "選択肢・内容": r["label"].to_numpy(),
-        "値": value,
-        "95%信頼区間": [ci_text("share", lo, hi) for lo, hi in zip(r["ci_low"].astype(float), r["ci_high"].astype(float))],
-        "基数": r["n"].astype(int).to_numpy(),
-        "対応": r["link"].to_numpy(),
-        "ID": r["link_id"].to_numpy(),
-        "現状・取組": r["link_text"].to_numpy(),
-        "経路": r["via"].to_numpy(),
-    })
+    value = [
+        value_text("association", p) if np.isfinite(p) else value_text("share", v)
+        for v, p in zip(r["value"].astype(float), r["p_value"].astype(float))
+    ]
+    return pd.DataFrame(
+        {
+            "所見": r["finding"].to_numpy(),
+            "順位": [int(x) if x else "" for x in r["rank"]],
+            "選択肢・内容": r["label"].to_numpy(),
+            "値": value,
+            "95%信頼区間": [
+                ci_text("share", lo, hi) for lo, hi in zip(r["ci_low"].astype(float), r["ci_high"].astype(float))
+            ],
+            "基数": r["n"].astype(int).to_numpy(),
+            "対応": r["link"].to_numpy(),
+            "ID": r["link_id"].to_numpy(),
+            "現状・取組": r["link_text"].to_numpy(),
+            "経路": r["via"].to_numpy(),
+        }
+    )
 
 
-def matrix_sheets(matrix: PolicyMatrix, evidence: pd.DataFrame, kpi: pd.DataFrame, reverse: pd.DataFrame, *,
-                  source_note: str, kpi_labels: tuple[str, str] = ("基準値", "次回値")) -> list[Sheet]:
+def matrix_sheets(
+    matrix: PolicyMatrix,
+    evidence: pd.DataFrame,
+    kpi: pd.DataFrame,
+    reverse: pd.DataFrame,
+    *,
+    source_note: str,
+    kpi_labels: tuple[str, str] = ("基準値", "次回値"),
+) -> list[Sheet]:
     """Workbook sheets: 政策マトリクス (evidence), 取組と具体像 (links), KPI, 所見→現状・取組."""
     notes = (source_note, VERDICT_NOTE, INTERPRETATION_NOTE, DESIGN_NOTE, ROUNDING_NOTE)
     links = matrix.links()
-    links = pd.DataFrame({
-        "対応": links["kind"].to_numpy(), "元ID": links["from_id"].to_numpy(), "元": links["from_text"].to_numpy(),
-        "先ID": links["to_id"].to_numpy(), "先": links["to_text"].to_numpy(),
-        "再掲": np.where(links["repost"], "再掲", ""),
-        "根拠": links["basis"].map({"layout": "表の並び", "interpretation": "解釈", "document": "資料"}).to_numpy(),
-        "備考": links["note"].to_numpy(),
-    })
+    links = pd.DataFrame(
+        {
+            "対応": links["kind"].to_numpy(),
+            "元ID": links["from_id"].to_numpy(),
+            "元": links["from_text"].to_numpy(),
+            "先ID": links["to_id"].to_numpy(),
+            "先": links["to_text"].to_numpy(),
+            "再掲": np.where(links["repost"], "再掲", ""),
+            "根拠": links["basis"].map({"layout": "表の並び", "interpretation": "解釈", "document": "資料"}).to_numpy(),
+            "備考": links["note"].to_numpy(),
+        }
+    )
     return [
-        Sheet("政策マトリクス", (Block(f"2-(8) {matrix.title}：現状と調査結果", evidence_display(evidence), notes=notes),),
-              widths={1: 22, 3: 40, 4: 48, 11: 30}),
-        Sheet("具体像と取組", (Block("現状→めざす具体像→具体的な取組の対応", links, notes=(INTERPRETATION_NOTE,)),),
-              widths={3: 44, 5: 44}),
-        Sheet("KPI", (Block("具体的な取組ごとの効果指標（KPI）", kpi_display(kpi, base_label=kpi_labels[0],
-                                                                   next_label=kpi_labels[1]),
-                            notes=(source_note, "比較キーのない指標（職域別・関連・平均）は経年比較の対象外。",
-                                   DESIGN_NOTE, ROUNDING_NOTE)),),
-              widths={2: 30, 3: 48}),
-        Sheet("所見から現状・取組へ", (Block("調査の所見が示す現状と取組", reverse_display(reverse),
-                                        notes=(source_note, DESIGN_NOTE, ROUNDING_NOTE)),),
-              widths={1: 26, 3: 34, 9: 44}),
+        Sheet(
+            "政策マトリクス",
+            (Block(f"2-(8) {matrix.title}：現状と調査結果", evidence_display(evidence), notes=notes),),
+            widths={1: 22, 3: 40, 4: 48, 11: 30},
+        ),
+        Sheet(
+            "具体像と取組",
+            (Block("現状→めざす具体像→具体的な取組の対応", links, notes=(INTERPRETATION_NOTE,)),),
+            widths={3: 44, 5: 44},
+        ),
+        Sheet(
+            "KPI",
+            (
+                Block(
+                    "具体的な取組ごとの効果指標（KPI）",
+                    kpi_display(kpi, base_label=kpi_labels[0], next_label=kpi_labels[1]),
+                    notes=(
+                        source_note,
+                        "比較キーのない指標（職域別・関連・平均）は経年比較の対象外。",
+                        DESIGN_NOTE,
+                        ROUNDING_NOTE,
+                    ),
+                ),
+            ),
+            widths={2: 30, 3: 48},
+        ),
+        Sheet(
+            "所見から現状・取組へ",
+            (
+                Block(
+                    "調査の所見が示す現状と取組",
+                    reverse_display(reverse),
+                    notes=(source_note, DESIGN_NOTE, ROUNDING_NOTE),
+                ),
+            ),
+            widths={1: 26, 3: 34, 9: 44},
+        ),
     ]
 
 
@@ -177,7 +228,8 @@ def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: st
                 items.append(
                     f'<div class="ev" style="background:{VERDICT_COLORS.get(r["verdict"], "#fff")}">'
                     f'<span class="verdict">{e(r["verdict"])}</span> {e(r["indicator"])}<br>'
-                    f'{e(value)}、n={int(r["n"]):,}　規準 {e(r["rule"])}</div>')
+                    f"{e(value)}、n={int(r['n']):,}　規準 {e(r['rule'])}</div>"
+                )
             cells.append(f"<td>{''.join(items)}</td>")
             goals, actions = [], []
             for gid in s.goals:
@@ -197,8 +249,10 @@ def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: st
     counts = evidence["verdict"].value_counts()
     tally = "、".join(f"{v} {int(counts.get(v, 0))}" for v in VERDICT_COLORS)
     synth = '<p class="synthetic">※架空データ（合成データ）による。実際の調査結果ではない。</p>' if synthetic else ""
-    notes = "".join(f'<p class="note">{e(n)}</p>' for n in (source_note, VERDICT_NOTE, INTERPRETATION_NOTE,
-                                                              DESIGN_NOTE, ROUNDING_NOTE, f"出典：{matrix.source}"))
+    notes = "".join(
+        f'<p class="note">{e(n)}</p>'
+        for n in (source_note, VERDICT_NOTE, INTERPRETATION_NOTE, DESIGN_NOTE, ROUNDING_NOTE, f"出典：{matrix.source}")
+    )
     return (
         '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'
         f"<title>2-(8) {e(matrix.title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
@@ -210,11 +264,13 @@ def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: st
     )
 
 
-def write_matrix_html(path: str | Path, matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: str,
-                      synthetic: bool) -> Path:
+def write_matrix_html(
+    path: str | Path, matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: str, synthetic: bool
+) -> Path:
     """Write :func:`matrix_html` to ``path`` (UTF-8, atomically); return the path."""
     path = Path(path)
     with atomic_output(path) as tmp:
-        tmp.write_text(matrix_html(matrix, evidence, source_note=source_note, synthetic=synthetic),
-                       encoding="utf-8", newline="\n")
+        tmp.write_text(
+            matrix_html(matrix, evidence, source_note=source_note, synthetic=synthetic), encoding="utf-8", newline="\n"
+        )
     return path

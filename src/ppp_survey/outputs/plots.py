@@ -88,15 +88,21 @@ def save_figure(fig, path: str | Path) -> Path:
     with atomic_output(p) as tmp:
         image = _render_rgba(fig, FIGURE_DPI)
         if image is None:  # size not as expected: let matplotlib write it
-            fig.savefig(tmp, format="png", metadata={"Software": None}, dpi=FIGURE_DPI,
-                        pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+            fig.savefig(
+                tmp,
+                format="png",
+                metadata={"Software": None},
+                dpi=FIGURE_DPI,
+                pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
+            )
         else:
             from PIL import Image
 
             if (image[:, :, 3] == 255).all():
                 image = image[:, :, :3]
-            Image.fromarray(image).save(tmp, format="png", dpi=(FIGURE_DPI, FIGURE_DPI),
-                                        compress_level=PNG_COMPRESS_LEVEL)
+            Image.fromarray(image).save(
+                tmp, format="png", dpi=(FIGURE_DPI, FIGURE_DPI), compress_level=PNG_COMPRESS_LEVEL
+            )
     plt.close(fig)
     return p
 
@@ -117,8 +123,9 @@ def _render_rgba(fig, dpi: float) -> np.ndarray | None:
     return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)
 
 
-def save_figures(plan, folder: str | Path, *, jobs: int | None = None,
-                 progress: Callable[[str], None] | None = None) -> list[Path]:
+def save_figures(
+    plan, folder: str | Path, *, jobs: int | None = None, progress: Callable[[str], None] | None = None
+) -> list[Path]:
     """Draw and save every ``(file name, draw)`` of ``plan`` into ``folder`` inside :func:`theme`;
     return the paths in plan order. ``draw()`` returns the Axes of a new figure.
 
@@ -201,8 +208,15 @@ def plot_response_rates(rates: pd.DataFrame, *, ax=None, title: str = "職域別
     ax.barh(y, values, color=BAR_COLOR, height=0.62)
     ax.set_yticks(y, body["domain"].astype(str))
     ax.axvline(100 * total["rate"], color="#c0392b", lw=1, ls="--")
-    ax.text(100 * total["rate"], len(body) - 0.35, f"全体 {pct(total['rate'])}%", color="#c0392b",
-            ha="left", va="bottom", fontsize=8)
+    ax.text(
+        100 * total["rate"],
+        len(body) - 0.35,
+        f"全体 {pct(total['rate'])}%",
+        color="#c0392b",
+        ha="left",
+        va="bottom",
+        fontsize=8,
+    )
     for yi, v, r in zip(y, values, body.itertuples()):
         ax.text(v + 1, yi, f"{pct(r.rate)}%（{r.respondents:,}/{r.population:,}）", va="center", fontsize=8)
     ax.set_xlim(0, 100)
@@ -238,12 +252,16 @@ def _base_text(table: pd.DataFrame) -> str:
 
 
 def _method_text(weighted: bool) -> str:
-    return ("数値は職域別の事後層化推定値（職員全体の推計）。ひげは95%信頼区間" if weighted
-            else "数値は回答者に占める割合（%）")
+    return (
+        "数値は職域別の事後層化推定値（職員全体の推計）。ひげは95%信頼区間"
+        if weighted
+        else "数値は回答者に占める割合（%）"
+    )
 
 
-def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, title: str | None = None,
-                 note: str = ""):
+def plot_stacked(  # noqa: C901 (draws one chart; branches are label placement cases)
+    table: pd.DataFrame, item, *, weighted: bool = False, ax=None, title: str | None = None, note: str = ""
+):
     """100% stacked horizontal bars of a single-answer question, one bar per group.
 
     Likert items (``item.type == "likert"``) diverge around the neutral point: the positive half
@@ -264,8 +282,8 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
         if item.polarity == "higher_is_worse":
             ordered = ordered[::-1]
         half = len(ordered) // 2
-        positive, negative = ordered[:half], ordered[len(ordered) - half:]
-        neutral = ordered[half:len(ordered) - half]
+        positive, negative = ordered[:half], ordered[len(ordered) - half :]
+        neutral = ordered[half : len(ordered) - half]
         offscale = [c for c in item.choices if c.score is None]
     held = _held(table)
     values: dict = {}  # group → {code: value}, in one pass rather than a filter per group
@@ -275,9 +293,11 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
     if item.type == "likert":
         # draw from the most negative (leftmost) to the most positive
         segments = [*negative[::-1], *neutral, *positive[::-1]]
-        colors = {**{c.code: col for c, col in zip(negative, LIKERT_NEGATIVE)},  # weak, strong
-                  **{c.code: "#d9d9d9" for c in neutral},
-                  **{c.code: col for c, col in zip(positive, LIKERT_POSITIVE[:len(positive)])}}
+        colors = {
+            **{c.code: col for c, col in zip(negative, LIKERT_NEGATIVE)},  # weak, strong
+            **{c.code: "#d9d9d9" for c in neutral},
+            **{c.code: col for c, col in zip(positive, LIKERT_POSITIVE[: len(positive)])},
+        }
         dark = {c.code: colors[c.code] in (LIKERT_POSITIVE[0], LIKERT_NEGATIVE[-1]) for c in segments}
     else:
         segments = list(item.choices)
@@ -287,8 +307,7 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
     starts = {}  # (group, code) → left end of the segment
     for _, g in shown:
         v = rows[g]
-        left = (-sum(v[c.code] for c in negative) - sum(v[c.code] for c in neutral) / 2
-                if item.type == "likert" else 0.0)
+        left = -sum(v[c.code] for c in negative) - sum(v[c.code] for c in neutral) / 2 if item.type == "likert" else 0.0
         for c in segments:
             starts[g, c.code] = left
             left += v[c.code]
@@ -296,24 +315,47 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
     for c in segments:
         if not shown:
             break
-        bar = ax.barh([yi for yi, _ in shown], [rows[g][c.code] for _, g in shown],
-                      left=[starts[g, c.code] for _, g in shown], color=colors[c.code], height=0.62,
-                      label=c.label, edgecolor="white", linewidth=0.5)
+        bar = ax.barh(
+            [yi for yi, _ in shown],
+            [rows[g][c.code] for _, g in shown],
+            left=[starts[g, c.code] for _, g in shown],
+            color=colors[c.code],
+            height=0.62,
+            label=c.label,
+            edgecolor="white",
+            linewidth=0.5,
+        )
         if shown[0][0] == y[0]:
             handles.append((c, bar))
     for yi, g in zip(y, groups):
         if held.get(g, False):  # anonymity: a small group is not drawn
-            ax.text(0.5 if item.type != "likert" else 0.0, yi, SUPPRESSED_TEXT, ha="center", va="center",
-                    fontsize=8, color="#555555", transform=ax.get_yaxis_transform() if item.type != "likert" else ax.transData,
-                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
+            ax.text(
+                0.5 if item.type != "likert" else 0.0,
+                yi,
+                SUPPRESSED_TEXT,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="#555555",
+                transform=ax.get_yaxis_transform() if item.type != "likert" else ax.transData,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5},
+            )
             continue
         v = rows[g]
         for c in segments:
             _label_segment(ax, starts[g, c.code], v[c.code], yi, dark=dark[c.code])
         if item.type == "likert":
             for k, c in enumerate(offscale):
-                ax.text(1.02 + 0.07 * k, yi, f"{round_half_up_text(v[c.code])}", transform=ax.get_yaxis_transform(),
-                        va="center", ha="left", fontsize=8, color="#555555")
+                ax.text(
+                    1.02 + 0.07 * k,
+                    yi,
+                    f"{round_half_up_text(v[c.code])}",
+                    transform=ax.get_yaxis_transform(),
+                    va="center",
+                    ha="left",
+                    fontsize=8,
+                    color="#555555",
+                )
     bases = table.drop_duplicates("group").set_index("group")["base_n"]
     ax.set_yticks(y, [_row_label(g, int(bases[g])) for g in groups])
     ax.set_ylim(-0.6, len(groups) - 0.4)
@@ -323,13 +365,28 @@ def plot_stacked(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, 
         ax.set_xlim(-lim, lim)
         ax.set_xticks([-100, -50, 0, 50, 100], ["100", "50", "0", "50", "100"])
         for k, c in enumerate(offscale):  # header of the off-scale column, just above the first row
-            ax.text(1.02 + 0.07 * k, y[0] + 0.5, c.label, transform=ax.get_yaxis_transform(), ha="left",
-                    va="bottom", fontsize=8, color="#555555")
+            ax.text(
+                1.02 + 0.07 * k,
+                y[0] + 0.5,
+                c.label,
+                transform=ax.get_yaxis_transform(),
+                ha="left",
+                va="bottom",
+                fontsize=8,
+                color="#555555",
+            )
     else:
         ax.set_xlim(0, 100)
     ax.set_xlabel("%")
-    ax.legend([h for _, h in handles], [c.label for c, _ in handles], loc="lower left", bbox_to_anchor=(0, 1.01),
-              ncol=min(len(handles), 4), frameon=False, fontsize=8)
+    ax.legend(
+        [h for _, h in handles],
+        [c.label for c, _ in handles],
+        loc="lower left",
+        bbox_to_anchor=(0, 1.01),
+        ncol=min(len(handles), 4),
+        frameon=False,
+        fontsize=8,
+    )
     ax.set_title(title or f"{item.number} {item.label}", pad=34 if len(handles) <= 4 else 48)
     add_footer(fig, base=f"{_base_text(table)}　{_method_text(weighted)}", note=note)
     fit_left_margin(ax)
@@ -352,12 +409,18 @@ def round_half_up_text(value: float) -> str:
 
 def _label_segment(ax, left: float, width: float, y: float, *, dark: bool) -> None:
     if width >= 4:
-        ax.text(left + width / 2, y, pct(width / 100), ha="center", va="center", fontsize=7.5,
-                color="white" if dark else "#222222")
+        ax.text(
+            left + width / 2,
+            y,
+            pct(width / 100),
+            ha="center",
+            va="center",
+            fontsize=7.5,
+            color="white" if dark else "#222222",
+        )
 
 
-def plot_multi(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, title: str | None = None,
-               note: str = ""):
+def plot_multi(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, title: str | None = None, note: str = ""):
     """Horizontal bars of a multi-select question, ranked by % of respondents (その他/特にない last).
 
     ``table`` is a :func:`ppp_survey.survey.tables.tally` result for one group. With ``weighted=True`` the
@@ -406,12 +469,15 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     item = crosstab.item
     groups = list(dict.fromkeys(cells["group"]))
     value = cells.assign(v=100 * (cells["estimate"] if weighted else cells["share"]))
-    grid = value.pivot(index="group", columns="code", values="v").reindex(index=groups, columns=[c.code for c in item.choices])
+    grid = value.pivot(index="group", columns="code", values="v").reindex(
+        index=groups, columns=[c.code for c in item.choices]
+    )
     marks = value.pivot(index="group", columns="code", values="mark").reindex(index=grid.index, columns=grid.columns)
     held = _held(cells)
     held_grid = np.array([[held.get(g, False)] * grid.shape[1] for g in grid.index], dtype=bool)
     text = np.vectorize(lambda v, m, h: "x" if h else ("-" if not np.isfinite(v) else f"{pct(v / 100)}{m}"))(
-        grid.to_numpy(float), marks.fillna("").to_numpy(object), held_grid)
+        grid.to_numpy(float), marks.fillna("").to_numpy(object), held_grid
+    )
     if ax is None:
         height = 0.42 * len(groups) + 3.0
         fig, ax = plt.subplots(figsize=(max(MIN_HEATMAP_WIDTH, 1.0 * len(item.choices) + 3.2), height))
@@ -421,23 +487,30 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     draw_heatmap(ax, data, text, vmax=max(50.0, float(np.nanmax(data))))
     ax.set_facecolor("#eeeeee")  # suppressed cells (NaN) are left uncoloured, with their x
     bases = cells.drop_duplicates("group").set_index("group")
-    ylabels = [_row_label(g, int(bases.loc[g, "base_n"])) + ("※" if bases.loc[g, "reference"] and not held.get(g) else "")
-               for g in groups]
+    ylabels = [
+        _row_label(g, int(bases.loc[g, "base_n"])) + ("※" if bases.loc[g, "reference"] and not held.get(g) else "")
+        for g in groups
+    ]
     ax.set_yticks(np.arange(len(groups)) + 0.5, ylabels, rotation=0, va="center")
     ax.set_xticks(np.arange(len(item.choices)) + 0.5, [_wrap(c.label) for c in item.choices], rotation=0, fontsize=7.5)
     ax.xaxis.tick_top()
     ax.set_title(title or f"{item.number} {item.label}（{crosstab.by_label}別）", pad=58)
     tests = crosstab.tests
     test_text = "" if item.is_multi else f"Rao–Scott検定 {_p_text(tests['p_value'].iloc[0])}　"
-    legend = "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)　※基数30未満は参考値（検定なし）　x: 秘匿（匿名性の確保）"
+    legend = (
+        "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)　※基数30未満は参考値（検定なし）　x: 秘匿（匿名性の確保）"
+    )
     n_total = int(bases["base_n"].sum())
-    add_footer(fig, base=f"n = {n_total:,}（各行の n は行の基数）　{test_text}\n{legend}　{_method_text(weighted)}", note=note)
+    add_footer(
+        fig, base=f"n = {n_total:,}（各行の n は行の基数）　{test_text}\n{legend}　{_method_text(weighted)}", note=note
+    )
     fit_left_margin(ax)
     return ax
 
 
-def draw_heatmap(ax, data: np.ndarray, text: np.ndarray, *, vmax: float, vmin: float = 0.0,
-             cmap: str = "Blues") -> None:
+def draw_heatmap(
+    ax, data: np.ndarray, text: np.ndarray, *, vmax: float, vmin: float = 0.0, cmap: str = "Blues"
+) -> None:
     """``seaborn.heatmap(data, cmap=cmap, vmin=vmin, vmax=vmax, annot=text, fmt="",
     annot_kws={"fontsize": 7.5}, cbar=False, linewidths=0.5, linecolor="white")``: the same artists,
     drawn directly. NaN cells are masked (uncoloured: the Axes' face shows) and carry their text in grey.
@@ -445,8 +518,7 @@ def draw_heatmap(ax, data: np.ndarray, text: np.ndarray, *, vmax: float, vmin: f
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
     n_rows, n_cols = data.shape
-    mesh = ax.pcolormesh(np.ma.masked_invalid(data), cmap=cmap, vmin=vmin, vmax=vmax, linewidths=0.5,
-                         edgecolor="white")
+    mesh = ax.pcolormesh(np.ma.masked_invalid(data), cmap=cmap, vmin=vmin, vmax=vmax, linewidths=0.5, edgecolor="white")
     ax.set(xlim=(0, n_cols), ylim=(0, n_rows))
     ax.invert_yaxis()
     mesh.update_scalarmappable()
@@ -457,8 +529,15 @@ def draw_heatmap(ax, data: np.ndarray, text: np.ndarray, *, vmax: float, vmin: f
             if label:
                 ax.text(j + 0.5, i + 0.5, label, color="#555555", ha="center", va="center", fontsize=7.5)
             continue
-        ax.text(j + 0.5, i + 0.5, label, color=".15" if _luminance(colors[k]) > 0.408 else "w",
-                ha="center", va="center", fontsize=7.5)
+        ax.text(
+            j + 0.5,
+            i + 0.5,
+            label,
+            color=".15" if _luminance(colors[k]) > 0.408 else "w",
+            ha="center",
+            va="center",
+            fontsize=7.5,
+        )
 
 
 def _luminance(color) -> float:
@@ -469,7 +548,7 @@ def _luminance(color) -> float:
 
 
 def _wrap(label: str, width: int = 7) -> str:
-    return "\n".join(label[i:i + width] for i in range(0, len(label), width))
+    return "\n".join(label[i : i + width] for i in range(0, len(label), width))
 
 
 def _p_text(p: float) -> str:

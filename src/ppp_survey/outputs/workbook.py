@@ -54,11 +54,22 @@ def report_sheets(analysis: Analysis, report: ValidationReport, *, synthetic: bo
 
 def _audit_block(analysis: Analysis) -> Block:
     a = analysis.audit
-    table = pd.DataFrame({"表": a["table"], "設問": a["question"], "属性": a["by"], "区分": a["group"].astype(str),
-                          "基数": a["base_n"], "処理": a["action"], "理由": a["reason"]})
-    notes = (f"基数（その設問に回答した人数）が{analysis.min_group}人未満の集団は x で秘匿し、差し引きで復元できないよう"
-             "もう1集団を二次秘匿した。全員同一回答（単一回答で100%の選択肢、または複数回答で0%・100%の選択肢がある集団）は確認のため一覧に載せている（秘匿はしない）。",
-             "自由記述・その他の記入内容は公表資料に含めていない。")
+    table = pd.DataFrame(
+        {
+            "表": a["table"],
+            "設問": a["question"],
+            "属性": a["by"],
+            "区分": a["group"].astype(str),
+            "基数": a["base_n"],
+            "処理": a["action"],
+            "理由": a["reason"],
+        }
+    )
+    notes = (
+        f"基数（その設問に回答した人数）が{analysis.min_group}人未満の集団は x で秘匿し、差し引きで復元できないよう"
+        "もう1集団を二次秘匿した。全員同一回答（単一回答で100%の選択肢、または複数回答で0%・100%の選択肢がある集団）は確認のため一覧に載せている（秘匿はしない）。",
+        "自由記述・その他の記入内容は公表資料に含めていない。",
+    )
     return Block("匿名性の確保（秘匿の記録）", table, notes=notes)
 
 
@@ -69,14 +80,22 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sh
         ("実施期間", f"{s.fielded_from:%Y年%m月%d日}～{s.fielded_to:%Y年%m月%d日}"),
         ("回答状況", source_note),
         ("出典", s.source),
-        ("データ", SYNTHETIC_STATEMENT if synthetic else "回答データ（実データ）。外部に公表する前に個人が特定されないことを確認すること。"),
+        (
+            "データ",
+            SYNTHETIC_STATEMENT
+            if synthetic
+            else "回答データ（実データ）。外部に公表する前に個人が特定されないことを確認すること。",
+        ),
         ("設問", s.reconstruction or "コードブックのとおり"),
         ("基数", BASE_NOTE),
         ("推定方法", DESIGN_NOTE + "信頼区間はロジット変換（Rのsvyciprop既定）による。"),
         ("有意差の記号", MARK_LEGEND),
         ("四捨五入", ROUNDING_NOTE),
-        ("シート", "回答率／検証／単純集計／クロス集計（属性別）／肯定的回答／検定／秘匿／政策マトリクス／具体像と取組／KPI／"
-                  "所見から現状・取組へ（経年比較のときは 変化（全体）／変化（職域別）／比較対象外 も）"),
+        (
+            "シート",
+            "回答率／検証／単純集計／クロス集計（属性別）／肯定的回答／検定／秘匿／政策マトリクス／具体像と取組／KPI／"
+            "所見から現状・取組へ（経年比較のときは 変化（全体）／変化（職域別）／比較対象外 も）",
+        ),
     ]
     table = pd.DataFrame(lines, columns=["項目", "内容"])
     title = "官民連携に関する職員意識調査 集計表" + ("（架空データ）" if synthetic else "")
@@ -85,18 +104,36 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sh
 
 def _rates_block(analysis: Analysis) -> Block:
     r = analysis.rates
-    table = pd.DataFrame({"職域": r["domain"].astype(str), "職員数": r["population"], "回答者数": r["respondents"],
-                          "回答率(%)": _pct(r["rate"])})
+    table = pd.DataFrame(
+        {
+            "職域": r["domain"].astype(str),
+            "職員数": r["population"],
+            "回答者数": r["respondents"],
+            "回答率(%)": _pct(r["rate"]),
+        }
+    )
     return Block("職域別の回答率", table, formats={"回答率(%)": PCT}, notes=(ROUNDING_NOTE,))
 
 
 def _validation_blocks(report: ValidationReport) -> tuple[Block, ...]:
     summary = report.summary()
-    summary = pd.DataFrame({"区分": summary["status"].map({"read": "読み込み", "accepted": "採用", "rejected": "除外"}),
-                            "理由": summary["reason"], "件数": summary["count"]})
+    summary = pd.DataFrame(
+        {
+            "区分": summary["status"].map({"read": "読み込み", "accepted": "採用", "rejected": "除外"}),
+            "理由": summary["reason"],
+            "件数": summary["count"],
+        }
+    )
     columns = report.columns.rename(columns={"header": "列名", "role": "扱い", "item": "項目"})
-    info = pd.DataFrame([("ファイル", report.file), ("形式", report.format), ("文字コード", report.encoding or "-"),
-                         ("SHA-256", report.sha256)], columns=["項目", "内容"])
+    info = pd.DataFrame(
+        [
+            ("ファイル", report.file),
+            ("形式", report.format),
+            ("文字コード", report.encoding or "-"),
+            ("SHA-256", report.sha256),
+        ],
+        columns=["項目", "内容"],
+    )
     return (
         Block("読み込んだファイル", info),
         Block("行の内訳（読み込み = 採用 + 除外）", summary),
@@ -106,21 +143,27 @@ def _validation_blocks(report: ValidationReport) -> tuple[Block, ...]:
 
 def _gt_block(analysis: Analysis, item) -> Block:
     t = analysis.gt[analysis.gt["question"] == item.id]
-    table = pd.DataFrame({
-        "選択肢": t["label"].to_numpy(),
-        "回答数": t["n"].to_numpy(),
-        "%（回答者）": _pct(t["share"]),
-        "推定値(%)": _pct(t["estimate"]),
-        "95%信頼区間 下限": _pct(t["ci_low"]),
-        "95%信頼区間 上限": _pct(t["ci_high"]),
-        "標準誤差(pt)": round_half_up(100 * t["se"].to_numpy(float), 2),
-    })
+    table = pd.DataFrame(
+        {
+            "選択肢": t["label"].to_numpy(),
+            "回答数": t["n"].to_numpy(),
+            "%（回答者）": _pct(t["share"]),
+            "推定値(%)": _pct(t["estimate"]),
+            "95%信頼区間 下限": _pct(t["ci_low"]),
+            "95%信頼区間 上限": _pct(t["ci_high"]),
+            "標準誤差(pt)": round_half_up(100 * t["se"].to_numpy(float), 2),
+        }
+    )
     if t["suppressed"].any():  # fewer answers in all than the anonymity threshold
         table = table.assign(**{c: "x" for c in table.columns[1:]})
     base, missing = int(t["base_n"].iloc[0]), int(t["no_answer_n"].iloc[0])
-    tail = pd.DataFrame({"選択肢": ["M.T.（複数回答計）" if item.is_multi else "合計", f"基数（{NO_ANSWER}を除く）", NO_ANSWER],
-                         "回答数": [int(t["n"].sum()), base, missing],
-                         "%（回答者）": [float(table["%（回答者）"].sum()), np.nan, np.nan]})
+    tail = pd.DataFrame(
+        {
+            "選択肢": ["M.T.（複数回答計）" if item.is_multi else "合計", f"基数（{NO_ANSWER}を除く）", NO_ANSWER],
+            "回答数": [int(t["n"].sum()), base, missing],
+            "%（回答者）": [float(table["%（回答者）"].sum()), np.nan, np.nan],
+        }
+    )
     table = pd.concat([table, tail], ignore_index=True)
     formats = {c: PCT for c in table.columns if "%" in c or "区間" in c}
     formats["標準誤差(pt)"] = "0.00"
@@ -136,9 +179,15 @@ def _crosstab_block(analysis: Analysis, item, attr) -> Block:
     # one pass over the tidy cells (a few hundred rows; pivots cost more than the table)
     share, marks, bases = {}, {}, {}
     held_col = cells["suppressed"].tolist() if "suppressed" in cells else [False] * len(cells)
-    for g, lab, v, m, n, ref, h in zip(cells["group"].tolist(), cells["label"].tolist(),
-                                       cells["share"].to_numpy(float), cells["mark"].tolist(),
-                                       cells["base_n"].tolist(), cells["reference"].tolist(), held_col):
+    for g, lab, v, m, n, ref, h in zip(
+        cells["group"].tolist(),
+        cells["label"].tolist(),
+        cells["share"].to_numpy(float),
+        cells["mark"].tolist(),
+        cells["base_n"].tolist(),
+        cells["reference"].tolist(),
+        held_col,
+    ):
         share[g, lab] = v
         marks[g, lab] = m if isinstance(m, str) else ""
         bases.setdefault(g, (int(n), bool(ref), bool(h)))
@@ -154,8 +203,9 @@ def _crosstab_block(analysis: Analysis, item, attr) -> Block:
     columns = [attr.label, "基数", "備考", *labels]
     table = pd.DataFrame(rows, columns=columns)
     fmt = pd.DataFrame(formats, columns=columns)
-    return Block(f"{item.number} {item.label} ／ {attr.label}別（%）", table, cell_formats=fmt,
-                 notes=tuple(table_notes(ct)))
+    return Block(
+        f"{item.number} {item.label} ／ {attr.label}別（%）", table, cell_formats=fmt, notes=tuple(table_notes(ct))
+    )
 
 
 def _likert_block(analysis: Analysis) -> Block:
@@ -164,22 +214,36 @@ def _likert_block(analysis: Analysis) -> Block:
     lk = analysis.likert
     cb = analysis.codebook
     attr_label = {a.id: a.label for a in cb.attributes}
-    table = pd.DataFrame({
-        "設問": lk["question"].map(lambda q: f"{cb.item(q).number} {cb.item(q).label}"),
-        "属性": lk["by"].map(lambda b: attr_label.get(b, ALL)),
-        "区分": lk["group"].astype(str),
-        "指標": lk["measure"],
-        "基数": lk["base_n"],
-        "回答者の値": np.where(lk["measure"] == "平均点", round_half_up(lk["unweighted"].to_numpy(float), 2),
-                          _pct(lk["unweighted"])),
-        "推定値": np.where(lk["measure"] == "平均点", round_half_up(lk["estimate"].to_numpy(float), 2), _pct(lk["estimate"])),
-        "95%信頼区間 下限": np.where(lk["measure"] == "平均点", round_half_up(lk["ci_low"].to_numpy(float), 2), _pct(lk["ci_low"])),
-        "95%信頼区間 上限": np.where(lk["measure"] == "平均点", round_half_up(lk["ci_high"].to_numpy(float), 2), _pct(lk["ci_high"])),
-    })
-    table = publish(table.assign(suppressed=lk["suppressed"].fillna(False).astype(bool).to_numpy())).drop(columns="suppressed")
+    table = pd.DataFrame(
+        {
+            "設問": lk["question"].map(lambda q: f"{cb.item(q).number} {cb.item(q).label}"),
+            "属性": lk["by"].map(lambda b: attr_label.get(b, ALL)),
+            "区分": lk["group"].astype(str),
+            "指標": lk["measure"],
+            "基数": lk["base_n"],
+            "回答者の値": np.where(
+                lk["measure"] == "平均点", round_half_up(lk["unweighted"].to_numpy(float), 2), _pct(lk["unweighted"])
+            ),
+            "推定値": np.where(
+                lk["measure"] == "平均点", round_half_up(lk["estimate"].to_numpy(float), 2), _pct(lk["estimate"])
+            ),
+            "95%信頼区間 下限": np.where(
+                lk["measure"] == "平均点", round_half_up(lk["ci_low"].to_numpy(float), 2), _pct(lk["ci_low"])
+            ),
+            "95%信頼区間 上限": np.where(
+                lk["measure"] == "平均点", round_half_up(lk["ci_high"].to_numpy(float), 2), _pct(lk["ci_high"])
+            ),
+        }
+    )
+    table = publish(table.assign(suppressed=lk["suppressed"].fillna(False).astype(bool).to_numpy())).drop(
+        columns="suppressed"
+    )
     table["基数"] = lk["base_n"].to_numpy()
-    notes = ("肯定的回答＝上位2区分、否定的回答＝下位2区分の割合（%、わからないを含む回答者が基数）。平均点は4点尺度（わからないを除く）。",
-             DESIGN_NOTE, ROUNDING_NOTE)
+    notes = (
+        "肯定的回答＝上位2区分、否定的回答＝下位2区分の割合（%、わからないを含む回答者が基数）。平均点は4点尺度（わからないを除く）。",
+        DESIGN_NOTE,
+        ROUNDING_NOTE,
+    )
     return Block("肯定的回答・否定的回答・平均点", table, formats={c: "0.0#" for c in table.columns[5:]}, notes=notes)
 
 
@@ -187,16 +251,24 @@ def _tests_block(analysis: Analysis) -> Block:
     t = analysis.tests()
     cb = analysis.codebook
     attr_label = {a.id: a.label for a in cb.attributes}
-    table = pd.DataFrame({
-        "設問": t["question"].map(lambda q: cb.item(q).number),
-        "属性": t["by"].map(attr_label),
-        "選択肢（複数回答）": t["label"],
-        "基数": t["n"],
-        "F": round_half_up(t["f"].to_numpy(float), 3),
-        "自由度1": round_half_up(t["df_num"].to_numpy(float), 2),
-        "自由度2": round_half_up(t["df_den"].to_numpy(float), 1),
-        "p値": t["p_value"].to_numpy(float),
-    })
+    table = pd.DataFrame(
+        {
+            "設問": t["question"].map(lambda q: cb.item(q).number),
+            "属性": t["by"].map(attr_label),
+            "選択肢（複数回答）": t["label"],
+            "基数": t["n"],
+            "F": round_half_up(t["f"].to_numpy(float), 3),
+            "自由度1": round_half_up(t["df_num"].to_numpy(float), 2),
+            "自由度2": round_half_up(t["df_den"].to_numpy(float), 1),
+            "p値": t["p_value"].to_numpy(float),
+        }
+    )
     table = table[["設問", "属性", "基数", "選択肢（複数回答）", "F", "自由度1", "自由度2", "p値"]]
-    return Block("Rao–Scott検定（2次補正F、設問×属性の関連）", table, formats={"p値": "0.0000"},
-                 notes=("属性と回答の関連の有無を、層化・有限母集団修正を考慮したRao–Scott検定で判定（Rのsvychisq既定と同じ）。",))
+    return Block(
+        "Rao–Scott検定（2次補正F、設問×属性の関連）",
+        table,
+        formats={"p値": "0.0000"},
+        notes=(
+            "属性と回答の関連の有無を、層化・有限母集団修正を考慮したRao–Scott検定で判定（Rのsvychisq既定と同じ）。",
+        ),
+    )

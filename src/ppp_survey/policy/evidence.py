@@ -70,20 +70,71 @@ __all__ = [
 SUPPORTED, NOT_SUPPORTED, UNDECIDED = "支持", "不支持", "判定不能"
 
 #: Columns of :func:`evaluate`.
-EVIDENCE_COLUMNS = ("category_id", "区分", "situation_id", "現状", "indicator_id", "indicator", "question",
-                    "statistic", "codes", "group", "value", "ci_low", "ci_high", "n", "rule", "verdict",
-                    "reason", "fit", "note")
+EVIDENCE_COLUMNS = (
+    "category_id",
+    "区分",
+    "situation_id",
+    "現状",
+    "indicator_id",
+    "indicator",
+    "question",
+    "statistic",
+    "codes",
+    "group",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "rule",
+    "verdict",
+    "reason",
+    "fit",
+    "note",
+)
 #: Columns of :func:`reverse_view`.
-REVERSE_COLUMNS = ("finding_id", "finding", "rank", "question", "code", "label", "value", "ci_low", "ci_high",
-                   "n", "p_value", "link", "link_id", "link_text", "via")
+REVERSE_COLUMNS = (
+    "finding_id",
+    "finding",
+    "rank",
+    "question",
+    "code",
+    "label",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "p_value",
+    "link",
+    "link_id",
+    "link_text",
+    "via",
+)
 #: Columns of :func:`kpi_table`.
-KPI_COLUMNS = ("initiative_id", "取組", "goal_ids", "situation_ids", "indicator_id", "indicator", "indicator_key",
-               "question", "statistic", "group", "baseline", "ci_low", "ci_high", "n", "next_value")
-_VERDICT_NOTE = ("判定：支持＝95%信頼区間の全体が規準の側、不支持＝全体が反対側、判定不能＝区間が閾値をまたぐ又は基数{m}未満"
-                 "（全職域の規準は基数{m}以上の職域で判定）。関連の規準はRao–Scott検定（p < α で支持）。")
+KPI_COLUMNS = (
+    "initiative_id",
+    "取組",
+    "goal_ids",
+    "situation_ids",
+    "indicator_id",
+    "indicator",
+    "indicator_key",
+    "question",
+    "statistic",
+    "group",
+    "baseline",
+    "ci_low",
+    "ci_high",
+    "n",
+    "next_value",
+)
+_VERDICT_NOTE = (
+    "判定：支持＝95%信頼区間の全体が規準の側、不支持＝全体が反対側、判定不能＝区間が閾値をまたぐ又は基数{m}未満"
+    "（全職域の規準は基数{m}以上の職域で判定）。関連の規準はRao–Scott検定（p < α で支持）。"
+)
 
 
 # ------------------------------------------------------------------------------------- evidence
+
 
 class _Measures:
     """Computes indicator values once per call (no state outlives the call)."""
@@ -117,14 +168,21 @@ class _Measures:
                 data[by] = self.responses[by]
             t = survey_mean(data, self.design, "chosen", by=by)
             n = t["n"]
-        return pd.DataFrame({"group": t["group"].astype(str).to_numpy(), "value": t["estimate"].to_numpy(float),
-                             "ci_low": t["ci_low"].to_numpy(float), "ci_high": t["ci_high"].to_numpy(float),
-                             "n": np.asarray(n, dtype=int)})
+        return pd.DataFrame(
+            {
+                "group": t["group"].astype(str).to_numpy(),
+                "value": t["estimate"].to_numpy(float),
+                "ci_low": t["ci_low"].to_numpy(float),
+                "ci_high": t["ci_high"].to_numpy(float),
+                "n": np.asarray(n, dtype=int),
+            }
+        )
 
     def association(self, ind: Indicator) -> tuple[float, int]:
         item = self.codebook.item(ind.question)
-        tests = self._once(("crosstab", item.id, ind.by),
-                           lambda: crosstab(self.responses, self.design, item, by=ind.by).tests)
+        tests = self._once(
+            ("crosstab", item.id, ind.by), lambda: crosstab(self.responses, self.design, item, by=ind.by).tests
+        )
         row = tests[tests["code"] == ind.codes[0]] if item.is_multi else tests
         return float(row["p_value"].iloc[0]), int(row["n"].iloc[0])
 
@@ -162,9 +220,16 @@ def _every_group(rule: Rule, groups: pd.DataFrame, min_base: int) -> tuple[pd.Se
     return near, verdict, ("全群で" + reason if verdict == SUPPORTED else f"{near['group']}で{reason}"), skipped
 
 
-def evaluate(matrix: PolicyMatrix, responses: pd.DataFrame, design: StratifiedDesign, codebook: Codebook, *,
-             min_base: int | None = None, alpha: float | None = None,
-             min_group: int = DEFAULT_MIN_GROUP) -> pd.DataFrame:
+def evaluate(
+    matrix: PolicyMatrix,
+    responses: pd.DataFrame,
+    design: StratifiedDesign,
+    codebook: Codebook,
+    *,
+    min_base: int | None = None,
+    alpha: float | None = None,
+    min_group: int = DEFAULT_MIN_GROUP,
+) -> pd.DataFrame:
     """The evidence table: each 現状's indicators on the data, with value, 95% CI, n and verdict.
 
     Parameters
@@ -199,15 +264,35 @@ def evaluate(matrix: PolicyMatrix, responses: pd.DataFrame, design: StratifiedDe
     rows = []
     for s in matrix.situation_list:
         for ind in s.indicators:
-            rows.append({"category_id": s.category, "区分": matrix.category(s.category).label, "situation_id": s.id,
-                         "現状": s.text, **_judge(ind, measures, codebook, min_base, alpha, min_group)})
+            rows.append(
+                {
+                    "category_id": s.category,
+                    "区分": matrix.category(s.category).label,
+                    "situation_id": s.id,
+                    "現状": s.text,
+                    **_judge(ind, measures, codebook, min_base, alpha, min_group),
+                }
+            )
     return pd.DataFrame(rows, columns=list(EVIDENCE_COLUMNS))
 
 
-def _judge(ind: Indicator, measures: _Measures, codebook: Codebook, min_base: int, alpha: float | None,
-           min_group: int = DEFAULT_MIN_GROUP) -> dict:
-    base = {"indicator_id": ind.id, "indicator": describe(ind, codebook, min_base=min_base), "question": ind.question,
-            "statistic": ind.statistic, "codes": codes_text(ind.codes), "fit": ind.fit, "note": ind.note}
+def _judge(
+    ind: Indicator,
+    measures: _Measures,
+    codebook: Codebook,
+    min_base: int,
+    alpha: float | None,
+    min_group: int = DEFAULT_MIN_GROUP,
+) -> dict:
+    base = {
+        "indicator_id": ind.id,
+        "indicator": describe(ind, codebook, min_base=min_base),
+        "question": ind.question,
+        "statistic": ind.statistic,
+        "codes": codes_text(ind.codes),
+        "fit": ind.fit,
+        "note": ind.note,
+    }
     if ind.statistic == "association":
         p, n = measures.association(ind)
         alpha = ind.rule.threshold if alpha is None else alpha
@@ -218,8 +303,17 @@ def _judge(ind: Indicator, measures: _Measures, codebook: Codebook, min_base: in
         else:
             verdict, reason = (SUPPORTED, f"p < {alpha:g}") if p < alpha else (NOT_SUPPORTED, f"p ≥ {alpha:g}")
         rule = f"p < {alpha:g}"
-        return {**base, "group": ALL, "value": p, "ci_low": np.nan, "ci_high": np.nan, "n": n, "rule": rule,
-                "verdict": verdict, "reason": reason}
+        return {
+            **base,
+            "group": ALL,
+            "value": p,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "n": n,
+            "rule": rule,
+            "verdict": verdict,
+            "reason": reason,
+        }
     groups = measures.groups(ind)
     if ind.in_every is None:
         g = groups.iloc[0]
@@ -230,11 +324,28 @@ def _judge(ind: Indicator, measures: _Measures, codebook: Codebook, min_base: in
         if skipped:
             reason += f"（基数{judged}未満で判定外：{'、'.join(skipped)}）"
         if g is None:
-            return {**base, "group": "", "value": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0,
-                    "rule": ind.rule.text, "verdict": verdict, "reason": reason}
-    return {**base, "group": str(g["group"]), "value": float(g["value"]), "ci_low": float(g["ci_low"]),
-            "ci_high": float(g["ci_high"]), "n": int(g["n"]), "rule": ind.rule.text, "verdict": verdict,
-            "reason": reason}
+            return {
+                **base,
+                "group": "",
+                "value": np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "n": 0,
+                "rule": ind.rule.text,
+                "verdict": verdict,
+                "reason": reason,
+            }
+    return {
+        **base,
+        "group": str(g["group"]),
+        "value": float(g["value"]),
+        "ci_low": float(g["ci_low"]),
+        "ci_high": float(g["ci_high"]),
+        "n": int(g["n"]),
+        "rule": ind.rule.text,
+        "verdict": verdict,
+        "reason": reason,
+    }
 
 
 def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
@@ -279,8 +390,15 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
 
 # ------------------------------------------------------------------------------------- reverse view, KPI
 
-def reverse_view(matrix: PolicyMatrix, responses: pd.DataFrame, design: StratifiedDesign,
-                 codebook: Codebook, *, min_group: int = DEFAULT_MIN_GROUP) -> pd.DataFrame:
+
+def reverse_view(
+    matrix: PolicyMatrix,
+    responses: pd.DataFrame,
+    design: StratifiedDesign,
+    codebook: Codebook,
+    *,
+    min_group: int = DEFAULT_MIN_GROUP,
+) -> pd.DataFrame:
     """For each finding the package reports, the 現状 and 取組 it speaks to.
 
     Findings come from the matrix file: the top options of a multi-select question (ranked by the
@@ -308,9 +426,19 @@ def reverse_view(matrix: PolicyMatrix, responses: pd.DataFrame, design: Stratifi
             t = t[~t["code"].isin(skip)].sort_values(["estimate", "code"], ascending=[False, True]).head(f.top)
             for rank, r in enumerate(t.itertuples(), start=1):
                 link = next((lk for lk in matrix.option_links if lk.question == f.question and lk.code == r.code), None)
-                head = {"finding_id": f.id, "finding": f.title, "rank": rank, "question": f.question, "code": r.code,
-                        "label": r.label, "value": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high,
-                        "n": r.base_n, "p_value": np.nan}
+                head = {
+                    "finding_id": f.id,
+                    "finding": f.title,
+                    "rank": rank,
+                    "question": f.question,
+                    "code": r.code,
+                    "label": r.label,
+                    "value": r.estimate,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "n": r.base_n,
+                    "p_value": np.nan,
+                }
                 if link is None:
                     rows.append({**head, **UNLINKED})
                     continue
@@ -318,9 +446,18 @@ def reverse_view(matrix: PolicyMatrix, responses: pd.DataFrame, design: Stratifi
         else:
             tests = crosstab(responses, design, item, by=f.by).tests
             spread = _spread(responses, design, item, f.by, max(matrix.min_base, min_group))
-            head = {"finding_id": f.id, "finding": f.title, "rank": 0, "question": f.question, "code": pd.NA,
-                    **spread, "ci_low": np.nan, "ci_high": np.nan, "n": int(tests["n"].iloc[0]),
-                    "p_value": float(tests["p_value"].iloc[0])}
+            head = {
+                "finding_id": f.id,
+                "finding": f.title,
+                "rank": 0,
+                "question": f.question,
+                "code": pd.NA,
+                **spread,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "n": int(tests["n"].iloc[0]),
+                "p_value": float(tests["p_value"].iloc[0]),
+            }
             rows += [{**head, **x} for x in _linked(matrix, f.situations, f.initiatives)]
     return pd.DataFrame(rows, columns=list(REVERSE_COLUMNS))
 
@@ -376,15 +513,30 @@ def kpi_frame(matrix: PolicyMatrix, codebook: Codebook) -> pd.DataFrame:
             for ind in s.indicators:
                 chosen.setdefault(ind.signature, [ind, []])[1].append(s.id)
         for ind, sit_ids in chosen.values():
-            rows.append({"initiative_id": x.id, "取組": x.text, "goal_ids": ",".join(x.goals),
-                         "situation_ids": ",".join(sit_ids), "indicator_id": ind.id,
-                         "indicator": describe(ind, codebook, min_base=matrix.min_base),
-                         "indicator_key": _key(ind, codebook), "question": ind.question, "statistic": ind.statistic})
-    return pd.DataFrame(rows, columns=list(KPI_COLUMNS[:KPI_COLUMNS.index("statistic") + 1]))
+            rows.append(
+                {
+                    "initiative_id": x.id,
+                    "取組": x.text,
+                    "goal_ids": ",".join(x.goals),
+                    "situation_ids": ",".join(sit_ids),
+                    "indicator_id": ind.id,
+                    "indicator": describe(ind, codebook, min_base=matrix.min_base),
+                    "indicator_key": _key(ind, codebook),
+                    "question": ind.question,
+                    "statistic": ind.statistic,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(KPI_COLUMNS[: KPI_COLUMNS.index("statistic") + 1]))
 
 
-def kpi_table(matrix: PolicyMatrix, responses: pd.DataFrame, design: StratifiedDesign,
-              codebook: Codebook, *, min_group: int = DEFAULT_MIN_GROUP) -> pd.DataFrame:
+def kpi_table(
+    matrix: PolicyMatrix,
+    responses: pd.DataFrame,
+    design: StratifiedDesign,
+    codebook: Codebook,
+    *,
+    min_group: int = DEFAULT_MIN_GROUP,
+) -> pd.DataFrame:
     """KPIs for each 取組: the indicators that should move if it works, their baseline, and a blank for next year.
 
     A 取組's indicators are those of the 現状 answered by the 具体像 it serves (each measured
@@ -401,8 +553,13 @@ def kpi_table(matrix: PolicyMatrix, responses: pd.DataFrame, design: StratifiedD
     evidence = evaluate(matrix, responses, design, codebook, min_group=min_group).set_index("indicator_id")
     out = kpi_frame(matrix, codebook)
     out["indicator"] = evidence.loc[out["indicator_id"], "indicator"].to_numpy()
-    for col, src in (("group", "group"), ("baseline", "value"), ("ci_low", "ci_low"), ("ci_high", "ci_high"),
-                     ("n", "n")):
+    for col, src in (
+        ("group", "group"),
+        ("baseline", "value"),
+        ("ci_low", "ci_low"),
+        ("ci_high", "ci_high"),
+        ("n", "n"),
+    ):
         out[col] = evidence.loc[out["indicator_id"], src].to_numpy()
     out["next_value"] = np.nan
     return out[list(KPI_COLUMNS)]
@@ -421,6 +578,7 @@ def _key(ind: Indicator, codebook: Codebook) -> str:
 
 
 # ------------------------------------------------------------------------------------- text
+
 
 def format_evidence(table: pd.DataFrame, *, synthetic: bool = False, min_base: int = 30) -> str:
     """The evidence table as plain text for terminals and notes (% rounded half up to one decimal).
@@ -458,8 +616,10 @@ def _value_text(row: dict) -> str:
     if row["statistic"] == "association":
         return f"{_p(v)}（{n}）"
     if row["statistic"] == "mean":
-        return (f"{group}{round_half_up(v, 2):.2f}点（95%CI {round_half_up(row['ci_low'], 2):.2f}–"
-                f"{round_half_up(row['ci_high'], 2):.2f}、{n}）")
+        return (
+            f"{group}{round_half_up(v, 2):.2f}点（95%CI {round_half_up(row['ci_low'], 2):.2f}–"
+            f"{round_half_up(row['ci_high'], 2):.2f}、{n}）"
+        )
     return f"{group}{_pct(v)}（95%CI {_pct(row['ci_low'], sign=False)}–{_pct(row['ci_high'])}、{n}）"
 
 

@@ -81,29 +81,68 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m ppp_survey.report",
         description="職員意識調査の集計表・図表を再生成する（既定: 同梱の架空データ）",
     )
-    p.add_argument("--data", type=Path, help="回答データ (.xlsx / .csv / .sav)。既定: data/raw/synthetic_r7_responses.xlsx")
+    p.add_argument(
+        "--data", type=Path, help="回答データ (.xlsx / .csv / .sav)。既定: data/raw/synthetic_r7_responses.xlsx"
+    )
     p.add_argument("--frame", type=Path, help="職域別職員数フレーム (.csv)。既定: data/raw/staff_frame_r7.csv")
     p.add_argument("--codebook", type=Path, help="コードブック (.yaml)。既定: 同梱の令和7年度版（再構成）")
-    p.add_argument("--out", type=Path, help="出力先のフォルダ（その下に figures/ と data/processed/ を作る）。既定: 作業フォルダ")
-    p.add_argument("--on-invalid", choices=("error", "reject"), default="error",
-                   help="コードブックにない値: error=停止して場所を示す（既定） / reject=その行を除外して記録")
-    p.add_argument("--weighted", action="store_true",
-                   help="図に事後層化推定値（職員全体の推計）と95%%信頼区間を描く（既定: 回答者に占める割合）")
-    p.add_argument("--min-group", type=int, default=DEFAULT_MIN_GROUP,
-                   help="匿名性の閾値: 基数がこれ未満の集団は x で秘匿（既定10、3以上）")
+    p.add_argument(
+        "--out", type=Path, help="出力先のフォルダ（その下に figures/ と data/processed/ を作る）。既定: 作業フォルダ"
+    )
+    p.add_argument(
+        "--on-invalid",
+        choices=("error", "reject"),
+        default="error",
+        help="コードブックにない値: error=停止して場所を示す（既定） / reject=その行を除外して記録",
+    )
+    p.add_argument(
+        "--weighted",
+        action="store_true",
+        help="図に事後層化推定値（職員全体の推計）と95%%信頼区間を描く（既定: 回答者に占める割合）",
+    )
+    p.add_argument(
+        "--min-group",
+        type=int,
+        default=DEFAULT_MIN_GROUP,
+        help="匿名性の閾値: 基数がこれ未満の集団は x で秘匿（既定10、3以上）",
+    )
     p.add_argument("--pool-small", action="store_true", help="閾値未満の属性区分を「その他」にまとめて集計する")
-    p.add_argument("--export-free-text", action="store_true",
-                   help="自由記述・その他の記入内容を内部用の別ファイルに書き出す（公開資料には含めない）")
-    p.add_argument("--synthetic", action="store_true", help="出力に「架空データ」と明記する（ファイル名に synthetic/架空 を含むときは自動）")
-    p.add_argument("--matrix", type=Path, help="政策マトリクス（現状→具体像→取組と調査指標）の .yaml。既定: 同梱の2-(8)")
-    p.add_argument("--compare", type=Path, metavar="BASELINE",
-                   help="経年比較: 凍結した基準値のフォルダ（例 data/processed/baseline_r7）と今回のデータを比べる")
-    p.add_argument("--mapping", type=Path,
-                   help="経年比較: 設問・選択肢・職域の対応ファイル（例 mapping_r7_r8.yaml）。設問が同一なら不要")
-    p.add_argument("--no-fpc-change", dest="fpc_change", action="store_false",
-                   help="経年比較で有限母集団修正を使わない（回答を生む過程の変化を問う場合。既定は各回の職員全体の値の比較）")
-    p.add_argument("--freeze-baseline", type=Path, metavar="FOLDER",
-                   help="今回の結果を翌年比較用の基準値としてフォルダに凍結する（例 data/processed/baseline_r7）")
+    p.add_argument(
+        "--export-free-text",
+        action="store_true",
+        help="自由記述・その他の記入内容を内部用の別ファイルに書き出す（公開資料には含めない）",
+    )
+    p.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="出力に「架空データ」と明記する（ファイル名に synthetic/架空 を含むときは自動）",
+    )
+    p.add_argument(
+        "--matrix", type=Path, help="政策マトリクス（現状→具体像→取組と調査指標）の .yaml。既定: 同梱の2-(8)"
+    )
+    p.add_argument(
+        "--compare",
+        type=Path,
+        metavar="BASELINE",
+        help="経年比較: 凍結した基準値のフォルダ（例 data/processed/baseline_r7）と今回のデータを比べる",
+    )
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        help="経年比較: 設問・選択肢・職域の対応ファイル（例 mapping_r7_r8.yaml）。設問が同一なら不要",
+    )
+    p.add_argument(
+        "--no-fpc-change",
+        dest="fpc_change",
+        action="store_false",
+        help="経年比較で有限母集団修正を使わない（回答を生む過程の変化を問う場合。既定は各回の職員全体の値の比較）",
+    )
+    p.add_argument(
+        "--freeze-baseline",
+        type=Path,
+        metavar="FOLDER",
+        help="今回の結果を翌年比較用の基準値としてフォルダに凍結する（例 data/processed/baseline_r7）",
+    )
     return p
 
 
@@ -162,8 +201,9 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
 
     progress(f"[2/{steps}] 集計（事後層化・有限母集団修正、Rao–Scott検定）")
-    analysis = analyse(loaded.responses, frame, codebook, min_group=opts.min_group, pool=opts.pool_small,
-                       progress=progress)
+    analysis = analyse(
+        loaded.responses, frame, codebook, min_group=opts.min_group, pool=opts.pool_small, progress=progress
+    )
     held = int((analysis.audit["action"] == "秘匿").sum()) if len(analysis.audit) else 0
     progress(f"        匿名性: 基数{opts.min_group}未満の集団を秘匿（{held}件、二次秘匿を含む）")
     total = analysis.rates.iloc[-1]
@@ -177,8 +217,11 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         progress(f"[4/{steps}] 経年比較: {opts.compare}")
         changes, kpi = compare_waves(opts, baseline, loaded, frame, codebook, policy, progress=progress)
         if policy is not None and kpi is not None:
-            policy = {**policy, "kpi": kpi, "kpi_labels": (f"{changes.attrs['baseline_wave']}（基準値）",
-                                                           f"{changes.attrs['wave']}（今回）")}
+            policy = {
+                **policy,
+                "kpi": kpi,
+                "kpi_labels": (f"{changes.attrs['baseline_wave']}（基準値）", f"{changes.attrs['wave']}（今回）"),
+            }
 
     step = 5 if opts.compare else 4
     progress(f"[{step}/{steps}] 表: {opts.tables}")
@@ -187,8 +230,14 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     if policy is not None:
         from ppp_survey.outputs.matrix_sheets import matrix_sheets
 
-        sheets += matrix_sheets(policy["matrix"], policy["evidence"], policy["kpi"], policy["reverse"],
-                                source_note=note, kpi_labels=policy.get("kpi_labels", ("基準値", "次回値")))
+        sheets += matrix_sheets(
+            policy["matrix"],
+            policy["evidence"],
+            policy["kpi"],
+            policy["reverse"],
+            source_note=note,
+            kpi_labels=policy.get("kpi_labels", ("基準値", "次回値")),
+        )
     if changes is not None:
         from ppp_survey.outputs.change_sheets import change_sheets
 
@@ -202,8 +251,11 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         from ppp_survey.outputs.matrix_sheets import write_matrix_html
 
         name = "2-08_政策マトリクス.html"
-        written.append(write_matrix_html(opts.figures / name, policy["matrix"], policy["evidence"],
-                                         source_note=note, synthetic=opts.synthetic))
+        written.append(
+            write_matrix_html(
+                opts.figures / name, policy["matrix"], policy["evidence"], source_note=note, synthetic=opts.synthetic
+            )
+        )
         progress(f"        {name}")
     plan = figure_plan(analysis, weighted=opts.weighted, note=note)
     if changes is not None:
@@ -231,8 +283,9 @@ def write_tables(opts: ReportOptions, loaded, analysis, policy: dict | None, cha
     summary = report.summary().rename(columns={"status": "区分", "reason": "理由", "count": "件数"})
     summary["区分"] = summary["区分"].map({"read": "読み込み", "accepted": "採用", "rejected": "除外"})
     written.append(write_csv(summary, opts.tables / "validation_summary.csv"))
-    rejected = report.rejected().rename(columns={
-        "row": "行", "respondent_id": "ID", "status": "状態", "reason": "理由", "column": "列", "value": "値"})
+    rejected = report.rejected().rename(
+        columns={"row": "行", "respondent_id": "ID", "status": "状態", "reason": "理由", "column": "列", "value": "値"}
+    )
     written.append(write_csv(rejected, opts.tables / "validation_rejected_rows.csv"))
     written.append(write_csv(rates_display(analysis.rates), opts.tables / "response_rates.csv"))
     written.append(write_csv(publish(analysis.gt), opts.tables / "gt.csv"))
@@ -249,8 +302,12 @@ def write_tables(opts: ReportOptions, loaded, analysis, policy: dict | None, cha
 
         labels = policy.get("kpi_labels", ("基準値", "次回値"))
         written.append(write_csv(evidence_display(policy["evidence"]), opts.tables / "policy_matrix_evidence.csv"))
-        written.append(write_csv(kpi_display(policy["kpi"], base_label=labels[0], next_label=labels[1]),
-                                 opts.tables / "policy_matrix_kpi.csv"))
+        written.append(
+            write_csv(
+                kpi_display(policy["kpi"], base_label=labels[0], next_label=labels[1]),
+                opts.tables / "policy_matrix_kpi.csv",
+            )
+        )
         written.append(write_csv(reverse_display(policy["reverse"]), opts.tables / "policy_matrix_findings.csv"))
     if changes is not None:
         from ppp_survey.outputs.change_sheets import change_tables
@@ -280,15 +337,21 @@ def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], No
     except MatrixError as exc:
         if opts.matrix is not None:
             raise
-        progress(f"        省略: 同梱のマトリクスがこのコードブックに合わない（{str(exc).splitlines()[0]}）。"
-                 "--matrix で対応するファイルを指定する")
+        progress(
+            f"        省略: 同梱のマトリクスがこのコードブックに合わない（{str(exc).splitlines()[0]}）。"
+            "--matrix で対応するファイルを指定する"
+        )
         return None
     args = (matrix, analysis.responses, analysis.design, analysis.codebook)
     evidence = evaluate(*args, min_group=analysis.min_group)
     counts = evidence["verdict"].value_counts()
     progress(f"        指標{len(evidence)}件: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
-    return {"matrix": matrix, "evidence": evidence, "kpi": kpi_table(*args, min_group=analysis.min_group),
-            "reverse": reverse_view(*args, min_group=analysis.min_group)}
+    return {
+        "matrix": matrix,
+        "evidence": evidence,
+        "kpi": kpi_table(*args, min_group=analysis.min_group),
+        "reverse": reverse_view(*args, min_group=analysis.min_group),
+    }
 
 
 def _wave(opts: ReportOptions, loaded, frame, codebook):
@@ -299,14 +362,17 @@ def _wave(opts: ReportOptions, loaded, frame, codebook):
     from ppp_survey.spec.resources import codebook_source
 
     name, text = codebook_source(codebook)
-    inputs = {"data": {"file": Path(opts.data).name, "sha256": loaded.report.sha256},
-              "frame": {"file": Path(opts.frame).name, "sha256": sha256_file(opts.frame)},
-              "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()}}
+    inputs = {
+        "data": {"file": Path(opts.data).name, "sha256": loaded.report.sha256},
+        "frame": {"file": Path(opts.frame).name, "sha256": sha256_file(opts.frame)},
+        "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()},
+    }
     return wave_from_responses(loaded.responses, frame, codebook, synthetic=opts.synthetic, inputs=inputs)
 
 
-def compare_waves(opts: ReportOptions, baseline, loaded, frame, codebook, policy: dict | None, *,
-                  progress: Callable[[str], None]):
+def compare_waves(
+    opts: ReportOptions, baseline, loaded, frame, codebook, policy: dict | None, *, progress: Callable[[str], None]
+):
     """The change table against the frozen baseline (read by :func:`run`), and the KPI table with
     next year's column."""
     from ppp_survey.compare.changes import compare
@@ -314,8 +380,9 @@ def compare_waves(opts: ReportOptions, baseline, loaded, frame, codebook, policy
 
     progress(f"        基準値: {baseline.describe()}")
     mapping = load_mapping(opts.mapping, baseline.codebook, codebook)
-    changes = compare(baseline, _wave(opts, loaded, frame, codebook), mapping, fpc=opts.fpc_change,
-                      min_group=opts.min_group)
+    changes = compare(
+        baseline, _wave(opts, loaded, frame, codebook), mapping, fpc=opts.fpc_change, min_group=opts.min_group
+    )
     counts = changes[changes["group"] == "全体"]["verdict"].value_counts()
     progress("        全体: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
     kpi = None
@@ -362,25 +429,36 @@ def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Calla
     ]
     for q in analysis.questions:
         if q.is_multi:
-            plan.append((figure_name(q), lambda q=q: plots.plot_multi(analysis.tally(q.id), q, weighted=weighted, note=note)))
+            plan.append(
+                (figure_name(q), lambda q=q: plots.plot_multi(analysis.tally(q.id), q, weighted=weighted, note=note))
+            )
         else:
-            plan.append((figure_name(q), lambda q=q: plots.plot_stacked(analysis.tally(q.id, by=stratum.id), q,
-                                                                       weighted=weighted, note=note)))
+            plan.append(
+                (
+                    figure_name(q),
+                    lambda q=q: plots.plot_stacked(
+                        analysis.tally(q.id, by=stratum.id), q, weighted=weighted, note=note
+                    ),
+                )
+            )
     for q in analysis.questions:
         ct = analysis.crosstabs[(q.id, stratum.id)]
-        plan.append((figure_name(q, f"_{stratum.label}別"),
-                     lambda ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note)))
+        plan.append(
+            (figure_name(q, f"_{stratum.label}別"), lambda ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note))
+        )
     return plan
 
 
 def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
     """The response-rate table with Japanese headers and the rate in % (one decimal, half up)."""
-    return pd.DataFrame({
-        "職域": rates["domain"].astype(str),
-        "職員数": rates["population"],
-        "回答者数": rates["respondents"],
-        "回答率(%)": round_half_up(100 * rates["rate"]),
-    })
+    return pd.DataFrame(
+        {
+            "職域": rates["domain"].astype(str),
+            "職員数": rates["population"],
+            "回答者数": rates["respondents"],
+            "回答率(%)": round_half_up(100 * rates["rate"]),
+        }
+    )
 
 
 def write_manifest(opts: ReportOptions, outputs: list[Path], path: Path, *, changes=None) -> Path:
@@ -401,10 +479,13 @@ def write_manifest(opts: ReportOptions, outputs: list[Path], path: Path, *, chan
         "outputs": [{"path": _relative(p, opts.out), "sha256": sha256_file(p)} for p in outputs],
     }
     if changes is not None:
-        manifest["baseline"] = {"description": changes.attrs["baseline_description"],
-                                "manifest_sha256": changes.attrs["baseline"],
-                                "mapping": changes.attrs["mapping"], "mapping_sha256": changes.attrs["mapping_sha256"],
-                                "fpc": bool(changes.attrs["fpc"])}
+        manifest["baseline"] = {
+            "description": changes.attrs["baseline_description"],
+            "manifest_sha256": changes.attrs["baseline"],
+            "mapping": changes.attrs["mapping"],
+            "mapping_sha256": changes.attrs["mapping_sha256"],
+            "fpc": bool(changes.attrs["fpc"]),
+        }
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return path

@@ -193,7 +193,9 @@ def parse_codebook(raw: Any, *, name: str = "<codebook>") -> Codebook:
     )
     strata = [a.id for a in attributes if a.role == "stratum"]
     if len(strata) != 1:
-        v.fail("attributes", f"exactly one attribute must have role: stratum (the 職域 of the frame); found {len(strata)}")
+        v.fail(
+            "attributes", f"exactly one attribute must have role: stratum (the 職域 of the frame); found {len(strata)}"
+        )
     seen: dict[str, str] = {}
     for where, item in [(f"attributes[{i}]", a) for i, a in enumerate(attributes)] + [
         (f"questions[{i}]", q) for i, q in enumerate(questions)
@@ -203,8 +205,9 @@ def parse_codebook(raw: Any, *, name: str = "<codebook>") -> Codebook:
         seen[item.id] = where
     missing = tuple(str(x) for x in v.sequence(m.get("missing", []), "missing"))
     id_column = tuple(str(x) for x in v.sequence(m.get("id_column", ["ID"]), "id_column"))
-    return Codebook(survey=survey, attributes=attributes, questions=questions, missing=missing,
-                    id_column=id_column, path=name)
+    return Codebook(
+        survey=survey, attributes=attributes, questions=questions, missing=missing, id_column=id_column, path=name
+    )
 
 
 def _parse_survey(v: _Validator, s: dict) -> SurveyInfo:
@@ -249,7 +252,8 @@ def _parse_item(v: _Validator, raw: Any, where: str, *, is_attribute: bool) -> I
     if polarity not in POLARITIES:
         v.fail(where, f"polarity {polarity!r} is not one of {', '.join(POLARITIES)}")
     choices = tuple(
-        _parse_choice(v, c, f"{where}.choices[{i}]") for i, c in enumerate(v.sequence(m.get("choices", []), f"{where}.choices"))
+        _parse_choice(v, c, f"{where}.choices[{i}]")
+        for i, c in enumerate(v.sequence(m.get("choices", []), f"{where}.choices"))
     )
     if kind != "text" and len(choices) < 2:
         v.fail(where, f"{item_id}: a {kind} item needs at least two choices")

@@ -22,7 +22,7 @@ DOMAIN_HEADERS = ("職域", "domain", "stratum")
 POPULATION_HEADERS = ("職員数", "population", "staff", "n")
 
 
-def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:
+def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C901 (a schema validator: one branch per documented rule)
     """Read and validate a staff frame.
 
     Returns
@@ -70,11 +70,15 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:
             raise FrameError(f"frame {p}, line {line}, column {dom_col}: {dom!r} appears twice")
         count = normalize_key(pop).replace(",", "")
         if not count.isdigit() or int(count) <= 0:
-            raise FrameError(f"frame {p}, line {line}, column {pop_col}: {pop!r} is not a positive whole number of staff")
+            raise FrameError(
+                f"frame {p}, line {line}, column {pop_col}: {pop!r} is not a positive whole number of staff"
+            )
         rows[label] = int(count)
     absent = [lab for lab in stratum.labels if lab not in rows]
     if absent:
-        raise FrameError(f"frame {p}: {stratum.label} {', '.join(absent)} of the codebook are missing; add a row for each")
+        raise FrameError(
+            f"frame {p}: {stratum.label} {', '.join(absent)} of the codebook are missing; add a row for each"
+        )
     total = sum(rows.values())
     if total != codebook.survey.population:
         raise FrameError(
@@ -89,6 +93,7 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:
 def _data_lines(text: str) -> list[int]:
     """1-based line numbers of the data rows, as pandas reads them (blank and ``#`` lines skipped,
     the first remaining line being the header), so messages point at the line the user sees."""
-    numbers = [n for n, line in enumerate(text.splitlines(), start=1)
-               if line.strip() and not line.lstrip().startswith("#")]
+    numbers = [
+        n for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.lstrip().startswith("#")
+    ]
     return numbers[1:]

@@ -128,26 +128,57 @@ class Mapping:
         rows = []
         for q in self.questions:
             if q.status != "same":
-                rows.append({"item": q.new or q.old, "old": q.old or "", "new": q.new or "", "status": q.status,
-                             "reason": q.reason or {"added": f"{self.new.survey.wave}で追加",
-                                                    "removed": f"{self.new.survey.wave}で削除"}.get(q.status, "")})
+                rows.append(
+                    {
+                        "item": q.new or q.old,
+                        "old": q.old or "",
+                        "new": q.new or "",
+                        "status": q.status,
+                        "reason": q.reason
+                        or {"added": f"{self.new.survey.wave}で追加", "removed": f"{self.new.survey.wave}で削除"}.get(
+                            q.status, ""
+                        ),
+                    }
+                )
                 continue
             for c in q.choices:
                 if c.status != "same":
-                    rows.append({"item": f"{q.new}:{c.new if c.new is not None else c.old}", "old": c.old,
-                                 "new": c.new, "status": c.status, "reason": c.note})
+                    rows.append(
+                        {
+                            "item": f"{q.new}:{c.new if c.new is not None else c.old}",
+                            "old": c.old,
+                            "new": c.new,
+                            "status": c.status,
+                            "reason": c.note,
+                        }
+                    )
             if self.new.item(q.new).type == "likert" and not q.top2:
-                rows.append({"item": f"{q.new}:top2", "old": q.old, "new": q.new, "status": "not_comparable",
-                             "reason": "評定尺度（得点のある選択肢）が変わったため上位2区分は比較しない"})
+                rows.append(
+                    {
+                        "item": f"{q.new}:top2",
+                        "old": q.old,
+                        "new": q.new,
+                        "status": "not_comparable",
+                        "reason": "評定尺度（得点のある選択肢）が変わったため上位2区分は比較しない",
+                    }
+                )
         for g in self.groups:
             if g.status != "same":
-                rows.append({"item": f"職域:{g.name}", "old": "・".join(g.old), "new": "・".join(g.new),
-                             "status": g.status, "reason": g.note})
+                rows.append(
+                    {
+                        "item": f"職域:{g.name}",
+                        "old": "・".join(g.old),
+                        "new": "・".join(g.new),
+                        "status": g.status,
+                        "reason": g.note,
+                    }
+                )
         return pd.DataFrame(rows, columns=["item", "old", "new", "status", "reason"])
 
 
-def load_mapping(path: str | Path | None, old_codebook: Codebook | str | Path | None,
-                 new_codebook: Codebook | str | Path | None) -> Mapping:
+def load_mapping(
+    path: str | Path | None, old_codebook: Codebook | str | Path | None, new_codebook: Codebook | str | Path | None
+) -> Mapping:
     """Read a mapping file and check it against the two codebooks.
 
     ``path=None`` (or a packaged file name such as ``"mapping_r7_r8.yaml"``) is accepted; ``None``
@@ -175,8 +206,14 @@ def load_mapping(path: str | Path | None, old_codebook: Codebook | str | Path | 
         data, name = p.read_bytes(), str(p)
     raw = read_yaml(data.decode("utf-8-sig"), kind="mapping", name=name, error=MappingError)
     mapping = parse_mapping(raw, old, new, name=name)
-    return Mapping(old=old, new=new, questions=mapping.questions, groups=mapping.groups, path=name,
-                   sha256=hashlib.sha256(data).hexdigest())
+    return Mapping(
+        old=old,
+        new=new,
+        questions=mapping.questions,
+        groups=mapping.groups,
+        path=name,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def parse_mapping(raw: Any, old: Codebook, new: Codebook, *, name: str = "<mapping>") -> Mapping:
@@ -188,14 +225,17 @@ def parse_mapping(raw: Any, old: Codebook, new: Codebook, *, name: str = "<mappi
             v.fail("", f"schema_version is {m.get('schema_version')!r}; this package reads {MAPPING_SCHEMA_VERSION}")
         for key, cb in (("from", old), ("to", new)):
             if str(m.get(key, "")) != cb.survey.id:
-                v.fail("", f"'{key}: {m.get(key)}' does not match the codebook's survey.id {cb.survey.id!r} "
-                           f"(mapping from {m.get('from')} to {m.get('to')}; codebooks {old.survey.id} → {new.survey.id})")
+                v.fail(
+                    "",
+                    f"'{key}: {m.get(key)}' does not match the codebook's survey.id {cb.survey.id!r} "
+                    f"(mapping from {m.get('from')} to {m.get('to')}; codebooks {old.survey.id} → {new.survey.id})",
+                )
     groups = _parse_strata(v, v.sequence(m.get("strata", []) or [], "strata"), old, new)
     questions = _parse_questions(v, v.sequence(m.get("questions", []) or [], "questions"), old, new)
     return Mapping(old=old, new=new, questions=questions, groups=groups, path=name)
 
 
-def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[GroupMap, ...]:
+def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[GroupMap, ...]:  # noqa: C901 (a schema validator: one branch per documented rule)
     so, sn = old.stratum, new.stratum
     used_old: dict[str, str] = {}
     used_new: dict[str, str] = {}
@@ -225,27 +265,35 @@ def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tup
         note = str(e.get("note", ""))
         if status == "same" and (olds != news):
             note = "；".join(x for x in (f"{v.old}: {'・'.join(olds)}", note) if x)
-        groups.append(GroupMap(name="・".join(news or olds), old=tuple(olds), new=tuple(news), status=status, note=note))
+        groups.append(
+            GroupMap(name="・".join(news or olds), old=tuple(olds), new=tuple(news), status=status, note=note)
+        )
     new_keys = {normalize_key(lab): lab for lab in sn.labels}
     for lab in so.labels:
         if lab in used_old:
             continue
         twin = new_keys.get(normalize_key(lab))
         if twin is None or twin in used_new:
-            v.fail("strata", f"{so.label}「{lab}」of {v.old} is not a {sn.label} of {v.new} ({', '.join(sn.labels)}) "
-                             f"and the mapping says nothing about it; add {{from: {lab}, to: <{v.new}の{sn.label}>}} "
-                             f"if it was renamed or merged, or {{from: {lab}, status: removed}}")
+            v.fail(
+                "strata",
+                f"{so.label}「{lab}」of {v.old} is not a {sn.label} of {v.new} ({', '.join(sn.labels)}) "
+                f"and the mapping says nothing about it; add {{from: {lab}, to: <{v.new}の{sn.label}>}} "
+                f"if it was renamed or merged, or {{from: {lab}, status: removed}}",
+            )
         used_new[twin] = "(same label)"
         groups.append(GroupMap(name=twin, old=(lab,), new=(twin,)))
     for lab in sn.labels:
         if lab not in used_new:
-            v.fail("strata", f"{sn.label}「{lab}」of {v.new} is not a {so.label} of {v.old} and the mapping says "
-                             f"nothing about it; add {{from: <{v.old}の{so.label}>, to: {lab}}} or {{to: {lab}, status: added}}")
+            v.fail(
+                "strata",
+                f"{sn.label}「{lab}」of {v.new} is not a {so.label} of {v.old} and the mapping says "
+                f"nothing about it; add {{from: <{v.old}の{so.label}>, to: {lab}}} or {{to: {lab}, status: added}}",
+            )
     position = {lab: i for i, lab in enumerate(sn.labels)}
     return tuple(sorted(groups, key=lambda g: position[g.new[0]] if g.new else len(position)))
 
 
-def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[QuestionMap, ...]:
+def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[QuestionMap, ...]:  # noqa: C901 (a schema validator: one branch per documented rule)
     olds = {q.id: q for q in old.questions if q.type != "text"}
     news = {q.id: q for q in new.questions if q.type != "text"}
     declared: dict[tuple[str | None, str | None], tuple[str, dict]] = {}
@@ -284,30 +332,43 @@ def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> 
                 declared[(qid, qid)] = ("", {})
                 used_old[qid] = used_new[qid] = "(same id)"
             else:
-                v.fail("questions", f"{qid} of {v.old} is not in {v.new} and the mapping says nothing about it; "
-                                    f"add {{id: {qid}, status: removed}} or {{from: {qid}, to: <{v.new}の設問ID>}}")
+                v.fail(
+                    "questions",
+                    f"{qid} of {v.old} is not in {v.new} and the mapping says nothing about it; "
+                    f"add {{id: {qid}, status: removed}} or {{from: {qid}, to: <{v.new}の設問ID>}}",
+                )
     for qid in news:
         if qid not in used_new:
-            v.fail("questions", f"{qid} of {v.new} is not in {v.old} and the mapping says nothing about it; "
-                                f"add {{id: {qid}, status: added}} or {{from: <{v.old}の設問ID>, to: {qid}}}")
+            v.fail(
+                "questions",
+                f"{qid} of {v.new} is not in {v.old} and the mapping says nothing about it; "
+                f"add {{id: {qid}, status: added}} or {{from: <{v.old}の設問ID>, to: {qid}}}",
+            )
     out = [_question(v, where, e, olds.get(o), news.get(n)) for (o, n), (where, e) in declared.items()]
     position = {qid: i for i, qid in enumerate(news)}
     return tuple(sorted(out, key=lambda q: position.get(q.new, len(position))))
 
 
-def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) -> QuestionMap:
+def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) -> QuestionMap:  # noqa: C901 (a schema validator: one branch per documented rule)
     status = str(e.get("status", "same"))
     note = str(e.get("note", ""))
     if status != "same" or qo is None or qn is None:
         reason = str(e.get("reason", note))
-        return QuestionMap(old=qo and qo.id, new=qn and qn.id, status=status if qo and qn else
-                           ("added" if qo is None else "removed"), reason=reason,
-                           polarity=(qn or qo).polarity)
+        return QuestionMap(
+            old=qo and qo.id,
+            new=qn and qn.id,
+            status=status if qo and qn else ("added" if qo is None else "removed"),
+            reason=reason,
+            polarity=(qn or qo).polarity,
+        )
     name = qn.id if qo.id == qn.id else f"{qo.id} ({v.old}) → {qn.id} ({v.new})"
     place = where or "questions"
     if qo.type != qn.type:
-        v.fail(place, f"{name}: the question type changed ({v.old} {qo.type} → {v.new} {qn.type}); a changed type "
-                      f"cannot be compared: declare {{id: {qn.id}, status: not_comparable, reason: …}}")
+        v.fail(
+            place,
+            f"{name}: the question type changed ({v.old} {qo.type} → {v.new} {qn.type}); a changed type "
+            f"cannot be compared: declare {{id: {qn.id}, status: not_comparable, reason: …}}",
+        )
     problems: list[str] = []
     caveats: list[str] = []
     if qo.id != qn.id:
@@ -316,35 +377,44 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
         if e.get("text_changed"):
             caveats.append(f"設問文変更: {e['text_changed']}")
         else:
-            problems.append(f"the question text changed: {v.old}「{qo.text}」→ {v.new}「{qn.text}」 "
-                            f"(declare it with text_changed: <理由>)")
+            problems.append(
+                f"the question text changed: {v.old}「{qo.text}」→ {v.new}「{qn.text}」 "
+                f"(declare it with text_changed: <理由>)"
+            )
     polarity = qn.polarity
     if qo.polarity != qn.polarity:
         if e.get("polarity") in POLARITIES:
             polarity = str(e["polarity"])
             caveats.append(f"極性: {v.old} {qo.polarity} → {v.new} {qn.polarity}（比較は {polarity}）")
         else:
-            problems.append(f"the polarity changed: {v.old} {qo.polarity} → {v.new} {qn.polarity} "
-                            f"(declare polarity: <{' | '.join(POLARITIES)}> for the comparison)")
+            problems.append(
+                f"the polarity changed: {v.old} {qo.polarity} → {v.new} {qn.polarity} "
+                f"(declare polarity: <{' | '.join(POLARITIES)}> for the comparison)"
+            )
     elif e.get("polarity") is not None:
         if e["polarity"] not in POLARITIES:
             v.fail(place, f"{name}: polarity {e['polarity']!r} is not one of {', '.join(POLARITIES)}")
         polarity = str(e["polarity"])
     choices = _choices(v, place, name, e, qo, qn, problems, caveats)
     if problems:
-        v.fail(place, f"{name} changed between {v.old} and {v.new} and the mapping does not declare it: "
-                      + "; ".join(problems)
-                      + f". If it is still the same item, declare each change in an entry {{id: {qn.id}, …}}; "
-                        f"if it cannot be compared, add {{id: {qn.id}, status: not_comparable, reason: …}}")
+        v.fail(
+            place,
+            f"{name} changed between {v.old} and {v.new} and the mapping does not declare it: "
+            + "; ".join(problems)
+            + f". If it is still the same item, declare each change in an entry {{id: {qn.id}, …}}; "
+            f"if it cannot be compared, add {{id: {qn.id}, status: not_comparable, reason: …}}",
+        )
     if note:
         caveats.append(note)
     top2 = qn.type == "likert" and _same_scale(qo, qn, choices)
-    return QuestionMap(old=qo.id, new=qn.id, status="same", choices=choices, polarity=polarity,
-                       caveats=tuple(caveats), top2=top2)
+    return QuestionMap(
+        old=qo.id, new=qn.id, status="same", choices=choices, polarity=polarity, caveats=tuple(caveats), top2=top2
+    )
 
 
-def _choices(v: _Check, place: str, name: str, e: dict, qo: Item, qn: Item, problems: list[str],
-             caveats: list[str]) -> tuple[ChoiceMap, ...]:
+def _choices(  # noqa: C901 (a schema validator: one branch per documented rule)
+    v: _Check, place: str, name: str, e: dict, qo: Item, qn: Item, problems: list[str], caveats: list[str]
+) -> tuple[ChoiceMap, ...]:
     old_codes = {c.code: c for c in qo.choices}
     new_codes = {c.code: c for c in qn.choices}
     pairs: list[tuple[ChoiceMap, str]] = []
@@ -376,12 +446,16 @@ def _choices(v: _Check, place: str, name: str, e: dict, qo: Item, qn: Item, prob
                 used_o.add(code)
                 used_n.add(code)
             else:
-                problems.append(f"choice {code}「{old_codes[code].label}」of {v.old} is not in {v.new} "
-                                f"(declare {{from: {code}, status: removed}} or {{from: {code}, to: <code>}})")
+                problems.append(
+                    f"choice {code}「{old_codes[code].label}」of {v.old} is not in {v.new} "
+                    f"(declare {{from: {code}, status: removed}} or {{from: {code}, to: <code>}})"
+                )
     for code in new_codes:
         if code not in used_n:
-            problems.append(f"choice {code}「{new_codes[code].label}」is new in {v.new} "
-                            f"(declare {{to: {code}, status: added}} or {{from: <code>, to: {code}}})")
+            problems.append(
+                f"choice {code}「{new_codes[code].label}」is new in {v.new} "
+                f"(declare {{to: {code}, status: added}} or {{from: <code>, to: {code}}})"
+            )
     out = []
     for cm, changed in pairs:
         if cm.status == "added":
@@ -398,8 +472,11 @@ def _choices(v: _Check, place: str, name: str, e: dict, qo: Item, qn: Item, prob
             if (co.exclusive, co.other) != (cn.exclusive, cn.other):
                 diffs.append("exclusive/other flag")
             if diffs and not changed:
-                problems.append(f"choice {cm.old}→{cm.new}: " + ", ".join(diffs)
-                                + f" (declare {{from: {cm.old}, to: {cm.new}, changed: <理由>}})")
+                problems.append(
+                    f"choice {cm.old}→{cm.new}: "
+                    + ", ".join(diffs)
+                    + f" (declare {{from: {cm.old}, to: {cm.new}, changed: <理由>}})"
+                )
             elif diffs:
                 caveats.append(f"選択肢「{cn.label}」変更: {changed}")
             elif cm.old != cm.new:
@@ -413,8 +490,11 @@ def _same_scale(qo: Item, qn: Item, choices: tuple[ChoiceMap, ...]) -> bool:
     scored_o = {c.code for c in qo.choices if c.score is not None}
     scored_n = {c.code for c in qn.choices if c.score is not None}
     pairs = [(c.old, c.new) for c in choices if c.status == "same" and c.old in scored_o]
-    return (len(pairs) == len(scored_o) == len(scored_n) and {n for _, n in pairs} == scored_n
-            and all(qo.choice(o).score == qn.choice(n).score for o, n in pairs))
+    return (
+        len(pairs) == len(scored_o) == len(scored_n)
+        and {n for _, n in pairs} == scored_n
+        and all(qo.choice(o).score == qn.choice(n).score for o, n in pairs)
+    )
 
 
 def _as_list(value) -> list:

@@ -63,6 +63,7 @@ class MatrixError(PppSurveyError):
 
 # ------------------------------------------------------------------------------------- the data
 
+
 @dataclass(frozen=True)
 class Rule:
     """A decision rule: ``value op threshold`` (op ``<``, ``<=``, ``>``, ``>=``; shares as fractions),
@@ -192,8 +193,17 @@ class PolicyMatrix:
 
     def situations(self) -> pd.DataFrame:
         """The 現状: ``category_id, 区分, situation_id, 現状``, in the document's order."""
-        return pd.DataFrame([{"category_id": s.category, "区分": self.category(s.category).label,
-                              "situation_id": s.id, "現状": s.text} for s in self.situation_list])
+        return pd.DataFrame(
+            [
+                {
+                    "category_id": s.category,
+                    "区分": self.category(s.category).label,
+                    "situation_id": s.id,
+                    "現状": s.text,
+                }
+                for s in self.situation_list
+            ]
+        )
 
     def goals(self) -> pd.DataFrame:
         """The めざす具体像: ``goal_id, 具体像, note``, in the document's order."""
@@ -201,8 +211,9 @@ class PolicyMatrix:
 
     def initiatives(self) -> pd.DataFrame:
         """The 取組, each once: ``initiative_id, 取組, goal_ids`` (comma-separated, first = 初出)."""
-        return pd.DataFrame([{"initiative_id": i.id, "取組": i.text, "goal_ids": ",".join(i.goals)}
-                             for i in self.initiative_list])
+        return pd.DataFrame(
+            [{"initiative_id": i.id, "取組": i.text, "goal_ids": ",".join(i.goals)} for i in self.initiative_list]
+        )
 
     def links(self) -> pd.DataFrame:
         """Edges ``kind, from_id, from_text, to_id, to_text, repost, basis, note``.
@@ -210,23 +221,60 @@ class PolicyMatrix:
         ``kind`` is ``現状→具体像`` (``basis`` layout/interpretation, as in the file) or ``具体像→取組``
         (``repost`` True where the document prints the 取組 again with （再掲））.
         """
-        rows = [{"kind": "現状→具体像", "from_id": s.id, "from_text": s.text, "to_id": g,
-                 "to_text": self.goal(g).text, "repost": False, "basis": s.basis, "note": s.note}
-                for s in self.situation_list for g in s.goals]
+        rows = [
+            {
+                "kind": "現状→具体像",
+                "from_id": s.id,
+                "from_text": s.text,
+                "to_id": g,
+                "to_text": self.goal(g).text,
+                "repost": False,
+                "basis": s.basis,
+                "note": s.note,
+            }
+            for s in self.situation_list
+            for g in s.goals
+        ]
         goal_order = {g.id: k for k, g in enumerate(self.goal_list)}
-        edges = [(goal_order[g], k, i, g, j > 0) for k, i in enumerate(self.initiative_list) for j, g in enumerate(i.goals)]
-        rows += [{"kind": "具体像→取組", "from_id": g, "from_text": self.goal(g).text, "to_id": i.id,
-                  "to_text": i.text, "repost": repost, "basis": "document", "note": ""}
-                 for _, _, i, g, repost in sorted(edges, key=lambda e: e[:2])]
+        edges = [
+            (goal_order[g], k, i, g, j > 0) for k, i in enumerate(self.initiative_list) for j, g in enumerate(i.goals)
+        ]
+        rows += [
+            {
+                "kind": "具体像→取組",
+                "from_id": g,
+                "from_text": self.goal(g).text,
+                "to_id": i.id,
+                "to_text": i.text,
+                "repost": repost,
+                "basis": "document",
+                "note": "",
+            }
+            for _, _, i, g, repost in sorted(edges, key=lambda e: e[:2])
+        ]
         return pd.DataFrame(rows)
 
     def indicators(self) -> pd.DataFrame:
         """The indicators as specified: ``situation_id, indicator_id, question, statistic, codes, by,
         in_every, rule, fit, note``."""
-        return pd.DataFrame([{"situation_id": s.id, "indicator_id": i.id, "question": i.question,
-                              "statistic": i.statistic, "codes": codes_text(i.codes), "by": i.by,
-                              "in_every": i.in_every, "rule": i.rule.text, "fit": i.fit, "note": i.note}
-                             for s in self.situation_list for i in s.indicators])
+        return pd.DataFrame(
+            [
+                {
+                    "situation_id": s.id,
+                    "indicator_id": i.id,
+                    "question": i.question,
+                    "statistic": i.statistic,
+                    "codes": codes_text(i.codes),
+                    "by": i.by,
+                    "in_every": i.in_every,
+                    "rule": i.rule.text,
+                    "fit": i.fit,
+                    "note": i.note,
+                }
+                for s in self.situation_list
+                for i in s.indicators
+            ]
+        )
 
     def check_codebook(self, codebook: Codebook) -> PolicyMatrix:
         """Check every question id and choice code against ``codebook``; return the matrix unchanged.
@@ -243,7 +291,10 @@ class PolicyMatrix:
         for link in self.option_links:
             item = _question(v, link.where, link.question, codebook)
             if not item.is_multi:
-                v.fail(link.where, f"question {link.question!r} is {item.type}, option links need a multi-select (ma) question")
+                v.fail(
+                    link.where,
+                    f"question {link.question!r} is {item.type}, option links need a multi-select (ma) question",
+                )
             _check_codes(v, link.where, item, (link.code,), codebook)
         for f in self.findings:
             item = _question(v, f.where, f.question, codebook)
@@ -258,6 +309,7 @@ class PolicyMatrix:
 
 
 # ------------------------------------------------------------------------------------- loading
+
 
 def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None) -> PolicyMatrix:
     """Read and validate a policy matrix file.
@@ -296,7 +348,7 @@ def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None
     return parse_matrix(raw, name=name, codebook=codebook)
 
 
-def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None = None) -> PolicyMatrix:
+def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None = None) -> PolicyMatrix:  # noqa: C901 (a schema validator: one branch per documented rule)
     """Validate an already-parsed matrix mapping (see :func:`load_matrix`)."""
     v = _Validator(name)
     m = v.mapping(raw, "")
@@ -320,21 +372,33 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
     for i, c in enumerate(v.sequence(v.required(m, "categories", ""), "categories")):
         where = f"categories[{i}]"
         c = v.mapping(c, where)
-        cat = Category(id=new_id(c.get("id"), where), label=str(v.required(c, "label", where)), short=str(c.get("short", "")))
+        cat = Category(
+            id=new_id(c.get("id"), where), label=str(v.required(c, "label", where)), short=str(c.get("short", ""))
+        )
         categories.append(cat)
         for j, s in enumerate(v.sequence(v.required(c, "situations", where), f"{where}.situations")):
             situations.append(_parse_situation(v, s, f"{where}.situations[{j}]", cat.id, new_id))
     goals = []
     for i, g in enumerate(v.sequence(v.required(m, "goals", ""), "goals")):
         g = v.mapping(g, f"goals[{i}]")
-        goals.append(Goal(id=new_id(g.get("id"), f"goals[{i}]"), text=str(v.required(g, "text", f"goals[{i}]")),
-                          note=str(g.get("note", ""))))
+        goals.append(
+            Goal(
+                id=new_id(g.get("id"), f"goals[{i}]"),
+                text=str(v.required(g, "text", f"goals[{i}]")),
+                note=str(g.get("note", "")),
+            )
+        )
     initiatives = []
     for i, x in enumerate(v.sequence(v.required(m, "initiatives", ""), "initiatives")):
         where = f"initiatives[{i}]"
         x = v.mapping(x, where)
-        initiatives.append(Initiative(id=new_id(x.get("id"), where), text=str(v.required(x, "text", where)),
-                                      goals=_id_list(v, x, "goals", where, required=True)))
+        initiatives.append(
+            Initiative(
+                id=new_id(x.get("id"), where),
+                text=str(v.required(x, "text", where)),
+                goals=_id_list(v, x, "goals", where, required=True),
+            )
+        )
 
     goal_ids = [g.id for g in goals]
     sit_ids = [s.id for s in situations]
@@ -343,8 +407,11 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
     for i, x in enumerate(initiatives):
         _refs(v, f"initiatives[{i}]", "goals", x.goals, goal_ids, "具体像")
         if x.text in texts:
-            v.fail(f"initiatives[{i}]", f"取組 {x.text!r} is listed twice (also {texts[x.text]}); "
-                                        "a 再掲 is another goal of the same 取組, not a second entry")
+            v.fail(
+                f"initiatives[{i}]",
+                f"取組 {x.text!r} is listed twice (also {texts[x.text]}); "
+                "a 再掲 is another goal of the same 取組, not a second entry",
+            )
         texts[x.text] = x.id
     for s, where in zip(situations, _situation_places(m)):
         _refs(v, where, "goals", s.goals, goal_ids, "具体像")
@@ -362,13 +429,21 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
         code = lk.get("code")
         if not isinstance(code, int) or isinstance(code, bool):
             v.fail(where, f"'code' must be a whole number, got {code!r}")
-        link = OptionLink(question=str(v.required(lk, "question", where)), code=code,
-                          situations=_id_list(v, lk, "situations", where), initiatives=_id_list(v, lk, "initiatives", where),
-                          note=str(lk.get("note", "")), where=where)
+        link = OptionLink(
+            question=str(v.required(lk, "question", where)),
+            code=code,
+            situations=_id_list(v, lk, "situations", where),
+            initiatives=_id_list(v, lk, "initiatives", where),
+            note=str(lk.get("note", "")),
+            where=where,
+        )
         if not (link.situations or link.initiatives):
             v.fail(where, "an option link needs at least one of situations, initiatives")
         if (link.question, link.code) in seen_links:
-            v.fail(where, f"{link.question} option {link.code} is linked twice (also at {seen_links[(link.question, link.code)]})")
+            v.fail(
+                where,
+                f"{link.question} option {link.code} is linked twice (also at {seen_links[(link.question, link.code)]})",
+            )
         seen_links[(link.question, link.code)] = where
         _refs(v, where, "situations", link.situations, sit_ids, "現状")
         _refs(v, where, "initiatives", link.initiatives, ini_ids, "取組")
@@ -384,11 +459,17 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
         top = f.get("top", 3)
         if not isinstance(top, int) or isinstance(top, bool) or top < 1:
             v.fail(where, f"top must be a positive whole number, got {top!r}")
-        finding = Finding(id=new_id(f.get("id"), where), title=str(v.required(f, "title", where)), kind=kind,
-                          question=str(v.required(f, "question", where)), top=top,
-                          by=(str(v.required(f, "by", where)) if kind == "association" else None),
-                          situations=_id_list(v, f, "situations", where), initiatives=_id_list(v, f, "initiatives", where),
-                          where=where)
+        finding = Finding(
+            id=new_id(f.get("id"), where),
+            title=str(v.required(f, "title", where)),
+            kind=kind,
+            question=str(v.required(f, "question", where)),
+            top=top,
+            by=(str(v.required(f, "by", where)) if kind == "association" else None),
+            situations=_id_list(v, f, "situations", where),
+            initiatives=_id_list(v, f, "initiatives", where),
+            where=where,
+        )
         if kind == "association" and not (finding.situations or finding.initiatives):
             v.fail(where, "an association finding needs at least one of situations, initiatives")
         _refs(v, where, "situations", finding.situations, sit_ids, "現状")
@@ -396,16 +477,25 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
         findings.append(finding)
 
     matrix = PolicyMatrix(
-        title=str(m.get("title", "")), source=str(m.get("source", "")), categories=tuple(categories),
-        situation_list=tuple(situations), goal_list=tuple(goals), initiative_list=tuple(initiatives),
-        option_links=tuple(links), findings=tuple(findings), codebook_name=str(m.get("codebook", "")),
-        min_base=int(min_base), path=name,
+        title=str(m.get("title", "")),
+        source=str(m.get("source", "")),
+        categories=tuple(categories),
+        situation_list=tuple(situations),
+        goal_list=tuple(goals),
+        initiative_list=tuple(initiatives),
+        option_links=tuple(links),
+        findings=tuple(findings),
+        codebook_name=str(m.get("codebook", "")),
+        min_base=int(min_base),
+        path=name,
     )
     return matrix if codebook is None else matrix.check_codebook(codebook)
 
 
 def _situation_places(m: dict) -> list[str]:
-    return [f"categories[{i}].situations[{j}]" for i, c in enumerate(m["categories"]) for j, _ in enumerate(c["situations"])]
+    return [
+        f"categories[{i}].situations[{j}]" for i, c in enumerate(m["categories"]) for j, _ in enumerate(c["situations"])
+    ]
 
 
 def _parse_situation(v: _Validator, raw: Any, where: str, category: str, new_id) -> Situation:
@@ -417,18 +507,24 @@ def _parse_situation(v: _Validator, raw: Any, where: str, category: str, new_id)
     inds = v.sequence(v.required(s, "indicators", where), f"{where}.indicators")
     if not inds:
         v.fail(where, f"現状 {sid!r} needs at least one indicator")
-    return Situation(id=sid, category=category, text=str(v.required(s, "text", where)),
-                     goals=_id_list(v, s, "goals", where, required=True),
-                     indicators=tuple(_parse_indicator(v, x, f"{where}.indicators[{k}]", f"{sid}.{k + 1}")
-                                      for k, x in enumerate(inds)),
-                     basis=basis, note=str(s.get("note", "")).strip())
+    return Situation(
+        id=sid,
+        category=category,
+        text=str(v.required(s, "text", where)),
+        goals=_id_list(v, s, "goals", where, required=True),
+        indicators=tuple(
+            _parse_indicator(v, x, f"{where}.indicators[{k}]", f"{sid}.{k + 1}") for k, x in enumerate(inds)
+        ),
+        basis=basis,
+        note=str(s.get("note", "")).strip(),
+    )
 
 
 _RULE = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*(-?\d+(?:\.\d+)?)\s*(%?)\s*$")
 _P_RULE = re.compile(r"^\s*p\s*<\s*(0?\.\d+)\s*$")
 
 
-def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicator:
+def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicator:  # noqa: C901 (a schema validator: one branch per documented rule)
     x = v.mapping(raw, where)
     stat = str(v.required(x, "statistic", where))
     if stat not in STATISTICS:
@@ -472,10 +568,18 @@ def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicat
     fit = str(x.get("fit", "direct"))
     if fit not in FITS:
         v.fail(where, f"fit {fit!r} is not one of {', '.join(FITS)}")
-    return Indicator(id=ident, question=str(v.required(x, "question", where)), statistic=stat, rule=rule,
-                     codes=tuple(int(c) for c in codes), by=(str(x["by"]) if x.get("by") else None),
-                     in_every=(str(x["in_every"]) if x.get("in_every") else None), fit=fit,
-                     note=str(x.get("note", "")).strip(), where=where)
+    return Indicator(
+        id=ident,
+        question=str(v.required(x, "question", where)),
+        statistic=stat,
+        rule=rule,
+        codes=tuple(int(c) for c in codes),
+        by=(str(x["by"]) if x.get("by") else None),
+        in_every=(str(x["in_every"]) if x.get("in_every") else None),
+        fit=fit,
+        note=str(x.get("note", "")).strip(),
+        where=where,
+    )
 
 
 def _id_list(v: _Validator, m: dict, key: str, where: str, *, required: bool = False) -> tuple[str, ...]:
@@ -497,16 +601,22 @@ def _refs(v: _Validator, where: str, key: str, refs: tuple[str, ...], known: lis
 def _question(v: _Validator, where: str, qid: str, codebook: Codebook) -> Item:
     found = [q for q in codebook.questions if q.id == qid]
     if not found:
-        v.fail(where, f"question {qid!r} is not in codebook {codebook.path} (questions: "
-                      f"{', '.join(q.id for q in codebook.questions)})")
+        v.fail(
+            where,
+            f"question {qid!r} is not in codebook {codebook.path} (questions: "
+            f"{', '.join(q.id for q in codebook.questions)})",
+        )
     return found[0]
 
 
 def _attribute(v: _Validator, where: str, aid: str | None, codebook: Codebook) -> Item:
     found = [a for a in codebook.attributes if a.id == aid]
     if not found:
-        v.fail(where, f"attribute {aid!r} is not in codebook {codebook.path} (attributes: "
-                      f"{', '.join(a.id for a in codebook.attributes)})")
+        v.fail(
+            where,
+            f"attribute {aid!r} is not in codebook {codebook.path} (attributes: "
+            f"{', '.join(a.id for a in codebook.attributes)})",
+        )
     return found[0]
 
 
@@ -529,13 +639,18 @@ def _check_indicator(v: _Validator, ind: Indicator, codebook: Codebook) -> None:
         if item.is_multi and len(ind.codes) != 1:
             v.fail(ind.where, f"{item.id} is multi-select: name the option tested by {ind.by} with codes: [code]")
         if not item.is_multi and ind.codes:
-            v.fail(ind.where, f"{item.id} is single-answer: its association is tested on the whole table, without codes")
+            v.fail(
+                ind.where, f"{item.id} is single-answer: its association is tested on the whole table, without codes"
+            )
     if ind.in_every:
         _attribute(v, ind.where, ind.in_every, codebook)
     if ind.statistic == "mean":
         scores = [c.score for c in item.choices if c.score is not None]
         if not min(scores) < ind.rule.threshold < max(scores):
-            v.fail(ind.where, f"rule {ind.rule.text!r}: the threshold is outside the scale of {item.id} ({min(scores)}–{max(scores)})")
+            v.fail(
+                ind.where,
+                f"rule {ind.rule.text!r}: the threshold is outside the scale of {item.id} ({min(scores)}–{max(scores)})",
+            )
 
 
 class _Validator(FileChecker):
@@ -547,4 +662,3 @@ class _Validator(FileChecker):
 
 def codes_text(codes: tuple[int, ...]) -> str:
     return ",".join(str(c) for c in codes)
-

@@ -53,6 +53,7 @@ def codebook_source(codebook: Codebook) -> tuple[str, bytes]:
 
 def dump_codebook(cb: Codebook) -> str:
     """A codebook as schema_version 1 YAML (for codebooks that came from no file)."""
+
     def item(it: Item) -> dict:
         d: dict[str, Any] = {"id": it.id, "text": it.text, "type": it.type}
         if it.role != "question":
@@ -61,18 +62,41 @@ def dump_codebook(cb: Codebook) -> str:
         if it.other_text:
             d["other_text"] = it.other_text
         if it.choices:
-            d["choices"] = [{k: v for k, v in {"code": c.code, "label": c.label, "aliases": list(c.aliases) or None,
-                                               "score": c.score, "exclusive": c.exclusive or None,
-                                               "other": c.other or None}.items() if v is not None}
-                            for c in it.choices]
+            d["choices"] = [
+                {
+                    k: v
+                    for k, v in {
+                        "code": c.code,
+                        "label": c.label,
+                        "aliases": list(c.aliases) or None,
+                        "score": c.score,
+                        "exclusive": c.exclusive or None,
+                        "other": c.other or None,
+                    }.items()
+                    if v is not None
+                }
+                for c in it.choices
+            ]
         return d
 
     s = cb.survey
-    raw = {"schema_version": 1,
-           "survey": {"id": s.id, "title": s.title, "wave": s.wave, "fielded_from": s.fielded_from.isoformat(),
-                      "fielded_to": s.fielded_to.isoformat(), "population": s.population,
-                      "respondents": s.respondents, "source": s.source, "source_note": s.source_note,
-                      "reconstruction": s.reconstruction},
-           "missing": list(cb.missing), "id_column": list(cb.id_column),
-           "attributes": [item(a) for a in cb.attributes], "questions": [item(q) for q in cb.questions]}
+    raw = {
+        "schema_version": 1,
+        "survey": {
+            "id": s.id,
+            "title": s.title,
+            "wave": s.wave,
+            "fielded_from": s.fielded_from.isoformat(),
+            "fielded_to": s.fielded_to.isoformat(),
+            "population": s.population,
+            "respondents": s.respondents,
+            "source": s.source,
+            "source_note": s.source_note,
+            "reconstruction": s.reconstruction,
+        },
+        "missing": list(cb.missing),
+        "id_column": list(cb.id_column),
+        "attributes": [item(a) for a in cb.attributes],
+        "questions": [item(q) for q in cb.questions],
+    }
     return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)

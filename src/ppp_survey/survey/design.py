@@ -248,14 +248,8 @@ def stratified_design(
     over = [(labels[i], int(n_h[i]), sizes[i]) for i in range(len(labels)) if n_h[i] > sizes[i]]
     if over:
         s, n, big_n = over[0]
-        raise DesignError(
-            f"{strata} {s!r} has {n} respondents but only {big_n:g} staff in the frame (n_h > N_h)"
-        )
-    lonely = [
-        labels[i]
-        for i in range(len(labels))
-        if n_h[i] == 1 and not (fpc and sizes[i] == 1)
-    ]
+        raise DesignError(f"{strata} {s!r} has {n} respondents but only {big_n:g} staff in the frame (n_h > N_h)")
+    lonely = [labels[i] for i in range(len(labels)) if n_h[i] == 1 and not (fpc and sizes[i] == 1)]
     if lonely:
         raise DesignError(
             f"{strata} {lonely[0]!r} has a single respondent: its sampling variance is not "

@@ -290,9 +290,9 @@ def survey_difference(
         ra, rb = part_a.estimate, part_b.estimate
         with np.errstate(divide="ignore", invalid="ignore"):
             # Σ_{i∈h} z_a z_b over respondents who answered both
-            cross = (
-                sums["yab"] - rb * sums["ya_b"] - ra * sums["yb_a"] + ra * rb * sums["cab"]
-            ) / (part_a.nhat * part_b.nhat)
+            cross = (sums["yab"] - rb * sums["ya_b"] - ra * sums["yb_a"] + ra * rb * sums["cab"]) / (
+                part_a.nhat * part_b.nhat
+            )
         linear = part_a.linear - part_b.linear
         square = part_a.square + part_b.square - 2.0 * cross
         variances.append(stratified_variance(design, linear, square))

@@ -210,9 +210,7 @@ def design_arrays(design: StratifiedDesign, ndim: int) -> tuple[np.ndarray, np.n
     return w, c, n_h
 
 
-def stratified_variance(
-    design: StratifiedDesign, linear: np.ndarray, square: np.ndarray
-) -> np.ndarray:
+def stratified_variance(design: StratifiedDesign, linear: np.ndarray, square: np.ndarray) -> np.ndarray:
     """``Σ_h c_h w_h² (Σ_{i∈h} z² − (Σ_{i∈h} z)²/n_h)`` from per-stratum Σz and Σz²."""
     w, c, n_h = design_arrays(design, linear.ndim)
     per_stratum = square - linear * linear / n_h

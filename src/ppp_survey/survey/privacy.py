@@ -37,8 +37,10 @@ def check_min_group(min_group: int) -> int:
     if isinstance(min_group, bool) or not isinstance(min_group, (int, np.integer)) or min_group < ABSOLUTE_MIN_GROUP:
         from ppp_survey.errors import PppSurveyError
 
-        raise PppSurveyError(f"--min-group {min_group!r}: the anonymity threshold must be a whole number of at least "
-                             f"{ABSOLUTE_MIN_GROUP} (default {DEFAULT_MIN_GROUP})")
+        raise PppSurveyError(
+            f"--min-group {min_group!r}: the anonymity threshold must be a whole number of at least "
+            f"{ABSOLUTE_MIN_GROUP} (default {DEFAULT_MIN_GROUP})"
+        )
     return int(min_group)
 
 
@@ -66,8 +68,16 @@ def suppressed_groups(bases: pd.Series, min_group: int) -> dict[str, str]:
     return out
 
 
-def suppress_cells(cells: pd.DataFrame, min_group: int, *, table: str, question: str, by: str,
-                   value_columns: tuple[str, ...], multi: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def suppress_cells(
+    cells: pd.DataFrame,
+    min_group: int,
+    *,
+    table: str,
+    question: str,
+    by: str,
+    value_columns: tuple[str, ...],
+    multi: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Suppress the small groups of one tidy table (one row per group × choice or measure).
 
     Adds ``suppressed`` (bool) and ``suppression`` (reason) columns, sets the value columns of
@@ -98,8 +108,15 @@ def suppress_cells(cells: pd.DataFrame, min_group: int, *, table: str, question:
         if "mark" in out.columns:
             out.loc[suppressed, "mark"] = ""
     audit = [
-        {"table": table, "question": question, "by": by, "group": g, "base_n": int(bases[g]),
-         "action": "秘匿", "reason": reason}
+        {
+            "table": table,
+            "question": question,
+            "by": by,
+            "group": g,
+            "base_n": int(bases[g]),
+            "action": "秘匿",
+            "reason": reason,
+        }
         for g, reason in held.items()
     ]
     if "share" in out.columns:
@@ -107,8 +124,17 @@ def suppress_cells(cells: pd.DataFrame, min_group: int, *, table: str, question:
         same = (share == 1.0) | (share == 0.0) if multi else share == 1.0
         uniform = ~suppressed & (out["base_n"].to_numpy(float) > 0) & same
         for g in dict.fromkeys(g for g, u in zip(group_list, uniform) if u):
-            audit.append({"table": table, "question": question, "by": by, "group": g,
-                          "base_n": int(bases[g]), "action": "確認", "reason": UNIFORM})
+            audit.append(
+                {
+                    "table": table,
+                    "question": question,
+                    "by": by,
+                    "group": g,
+                    "base_n": int(bases[g]),
+                    "action": "確認",
+                    "reason": UNIFORM,
+                }
+            )
     return out, pd.DataFrame(audit, columns=list(AUDIT_COLUMNS))
 
 
@@ -147,8 +173,13 @@ def publish(table: pd.DataFrame) -> pd.DataFrame:
         return table
     out = table.copy()
     held = out["suppressed"].to_numpy(bool)
-    numeric = [c for c in out.columns if c not in ("base_n", "no_answer_n", "code", "suppressed")
-               and pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+    numeric = [
+        c
+        for c in out.columns
+        if c not in ("base_n", "no_answer_n", "code", "suppressed")
+        and pd.api.types.is_numeric_dtype(out[c])
+        and not pd.api.types.is_bool_dtype(out[c])
+    ]
     for col in numeric:
         out[col] = out[col].astype(object)
         out.loc[held, col] = MARK

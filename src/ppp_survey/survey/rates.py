@@ -34,11 +34,13 @@ def response_rates(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codeb
     """
     stratum = codebook.stratum
     counts = responses[stratum.id].value_counts().reindex(stratum.labels, fill_value=0)
-    table = pd.DataFrame({
-        "domain": stratum.labels,
-        "population": frame.set_index("domain")["population"].reindex(stratum.labels).to_numpy(),
-        "respondents": counts.to_numpy(),
-    })
+    table = pd.DataFrame(
+        {
+            "domain": stratum.labels,
+            "population": frame.set_index("domain")["population"].reindex(stratum.labels).to_numpy(),
+            "respondents": counts.to_numpy(),
+        }
+    )
     over = table[table["respondents"] > table["population"]]
     if len(over):
         row = over.iloc[0]
@@ -46,8 +48,13 @@ def response_rates(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codeb
             f"frame: {stratum.label}「{row['domain']}」has {row['respondents']:,} respondents but only "
             f"{row['population']:,} staff; the frame does not match this data (wrong year or wrong file?)"
         )
-    total = pd.DataFrame({"domain": [TOTAL_LABEL], "population": [table["population"].sum()],
-                          "respondents": [table["respondents"].sum()]})
+    total = pd.DataFrame(
+        {
+            "domain": [TOTAL_LABEL],
+            "population": [table["population"].sum()],
+            "respondents": [table["respondents"].sum()],
+        }
+    )
     table = pd.concat([table, total], ignore_index=True)
     table["rate"] = table["respondents"] / table["population"]
     table["domain"] = pd.Categorical(table["domain"], categories=[*stratum.labels, TOTAL_LABEL])

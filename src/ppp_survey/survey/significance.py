@@ -146,9 +146,7 @@ def _interaction_contrasts(n_rows: int, n_cols: int) -> np.ndarray:
     row_dummies = (r[:, None] == np.arange(1, n_rows)[None, :]).astype(float)
     col_dummies = (c[:, None] == np.arange(1, n_cols)[None, :]).astype(float)
     x1 = np.column_stack([np.ones(r.size), row_dummies, col_dummies])
-    x12 = np.column_stack(
-        [row_dummies[:, i] * col_dummies[:, j] for j in range(n_cols - 1) for i in range(n_rows - 1)]
-    )
+    x12 = np.column_stack([row_dummies[:, i] * col_dummies[:, j] for j in range(n_cols - 1) for i in range(n_rows - 1)])
     coef, *_ = np.linalg.lstsq(x1, x12, rcond=None)
     contrasts = x12 - x1 @ coef
     contrasts.setflags(write=False)
@@ -197,8 +195,9 @@ def _rao_scott_or_none(data: pd.DataFrame, design: StratifiedDesign, row: str, c
     return _rao_scott(data, design, row, col, strict=False)
 
 
-def _rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str, *,
-               strict: bool) -> RaoScottTest | None:
+def _rao_scott(
+    data: pd.DataFrame, design: StratifiedDesign, row: str, col: str, *, strict: bool
+) -> RaoScottTest | None:
     check_aligned(data, design, [row, col])
     r_codes, r_all = _codes(data[row])
     c_codes, c_all = _codes(data[col])
@@ -215,8 +214,9 @@ def _rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str,
     return rao_scott_counts(design, counts[:, 1:, 1:], row, col, strict=strict)
 
 
-def rao_scott_counts(design: StratifiedDesign, counts: np.ndarray, row: str, col: str, *,
-                      strict: bool) -> RaoScottTest | None:
+def rao_scott_counts(
+    design: StratifiedDesign, counts: np.ndarray, row: str, col: str, *, strict: bool
+) -> RaoScottTest | None:
     """:func:`rao_scott` from the per-stratum cell counts of the table's base, shape
     (strata, levels of `col`, levels of `row`); levels with no count are dropped."""
     n_strata, c_all, r_all = counts.shape
@@ -398,10 +398,7 @@ def _versus_rest_table(design: StratifiedDesign, names: Sequence[str], groups, s
 def versus_rest_arrays(design: StratifiedDesign, sums) -> dict[str, np.ndarray]:
     """The numeric columns of :func:`versus_rest`'s table as (G, J) arrays, from the (centred) sums."""
     # Rest of g = all grouped respondents minus g (per stratum).
-    rest = {
-        key: getattr(sums, key).sum(axis=1, keepdims=True) - getattr(sums, key)
-        for key in ("count", "s1", "s2")
-    }
+    rest = {key: getattr(sums, key).sum(axis=1, keepdims=True) - getattr(sums, key) for key in ("count", "s1", "s2")}
     own = ratio_parts(design, sums.count, sums.s1, sums.s2)
     other = ratio_parts(design, rest["count"], rest["s1"], rest["s2"])
     # Disjoint domains: Σ z_g z_rest = 0 respondent by respondent.

@@ -62,11 +62,26 @@ DESIGN_NOTE = (
     "ランダムと仮定）、職域別に重み付け（職員数/回答者数）し有限母集団修正を行った層化推定。"
 )
 
-TALLY_COLUMNS = ("question", "group", "base_n", "no_answer_n", "code", "label", "n", "share",
-                 "estimate", "se", "ci_low", "ci_high", "deff")
+TALLY_COLUMNS = (
+    "question",
+    "group",
+    "base_n",
+    "no_answer_n",
+    "code",
+    "label",
+    "n",
+    "share",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+)
 
 
-def make_design(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *, fpc: bool = True) -> StratifiedDesign:
+def make_design(
+    responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, *, fpc: bool = True
+) -> StratifiedDesign:
     """The post-stratified design: strata = the codebook's stratum (職域), N_h from the frame."""
     population = pd.Series(frame["population"].to_numpy(), index=frame["domain"].astype(str))
     return stratified_design(responses, population, strata=codebook.stratum.id, fpc=fpc)
@@ -112,7 +127,8 @@ def _frame(values: np.ndarray, columns: list[str], index: pd.Index) -> pd.DataFr
 def _plain_numeric(series: pd.Series) -> bool:
     dtype = series.dtype
     return not isinstance(dtype, pd.CategoricalDtype) and (
-        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+        pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    )
 
 
 # ------------------------------------------------------------------ one pass over the respondents
@@ -172,8 +188,14 @@ def _single_sums(responses, design, item, groups) -> _ItemSums | None:
     answered = chosen.sum(axis=2)
     count = np.ascontiguousarray(np.broadcast_to(answered[:, :, None], chosen.shape))
     sums = StratumSums(count=count, s1=chosen, s2=chosen, binary=np.ones(n_k, dtype=bool), shift=np.zeros(n_k))
-    return _ItemSums(groups=groups, sums=sums, chosen=chosen.sum(axis=0), base=answered.sum(axis=0),
-                     size=counts.sum(axis=(0, 2)), binary_codes=True)
+    return _ItemSums(
+        groups=groups,
+        sums=sums,
+        chosen=chosen.sum(axis=0),
+        base=answered.sum(axis=0),
+        size=counts.sum(axis=(0, 2)),
+        binary_codes=True,
+    )
 
 
 _PACKED = 8  # multi-select options counted per np.bincount: 2**8 answer patterns per cell
@@ -208,17 +230,18 @@ def _multi_sums(responses, design, item, groups) -> _ItemSums | None:
     s1 = np.empty_like(count)
     offset = cell * 2**_PACKED
     for start in range(0, n_k, _PACKED):
-        chunk = bits[start:start + _PACKED]
+        chunk = bits[start : start + _PACKED]
         pattern = chunk[0].copy()
         for k, b in enumerate(chunk[1:], start=1):
             pattern |= b << k
         patterns = np.bincount(offset + pattern, minlength=bins * 2**_PACKED)[: n_cells * 2**_PACKED]
         patterns = patterns.reshape(n_cells, 2**_PACKED).astype(float)
-        s1[..., start:start + len(chunk)] = (patterns @ _PATTERN_BITS[:, :len(chunk)]).reshape(shape + (len(chunk),))
+        s1[..., start : start + len(chunk)] = (patterns @ _PATTERN_BITS[:, : len(chunk)]).reshape(shape + (len(chunk),))
     sizes = patterns.sum(axis=1).reshape(shape).sum(axis=0)  # everyone in the cell has some pattern
     sums = StratumSums(count=count, s1=s1, s2=s1, binary=np.ones(n_k, dtype=bool), shift=np.zeros(n_k))
-    return _ItemSums(groups=groups, sums=sums, chosen=s1.sum(axis=0), base=count[:, :, 0].sum(axis=0),
-                     size=sizes, binary_codes=True)
+    return _ItemSums(
+        groups=groups, sums=sums, chosen=s1.sum(axis=0), base=count[:, :, 0].sum(axis=0), size=sizes, binary_codes=True
+    )
 
 
 def _option_bits(column: pd.Series) -> np.ndarray | None:
@@ -248,8 +271,14 @@ def _general_sums(responses, design, item, by, groups) -> _ItemSums:
     else:
         key = responses[by].astype(object).to_numpy()
         member = np.stack([(key == g) for g in groups.labels]).astype(float)
-    return _ItemSums(groups=groups, sums=sums, chosen=member @ np.nan_to_num(values),
-                     base=member @ answered.astype(float), size=member.sum(axis=1), binary_codes=False)
+    return _ItemSums(
+        groups=groups,
+        sums=sums,
+        chosen=member @ np.nan_to_num(values),
+        base=member @ answered.astype(float),
+        size=member.sum(axis=1),
+        binary_codes=False,
+    )
 
 
 def _tally_columns(item: Item, parts: _ItemSums, design: StratifiedDesign, level: float) -> dict:
@@ -274,8 +303,9 @@ def _tally_columns(item: Item, parts: _ItemSums, design: StratifiedDesign, level
     }
 
 
-def tally(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None,
-          level: float = 0.95) -> pd.DataFrame:
+def tally(
+    responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None, level: float = 0.95
+) -> pd.DataFrame:
     """Counts, plain shares and design-based estimates of every choice of one question.
 
     Returns
@@ -289,11 +319,14 @@ def tally(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: 
     return pd.DataFrame(_tally_columns(item, _item_sums(responses, design, item, by), design, level))
 
 
-def tally_by(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str,
-             level: float = 0.95) -> pd.DataFrame:
+def tally_by(
+    responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str, level: float = 0.95
+) -> pd.DataFrame:
     """:func:`tally` for 全体 followed by each group of ``by`` (the rows of a by-group chart)."""
-    return pd.concat([tally(responses, design, item, level=level),
-                      tally(responses, design, item, by=by, level=level)], ignore_index=True)
+    return pd.concat(
+        [tally(responses, design, item, level=level), tally(responses, design, item, by=by, level=level)],
+        ignore_index=True,
+    )
 
 
 def gt_table(responses: pd.DataFrame, design: StratifiedDesign, codebook: Codebook) -> pd.DataFrame:
@@ -319,8 +352,16 @@ class Crosstab:
     by_label: str = ""
 
 
-def crosstab(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str,
-             by_label: str | None = None, min_base: int = MIN_BASE, level: float = 0.95) -> Crosstab:
+def crosstab(
+    responses: pd.DataFrame,
+    design: StratifiedDesign,
+    item: Item,
+    *,
+    by: str,
+    by_label: str | None = None,
+    min_base: int = MIN_BASE,
+    level: float = 0.95,
+) -> Crosstab:
     """Shares of one question by the groups of ``by`` (職域 or any attribute), with marks and tests.
 
     ``by_label`` names the attribute in titles (職域); it defaults to ``by``.
@@ -335,7 +376,9 @@ def crosstab(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, b
 
     tests = _tests_from_sums(parts, design, item, by) if parts.binary_codes else _tests(responses, design, item, by)
     significant = dict(zip(tests["code"], tests["p_value"] < PROTECT_ALPHA))
-    protect = (lambda code: significant.get(code, False)) if item.is_multi else (lambda code: significant.get(None, False))
+    protect = (
+        (lambda code: significant.get(code, False)) if item.is_multi else (lambda code: significant.get(None, False))
+    )
     mark = [
         "" if (ref or not protect(code) or not np.isfinite(p)) else _mark(diff, p)
         for ref, code, diff, p in zip(reference.tolist(), cells["code"].tolist(), difference.tolist(), p_value.tolist())
@@ -358,8 +401,10 @@ def _tests(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: st
     if item.is_multi:
         for choice, col in zip(item.choices, item.option_columns):
             ticked = responses[col].astype("Float64")
-            flag = pd.Categorical(ticked.map({1.0: "選択", 0.0: "非選択"}, na_action="ignore").astype(object),
-                                  categories=["選択", "非選択"])
+            flag = pd.Categorical(
+                ticked.map({1.0: "選択", 0.0: "非選択"}, na_action="ignore").astype(object),
+                categories=["選択", "非選択"],
+            )
             data = pd.DataFrame({by: responses[by], col: flag}, index=responses.index)
             rows.append(_test_row(_rao_scott_or_none(data, design, by, col), item, by, choice.code, choice.label))
     else:
@@ -398,15 +443,37 @@ def _rao_scott_or_none(data: pd.DataFrame, design: StratifiedDesign, row: str, c
 
 def _test_row(test, item: Item, by: str, code, label: str) -> dict:
     if test is None:
-        return {"question": item.id, "by": by, "code": code, "label": label, "n": 0, "f": np.nan,
-                "df_num": np.nan, "df_den": np.nan, "p_value": np.nan, "chisq": np.nan, "pearson": np.nan}
-    return {"question": item.id, "by": by, "code": code, "label": label, "n": test.n, "f": test.f,
-            "df_num": test.df_num, "df_den": test.df_den, "p_value": test.p_value, "chisq": test.chisq,
-            "pearson": test.pearson}
+        return {
+            "question": item.id,
+            "by": by,
+            "code": code,
+            "label": label,
+            "n": 0,
+            "f": np.nan,
+            "df_num": np.nan,
+            "df_den": np.nan,
+            "p_value": np.nan,
+            "chisq": np.nan,
+            "pearson": np.nan,
+        }
+    return {
+        "question": item.id,
+        "by": by,
+        "code": code,
+        "label": label,
+        "n": test.n,
+        "f": test.f,
+        "df_num": test.df_num,
+        "df_den": test.df_den,
+        "p_value": test.p_value,
+        "chisq": test.chisq,
+        "pearson": test.pearson,
+    }
 
 
-def likert_summary(responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None,
-                   level: float = 0.95) -> pd.DataFrame:
+def likert_summary(
+    responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None, level: float = 0.95
+) -> pd.DataFrame:
     """肯定的回答 (top-2 box), 否定的回答 (bottom-2 box) and the mean score of a Likert question.
 
     Top/bottom boxes are shares of those who answered (off-scale answers such as わからない count in
@@ -425,18 +492,24 @@ def likert_summary(responses: pd.DataFrame, design: StratifiedDesign, item: Item
         # one value per category, looked up by code (code −1, no answer, takes the appended NaN)
         categories = list(values.cat.categories)
         codes = values.cat.codes.to_numpy()
-        data = pd.DataFrame({
-            "肯定的回答": np.array([*(c in top for c in categories), np.nan])[codes],
-            "否定的回答": np.array([*(c in bottom for c in categories), np.nan])[codes],
-            "平均点": np.array([*(score_map.get(c, np.nan) for c in categories), np.nan], dtype=float)[codes],
-        }, index=responses.index)
+        data = pd.DataFrame(
+            {
+                "肯定的回答": np.array([*(c in top for c in categories), np.nan])[codes],
+                "否定的回答": np.array([*(c in bottom for c in categories), np.nan])[codes],
+                "平均点": np.array([*(score_map.get(c, np.nan) for c in categories), np.nan], dtype=float)[codes],
+            },
+            index=responses.index,
+        )
     else:
         answered = values.notna().to_numpy()
-        data = pd.DataFrame({
-            "肯定的回答": np.where(answered, values.isin(top).to_numpy(), np.nan),
-            "否定的回答": np.where(answered, values.isin(bottom).to_numpy(), np.nan),
-            "平均点": values.astype(object).map(score_map).astype(float).to_numpy(),
-        }, index=responses.index)
+        data = pd.DataFrame(
+            {
+                "肯定的回答": np.where(answered, values.isin(top).to_numpy(), np.nan),
+                "否定的回答": np.where(answered, values.isin(bottom).to_numpy(), np.nan),
+                "平均点": values.astype(object).map(score_map).astype(float).to_numpy(),
+            },
+            index=responses.index,
+        )
     if by is not None:
         data[by] = responses[by]
     est = survey_mean(data, design, ["肯定的回答", "否定的回答", "平均点"], by=by, level=level)
@@ -445,8 +518,9 @@ def likert_summary(responses: pd.DataFrame, design: StratifiedDesign, item: Item
     return est[["question", "group", "measure", "base_n", "unweighted", "estimate", "se", "ci_low", "ci_high", "deff"]]
 
 
-def option_difference(responses: pd.DataFrame, design: StratifiedDesign, item: Item, code_a: int, code_b: int,
-                      *, by: str | None = None) -> pd.DataFrame:
+def option_difference(
+    responses: pd.DataFrame, design: StratifiedDesign, item: Item, code_a: int, code_b: int, *, by: str | None = None
+) -> pd.DataFrame:
     """Difference between two options of a multi-select question (same respondents: covariance counted)."""
     a, b = item.option_column(item.choice(code_a)), item.option_column(item.choice(code_b))
     data = indicators(responses, item)
@@ -458,6 +532,7 @@ def option_difference(responses: pd.DataFrame, design: StratifiedDesign, item: I
 
 # ------------------------------------------------------------------------------------- display
 
+
 def _pct(values) -> np.ndarray:
     return round_half_up(100 * np.asarray(values, dtype=float))
 
@@ -466,14 +541,20 @@ def display_tally(table: pd.DataFrame, item: Item, *, weighted: bool = False) ->
     """A question's 単純集計 as people read it: choices in rows, 回答数 and %, then 無回答 and 合計/M.T."""
     t = table[table["group"] == ALL]
     if "suppressed" in t and t["suppressed"].any():  # fewer answers than the anonymity threshold
-        return pd.DataFrame({"選択肢": [*t["label"], "基数"], "回答数": ["x"] * (len(t) + 1), "%": ["x"] * (len(t) + 1)})
+        return pd.DataFrame(
+            {"選択肢": [*t["label"], "基数"], "回答数": ["x"] * (len(t) + 1), "%": ["x"] * (len(t) + 1)}
+        )
     value = t["estimate"] if weighted else t["share"]
     out = pd.DataFrame({"選択肢": t["label"].to_numpy(), "回答数": t["n"].to_numpy(), "%": _pct(value)})
     base, missing = int(t["base_n"].iloc[0]), int(t["no_answer_n"].iloc[0])
     total_label = "M.T.（複数回答計）" if item.is_multi else "合計"
-    tail = pd.DataFrame({"選択肢": [total_label, f"基数（{NO_ANSWER}を除く）", NO_ANSWER],
-                         "回答数": [int(t["n"].sum()), base, missing],
-                         "%": [float(np.sum(_pct(value))), np.nan, np.nan]})
+    tail = pd.DataFrame(
+        {
+            "選択肢": [total_label, f"基数（{NO_ANSWER}を除く）", NO_ANSWER],
+            "回答数": [int(t["n"].sum()), base, missing],
+            "%": [float(np.sum(_pct(value))), np.nan, np.nan],
+        }
+    )
     shown = pd.concat([out, tail], ignore_index=True)
     shown["回答数"] = shown["回答数"].astype("Int64")
     return shown
@@ -484,7 +565,9 @@ def display_crosstab(ct: Crosstab, *, weighted: bool = False) -> pd.DataFrame:
     cells = ct.cells
     value = cells["estimate"] if weighted else cells["share"]
     held = cells["suppressed"] if "suppressed" in cells else pd.Series(False, index=cells.index)
-    text = ["x" if h else (f"{v:.1f}{m}" if np.isfinite(v) else "-") for v, m, h in zip(_pct(value), cells["mark"], held)]
+    text = [
+        "x" if h else (f"{v:.1f}{m}" if np.isfinite(v) else "-") for v, m, h in zip(_pct(value), cells["mark"], held)
+    ]
     wide = cells.assign(text=text).pivot(index="group", columns="label", values="text")
     groups = list(dict.fromkeys(cells["group"]))
     wide = wide.reindex(index=groups, columns=ct.item.labels)

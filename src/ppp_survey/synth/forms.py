@@ -30,14 +30,17 @@ SYNTHETIC_NOTE = (
 
 def to_forms_frame(responses: pd.DataFrame, free_text: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """The respondent table as a Microsoft Forms export (headers are question texts)."""
-    out = pd.DataFrame({
-        "ID": pd.to_numeric(responses["respondent_id"], errors="coerce").fillna(-1).astype(int)
-        if responses["respondent_id"].str.fullmatch(r"\d+").all() else responses["respondent_id"],
-        "開始時刻": responses["started"],
-        "完了時刻": responses["completed"],
-        "メール": "anonymous",
-        "名前": "",
-    })
+    out = pd.DataFrame(
+        {
+            "ID": pd.to_numeric(responses["respondent_id"], errors="coerce").fillna(-1).astype(int)
+            if responses["respondent_id"].str.fullmatch(r"\d+").all()
+            else responses["respondent_id"],
+            "開始時刻": responses["started"],
+            "完了時刻": responses["completed"],
+            "メール": "anonymous",
+            "名前": "",
+        }
+    )
     texts = _free_lookup(free_text, responses)
     for item in codebook.items:
         if item.type == "text":
@@ -58,8 +61,13 @@ def to_forms_frame(responses: pd.DataFrame, free_text: pd.DataFrame, codebook: C
 
 def to_spss_frame(responses: pd.DataFrame, free_text: pd.DataFrame, codebook: Codebook):
     """The respondent table as SPSS variables: (frame, variable labels, value labels)."""
-    out = pd.DataFrame({"ID": responses["respondent_id"].astype(str), "started": responses["started"],
-                        "completed": responses["completed"]})
+    out = pd.DataFrame(
+        {
+            "ID": responses["respondent_id"].astype(str),
+            "started": responses["started"],
+            "completed": responses["completed"],
+        }
+    )
     var_labels = {"ID": "ID", "started": "開始時刻", "completed": "完了時刻"}
     value_labels: dict[str, dict] = {}
     texts = _free_lookup(free_text, responses)

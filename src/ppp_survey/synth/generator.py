@@ -74,7 +74,7 @@ def scale_frame(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
     return out
 
 
-def generate(
+def generate(  # noqa: C901 (the generator's documented steps, one branch per question type)
     codebook: Codebook | None = None,
     spec: dict | None = None,
     *,
@@ -130,8 +130,16 @@ def generate(
     for item in codebook.questions_of_type("text"):
         rows = np.flatnonzero(rng.random(size) < float(spec.get("comment_rate", 0.0)))
         if rows.size and spec.get("comments"):
-            free.append(pd.DataFrame({"index": rows, "item": item.id, "field": "answer",
-                                      "text": rng.choice(spec["comments"], size=len(rows))}))
+            free.append(
+                pd.DataFrame(
+                    {
+                        "index": rows,
+                        "item": item.id,
+                        "field": "answer",
+                        "text": rng.choice(spec["comments"], size=len(rows)),
+                    }
+                )
+            )
 
     started, completed = _times(rng, codebook, size)
     order = np.argsort(completed, kind="stable")
@@ -146,7 +154,14 @@ def generate(
         elif item.type != "text":
             table[item.id] = pd.Categorical(data[item.id], categories=item.labels, ordered=item.type == "likert")
     table = table.iloc[order].reset_index(drop=True)
-    table = table[["respondent_id", "started", "completed", *[c for c in table.columns if c not in ("respondent_id", "started", "completed")]]]
+    table = table[
+        [
+            "respondent_id",
+            "started",
+            "completed",
+            *[c for c in table.columns if c not in ("respondent_id", "started", "completed")],
+        ]
+    ]
     free_text = _free_text(free, ids, order)
     return SyntheticSurvey(table, free_text, codebook, seed)
 
@@ -254,10 +269,16 @@ def _add_note_sheet(path: Path, note: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ppp_survey.synth", description="架空データ（合成ベースライン）を生成する")
+    parser = argparse.ArgumentParser(
+        prog="python -m ppp_survey.synth", description="架空データ（合成ベースライン）を生成する"
+    )
     parser.add_argument("--out", default="data/raw", help="output folder (default: data/raw)")
-    parser.add_argument("--wave", default="r7", choices=("r7", "r8"),
-                        help="r7: the baseline (synthetic_r7.yaml, default); r8: the hypothetical second wave")
+    parser.add_argument(
+        "--wave",
+        default="r7",
+        choices=("r7", "r8"),
+        help="r7: the baseline (synthetic_r7.yaml, default); r8: the hypothetical second wave",
+    )
     args = parser.parse_args(argv)
     for path in write_baseline(args.out, spec=load_spec(f"synthetic_{args.wave}.yaml")):
         print(f"wrote {path}")
