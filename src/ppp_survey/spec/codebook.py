@@ -143,6 +143,16 @@ class Codebook:
                 return it
         raise KeyError(f"codebook {self.path}: no item {item_id!r}; items are {[it.id for it in self.items]}")
 
+    def question(self, number: str) -> Item:
+        """The question printed under `number` in the committee document (``"2-(1)"``…``"2-(7)"``),
+        so notebooks and reports name questions as the document does, never by internal id."""
+        for q in self.questions:
+            if q.number == number:
+                return q
+        raise KeyError(
+            f"codebook {self.path}: no question numbered {number!r}; numbers are {[q.number for q in self.questions]}"
+        )
+
     @property
     def missing_keys(self) -> frozenset[str]:
         return frozenset(normalize_key(m) for m in self.missing)
