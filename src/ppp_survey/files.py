@@ -1,4 +1,7 @@
-"""Writing outputs safely and reproducibly.
+"""Files in and out: decoding text exports, writing outputs safely and reproducibly.
+
+Text inputs (CSV exports, staff frames) are decoded by one rule (:func:`decode_text`: BOM → UTF-8,
+else strict UTF-8, else CP932) with a message naming the line that fails.
 
 Every output is written to a temporary name beside its target and moved into place only when it is
 complete (:func:`atomic_output`), so an interrupted run never leaves a half-written file that looks
@@ -18,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+
+from ppp_survey.errors import LoadError
 
 # Floats in published CSVs and frozen baselines carry 12 significant digits: every estimate is
 # exact far beyond what is printed, and the bytes no longer depend on the last bit a particular
@@ -77,3 +82,31 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_bytes(csv_bytes(table))
     return Path(path)
+
+
+def decode_text(data: bytes, path: Path | str) -> tuple[str, str]:
+    """Decode a text file: BOM → UTF-8; else strict UTF-8; else CP932. Returns (text, encoding)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start + 3].count(b"\n") + 1
+            raise LoadError(
+                f"{path}: line {line} is not valid UTF-8 although the file starts with a UTF-8 byte order "
+                f"mark ({exc.reason}; truncated or damaged?); export the file again"
+            ) from None
+    try:
+        return data.decode("utf-8", errors="strict"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":  # valid UTF-8 cut off inside its last character
+            raise LoadError(
+                f"{path}: the file ends in the middle of a character (truncated?); export it again"
+            ) from None
+    try:
+        return data.decode("cp932", errors="strict"), "cp932"
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise LoadError(
+            f"{path}: line {line} is neither UTF-8 nor CP932 (byte {data[exc.start : exc.start + 1].hex()}); "
+            "save the file from Excel as 'CSV UTF-8' and try again"
+        ) from None

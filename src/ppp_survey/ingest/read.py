@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ppp_survey.errors import LoadError
+from ppp_survey.files import decode_text
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 SUFFIXES = (*EXCEL_SUFFIXES, ".csv", ".sav")
@@ -47,34 +48,6 @@ class RawExport:
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def decode_text(data: bytes, path: Path | str) -> tuple[str, str]:
-    """Decode a text file: BOM → UTF-8; else strict UTF-8; else CP932. Returns (text, encoding)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start + 3].count(b"\n") + 1
-            raise LoadError(
-                f"{path}: line {line} is not valid UTF-8 although the file starts with a UTF-8 byte order "
-                f"mark ({exc.reason}; truncated or damaged?); export the file again"
-            ) from None
-    try:
-        return data.decode("utf-8", errors="strict"), "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.reason == "unexpected end of data":  # valid UTF-8 cut off inside its last character
-            raise LoadError(
-                f"{path}: the file ends in the middle of a character (truncated?); export it again"
-            ) from None
-    try:
-        return data.decode("cp932", errors="strict"), "cp932"
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise LoadError(
-            f"{path}: line {line} is neither UTF-8 nor CP932 (byte {data[exc.start : exc.start + 1].hex()}); "
-            "save the file from Excel as 'CSV UTF-8' and try again"
-        ) from None
 
 
 def read_export(path: str | Path) -> RawExport:

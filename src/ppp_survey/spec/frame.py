@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ppp_survey.errors import FrameError
-from ppp_survey.ingest.read import decode_text
+from ppp_survey.files import decode_text
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.normalize import normalize_key
 
