@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Exact versions the committed bytes (frozen baseline, gallery) were made with; `make lock` refreshes it.
 LOCK   := constraints.txt
 
-.PHONY: help report test bench baseline lock clean
+.PHONY: help report lint test bench baseline lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -20,7 +20,12 @@ $(STAMP): pyproject.toml $(LOCK)
 report: $(STAMP) ## Regenerate every table and figure from the bundled baseline
 	$(BIN)/python -m ppp_survey.report
 
-test: $(STAMP) ## Run the whole test suite, notebooks included
+lint: $(STAMP) ## ruff (lint + format check) and mypy on the package; make test runs it first
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint ## Lint, then the whole test suite (notebooks included), on both cores
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(STAMP) ## Benchmark: estimates at n = 1,340 … 1,000,000 vs numpy floor and svy; report and import times

@@ -8,7 +8,12 @@ The bundled data are synthetic (架空データ); see README.md.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("ppp_survey")  # single source: pyproject.toml
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 from ppp_survey.errors import CodebookError, FrameError, LoadError, PppSurveyError
 

@@ -1,0 +1,160 @@
+"""The package's shape: layers import one way, and no module reaches into another's private names.
+
+The layers, lowest first (README.md, section Layout, draws the same picture)::
+
+    errors, constants, files, text      base: labels, limits, safe files, number/text formatting
+    spec/                               data files and their schema (codebook, frame, mapping, matrix)
+    ingest/, synth/                     an export in (bytes → cells → rows) / synthetic exports out
+    survey/                             design, estimators, tests, tallies, rates, disclosure control
+    analysis                            the orchestrator: every estimate of a run, computed once
+    compare/, policy/                   wave changes / the policy matrix judged (computation only)
+    outputs/                            charts, sheets, pages people read (no estimation)
+    report/                             the command line and its pipeline
+
+A module may import from a lower layer or from its own subpackage, never from a higher layer or a
+sibling subpackage of the same layer (compare ↔ policy, ingest ↔ synth).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ppp_survey"
+
+LAYERS = {
+    "errors": 0,
+    "constants": 0,
+    "files": 0,
+    "text": 0,
+    "spec": 1,
+    "ingest": 2,
+    "synth": 2,
+    "survey": 3,
+    "analysis": 4,
+    "compare": 5,
+    "policy": 5,
+    "outputs": 6,
+    "report": 7,
+}
+TOP = 8  # ppp_survey/__init__.py and __main__.py: the public face, above everything
+
+
+def _modules() -> dict[str, Path]:
+    return {
+        ".".join(p.relative_to(PACKAGE).with_suffix("").parts): p
+        for p in PACKAGE.rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+
+
+def _unit(module: str) -> str:
+    """The layer unit of a module path relative to the package: its subpackage or top-level module."""
+    return module.split(".")[0]
+
+
+def _rank(module: str) -> int:
+    unit = _unit(module)
+    if unit in ("__init__", "__main__"):
+        return TOP
+    if unit not in LAYERS:
+        raise AssertionError(f"ppp_survey/{unit}: not in a layer; add it to LAYERS and to README's Layout")
+    return LAYERS[unit]
+
+
+def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    """(line, imported ppp_survey module relative to the package, names) for every import in the file,
+    including imports inside functions."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "ppp_survey":
+                found.append((node.lineno, "__init__", [a.name for a in node.names]))
+            elif node.module.startswith("ppp_survey."):
+                found.append((node.lineno, node.module.removeprefix("ppp_survey."), [a.name for a in node.names]))
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            found.append((node.lineno, "<relative>", [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("ppp_survey."):
+                    found.append((node.lineno, a.name.removeprefix("ppp_survey."), []))
+    return found
+
+
+MODULES = _modules()
+
+
+def test_every_module_is_in_a_layer():
+    for module in MODULES:
+        _rank(module)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_go_down(module):
+    here = _rank(module)
+    wrong = []
+    for line, target, names in _imports(MODULES[module]):
+        if target == "<relative>":
+            wrong.append(f"line {line}: relative import (use ppp_survey.… so the layer is visible)")
+            continue
+        if target == "__init__":
+            if set(names) != {"__version__"}:  # the version is the one thing any layer may read from the top
+                wrong.append(f"line {line}: imports {names} from the package's public face")
+            continue
+        if _unit(target) == _unit(module):
+            continue  # within one subpackage
+        if _rank(target) >= here:
+            wrong.append(f"line {line}: {target} (layer {_rank(target)}) from layer {here}")
+    assert not wrong, f"ppp_survey.{module} imports upward or sideways: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_private_name_crosses_a_module(module):
+    path = MODULES[module]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    crossing = [
+        f"line {line}: {target}.{name}"
+        for line, target, names in _imports(path)
+        for name in names
+        if name.startswith("_") and not name.startswith("__")
+    ]
+    imported_modules = {
+        a.asname or a.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ppp_survey")
+        for a in node.names
+        if f"{node.module}.{a.name}".removeprefix("ppp_survey.") in MODULES
+    }
+    crossing += [
+        f"line {node.lineno}: {node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in imported_modules
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+    ]
+    assert not crossing, f"ppp_survey.{module} uses another module's private names: " + "; ".join(crossing)
+
+
+def test_the_checks_can_fail(tmp_path):
+    """The two checks above catch what they are for (an upward import; a private name)."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from ppp_survey.report.cli import main\nfrom ppp_survey.survey.kernels import _hidden\n")
+    found = _imports(bad)
+    assert [(t, n) for _, t, n in found] == [("report.cli", ["main"]), ("survey.kernels", ["_hidden"])]
+    assert _rank("report.cli") > _rank("survey.tables")
+    assert any(n.startswith("_") for _, _, names in found for n in names)
+
+
+def test_modules_stay_small():
+    """No module over ~500 lines (a few over, for a stated reason, are listed here)."""
+    allowed = {"spec.matrix": 600, "survey.tables": 560, "ingest.load": 560}  # schema validator; one-pass tally kernels; parser
+    long = {
+        m: n
+        for m, p in MODULES.items()
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > allowed.get(m, 520)
+    }
+    assert not long, long
