@@ -7,6 +7,7 @@ The report command, the notebooks and the Excel workbook all start from the same
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -27,6 +28,9 @@ from ppp_survey.survey.tables import (
     make_design,
     tally,
 )
+
+if TYPE_CHECKING:  # for the annotation only: load_survey imports ingest where it runs
+    from ppp_survey.ingest.load import LoadResult
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,7 @@ class Survey:
     ``synthetic`` whether the data are the bundled 架空データ.
     """
 
-    loaded: object
+    loaded: LoadResult
     analysis: Analysis
     note: str
     synthetic: bool

@@ -230,7 +230,8 @@ def _pairs(mapping: Mapping) -> list[dict]:
     for q in mapping.questions:
         if q.status != "same":
             continue
-        qo, qn = mapping.old.item(q.old), mapping.new.item(q.new)
+        old_id, new_id = q.ids()
+        qo, qn = mapping.old.item(old_id), mapping.new.item(new_id)
         note = "；".join(q.caveats)
         head = {"question": qn.id, "title": qn.label}
         if q.top2:
@@ -253,7 +254,7 @@ def _pairs(mapping: Mapping) -> list[dict]:
         for c in q.choices:
             if c.status != "same":
                 continue
-            choice = qn.choice(c.new)
+            choice = qn.choice(c.codes()[1])
             out.append(
                 {
                     "old": f"{qo.id}:{part}:{c.old}",

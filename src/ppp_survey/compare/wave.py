@@ -256,7 +256,7 @@ def wave_indicators(
         cats = list(order or dict.fromkeys(groups.values()))
         data[by] = pd.Categorical(wave.responses[stratum].astype(object).map(groups), categories=cats)
     designs = {fpc: _design(wave, fpc) for fpc in (True, False)}
-    parts = [_rate_rows(wave, groups, by and list(data[by].cat.categories))]
+    parts = [_rate_rows(wave, groups, None if by is None else list(data[by].cat.categories))]
     for b in [None, by] if by else [None]:
         est = {fpc: survey_mean(data, d, names, by=b) for fpc, d in designs.items()}
         table = est[True].assign(se_nofpc=est[False]["se"].to_numpy())
@@ -288,7 +288,7 @@ def wave_indicators(
 def _top2(responses: pd.DataFrame, item: Item) -> np.ndarray:
     """肯定的回答 (top-2 box) as :func:`~ppp_survey.survey.tables.likert_summary` defines it: the two
     scored choices at the favourable end (by polarity), over everyone who answered."""
-    scored = sorted((c for c in item.choices if c.score is not None), key=lambda c: -c.score)
+    scored = item.choices_by_score()
     if item.polarity == "higher_is_worse":
         scored = scored[::-1]
     values = responses[item.id]
@@ -308,6 +308,8 @@ def _rate_rows(wave: Wave, groups: dict[str, str] | None, order: list[str] | Non
     body = rates.iloc[:-1].assign(domain=rates["domain"].iloc[:-1].astype(str))
     table = [(ALL, int(rates["population"].iloc[-1]), int(rates["respondents"].iloc[-1]))]
     if groups is not None:
+        if order is None:
+            raise ValueError("response rates by group need the groups' order")
         body = body.assign(group=body["domain"].map(groups)).dropna(subset=["group"])
         summed = body.groupby("group", sort=False)[["population", "respondents"]].sum()
         table += [

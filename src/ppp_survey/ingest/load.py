@@ -290,6 +290,8 @@ class _Parser:
                 if leftover is not None:
                     free.append(self._free(item, "other", leftover))
             else:
+                if single is None:  # _map_columns refuses an export that lacks a question's column
+                    raise ValueError(f"{item.id}: no column of the export is mapped to this single-answer item")
                 values = self._parse_sa(item, single, text[single])
                 out[item.id] = values
                 answered |= values.notna().to_numpy()
@@ -441,7 +443,10 @@ class _Parser:
         self._note(bad, R_BAD_TIME, header, text[header], "日時の形式（例 2025/07/18 09:30:00）で書いてください")
         return parsed.astype("datetime64[ns]")
 
-    def _row_reasons(self, answered: np.ndarray, ids: pd.Series, times: dict, out: dict) -> list[tuple[str, str, str]]:
+    def _row_reasons(
+        self, answered: np.ndarray, ids: pd.Series, times: dict, out: dict
+    ) -> list[tuple[str, str, str] | None]:
+        """Why each row is rejected (``reason, column, value``), or None for a row that is kept."""
         reasons: list[tuple[str, str, str] | None] = [None] * self.n
         stratum = self.cb.stratum
         strat_header = next(c.header for c in self.columns if c.role == "item" and c.item == stratum.id)

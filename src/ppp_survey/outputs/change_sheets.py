@@ -116,7 +116,7 @@ def kpi_progress(matrix: PolicyMatrix, baseline: Baseline, changes: pd.DataFrame
     out = kpi_frame(matrix, baseline.codebook)
     base = baseline.indicators[baseline.indicators["group"] == ALL].set_index("indicator")
     new = changes[changes["group"] == ALL].set_index("indicator_base")
-    cols = {
+    cols: dict[str, list[float | str]] = {
         "group": [],
         "baseline": [],
         "ci_low": [],

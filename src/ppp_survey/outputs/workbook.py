@@ -177,7 +177,9 @@ def _crosstab_block(analysis: Analysis, item, attr) -> Block:
     cells = ct.cells
     labels = list(item.labels)
     # one pass over the tidy cells (a few hundred rows; pivots cost more than the table)
-    share, marks, bases = {}, {}, {}
+    share: dict[tuple[str, str], float] = {}
+    marks: dict[tuple[str, str], str] = {}
+    bases: dict[str, tuple[int, bool, bool]] = {}  # group: base n, 参考値, 秘匿
     held_col = cells["suppressed"].tolist() if "suppressed" in cells else [False] * len(cells)
     for g, lab, v, m, n, ref, h in zip(
         cells["group"].tolist(),

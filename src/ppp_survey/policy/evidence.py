@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ppp_survey.spec.codebook import Codebook, Item
-from ppp_survey.spec.matrix import Indicator, PolicyMatrix, Rule, codes_text
+from ppp_survey.spec.matrix import Finding, Indicator, PolicyMatrix, Rule, codes_text
 from ppp_survey.survey.design import StratifiedDesign
 from ppp_survey.survey.estimate import survey_mean
 from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP
@@ -179,12 +179,17 @@ class _Measures:
         )
 
     def association(self, ind: Indicator) -> tuple[float, int]:
-        item = self.codebook.item(ind.question)
-        tests = self._once(
-            ("crosstab", item.id, ind.by), lambda: crosstab(self.responses, self.design, item, by=ind.by).tests
-        )
+        item, by = self.codebook.item(ind.question), _association_by(ind)
+        tests = self._once(("crosstab", item.id, by), lambda: crosstab(self.responses, self.design, item, by=by).tests)
         row = tests[tests["code"] == ind.codes[0]] if item.is_multi else tests
         return float(row["p_value"].iloc[0]), int(row["n"].iloc[0])
+
+
+def _association_by(x: Indicator | Finding) -> str:
+    """The attribute an association is tested by (the matrix loader requires ``by`` of one)."""
+    if x.by is None:
+        raise ValueError(f"{x.id}: an association needs 'by', the attribute it is tested by")
+    return x.by
 
 
 def _threshold_verdict(rule: Rule, lo: float, hi: float, n: int, min_base: int) -> tuple[str, str]:
@@ -368,7 +373,7 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
         else:
             body = f"「{'」または「'.join(labels)}」の割合"
     elif ind.statistic in ("top2", "bottom2"):
-        scored = sorted((c for c in item.choices if c.score is not None), key=lambda c: -c.score)
+        scored = item.choices_by_score()
         if item.polarity == "higher_is_worse":
             scored = scored[::-1]
         ends = scored[:2] if ind.statistic == "top2" else scored[-2:]
@@ -378,7 +383,7 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
         scores = [c.score for c in item.choices if c.score is not None]
         body = f"平均点（{min(scores):g}〜{max(scores):g}点）"
     else:
-        by = codebook.item(ind.by).label
+        by = codebook.item(_association_by(ind)).label
         body = (f"「{labels[0]}」の選択率の{by}による違い" if labels else f"回答の{by}による違い") + "（Rao–Scott検定）"
     if ind.in_every:
         by = codebook.item(ind.in_every).label
@@ -444,8 +449,9 @@ def reverse_view(
                     continue
                 rows += [{**head, **x} for x in _linked(matrix, link.situations, link.initiatives)]
         else:
-            tests = crosstab(responses, design, item, by=f.by).tests
-            spread = _spread(responses, design, item, f.by, max(matrix.min_base, min_group))
+            by = _association_by(f)
+            tests = crosstab(responses, design, item, by=by).tests
+            spread = _spread(responses, design, item, by, max(matrix.min_base, min_group))
             head = {
                 "finding_id": f.id,
                 "finding": f.title,

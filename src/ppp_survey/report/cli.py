@@ -403,6 +403,8 @@ def freeze(opts: ReportOptions, loaded, frame, codebook, *, progress: Callable[[
     from ppp_survey.compare.baseline import freeze_baseline
 
     folder = opts.freeze_baseline
+    if folder is None:
+        raise ValueError("freeze() needs opts.freeze_baseline, the folder to write the baseline to")
     manifest = freeze_baseline(_wave(opts, loaded, frame, codebook), folder, min_group=opts.min_group)
     progress(f"        基準値を凍結: {folder}（manifest SHA-256 {sha256_file(manifest)[:12]}…）")
     return sorted(p for p in folder.iterdir() if p.is_file())

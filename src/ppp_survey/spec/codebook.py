@@ -96,6 +96,11 @@ class Item:
     def scored(self) -> bool:
         return any(c.score is not None for c in self.choices)
 
+    def choices_by_score(self) -> list[Choice]:
+        """The scored choices, highest score first (ties in codebook order); off-scale answers are left out."""
+        scored = [(c.score, c) for c in self.choices if c.score is not None]
+        return [c for _, c in sorted(scored, key=lambda sc: -sc[0])]
+
     def header_keys(self) -> tuple[str, ...]:
         """Normalised headers that identify this item's column in an export."""
         return tuple(dict.fromkeys(normalize_key(s) for s in (self.text, self.label, *self.aliases, self.id)))

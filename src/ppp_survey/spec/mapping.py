@@ -76,6 +76,12 @@ class ChoiceMap:
     status: str = "same"  # same | added | removed
     note: str = ""
 
+    def codes(self) -> tuple[int, int]:
+        """``(old, new)`` codes of a choice in both waves (status ``same``)."""
+        if self.old is None or self.new is None:
+            raise ValueError(f"choice {self.old}→{self.new} is {self.status}: it is not in both waves")
+        return self.old, self.new
+
 
 @dataclass(frozen=True)
 class QuestionMap:
@@ -95,6 +101,12 @@ class QuestionMap:
     caveats: tuple[str, ...] = ()
     reason: str = ""
     top2: bool = False  # the top-2 box is comparable (Likert, same scored choices and scores)
+
+    def ids(self) -> tuple[str, str]:
+        """``(old, new)`` ids of a question in both waves (status ``same``)."""
+        if self.old is None or self.new is None:
+            raise ValueError(f"question {self.new or self.old} is {self.status}: it is not in both waves")
+        return self.old, self.new
 
 
 @dataclass(frozen=True)
@@ -125,7 +137,7 @@ class Mapping:
 
     def not_compared(self) -> pd.DataFrame:
         """What is left out of the comparison and why: ``item, old, new, status, reason``."""
-        rows = []
+        rows: list[dict[str, object]] = []
         for q in self.questions:
             if q.status != "same":
                 rows.append(
@@ -152,7 +164,7 @@ class Mapping:
                             "reason": c.note,
                         }
                     )
-            if self.new.item(q.new).type == "likert" and not q.top2:
+            if self.new.item(q.ids()[1]).type == "likert" and not q.top2:
                 rows.append(
                     {
                         "item": f"{q.new}:top2",
@@ -305,6 +317,8 @@ def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> 
         status = str(e.get("status", "same"))
         if status not in ("same", "added", "removed", "not_comparable"):
             v.fail(where, f"status {status!r} is not one of same, added, removed, not_comparable")
+        o: str | None
+        n: str | None
         if "id" in e:
             o = n = str(e["id"])
         else:
@@ -344,8 +358,11 @@ def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> 
                 f"{qid} of {v.new} is not in {v.old} and the mapping says nothing about it; "
                 f"add {{id: {qid}, status: added}} or {{from: <{v.old}の設問ID>, to: {qid}}}",
             )
-    out = [_question(v, where, e, olds.get(o), news.get(n)) for (o, n), (where, e) in declared.items()]
-    position = {qid: i for i, qid in enumerate(news)}
+    out = [
+        _question(v, where, e, None if o is None else olds.get(o), None if n is None else news.get(n))
+        for (o, n), (where, e) in declared.items()
+    ]
+    position: dict[str | None, int] = {qid: i for i, qid in enumerate(news)}  # None (removed) sorts last
     return tuple(sorted(out, key=lambda q: position.get(q.new, len(position))))
 
 
@@ -354,12 +371,15 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
     note = str(e.get("note", ""))
     if status != "same" or qo is None or qn is None:
         reason = str(e.get("reason", note))
+        either = qn or qo
+        if either is None:
+            v.fail(where, f"status: {status} needs 'id' (or '{'to' if status == 'added' else 'from'}')")
         return QuestionMap(
-            old=qo and qo.id,
-            new=qn and qn.id,
+            old=None if qo is None else qo.id,
+            new=None if qn is None else qn.id,
             status=status if qo and qn else ("added" if qo is None else "removed"),
             reason=reason,
-            polarity=(qn or qo).polarity,
+            polarity=either.polarity,
         )
     name = qn.id if qo.id == qn.id else f"{qo.id} ({v.old}) → {qn.id} ({v.new})"
     place = where or "questions"
@@ -459,11 +479,16 @@ def _choices(  # noqa: C901 (a schema validator: one branch per documented rule)
     out = []
     for cm, changed in pairs:
         if cm.status == "added":
+            if cm.new is None:
+                v.fail(place, f"{name}: a choice with status: added needs 'to' (or 'code')")
             caveats.append(f"{v.new}で選択肢「{new_codes[cm.new].label}」を追加")
         elif cm.status == "removed":
+            if cm.old is None:
+                v.fail(place, f"{name}: a choice with status: removed needs 'from' (or 'code')")
             caveats.append(f"{v.new}で選択肢「{old_codes[cm.old].label}」を削除")
         else:
-            co, cn = old_codes[cm.old], new_codes[cm.new]
+            code_o, code_n = cm.codes()
+            co, cn = old_codes[code_o], new_codes[code_n]
             diffs = []
             if normalize_key(co.label) != normalize_key(cn.label):
                 diffs.append(f"label {v.old}「{co.label}」→ {v.new}「{cn.label}」")
@@ -489,7 +514,7 @@ def _same_scale(qo: Item, qn: Item, choices: tuple[ChoiceMap, ...]) -> bool:
     """The top-2 box compares only when the scored choices map one to one with equal scores."""
     scored_o = {c.code for c in qo.choices if c.score is not None}
     scored_n = {c.code for c in qn.choices if c.score is not None}
-    pairs = [(c.old, c.new) for c in choices if c.status == "same" and c.old in scored_o]
+    pairs = [c.codes() for c in choices if c.status == "same" and c.old in scored_o]
     return (
         len(pairs) == len(scored_o) == len(scored_n)
         and {n for _, n in pairs} == scored_n

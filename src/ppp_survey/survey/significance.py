@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -195,6 +196,14 @@ def _rao_scott_or_none(data: pd.DataFrame, design: StratifiedDesign, row: str, c
     return _rao_scott(data, design, row, col, strict=False)
 
 
+@overload
+def _rao_scott(
+    data: pd.DataFrame, design: StratifiedDesign, row: str, col: str, *, strict: Literal[True]
+) -> RaoScottTest: ...
+@overload
+def _rao_scott(
+    data: pd.DataFrame, design: StratifiedDesign, row: str, col: str, *, strict: bool
+) -> RaoScottTest | None: ...
 def _rao_scott(
     data: pd.DataFrame, design: StratifiedDesign, row: str, col: str, *, strict: bool
 ) -> RaoScottTest | None:
@@ -214,11 +223,20 @@ def _rao_scott(
     return rao_scott_counts(design, counts[:, 1:, 1:], row, col, strict=strict)
 
 
+@overload
+def rao_scott_counts(
+    design: StratifiedDesign, counts: np.ndarray, row: str, col: str, *, strict: Literal[True]
+) -> RaoScottTest: ...
+@overload
+def rao_scott_counts(
+    design: StratifiedDesign, counts: np.ndarray, row: str, col: str, *, strict: bool
+) -> RaoScottTest | None: ...
 def rao_scott_counts(
     design: StratifiedDesign, counts: np.ndarray, row: str, col: str, *, strict: bool
 ) -> RaoScottTest | None:
     """:func:`rao_scott` from the per-stratum cell counts of the table's base, shape
-    (strata, levels of `col`, levels of `row`); levels with no count are dropped."""
+    (strata, levels of `col`, levels of `row`); levels with no count are dropped.  Fewer than two
+    answered levels on a side raise ``ValueError`` when `strict`, else give None."""
     n_strata, c_all, r_all = counts.shape
     counts = counts.reshape(n_strata, c_all * r_all)
     # Only levels observed in the base count.

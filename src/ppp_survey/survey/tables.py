@@ -482,7 +482,7 @@ def likert_summary(
 
     Returns ``question, group, measure, base_n, unweighted, estimate, se, ci_low, ci_high, deff``.
     """
-    scored = sorted((c for c in item.choices if c.score is not None), key=lambda c: -c.score)
+    scored = item.choices_by_score()
     if item.polarity == "higher_is_worse":
         scored = scored[::-1]
     values = responses[item.id]
