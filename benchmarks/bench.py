@@ -125,8 +125,9 @@ def run_ppp_core(responses, frame, codebook):
     import pandas as pd
 
     from ppp_survey.survey.estimate import survey_mean
+    from ppp_survey.survey.item_sums import indicators
     from ppp_survey.survey.significance import rao_scott
-    from ppp_survey.survey.tables import indicators, make_design
+    from ppp_survey.survey.tables import make_design
 
     by = codebook.stratum.id
     design = make_design(responses, frame, codebook)

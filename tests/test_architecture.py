@@ -2,7 +2,8 @@
 
 The layers, lowest first (README.md, section Layout, draws the same picture)::
 
-    errors, constants, files, text      base: labels, limits, safe files, number/text formatting
+    errors, constants                   base: user errors; labels and limits
+    files, text                         safe files in and out; number and text formatting
     spec/                               data files and their schema (codebook, frame, mapping, matrix)
     ingest/, synth/                     an export in (bytes → cells → rows) / synthetic exports out
     survey/                             design, estimators, tests, tallies, rates, disclosure control
@@ -27,19 +28,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ppp_survey"
 LAYERS = {
     "errors": 0,
     "constants": 0,
-    "files": 0,
-    "text": 0,
-    "spec": 1,
-    "ingest": 2,
-    "synth": 2,
-    "survey": 3,
-    "analysis": 4,
-    "compare": 5,
-    "policy": 5,
-    "outputs": 6,
-    "report": 7,
+    "files": 1,
+    "text": 1,
+    "spec": 2,
+    "ingest": 3,
+    "synth": 3,
+    "survey": 4,
+    "analysis": 5,
+    "compare": 6,
+    "policy": 6,
+    "outputs": 7,
+    "report": 8,
 }
-TOP = 8  # ppp_survey/__init__.py and __main__.py: the public face, above everything
+TOP = 9  # ppp_survey/__init__.py and __main__.py: the public face, above everything
 
 
 def _modules() -> dict[str, Path]:
@@ -151,10 +152,11 @@ def test_the_checks_can_fail(tmp_path):
 
 def test_modules_stay_small():
     """No module over ~500 lines (a few over, for a stated reason, are listed here)."""
-    allowed = {"spec.matrix": 600, "survey.tables": 560, "ingest.load": 560}  # schema validator; one-pass tally kernels; parser
+    allowed = {
+        "spec.mapping": 560,  # the mapping file's validator: one documented rule after another
+        "ingest.load": 560,  # the row parser; issue 20 splits it into cell parsing and vectorised row rules
+    }
     long = {
-        m: n
-        for m, p in MODULES.items()
-        if (n := len(p.read_text(encoding="utf-8").splitlines())) > allowed.get(m, 520)
+        m: n for m, p in MODULES.items() if (n := len(p.read_text(encoding="utf-8").splitlines())) > allowed.get(m, 520)
     }
     assert not long, long

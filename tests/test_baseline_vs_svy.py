@@ -14,7 +14,8 @@ import polars as pl
 import pytest
 import svy
 
-from ppp_survey.survey.tables import crosstab, indicators, make_design, tally
+from ppp_survey.survey.item_sums import indicators
+from ppp_survey.survey.tables import crosstab, make_design, tally
 
 ATOL = 1e-6
 

@@ -19,17 +19,13 @@ import pytest
 import yaml
 
 from ppp_survey.policy import evidence as ev
-from ppp_survey.policy.evidence import (
-    EVIDENCE_COLUMNS,
-    KPI_COLUMNS,
-    REVERSE_COLUMNS,
-    evaluate,
-    format_evidence,
-    kpi_table,
-    reverse_view,
-)
+from ppp_survey.policy import kpi
+from ppp_survey.policy.evidence import EVIDENCE_COLUMNS, evaluate, format_evidence
+from ppp_survey.policy.kpi import KPI_COLUMNS, REVERSE_COLUMNS, kpi_table, reverse_view
 from ppp_survey.spec import matrix as mx
-from ppp_survey.spec.matrix import MatrixError, load_matrix, parse_matrix
+from ppp_survey.spec import matrix_file as mxf
+from ppp_survey.spec.matrix import MatrixError
+from ppp_survey.spec.matrix_file import load_matrix, parse_matrix
 from ppp_survey.survey.tables import crosstab, likert_summary, make_design, tally
 from ppp_survey.synth.generator import generate, load_spec
 from ppp_survey.text import round_half_up
@@ -151,7 +147,9 @@ def test_every_situation_has_an_indicator_and_rule(matrix):
 
 def test_doctests():
     assert doctest.testmod(mx).failed == 0
+    assert doctest.testmod(mxf).failed == 0
     assert doctest.testmod(ev).failed == 0
+    assert doctest.testmod(kpi).failed == 0
 
 
 # ------------------------------------------------------------------------------------- broken files
@@ -479,7 +477,7 @@ def test_unlinked_option_is_ranked_and_said_unlinked(codebook, survey):
         key=lambda qc: tally(survey[0], survey[1], codebook.item("q5")).set_index("code").loc[qc[1], "estimate"],
     )
     raw["option_links"] = [lk for lk in raw["option_links"] if (lk["question"], lk["code"]) != top]
-    m = mx.parse_matrix(raw, codebook=codebook)
+    m = parse_matrix(raw, codebook=codebook)
     view = reverse_view(m, *survey, codebook)
     row = view[(view["finding_id"] == "f1") & (view["rank"] == 1)]
     assert len(row) == 1 and row["code"].iloc[0] == top[1]

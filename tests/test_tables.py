@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from ppp_survey.survey.design import stratified_design
+from ppp_survey.survey.item_sums import indicators
 from ppp_survey.survey.tables import (
     crosstab,
     display_crosstab,
     display_tally,
     gt_table,
-    indicators,
     likert_summary,
     make_design,
     option_difference,

@@ -36,10 +36,10 @@ _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, sc
     # policy matrix (2-(8)): 現状 → めざす具体像 → 具体的な取組 (matrix), the survey's evidence (evidence)
     "PolicyMatrix": "spec.matrix",
     "MatrixError": "spec.matrix",
-    "load_matrix": "spec.matrix",
+    "load_matrix": "spec.matrix_file",
     "evaluate": "policy.evidence",
-    "reverse_view": "policy.evidence",
-    "kpi_table": "policy.evidence",
+    "reverse_view": "policy.kpi",
+    "kpi_table": "policy.kpi",
     "format_evidence": "policy.evidence",
     # waves and the codebook mapping: next year's survey against the frozen baseline (the comparison is
     # ppp_survey.compare.compare: a top-level name `compare` would clash with the submodule)

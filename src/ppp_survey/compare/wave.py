@@ -231,7 +231,7 @@ def wave_indicators(
         rows). A response rate is a count of the whole frame: its ``se`` is 0.
     """
     from ppp_survey.survey.estimate import survey_mean
-    from ppp_survey.survey.tables import indicators
+    from ppp_survey.survey.item_sums import indicators
 
     cb = wave.codebook
     stratum = cb.stratum.id

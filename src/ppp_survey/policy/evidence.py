@@ -11,7 +11,7 @@ The matrix never depends on this module; the sheets and HTML page are :mod:`ppp_
 Workflow::
 
     from ppp_survey import load_codebook, load_frame, load_responses
-    from ppp_survey.spec.matrix import load_matrix
+    from ppp_survey.spec.matrix_file import load_matrix
     from ppp_survey.policy.evidence import evaluate, format_evidence
     from ppp_survey.survey.tables import make_design
     cb = load_codebook()
@@ -42,29 +42,19 @@ import pandas as pd
 
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.matrix import Finding, Indicator, PolicyMatrix, Rule, codes_text
+from ppp_survey.spec.matrix_file import check_codebook
 from ppp_survey.survey.design import StratifiedDesign
 from ppp_survey.survey.estimate import survey_mean
+from ppp_survey.survey.item_sums import indicators
 from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP
-from ppp_survey.survey.tables import (
-    ALL,
-    DESIGN_NOTE,
-    crosstab,
-    indicators,
-    likert_summary,
-    tally,
-)
+from ppp_survey.survey.tables import ALL, DESIGN_NOTE, crosstab, likert_summary, tally
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 __all__ = [
     "EVIDENCE_COLUMNS",
-    "KPI_COLUMNS",
-    "REVERSE_COLUMNS",
     "describe",
     "evaluate",
     "format_evidence",
-    "kpi_frame",
-    "kpi_table",
-    "reverse_view",
 ]
 
 SUPPORTED, NOT_SUPPORTED, UNDECIDED = "支持", "不支持", "判定不能"
@@ -92,41 +82,6 @@ EVIDENCE_COLUMNS = (
     "note",
 )
 #: Columns of :func:`reverse_view`.
-REVERSE_COLUMNS = (
-    "finding_id",
-    "finding",
-    "rank",
-    "question",
-    "code",
-    "label",
-    "value",
-    "ci_low",
-    "ci_high",
-    "n",
-    "p_value",
-    "link",
-    "link_id",
-    "link_text",
-    "via",
-)
-#: Columns of :func:`kpi_table`.
-KPI_COLUMNS = (
-    "initiative_id",
-    "取組",
-    "goal_ids",
-    "situation_ids",
-    "indicator_id",
-    "indicator",
-    "indicator_key",
-    "question",
-    "statistic",
-    "group",
-    "baseline",
-    "ci_low",
-    "ci_high",
-    "n",
-    "next_value",
-)
 _VERDICT_NOTE = (
     "判定：支持＝95%信頼区間の全体が規準の側、不支持＝全体が反対側、判定不能＝区間が閾値をまたぐ又は基数{m}未満"
     "（全職域の規準は基数{m}以上の職域で判定）。関連の規準はRao–Scott検定（p < α で支持）。"
@@ -179,13 +134,13 @@ class _Measures:
         )
 
     def association(self, ind: Indicator) -> tuple[float, int]:
-        item, by = self.codebook.item(ind.question), _association_by(ind)
+        item, by = self.codebook.item(ind.question), association_by(ind)
         tests = self._once(("crosstab", item.id, by), lambda: crosstab(self.responses, self.design, item, by=by).tests)
         row = tests[tests["code"] == ind.codes[0]] if item.is_multi else tests
         return float(row["p_value"].iloc[0]), int(row["n"].iloc[0])
 
 
-def _association_by(x: Indicator | Finding) -> str:
+def association_by(x: Indicator | Finding) -> str:
     """The attribute an association is tested by (the matrix loader requires ``by`` of one)."""
     if x.by is None:
         raise ValueError(f"{x.id}: an association needs 'by', the attribute it is tested by")
@@ -263,9 +218,9 @@ def evaluate(
         the group that decides the verdict (the one nearest to or beyond the threshold), ``rule``
         as printed, ``verdict`` 支持/不支持/判定不能 with its ``reason``.
     """
-    matrix.check_codebook(codebook)
+    check_codebook(matrix, codebook)
     min_base = matrix.min_base if min_base is None else min_base
-    measures = _Measures(_table(responses), design, codebook)
+    measures = _Measures(respondent_table(responses), design, codebook)
     rows = []
     for s in matrix.situation_list:
         for ind in s.indicators:
@@ -358,7 +313,7 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
 
     >>> from ppp_survey import load_codebook
     >>> from ppp_survey.policy.evidence import describe
-    >>> from ppp_survey.spec.matrix import load_matrix
+    >>> from ppp_survey.spec.matrix_file import load_matrix
     >>> m = load_matrix()
     >>> describe(m.situation("s8").indicators[0], load_codebook())
     'q6 庁内で官民連携を相談しやすい雰囲気・仕組みがあると感じるか：肯定的回答（「感じる」＋「どちらかといえば感じる」）の割合'
@@ -383,7 +338,7 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
         scores = [c.score for c in item.choices if c.score is not None]
         body = f"平均点（{min(scores):g}〜{max(scores):g}点）"
     else:
-        by = codebook.item(_association_by(ind)).label
+        by = codebook.item(association_by(ind)).label
         body = (f"「{labels[0]}」の選択率の{by}による違い" if labels else f"回答の{by}による違い") + "（Rao–Scott検定）"
     if ind.in_every:
         by = codebook.item(ind.in_every).label
@@ -391,196 +346,6 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
     if ind.fit == "proxy":
         body += "［間接指標］"
     return head + body
-
-
-# ------------------------------------------------------------------------------------- reverse view, KPI
-
-
-def reverse_view(
-    matrix: PolicyMatrix,
-    responses: pd.DataFrame,
-    design: StratifiedDesign,
-    codebook: Codebook,
-    *,
-    min_group: int = DEFAULT_MIN_GROUP,
-) -> pd.DataFrame:
-    """For each finding the package reports, the 現状 and 取組 it speaks to.
-
-    Findings come from the matrix file: the top options of a multi-select question (ranked by the
-    design-based estimate; その他 and 特にない are not ranked) and the association of a question with
-    an attribute (the 職域 spread of q2). Links are those of ``option_links`` / the finding, plus the
-    取組 reached from a linked 現状 through its 具体像.
-
-    Returns
-    -------
-    DataFrame
-        :data:`REVERSE_COLUMNS`, one row per (finding or option, linked 現状 or 取組): ``rank`` of the
-        option (0 for an association), ``value``/``ci_low``/``ci_high``/``n`` the option's estimate
-        (for an association: the spread, highest minus lowest 肯定的回答 of the groups with base ≥
-        ``min_base``, named in ``label``), ``p_value`` (association), ``link`` 現状 or 取組,
-        ``via`` 直接 or 現状→具体像→取組.
-    """
-    matrix.check_codebook(codebook)
-    responses = _table(responses)
-    rows = []
-    for f in matrix.findings:
-        item = codebook.item(f.question)
-        if f.kind == "top_options":
-            t = tally(responses, design, item)
-            skip = {c.code for c in item.choices if c.other or c.exclusive}
-            t = t[~t["code"].isin(skip)].sort_values(["estimate", "code"], ascending=[False, True]).head(f.top)
-            for rank, r in enumerate(t.itertuples(), start=1):
-                link = next((lk for lk in matrix.option_links if lk.question == f.question and lk.code == r.code), None)
-                head = {
-                    "finding_id": f.id,
-                    "finding": f.title,
-                    "rank": rank,
-                    "question": f.question,
-                    "code": r.code,
-                    "label": r.label,
-                    "value": r.estimate,
-                    "ci_low": r.ci_low,
-                    "ci_high": r.ci_high,
-                    "n": r.base_n,
-                    "p_value": np.nan,
-                }
-                if link is None:
-                    rows.append({**head, **UNLINKED})
-                    continue
-                rows += [{**head, **x} for x in _linked(matrix, link.situations, link.initiatives)]
-        else:
-            by = _association_by(f)
-            tests = crosstab(responses, design, item, by=by).tests
-            spread = _spread(responses, design, item, by, max(matrix.min_base, min_group))
-            head = {
-                "finding_id": f.id,
-                "finding": f.title,
-                "rank": 0,
-                "question": f.question,
-                "code": pd.NA,
-                **spread,
-                "ci_low": np.nan,
-                "ci_high": np.nan,
-                "n": int(tests["n"].iloc[0]),
-                "p_value": float(tests["p_value"].iloc[0]),
-            }
-            rows += [{**head, **x} for x in _linked(matrix, f.situations, f.initiatives)]
-    return pd.DataFrame(rows, columns=list(REVERSE_COLUMNS))
-
-
-#: The link columns of an option that has no entry in option_links.
-UNLINKED = {"link": "", "link_id": "", "link_text": "（マトリクスに対応づけなし：option_links に追加する）", "via": ""}
-
-
-def _spread(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: str, min_base: int) -> dict:
-    """Highest − lowest share (肯定的回答 for likert, first choice otherwise) over groups with base ≥ min_base."""
-    if item.type == "likert":
-        t = likert_summary(responses, design, item, by=by)
-        t = t[t["measure"] == "肯定的回答"].rename(columns={"base_n": "n"})
-        what = "肯定的回答"
-    else:
-        t = tally(responses, design, item, by=by)
-        t = t[t["code"] == item.choices[0].code].rename(columns={"base_n": "n"})
-        what = f"「{item.choices[0].label}」"
-    t = t[t["n"] >= min_base]
-    if t.empty:
-        return {"label": "", "value": np.nan}
-    hi, lo = t.loc[t["estimate"].idxmax()], t.loc[t["estimate"].idxmin()]
-    label = f"{what} 最高：{hi['group']} {_pct(hi['estimate'])}、最低：{lo['group']} {_pct(lo['estimate'])}"
-    return {"label": label, "value": float(hi["estimate"] - lo["estimate"])}
-
-
-def _linked(matrix: PolicyMatrix, situations: tuple[str, ...], initiatives: tuple[str, ...]) -> list[dict]:
-    out = [{"link": "現状", "link_id": s, "link_text": matrix.situation(s).text, "via": "直接"} for s in situations]
-    seen = set(initiatives)
-    out += [{"link": "取組", "link_id": i, "link_text": matrix.initiative(i).text, "via": "直接"} for i in initiatives]
-    goals = {g for s in situations for g in matrix.situation(s).goals}
-    for x in matrix.initiative_list:
-        if x.id not in seen and goals.intersection(x.goals):
-            out.append({"link": "取組", "link_id": x.id, "link_text": x.text, "via": "現状→具体像→取組"})
-            seen.add(x.id)
-    return out
-
-
-def kpi_frame(matrix: PolicyMatrix, codebook: Codebook) -> pd.DataFrame:
-    """The KPI table's rows without values: each 取組 with the indicators that should show its effect.
-
-    A 取組's indicators are those of the 現状 answered by the 具体像 it serves (each measured
-    quantity once per 取組). Columns: :data:`KPI_COLUMNS` up to ``statistic``. Used by
-    :func:`kpi_table` (values from a wave) and by the wave comparison (values from a frozen
-    baseline and the new wave).
-    """
-    matrix.check_codebook(codebook)
-    rows = []
-    for x in matrix.initiative_list:
-        sits = [s for s in matrix.situation_list if set(s.goals) & set(x.goals)]
-        chosen: dict[tuple, list] = {}
-        for s in sits:
-            for ind in s.indicators:
-                chosen.setdefault(ind.signature, [ind, []])[1].append(s.id)
-        for ind, sit_ids in chosen.values():
-            rows.append(
-                {
-                    "initiative_id": x.id,
-                    "取組": x.text,
-                    "goal_ids": ",".join(x.goals),
-                    "situation_ids": ",".join(sit_ids),
-                    "indicator_id": ind.id,
-                    "indicator": describe(ind, codebook, min_base=matrix.min_base),
-                    "indicator_key": _key(ind, codebook),
-                    "question": ind.question,
-                    "statistic": ind.statistic,
-                }
-            )
-    return pd.DataFrame(rows, columns=list(KPI_COLUMNS[: KPI_COLUMNS.index("statistic") + 1]))
-
-
-def kpi_table(
-    matrix: PolicyMatrix,
-    responses: pd.DataFrame,
-    design: StratifiedDesign,
-    codebook: Codebook,
-    *,
-    min_group: int = DEFAULT_MIN_GROUP,
-) -> pd.DataFrame:
-    """KPIs for each 取組: the indicators that should move if it works, their baseline, and a blank for next year.
-
-    A 取組's indicators are those of the 現状 answered by the 具体像 it serves (each measured
-    quantity once per 取組). ``next_value`` is NaN, to be filled by the wave comparison; for shares
-    and top-2 boxes over 全体, ``indicator_key`` is the comparison's key (``q5:opt:3``,
-    ``q3:choice:2``, ``q6:top2``), so ``compare.kpi_values(changes)[key]`` fills it.
-
-    Returns
-    -------
-    DataFrame
-        :data:`KPI_COLUMNS`, one row per (取組, indicator): ``baseline`` with ``ci_low``/``ci_high``
-        and ``n`` as in :func:`evaluate` (an association's baseline is its p-value, without CI).
-    """
-    evidence = evaluate(matrix, responses, design, codebook, min_group=min_group).set_index("indicator_id")
-    out = kpi_frame(matrix, codebook)
-    out["indicator"] = evidence.loc[out["indicator_id"], "indicator"].to_numpy()
-    for col, src in (
-        ("group", "group"),
-        ("baseline", "value"),
-        ("ci_low", "ci_low"),
-        ("ci_high", "ci_high"),
-        ("n", "n"),
-    ):
-        out[col] = evidence.loc[out["indicator_id"], src].to_numpy()
-    out["next_value"] = np.nan
-    return out[list(KPI_COLUMNS)]
-
-
-def _key(ind: Indicator, codebook: Codebook) -> str:
-    """The wave comparison's indicator key (ppp_survey.compare.wave.indicator_key), '' where it has none."""
-    if ind.in_every:
-        return ""
-    if ind.statistic == "top2":
-        return f"{ind.question}:top2"
-    if ind.statistic == "share" and len(ind.codes) == 1:
-        kind = "opt" if codebook.item(ind.question).is_multi else "choice"
-        return f"{ind.question}:{kind}:{ind.codes[0]}"
-    return ""
 
 
 # ------------------------------------------------------------------------------------- text
@@ -641,6 +406,6 @@ def _title(item: Item) -> str:
     return re.sub(r"（複数選択可）$", "", item.label)
 
 
-def _table(responses) -> pd.DataFrame:
+def respondent_table(responses) -> pd.DataFrame:
     """The respondent table, from a DataFrame or a ``LoadResult`` (its ``responses``)."""
     return responses if isinstance(responses, pd.DataFrame) else responses.responses

@@ -329,8 +329,10 @@ def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], No
     run (another year's questionnaire) and no ``--matrix`` was given, the matrix is skipped with a
     message. A ``--matrix`` that does not fit is an error.
     """
-    from ppp_survey.policy.evidence import evaluate, kpi_table, reverse_view
-    from ppp_survey.spec.matrix import MatrixError, load_matrix
+    from ppp_survey.policy.evidence import evaluate
+    from ppp_survey.policy.kpi import kpi_table, reverse_view
+    from ppp_survey.spec.matrix import MatrixError
+    from ppp_survey.spec.matrix_file import load_matrix
 
     try:
         matrix = load_matrix(opts.matrix, codebook=analysis.codebook)
@@ -386,7 +388,8 @@ def compare_waves(
     counts = changes[changes["group"] == "全体"]["verdict"].value_counts()
     progress("        全体: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
     kpi = None
-    from ppp_survey.spec.matrix import MatrixError, load_matrix
+    from ppp_survey.spec.matrix import MatrixError
+    from ppp_survey.spec.matrix_file import load_matrix
 
     try:
         matrix = policy["matrix"] if policy is not None else load_matrix(opts.matrix, codebook=baseline.codebook)

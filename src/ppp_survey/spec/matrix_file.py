@@ -1,0 +1,429 @@
+"""Reading a policy matrix file: :func:`load_matrix` and :func:`parse_matrix` validate the YAML
+against the schema (documented in :mod:`ppp_survey.spec.matrix`) and the codebook, and name the
+place of every problem; the result is the model of :mod:`ppp_survey.spec.matrix`.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.spec.matrix import (
+    BASES,
+    DEFAULT_MATRIX,
+    FINDING_KINDS,
+    FITS,
+    SCHEMA_VERSION,
+    STATISTICS,
+    Category,
+    Finding,
+    Goal,
+    Indicator,
+    Initiative,
+    MatrixError,
+    OptionLink,
+    PolicyMatrix,
+    Rule,
+    Situation,
+)
+from ppp_survey.spec.schema import FileChecker, read_yaml
+
+__all__ = [
+    "DEFAULT_MATRIX",
+    "Category",
+    "Finding",
+    "Goal",
+    "Indicator",
+    "Initiative",
+    "MatrixError",
+    "OptionLink",
+    "PolicyMatrix",
+    "Rule",
+    "Situation",
+    "load_matrix",
+    "parse_matrix",
+]
+
+
+def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None) -> PolicyMatrix:
+    """Read and validate a policy matrix file.
+
+    Parameters
+    ----------
+    path
+        A matrix YAML file; ``None`` loads the packaged ``policy_matrix_r7.yaml``.
+    codebook
+        When given, every indicator, option link and finding is checked against its question ids
+        and choice codes (:func:`check_codebook`).
+
+    Raises
+    ------
+    MatrixError
+        When the file is missing, is not YAML, breaks the schema, or (with ``codebook``) names a
+        question or code the codebook lacks; the message names the place, e.g.
+        ``initiatives[3].goals[1]: 具体像 'g11' does not exist``.
+
+    Examples
+    --------
+    >>> from ppp_survey.spec.matrix_file import load_matrix
+    >>> m = load_matrix()
+    >>> len(m.categories), len(m.situations()), len(m.goals()), len(m.initiatives())
+    (4, 14, 10, 15)
+    """
+    if path is None:
+        name = f"(packaged) {DEFAULT_MATRIX}"
+        text = (resources.files("ppp_survey") / "data" / DEFAULT_MATRIX).read_text(encoding="utf-8")
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise MatrixError(f"policy matrix {p}: file not found")
+        name, text = str(p), p.read_text(encoding="utf-8-sig")
+    raw = read_yaml(text, kind="policy matrix", name=name, error=MatrixError)
+    return parse_matrix(raw, name=name, codebook=codebook)
+
+
+def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None = None) -> PolicyMatrix:  # noqa: C901 (a schema validator: one branch per documented rule)
+    """Validate an already-parsed matrix mapping (see :func:`load_matrix`)."""
+    v = _Validator(name)
+    m = v.mapping(raw, "")
+    if m.get("schema_version") != SCHEMA_VERSION:
+        v.fail("", f"schema_version is {m.get('schema_version')!r}; this package reads schema_version {SCHEMA_VERSION}")
+    defaults = v.mapping(m.get("defaults") or {}, "defaults")
+    min_base = defaults.get("min_base", 30)
+    if not isinstance(min_base, int) or isinstance(min_base, bool) or min_base < 1:
+        v.fail("defaults", f"min_base must be a positive whole number, got {min_base!r}")
+
+    ids: dict[str, str] = {}
+
+    def new_id(raw_id: Any, where: str) -> str:
+        ident = str(v.required({"id": raw_id}, "id", where))
+        if ident in ids:
+            v.fail(where, f"id {ident!r} is used twice (also at {ids[ident]})")
+        ids[ident] = where
+        return ident
+
+    categories, situations = [], []
+    for i, c in enumerate(v.sequence(v.required(m, "categories", ""), "categories")):
+        where = f"categories[{i}]"
+        c = v.mapping(c, where)
+        cat = Category(
+            id=new_id(c.get("id"), where), label=str(v.required(c, "label", where)), short=str(c.get("short", ""))
+        )
+        categories.append(cat)
+        for j, s in enumerate(v.sequence(v.required(c, "situations", where), f"{where}.situations")):
+            situations.append(_parse_situation(v, s, f"{where}.situations[{j}]", cat.id, new_id))
+    goals = []
+    for i, g in enumerate(v.sequence(v.required(m, "goals", ""), "goals")):
+        g = v.mapping(g, f"goals[{i}]")
+        goals.append(
+            Goal(
+                id=new_id(g.get("id"), f"goals[{i}]"),
+                text=str(v.required(g, "text", f"goals[{i}]")),
+                note=str(g.get("note", "")),
+            )
+        )
+    initiatives = []
+    for i, x in enumerate(v.sequence(v.required(m, "initiatives", ""), "initiatives")):
+        where = f"initiatives[{i}]"
+        x = v.mapping(x, where)
+        initiatives.append(
+            Initiative(
+                id=new_id(x.get("id"), where),
+                text=str(v.required(x, "text", where)),
+                goals=_id_list(v, x, "goals", where, required=True),
+            )
+        )
+
+    goal_ids = [g.id for g in goals]
+    sit_ids = [s.id for s in situations]
+    ini_ids = [x.id for x in initiatives]
+    texts: dict[str, str] = {}
+    for i, x in enumerate(initiatives):
+        _refs(v, f"initiatives[{i}]", "goals", x.goals, goal_ids, "具体像")
+        if x.text in texts:
+            v.fail(
+                f"initiatives[{i}]",
+                f"取組 {x.text!r} is listed twice (also {texts[x.text]}); "
+                "a 再掲 is another goal of the same 取組, not a second entry",
+            )
+        texts[x.text] = x.id
+    for s, where in zip(situations, _situation_places(m)):
+        _refs(v, where, "goals", s.goals, goal_ids, "具体像")
+    for i, g in enumerate(goals):
+        if not any(g.id in s.goals for s in situations):
+            v.fail(f"goals[{i}]", f"具体像 {g.id!r} answers no 現状 (no situation lists it in goals)")
+        if not any(g.id in x.goals for x in initiatives):
+            v.fail(f"goals[{i}]", f"具体像 {g.id!r} has no 取組 (no initiative lists it in goals)")
+
+    links = []
+    seen_links: dict[tuple, str] = {}
+    for i, lk in enumerate(v.sequence(m.get("option_links") or [], "option_links")):
+        where = f"option_links[{i}]"
+        lk = v.mapping(lk, where)
+        code = lk.get("code")
+        if not isinstance(code, int) or isinstance(code, bool):
+            v.fail(where, f"'code' must be a whole number, got {code!r}")
+        link = OptionLink(
+            question=str(v.required(lk, "question", where)),
+            code=code,
+            situations=_id_list(v, lk, "situations", where),
+            initiatives=_id_list(v, lk, "initiatives", where),
+            note=str(lk.get("note", "")),
+            where=where,
+        )
+        if not (link.situations or link.initiatives):
+            v.fail(where, "an option link needs at least one of situations, initiatives")
+        if (link.question, link.code) in seen_links:
+            v.fail(
+                where,
+                f"{link.question} option {link.code} is linked twice (also at {seen_links[(link.question, link.code)]})",
+            )
+        seen_links[(link.question, link.code)] = where
+        _refs(v, where, "situations", link.situations, sit_ids, "現状")
+        _refs(v, where, "initiatives", link.initiatives, ini_ids, "取組")
+        links.append(link)
+
+    findings = []
+    for i, f in enumerate(v.sequence(m.get("findings") or [], "findings")):
+        where = f"findings[{i}]"
+        f = v.mapping(f, where)
+        kind = str(v.required(f, "kind", where))
+        if kind not in FINDING_KINDS:
+            v.fail(where, f"kind {kind!r} is not one of {', '.join(FINDING_KINDS)}")
+        top = f.get("top", 3)
+        if not isinstance(top, int) or isinstance(top, bool) or top < 1:
+            v.fail(where, f"top must be a positive whole number, got {top!r}")
+        finding = Finding(
+            id=new_id(f.get("id"), where),
+            title=str(v.required(f, "title", where)),
+            kind=kind,
+            question=str(v.required(f, "question", where)),
+            top=top,
+            by=(str(v.required(f, "by", where)) if kind == "association" else None),
+            situations=_id_list(v, f, "situations", where),
+            initiatives=_id_list(v, f, "initiatives", where),
+            where=where,
+        )
+        if kind == "association" and not (finding.situations or finding.initiatives):
+            v.fail(where, "an association finding needs at least one of situations, initiatives")
+        _refs(v, where, "situations", finding.situations, sit_ids, "現状")
+        _refs(v, where, "initiatives", finding.initiatives, ini_ids, "取組")
+        findings.append(finding)
+
+    matrix = PolicyMatrix(
+        title=str(m.get("title", "")),
+        source=str(m.get("source", "")),
+        categories=tuple(categories),
+        situation_list=tuple(situations),
+        goal_list=tuple(goals),
+        initiative_list=tuple(initiatives),
+        option_links=tuple(links),
+        findings=tuple(findings),
+        codebook_name=str(m.get("codebook", "")),
+        min_base=int(min_base),
+        path=name,
+    )
+    return matrix if codebook is None else check_codebook(matrix, codebook)
+
+
+def _situation_places(m: dict) -> list[str]:
+    return [
+        f"categories[{i}].situations[{j}]" for i, c in enumerate(m["categories"]) for j, _ in enumerate(c["situations"])
+    ]
+
+
+def _parse_situation(v: _Validator, raw: Any, where: str, category: str, new_id) -> Situation:
+    s = v.mapping(raw, where)
+    sid = new_id(s.get("id"), where)
+    basis = str(s.get("basis", "layout"))
+    if basis not in BASES:
+        v.fail(where, f"basis {basis!r} is not one of {', '.join(BASES)}")
+    inds = v.sequence(v.required(s, "indicators", where), f"{where}.indicators")
+    if not inds:
+        v.fail(where, f"現状 {sid!r} needs at least one indicator")
+    return Situation(
+        id=sid,
+        category=category,
+        text=str(v.required(s, "text", where)),
+        goals=_id_list(v, s, "goals", where, required=True),
+        indicators=tuple(
+            _parse_indicator(v, x, f"{where}.indicators[{k}]", f"{sid}.{k + 1}") for k, x in enumerate(inds)
+        ),
+        basis=basis,
+        note=str(s.get("note", "")).strip(),
+    )
+
+
+_RULE = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*(-?\d+(?:\.\d+)?)\s*(%?)\s*$")
+_P_RULE = re.compile(r"^\s*p\s*<\s*(0?\.\d+)\s*$")
+
+
+def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicator:  # noqa: C901 (a schema validator: one branch per documented rule)
+    x = v.mapping(raw, where)
+    stat = str(v.required(x, "statistic", where))
+    if stat not in STATISTICS:
+        v.fail(where, f"statistic {stat!r} is not one of {', '.join(STATISTICS)}")
+    codes = v.sequence(x.get("codes", []), f"{where}.codes")
+    if any(not isinstance(c, int) or isinstance(c, bool) for c in codes):
+        v.fail(where, f"codes must be whole numbers (codebook choice codes), got {codes!r}")
+    if stat == "share" and not codes:
+        v.fail(where, "a share needs codes: [the choice code(s) whose share is measured]")
+    if stat in ("top2", "bottom2", "mean") and codes:
+        v.fail(where, f"{stat} takes no codes (it is defined by the likert scale)")
+    text = str(v.required(x, "rule", where))
+    if stat == "association":
+        mp = _P_RULE.match(text)
+        if not mp:
+            v.fail(where, f"rule {text!r}: an association rule reads 'p < 0.05'")
+        rule = Rule(op="p<", threshold=float(mp.group(1)), text=f"p < {mp.group(1)}")
+        if not x.get("by"):
+            v.fail(where, "an association needs by: (the attribute id, e.g. domain)")
+        if x.get("in_every"):
+            v.fail(where, "in_every does not apply to an association")
+        if len(codes) > 1:
+            v.fail(where, "an association takes at most one code (the option of a multi-select question)")
+    else:
+        mr = _RULE.match(text)
+        if not mr:
+            v.fail(where, f"rule {text!r} is not a rule: write e.g. '< 50%', '>= 30%' (or '> 2.5' for a mean)")
+        op = {"≤": "<=", "≥": ">="}.get(mr.group(1), mr.group(1))
+        number, percent = float(mr.group(2)), bool(mr.group(3))
+        if stat == "mean" and percent:
+            v.fail(where, f"rule {text!r}: a mean is in points, not %")
+        if stat != "mean" and not percent:
+            v.fail(where, f"rule {text!r}: a {stat} threshold is a percentage (write e.g. '>= 30%')")
+        if percent and not 0 < number < 100:
+            v.fail(where, f"rule {text!r}: the threshold must lie strictly between 0% and 100%")
+        symbol = {"<=": "≤", ">=": "≥"}.get(op, op)
+        shown = f"{symbol} {mr.group(2)}{'%' if percent else ''}"
+        rule = Rule(op=op, threshold=number / 100 if percent else number, text=shown, percent=percent)
+        if x.get("by"):
+            v.fail(where, "by applies to association rules; for a rule in every group write in_every")
+    fit = str(x.get("fit", "direct"))
+    if fit not in FITS:
+        v.fail(where, f"fit {fit!r} is not one of {', '.join(FITS)}")
+    return Indicator(
+        id=ident,
+        question=str(v.required(x, "question", where)),
+        statistic=stat,
+        rule=rule,
+        codes=tuple(int(c) for c in codes),
+        by=(str(x["by"]) if x.get("by") else None),
+        in_every=(str(x["in_every"]) if x.get("in_every") else None),
+        fit=fit,
+        note=str(x.get("note", "")).strip(),
+        where=where,
+    )
+
+
+def _id_list(v: _Validator, m: dict, key: str, where: str, *, required: bool = False) -> tuple[str, ...]:
+    raw = v.required(m, key, where) if required else (m.get(key) or [])
+    items = v.sequence(raw, f"{where}.{key}")
+    if required and not items:
+        v.fail(where, f"'{key}' is empty")
+    return tuple(str(x) for x in items)
+
+
+def _refs(v: _Validator, where: str, key: str, refs: tuple[str, ...], known: list[str], what: str) -> None:
+    for k, ref in enumerate(refs):
+        if ref not in known:
+            v.fail(f"{where}.{key}[{k}]", f"{what} {ref!r} does not exist (known: {', '.join(known)})")
+    if len(set(refs)) != len(refs):
+        v.fail(f"{where}.{key}", f"lists the same {what} twice: {list(refs)}")
+
+
+def _question(v: _Validator, where: str, qid: str, codebook: Codebook) -> Item:
+    found = [q for q in codebook.questions if q.id == qid]
+    if not found:
+        v.fail(
+            where,
+            f"question {qid!r} is not in codebook {codebook.path} (questions: "
+            f"{', '.join(q.id for q in codebook.questions)})",
+        )
+    return found[0]
+
+
+def _attribute(v: _Validator, where: str, aid: str | None, codebook: Codebook) -> Item:
+    found = [a for a in codebook.attributes if a.id == aid]
+    if not found:
+        v.fail(
+            where,
+            f"attribute {aid!r} is not in codebook {codebook.path} (attributes: "
+            f"{', '.join(a.id for a in codebook.attributes)})",
+        )
+    return found[0]
+
+
+def _check_codes(v: _Validator, where: str, item: Item, codes: tuple[int, ...], codebook: Codebook) -> None:
+    known = [c.code for c in item.choices]
+    for c in codes:
+        if c not in known:
+            v.fail(where, f"{item.id} has no choice with code {c} in codebook {codebook.path} (codes: {known})")
+
+
+def _check_indicator(v: _Validator, ind: Indicator, codebook: Codebook) -> None:
+    item = _question(v, ind.where, ind.question, codebook)
+    if item.type == "text":
+        v.fail(ind.where, f"{item.id} is a free-text question; it has no numbers to judge")
+    _check_codes(v, ind.where, item, ind.codes, codebook)
+    if ind.statistic in ("top2", "bottom2", "mean") and item.type != "likert":
+        v.fail(ind.where, f"{ind.statistic} needs a likert question; {item.id} is {item.type}")
+    if ind.statistic == "association":
+        _attribute(v, ind.where, ind.by, codebook)
+        if item.is_multi and len(ind.codes) != 1:
+            v.fail(ind.where, f"{item.id} is multi-select: name the option tested by {ind.by} with codes: [code]")
+        if not item.is_multi and ind.codes:
+            v.fail(
+                ind.where, f"{item.id} is single-answer: its association is tested on the whole table, without codes"
+            )
+    if ind.in_every:
+        _attribute(v, ind.where, ind.in_every, codebook)
+    if ind.statistic == "mean":
+        scores = [c.score for c in item.choices if c.score is not None]
+        if not min(scores) < ind.rule.threshold < max(scores):
+            v.fail(
+                ind.where,
+                f"rule {ind.rule.text!r}: the threshold is outside the scale of {item.id} ({min(scores)}–{max(scores)})",
+            )
+
+
+class _Validator(FileChecker):
+    """Raises :class:`MatrixError` naming the file and the place in it."""
+
+    error = MatrixError
+    kind = "policy matrix"
+
+
+def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
+    """Check every question id and choice code against ``codebook``; return the matrix unchanged.
+
+    Raises
+    ------
+    MatrixError
+        Naming the place in the matrix file and what the codebook has instead.
+    """
+    v = _Validator(matrix.path)
+    for s in matrix.situation_list:
+        for ind in s.indicators:
+            _check_indicator(v, ind, codebook)
+    for link in matrix.option_links:
+        item = _question(v, link.where, link.question, codebook)
+        if not item.is_multi:
+            v.fail(
+                link.where,
+                f"question {link.question!r} is {item.type}, option links need a multi-select (ma) question",
+            )
+        _check_codes(v, link.where, item, (link.code,), codebook)
+    for f in matrix.findings:
+        item = _question(v, f.where, f.question, codebook)
+        if f.kind == "top_options":
+            if not item.is_multi:
+                v.fail(f.where, f"top_options needs a multi-select (ma) question; {f.question!r} is {item.type}")
+            # An option without an entry in option_links (e.g. one added in a later wave's
+            # codebook) is not an error: the reverse view ranks it and says it is not linked.
+        else:
+            _attribute(v, f.where, f.by, codebook)
+    return matrix
