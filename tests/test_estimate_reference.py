@@ -121,3 +121,38 @@ def test_domain_by_stratum_equals_stratum_design(apistrat, dstrat) -> None:
         np.testing.assert_allclose(
             by.loc[label, ["estimate", "se"]].to_numpy(dtype=float), [alone["estimate"], alone["se"]], rtol=1e-12
         )
+
+
+def test_public_estimation_api_is_exported():
+    import ppp_survey
+
+    for name in ("stratified_design", "survey_mean", "survey_total", "survey_difference", "rao_scott", "versus_rest"):
+        assert callable(getattr(ppp_survey, name)), name
+        assert name in ppp_survey.__all__
+
+
+def test_svymean_of_a_factor(apistrat, dstrat) -> None:
+    """A text column gives one row per level, as R's svymean(~stype, dstrat): the strata's shares
+    of the 6,194 schools (4,421, 755, 1,018; api.Rout.save, summary(dstrat)), known without error."""
+    table = survey_mean(apistrat, dstrat, "stype").set_index("variable")
+    assert list(table.index) == ["stype=E", "stype=H", "stype=M"]
+    for level, n_h in (("E", 4421), ("H", 755), ("M", 1018)):
+        assert table.loc[f"stype={level}", "estimate"] == pytest.approx(n_h / 6194, rel=1e-12)
+        assert table.loc[f"stype={level}", "se"] == pytest.approx(0, abs=1e-9)  # round-off of a zero variance
+    # the same as the 0/1 indicator column of one level
+    yes = apistrat.assign(yes=(apistrat["sch.wide"] == "Yes").astype(float))
+    by_level = survey_mean(apistrat, dstrat, "sch.wide").set_index("variable").loc["sch.wide=Yes"]
+    by_hand = survey_mean(yes, dstrat, "yes").iloc[0]
+    for col in ("estimate", "se", "ci_low", "ci_high", "n"):
+        assert by_level[col] == pytest.approx(by_hand[col], rel=1e-12), col
+
+
+def test_by_several_columns_is_by_their_combination(apistrat, dstrat) -> None:
+    """by=["stype", "sch.wide"] (R's svyby(~api00, ~stype + sch.wide, dstrat, svymean)) equals by one
+    column holding the combination; totals too."""
+    combined = apistrat.assign(both=apistrat["stype"] + " × " + apistrat["sch.wide"])
+    for estimator in (survey_mean, survey_total):
+        two = estimator(apistrat, dstrat, "api00", by=["stype", "sch.wide"])
+        one = estimator(combined, dstrat, "api00", by="both")
+        assert list(two["group"]) == ["E × No", "E × Yes", "H × No", "H × Yes", "M × No", "M × Yes"]
+        pd.testing.assert_frame_equal(two.reset_index(drop=True), one.reset_index(drop=True))

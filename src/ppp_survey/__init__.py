@@ -33,6 +33,14 @@ _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, sc
     "Survey": "analysis",
     "analyse": "analysis",
     "load_survey": "analysis",
+    # design-based estimation for any data (R survey's svydesign / svymean / svytotal / svychisq)
+    "stratified_design": "survey.design",
+    "StratifiedDesign": "survey.design",
+    "survey_mean": "survey.estimate",
+    "survey_total": "survey.estimate",
+    "survey_difference": "survey.estimate",
+    "rao_scott": "survey.significance",
+    "versus_rest": "survey.significance",
     # policy matrix (2-(8)): 現状 → めざす具体像 → 具体的な取組 (matrix), the survey's evidence (evidence)
     "PolicyMatrix": "spec.matrix",
     "MatrixError": "spec.matrix",
@@ -70,6 +78,13 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "StratifiedDesign",
+    "rao_scott",
+    "stratified_design",
+    "survey_difference",
+    "survey_mean",
+    "survey_total",
+    "versus_rest",
     "Analysis",
     "Baseline",
     "BaselineError",

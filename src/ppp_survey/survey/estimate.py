@@ -94,12 +94,84 @@ DIFFERENCE_COLUMNS = ("variable_a", "variable_b", "group", "estimate", "se", "ci
 # ---------------------------------------------------------------------------
 
 
+def expand_columns(
+    data: pd.DataFrame, columns: str | Sequence[str], by: str | Sequence[str] | None
+) -> tuple[pd.DataFrame, list[str], str | None]:
+    """Prepare the public estimators' arguments: categorical or text `columns` become one 0/1
+    column per level, named ``"column=level"`` (NaN where the answer is missing), as R's
+    ``svymean(~factor)`` gives one row per level; several `by` columns become one domain column
+    whose levels are the observed combinations, labelled ``"a × b"`` (R's ``svyby(~y, ~a + b)``).
+
+    Returns the (row-aligned) data, the column names to estimate and the domain column.
+    """
+    names = as_names(columns)
+    by_names = None if by is None else as_names(by, "by")
+    expanded: dict[str, pd.Series] = {}
+    out_names: list[str] = []
+    for name in names:
+        if name not in data.columns:
+            out_names.append(name)  # check_aligned names the missing column
+            continue
+        series = data[name]
+        dtype = series.dtype
+        if pd.api.types.is_bool_dtype(dtype) or (
+            pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype)
+        ):
+            out_names.append(name)
+            continue
+        if isinstance(dtype, pd.CategoricalDtype):
+            levels = list(series.cat.categories)
+        else:
+            levels = sorted(series.dropna().unique(), key=str)
+        missing = series.isna().to_numpy()
+        for lv in levels:
+            col = f"{name}={lv}"
+            values = (series == lv).to_numpy(dtype=np.float64, na_value=0.0)
+            values[missing] = np.nan
+            expanded[col] = pd.Series(values, index=data.index)
+            out_names.append(col)
+    by_col: str | None = None
+    if by_names is not None and len(by_names) == 1:
+        by_col = by_names[0]
+    elif by_names is not None:
+        by_col = " × ".join(by_names)
+        expanded[by_col] = _combined_domain(data, by_names)
+    if not expanded:
+        return data, out_names, by_col
+    return data.assign(**expanded), out_names, by_col
+
+
+def _combined_domain(data: pd.DataFrame, by_names: list[str]) -> pd.Categorical:
+    """One domain per observed combination of the `by_names` columns, labelled ``"a × b"``, in the
+    columns' level order; a row with any of them missing is in no domain."""
+    for b in by_names:
+        if b not in data.columns:
+            raise KeyError(f"by column {b!r} is not in the data")
+    parts = [data[b] for b in by_names]
+    frame = pd.DataFrame(dict(enumerate(parts)))
+    combos = frame.dropna().drop_duplicates()
+    combos = combos.sort_values(list(combos.columns), key=lambda c: _level_order(parts[c.name], c))
+    labels = [" × ".join(str(v) for v in row) for row in combos.itertuples(index=False)]
+    key = pd.Series(pd.NA, index=data.index, dtype=object)
+    complete = frame.notna().all(axis=1)
+    key[complete] = [" × ".join(str(v) for v in row) for row in frame[complete].itertuples(index=False)]
+    return pd.Categorical(key, categories=labels)
+
+
+def _level_order(source: pd.Series, values: pd.Series) -> pd.Series:
+    """Sort key of a by column's values: category order for categoricals, the values otherwise."""
+    if isinstance(source.dtype, pd.CategoricalDtype):
+        order = {c: i for i, c in enumerate(source.cat.categories)}
+        return values.map(order)
+    return values
+
+
 def survey_mean(
     data: pd.DataFrame,
     design: StratifiedDesign,
     columns: str | Sequence[str],
     *,
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
     level: float = 0.95,
     ci: str = "auto",
     df: float | None = None,
@@ -113,10 +185,12 @@ def survey_mean(
     design : StratifiedDesign
     columns : str or sequence of str
         Numeric columns; NaN/NA is item nonresponse (the mean is over the
-        respondents who answered).  Categorical answers must be passed as 0/1
-        indicator columns.
-    by : str, optional
-        Column defining domains (categorical or not).  Each level is estimated
+        respondents who answered).  A categorical or text column gives one
+        row per level (``"column=level"``: the share of each answer among
+        those who answered, R's ``svymean(~factor)``).
+    by : str or sequence of str, optional
+        Column(s) defining domains (categorical or not); several columns give
+        one domain per observed combination, labelled ``"a × b"``.  Each level is estimated
         on the full design (domain estimation), so the variance is right even
         when the domains cut across strata.  Respondents with a missing `by`
         belong to no domain.  Levels are in category order (categoricals,
@@ -147,7 +221,7 @@ def survey_mean(
         (``deff=TRUE``; see the module notes).  A group where nobody answered
         has ``n = 0`` and NaN elsewhere.
     """
-    names = as_names(columns)
+    data, names, by = expand_columns(data, columns, by)
     check_aligned(data, design, names)
     check_level(level)
     if ci not in ("auto", "logit", "wald"):
@@ -162,7 +236,7 @@ def survey_total(
     design: StratifiedDesign,
     columns: str | Sequence[str],
     *,
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
     level: float = 0.95,
     df: float | None = None,
 ) -> pd.DataFrame:
@@ -187,7 +261,7 @@ def survey_total(
         and ``deff`` is R's ``svytotal(..., deff=TRUE)``: the design variance
         over ``N̂_d² ·`` the SRSWOR variance of a mean (module notes).
     """
-    names = as_names(columns)
+    data, names, by = expand_columns(data, columns, by)
     check_aligned(data, design, names)
     check_level(level)
     groups = group_codes(data, by)
