@@ -3,7 +3,8 @@
 Statistics live elsewhere; a plot function takes a tidy table, draws it on ``ax`` (a new figure when
 ``ax`` is None) and returns the Axes. Japanese text is set in IPAexGothic, the font bundled with
 matplotlib-fontja, so charts render with no missing glyph on a machine with no CJK fonts. Styles
-apply inside :func:`theme` (``plt.rc_context``): the library never changes global matplotlib state.
+apply inside :func:`theme`, which restores the settings it changed: the library never changes global
+matplotlib state.
 Every chart carries its base (n) and a source note; :func:`save_figure` writes PNGs without a
 timestamp so the same table gives the same bytes.
 """
@@ -15,7 +16,9 @@ import importlib.util
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -23,6 +26,9 @@ from matplotlib import font_manager
 
 from ppp_survey.files import atomic_output
 from ppp_survey.text import pct
+
+if TYPE_CHECKING:  # matplotlib >= 3.10 names the rcParams keys; older versions run unchecked
+    from matplotlib.typing import RcKeyType
 
 FONT_FAMILY = "IPAexGothic"
 BAR_COLOR = "#2b6a99"
@@ -40,25 +46,37 @@ def font_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
 
 
+# The package's chart style: the only rcParams theme() sets (and restores after the block).
+THEME_RC: dict[RcKeyType, Any] = {
+    "font.family": [FONT_FAMILY],
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 12,
+    "axes.titlelocation": "left",
+    "font.size": 9,
+    "figure.dpi": 100,
+    "savefig.dpi": FIGURE_DPI,
+    "svg.hashsalt": "ppp_survey",
+}
+
+
 @contextlib.contextmanager
 def theme() -> Iterator[None]:
-    """Apply the package's chart style (Japanese font, quiet axes) for the duration of a block."""
+    """Apply the package's chart style (Japanese font, quiet axes) for the duration of a block.
+
+    Sets the keys of :data:`THEME_RC` and puts back exactly those. (Not ``plt.rc_context``, which
+    reverts every rcParam: Jupyter's inline backend turns interactive mode on when a block's first
+    figure loads it, and turning that off on leaving hid every later chart of a notebook.)
+    """
     path = str(font_path())
     if path not in {f.fname for f in font_manager.fontManager.ttflist}:
         font_manager.fontManager.addfont(path)
-    rc = {
-        "font.family": [FONT_FAMILY],
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.titlesize": 12,
-        "axes.titlelocation": "left",
-        "font.size": 9,
-        "figure.dpi": 100,
-        "savefig.dpi": FIGURE_DPI,
-        "svg.hashsalt": "ppp_survey",
-    }
-    with plt.rc_context(rc):
+    before = {key: matplotlib.rcParams[key] for key in THEME_RC}
+    matplotlib.rcParams.update(THEME_RC)
+    try:
         yield
+    finally:
+        matplotlib.rcParams.update(before)
 
 
 def add_footer(fig, *, base: str, note: str) -> None:
@@ -168,6 +186,8 @@ def _receive_plan(plan, folder) -> None:
 
 
 def _draw_and_save(index: int) -> str:
+    if _WORKER_PLAN is None:
+        raise RuntimeError("_draw_and_save runs in a worker started with _receive_plan")
     plan, folder = _WORKER_PLAN
     name, draw = plan[index]
     with theme():
