@@ -5,16 +5,14 @@ Statistics live elsewhere; a plot function takes a tidy table, draws it on ``ax`
 matplotlib-fontja, so charts render with no missing glyph on a machine with no CJK fonts. Styles
 apply inside :func:`theme`, which restores the settings it changed: the library never changes global
 matplotlib state.
-Every chart carries its base (n) and a source note; :func:`save_figure` writes PNGs without a
-timestamp so the same table gives the same bytes.
+Every chart carries its base (n) and a source note; :mod:`.figure_files` writes the PNGs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +22,6 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager
 
-from ppp_survey.files import atomic_output
 from ppp_survey.text import pct
 
 if TYPE_CHECKING:  # matplotlib >= 3.10 names the rcParams keys; older versions run unchecked
@@ -92,123 +89,6 @@ def fit_left_margin(ax, *, pad: float = 0.015) -> None:
     widths = [t.get_window_extent(renderer).width for t in ax.get_yticklabels()] or [0.0]
     left = max(widths) / fig.bbox.width + pad + 0.01
     fig.subplots_adjust(left=min(0.6, left))
-
-
-def save_figure(fig, path: str | Path) -> Path:
-    """Save a figure as PNG atomically, with no timestamp or software tag, and close it.
-
-    The image is matplotlib's own rendering at :data:`FIGURE_DPI`; it is written as RGB when every
-    pixel is opaque (the charts are: the alpha channel carries nothing) and with zlib level
-    :data:`PNG_COMPRESS_LEVEL`, which together encode in about half the time of matplotlib's
-    default RGBA at level 6 for files of about the same size. Same figure, same bytes.
-    """
-    p = Path(path)
-    with atomic_output(p) as tmp:
-        image = _render_rgba(fig, FIGURE_DPI)
-        if image is None:  # size not as expected: let matplotlib write it
-            fig.savefig(
-                tmp,
-                format="png",
-                metadata={"Software": None},
-                dpi=FIGURE_DPI,
-                pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
-            )
-        else:
-            from PIL import Image
-
-            if (image[:, :, 3] == 255).all():
-                image = image[:, :, :3]
-            Image.fromarray(image).save(
-                tmp, format="png", dpi=(FIGURE_DPI, FIGURE_DPI), compress_level=PNG_COMPRESS_LEVEL
-            )
-    plt.close(fig)
-    return p
-
-
-def _render_rgba(fig, dpi: float) -> np.ndarray | None:
-    """The figure as savefig renders it at ``dpi``, as an (height, width, 4) uint8 array."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="rgba", dpi=dpi)
-    shown = fig.dpi
-    try:  # the canvas size in pixels at the saving dpi, as the Agg canvas computes it
-        fig.dpi = dpi
-        width, height = fig.canvas.get_width_height(physical=True)
-    finally:
-        fig.dpi = shown
-    data = buffer.getbuffer()
-    if len(data) != width * height * 4:
-        return None
-    return np.frombuffer(data, dtype=np.uint8).reshape(height, width, 4)
-
-
-def save_figures(
-    plan, folder: str | Path, *, jobs: int | None = None, progress: Callable[[str], None] | None = None
-) -> list[Path]:
-    """Draw and save every ``(file name, draw)`` of ``plan`` into ``folder`` inside :func:`theme`;
-    return the paths in plan order. ``draw()`` returns the Axes of a new figure.
-
-    With ``jobs`` > 1 the figures are drawn by that many forked worker processes, each figure
-    whole in one process, so every file has the bytes a one-process run writes. The default is
-    one process per CPU (at most 4) where processes can be forked (Linux), else one;
-    ``PPP_SURVEY_JOBS=1`` forces one process. ``progress(name)`` is called for each file written,
-    in plan order.
-    """
-    folder = Path(folder)
-    plan = list(plan)
-    jobs = _jobs(jobs, len(plan))
-    names = []
-    if jobs <= 1:
-        with theme():
-            for name, draw in plan:
-                save_figure(draw().figure, folder / name)
-                names.append(name)
-                if progress is not None:
-                    progress(name)
-        return [folder / name for name in names]
-    import multiprocessing
-
-    # with fork, the initializer's arguments reach the workers unpickled (the draw functions are
-    # closures); only the workers hold the plan, the calling process keeps no state
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_receive_plan, initargs=(plan, folder)) as pool:
-        for name in pool.imap(_draw_and_save, range(len(plan))):
-            names.append(name)
-            if progress is not None:
-                progress(name)
-    return [folder / name for name in names]
-
-
-_WORKER_PLAN: tuple | None = None  # set in each forked worker by _receive_plan
-
-
-def _receive_plan(plan, folder) -> None:
-    global _WORKER_PLAN
-    _WORKER_PLAN = (plan, folder)
-
-
-def _draw_and_save(index: int) -> str:
-    if _WORKER_PLAN is None:
-        raise RuntimeError("_draw_and_save runs in a worker started with _receive_plan")
-    plan, folder = _WORKER_PLAN
-    name, draw = plan[index]
-    with theme():
-        save_figure(draw().figure, folder / name)
-    return name
-
-
-def _jobs(jobs: int | None, n_figures: int) -> int:
-    if jobs is None:
-        import multiprocessing
-        import os
-        import sys
-
-        env = os.environ.get("PPP_SURVEY_JOBS", "").strip()
-        if env:
-            jobs = int(env) if env.isdigit() else 1
-        elif sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
-            jobs = min(os.cpu_count() or 1, 4)
-        else:
-            jobs = 1
-    return max(1, min(int(jobs), n_figures))
 
 
 def plot_response_rates(rates: pd.DataFrame, *, ax=None, title: str = "職域別の回答率", note: str = ""):

@@ -177,9 +177,6 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     """Load, validate, tabulate, evaluate the matrix, compare, draw; return the paths written
     (the manifest last)."""
     from ppp_survey.analysis import analyse
-    from ppp_survey.outputs import (
-        plots,  # matplotlib is imported only when charts are drawn
-    )
     from ppp_survey.outputs.excel import write_workbook
     from ppp_survey.outputs.workbook import report_sheets
     from ppp_survey.spec.resources import resolve_codebook
@@ -264,7 +261,9 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         plan += change_figure_plan(changes, codebook, figure_name, note=changes.attrs.get("note", note))
     # forked worker processes where the platform allows (each chart whole in one process: the same
     # bytes as a one-process run); PPP_SURVEY_JOBS=1 forces one process
-    written += plots.save_figures(plan, opts.figures, progress=lambda name: progress(f"        {name}"))
+    from ppp_survey.outputs.figure_files import save_figures
+
+    written += save_figures(plan, opts.figures, progress=lambda name: progress(f"        {name}"))
 
     if opts.freeze_baseline:
         written += freeze(opts, loaded, frame, codebook, progress=progress)
