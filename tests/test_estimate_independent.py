@@ -355,14 +355,38 @@ def test_unweighted_is_share_of_respondents(survey) -> None:
     assert row["n"] == len(answered) and row["unweighted"] == pytest.approx(answered.mean(), abs=1e-15)
 
 
-def test_degenerate_proportions_give_degenerate_intervals_without_warnings(survey) -> None:
+def test_zero_and_full_shares_get_clopper_pearson_intervals_without_warnings(survey) -> None:
+    """0% and 100% cells have SE 0, but their interval does not collapse to [p, p] (issue 16): it is
+    Korn–Graubard's with the base n as the effective size, i.e. Clopper–Pearson on x = 0 or n of n,
+    computed here independently by statsmodels' proportion_confint(method="beta")."""
+    from statsmodels.stats.proportion import proportion_confint
+
     df, design = survey
     data = df.assign(never=0.0, always=1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = survey_mean(data, design, ["never", "always"], by="age")
-    assert (out["ci_low"] == out["estimate"]).all() and (out["ci_high"] == out["estimate"]).all()
     assert (out["se"] == 0).all()
+    for row in out.itertuples():
+        x = 0 if row.variable == "never" else row.n
+        low, high = proportion_confint(x, row.n, alpha=0.05, method="beta")
+        assert row.ci_low == pytest.approx(low, abs=1e-12) and row.ci_high == pytest.approx(high, abs=1e-12)
+        assert row.ci_low < row.ci_high
+
+
+def test_korn_graubard_matches_clopper_pearson_on_the_effective_size(survey) -> None:
+    """ci="beta" is R's svyciprop(method="beta"): n_eff = p(1−p)/se² · (t(n−1)/t(df))², then
+    Clopper–Pearson on (n_eff·p, n_eff), here through statsmodels' independent beta quantiles."""
+    from scipy import stats as st
+    from statsmodels.stats.proportion import proportion_confint
+
+    df, design = survey
+    out = survey_mean(df, design, "q1_A", by="age", ci="beta")
+    for row in out.itertuples():
+        p, se = row.estimate, row.se
+        n_eff = p * (1 - p) / se**2 * (st.t.ppf(0.025, design.n - 1) / st.t.ppf(0.025, design.df)) ** 2
+        low, high = proportion_confint(n_eff * p, n_eff, alpha=0.05, method="beta")
+        assert row.ci_low == pytest.approx(low, rel=1e-9) and row.ci_high == pytest.approx(high, rel=1e-9)
 
 
 def test_logit_interval_stays_in_unit_interval(survey) -> None:

@@ -197,11 +197,15 @@ def survey_mean(
         unused categories dropped) or sorted order.
     level : float, default 0.95
         Confidence level of the interval.
-    ci : {"auto", "logit", "wald"}
-        ``"auto"``: logit interval (R's ``svyciprop(method="logit")``) for
-        columns whose answers are all 0/1, Wald ``estimate ± t·se`` for
-        others.  ``"logit"`` requires 0/1 columns; ``"wald"`` uses the Wald
-        interval for all.  Both use Student t with ``design.df`` degrees of
+    ci : {"auto", "logit", "beta", "wald"}
+        ``"auto"``: for columns whose answers are all 0/1, the logit interval
+        (R's ``svyciprop(method="logit")``), except where it collapses or is
+        unreliable — an estimate of 0% or 100% or a base under 30 — where it
+        is Korn & Graubard's (R's ``svyciprop(method="beta")``: Clopper–Pearson
+        on the effective sample size; for 0% and 100% the base n); Wald
+        ``estimate ± t·se`` for other columns.  ``"logit"`` and ``"beta"``
+        use that interval for every cell (0/1 columns only); ``"wald"`` the
+        Wald interval for all.  t quantiles use ``design.df`` degrees of
         freedom.
     df : float, optional
         Degrees of freedom of the t quantile; default ``design.df``
@@ -224,8 +228,8 @@ def survey_mean(
     data, names, by = expand_columns(data, columns, by)
     check_aligned(data, design, names)
     check_level(level)
-    if ci not in ("auto", "logit", "wald"):
-        raise ValueError(f"ci must be 'auto', 'logit' or 'wald', got {ci!r}")
+    if ci not in ("auto", "logit", "beta", "wald"):
+        raise ValueError(f"ci must be 'auto', 'logit', 'beta' or 'wald', got {ci!r}")
     groups = group_codes(data, by)
     sums = stratum_sums(data, design, names, groups, center=True)
     return mean_table(design, names, groups, sums, level=level, ci=ci, df=df)

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import special  # not scipy.stats: it takes about a second to import
 
 from ppp_survey.constants import ALL as GROUP_ALL
+from ppp_survey.constants import MIN_BASE
 from ppp_survey.survey.design import StratifiedDesign
 
 # ---------------------------------------------------------------------------
@@ -282,6 +283,34 @@ def logit_interval(p: np.ndarray, se: np.ndarray, q: float) -> tuple[np.ndarray,
     return low, high
 
 
+def korn_graubard_interval(
+    p: np.ndarray, se: np.ndarray, n: np.ndarray, *, level: float, df: float, n_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Korn & Graubard's interval (R's ``svyciprop(method = "beta")``): Clopper–Pearson on the
+    design's effective sample size.
+
+    ``n_eff = p(1−p)/se² · (t_{α/2, n_rows−1} / t_{α/2, df})²`` (R: ``nrow(design) − 1`` and
+    ``degf(design)``), then ``[Beta⁻¹(α/2; n_eff·p, n_eff(1−p)+1), Beta⁻¹(1−α/2; n_eff·p+1, n_eff(1−p))]``.
+    Where the estimate is 0 or 1 (or the SE is 0) the effective size is undefined (R returns NaN);
+    here it is the base ``n`` (design effect 1), so a 0/24 cell gets the Clopper–Pearson upper bound
+    of 0/24, 14.2%, instead of a collapsed ``[0, 0]``. Korn & Graubard (1998), Survey Methodology 24:193–201.
+    """
+    alpha = 1.0 - level
+    p = np.asarray(p, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        n_eff = p * (1.0 - p) / np.asarray(se, dtype=float) ** 2
+        if n_rows > 1 and df > 0:
+            n_eff = n_eff * (special.stdtrit(n_rows - 1, alpha / 2) / special.stdtrit(df, alpha / 2)) ** 2
+        degenerate = (p <= 0.0) | (p >= 1.0) | ~np.isfinite(n_eff) | (n_eff <= 0)
+        n_eff = np.where(degenerate, n, n_eff)
+        x = n_eff * p
+        low = np.where(x > 0, special.betaincinv(x, n_eff - x + 1.0, alpha / 2), 0.0)
+        high = np.where(n_eff - x > 0, special.betaincinv(x + 1.0, n_eff - x, 1.0 - alpha / 2), 1.0)
+    empty = ~(n > 0) | np.isnan(p)
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
 def tidy_table(names: Sequence[str], groups: GroupCodes, columns: dict[str, np.ndarray]) -> pd.DataFrame:
     """Long table, one row per variable × group (variable-major), from (G, J) arrays."""
     n_groups, n_cols = groups.size, len(names)
@@ -326,9 +355,9 @@ def mean_arrays(
     names: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """The columns of :func:`survey_mean`'s table as (G, J) arrays, from the (centred) sums."""
-    if ci == "logit" and not sums.binary.all():
+    if ci in ("logit", "beta") and not sums.binary.all():
         bad = [nm for nm, b in zip(names if names is not None else range(len(sums.binary)), sums.binary) if not b]
-        raise ValueError(f"ci='logit' needs 0/1 columns; not 0/1: {bad}")
+        raise ValueError(f"ci={ci!r} needs 0/1 columns; not 0/1: {bad}")
 
     parts = ratio_parts(design, sums.count, sums.s1, sums.s2)
     variance = stratified_variance(design, parts.linear, parts.square)
@@ -344,11 +373,21 @@ def mean_arrays(
 
     q = t_quantile(level, resolve_df(design, df))
     low, high = wald_interval(estimate, se, q)
-    use_logit = sums.binary if ci == "auto" else np.full(len(sums.binary), ci == "logit")
-    if use_logit.any():
-        l_low, l_high = logit_interval(estimate, se, q)
-        low = np.where(use_logit[np.newaxis, :], l_low, low)
-        high = np.where(use_logit[np.newaxis, :], l_high, high)
+    proportion = sums.binary if ci == "auto" else np.full(len(sums.binary), ci in ("logit", "beta"))
+    if proportion.any():
+        # logit (R's svyciprop default); Korn–Graubard where logit collapses or is unreliable: an
+        # estimate of 0 or 1 (zero SE) or a base under MIN_BASE ("auto"), or everywhere ("beta")
+        p_low, p_high = logit_interval(estimate, se, q)
+        beta = (
+            (estimate <= 0.0) | (estimate >= 1.0) | (n < MIN_BASE) if ci == "auto" else np.full(n.shape, ci == "beta")
+        )
+        if beta.any():
+            k_low, k_high = korn_graubard_interval(
+                estimate, se, n, level=level, df=resolve_df(design, df), n_rows=design.n
+            )
+            p_low, p_high = np.where(beta, k_low, p_low), np.where(beta, k_high, p_high)
+        low = np.where(proportion[np.newaxis, :], p_low, low)
+        high = np.where(proportion[np.newaxis, :], p_high, high)
 
     return {
         "n": n.astype(np.int64),

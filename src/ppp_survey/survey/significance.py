@@ -421,11 +421,12 @@ def versus_rest_arrays(design: StratifiedDesign, sums) -> dict[str, np.ndarray]:
     other = ratio_parts(design, rest["count"], rest["s1"], rest["s2"])
     # Disjoint domains: Σ z_g z_rest = 0 respondent by respondent.
     variance = stratified_variance(design, own.linear - other.linear, own.square + other.square)
-    se = np.sqrt(variance)
     shift = sums.shift[np.newaxis, :]
+    variance, correction = _at_zero_or_full(variance, sums, own, other, rest["count"], shift)
+    se = np.sqrt(variance)
     difference = own.estimate - other.estimate
     with np.errstate(divide="ignore", invalid="ignore"):
-        statistic = difference / se
+        statistic = np.sign(difference) * np.fmax(np.abs(difference) - correction, 0.0) / se
         p_value = 2.0 * special.stdtr(design.df, -np.abs(statistic))  # t.sf
     return {
         "estimate_group": own.estimate + shift,
@@ -435,3 +436,28 @@ def versus_rest_arrays(design: StratifiedDesign, sums) -> dict[str, np.ndarray]:
         "statistic": statistic,
         "p_value": p_value,
     }
+
+
+def _at_zero_or_full(variance, sums, own, other, rest_count, shift) -> tuple[np.ndarray, np.ndarray]:
+    """Variance and continuity correction of the group-vs-rest test for 0% and 100% shares.
+
+    Where a 0/1 column's share is 0% or 100% in the group or in the rest, its linearised variance
+    is 0 there and the test would use the other side's variance only: a 0/103 cell against 2% in
+    the rest gave p = 4e-11 (Fisher's exact test: 0.25). There the variance is at least its value
+    under the null of no difference, ``p₀(1 − p₀)(1/n_g + 1/n_rest)`` (``p₀`` the pooled
+    design-based share, ``n`` the respondents who answered, no FPC), and the difference is reduced
+    by Yates' continuity correction ``(1/n_g + 1/n_rest)/2`` before it is divided by the SE, as
+    these cells are counts of a few people. Elsewhere: the variance unchanged, no correction.
+    """
+    p_group, p_rest = own.estimate + shift, other.estimate + shift
+    binary = np.asarray(sums.binary, dtype=bool)[np.newaxis, :]
+    extreme = binary & ((p_group <= 0) | (p_group >= 1) | (p_rest <= 0) | (p_rest >= 1))
+    if not extreme.any():
+        return variance, np.zeros_like(variance)
+    n_group, n_rest = sums.count.sum(axis=0), rest_count.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (own.nhat * p_group + other.nhat * p_rest) / (own.nhat + other.nhat)
+        inverse_n = 1.0 / n_group + 1.0 / n_rest
+        null = pooled * (1.0 - pooled) * inverse_n
+    use = extreme & np.isfinite(null)
+    return np.where(use, np.fmax(variance, null), variance), np.where(use, inverse_n / 2.0, 0.0)
