@@ -157,7 +157,7 @@ def test_compare_report_outputs(compared):
     assert (kpi.loc[kpi["比較キー"] == "", "判定"] == "比較対象外").all()
     manifest = json.loads((tables / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["baseline"]["manifest_sha256"] == sha256_file(BASELINE_R7 / "manifest.json")
-    assert manifest["baseline"]["fpc"] is True
+    assert manifest["baseline"]["fpc"] is False  # the default: no FPC on a change (issue 16)
     from openpyxl import load_workbook
 
     book = load_workbook(tables / "集計表_架空データ.xlsx", read_only=True)

@@ -59,7 +59,7 @@ class ReportOptions:
     matrix: Path | None = None
     compare: Path | None = None
     mapping: Path | None = None
-    fpc_change: bool = True
+    fpc_change: bool = False
     freeze_baseline: Path | None = None
 
     @property
@@ -132,11 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="経年比較: 設問・選択肢・職域の対応ファイル（例 mapping_r7_r8.yaml）。設問が同一なら不要",
     )
     p.add_argument(
-        "--no-fpc-change",
+        "--fpc-change",
         dest="fpc_change",
-        action="store_false",
-        help="経年比較で有限母集団修正を使わない（回答を生む過程の変化を問う場合。既定は各回の職員全体の値の比較）",
+        action="store_true",
+        help="経年比較で有限母集団修正を使う（その日の職員全体という有限母集団どうしの比較。"
+        "既定は使わない：回答を生む意識の変化を問い、変化のない項目の誤判定を5%に保つ）",
     )
+    p.add_argument("--no-fpc-change", dest="fpc_change", action="store_false", help=argparse.SUPPRESS)
     p.add_argument(
         "--freeze-baseline",
         type=Path,
