@@ -35,7 +35,9 @@ def test_zero_cells_are_not_marked_and_their_p_is_near_fishers(cells):
 
 def test_the_two_marks_the_issue_named_are_gone(cells):
     q1 = cells[(cells["question"] == "q1") & (cells["group"] == "消防") & (cells["label"] == "重要ではない")].iloc[0]
-    q4 = cells[(cells["question"] == "q4") & (cells["group"] == "企業（上下水道）") & (cells["label"] == "その他")].iloc[0]
+    q4 = cells[
+        (cells["question"] == "q4") & (cells["group"] == "企業（上下水道）") & (cells["label"] == "その他")
+    ].iloc[0]
     for row in (q1, q4):
         assert row["share"] == 0 and row["mark"] == ""
         assert row["p_value"] > 0.05
