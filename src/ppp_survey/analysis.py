@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ppp_survey.constants import MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.survey.design import StratifiedDesign
 from ppp_survey.survey.privacy import (
@@ -61,6 +62,7 @@ class Analysis:
     audit: pd.DataFrame
     min_group: int = DEFAULT_MIN_GROUP
     pooled: bool = False
+    marks: MarkRule = MarkRule.PROTECTED
 
     @property
     def questions(self) -> list[Item]:
@@ -117,6 +119,7 @@ def analyse(
     *,
     min_group: int = DEFAULT_MIN_GROUP,
     pool: bool = False,
+    marks: MarkRule | str = MarkRule.PROTECTED,
     progress=None,
 ) -> Analysis:
     """Compute the design, response rates, GT, every crosstab and the Likert summaries.
@@ -150,7 +153,7 @@ def analyse(
             progress(f"        クロス集計: {attr.label}別")
         grouped = responses.assign(**{attr.id: pool_small_groups(responses[attr.id], min_group)}) if pool else responses
         for q in questions:
-            ct = crosstab(grouped, design, q, by=attr.id, by_label=attr.label)
+            ct = crosstab(grouped, design, q, by=attr.id, by_label=attr.label, marks=marks)
             cells, audit = suppress_cells(
                 ct.cells,
                 min_group,
@@ -186,6 +189,7 @@ def analyse(
         audit=audit.reset_index(drop=True),
         min_group=min_group,
         pooled=pool,
+        marks=MarkRule(marks),
     )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import font_manager
 
+from ppp_survey.constants import MARK_RULE_SHORT
 from ppp_survey.text import pct
 
 if TYPE_CHECKING:  # matplotlib >= 3.10 names the rcParams keys; older versions run unchecked
@@ -398,7 +399,8 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     tests = crosstab.tests
     test_text = "" if item.is_multi else f"Rao–Scott検定 {_p_text(tests['p_value'].iloc[0])}　"
     legend = (
-        "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)　※基数30未満は参考値（検定なし）　x: 秘匿（匿名性の確保）"
+        "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)"
+        f"（{MARK_RULE_SHORT[crosstab.marks]}）　※基数30未満は参考値（検定なし）　x: 秘匿（匿名性の確保）"
     )
     n_total = int(bases["base_n"].sum())
     add_footer(

@@ -15,8 +15,8 @@ from ppp_survey.outputs.excel import Block, Sheet, mark_format
 from ppp_survey.survey.tables import (
     ALL,
     DESIGN_NOTE,
-    MARK_LEGEND,
     NO_ANSWER,
+    mark_legend,
     table_notes,
 )
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
@@ -88,8 +88,11 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sh
         ),
         ("設問", s.reconstruction or "コードブックのとおり"),
         ("基数", BASE_NOTE),
-        ("推定方法", DESIGN_NOTE + "信頼区間はロジット変換（Rのsvyciprop既定）による。"),
-        ("有意差の記号", MARK_LEGEND),
+        (
+            "推定方法",
+            DESIGN_NOTE + "信頼区間はロジット変換（Rのsvyciprop既定）、0%・100%・基数30未満はKorn–Graubard法による。",
+        ),
+        ("有意差の記号", mark_legend(analysis.marks)),
         ("四捨五入", ROUNDING_NOTE),
         (
             "シート",

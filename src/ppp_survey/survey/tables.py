@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import ALL, MIN_BASE, NO_ANSWER
+from ppp_survey.constants import ALL, MARK_RULE_TEXT, MIN_BASE, NO_ANSWER, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.survey.design import StratifiedDesign, stratified_design
 from ppp_survey.survey.estimate import survey_difference, survey_mean
@@ -49,10 +49,17 @@ from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 PROTECT_ALPHA = 0.05
 MARKS = {("high", 0.01): "▲", ("high", 0.05): "△", ("low", 0.01): "▼", ("low", 0.05): "▽"}
-MARK_LEGEND = (
-    "▲/▼：その他の回答者と比べて有意に高い/低い（1%水準）、△/▽：同（5%水準）。"
-    "表全体の関連（Rao–Scott検定）が5%水準で有意な場合のみ表示。基数30未満は参考値（検定しない）。"
-)
+
+
+def mark_legend(rule: MarkRule = MarkRule.PROTECTED) -> str:
+    """The legend of the marks under `rule`, for tables and sheets."""
+    return (
+        "▲/▼：その他の回答者と比べて有意に高い/低い（1%水準）、△/▽：同（5%水準）。"
+        f"{MARK_RULE_TEXT[MarkRule(rule)]}。基数30未満は参考値（検定しない）。"
+    )
+
+
+MARK_LEGEND = mark_legend()
 DESIGN_NOTE = (
     "推定値・標準誤差・95%信頼区間は、職域ごとの回答者をその職域の職員からの無作為抽出とみなし（職域内で回答の有無は"
     "ランダムと仮定）、職域別に重み付け（職員数/回答者数）し有限母集団修正を行った層化推定。"
@@ -152,6 +159,7 @@ class Crosstab:
     cells: pd.DataFrame
     tests: pd.DataFrame
     by_label: str = ""
+    marks: MarkRule = MarkRule.PROTECTED
 
 
 def crosstab(
@@ -163,11 +171,15 @@ def crosstab(
     by_label: str | None = None,
     min_base: int = MIN_BASE,
     level: float = 0.95,
+    marks: MarkRule | str = MarkRule.PROTECTED,
 ) -> Crosstab:
     """Shares of one question by the groups of ``by`` (職域 or any attribute), with marks and tests.
 
-    ``by_label`` names the attribute in titles (職域); it defaults to ``by``.
+    ``by_label`` names the attribute in titles (職域); it defaults to ``by``. ``marks`` is the
+    multiplicity rule of the cell tests (:class:`~ppp_survey.constants.MarkRule`); ``p_value`` in
+    the cells is the adjusted one under ``holm`` and ``bh``.
     """
+    marks = MarkRule(marks)
     check_level(level)
     parts = item_sums(responses, design, item, by)  # one pass: shares, differences and tests
     cells = _tally_columns(item, parts, design, level)
@@ -177,16 +189,30 @@ def crosstab(
     reference = cells["base_n"] < min_base
 
     tests = _tests_from_sums(parts, design, item, by) if parts.binary_codes else _tests(responses, design, item, by)
-    significant = dict(zip(tests["code"], tests["p_value"] < PROTECT_ALPHA))
-    protect = (
-        (lambda code: significant.get(code, False)) if item.is_multi else (lambda code: significant.get(None, False))
-    )
+    testable = ~np.asarray(reference) & np.isfinite(p_value)
+    if marks is MarkRule.PROTECTED:
+        significant = dict(zip(tests["code"], tests["p_value"] < PROTECT_ALPHA))
+        gate = np.array([significant.get(code if item.is_multi else None, False) for code in cells["code"].tolist()])
+        testable &= gate
+    else:
+        p_value = _adjust(p_value, testable, marks)
     mark = [
-        "" if (ref or not protect(code) or not np.isfinite(p)) else _mark(diff, p)
-        for ref, code, diff, p in zip(reference.tolist(), cells["code"].tolist(), difference.tolist(), p_value.tolist())
+        _mark(diff, p) if ok else "" for ok, diff, p in zip(testable.tolist(), difference.tolist(), p_value.tolist())
     ]
     cells.update(difference=difference, p_value=np.where(reference, np.nan, p_value), reference=reference, mark=mark)
-    return Crosstab(item=item, by=by, cells=pd.DataFrame(cells), tests=tests, by_label=by_label or by)
+    return Crosstab(item=item, by=by, cells=pd.DataFrame(cells), tests=tests, by_label=by_label or by, marks=marks)
+
+
+def _adjust(p_value: np.ndarray, testable: np.ndarray, rule: MarkRule) -> np.ndarray:
+    """The cell p-values adjusted over the table's tested cells (Holm or Benjamini–Hochberg,
+    statsmodels' ``multipletests``); untested cells keep NaN."""
+    from statsmodels.stats.multitest import multipletests
+
+    adjusted = np.full(p_value.shape, np.nan)
+    if testable.any():
+        method = {MarkRule.HOLM: "holm", MarkRule.BH: "fdr_bh"}[rule]
+        adjusted[testable] = multipletests(p_value[testable], method=method)[1]
+    return adjusted
 
 
 def _mark(difference: float, p: float) -> str:
@@ -390,7 +416,7 @@ def table_notes(ct: Crosstab | None = None) -> list[str]:
                 notes.append(f"{head}Rao–Scott検定：回答が1区分のみのため検定できない")
                 continue
             notes.append(f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, {_p(row.p_value)}")
-        notes.append(MARK_LEGEND)
+        notes.append(mark_legend(ct.marks))
     return [*notes, DESIGN_NOTE, ROUNDING_NOTE]
 
 

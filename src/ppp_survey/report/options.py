@@ -1,0 +1,160 @@
+"""The command line's options: :class:`ReportOptions`, the argument parser (Japanese help) and the
+defaults (the bundled synthetic baseline under the working folder or ``$PPP_SURVEY_ROOT``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+DEFAULT_DATA = Path("data/raw/synthetic_r7_responses.xlsx")
+DEFAULT_FRAME = Path("data/raw/staff_frame_r7.csv")
+_SYNTHETIC_NAME = re.compile(r"synthetic|架空", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """Everything a report run depends on besides the input files' contents."""
+
+    data: Path
+    frame: Path
+    codebook: Path | None
+    out: Path
+    on_invalid: str = "error"
+    synthetic: bool = False
+    weighted: bool = False
+    min_group: int = DEFAULT_MIN_GROUP
+    pool_small: bool = False
+    marks: str = "protected"
+    export_free_text: bool = False
+    matrix: Path | None = None
+    compare: Path | None = None
+    mapping: Path | None = None
+    fpc_change: bool = False
+    freeze_baseline: Path | None = None
+
+    @property
+    def figures(self) -> Path:
+        return self.out / "figures"
+
+    @property
+    def tables(self) -> Path:
+        return self.out / "data" / "processed"
+
+
+def default_root() -> Path:
+    """The project folder outputs and default inputs resolve against: $PPP_SURVEY_ROOT or the cwd."""
+    return Path(os.environ.get("PPP_SURVEY_ROOT") or Path.cwd())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m ppp_survey.report",
+        description="職員意識調査の集計表・図表を再生成する（既定: 同梱の架空データ）",
+    )
+    p.add_argument(
+        "--data", type=Path, help="回答データ (.xlsx / .csv / .sav)。既定: data/raw/synthetic_r7_responses.xlsx"
+    )
+    p.add_argument("--frame", type=Path, help="職域別職員数フレーム (.csv)。既定: data/raw/staff_frame_r7.csv")
+    p.add_argument("--codebook", type=Path, help="コードブック (.yaml)。既定: 同梱の令和7年度版（再構成）")
+    p.add_argument(
+        "--out", type=Path, help="出力先のフォルダ（その下に figures/ と data/processed/ を作る）。既定: 作業フォルダ"
+    )
+    p.add_argument(
+        "--on-invalid",
+        choices=("error", "reject"),
+        default="error",
+        help="コードブックにない値: error=停止して場所を示す（既定） / reject=その行を除外して記録",
+    )
+    p.add_argument(
+        "--weighted",
+        action="store_true",
+        help="図に事後層化推定値（職員全体の推計）と95%%信頼区間を描く（既定: 回答者に占める割合）",
+    )
+    p.add_argument(
+        "--min-group",
+        type=int,
+        default=DEFAULT_MIN_GROUP,
+        help="匿名性の閾値: 基数がこれ未満の集団は x で秘匿（既定10、3以上）",
+    )
+    p.add_argument("--pool-small", action="store_true", help="閾値未満の属性区分を「その他」にまとめて集計する")
+    p.add_argument(
+        "--export-free-text",
+        action="store_true",
+        help="自由記述・その他の記入内容を内部用の別ファイルに書き出す（公開資料には含めない）",
+    )
+    p.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="出力に「架空データ」と明記する（ファイル名に synthetic/架空 を含むときは自動）",
+    )
+    p.add_argument(
+        "--matrix", type=Path, help="政策マトリクス（現状→具体像→取組と調査指標）の .yaml。既定: 同梱の2-(8)"
+    )
+    p.add_argument(
+        "--compare",
+        type=Path,
+        metavar="BASELINE",
+        help="経年比較: 凍結した基準値のフォルダ（例 data/processed/baseline_r7）と今回のデータを比べる",
+    )
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        help="経年比較: 設問・選択肢・職域の対応ファイル（例 mapping_r7_r8.yaml）。設問が同一なら不要",
+    )
+    p.add_argument(
+        "--marks",
+        choices=["holm", "bh", "protected"],
+        default="protected",
+        help="クロス集計の有意差記号の多重比較: protected=表全体のRao–Scott検定が5%水準で有意な場合のみ無調整で表示（既定）"
+        " / holm=表内の全セルをHolm法で調整 / bh=Benjamini–Hochberg法（偽発見率）",
+    )
+    p.add_argument(
+        "--fpc-change",
+        dest="fpc_change",
+        action="store_true",
+        help="経年比較で有限母集団修正を使う（その日の職員全体という有限母集団どうしの比較。"
+        "既定は使わない：回答を生む意識の変化を問い、変化のない項目の誤判定を5%に保つ）",
+    )
+    p.add_argument("--no-fpc-change", dest="fpc_change", action="store_false", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--freeze-baseline",
+        type=Path,
+        metavar="FOLDER",
+        help="今回の結果を翌年比較用の基準値としてフォルダに凍結する（例 data/processed/baseline_r7）",
+    )
+    return p
+
+
+def options_from_args(args: argparse.Namespace) -> ReportOptions:
+    root = default_root()
+    data = args.data or root / DEFAULT_DATA
+    out = args.out or root
+    return ReportOptions(
+        data=data,
+        frame=args.frame or root / DEFAULT_FRAME,
+        codebook=args.codebook,
+        out=out,
+        on_invalid=args.on_invalid,
+        synthetic=bool(args.synthetic or _SYNTHETIC_NAME.search(Path(data).name)),
+        weighted=args.weighted,
+        min_group=args.min_group,
+        pool_small=args.pool_small,
+        marks=args.marks,
+        export_free_text=args.export_free_text,
+        matrix=args.matrix,
+        compare=args.compare,
+        mapping=args.mapping,
+        fpc_change=args.fpc_change,
+        freeze_baseline=args.freeze_baseline,
+    )
