@@ -100,6 +100,21 @@ class Analysis:
             return self.responses
         return self.responses.assign(**{by: pool_small_groups(self.responses[by], self.min_group)})
 
+    def source_note(self, *, synthetic: bool) -> str:
+        """The source note of this wave's outputs: period, staff, respondents, response rate, and the
+        strata without respondents (which the estimates then do not represent)."""
+        from ppp_survey.text import source_note
+
+        total = self.rates.iloc[-1]
+        return source_note(
+            self.codebook,
+            int(total["population"]),
+            int(total["respondents"]),
+            synthetic=synthetic,
+            without=tuple(str(s) for s in self.design.empty_strata),
+            covered=int(self.design.covered_population),
+        )
+
     def tests(self) -> pd.DataFrame:
         """All Rao–Scott tests of the crosstabs, one row per test."""
         return pd.concat([ct.tests for ct in self.crosstabs.values()], ignore_index=True)
@@ -248,7 +263,6 @@ def load_survey(
     from ppp_survey.ingest.load import load_responses
     from ppp_survey.spec.codebook import load_codebook
     from ppp_survey.spec.frame import load_frame
-    from ppp_survey.text import source_note
 
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     loaded = load_responses(data, cb, on_invalid=on_invalid)
@@ -256,6 +270,5 @@ def load_survey(
     analysis = analyse(loaded.responses, staff, cb, min_group=min_group, pool=pool)
     if synthetic is None:
         synthetic = bool(re.search(r"synthetic|架空", Path(data).name, re.IGNORECASE))
-    total = analysis.rates.iloc[-1]
-    note = source_note(cb, int(total["population"]), int(total["respondents"]), synthetic=synthetic)
+    note = analysis.source_note(synthetic=synthetic)
     return Survey(loaded=loaded, analysis=analysis, note=note, synthetic=synthetic)

@@ -54,8 +54,13 @@ def wareki(date: dt.date) -> tuple[str, int]:
     return "H", date.year - 1988
 
 
-def source_note(codebook, population: int, respondents: int, *, synthetic: bool) -> str:
-    """The chart source note, e.g. 'R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%）'."""
+def source_note(
+    codebook, population: int, respondents: int, *, synthetic: bool, without: tuple[str, ...] = (), covered: int = 0
+) -> str:
+    """The chart source note, e.g. 'R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%）'.
+
+    ``without``: strata (職域) with no respondent; estimates then represent only the ``covered``
+    staff, and the note says so: '…　推定は職員3,048人を代表（教育・保育は回答なし）'."""
     start, end = codebook.survey.fielded_from, codebook.survey.fielded_to
     era, year = wareki(start)
     tail = f"{end.day}" if (end.year, end.month) == (start.year, start.month) else f"{end.month}.{end.day}"
@@ -63,4 +68,6 @@ def source_note(codebook, population: int, respondents: int, *, synthetic: bool)
         f"{era}{year}.{start.month}.{start.day}～{tail}実施 職員{population:,}人中{respondents:,}人回答"
         f"（回答率{pct(respondents / population)}%）"
     )
+    if without:
+        note += f"　推定は職員{covered:,}人を代表（{'・'.join(without) if len(without) < 2 else '、'.join(without)}は回答なし）"
     return f"{note}　※架空データ" if synthetic else note

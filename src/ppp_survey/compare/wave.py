@@ -141,7 +141,16 @@ def wave_from_responses(
     from ppp_survey.text import source_note
 
     n = int(responses[codebook.stratum.id].notna().sum())
-    note = source_note(codebook, int(frame["population"].sum()), n, synthetic=synthetic)
+    answered = set(responses[codebook.stratum.id].dropna().astype(str))
+    empty = frame[~frame["domain"].astype(str).isin(answered)]
+    note = source_note(
+        codebook,
+        int(frame["population"].sum()),
+        n,
+        synthetic=synthetic,
+        without=tuple(empty["domain"].astype(str)),
+        covered=int(frame["population"].sum() - empty["population"].sum()),
+    )
     if inputs is None:
         name, text = codebook_source(codebook)
         inputs = {

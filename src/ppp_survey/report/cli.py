@@ -34,7 +34,7 @@ from ppp_survey.ingest.load import load_responses
 from ppp_survey.report.options import ReportOptions, build_parser, options_from_args
 from ppp_survey.spec.frame import load_frame
 from ppp_survey.survey.privacy import publish
-from ppp_survey.text import round_half_up, source_note
+from ppp_survey.text import round_half_up
 
 
 def _stderr(message: str) -> None:
@@ -77,8 +77,8 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     )
     held = int((analysis.audit["action"] == "秘匿").sum()) if len(analysis.audit) else 0
     progress(f"        匿名性: 基数{opts.min_group}未満の集団を秘匿（{held}件、二次秘匿を含む）")
-    total = analysis.rates.iloc[-1]
-    note = source_note(codebook, int(total["population"]), int(total["respondents"]), synthetic=opts.synthetic)
+    note = analysis.source_note(synthetic=opts.synthetic)
+    coverage = _coverage(analysis, progress)
 
     progress(f"[3/{steps}] 政策マトリクス（2-(8)）")
     policy = policy_matrix(opts, analysis, progress=progress)
@@ -143,7 +143,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         written += freeze(opts, loaded, frame, codebook, progress=progress)
 
     progress(f"[{steps}/{steps}] マニフェスト")
-    written.append(write_manifest(opts, written, opts.tables / "manifest.json", changes=changes))
+    written.append(write_manifest(opts, written, opts.tables / "manifest.json", changes=changes, coverage=coverage))
     progress(f"完了: {len(written)}ファイル")
     return written
 
@@ -339,7 +339,25 @@ def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_manifest(opts: ReportOptions, outputs: list[Path], path: Path, *, changes=None) -> Path:
+def _coverage(analysis, progress: Callable[[str], None]) -> dict:
+    """Which staff the estimates represent: the whole frame unless a stratum has no respondent,
+    which is then said on screen (and in the source note and the manifest)."""
+    design = analysis.design
+    if design.empty_strata:
+        progress(
+            f"        注意: 回答のない{analysis.codebook.stratum.label}（{'、'.join(map(str, design.empty_strata))}）"
+            f"があるため、推定は職員{int(design.covered_population):,}人を代表します（出典注記に明記）"
+        )
+    return {
+        "population": int(design.population.sum()),
+        "covered": int(design.covered_population),
+        "no_respondents": [str(x) for x in design.empty_strata],
+    }
+
+
+def write_manifest(
+    opts: ReportOptions, outputs: list[Path], path: Path, *, changes=None, coverage: dict | None = None
+) -> Path:
     """JSON record of inputs (with SHA-256), package version, options and every output written."""
     inputs = {"data": opts.data, "frame": opts.frame}
     for key in ("codebook", "matrix", "mapping"):
@@ -356,6 +374,8 @@ def write_manifest(opts: ReportOptions, outputs: list[Path], path: Path, *, chan
         "options": {k: str(v) for k, v in asdict(opts).items() if k != "out"},
         "outputs": [{"path": _relative(p, opts.out), "sha256": sha256_file(p)} for p in outputs],
     }
+    if coverage is not None:
+        manifest["coverage"] = coverage
     if changes is not None:
         manifest["baseline"] = {
             "description": changes.attrs["baseline_description"],
