@@ -189,3 +189,14 @@ def test_freeze_baseline_from_the_report(tmp_path, capsys):
         numeric = fresh.select_dtypes("number").columns
         pd.testing.assert_frame_equal(fresh.drop(columns=numeric), committed.drop(columns=numeric), obj=name)
         pd.testing.assert_frame_equal(fresh[numeric], committed[numeric], rtol=1e-9, atol=1e-12, obj=name)
+
+
+@pytest.mark.parametrize("entry", [["-m", "ppp_survey"], ["-m", "ppp_survey.report"]])
+def test_help_is_shown(entry):
+    """--help prints the Japanese help and exits 0 (a '%' in a help text once made it a traceback)."""
+    done = subprocess.run([sys.executable, *entry, "--help"], capture_output=True, text=True, encoding="utf-8")
+    assert done.returncode == 0, done.stderr[-400:]
+    assert "Traceback" not in done.stderr
+    for option in ("--data", "--frame", "--marks", "--fpc-change", "--min-group"):
+        assert option in done.stdout
+    assert "5%水準" in done.stdout

@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--marks",
         choices=["holm", "bh", "protected"],
         default="protected",
-        help="クロス集計の有意差記号の多重比較: protected=表全体のRao–Scott検定が5%水準で有意な場合のみ無調整で表示（既定）"
+        help="クロス集計の有意差記号の多重比較: protected=表全体のRao–Scott検定が5%%水準で有意な場合のみ無調整で表示（既定）"
         " / holm=表内の全セルをHolm法で調整 / bh=Benjamini–Hochberg法（偽発見率）",
     )
     p.add_argument(
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="fpc_change",
         action="store_true",
         help="経年比較で有限母集団修正を使う（その日の職員全体という有限母集団どうしの比較。"
-        "既定は使わない：回答を生む意識の変化を問い、変化のない項目の誤判定を5%に保つ）",
+        "既定は使わない：回答を生む意識の変化を問い、変化のない項目の誤判定を5%%に保つ）",
     )
     p.add_argument("--no-fpc-change", dest="fpc_change", action="store_false", help=argparse.SUPPRESS)
     p.add_argument(
