@@ -31,21 +31,7 @@ from ppp_survey.spec.matrix import (
 )
 from ppp_survey.spec.schema import FileChecker, read_yaml
 
-__all__ = [
-    "DEFAULT_MATRIX",
-    "Category",
-    "Finding",
-    "Goal",
-    "Indicator",
-    "Initiative",
-    "MatrixError",
-    "OptionLink",
-    "PolicyMatrix",
-    "Rule",
-    "Situation",
-    "load_matrix",
-    "parse_matrix",
-]
+__all__ = ["check_codebook", "load_matrix", "parse_matrix"]
 
 
 def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None) -> PolicyMatrix:
