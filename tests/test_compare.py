@@ -535,3 +535,20 @@ def test_chart_data_and_plots(changes):
         assert ax.get_legend_handles_labels()[1] == ["R7", "R8"]
         ax = change_plots.plot_change_heatmap(changes, "q5")
         assert len(ax.get_yticklabels()) == 10
+
+
+def test_middle_categories_have_no_verdict_and_arrows_show_the_sign(changes, r8):
+    """Issue 16: only the ends of a scale (and top-2 / bottom-2, multi-select options) are judged
+    改善/悪化; a middle category such as 「どちらかといえば重要である」 gets 増加/減少. Heatmap arrows
+    show the sign of a significant change, whatever its verdict."""
+    for item in r8.codebook.questions_of_type("likert"):
+        scores = [c.score for c in item.choices if c.score is not None]
+        for c in item.choices:
+            rows = changes[changes["indicator"] == f"{item.id}:choice:{c.code}"]
+            if c.score is None or c.score not in (max(scores), min(scores)):
+                assert not rows["verdict"].isin(["改善", "悪化"]).any(), (item.id, c.label)
+    for q, chart in change_plots.change_charts(changes).items():
+        marks, pts = chart.marks.to_numpy(object), chart.heatmap.to_numpy(float)
+        for m, d in zip(marks.ravel(), pts.ravel()):
+            if m in ("↑", "↓"):
+                assert (m == "↑") == (d > 0), (q, m, d)

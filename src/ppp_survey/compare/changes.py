@@ -277,9 +277,11 @@ def _direction(item, choice, polarity: str) -> str:
     """Which way is better for the share of one choice, from the item's polarity.
 
     Multi-select options follow the item's polarity, except その他 and 特にない (no direction).
-    Single-answer choices: a choice scored above the middle of the scale moves with the item's
-    polarity, one below it against it; choices without a score (わからない) or at the middle
-    have no direction.
+    Single-answer choices: only the two ends of the scale have a direction (the top-scored choice
+    moves with the item's polarity, the bottom-scored one against it). A middle category has
+    none: 「どちらかといえば重要である」 falling while 「重要である」 rises is a move toward the positive
+    end, not a worsening; such rows get 増加/減少 and the top-2 / bottom-2 indicators carry the
+    verdict. Choices without a score (わからない) have no direction either.
     """
     if polarity == "neutral":
         return "neutral"
@@ -288,11 +290,10 @@ def _direction(item, choice, polarity: str) -> str:
     scores = [c.score for c in item.choices if c.score is not None]
     if choice.score is None or not scores:
         return "neutral"
-    middle = (max(scores) + min(scores)) / 2
-    if choice.score == middle:
+    if choice.score not in (max(scores), min(scores)) or max(scores) == min(scores):
         return "neutral"
     flip = {"higher_is_better": "higher_is_worse", "higher_is_worse": "higher_is_better"}
-    return polarity if choice.score > middle else flip[polarity]
+    return polarity if choice.score == max(scores) else flip[polarity]
 
 
 def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int) -> pd.DataFrame:

@@ -61,7 +61,7 @@ BASE_COLOR, NEW_COLOR, NEUTRAL_COLOR = "#9e9e9e", "#1f5f99", "#bdbdbd"
 class ChangeChart:
     """What the charts of one question need: ``dumbbell`` (全体: one row per indicator with both
     estimates, difference and verdict), ``heatmap`` (differences in points, groups × indicators),
-    ``marks`` (↑ 改善, ↓ 悪化, * 増加/減少, x 秘匿) and ``improvement`` (the difference signed so that
+    ``marks`` (↑/↓ a significant rise/fall, x 秘匿) and ``improvement`` (the difference signed so that
     positive is better, 0 for items without a direction: the heatmap's colour)."""
 
     question: str
@@ -98,7 +98,9 @@ def change_charts(changes: pd.DataFrame) -> dict[str, ChangeChart]:
         order_i = list(dict.fromkeys(t["label"]))
         sign = t["direction"].map({"higher_is_better": 1.0, "higher_is_worse": -1.0}).fillna(0.0)
         frame = t.assign(
-            pt=100 * t["difference"], better=100 * t["difference"] * sign, mark=[_mark(v) for v in t["verdict"]]
+            pt=100 * t["difference"],
+            better=100 * t["difference"] * sign,
+            mark=[_mark(v, d) for v, d in zip(t["verdict"], t["difference"])],
         )
         grid = {
             c: frame.pivot(index="group", columns="label", values=c).reindex(index=order_g, columns=order_i)
@@ -115,8 +117,14 @@ def change_charts(changes: pd.DataFrame) -> dict[str, ChangeChart]:
     return out
 
 
-def _mark(verdict: str) -> str:
-    return {IMPROVED: "↑", WORSENED: "↓", INCREASED: "*", DECREASED: "*", SUPPRESSED: "x"}.get(verdict, "")
+def _mark(verdict: str, difference: float) -> str:
+    """The arrow shows the sign of a significant change (↑ up, ↓ down); the colour shows whether
+    that is better or worse. x: suppressed."""
+    if verdict == SUPPRESSED:
+        return "x"
+    if verdict in (IMPROVED, WORSENED, INCREASED, DECREASED):
+        return "↑" if difference > 0 else "↓"
+    return ""
 
 
 def plot_dumbbell(
@@ -183,8 +191,8 @@ def plot_dumbbell(
 def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title: str | None = None, note: str = ""):
     """Differences (points) of one question's indicators by 職域: colour blue = better, red = worse.
 
-    Items without a direction are left uncoloured; marks: ↑ 改善, ↓ 悪化, * 増加/減少 (items
-    without a direction), all at the 5% level; x 秘匿. Returns the Axes.
+    Items without a direction are left uncoloured; arrows ↑/↓: a rise/fall significant at the 5%
+    level (the colour says whether it is better or worse); x 秘匿. Returns the Axes.
     """
     import matplotlib.pyplot as plt
 
@@ -236,7 +244,7 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
     add_footer(
         fig,
         base=f"（ ）内は基数 n（{changes.attrs.get('baseline_wave', '基準')}→{changes.attrs.get('wave', '今回')}）。数値は差（ポイント）。\n色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
-        "↑改善 ↓悪化 *増加・減少（方向のない項目）、いずれも5%水準で有意。"
+        "↑上昇 ↓低下（5%水準で有意。改善か悪化かは色）。"
         "※基数30未満は参考値（検定しない）。x: 秘匿",
         note=note or changes.attrs.get("note", ""),
     )
