@@ -552,3 +552,15 @@ def test_middle_categories_have_no_verdict_and_arrows_show_the_sign(changes, r8)
         for m, d in zip(marks.ravel(), pts.ravel()):
             if m in ("↑", "↓"):
                 assert (m == "↑") == (d > 0), (q, m, d)
+
+
+def test_change_charts_round_half_up_like_the_tables(changes):
+    """Chart labels round half up, as the tables do (f"{x:+.1f}" would round 0.25 to 0.2)."""
+    from ppp_survey.text import round_half_up
+
+    chart = next(iter(change_plots.change_charts(changes).values()))
+    ax = change_plots.plot_change_heatmap(changes, chart.question)
+    shown = {t.get_text() for t in ax.texts}
+    for v in chart.heatmap.to_numpy(float).ravel():
+        if np.isfinite(v):
+            assert any(s.startswith(f"{round_half_up(v):+.1f}") for s in shown), v

@@ -19,12 +19,11 @@ from ppp_survey.compare.changes import (
 )
 from ppp_survey.compare.wave import ALL
 from ppp_survey.constants import SUPPRESSED
+from ppp_survey.text import round_half_up
 
 
 def display_changes(changes: pd.DataFrame, *, group: str | None = ALL) -> pd.DataFrame:
     """The change table as people read it: % and points rounded half up, Japanese headers."""
-    from ppp_survey.text import round_half_up
-
     t = changes if group is None else changes[changes["group"] == group]
     base, new = changes.attrs.get("baseline_wave", "基準"), changes.attrs.get("wave", "今回")
 
@@ -168,7 +167,7 @@ def plot_dumbbell(
         ax.text(
             1.01,
             yi,
-            f"{100 * row.difference:+.1f}pt{star} {row.verdict}",
+            f"{round_half_up(100 * row.difference):+.1f}pt{star} {row.verdict}",
             transform=ax.get_yaxis_transform(),
             va="center",
             ha="left",
@@ -205,9 +204,9 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
 
     chart = change_charts(changes)[question]
     grid, better, marks = chart.heatmap, chart.improvement, chart.marks
-    text = np.vectorize(lambda v, m: "x" if m == "x" else ("-" if not np.isfinite(v) else f"{v:+.1f}{m}"))(
-        grid.to_numpy(float), marks.to_numpy(object)
-    )
+    text = np.vectorize(
+        lambda v, m: "x" if m == "x" else ("-" if not np.isfinite(v) else f"{round_half_up(v):+.1f}{m}")
+    )(grid.to_numpy(float), marks.to_numpy(object))
     if ax is None:
         height = 0.4 * len(grid) + 3.2
         fig, ax = plt.subplots(figsize=(max(MIN_HEATMAP_WIDTH, 0.95 * grid.shape[1] + 3.2), height))
