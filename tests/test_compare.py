@@ -558,8 +558,11 @@ def test_change_charts_round_half_up_like_the_tables(changes):
     """Chart labels round half up, as the tables do (f"{x:+.1f}" would round 0.25 to 0.2)."""
     from ppp_survey.text import round_half_up
 
+    from ppp_survey.outputs import plots
+
     chart = next(iter(change_plots.change_charts(changes).values()))
-    ax = change_plots.plot_change_heatmap(changes, chart.question)
+    with plots.theme():
+        ax = change_plots.plot_change_heatmap(changes, chart.question)
     shown = {t.get_text() for t in ax.texts}
     for v in chart.heatmap.to_numpy(float).ravel():
         if np.isfinite(v):
