@@ -556,9 +556,8 @@ def test_middle_categories_have_no_verdict_and_arrows_show_the_sign(changes, r8)
 
 def test_change_charts_round_half_up_like_the_tables(changes):
     """Chart labels round half up, as the tables do (f"{x:+.1f}" would round 0.25 to 0.2)."""
-    from ppp_survey.text import round_half_up
-
     from ppp_survey.outputs import plots
+    from ppp_survey.text import round_half_up
 
     chart = next(iter(change_plots.change_charts(changes).values()))
     with plots.theme():
