@@ -200,3 +200,14 @@ def test_help_is_shown(entry):
     for option in ("--data", "--frame", "--marks", "--fpc-change", "--min-group"):
         assert option in done.stdout
     assert "5%水準" in done.stdout
+
+
+def test_manifest_carries_no_folder_of_this_machine(tmp_path):
+    """Published files name inputs and outputs without the writer's folders (issue 15, item 4)."""
+    out = tmp_path / "公開用"
+    assert run_report(out) == 0
+    text = (out / "data" / "processed" / "manifest.json").read_text(encoding="utf-8")
+    for folder in (str(tmp_path), str(REPO), "/tmp", "/work", "C:\\\\"):
+        assert folder not in text, folder
+    manifest = json.loads(text)
+    assert manifest["inputs"]["data"]["file"] == BASELINE.name

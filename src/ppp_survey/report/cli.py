@@ -368,10 +368,10 @@ def write_manifest(
         "package": "ppp_survey",
         "version": __version__,
         "synthetic": opts.synthetic,
-        "inputs": {k: {"path": str(v), "sha256": sha256_file(v)} for k, v in inputs.items()},
-        "codebook": "packaged codebook_r7.yaml" if opts.codebook is None else str(opts.codebook),
-        "matrix": "packaged policy_matrix_r7.yaml" if opts.matrix is None else str(opts.matrix),
-        "options": {k: str(v) for k, v in asdict(opts).items() if k != "out"},
+        "inputs": {k: {"file": Path(v).name, "sha256": sha256_file(v)} for k, v in inputs.items()},
+        "codebook": "packaged codebook_r7.yaml" if opts.codebook is None else Path(opts.codebook).name,
+        "matrix": "packaged policy_matrix_r7.yaml" if opts.matrix is None else Path(opts.matrix).name,
+        "options": {k: _public(v) for k, v in asdict(opts).items() if k != "out"},
         "outputs": [{"path": _relative(p, opts.out), "sha256": sha256_file(p)} for p in outputs],
     }
     if coverage is not None:
@@ -390,10 +390,17 @@ def write_manifest(
 
 
 def _relative(path: Path, root: Path) -> str:
+    """An output's path relative to the output folder (its name where it lies elsewhere): a
+    published manifest never carries the folders of the machine that wrote it."""
     try:
         return path.relative_to(root).as_posix()
     except ValueError:
-        return path.as_posix()
+        return path.name
+
+
+def _public(value) -> str:
+    """An option as the manifest publishes it: paths by file or folder name only."""
+    return Path(value).name if isinstance(value, Path) else str(value)
 
 
 def main(argv: list[str] | None = None) -> int:
