@@ -11,16 +11,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ppp_survey.constants import MarkRule
+from ppp_survey.constants import DEFAULT_MIN_GROUP, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.survey.design import StratifiedDesign
-from ppp_survey.survey.privacy import (
-    AUDIT_COLUMNS,
-    DEFAULT_MIN_GROUP,
-    check_min_group,
-    pool_small_groups,
-    suppress_cells,
-)
+from ppp_survey.survey.privacy import AUDIT_COLUMNS, check_min_group, pool_small_groups, suppress_cells
 from ppp_survey.survey.rates import response_rates
 from ppp_survey.survey.tables import (
     Crosstab,

@@ -20,11 +20,11 @@ import yaml
 
 from ppp_survey import __version__
 from ppp_survey.compare.wave import INDICATOR_COLUMNS, Wave, as_wave, wave_indicators
+from ppp_survey.constants import DEFAULT_MIN_GROUP
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.files import atomic_output, csv_bytes, sha256_file
 from ppp_survey.spec.codebook import Codebook, parse_codebook
 from ppp_survey.spec.resources import codebook_source
-from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP
 
 BASELINE_FORMAT = 1
 

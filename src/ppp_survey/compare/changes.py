@@ -48,13 +48,11 @@ import pandas as pd
 from scipy.special import ndtr, ndtri  # not scipy.stats: slow to import
 
 from ppp_survey.compare.baseline import Baseline, baseline_from_wave
-from ppp_survey.compare.wave import ALL, Wave, as_wave, wave_indicators
-from ppp_survey.constants import SUPPRESSED
+from ppp_survey.compare.wave import Wave, as_wave, wave_indicators
+from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP, MIN_BASE, SUPPRESSED
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.mapping import GroupMap, Mapping, load_mapping
-from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP
-from ppp_survey.survey.tables import MIN_BASE
 
 IMPROVED, WORSENED, NO_CHANGE = "改善", "悪化", "有意な変化なし"
 INCREASED, DECREASED = "増加", "減少"

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import ALL
+from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.resources import codebook_source, resolve_codebook
-from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP, suppress_cells
+from ppp_survey.survey.privacy import suppress_cells
 
 __all__ = [
     "ALL",

@@ -17,8 +17,7 @@ from ppp_survey.compare.changes import (
     REFERENCE,
     WORSENED,
 )
-from ppp_survey.compare.wave import ALL
-from ppp_survey.constants import SUPPRESSED
+from ppp_survey.constants import ALL, SUPPRESSED
 from ppp_survey.text import round_half_up
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ppp_survey.compare.baseline import Baseline
 from ppp_survey.compare.changes import SUPPRESSED
+from ppp_survey.constants import ALL
 from ppp_survey.outputs.change_charts import (
     change_charts,
     display_changes,
@@ -31,7 +32,6 @@ from ppp_survey.outputs.excel import Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.survey.tables import ALL
 from ppp_survey.text import ROUNDING_NOTE
 
 SUPPRESSED_MARK = "x"

@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ppp_survey.constants import ALL
 from ppp_survey.files import atomic_output
 from ppp_survey.outputs.excel import Block, Sheet
 from ppp_survey.policy.evidence import NOT_SUPPORTED, SUPPORTED, UNDECIDED
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.survey.tables import ALL, DESIGN_NOTE
+from ppp_survey.survey.tables import DESIGN_NOTE
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 #: Background colours of the verdicts (HTML page): light green / light orange / light grey.

@@ -10,15 +10,10 @@ import numpy as np
 import pandas as pd
 
 from ppp_survey.analysis import Analysis
+from ppp_survey.constants import ALL, NO_ANSWER
 from ppp_survey.ingest.load import ValidationReport
 from ppp_survey.outputs.excel import Block, Sheet, mark_format
-from ppp_survey.survey.tables import (
-    ALL,
-    DESIGN_NOTE,
-    NO_ANSWER,
-    mark_legend,
-    table_notes,
-)
+from ppp_survey.survey.tables import DESIGN_NOTE, mark_legend, table_notes
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 PCT = "0.0"

@@ -40,14 +40,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.matrix import Finding, Indicator, PolicyMatrix, Rule, codes_text
 from ppp_survey.spec.matrix_file import check_codebook
 from ppp_survey.survey.design import StratifiedDesign
 from ppp_survey.survey.estimate import survey_mean
 from ppp_survey.survey.item_sums import indicators
-from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP
-from ppp_survey.survey.tables import ALL, DESIGN_NOTE, crosstab, likert_summary, tally
+from ppp_survey.survey.tables import DESIGN_NOTE, crosstab, likert_summary, tally
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 __all__ = [

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ppp_survey.survey.privacy import DEFAULT_MIN_GROUP
+from ppp_survey.constants import DEFAULT_MIN_GROUP
 
 
 def _stderr(message: str) -> None:

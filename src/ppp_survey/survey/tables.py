@@ -59,7 +59,6 @@ def mark_legend(rule: MarkRule = MarkRule.PROTECTED) -> str:
     )
 
 
-MARK_LEGEND = mark_legend()
 DESIGN_NOTE = (
     "推定値・標準誤差・95%信頼区間は、職域ごとの回答者をその職域の職員からの無作為抽出とみなし（職域内で回答の有無は"
     "ランダムと仮定）、職域別に重み付け（職員数/回答者数）し有限母集団修正を行った層化推定。"
