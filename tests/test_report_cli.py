@@ -211,3 +211,10 @@ def test_manifest_carries_no_folder_of_this_machine(tmp_path):
         assert folder not in text, folder
     manifest = json.loads(text)
     assert manifest["inputs"]["data"]["file"] == BASELINE.name
+    import zipfile
+
+    for book in (out / "data" / "processed").glob("*.xlsx"):  # every cell of every workbook too
+        with zipfile.ZipFile(book) as z:
+            xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+        for folder in (str(tmp_path), str(REPO), "/tmp/", "/work/"):
+            assert folder not in xml, (book.name, folder)

@@ -53,6 +53,7 @@ from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP, MIN_BASE, SUPPRESSED
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.mapping import GroupMap, Mapping, load_mapping
+from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 
 IMPROVED, WORSENED, NO_CHANGE = "改善", "悪化", "有意な変化なし"
 INCREASED, DECREASED = "増加", "減少"
@@ -237,33 +238,32 @@ def _pairs(mapping: Mapping) -> list[dict]:
             direction = "neutral" if q.polarity == "neutral" else "higher_is_better"  # top-2 = favourable end
             out.append(
                 {
-                    "old": f"{qo.id}:top2",
-                    "new": f"{qn.id}:top2",
+                    "old": str(IndicatorKey(IndicatorKind.TOP2, qo.id)),
+                    "new": str(IndicatorKey(IndicatorKind.TOP2, qn.id)),
                     "note": note,
                     "row": {
                         **head,
-                        "indicator": f"{qn.id}:top2",
+                        "indicator": str(IndicatorKey(IndicatorKind.TOP2, qn.id)),
                         "label": "肯定的回答（上位2区分）",
-                        "kind": "top2",
+                        "kind": IndicatorKind.TOP2,
                         "direction": direction,
                     },
                 }
             )
-        part = "opt" if qn.is_multi else "choice"
         for c in q.choices:
             if c.status != "same":
                 continue
             choice = qn.choice(c.codes()[1])
             out.append(
                 {
-                    "old": f"{qo.id}:{part}:{c.old}",
-                    "new": f"{qn.id}:{part}:{c.new}",
+                    "old": str(IndicatorKey.of_choice(qo, c.old)),
+                    "new": str(IndicatorKey.of_choice(qn, c.new)),
                     "note": note,
                     "row": {
                         **head,
-                        "indicator": f"{qn.id}:{part}:{c.new}",
+                        "indicator": str(IndicatorKey.of_choice(qn, c.new)),
                         "label": choice.label,
-                        "kind": "option" if qn.is_multi else "choice",
+                        "kind": IndicatorKey.of_choice(qn, c.new).kind,
                         "direction": _direction(qn, choice, q.polarity),
                     },
                 }

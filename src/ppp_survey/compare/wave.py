@@ -23,6 +23,7 @@ import pandas as pd
 from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.resources import codebook_source, resolve_codebook
+from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind, top2
 from ppp_survey.survey.privacy import suppress_cells
 
 __all__ = [
@@ -197,12 +198,9 @@ def _table_hash(table: pd.DataFrame) -> str:
 
 
 def indicator_key(question: str, kind: str, code: int | None = None) -> str:
-    """An indicator's key: ``q3:choice:1``, ``q6:top2``, ``q5:opt:3``; ``rate`` for the response rate."""
-    if kind == "rate":
-        return "rate"
-    if kind == "top2":
-        return f"{question}:top2"
-    return f"{question}:{'opt' if kind == 'option' else 'choice'}:{code}"
+    """An indicator's key: ``q3:choice:1``, ``q6:top2``, ``q5:opt:3``; ``rate`` for the response rate
+    (:class:`~ppp_survey.survey.indicators.IndicatorKey`)."""
+    return str(IndicatorKey(IndicatorKind(kind), question, code))
 
 
 def wave_indicators(
@@ -248,11 +246,11 @@ def wave_indicators(
     meta: list[tuple[str, str, str, int | None, str]] = []  # column, item id, kind, code, label
     for item in cb.questions_of_type("sa", "likert", "ma"):
         ind = indicators(wave.responses, item)
-        kind = "option" if item.is_multi else "choice"
+        kind = IndicatorKind.OPTION if item.is_multi else IndicatorKind.CHOICE
         if item.type == "likert":
             col = f"{item.id}__top2"
             columns[col] = _top2(wave.responses, item)
-            meta.append((col, item.id, "top2", None, TOP2_LABEL))
+            meta.append((col, item.id, IndicatorKind.TOP2, None, TOP2_LABEL))
         for choice, col in zip(item.choices, item.option_columns):
             columns[col] = ind[col].to_numpy(float)
             meta.append((col, item.id, kind, choice.code, choice.label))
@@ -297,12 +295,9 @@ def wave_indicators(
 def _top2(responses: pd.DataFrame, item: Item) -> np.ndarray:
     """肯定的回答 (top-2 box) as :func:`~ppp_survey.survey.tables.likert_summary` defines it: the two
     scored choices at the favourable end (by polarity), over everyone who answered."""
-    scored = item.choices_by_score()
-    if item.polarity == "higher_is_worse":
-        scored = scored[::-1]
     values = responses[item.id]
     answered = values.notna().to_numpy()
-    return np.where(answered, values.isin([c.label for c in scored[:2]]).to_numpy(), np.nan)
+    return np.where(answered, values.isin([c.label for c in top2(item)]).to_numpy(), np.nan)
 
 
 def _design(wave: Wave, fpc: bool):

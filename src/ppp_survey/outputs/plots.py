@@ -23,6 +23,7 @@ import pandas as pd
 from matplotlib import font_manager
 
 from ppp_survey.constants import MARK_RULE_SHORT
+from ppp_survey.survey.indicators import favourable_first
 from ppp_survey.text import pct
 
 if TYPE_CHECKING:  # matplotlib >= 3.10 names the rcParams keys; older versions run unchecked
@@ -178,10 +179,7 @@ def plot_stacked(  # noqa: C901 (draws one chart; branches are label placement c
     y = np.arange(len(groups))[::-1]
     handles = []
     if item.type == "likert":
-        scored = [c for c in item.choices if c.score is not None]
-        ordered = sorted(scored, key=lambda c: -c.score)
-        if item.polarity == "higher_is_worse":
-            ordered = ordered[::-1]
+        ordered = favourable_first(item)
         half = len(ordered) // 2
         positive, negative = ordered[:half], ordered[len(ordered) - half :]
         neutral = ordered[half : len(ordered) - half]

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -125,7 +127,7 @@ def _validation_blocks(report: ValidationReport) -> tuple[Block, ...]:
     columns = report.columns.rename(columns={"header": "列名", "role": "扱い", "item": "項目"})
     info = pd.DataFrame(
         [
-            ("ファイル", report.file),
+            ("ファイル", Path(report.file).name),
             ("形式", report.format),
             ("文字コード", report.encoding or "-"),
             ("SHA-256", report.sha256),

@@ -46,6 +46,7 @@ from ppp_survey.spec.matrix import Finding, Indicator, PolicyMatrix, Rule, codes
 from ppp_survey.spec.matrix_file import check_codebook
 from ppp_survey.survey.design import StratifiedDesign
 from ppp_survey.survey.estimate import survey_mean
+from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, bottom2, top2
 from ppp_survey.survey.item_sums import indicators
 from ppp_survey.survey.tables import DESIGN_NOTE, crosstab, likert_summary, tally
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
@@ -108,7 +109,7 @@ class _Measures:
         item, by = self.codebook.item(ind.question), ind.in_every
         if ind.statistic in ("top2", "bottom2", "mean"):
             t = self._once(("likert", item.id, by), lambda: likert_summary(self.responses, self.design, item, by=by))
-            measure = {"top2": "肯定的回答", "bottom2": "否定的回答", "mean": "平均点"}[ind.statistic]
+            measure = MEASURE_LABEL[Measure(ind.statistic)]
             t = t[t["measure"] == measure]
             n = t["base_n"]
         elif len(ind.codes) == 1:
@@ -328,11 +329,8 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
         else:
             body = f"「{'」または「'.join(labels)}」の割合"
     elif ind.statistic in ("top2", "bottom2"):
-        scored = item.choices_by_score()
-        if item.polarity == "higher_is_worse":
-            scored = scored[::-1]
-        ends = scored[:2] if ind.statistic == "top2" else scored[-2:]
-        kind = "肯定的回答" if ind.statistic == "top2" else "否定的回答"
+        ends = top2(item) if ind.statistic == Measure.TOP2 else bottom2(item)
+        kind = MEASURE_LABEL[Measure(ind.statistic)]
         body = f"{kind}（「{ends[0].label}」＋「{ends[1].label}」）の割合"
     elif ind.statistic == "mean":
         scores = [c.score for c in item.choices if c.score is not None]

@@ -15,6 +15,7 @@ from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.matrix import Indicator, PolicyMatrix
 from ppp_survey.spec.matrix_file import check_codebook
 from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind, Measure
 from ppp_survey.survey.tables import crosstab, likert_summary, tally
 from ppp_survey.text import pct
 
@@ -236,9 +237,8 @@ def _key(ind: Indicator, codebook: Codebook) -> str:
     """The wave comparison's indicator key (ppp_survey.compare.wave.indicator_key), '' where it has none."""
     if ind.in_every:
         return ""
-    if ind.statistic == "top2":
-        return f"{ind.question}:top2"
+    if ind.statistic == Measure.TOP2:
+        return str(IndicatorKey(IndicatorKind.TOP2, ind.question))
     if ind.statistic == "share" and len(ind.codes) == 1:
-        kind = "opt" if codebook.item(ind.question).is_multi else "choice"
-        return f"{ind.question}:{kind}:{ind.codes[0]}"
+        return str(IndicatorKey.of_choice(codebook.item(ind.question), ind.codes[0]))
     return ""

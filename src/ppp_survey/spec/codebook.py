@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,27 @@ from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.schema import FileChecker, read_yaml
 
 SCHEMA_VERSION = 1
-ITEM_TYPES = ("sa", "likert", "ma", "text")
-POLARITIES = ("higher_is_better", "higher_is_worse", "neutral")
+
+
+class ItemType(StrEnum):
+    """How a question is answered and tallied."""
+
+    SA = "sa"  # single answer
+    LIKERT = "likert"  # single answer on a scored scale
+    MA = "ma"  # multi-select
+    TEXT = "text"  # free text (never tallied)
+
+
+class Polarity(StrEnum):
+    """Which end of a Likert scale is favourable (decides 肯定的回答 and 改善/悪化)."""
+
+    HIGHER_IS_BETTER = "higher_is_better"
+    HIGHER_IS_WORSE = "higher_is_worse"
+    NEUTRAL = "neutral"
+
+
+ITEM_TYPES = tuple(t.value for t in ItemType)
+POLARITIES = tuple(p.value for p in Polarity)
 ROLES = ("stratum", "attribute")
 DEFAULT_CODEBOOK = "codebook_r7.yaml"
 
@@ -62,10 +82,10 @@ class Item:
     id: str
     label: str
     text: str
-    type: str
+    type: ItemType
     choices: tuple[Choice, ...] = ()
     number: str = ""
-    polarity: str = "neutral"
+    polarity: Polarity = Polarity.NEUTRAL
     role: str = "question"
     aliases: tuple[str, ...] = ()
     other_text: str | None = None
@@ -284,10 +304,10 @@ def _parse_item(v: _Validator, raw: Any, where: str, *, is_attribute: bool) -> I
         id=item_id,
         label=str(m.get("title", label)),
         text=str(v.required(m, "text", where)),
-        type=kind,
+        type=ItemType(kind),
         choices=choices,
         number=str(m.get("number", "")),
-        polarity=polarity,
+        polarity=Polarity(polarity),
         role=role,
         aliases=tuple(str(a) for a in v.sequence(m.get("aliases", []), f"{where}.aliases")),
         other_text=(str(m["other_text"]) if m.get("other_text") else None),

@@ -44,7 +44,7 @@ from typing import Any
 import pandas as pd
 
 from ppp_survey.errors import PppSurveyError
-from ppp_survey.spec.codebook import POLARITIES, Codebook, Item
+from ppp_survey.spec.codebook import POLARITIES, Codebook, Item, Polarity
 from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.resources import resolve_codebook
 from ppp_survey.spec.schema import FileChecker, read_yaml
@@ -97,7 +97,7 @@ class QuestionMap:
     new: str | None
     status: str = "same"
     choices: tuple[ChoiceMap, ...] = ()
-    polarity: str = "neutral"
+    polarity: Polarity = Polarity.NEUTRAL
     caveats: tuple[str, ...] = ()
     reason: str = ""
     top2: bool = False  # the top-2 box is comparable (Likert, same scored choices and scores)
@@ -404,7 +404,7 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
     polarity = qn.polarity
     if qo.polarity != qn.polarity:
         if e.get("polarity") in POLARITIES:
-            polarity = str(e["polarity"])
+            polarity = Polarity(e["polarity"])
             caveats.append(f"極性: {v.old} {qo.polarity} → {v.new} {qn.polarity}（比較は {polarity}）")
         else:
             problems.append(
@@ -414,7 +414,7 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
     elif e.get("polarity") is not None:
         if e["polarity"] not in POLARITIES:
             v.fail(place, f"{name}: polarity {e['polarity']!r} is not one of {', '.join(POLARITIES)}")
-        polarity = str(e["polarity"])
+        polarity = Polarity(e["polarity"])
     choices = _choices(v, place, name, e, qo, qn, problems, caveats)
     if problems:
         v.fail(

@@ -55,10 +55,10 @@ def dump_codebook(cb: Codebook) -> str:
     """A codebook as schema_version 1 YAML (for codebooks that came from no file)."""
 
     def item(it: Item) -> dict:
-        d: dict[str, Any] = {"id": it.id, "text": it.text, "type": it.type}
+        d: dict[str, Any] = {"id": it.id, "text": it.text, "type": str(it.type)}
         if it.role != "question":
             d["role"] = it.role
-        d.update({"title": it.label, "number": it.number, "polarity": it.polarity, "aliases": list(it.aliases)})
+        d.update({"title": it.label, "number": it.number, "polarity": str(it.polarity), "aliases": list(it.aliases)})
         if it.other_text:
             d["other_text"] = it.other_text
         if it.choices:

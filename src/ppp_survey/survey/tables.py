@@ -35,6 +35,7 @@ from ppp_survey.constants import ALL, MARK_RULE_TEXT, MIN_BASE, NO_ANSWER, MarkR
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.survey.design import StratifiedDesign, stratified_design
 from ppp_survey.survey.estimate import survey_difference, survey_mean
+from ppp_survey.survey.indicators import bottom2, top2
 from ppp_survey.survey.item_sums import ItemSums, indicators, item_sums
 from ppp_survey.survey.kernels import (
     check_level,
@@ -309,12 +310,9 @@ def likert_summary(
 
     Returns ``question, group, measure, base_n, unweighted, estimate, se, ci_low, ci_high, deff``.
     """
-    scored = item.choices_by_score()
-    if item.polarity == "higher_is_worse":
-        scored = scored[::-1]
     values = responses[item.id]
-    score_map = {c.label: c.score for c in scored}
-    top, bottom = [c.label for c in scored[:2]], [c.label for c in scored[-2:]]
+    score_map = {c.label: c.score for c in item.choices_by_score()}
+    top, bottom = [c.label for c in top2(item)], [c.label for c in bottom2(item)]
     if isinstance(values.dtype, pd.CategoricalDtype):
         # one value per category, looked up by code (code −1, no answer, takes the appended NaN)
         categories = list(values.cat.categories)
