@@ -18,15 +18,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ppp_survey.analysis import analyse
 from ppp_survey.policy import evidence as ev
 from ppp_survey.policy import kpi
+from ppp_survey.policy.assess import assess
 from ppp_survey.policy.evidence import EVIDENCE_COLUMNS, evaluate, format_evidence
 from ppp_survey.policy.kpi import KPI_COLUMNS, REVERSE_COLUMNS, kpi_table, reverse_view
 from ppp_survey.spec import matrix as mx
 from ppp_survey.spec import matrix_file as mxf
 from ppp_survey.spec.matrix import MatrixError
 from ppp_survey.spec.matrix_file import load_matrix, parse_matrix
-from ppp_survey.survey.tables import crosstab, likert_summary, make_design, tally
+from ppp_survey.survey.tables import crosstab, likert_summary, tally
 from ppp_survey.synth.generator import generate, load_spec
 from ppp_survey.text import round_half_up
 
@@ -258,14 +260,19 @@ def test_missing_or_invalid_file(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def survey(baseline, frame, codebook):
-    responses = baseline.responses
-    return responses, make_design(responses, frame, codebook)
+def analysis(baseline, frame, codebook):
+    return analyse(baseline.responses, frame, codebook)
 
 
 @pytest.fixture(scope="module")
-def evidence(matrix, survey, codebook):
-    return evaluate(matrix, *survey, codebook)
+def survey(analysis):
+    """The respondents and design the analysis used: to recompute its numbers independently."""
+    return analysis.responses, analysis.design
+
+
+@pytest.fixture(scope="module")
+def evidence(matrix, analysis):
+    return evaluate(matrix, analysis)
 
 
 def _expected(rule: str, lo: float, hi: float, n: int) -> str:
@@ -346,7 +353,7 @@ def flipped(matrix, frame, codebook):
         if edit:
             edit(spec)
         responses = generate(codebook, spec, n=n).responses
-        return evaluate(m, responses, make_design(responses, frame, codebook), codebook).set_index("indicator_id")
+        return evaluate(m, analyse(responses, frame, codebook)).set_index("indicator_id")
 
     return run
 
@@ -425,9 +432,9 @@ def test_too_few_answers_is_undecided(flipped):
 # ------------------------------------------------------------------------------------- reverse view, KPIs
 
 
-def test_reverse_view(matrix, survey, codebook):
+def test_reverse_view(matrix, analysis, survey, codebook):
     responses, design = survey
-    view = reverse_view(matrix, responses, design, codebook)
+    view = reverse_view(matrix, analysis)
     assert tuple(view.columns) == REVERSE_COLUMNS
     # Top-3 of q5 and q7: the three highest design-based estimates of tally (その他/特にない not ranked).
     for fid, q in (("f1", "q5"), ("f2", "q7")):
@@ -454,8 +461,8 @@ def test_reverse_view(matrix, survey, codebook):
     assert q2["p_value"].iloc[0] == pytest.approx(test["p_value"])
 
 
-def test_kpi_table(matrix, survey, codebook, evidence):
-    kpi = kpi_table(matrix, *survey, codebook)
+def test_kpi_table(matrix, codebook, evidence):
+    kpi = kpi_table(matrix, evidence, codebook)
     assert tuple(kpi.columns) == KPI_COLUMNS
     assert list(dict.fromkeys(kpi["initiative_id"])) == list(matrix.initiatives()["initiative_id"])
     assert kpi["next_value"].isna().all()
@@ -468,7 +475,7 @@ def test_kpi_table(matrix, survey, codebook, evidence):
     assert not kpi.duplicated(["initiative_id", "indicator_id"]).any()
 
 
-def test_unlinked_option_is_ranked_and_said_unlinked(codebook, survey):
+def test_unlinked_option_is_ranked_and_said_unlinked(codebook, analysis, survey):
     """An option without an option_link (e.g. one a later codebook adds) is ranked, not refused,
     and the reverse view says it is not linked to the matrix."""
     raw = yaml.safe_load((resources.files("ppp_survey") / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8"))
@@ -478,27 +485,28 @@ def test_unlinked_option_is_ranked_and_said_unlinked(codebook, survey):
     )
     raw["option_links"] = [lk for lk in raw["option_links"] if (lk["question"], lk["code"]) != top]
     m = parse_matrix(raw, codebook=codebook)
-    view = reverse_view(m, *survey, codebook)
+    view = reverse_view(m, analysis)
     row = view[(view["finding_id"] == "f1") & (view["rank"] == 1)]
     assert len(row) == 1 and row["code"].iloc[0] == top[1]
     assert "対応づけなし" in row["link_text"].iloc[0]
 
 
-def test_group_evidence_respects_the_anonymity_threshold(matrix, survey, codebook, evidence):
+def test_group_evidence_respects_the_anonymity_threshold(matrix, baseline, frame, codebook, evidence):
     """An in_every rule names a group with its value only if the group's base reaches the anonymity
     threshold: with min_group above the deciding group's base, that group is not shown."""
     row = evidence[evidence["indicator_id"] == "s7.1"].iloc[0]
     assert row["group"] not in ("", "全体") and row["n"] >= 30
-    stricter = evaluate(matrix, *survey, codebook, min_group=int(row["n"]) + 1)
+    strict = analyse(baseline.responses, frame, codebook, min_group=int(row["n"]) + 1)
+    stricter = evaluate(matrix, strict)
     again = stricter[stricter["indicator_id"] == "s7.1"].iloc[0]
     assert again["group"] != row["group"] and again["n"] >= row["n"] + 1
     assert row["group"] in again["reason"]  # named only as 判定外, without a value
-    views = reverse_view(matrix, *survey, codebook, min_group=int(row["n"]) + 1)
+    views = reverse_view(matrix, strict)
     spread = views[views["finding_id"] == "f3"]["label"].iloc[0]
     assert row["group"] not in spread
 
 
-def test_matrix_outputs(matrix, evidence, survey, codebook, tmp_path):
+def test_matrix_outputs(matrix, evidence, analysis, codebook, tmp_path):
     """The HTML page shows every 現状, every 取組 and each indicator's verdict; the sheets hold the tables."""
     from ppp_survey.outputs.matrix_sheets import matrix_sheets, write_matrix_html
 
@@ -510,10 +518,27 @@ def test_matrix_outputs(matrix, evidence, survey, codebook, tmp_path):
         assert x.text in text
     assert text.count('class="ev"') == len(evidence) and "架空データ" in text and "NOTE" in text
     assert text.count("（再掲）") == sum(len(x.goals) - 1 for x in matrix.initiative_list)
-    kpi = kpi_table(matrix, *survey, codebook)
-    sheets = matrix_sheets(matrix, evidence, kpi, reverse_view(matrix, *survey, codebook), source_note="NOTE")
+    kpi = kpi_table(matrix, evidence, codebook)
+    sheets = matrix_sheets(matrix, evidence, kpi, reverse_view(matrix, analysis), source_note="NOTE")
     assert [s.name for s in sheets] == ["政策マトリクス", "具体像と取組", "KPI", "所見から現状・取組へ"]
     table = sheets[0].blocks[0].table
     assert len(table) == len(evidence) and table["判定"].tolist() == evidence["verdict"].tolist()
     first = evidence.iloc[0]
     assert table["値"].iloc[0] == f"{round_half_up(100 * first['value']):.1f}%"
+
+
+def test_evidence_never_shows_a_suppressed_group(matrix, baseline, frame, codebook):
+    """A 職域 of 3 respondents is suppressed with its complement (issue 15): neither reaches the
+    evidence, the reverse view's spread or the KPI table with a value."""
+    responses = baseline.responses
+    small = responses["domain"] == "教育・保育"
+    keep = ~small | (small.cumsum() <= 3)
+    a = analyse(responses[keep].reset_index(drop=True), frame, codebook)
+    held = set(a.audit.loc[(a.audit["by"] == "domain") & (a.audit["action"] == "秘匿"), "group"])
+    assert "教育・保育" in held and len(held) == 2  # primary and complementary
+    policy = assess(matrix, a)
+    assert not policy.evidence["group"].isin(held).any()
+    for g in held:
+        assert not policy.reverse["label"].fillna("").str.contains(g).any()
+        shown = policy.evidence[policy.evidence["reason"].str.contains(g)]
+        assert shown["reason"].str.contains("判定外").all()  # named only as not judged, without a value

@@ -64,29 +64,46 @@ class Analysis:
         return self.codebook.questions_of_type("sa", "likert", "ma")
 
     def tally(self, question: str, *, by: str | None = None) -> pd.DataFrame:
-        """:func:`~ppp_survey.survey.tables.tally` of one question, 全体 then each group of ``by``."""
-        item = self.codebook.item(question)
-        overall, _ = suppress_cells(
-            tally(self.responses, self.design, item),
-            self.min_group,
-            table="単純集計",
-            question=question,
-            by="",
-            value_columns=VALUE_COLUMNS,
-            multi=item.is_multi,
-        )
+        """One question's tally, 全体 then each group of ``by``: the rows of :attr:`gt` and of the
+        crosstab by ``by`` (already suppressed), not a new computation."""
+        overall = self.gt[self.gt["question"] == question]
+        if overall.empty:
+            raise KeyError(f"{question} has no tally (not a single-answer, Likert or multi-select question)")
+        overall = overall.reset_index(drop=True)
         if by is None:
             return overall
-        groups, _ = suppress_cells(
-            tally(self._grouped(by), self.design, item, by=by),
+        groups = self.crosstabs[(question, by)].cells[list(overall.columns)]
+        return pd.concat([overall, groups], ignore_index=True)
+
+    def share_of_any(self, question: str, codes: tuple[int, ...], *, by: str | None = None) -> pd.DataFrame:
+        """The share choosing any of ``codes`` of one question, 全体 (``by=None``) or by group: the
+        estimator of :func:`~ppp_survey.survey.tables.tally`, suppressed as every by-group table.
+
+        Returns ``group, base_n, estimate, se, ci_low, ci_high, suppressed, suppression``.
+        """
+        from ppp_survey.survey.estimate import survey_mean
+        from ppp_survey.survey.item_sums import indicators
+
+        item = self.codebook.item(question)
+        cols = [item.option_column(item.choice(c)) for c in codes]
+        data = pd.DataFrame(
+            {"chosen": indicators(self.responses, item)[cols].max(axis=1, skipna=False)}, index=self.responses.index
+        )
+        if by is not None:
+            data[by] = self._grouped(by)[by]
+        t = survey_mean(data, self.design, "chosen", by=by).rename(columns={"n": "base_n"})
+        t = t[["group", "base_n", "estimate", "se", "ci_low", "ci_high"]]
+        if by is None:
+            return t.assign(suppressed=False, suppression="")
+        t, _ = suppress_cells(
+            t,
             self.min_group,
-            table="クロス集計",
+            table="マトリクス",
             question=question,
             by=by,
-            value_columns=VALUE_COLUMNS,
-            multi=item.is_multi,
+            value_columns=("estimate", "se", "ci_low", "ci_high"),
         )
-        return pd.concat([overall, groups], ignore_index=True)
+        return t
 
     def _grouped(self, by: str) -> pd.DataFrame:
         """The responses with ``by`` pooled (small groups → その他) when the analysis was pooled."""

@@ -10,15 +10,12 @@ The matrix never depends on this module; the sheets and HTML page are :mod:`ppp_
 
 Workflow::
 
-    from ppp_survey import load_codebook, load_frame, load_responses
+    from ppp_survey import load_survey
     from ppp_survey.spec.matrix_file import load_matrix
     from ppp_survey.policy.evidence import evaluate, format_evidence
-    from ppp_survey.survey.tables import make_design
-    cb = load_codebook()
-    res = load_responses("data/raw/synthetic_r7_responses.xlsx", cb)
-    design = make_design(res.responses, load_frame("data/raw/staff_frame_r7.csv", cb), cb)
-    matrix = load_matrix(codebook=cb)                   # validates the file and its references
-    evidence = evaluate(matrix, res.responses, design, cb)
+    survey = load_survey("data/raw/synthetic_r7_responses.xlsx", "data/raw/staff_frame_r7.csv")
+    matrix = load_matrix(codebook=survey.codebook)      # validates the file and its references
+    evidence = evaluate(matrix, survey.analysis)        # values read from the analysis' tables
     print(format_evidence(evidence, synthetic=True))
 
 **Verdicts.** A threshold rule (``"< 50%"``, ``">= 30%"``, ``"> 2.5"``) is read against the
@@ -35,20 +32,17 @@ multiplicity adjustment).
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP
+from ppp_survey.analysis import Analysis
+from ppp_survey.constants import ALL
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.matrix import Finding, Indicator, PolicyMatrix, Rule, codes_text
 from ppp_survey.spec.matrix_file import check_codebook
-from ppp_survey.survey.design import StratifiedDesign
-from ppp_survey.survey.estimate import survey_mean
 from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, bottom2, top2
-from ppp_survey.survey.item_sums import indicators
-from ppp_survey.survey.tables import DESIGN_NOTE, crosstab, likert_summary, tally
+from ppp_survey.survey.tables import DESIGN_NOTE
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 __all__ = [
@@ -93,50 +87,40 @@ _VERDICT_NOTE = (
 
 
 class _Measures:
-    """Computes indicator values once per call (no state outlives the call)."""
+    """Reads each indicator's numbers from an :class:`~ppp_survey.analysis.Analysis`: its tables,
+    already suppressed for anonymity; nothing is estimated twice."""
 
-    def __init__(self, responses: pd.DataFrame, design: StratifiedDesign, codebook: Codebook) -> None:
-        self.responses, self.design, self.codebook = responses, design, codebook
-        self._cache: dict[tuple, Any] = {}
-
-    def _once(self, key: tuple, compute):
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
 
     def groups(self, ind: Indicator) -> pd.DataFrame:
-        """``group, value, ci_low, ci_high, n`` of a threshold indicator (全体, or each group of in_every)."""
-        item, by = self.codebook.item(ind.question), ind.in_every
+        """``group, value, ci_low, ci_high, n, suppressed`` of a threshold indicator (全体, or each
+        group of in_every)."""
+        a, by = self.analysis, ind.in_every
         if ind.statistic in ("top2", "bottom2", "mean"):
-            t = self._once(("likert", item.id, by), lambda: likert_summary(self.responses, self.design, item, by=by))
-            measure = MEASURE_LABEL[Measure(ind.statistic)]
-            t = t[t["measure"] == measure]
-            n = t["base_n"]
+            t = a.likert[(a.likert["question"] == ind.question) & (a.likert["by"] == (by or ""))]
+            t = t[t["measure"] == MEASURE_LABEL[Measure(ind.statistic)]]
         elif len(ind.codes) == 1:
-            t = self._once(("tally", item.id, by), lambda: tally(self.responses, self.design, item, by=by))
+            t = a.tally(ind.question, by=by)
             t = t[t["code"] == ind.codes[0]]
-            n = t["base_n"]
-        else:  # several choices: the share choosing any of them, with the same estimator as tally
-            cols = [item.option_column(item.choice(c)) for c in ind.codes]
-            chosen = indicators(self.responses, item)[cols].max(axis=1, skipna=False)
-            data = pd.DataFrame({"chosen": chosen}, index=self.responses.index)
             if by is not None:
-                data[by] = self.responses[by]
-            t = survey_mean(data, self.design, "chosen", by=by)
-            n = t["n"]
+                t = t[t["group"] != ALL]
+        else:  # several choices: the share choosing any of them, with the same estimator as tally
+            t = a.share_of_any(ind.question, ind.codes, by=by)
         return pd.DataFrame(
             {
                 "group": t["group"].astype(str).to_numpy(),
                 "value": t["estimate"].to_numpy(float),
                 "ci_low": t["ci_low"].to_numpy(float),
                 "ci_high": t["ci_high"].to_numpy(float),
-                "n": np.asarray(n, dtype=int),
+                "n": t["base_n"].to_numpy(int),
+                "suppressed": t["suppressed"].to_numpy(bool),
             }
         )
 
     def association(self, ind: Indicator) -> tuple[float, int]:
-        item, by = self.codebook.item(ind.question), association_by(ind)
-        tests = self._once(("crosstab", item.id, by), lambda: crosstab(self.responses, self.design, item, by=by).tests)
+        item = self.analysis.codebook.item(ind.question)
+        tests = self.analysis.crosstabs[(item.id, association_by(ind))].tests
         row = tests[tests["code"] == ind.codes[0]] if item.is_multi else tests
         return float(row["p_value"].iloc[0]), int(row["n"].iloc[0])
 
@@ -166,7 +150,7 @@ def _threshold_verdict(rule: Rule, lo: float, hi: float, n: int, min_base: int) 
 
 def _every_group(rule: Rule, groups: pd.DataFrame, min_base: int) -> tuple[pd.Series | None, str, str, list[str]]:
     """Judge a rule in every group with base ≥ min_base; return the deciding group, verdict, reason, skipped."""
-    tested = groups[groups["n"] >= min_base]
+    tested = groups[(groups["n"] >= min_base) & ~groups["suppressed"]]
     skipped = list(groups.loc[groups["n"] < min_base, "group"])
     if tested.empty:
         return None, UNDECIDED, f"基数{min_base}以上の群がない", skipped
@@ -183,31 +167,28 @@ def _every_group(rule: Rule, groups: pd.DataFrame, min_base: int) -> tuple[pd.Se
 
 def evaluate(
     matrix: PolicyMatrix,
-    responses: pd.DataFrame,
-    design: StratifiedDesign,
-    codebook: Codebook,
+    analysis: Analysis,
     *,
     min_base: int | None = None,
     alpha: float | None = None,
-    min_group: int = DEFAULT_MIN_GROUP,
 ) -> pd.DataFrame:
     """The evidence table: each 現状's indicators on the data, with value, 95% CI, n and verdict.
 
     Parameters
     ----------
     matrix
-        From :func:`load_matrix`; its references are checked against ``codebook`` here.
-    responses, design
-        The typed respondent table (``LoadResult.responses``) and its design
-        (:func:`ppp_survey.survey.tables.make_design`).
+        From :func:`load_matrix`; its references are checked against the analysis' codebook here.
+    analysis
+        The wave's :class:`~ppp_survey.analysis.Analysis`: every value is read from its tables
+        (already suppressed for anonymity), never estimated again.
     min_base
         Overrides the file's ``defaults.min_base`` (30 answers).
     alpha
         Overrides the level of every association rule (by default each rule's own, ``p < 0.05``).
-    min_group
-        Anonymity threshold (:mod:`ppp_survey.survey.privacy`): an ``in_every`` rule judges and shows only
-        groups with a base of at least ``max(min_base, min_group)``, so no group below the
-        threshold is ever named with a value.
+
+    An ``in_every`` rule judges and shows only groups with a base of at least
+    ``max(min_base, analysis.min_group)`` that the analysis published (a group suppressed for
+    anonymity, including a complementary one, is never named with a value).
 
     Returns
     -------
@@ -219,9 +200,11 @@ def evaluate(
         the group that decides the verdict (the one nearest to or beyond the threshold), ``rule``
         as printed, ``verdict`` 支持/不支持/判定不能 with its ``reason``.
     """
+    codebook = analysis.codebook
     check_codebook(matrix, codebook)
     min_base = matrix.min_base if min_base is None else min_base
-    measures = _Measures(respondent_table(responses), design, codebook)
+    measures = _Measures(analysis)
+    min_group = analysis.min_group
     rows = []
     for s in matrix.situation_list:
         for ind in s.indicators:
@@ -243,7 +226,7 @@ def _judge(
     codebook: Codebook,
     min_base: int,
     alpha: float | None,
-    min_group: int = DEFAULT_MIN_GROUP,
+    min_group: int,
 ) -> dict:
     base = {
         "indicator_id": ind.id,
@@ -284,6 +267,9 @@ def _judge(
         g, verdict, reason, skipped = _every_group(ind.rule, groups, judged)
         if skipped:
             reason += f"（基数{judged}未満で判定外：{'、'.join(skipped)}）"
+        hidden = groups.loc[groups["suppressed"] & (groups["n"] >= judged), "group"].tolist()
+        if hidden:  # suppressed as the complement of a small group: not judged, not shown
+            reason += f"（秘匿のため判定外：{'、'.join(hidden)}）"
         if g is None:
             return {
                 **base,
@@ -402,8 +388,3 @@ def _p(p: float) -> str:
 
 def _title(item: Item) -> str:
     return re.sub(r"（複数選択可）$", "", item.label)
-
-
-def respondent_table(responses) -> pd.DataFrame:
-    """The respondent table, from a DataFrame or a ``LoadResult`` (its ``responses``)."""
-    return responses if isinstance(responses, pd.DataFrame) else responses.responses

@@ -9,14 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import DEFAULT_MIN_GROUP
-from ppp_survey.policy.evidence import association_by, describe, evaluate, respondent_table
+from ppp_survey.analysis import Analysis
+from ppp_survey.policy.evidence import association_by, describe
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.matrix import Indicator, PolicyMatrix
 from ppp_survey.spec.matrix_file import check_codebook
-from ppp_survey.survey.design import StratifiedDesign
-from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind, Measure
-from ppp_survey.survey.tables import crosstab, likert_summary, tally
+from ppp_survey.survey.indicators import MEASURE_LABEL, IndicatorKey, IndicatorKind, Measure
 from ppp_survey.text import pct
 
 __all__ = ["KPI_COLUMNS", "REVERSE_COLUMNS", "kpi_frame", "kpi_table", "reverse_view"]
@@ -58,14 +56,7 @@ KPI_COLUMNS = (
 )
 
 
-def reverse_view(
-    matrix: PolicyMatrix,
-    responses: pd.DataFrame,
-    design: StratifiedDesign,
-    codebook: Codebook,
-    *,
-    min_group: int = DEFAULT_MIN_GROUP,
-) -> pd.DataFrame:
+def reverse_view(matrix: PolicyMatrix, analysis: Analysis) -> pd.DataFrame:
     """For each finding the package reports, the 現状 and 取組 it speaks to.
 
     Findings come from the matrix file: the top options of a multi-select question (ranked by the
@@ -82,13 +73,13 @@ def reverse_view(
         ``min_base``, named in ``label``), ``p_value`` (association), ``link`` 現状 or 取組,
         ``via`` 直接 or 現状→具体像→取組.
     """
+    codebook = analysis.codebook
     check_codebook(matrix, codebook)
-    responses = respondent_table(responses)
     rows = []
     for f in matrix.findings:
         item = codebook.item(f.question)
         if f.kind == "top_options":
-            t = tally(responses, design, item)
+            t = analysis.tally(item.id)
             skip = {c.code for c in item.choices if c.other or c.exclusive}
             t = t[~t["code"].isin(skip)].sort_values(["estimate", "code"], ascending=[False, True]).head(f.top)
             for rank, r in enumerate(t.itertuples(), start=1):
@@ -112,8 +103,8 @@ def reverse_view(
                 rows += [{**head, **x} for x in _linked(matrix, link.situations, link.initiatives)]
         else:
             by = association_by(f)
-            tests = crosstab(responses, design, item, by=by).tests
-            spread = _spread(responses, design, item, by, max(matrix.min_base, min_group))
+            tests = analysis.crosstabs[(item.id, by)].tests
+            spread = _spread(analysis, item, by, max(matrix.min_base, analysis.min_group))
             head = {
                 "finding_id": f.id,
                 "finding": f.title,
@@ -134,17 +125,19 @@ def reverse_view(
 UNLINKED = {"link": "", "link_id": "", "link_text": "（マトリクスに対応づけなし：option_links に追加する）", "via": ""}
 
 
-def _spread(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: str, min_base: int) -> dict:
-    """Highest − lowest share (肯定的回答 for likert, first choice otherwise) over groups with base ≥ min_base."""
+def _spread(analysis: Analysis, item: Item, by: str, min_base: int) -> dict:
+    """Highest − lowest share (肯定的回答 for likert, first choice otherwise) over the published
+    groups with base ≥ min_base (suppressed groups never enter it)."""
     if item.type == "likert":
-        t = likert_summary(responses, design, item, by=by)
-        t = t[t["measure"] == "肯定的回答"].rename(columns={"base_n": "n"})
-        what = "肯定的回答"
+        likert = analysis.likert
+        t = likert[(likert["question"] == item.id) & (likert["by"] == by)]
+        what = MEASURE_LABEL[Measure.TOP2]
+        t = t[t["measure"] == what].rename(columns={"base_n": "n"})
     else:
-        t = tally(responses, design, item, by=by)
+        t = analysis.crosstabs[(item.id, by)].cells
         t = t[t["code"] == item.choices[0].code].rename(columns={"base_n": "n"})
         what = f"「{item.choices[0].label}」"
-    t = t[t["n"] >= min_base]
+    t = t[(t["n"] >= min_base) & ~t["suppressed"].astype(bool)]
     if t.empty:
         return {"label": "", "value": np.nan}
     hi, lo = t.loc[t["estimate"].idxmax()], t.loc[t["estimate"].idxmin()]
@@ -197,14 +190,7 @@ def kpi_frame(matrix: PolicyMatrix, codebook: Codebook) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(KPI_COLUMNS[: KPI_COLUMNS.index("statistic") + 1]))
 
 
-def kpi_table(
-    matrix: PolicyMatrix,
-    responses: pd.DataFrame,
-    design: StratifiedDesign,
-    codebook: Codebook,
-    *,
-    min_group: int = DEFAULT_MIN_GROUP,
-) -> pd.DataFrame:
+def kpi_table(matrix: PolicyMatrix, evidence: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """KPIs for each 取組: the indicators that should move if it works, their baseline, and a blank for next year.
 
     A 取組's indicators are those of the 現状 answered by the 具体像 it serves (each measured
@@ -216,9 +202,10 @@ def kpi_table(
     -------
     DataFrame
         :data:`KPI_COLUMNS`, one row per (取組, indicator): ``baseline`` with ``ci_low``/``ci_high``
-        and ``n`` as in :func:`evaluate` (an association's baseline is its p-value, without CI).
+        and ``n`` from ``evidence`` (:func:`~ppp_survey.policy.evidence.evaluate`; an association's baseline
+        is its p-value, without CI).
     """
-    evidence = evaluate(matrix, responses, design, codebook, min_group=min_group).set_index("indicator_id")
+    evidence = evidence.set_index("indicator_id")
     out = kpi_frame(matrix, codebook)
     out["indicator"] = evidence.loc[out["indicator_id"], "indicator"].to_numpy()
     for col, src in (

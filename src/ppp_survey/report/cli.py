@@ -22,7 +22,7 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +31,7 @@ from ppp_survey import __version__
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.files import atomic_output, sha256_file, write_csv
 from ppp_survey.ingest.load import load_responses
+from ppp_survey.policy.assess import PolicyResult, assess
 from ppp_survey.report.options import ReportOptions, build_parser, options_from_args
 from ppp_survey.spec.frame import load_frame
 from ppp_survey.survey.privacy import publish
@@ -88,11 +89,8 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         progress(f"[4/{steps}] 経年比較: {opts.compare}")
         changes, kpi = compare_waves(opts, baseline, loaded, frame, codebook, policy, progress=progress)
         if policy is not None and kpi is not None:
-            policy = {
-                **policy,
-                "kpi": kpi,
-                "kpi_labels": (f"{changes.attrs['baseline_wave']}（基準値）", f"{changes.attrs['wave']}（今回）"),
-            }
+            labels = (f"{changes.attrs['baseline_wave']}（基準値）", f"{changes.attrs['wave']}（今回）")
+            policy = replace(policy, kpi=kpi, kpi_labels=labels)
 
     step = 5 if opts.compare else 4
     progress(f"[{step}/{steps}] 表: {opts.tables}")
@@ -102,12 +100,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         from ppp_survey.outputs.matrix_sheets import matrix_sheets
 
         sheets += matrix_sheets(
-            policy["matrix"],
-            policy["evidence"],
-            policy["kpi"],
-            policy["reverse"],
-            source_note=note,
-            kpi_labels=policy.get("kpi_labels", ("基準値", "次回値")),
+            policy.matrix, policy.evidence, policy.kpi, policy.reverse, source_note=note, kpi_labels=policy.kpi_labels
         )
     if changes is not None:
         from ppp_survey.outputs.change_sheets import change_sheets
@@ -124,7 +117,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         name = "2-08_政策マトリクス.html"
         written.append(
             write_matrix_html(
-                opts.figures / name, policy["matrix"], policy["evidence"], source_note=note, synthetic=opts.synthetic
+                opts.figures / name, policy.matrix, policy.evidence, source_note=note, synthetic=opts.synthetic
             )
         )
         progress(f"        {name}")
@@ -148,7 +141,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     return written
 
 
-def write_tables(opts: ReportOptions, loaded, analysis, policy: dict | None, changes, note: str) -> list[Path]:
+def write_tables(opts: ReportOptions, loaded, analysis, policy: PolicyResult | None, changes, note: str) -> list[Path]:
     """The CSV tables (UTF-8 with BOM for Excel): validation, rates, GT, crosstabs, Likert, audit,
     the policy matrix's evidence/KPI/findings and, when comparing, the changes."""
     report = loaded.report
@@ -173,15 +166,15 @@ def write_tables(opts: ReportOptions, loaded, analysis, policy: dict | None, cha
             reverse_display,
         )
 
-        labels = policy.get("kpi_labels", ("基準値", "次回値"))
-        written.append(write_csv(evidence_display(policy["evidence"]), opts.tables / "policy_matrix_evidence.csv"))
+        labels = policy.kpi_labels
+        written.append(write_csv(evidence_display(policy.evidence), opts.tables / "policy_matrix_evidence.csv"))
         written.append(
             write_csv(
-                kpi_display(policy["kpi"], base_label=labels[0], next_label=labels[1]),
+                kpi_display(policy.kpi, base_label=labels[0], next_label=labels[1]),
                 opts.tables / "policy_matrix_kpi.csv",
             )
         )
-        written.append(write_csv(reverse_display(policy["reverse"]), opts.tables / "policy_matrix_findings.csv"))
+        written.append(write_csv(reverse_display(policy.reverse), opts.tables / "policy_matrix_findings.csv"))
     if changes is not None:
         from ppp_survey.outputs.change_sheets import change_tables
 
@@ -195,15 +188,13 @@ def write_tables(opts: ReportOptions, loaded, analysis, policy: dict | None, cha
     return written
 
 
-def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], None]) -> dict | None:
+def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], None]) -> PolicyResult | None:
     """Evaluate the policy matrix on this run's data: evidence, KPI table and reverse view.
 
     The packaged matrix is written for the R7 codebook; when it does not fit the codebook of the
     run (another year's questionnaire) and no ``--matrix`` was given, the matrix is skipped with a
     message. A ``--matrix`` that does not fit is an error.
     """
-    from ppp_survey.policy.evidence import evaluate
-    from ppp_survey.policy.kpi import kpi_table, reverse_view
     from ppp_survey.spec.matrix import MatrixError
     from ppp_survey.spec.matrix_file import load_matrix
 
@@ -217,16 +208,10 @@ def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], No
             "--matrix で対応するファイルを指定する"
         )
         return None
-    args = (matrix, analysis.responses, analysis.design, analysis.codebook)
-    evidence = evaluate(*args, min_group=analysis.min_group)
-    counts = evidence["verdict"].value_counts()
-    progress(f"        指標{len(evidence)}件: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
-    return {
-        "matrix": matrix,
-        "evidence": evidence,
-        "kpi": kpi_table(*args, min_group=analysis.min_group),
-        "reverse": reverse_view(*args, min_group=analysis.min_group),
-    }
+    policy = assess(matrix, analysis)
+    counts = policy.verdict_counts()
+    progress(f"        指標{len(policy.evidence)}件: " + "、".join(f"{k}{v}" for k, v in counts.items()))
+    return policy
 
 
 def _wave(opts: ReportOptions, loaded, frame, codebook):
@@ -246,7 +231,14 @@ def _wave(opts: ReportOptions, loaded, frame, codebook):
 
 
 def compare_waves(
-    opts: ReportOptions, baseline, loaded, frame, codebook, policy: dict | None, *, progress: Callable[[str], None]
+    opts: ReportOptions,
+    baseline,
+    loaded,
+    frame,
+    codebook,
+    policy: PolicyResult | None,
+    *,
+    progress: Callable[[str], None],
 ):
     """The change table against the frozen baseline (read by :func:`run`), and the KPI table with
     next year's column."""
@@ -265,7 +257,7 @@ def compare_waves(
     from ppp_survey.spec.matrix_file import load_matrix
 
     try:
-        matrix = policy["matrix"] if policy is not None else load_matrix(opts.matrix, codebook=baseline.codebook)
+        matrix = policy.matrix if policy is not None else load_matrix(opts.matrix, codebook=baseline.codebook)
         from ppp_survey.outputs.change_sheets import kpi_progress
 
         kpi = kpi_progress(matrix, baseline, changes)
