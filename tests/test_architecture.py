@@ -160,3 +160,18 @@ def test_modules_stay_small():
         m: n for m, p in MODULES.items() if (n := len(p.read_text(encoding="utf-8").splitlines())) > allowed.get(m, 520)
     }
     assert not long, long
+
+
+# Rules written once: a second copy anywhere in the package is how two outputs come to disagree.
+ONE_OWNER = {
+    '"p < 0.001"': "text",  # the p-value text (text.p_text)
+    '"higher_is_worse"': "spec.codebook",  # polarity's values (spec.codebook.Polarity)
+    "scored[:2]": None,  # the top-2 box is survey.indicators.top2, never a slice of scored choices
+}
+
+
+@pytest.mark.parametrize("literal", sorted(ONE_OWNER))
+def test_one_owner_per_rule(literal):
+    owners = sorted(m for m, p in _modules().items() if literal in p.read_text(encoding="utf-8"))
+    expected = [] if ONE_OWNER[literal] is None else [ONE_OWNER[literal]]
+    assert owners == expected, f"{literal} written in {owners}; it belongs to {expected or 'no module'}"

@@ -42,6 +42,18 @@ def round_half_up(values, digits: int = 1):
     return out
 
 
+def p_text(p: float) -> str:
+    """A p-value as every table, chart and note prints it: 'p < 0.001', else three decimals
+    rounded half up ('p = 0.045' for 0.0445); 'p = -（検定不能）' when the test could not be computed.
+
+    >>> p_text(0.0445), p_text(0.0004), p_text(float("nan"))
+    ('p = 0.045', 'p < 0.001', 'p = -（検定不能）')
+    """
+    if p is None or not np.isfinite(p):
+        return "p = -（検定不能）"
+    return "p < 0.001" if p < 0.001 else f"p = {round_half_up(float(p), 3):.3f}"
+
+
 def pct(value: float, digits: int = 1) -> str:
     """A fraction as a percentage string rounded half up: 0.4270 → '42.7'."""
     return f"{round_half_up(100 * value, digits):.{digits}f}"

@@ -51,7 +51,7 @@ from ppp_survey.compare.baseline import Baseline, baseline_from_wave
 from ppp_survey.compare.wave import Wave, as_wave, wave_indicators
 from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP, MIN_BASE, SUPPRESSED
 from ppp_survey.errors import PppSurveyError
-from ppp_survey.spec.codebook import Codebook
+from ppp_survey.spec.codebook import Codebook, Polarity
 from ppp_survey.spec.mapping import GroupMap, Mapping, load_mapping
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 
@@ -290,8 +290,7 @@ def _direction(item, choice, polarity: str) -> str:
         return "neutral"
     if choice.score not in (max(scores), min(scores)) or max(scores) == min(scores):
         return "neutral"
-    flip = {"higher_is_better": "higher_is_worse", "higher_is_worse": "higher_is_better"}
-    return polarity if choice.score == max(scores) else flip[polarity]
+    return polarity if choice.score == max(scores) else Polarity(polarity).opposite()
 
 
 def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from ppp_survey.compare.changes import (
     WORSENED,
 )
 from ppp_survey.constants import ALL, SUPPRESSED
+from ppp_survey.spec.codebook import Polarity
 from ppp_survey.text import round_half_up
 
 
@@ -94,7 +95,7 @@ def change_charts(changes: pd.DataFrame) -> dict[str, ChangeChart]:
         ].reset_index(drop=True)
         order_g = list(dict.fromkeys(t["group"]))
         order_i = list(dict.fromkeys(t["label"]))
-        sign = t["direction"].map({"higher_is_better": 1.0, "higher_is_worse": -1.0}).fillna(0.0)
+        sign = t["direction"].map({Polarity.HIGHER_IS_BETTER: 1.0, Polarity.HIGHER_IS_WORSE: -1.0}).fillna(0.0)
         frame = t.assign(
             pt=100 * t["difference"],
             better=100 * t["difference"] * sign,

@@ -22,7 +22,7 @@ from ppp_survey.outputs.excel import Block, Sheet
 from ppp_survey.policy.evidence import NOT_SUPPORTED, SUPPORTED, UNDECIDED
 from ppp_survey.spec.matrix import PolicyMatrix
 from ppp_survey.survey.tables import DESIGN_NOTE
-from ppp_survey.text import ROUNDING_NOTE, round_half_up
+from ppp_survey.text import ROUNDING_NOTE, p_text, round_half_up
 
 #: Background colours of the verdicts (HTML page): light green / light orange / light grey.
 VERDICT_COLORS = {SUPPORTED: "#d9ead3", NOT_SUPPORTED: "#fce5cd", UNDECIDED: "#eeeeee"}
@@ -42,7 +42,7 @@ def value_text(statistic: str, value: float, *, p_value: bool = False) -> str:
     if value is None or not np.isfinite(value):
         return "-"
     if statistic == "association":
-        return "p < 0.001" if value < 0.001 else f"p = {round_half_up(value, 3):.3f}"
+        return p_text(value)
     if statistic == "mean":
         return f"{round_half_up(value, 2):.2f}点"
     return f"{round_half_up(100 * float(value)):.1f}%"

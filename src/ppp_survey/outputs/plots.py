@@ -24,7 +24,7 @@ from matplotlib import font_manager
 
 from ppp_survey.constants import MARK_RULE_SHORT
 from ppp_survey.survey.indicators import favourable_first
-from ppp_survey.text import pct
+from ppp_survey.text import p_text, pct
 
 if TYPE_CHECKING:  # matplotlib >= 3.10 names the rcParams keys; older versions run unchecked
     from matplotlib.typing import RcKeyType
@@ -395,7 +395,7 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     ax.xaxis.tick_top()
     ax.set_title(title or f"{item.number} {item.label}（{crosstab.by_label}別）", pad=58)
     tests = crosstab.tests
-    test_text = "" if item.is_multi else f"Rao–Scott検定 {_p_text(tests['p_value'].iloc[0])}　"
+    test_text = "" if item.is_multi else f"Rao–Scott検定 {p_text(tests['p_value'].iloc[0])}　"
     legend = (
         "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)"
         f"（{MARK_RULE_SHORT[crosstab.marks]}）　※基数30未満は参考値（検定なし）　x: 秘匿（匿名性の確保）"
@@ -449,9 +449,3 @@ def _luminance(color) -> float:
 
 def _wrap(label: str, width: int = 7) -> str:
     return "\n".join(label[i : i + width] for i in range(0, len(label), width))
-
-
-def _p_text(p: float) -> str:
-    if not np.isfinite(p):
-        return "p = -（検定不能）"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

@@ -43,7 +43,7 @@ from ppp_survey.spec.matrix import Finding, Indicator, PolicyMatrix, Rule, codes
 from ppp_survey.spec.matrix_file import check_codebook
 from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, bottom2, top2
 from ppp_survey.survey.tables import DESIGN_NOTE
-from ppp_survey.text import ROUNDING_NOTE, round_half_up
+from ppp_survey.text import ROUNDING_NOTE, p_text, round_half_up
 
 __all__ = [
     "EVIDENCE_COLUMNS",
@@ -369,7 +369,7 @@ def _value_text(row: dict) -> str:
     if not np.isfinite(v):
         return f"{group}-（{n}）"
     if row["statistic"] == "association":
-        return f"{_p(v)}（{n}）"
+        return f"{p_text(v)}（{n}）"
     if row["statistic"] == "mean":
         return (
             f"{group}{round_half_up(v, 2):.2f}点（95%CI {round_half_up(row['ci_low'], 2):.2f}–"
@@ -380,10 +380,6 @@ def _value_text(row: dict) -> str:
 
 def _pct(x: float, *, sign: bool = True) -> str:
     return f"{round_half_up(100 * float(x)):.1f}" + ("%" if sign else "")
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {round_half_up(p, 3):.3f}"
 
 
 def _title(item: Item) -> str:

@@ -41,6 +41,12 @@ class Polarity(StrEnum):
     HIGHER_IS_WORSE = "higher_is_worse"
     NEUTRAL = "neutral"
 
+    def opposite(self) -> Polarity:
+        """The polarity of the scale read the other way (neutral stays neutral)."""
+        if self == Polarity.NEUTRAL:
+            return self
+        return Polarity.HIGHER_IS_WORSE if self == Polarity.HIGHER_IS_BETTER else Polarity.HIGHER_IS_BETTER
+
 
 ITEM_TYPES = tuple(t.value for t in ItemType)
 POLARITIES = tuple(p.value for p in Polarity)

@@ -46,7 +46,7 @@ from ppp_survey.survey.significance import (
     rao_scott_counts,
     versus_rest_arrays,
 )
-from ppp_survey.text import ROUNDING_NOTE, round_half_up
+from ppp_survey.text import ROUNDING_NOTE, p_text, round_half_up
 
 PROTECT_ALPHA = 0.05
 MARKS = {("high", 0.01): "▲", ("high", 0.05): "△", ("low", 0.01): "▼", ("low", 0.05): "▽"}
@@ -412,10 +412,8 @@ def table_notes(ct: Crosstab | None = None) -> list[str]:
             if not np.isfinite(row.p_value):
                 notes.append(f"{head}Rao–Scott検定：回答が1区分のみのため検定できない")
                 continue
-            notes.append(f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, {_p(row.p_value)}")
+            notes.append(
+                f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, {p_text(row.p_value)}"
+            )
         notes.append(mark_legend(ct.marks))
     return [*notes, DESIGN_NOTE, ROUNDING_NOTE]
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
