@@ -64,8 +64,15 @@ def frozen(r7, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def changes(frozen, r8, mapping):
+def comparison(frozen, r8, mapping):
+    """R8 against the frozen R7: a ChangeTable (rows and how they were judged)."""
     return cmp.compare(frozen, r8, mapping)
+
+
+@pytest.fixture(scope="module")
+def changes(comparison):
+    """The change rows."""
+    return comparison.rows
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +117,7 @@ def test_r8_file_is_the_generator_output(r8):
 def test_finds_the_built_in_changes(changes, built_in, r8, frozen, mapping):
     """Every documented change with check: true is found overall, with the documented verdict,
     whether or not the FPC is used (synthetic_r8.yaml: power >= 99% without it, the default)."""
-    for table in (changes, cmp.compare(frozen, r8, mapping, fpc=True)):
+    for table in (changes, cmp.compare(frozen, r8, mapping, fpc=True).rows):
         overall = table[table["group"] == "全体"].set_index("indicator")
         for change in built_in:
             if change.get("check"):
@@ -131,7 +138,7 @@ def test_no_other_changes_beyond_chance(frozen, r8, mapping, built_in):
     regenerations of R7, measured while writing this test), and 10% is still below the ~14% that
     FPC-based intervals give on such fresh draws (11.7–16.7% in the same 30 regenerations).
     """
-    table = cmp.compare(frozen, r8, mapping)  # the default: no FPC on the change
+    table = cmp.compare(frozen, r8, mapping).rows  # the default: no FPC on the change
     others = table[[not is_built_in(built_in, i, g) for i, g in zip(table["indicator"], table["group"])]]
     hits, rows = false_verdicts(others)
     assert rows > 350
@@ -151,7 +158,7 @@ def test_default_false_change_rate(frozen, r7):
     hits = rows = 0
     for seed in range(101, 2121, 101):
         fresh = wave_from_responses(generate(r7.codebook, seed=seed).responses, r7.frame, r7.codebook)
-        h, n = false_verdicts(cmp.compare(frozen, fresh))
+        h, n = false_verdicts(cmp.compare(frozen, fresh).rows)
         hits, rows = hits + h, rows + n
     assert rows == 9720
     assert 0.025 <= hits / rows <= 0.075, (hits, rows)
@@ -163,7 +170,7 @@ def test_fpc_on_fresh_draws_flags_too_many(frozen, r7):
     hits = rows = 0
     for seed in (101, 202):
         fresh = wave_from_responses(generate(r7.codebook, seed=seed).responses, r7.frame, r7.codebook)
-        h, n = false_verdicts(cmp.compare(frozen, fresh, fpc=True))
+        h, n = false_verdicts(cmp.compare(frozen, fresh, fpc=True).rows)
         hits, rows = hits + h, rows + n
     assert hits / rows > 0.09, (hits, rows)
 
@@ -188,7 +195,7 @@ def test_null_same_population(r7):
             )
             return wave_from_responses(staff.iloc[np.sort(picked)].reset_index(drop=True), r7.frame, r7.codebook)
 
-        h, n = false_verdicts(cmp.compare(respondents(), respondents(), fpc=True))
+        h, n = false_verdicts(cmp.compare(respondents(), respondents(), fpc=True).rows)
         hits, rows = hits + h, rows + n
     assert rows == 972
     assert 0.01 <= hits / rows <= 0.10, (hits, rows)
@@ -248,7 +255,7 @@ def test_verdicts_follow_polarity(changes):
     assert set(neutral["verdict"]) <= {"増加", "減少", "有意な変化なし", "秘匿", "参考値（基数30未満）"}
 
 
-def test_declared_changes_are_compared_with_a_note(changes, mapping):
+def test_declared_changes_are_compared_with_a_note(comparison, changes, mapping):
     q1 = changes[changes["indicator"] == "q1:top2"]
     assert q1["note"].str.contains("設問文変更").all()  # declared in mapping_r7_r8.yaml
     assert not changes["indicator"].str.startswith("q5:opt:14").any()  # added choice: R8 only
@@ -259,18 +266,18 @@ def test_declared_changes_are_compared_with_a_note(changes, mapping):
     )
     water = changes[changes["group"] == "上下水道局"]
     assert water["note"].str.contains("R7: 企業（上下水道）").all()
-    missing = changes.attrs["not_compared"]
+    missing = comparison.not_compared
     assert list(missing["item"]) == ["q5:14"] and list(missing["status"]) == ["added"]
 
 
-def test_kpi_values(changes):
-    kpi = cmp.kpi_values(changes)
+def test_kpi_values(comparison, changes):
+    kpi = cmp.kpi_values(comparison)
     assert {"q6:top2", "q5:opt:3", "q3:choice:1", "rate"} <= set(kpi)
     assert kpi["rate"] == pytest.approx(1465 / 3100)
     row = changes[(changes["indicator"] == "q6:top2") & (changes["group"] == "全体")].iloc[0]
     assert kpi["q6:top2"] == row["estimate_new"]
     assert (
-        cmp.kpi_values(changes, group="消防")["q6:top2"]
+        cmp.kpi_values(comparison, group="消防")["q6:top2"]
         == changes.query("indicator == 'q6:top2' and group == '消防'")["estimate_new"].iloc[0]
     )
 
@@ -278,7 +285,8 @@ def test_kpi_values(changes):
 def test_small_groups_are_suppressed(frozen, r8, mapping):
     """A 職域 below the anonymity threshold in either wave is not compared (verdict 秘匿)."""
     table = cmp.compare(frozen, r8, mapping, min_group=30)  # 技能労務 has 24 (R7) / 26 (R8) respondents
-    held = table[(table["group"] == "技能労務") & (table["kind"] != "rate")]  # rates are published as counted
+    rows = table.rows
+    held = rows[(rows["group"] == "技能労務") & (rows["kind"] != "rate")]  # rates are published as counted
     assert held["suppressed"].all() and (held["verdict"] == "秘匿").all()
     assert held["estimate_new"].isna().all() and held["difference"].isna().all()
     assert list(cmp.kpi_values(table, group="技能労務")) == ["rate"]
@@ -405,8 +413,8 @@ def test_not_comparable_question_is_left_out(frozen, r8):
     raw["questions"].append({"id": "q4", "status": "not_comparable", "reason": "選択肢を全面改定（例）"})
     m = parse_mapping(raw, frozen.codebook, r8.codebook)
     table = cmp.compare(frozen, r8, m)
-    assert "q4" not in set(table["question"]) and "q6" in set(table["question"])
-    left = table.attrs["not_compared"].set_index("item")
+    assert "q4" not in set(table.rows["question"]) and "q6" in set(table.rows["question"])
+    left = table.not_compared.set_index("item")
     assert left.loc["q4", "status"] == "not_comparable" and left.loc["q4", "reason"] == "選択肢を全面改定（例）"
 
 
@@ -450,12 +458,12 @@ def test_merge_split_added_removed_strata(r7):
 # ----------------------------------------------------------------------------- frozen baseline
 
 
-def test_baseline_round_trip(r7, r8, mapping, frozen, changes, monkeypatch):
+def test_baseline_round_trip(r7, r8, mapping, frozen, comparison, changes, monkeypatch):
     """Saved, then compared from the saved files only; the comparison names the manifest hash."""
     manifest = frozen.folder / "manifest.json"
     assert frozen.id == hashlib.sha256(manifest.read_bytes()).hexdigest()
-    assert (changes["baseline"] == frozen.id).all() and changes.attrs["baseline"] == frozen.id
-    assert frozen.id[:12] in changes.attrs["baseline_description"]
+    assert (changes["baseline"] == frozen.id).all() and comparison.baseline == frozen.id
+    assert frozen.id[:12] in comparison.baseline_description
     # Nothing of R7 is recomputed: loading again with the R7 loaders disabled gives the same table.
     import ppp_survey.compare.wave
     import ppp_survey.ingest.load
@@ -465,11 +473,11 @@ def test_baseline_round_trip(r7, r8, mapping, frozen, changes, monkeypatch):
 
     monkeypatch.setattr(ppp_survey.ingest.load, "load_responses", refuse)
     monkeypatch.setattr(ppp_survey.compare.wave, "load_wave", refuse)
-    again = cmp.compare(cmp.load_baseline(frozen.folder), r8, mapping)
+    again = cmp.compare(cmp.load_baseline(frozen.folder), r8, mapping).rows
     pd.testing.assert_frame_equal(again, changes, check_exact=True)
     monkeypatch.undo()
     # The frozen numbers are the R7 numbers exactly (CSV written and read with round-trip precision).
-    memory = cmp.compare(frozen_baseline.baseline_from_wave(r7), r8, mapping)
+    memory = cmp.compare(frozen_baseline.baseline_from_wave(r7), r8, mapping).rows
     pd.testing.assert_frame_equal(memory.drop(columns="baseline"), changes.drop(columns="baseline"), check_exact=True)
     assert (memory["baseline"] == "in-memory").all()
     # Inputs are recorded with their hashes
@@ -517,10 +525,10 @@ def test_a_survey_freezes_like_a_wave(r7):
 # ------------------------------------------------------------------------------------ charts
 
 
-def test_chart_data_and_plots(changes):
+def test_chart_data_and_plots(comparison):
     from ppp_survey.outputs import plots
 
-    charts = change_plots.change_charts(changes)
+    charts = change_plots.change_charts(comparison)
     assert set(charts) == {"rate", "q1", "q2", "q3", "q4", "q5", "q6", "q7"}
     q6 = charts["q6"]
     assert list(q6.dumbbell["indicator"]) == ["q6:top2", *[f"q6:choice:{c}" for c in range(1, 6)]]
@@ -530,14 +538,14 @@ def test_chart_data_and_plots(changes):
     )  # fewer = better
     assert q6.marks.loc["全体", "肯定的回答（上位2区分）"] == "↑"
     with plots.theme():
-        ax = change_plots.plot_dumbbell(changes, "q6")
+        ax = change_plots.plot_dumbbell(comparison, "q6")
         assert len(ax.collections) == 2 and len(ax.collections[1].get_offsets()) == 6  # R7 and R8 dots
         assert ax.get_legend_handles_labels()[1] == ["R7", "R8"]
-        ax = change_plots.plot_change_heatmap(changes, "q5")
+        ax = change_plots.plot_change_heatmap(comparison, "q5")
         assert len(ax.get_yticklabels()) == 10
 
 
-def test_middle_categories_have_no_verdict_and_arrows_show_the_sign(changes, r8):
+def test_middle_categories_have_no_verdict_and_arrows_show_the_sign(comparison, changes, r8):
     """Issue 16: only the ends of a scale (and top-2 / bottom-2, multi-select options) are judged
     改善/悪化; a middle category such as 「どちらかといえば重要である」 gets 増加/減少. Heatmap arrows
     show the sign of a significant change, whatever its verdict."""
@@ -547,21 +555,21 @@ def test_middle_categories_have_no_verdict_and_arrows_show_the_sign(changes, r8)
             rows = changes[changes["indicator"] == f"{item.id}:choice:{c.code}"]
             if c.score is None or c.score not in (max(scores), min(scores)):
                 assert not rows["verdict"].isin(["改善", "悪化"]).any(), (item.id, c.label)
-    for q, chart in change_plots.change_charts(changes).items():
+    for q, chart in change_plots.change_charts(comparison).items():
         marks, pts = chart.marks.to_numpy(object), chart.heatmap.to_numpy(float)
         for m, d in zip(marks.ravel(), pts.ravel()):
             if m in ("↑", "↓"):
                 assert (m == "↑") == (d > 0), (q, m, d)
 
 
-def test_change_charts_round_half_up_like_the_tables(changes):
+def test_change_charts_round_half_up_like_the_tables(comparison):
     """Chart labels round half up, as the tables do (f"{x:+.1f}" would round 0.25 to 0.2)."""
     from ppp_survey.outputs import plots
     from ppp_survey.text import round_half_up
 
-    chart = next(iter(change_plots.change_charts(changes).values()))
+    chart = next(iter(change_plots.change_charts(comparison).values()))
     with plots.theme():
-        ax = change_plots.plot_change_heatmap(changes, chart.question)
+        ax = change_plots.plot_change_heatmap(comparison, chart.question)
     shown = {t.get_text() for t in ax.texts}
     for v in chart.heatmap.to_numpy(float).ravel():
         if np.isfinite(v):

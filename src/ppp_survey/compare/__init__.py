@@ -3,11 +3,12 @@ baseline (:mod:`.baseline`) and the change table (:mod:`.changes`). Computation 
 charts and sheets are in :mod:`ppp_survey.outputs`."""
 
 from ppp_survey.compare.baseline import Baseline, BaselineError, freeze_baseline, load_baseline
-from ppp_survey.compare.changes import CHANGE_COLUMNS, compare, kpi_values
+from ppp_survey.compare.changes import CHANGE_COLUMNS, ChangeTable, compare, kpi_values
 from ppp_survey.compare.wave import Wave, load_wave, wave_indicators
 
 __all__ = [
     "CHANGE_COLUMNS",
+    "ChangeTable",
     "Baseline",
     "BaselineError",
     "Wave",

@@ -41,6 +41,7 @@ respondents of one fixed synthetic staff population (tests/test_compare.py bound
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,43 @@ CHANGE_COLUMNS = (
     "baseline",
 )
 
+#: Columns of :attr:`ChangeTable.not_compared`.
+NOT_COMPARED_COLUMNS = ("item", "old", "new", "status", "reason")
+
+
+@dataclass(frozen=True)
+class ChangeTable:
+    """The result of :func:`compare`: the change rows and how they were judged.
+
+    ``rows`` has :data:`CHANGE_COLUMNS`, one row per indicator × group. The other fields say what
+    was compared with what: the frozen baseline (``baseline`` is its manifest SHA-256,
+    ``baseline_description`` one line on it), the two waves' names, the mapping file and its
+    SHA-256, the test's ``alpha`` and ``power``, whether each wave's finite population correction was
+    used (``fpc``), the base under which a group is 参考値 (``min_base``), what the mapping left out
+    (``not_compared``, :data:`NOT_COMPARED_COLUMNS`) and both waves' source notes (``note``).
+    """
+
+    rows: pd.DataFrame
+    baseline: str
+    baseline_description: str
+    baseline_wave: str
+    wave: str
+    mapping: str | None
+    mapping_sha256: str | None
+    alpha: float = 0.05
+    power: float = 0.80
+    fpc: bool = False
+    min_base: int = MIN_BASE
+    not_compared: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(NOT_COMPARED_COLUMNS)))
+    note: str = ""
+
+    def with_rows(self, rows: pd.DataFrame) -> ChangeTable:
+        """The same comparison with other rows (a subset, or rows derived from these)."""
+        return replace(self, rows=rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
 
 def compare(
     baseline,
@@ -99,7 +137,7 @@ def compare(
     fpc: bool = False,
     min_group: int = DEFAULT_MIN_GROUP,
     min_base: int = MIN_BASE,
-) -> pd.DataFrame:
+) -> ChangeTable:
     """Compare a wave with the baseline, indicator by indicator, 全体 and by 職域.
 
     Parameters
@@ -121,8 +159,8 @@ def compare(
 
     Returns
     -------
-    DataFrame
-        :data:`CHANGE_COLUMNS`, one row per indicator × group (全体 first, then the mapped 職域):
+    ChangeTable
+        ``rows``: :data:`CHANGE_COLUMNS`, one row per indicator × group (全体 first, then the mapped 職域):
         ``indicator`` (new wave's key, e.g. ``q6:top2``; ``indicator_base`` the baseline's),
         ``question``, ``title``, ``label``, ``kind`` (choice/top2/option/rate), ``direction``
         (higher_is_better / higher_is_worse / neutral / descriptive), both estimates (fractions),
@@ -131,7 +169,7 @@ def compare(
         (a group under the anonymity threshold in either wave: values NaN, verdict 秘匿; a base under
         ``min_base`` in either wave: verdict 参考値（基数30未満）, no p-value), ``note``
         (declared changes of the item or 職域), ``baseline`` (the baseline's manifest SHA-256).
-        ``attrs`` holds the baseline, mapping, alpha, power, fpc and what was not compared.
+        The other fields hold the baseline, mapping, alpha, power, fpc and what was not compared.
     """
     if not isinstance(baseline, Baseline):
         baseline = baseline_from_wave(baseline, min_group=min_group)
@@ -169,24 +207,21 @@ def compare(
     ]
     out = _test(grid, alpha=alpha, power=power, min_base=min_base)
     out["baseline"] = baseline.id
-    out = out[list(CHANGE_COLUMNS)].reset_index(drop=True)
-    out.attrs.update(
-        {
-            "baseline": baseline.id,
-            "baseline_description": baseline.describe(),
-            "baseline_wave": baseline.wave,
-            "wave": wave.label,
-            "mapping": mapping.path,
-            "mapping_sha256": mapping.sha256,
-            "alpha": alpha,
-            "power": power,
-            "fpc": fpc,
-            "min_base": min_base,
-            "not_compared": mapping.not_compared(),
-            "note": "\n".join(x for x in (baseline.manifest.get("source_note", ""), wave.note) if x),
-        }
+    return ChangeTable(
+        rows=out[list(CHANGE_COLUMNS)].reset_index(drop=True),
+        baseline=baseline.id,
+        baseline_description=baseline.describe(),
+        baseline_wave=baseline.wave,
+        wave=wave.label,
+        mapping=mapping.path,
+        mapping_sha256=mapping.sha256,
+        alpha=alpha,
+        power=power,
+        fpc=fpc,
+        min_base=min_base,
+        not_compared=mapping.not_compared(),
+        note="\n".join(x for x in (baseline.manifest.get("source_note", ""), wave.note) if x),
     )
-    return out
 
 
 def _check_codebooks(mapping: Mapping, baseline: Baseline, wave: Wave) -> None:
@@ -410,12 +445,13 @@ def _combine_strata(rows: pd.DataFrame, rates: pd.DataFrame, labels: tuple[str, 
 # ------------------------------------------------------------------------------ KPI, display
 
 
-def kpi_values(changes: pd.DataFrame, *, group: str = ALL, key: str = "indicator") -> dict[str, float]:
+def kpi_values(changes: ChangeTable, *, group: str = ALL, key: str = "indicator") -> dict[str, float]:
     """The new wave's value of every compared indicator: ``{"q6:top2": 0.41, "rate": 0.473, …}``.
 
     Values are fractions (design-based estimates; the response rate as counted). ``key="indicator_base"``
     keys them by the baseline's indicator ids instead (they differ only where a question was renamed).
     Suppressed groups are left out.
     """
-    rows = changes[(changes["group"] == group) & ~changes["suppressed"]]
+    t = changes.rows
+    rows = t[(t["group"] == group) & ~t["suppressed"]]
     return {str(k): float(v) for k, v in zip(rows[key], rows["estimate_new"])}

@@ -16,16 +16,18 @@ from ppp_survey.compare.changes import (
     INCREASED,
     REFERENCE,
     WORSENED,
+    ChangeTable,
 )
 from ppp_survey.constants import ALL, SUPPRESSED
 from ppp_survey.spec.codebook import Polarity
 from ppp_survey.text import round_half_up
 
 
-def display_changes(changes: pd.DataFrame, *, group: str | None = ALL) -> pd.DataFrame:
+def display_changes(changes: ChangeTable, *, group: str | None = ALL) -> pd.DataFrame:
     """The change table as people read it: % and points rounded half up, Japanese headers."""
-    t = changes if group is None else changes[changes["group"] == group]
-    base, new = changes.attrs.get("baseline_wave", "基準"), changes.attrs.get("wave", "今回")
+    rows = changes.rows
+    t = rows if group is None else rows[rows["group"] == group]
+    base, new = changes.baseline_wave, changes.wave
 
     def pts(x):
         return round_half_up(100 * np.asarray(x, float))
@@ -71,10 +73,11 @@ class ChangeChart:
     improvement: pd.DataFrame
 
 
-def change_charts(changes: pd.DataFrame) -> dict[str, ChangeChart]:
+def change_charts(changes: ChangeTable) -> dict[str, ChangeChart]:
     """Per question (and ``"rate"``), the tables a dumbbell chart and a heatmap by 職域 draw."""
     out = {}
-    for q, t in changes.groupby(changes["question"].replace("", "rate"), sort=False):
+    rows = changes.rows
+    for q, t in rows.groupby(rows["question"].replace("", "rate"), sort=False):
         overall = t[t["group"] == ALL]
         dumbbell = overall[
             [
@@ -127,7 +130,7 @@ def _mark(verdict: str, difference: float) -> str:
 
 
 def plot_dumbbell(
-    changes: pd.DataFrame,
+    changes: ChangeTable,
     question: str,
     *,
     group: str = ALL,
@@ -148,7 +151,8 @@ def plot_dumbbell(
 
     from ppp_survey.outputs.plots import add_footer, fit_left_margin
 
-    t = changes[(changes["question"].replace("", "rate") == question) & (changes["group"] == group)]
+    rows = changes.rows
+    t = rows[(rows["question"].replace("", "rate") == question) & (rows["group"] == group)]
     t = t[~t["suppressed"]].reset_index(drop=True)
     if ax is None:
         fig, ax = plt.subplots(figsize=(8.6, 0.42 * len(t) + 2.2))
@@ -158,10 +162,10 @@ def plot_dumbbell(
     a, b = 100 * t["estimate_base"].to_numpy(float), 100 * t["estimate_new"].to_numpy(float)
     for yi, x0, x1, v in zip(y, a, b, t["verdict"]):
         ax.plot([x0, x1], [yi, yi], color=VERDICT_COLORS.get(v, NEUTRAL_COLOR), lw=2.2, zorder=1)
-    wave_base, wave_new = changes.attrs.get("baseline_wave", "基準"), changes.attrs.get("wave", "今回")
+    wave_base, wave_new = changes.baseline_wave, changes.wave
     ax.scatter(a, y, color=BASE_COLOR, s=28, zorder=2, label=wave_base)
     ax.scatter(b, y, color=NEW_COLOR, s=28, zorder=3, label=wave_new)
-    alpha = changes.attrs.get("alpha", 0.05)
+    alpha = changes.alpha
     for yi, row in zip(y, t.itertuples()):
         star = "*" if np.isfinite(row.p_value) and row.p_value < alpha else ""
         ax.text(
@@ -182,12 +186,12 @@ def plot_dumbbell(
     if base is None:
         n = f"n = {wave_base} {int(t['n_base'].iloc[0]):,}／{wave_new} {int(t['n_new'].iloc[0]):,}　" if len(t) else ""
         base = f"{n}* {int(100 * alpha)}%水準で有意（独立な2回の調査の差、各回とも職域別の層化推定）"
-    add_footer(fig, base=base, note=note or changes.attrs.get("note", ""))
+    add_footer(fig, base=base, note=note or changes.note)
     fit_left_margin(ax)
     return ax
 
 
-def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title: str | None = None, note: str = ""):
+def plot_change_heatmap(changes: ChangeTable, question: str, *, ax=None, title: str | None = None, note: str = ""):
     """Differences (points) of one question's indicators by 職域: colour blue = better, red = worse.
 
     Items without a direction are left uncoloured; arrows ↑/↓: a rise/fall significant at the 5%
@@ -216,10 +220,10 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
         5.0, float(np.nanmax(np.abs(better.to_numpy(float)))) if np.isfinite(better.to_numpy(float)).any() else 5.0
     )
     draw_heatmap(ax, better.to_numpy(float), text, cmap="RdBu", vmin=-limit, vmax=limit)
-    reference = set(
-        changes.loc[(changes["verdict"] == REFERENCE) & (changes["question"].replace("", "rate") == question), "group"]
-    )
-    rows = changes[changes["question"].replace("", "rate") == question].drop_duplicates("group").set_index("group")
+    table = changes.rows
+    of_question = table["question"].replace("", "rate") == question
+    reference = set(table.loc[(table["verdict"] == REFERENCE) & of_question, "group"])
+    rows = table[of_question].drop_duplicates("group").set_index("group")
     bases = {
         g: ""
         if not np.isfinite(float(rows.loc[g, "n_base"]))
@@ -235,17 +239,15 @@ def plot_change_heatmap(changes: pd.DataFrame, question: str, *, ax=None, title:
     ax.set_xticks(np.arange(grid.shape[1]) + 0.5, [_wrap(c, 7) for c in grid.columns], rotation=0, fontsize=7)
     ax.xaxis.tick_top()
     ax.set_title(
-        title
-        or f"{chart.title}：{changes.attrs.get('baseline_wave', '')}→{changes.attrs.get('wave', '')}の変化"
-        "（職域別、ポイント）",
+        title or f"{chart.title}：{changes.baseline_wave}→{changes.wave}の変化（職域別、ポイント）",
         pad=58,
     )
     add_footer(
         fig,
-        base=f"（ ）内は基数 n（{changes.attrs.get('baseline_wave', '基準')}→{changes.attrs.get('wave', '今回')}）。数値は差（ポイント）。\n色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
+        base=f"（ ）内は基数 n（{changes.baseline_wave}→{changes.wave}）。数値は差（ポイント）。\n色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
         "↑上昇 ↓低下（5%水準で有意。改善か悪化かは色）。"
         "※基数30未満は参考値（検定しない）。x: 秘匿",
-        note=note or changes.attrs.get("note", ""),
+        note=note or changes.note,
     )
     fit_left_margin(ax)
     return ax

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ppp_survey.compare.baseline import Baseline
-from ppp_survey.compare.changes import SUPPRESSED
+from ppp_survey.compare.changes import SUPPRESSED, ChangeTable
 from ppp_survey.constants import ALL
 from ppp_survey.outputs.change_charts import (
     change_charts,
@@ -37,21 +37,20 @@ from ppp_survey.text import ROUNDING_NOTE
 SUPPRESSED_MARK = "x"
 
 
-def method_note(changes: pd.DataFrame) -> str:
-    """One paragraph on how the changes were judged, from the table's attrs."""
-    a = changes.attrs
+def method_note(changes: ChangeTable) -> str:
+    """One paragraph on how the changes were judged."""
     fpc = (
         "各回とも有限母集団修正あり（その年の職員全体の値を比べる）"
-        if a.get("fpc", True)
+        if changes.fpc
         else "有限母集団修正なし（回答を生む過程の変化を問う超母集団の推測）"
     )
     return (
-        f"{a.get('baseline_wave', '基準')}と{a.get('wave', '今回')}を独立な2回の調査として比較した。"
+        f"{changes.baseline_wave}と{changes.wave}を独立な2回の調査として比較した。"
         f"各回を職域による事後層化で推定し（{fpc}）、差の標準誤差は√(SE₁²+SE₂²)。"
-        f"判定は{int(100 * a.get('alpha', 0.05))}%水準の両側検定と設問の向き（極性）による：改善／悪化／有意な変化なし、"
+        f"判定は{int(100 * changes.alpha)}%水準の両側検定と設問の向き（極性）による：改善／悪化／有意な変化なし、"
         "向きのない項目は増加／減少。MDDは検出力80%で見つけられる最小の差。指標ごとに検定しており多重比較の調整はしない"
         "（約50指標なら偶然でも2～3件が有意になる）。回答率は全数の計数で、差は記述的。"
-        f"基準値：{a.get('baseline_description', '')}。"
+        f"基準値：{changes.baseline_description}。"
     )
 
 
@@ -66,17 +65,18 @@ def _publishable(display: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def change_tables(changes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def change_tables(changes: ChangeTable) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(全体, 職域別) change tables for publishing: Japanese headers, % rounded half up, x where held."""
-    overall = changes[changes["group"] == ALL]
-    groups = changes[changes["group"] != ALL]
+    rows = changes.rows
+    overall = rows[rows["group"] == ALL]
+    groups = rows[rows["group"] != ALL]
     return (
-        _publishable(display_changes(overall, group=None), overall),
-        _publishable(display_changes(groups, group=None), groups),
+        _publishable(display_changes(changes.with_rows(overall), group=None), overall),
+        _publishable(display_changes(changes.with_rows(groups), group=None), groups),
     )
 
 
-def change_sheets(changes: pd.DataFrame, *, source_note: str) -> list[Sheet]:
+def change_sheets(changes: ChangeTable, *, source_note: str) -> list[Sheet]:
     """Workbook sheets of the comparison: 変化（全体）, 変化（職域別）, 比較対象外."""
     overall, groups = change_tables(changes)
     notes = (
@@ -85,7 +85,7 @@ def change_sheets(changes: pd.DataFrame, *, source_note: str) -> list[Sheet]:
         "x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。参考値（基数30未満）は検定しない。",
         ROUNDING_NOTE,
     )
-    not_compared = changes.attrs.get("not_compared", pd.DataFrame(columns=["item", "old", "new", "status", "reason"]))
+    not_compared = changes.not_compared
     nc = pd.DataFrame(
         {
             "項目": not_compared["item"].astype(str),
@@ -104,7 +104,7 @@ def change_sheets(changes: pd.DataFrame, *, source_note: str) -> list[Sheet]:
     ]
 
 
-def kpi_progress(matrix: PolicyMatrix, baseline: Baseline, changes: pd.DataFrame) -> pd.DataFrame:
+def kpi_progress(matrix: PolicyMatrix, baseline: Baseline, changes: ChangeTable) -> pd.DataFrame:
     """The KPI table of the baseline's matrix with next year's value beside the baseline.
 
     Rows come from :func:`ppp_survey.policy.evidence.kpi_frame` on the baseline's codebook. Indicators with
@@ -115,7 +115,7 @@ def kpi_progress(matrix: PolicyMatrix, baseline: Baseline, changes: pd.DataFrame
     """
     out = kpi_frame(matrix, baseline.codebook)
     base = baseline.indicators[baseline.indicators["group"] == ALL].set_index("indicator")
-    new = changes[changes["group"] == ALL].set_index("indicator_base")
+    new = changes.rows[changes.rows["group"] == ALL].set_index("indicator_base")
     cols: dict[str, list[float | str]] = {
         "group": [],
         "baseline": [],
@@ -150,7 +150,7 @@ def change_figure_name(chart_name: str) -> str:
 
 
 def change_figure_plan(
-    changes: pd.DataFrame, codebook: Codebook, name_of: Callable, *, note: str
+    changes: ChangeTable, codebook: Codebook, name_of: Callable, *, note: str
 ) -> list[tuple[str, Callable]]:
     """(file name, draw function) for every change chart: a dumbbell per question (全体) and a
     heatmap by 職域; ``name_of(item, suffix)`` names the question's own chart (report.figure_name)."""
@@ -167,15 +167,14 @@ def change_figure_plan(
     return plan
 
 
-def plot_rate_change(changes: pd.DataFrame, *, note: str = ""):
+def plot_rate_change(changes: ChangeTable, *, note: str = ""):
     """Response rates of both waves by 職域 as a dumbbell chart (one row per group, 全体 first).
 
     Rates are census counts of the frame, so the differences are descriptive (no test).
     """
-    rows = changes[changes["kind"] == "rate"]
-    table = rows.assign(label=rows["group"].astype(str), group=ALL, question="rate_by_group")
-    table.attrs = changes.attrs
-    title = f"回答率：{changes.attrs.get('baseline_wave', '基準')}→{changes.attrs.get('wave', '今回')}（職域別）"
+    rows = changes.rows[changes.rows["kind"] == "rate"]
+    table = changes.with_rows(rows.assign(label=rows["group"].astype(str), group=ALL, question="rate_by_group"))
+    title = f"回答率：{changes.baseline_wave}→{changes.wave}（職域別）"
     total = rows[rows["group"] == ALL]
     counts = ""
     if len(total):

@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from ppp_survey import __version__
+from ppp_survey.compare.changes import ChangeTable
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.files import atomic_output, sha256_file, write_csv
 from ppp_survey.ingest.load import load_responses
@@ -89,7 +90,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         progress(f"[4/{steps}] 経年比較: {opts.compare}")
         changes, kpi = compare_waves(opts, baseline, loaded, frame, codebook, policy, progress=progress)
         if policy is not None and kpi is not None:
-            labels = (f"{changes.attrs['baseline_wave']}（基準値）", f"{changes.attrs['wave']}（今回）")
+            labels = (f"{changes.baseline_wave}（基準値）", f"{changes.wave}（今回）")
             policy = replace(policy, kpi=kpi, kpi_labels=labels)
 
     step = 5 if opts.compare else 4
@@ -125,7 +126,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     if changes is not None:
         from ppp_survey.outputs.change_sheets import change_figure_plan
 
-        plan += change_figure_plan(changes, codebook, figure_name, note=changes.attrs.get("note", note))
+        plan += change_figure_plan(changes, codebook, figure_name, note=changes.note)
     # forked worker processes where the platform allows (each chart whole in one process: the same
     # bytes as a one-process run); PPP_SURVEY_JOBS=1 forces one process
     from ppp_survey.outputs.figure_files import save_figures
@@ -141,7 +142,9 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     return written
 
 
-def write_tables(opts: ReportOptions, loaded, analysis, policy: PolicyResult | None, changes, note: str) -> list[Path]:
+def write_tables(
+    opts: ReportOptions, loaded, analysis, policy: PolicyResult | None, changes: ChangeTable | None, note: str
+) -> list[Path]:
     """The CSV tables (UTF-8 with BOM for Excel): validation, rates, GT, crosstabs, Likert, audit,
     the policy matrix's evidence/KPI/findings and, when comparing, the changes."""
     report = loaded.report
@@ -250,7 +253,7 @@ def compare_waves(
     changes = compare(
         baseline, _wave(opts, loaded, frame, codebook), mapping, fpc=opts.fpc_change, min_group=opts.min_group
     )
-    counts = changes[changes["group"] == "全体"]["verdict"].value_counts()
+    counts = changes.rows[changes.rows["group"] == "全体"]["verdict"].value_counts()
     progress("        全体: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
     kpi = None
     from ppp_survey.spec.matrix import MatrixError
@@ -348,7 +351,12 @@ def _coverage(analysis, progress: Callable[[str], None]) -> dict:
 
 
 def write_manifest(
-    opts: ReportOptions, outputs: list[Path], path: Path, *, changes=None, coverage: dict | None = None
+    opts: ReportOptions,
+    outputs: list[Path],
+    path: Path,
+    *,
+    changes: ChangeTable | None = None,
+    coverage: dict | None = None,
 ) -> Path:
     """JSON record of inputs (with SHA-256), package version, options and every output written."""
     inputs = {"data": opts.data, "frame": opts.frame}
@@ -370,11 +378,11 @@ def write_manifest(
         manifest["coverage"] = coverage
     if changes is not None:
         manifest["baseline"] = {
-            "description": changes.attrs["baseline_description"],
-            "manifest_sha256": changes.attrs["baseline"],
-            "mapping": changes.attrs["mapping"],
-            "mapping_sha256": changes.attrs["mapping_sha256"],
-            "fpc": bool(changes.attrs["fpc"]),
+            "description": changes.baseline_description,
+            "manifest_sha256": changes.baseline,
+            "mapping": changes.mapping,
+            "mapping_sha256": changes.mapping_sha256,
+            "fpc": changes.fpc,
         }
     with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
