@@ -175,3 +175,28 @@ def test_one_owner_per_rule(literal):
     owners = sorted(m for m, p in _modules().items() if literal in p.read_text(encoding="utf-8"))
     expected = [] if ONE_OWNER[literal] is None else [ONE_OWNER[literal]]
     assert owners == expected, f"{literal} written in {owners}; it belongs to {expected or 'no module'}"
+
+
+# How each runtime dependency shows in the package's source (import name, or the name pandas /
+# importlib is given): a dependency the package never uses is not a runtime dependency.
+USED_AS = {
+    "pillow": "from PIL import",
+    "pyyaml": "import yaml",
+    "matplotlib-fontja": '"matplotlib_fontja"',
+    "python-calamine": '"calamine"',
+}
+
+
+def test_every_runtime_dependency_is_used():
+    import re
+    import tomllib
+
+    project = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    source = "\n".join(p.read_text(encoding="utf-8") for p in _modules().values())
+    unused = []
+    for requirement in project["dependencies"]:
+        name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0).lower()
+        needle = USED_AS.get(name, f"import {name}")
+        if needle not in source and f"from {name}" not in source:
+            unused.append(name)
+    assert not unused, f"declared but never used by the package: {unused}"

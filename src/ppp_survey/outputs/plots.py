@@ -360,9 +360,7 @@ def plot_multi(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, ti
 def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None = None, note: str = ""):
     """Shares by group (rows) and choice (columns) of a :class:`~ppp_survey.survey.tables.Crosstab`, with ▲▼ marks.
 
-    Drawn as seaborn's ``heatmap`` draws it (a ``pcolormesh`` in ``ax.collections[0]``, white cell
-    borders, each cell's value printed in dark grey or white by the cell's luminance, no spines),
-    with matplotlib alone: seaborn's import and its trial rendering cost more than the chart.
+    Drawn with seaborn's ``heatmap`` (:func:`draw_heatmap`).
     """
     cells = crosstab.cells
     item = crosstab.item
@@ -411,40 +409,29 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
 def draw_heatmap(
     ax, data: np.ndarray, text: np.ndarray, *, vmax: float, vmin: float = 0.0, cmap: str = "Blues"
 ) -> None:
-    """``seaborn.heatmap(data, cmap=cmap, vmin=vmin, vmax=vmax, annot=text, fmt="",
-    annot_kws={"fontsize": 7.5}, cbar=False, linewidths=0.5, linecolor="white")``: the same artists,
-    drawn directly. NaN cells are masked (uncoloured: the Axes' face shows) and carry their text in grey.
-    (seaborn's ``center=0`` with ``vmin=-vmax`` is the plain colour map, so diverging maps need no more.)"""
-    for side in ("top", "right", "left", "bottom"):
-        ax.spines[side].set_visible(False)
-    n_rows, n_cols = data.shape
-    mesh = ax.pcolormesh(np.ma.masked_invalid(data), cmap=cmap, vmin=vmin, vmax=vmax, linewidths=0.5, edgecolor="white")
-    ax.set(xlim=(0, n_cols), ylim=(0, n_rows))
-    ax.invert_yaxis()
-    mesh.update_scalarmappable()
-    colors = mesh.get_facecolors()
-    for k, (value, label) in enumerate(zip(mesh.get_array().flat, text.flat)):
-        i, j = divmod(k, n_cols)
-        if value is np.ma.masked:  # no colour: a mark such as x (秘匿) or - (no value) in grey
-            if label:
-                ax.text(j + 0.5, i + 0.5, label, color="#555555", ha="center", va="center", fontsize=7.5)
-            continue
-        ax.text(
-            j + 0.5,
-            i + 0.5,
-            label,
-            color=".15" if _luminance(colors[k]) > 0.408 else "w",
-            ha="center",
-            va="center",
-            fontsize=7.5,
-        )
+    """seaborn's ``heatmap`` with each cell's text: white cell borders, the text in dark grey or white
+    by the cell's luminance, no colour bar. NaN cells are masked (uncoloured: the Axes' face shows)
+    and carry their text (x 秘匿, - no value) in grey, which seaborn does not annotate."""
+    import seaborn as sns
 
-
-def _luminance(color) -> float:
-    """Relative luminance of an RGBA colour (WCAG, as seaborn's ``relative_luminance``)."""
-    rgb = np.asarray(color, dtype=float)[:3]
-    rgb = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return float(rgb.dot([0.2126, 0.7152, 0.0722]))
+    sns.heatmap(
+        np.ma.masked_invalid(data),
+        ax=ax,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        annot=text,
+        fmt="",
+        annot_kws={"fontsize": 7.5},
+        cbar=False,
+        linewidths=0.5,
+        linecolor="white",
+        xticklabels=False,
+        yticklabels=False,
+    )
+    for i, j in zip(*np.nonzero(~np.isfinite(data))):
+        if text[i, j]:
+            ax.text(j + 0.5, i + 0.5, text[i, j], color="#555555", ha="center", va="center", fontsize=7.5)
 
 
 def _wrap(label: str, width: int = 7) -> str:
