@@ -508,7 +508,8 @@ def test_group_evidence_respects_the_anonymity_threshold(matrix, baseline, frame
 
 def test_matrix_outputs(matrix, evidence, analysis, codebook, tmp_path):
     """The HTML page shows every 現状, every 取組 and each indicator's verdict; the sheets hold the tables."""
-    from ppp_survey.outputs.matrix_sheets import matrix_sheets, write_matrix_html
+    from ppp_survey.outputs.matrix_page import write_matrix_html
+    from ppp_survey.outputs.matrix_sheets import matrix_sheets
 
     path = write_matrix_html(tmp_path / "m.html", matrix, evidence, source_note="NOTE", synthetic=True)
     text = path.read_text(encoding="utf-8")

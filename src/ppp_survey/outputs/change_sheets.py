@@ -28,7 +28,7 @@ from ppp_survey.outputs.change_charts import (
     plot_change_heatmap,
     plot_dumbbell,
 )
-from ppp_survey.outputs.excel import Block, Sheet
+from ppp_survey.outputs.xlsx import Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import PolicyMatrix

@@ -1,24 +1,17 @@
-"""The policy matrix as people read it: Excel sheets and an HTML page, evidence coloured by verdict.
+"""The policy matrix as people read it in tables: the workbook's sheets and the display tables
+(evidence, KPIs, findings) the CSVs and notebooks show; value and CI text shared with the HTML page
+(:mod:`ppp_survey.outputs.matrix_page`).
 
-:mod:`ppp_survey.policy.evidence` computes; this module lays the results out. The report
-(``python -m ppp_survey.report``) calls :func:`matrix_sheets` for the workbook and
-:func:`write_matrix_html` for ``figures/2-08_政策マトリクス.html``: 区分 → 現状 → 調査結果（根拠と判定）
-→ めざす具体像 → 具体的な取組, each 取組 printed under every 具体像 it serves (（再掲） after the first,
-as the document prints it). The page is one self-contained file (no scripts, no external
-resources), the same bytes for the same results.
+:mod:`ppp_survey.policy` computes; this module lays the results out. The report
+(``python -m ppp_survey.report``) calls :func:`matrix_sheets` for the workbook.
 """
 
 from __future__ import annotations
 
-import html
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import ALL
-from ppp_survey.files import atomic_output
-from ppp_survey.outputs.excel import Block, Sheet
+from ppp_survey.outputs.xlsx import Block, Sheet
 from ppp_survey.policy.evidence import NOT_SUPPORTED, SUPPORTED, UNDECIDED
 from ppp_survey.spec.matrix import PolicyMatrix
 from ppp_survey.survey.tables import DESIGN_NOTE
@@ -195,83 +188,3 @@ def matrix_sheets(
 
 
 # ------------------------------------------------------------------------------------- HTML
-
-_CSS = """
-body { font-family: "IPAexGothic", "Yu Gothic", "Meiryo", sans-serif; margin: 1.5em; color: #222; }
-h1 { font-size: 1.3em; } .note { font-size: 0.85em; color: #444; }
-table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
-th, td { border: 1px solid #999; padding: 4px 6px; vertical-align: top; text-align: left; }
-th { background: #ddebf7; } td.cat { background: #f3f3f3; font-weight: bold; }
-.ev { margin: 2px 0; padding: 3px 5px; border-radius: 3px; }
-.verdict { font-weight: bold; } .legend span { padding: 2px 8px; margin-right: 6px; border-radius: 3px; }
-.synthetic { color: #b00; font-weight: bold; }
-""".strip()
-
-
-def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: str, synthetic: bool) -> str:
-    """The matrix as one HTML page: 区分 → 現状 → evidence (coloured by verdict) → 具体像 → 取組."""
-    e = html.escape
-    rows = []
-    printed: set[str] = set()
-    by_situation = {sid: t for sid, t in evidence.groupby("situation_id", sort=False)}
-    for cat in matrix.categories:
-        sits = [s for s in matrix.situation_list if s.category == cat.id]
-        for k, s in enumerate(sits):
-            cells = []
-            if k == 0:
-                cells.append(f'<td class="cat" rowspan="{len(sits)}">{e(cat.label)}</td>')
-            cells.append(f"<td>{e(s.text)}</td>")
-            items = []
-            for r in by_situation.get(s.id, pd.DataFrame()).to_dict("records"):
-                group = "" if r["group"] in (ALL, "") else f"{r['group']}："
-                ci = ci_text(r["statistic"], r["ci_low"], r["ci_high"])
-                value = f"{group}{value_text(r['statistic'], r['value'])}" + (f"（95%CI {ci}）" if ci else "")
-                items.append(
-                    f'<div class="ev" style="background:{VERDICT_COLORS.get(r["verdict"], "#fff")}">'
-                    f'<span class="verdict">{e(r["verdict"])}</span> {e(r["indicator"])}<br>'
-                    f"{e(value)}、n={int(r['n']):,}　規準 {e(r['rule'])}</div>"
-                )
-            cells.append(f"<td>{''.join(items)}</td>")
-            goals, actions = [], []
-            for gid in s.goals:
-                goal = matrix.goal(gid)
-                if gid in printed:  # a 具体像 that answers two 現状: its 取組 are listed the first time
-                    goals.append(f"<div>{e(goal.text)}（前出）</div>")
-                    continue
-                printed.add(gid)
-                goals.append(f"<div>{e(goal.text)}</div>")
-                for x in matrix.initiative_list:
-                    if gid in x.goals:
-                        actions.append(f"<li>{e(x.text)}{'（再掲）' if x.goals[0] != gid else ''}</li>")
-            cells.append(f"<td>{''.join(goals)}</td>")
-            cells.append(f"<td><ul>{''.join(dict.fromkeys(actions))}</ul></td>")
-            rows.append("<tr>" + "".join(cells) + "</tr>")
-    legend = "".join(f'<span style="background:{c}">{e(v)}</span>' for v, c in VERDICT_COLORS.items())
-    counts = evidence["verdict"].value_counts()
-    tally = "、".join(f"{v} {int(counts.get(v, 0))}" for v in VERDICT_COLORS)
-    synth = '<p class="synthetic">※架空データ（合成データ）による。実際の調査結果ではない。</p>' if synthetic else ""
-    notes = "".join(
-        f'<p class="note">{e(n)}</p>'
-        for n in (source_note, VERDICT_NOTE, INTERPRETATION_NOTE, DESIGN_NOTE, ROUNDING_NOTE, f"出典：{matrix.source}")
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>2-(8) {e(matrix.title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
-        f"<h1>2-(8) {e(matrix.title)}：現状と調査結果</h1>\n{synth}\n"
-        f'<p class="legend">{legend}　指標 {len(evidence)}件：{e(tally)}</p>\n'
-        "<table>\n<thead><tr><th>区分</th><th>現状</th><th>調査結果（根拠と判定）</th><th>めざす具体像</th>"
-        "<th>具体的な取組</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n"
-        f"{notes}\n</body>\n</html>\n"
-    )
-
-
-def write_matrix_html(
-    path: str | Path, matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: str, synthetic: bool
-) -> Path:
-    """Write :func:`matrix_html` to ``path`` (UTF-8, atomically); return the path."""
-    path = Path(path)
-    with atomic_output(path) as tmp:
-        tmp.write_text(
-            matrix_html(matrix, evidence, source_note=source_note, synthetic=synthetic), encoding="utf-8", newline="\n"
-        )
-    return path

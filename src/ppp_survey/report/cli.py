@@ -47,8 +47,8 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     """Load, validate, tabulate, evaluate the matrix, compare, draw; return the paths written
     (the manifest last)."""
     from ppp_survey.analysis import analyse
-    from ppp_survey.outputs.excel import write_workbook
-    from ppp_survey.outputs.workbook import report_sheets
+    from ppp_survey.outputs.survey_sheets import report_sheets
+    from ppp_survey.outputs.xlsx import write_workbook
     from ppp_survey.spec.resources import resolve_codebook
 
     steps = 7 if opts.compare else 6
@@ -113,7 +113,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
 
     progress(f"[{step + 1}/{steps}] 図: {opts.figures}")
     if policy is not None:
-        from ppp_survey.outputs.matrix_sheets import write_matrix_html
+        from ppp_survey.outputs.matrix_page import write_matrix_html
 
         name = "2-08_政策マトリクス.html"
         written.append(

@@ -1,7 +1,7 @@
 """The report's Excel workbook: which tables go on which sheet, with Japanese headers and notes.
 
 :func:`report_sheets` lays an :class:`~ppp_survey.analysis.Analysis` out as sheets of
-:class:`~ppp_survey.outputs.excel.Block`; :func:`ppp_survey.outputs.excel.write_workbook` writes them.
+:class:`~ppp_survey.outputs.xlsx.Block`; :func:`ppp_survey.outputs.xlsx.write_workbook` writes them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pandas as pd
 from ppp_survey.analysis import Analysis
 from ppp_survey.constants import ALL, NO_ANSWER
 from ppp_survey.ingest.load import ValidationReport
-from ppp_survey.outputs.excel import Block, Sheet, mark_format
+from ppp_survey.outputs.xlsx import Block, Sheet, mark_format
 from ppp_survey.survey.tables import DESIGN_NOTE, mark_legend, table_notes
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
