@@ -157,7 +157,8 @@ class Codebook:
     questions: tuple[Item, ...]
     missing: tuple[str, ...] = ()
     id_column: tuple[str, ...] = ("ID",)
-    path: str = ""
+    path: str = ""  # where it was read from, as messages name it
+    packaged: str | None = None  # the file name in ppp_survey/data when it is a packaged codebook
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -213,11 +214,13 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         if not p.is_file():
             raise CodebookError(f"codebook {p}: file not found; pass an existing YAML file with --codebook")
         name, text = str(p), p.read_text(encoding="utf-8-sig")
-    return parse_codebook(read_yaml(text, kind="codebook", name=name, error=CodebookError), name=name)
+    raw = read_yaml(text, kind="codebook", name=name, error=CodebookError)
+    return parse_codebook(raw, name=name, packaged=DEFAULT_CODEBOOK if path is None else None)
 
 
-def parse_codebook(raw: Any, *, name: str = "<codebook>") -> Codebook:
-    """Validate an already-parsed codebook mapping (see :func:`load_codebook`)."""
+def parse_codebook(raw: Any, *, name: str = "<codebook>", packaged: str | None = None) -> Codebook:
+    """Validate an already-parsed codebook mapping (see :func:`load_codebook`); ``packaged`` is the
+    file name in ``ppp_survey/data`` when the mapping came from a packaged codebook."""
     v = _Validator(name)
     m = v.mapping(raw, "")
     version = m.get("schema_version")
@@ -247,7 +250,13 @@ def parse_codebook(raw: Any, *, name: str = "<codebook>") -> Codebook:
     missing = tuple(str(x) for x in v.sequence(m.get("missing", []), "missing"))
     id_column = tuple(str(x) for x in v.sequence(m.get("id_column", ["ID"]), "id_column"))
     return Codebook(
-        survey=survey, attributes=attributes, questions=questions, missing=missing, id_column=id_column, path=name
+        survey=survey,
+        attributes=attributes,
+        questions=questions,
+        missing=missing,
+        id_column=id_column,
+        path=name,
+        packaged=packaged,
     )
 
 

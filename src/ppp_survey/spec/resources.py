@@ -37,15 +37,15 @@ def packaged_codebook(name: str) -> Codebook:
         packaged = resources.files("ppp_survey") / "data" / name
     if not packaged.is_file():
         raise CodebookError(f"codebook {name}: file not found (neither a path nor a packaged codebook)")
-    return parse_codebook(yaml.safe_load(packaged.read_text(encoding="utf-8")), name=f"(packaged) {name}")
+    raw = yaml.safe_load(packaged.read_text(encoding="utf-8"))
+    return parse_codebook(raw, name=f"(packaged) {name}", packaged=name)
 
 
 def codebook_source(codebook: Codebook) -> tuple[str, bytes]:
     """The file name and bytes a codebook was read from (a YAML dump when it came from no file)."""
+    if codebook.packaged is not None:
+        return codebook.packaged, (resources.files("ppp_survey") / "data" / codebook.packaged).read_bytes()
     path = codebook.path
-    if path.startswith("(packaged) "):
-        name = path.removeprefix("(packaged) ")
-        return name, (resources.files("ppp_survey") / "data" / name).read_bytes()
     if path and Path(path).is_file():
         return Path(path).name, Path(path).read_bytes()
     return "codebook.yaml", dump_codebook(codebook).encode("utf-8")
