@@ -282,14 +282,19 @@ def test_kpi_values(comparison, changes):
     )
 
 
-def test_small_groups_are_suppressed(frozen, r8, mapping):
-    """A 職域 below the anonymity threshold in either wave is not compared (verdict 秘匿)."""
+def test_small_groups_are_pooled(frozen, r8, mapping):
+    """A 職域 below the anonymity threshold in a wave is compared only inside its pool: the new
+    wave's 技能労務 (26 respondents) with min_group 30 is merged with the next smallest 職域, and the
+    comparison publishes that union for both waves, never 技能労務 alone."""
     table = cmp.compare(frozen, r8, mapping, min_group=30)  # 技能労務 has 24 (R7) / 26 (R8) respondents
     rows = table.rows
-    held = rows[(rows["group"] == "技能労務") & (rows["kind"] != "rate")]  # rates are published as counted
-    assert held["suppressed"].all() and (held["verdict"] == "秘匿").all()
-    assert held["estimate_new"].isna().all() and held["difference"].isna().all()
-    assert list(cmp.kpi_values(table, group="技能労務")) == ["rate"]
+    groups = list(dict.fromkeys(rows["group"]))
+    assert "技能労務" not in groups
+    (pool,) = [g for g in groups if "技能労務" in g.split("＋")]
+    joined = rows[rows["group"] == pool]
+    assert not joined["suppressed"].any() and joined["estimate_new"].notna().all()
+    assert joined["note"].str.contains("匿名性のため統合").all()
+    assert "q6:top2" in cmp.kpi_values(table, group=pool)
 
 
 def test_indicators_match_the_tables(r7):
@@ -515,7 +520,11 @@ def test_a_survey_freezes_like_a_wave(r7):
 
     loaded = load_responses(BASELINE, r7.codebook)
     survey = Survey(
-        loaded=loaded, analysis=SimpleNamespace(codebook=r7.codebook, rates=r7.rates), note=r7.note, synthetic=True
+        loaded=loaded,
+        analysis=SimpleNamespace(codebook=r7.codebook, rates=r7.rates),
+        note=r7.note,
+        synthetic=True,
+        frame=r7.frame,
     )
     pd.testing.assert_frame_equal(
         frozen_baseline.baseline_from_wave(survey).indicators, frozen_baseline.baseline_from_wave(r7).indicators

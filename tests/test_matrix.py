@@ -492,18 +492,19 @@ def test_unlinked_option_is_ranked_and_said_unlinked(codebook, analysis, survey)
 
 
 def test_group_evidence_respects_the_anonymity_threshold(matrix, baseline, frame, codebook, evidence):
-    """An in_every rule names a group with its value only if the group's base reaches the anonymity
-    threshold: with min_group above the deciding group's base, that group is not shown."""
+    """An in_every rule names a group with its value only if the group reaches the anonymity
+    threshold: with min_group above the deciding group's size, that group is pooled and only the
+    pool is judged and named."""
     row = evidence[evidence["indicator_id"] == "s7.1"].iloc[0]
     assert row["group"] not in ("", "全体") and row["n"] >= 30
     strict = analyse(baseline.responses, frame, codebook, min_group=int(row["n"]) + 1)
-    stricter = evaluate(matrix, strict)
-    again = stricter[stricter["indicator_id"] == "s7.1"].iloc[0]
-    assert again["group"] != row["group"] and again["n"] >= row["n"] + 1
-    assert row["group"] in again["reason"]  # named only as 判定外, without a value
-    views = reverse_view(matrix, strict)
-    spread = views[views["finding_id"] == "f3"]["label"].iloc[0]
-    assert row["group"] not in spread
+    pools = strict.pools.by_attribute["domain"]
+    assert any(row["group"] in members for members in pools.values())
+    policy = assess(matrix, strict)
+    for text in [*policy.evidence["group"], *policy.evidence["reason"], *policy.reverse["label"].fillna("")]:
+        for label in pools:
+            text = text.replace(label, "")
+        assert row["group"] not in text, text
 
 
 def test_matrix_outputs(matrix, evidence, analysis, codebook, tmp_path):
@@ -528,18 +529,16 @@ def test_matrix_outputs(matrix, evidence, analysis, codebook, tmp_path):
     assert table["値"].iloc[0] == f"{round_half_up(100 * first['value']):.1f}%"
 
 
-def test_evidence_never_shows_a_suppressed_group(matrix, baseline, frame, codebook):
-    """A 職域 of 3 respondents is suppressed with its complement (issue 15): neither reaches the
-    evidence, the reverse view's spread or the KPI table with a value."""
+def test_evidence_names_pools_not_small_groups(matrix, baseline, frame, codebook):
+    """A 職域 of 3 respondents is pooled before anything is estimated (issue 15): the evidence,
+    the reverse view's spread and the KPI table name only the pool."""
     responses = baseline.responses
     small = responses["domain"] == "教育・保育"
     keep = ~small | (small.cumsum() <= 3)
     a = analyse(responses[keep].reset_index(drop=True), frame, codebook)
-    held = set(a.audit.loc[(a.audit["by"] == "domain") & (a.audit["action"] == "秘匿"), "group"])
-    assert "教育・保育" in held and len(held) == 2  # primary and complementary
+    ((pool, members),) = a.pools.by_attribute["domain"].items()
+    assert "教育・保育" in members
     policy = assess(matrix, a)
-    assert not policy.evidence["group"].isin(held).any()
-    for g in held:
-        assert not policy.reverse["label"].fillna("").str.contains(g).any()
-        shown = policy.evidence[policy.evidence["reason"].str.contains(g)]
-        assert shown["reason"].str.contains("判定外").all()  # named only as not judged, without a value
+    texts = [*policy.evidence["group"], *policy.evidence["reason"], *policy.reverse["label"].fillna("")]
+    texts += [*policy.kpi["group"].fillna("")]
+    assert not [t for t in texts if "教育・保育" in t.replace(pool, "")]

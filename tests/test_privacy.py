@@ -1,5 +1,5 @@
-"""Anonymity: small groups never published (with complementary suppression), free text kept out,
-real data kept out of git, outputs written atomically."""
+"""Anonymity: small groups pooled before anything is estimated, free text kept out, real data kept
+out of git, outputs written atomically. The attacks on the published files are tests/test_disclosure.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from conftest import FRAME, REPO
 from ppp_survey import generate, load_codebook, write_export
 from ppp_survey.files import atomic_output
 from ppp_survey.report.cli import main
-from ppp_survey.survey.privacy import PRIMARY, SECONDARY, UNIFORM, suppressed_groups
+from ppp_survey.survey.privacy import POOL_JOIN, POOLED, PRIMARY, SECONDARY, UNIFORM, suppressed_groups
 from ppp_survey.synth.generator import load_spec
 
 SMALL = "技能労務"
@@ -44,55 +44,60 @@ def test_suppression_rule():
     assert suppressed_groups(pd.Series({"a": 50, "b": 40}), 10) == {}
 
 
-def test_three_respondents_are_published_nowhere(small_run, codebook):
+def _pool_label(out: Path) -> str:
+    rates = pd.read_csv(out / "data" / "processed" / "response_rates.csv", encoding="utf-8-sig", dtype=str)
+    (label,) = [d for d in rates.iloc[:, 0] if SMALL in d.split(POOL_JOIN)]
+    return label
+
+
+def test_three_respondents_are_published_only_in_a_pool(small_run, codebook):
+    """技能労務 with 3 respondents is merged with the smallest other 職域 before anything is estimated:
+    every output shows the pool 「技能労務＋…」, none shows 技能労務 alone, nothing needs an x."""
     survey, out = small_run
     processed = out / "data" / "processed"
+    pool = _pool_label(out)
+    assert pool != SMALL and len(pool.split(POOL_JOIN)) >= 2
     cells = pd.read_csv(processed / "crosstab_cells.csv", encoding="utf-8-sig", dtype=str)
     by_domain = cells[cells["by"] == "domain"]
-    small = by_domain[by_domain["group"] == SMALL]
-    assert len(small) and (small[["n", "share", "estimate", "se", "ci_low", "ci_high"]] == "x").all().all()
-    for qid, table in by_domain.groupby("question"):
-        held = table.loc[table["share"] == "x", "group"].unique()
-        # never exactly one suppressed group: the 全体 row minus the others would give it back
-        assert SMALL in held and len(held) >= 2, qid
+    assert SMALL not in set(by_domain["group"]) and pool in set(by_domain["group"])
+    assert not (by_domain[["share", "estimate"]] == "x").any().any()  # pooled, not masked
     likert = pd.read_csv(processed / "likert_summary.csv", encoding="utf-8-sig", dtype=str)
-    assert (likert.loc[(likert["by"] == "domain") & (likert["group"] == SMALL), "estimate"] == "x").all()
+    assert SMALL not in set(likert["group"]) and pool in set(likert["group"])
     audit = pd.read_csv(processed / "suppression_audit.csv", encoding="utf-8-sig")
-    assert ((audit["group"] == SMALL) & (audit["reason"] == PRIMARY)).sum() == len(
-        codebook.questions_of_type("sa", "likert", "ma")
-    )
+    assert ((audit["group"] == SMALL) & (audit["action"] == POOLED)).sum() == 1
 
     wb = load_workbook(processed / "集計表_架空データ.xlsx")
     ws = wb["クロス集計（職域）"]
-    rows = [r for r in ws.iter_rows(values_only=True) if r[0] == SMALL]
-    assert rows and all(all(v == "x" for v in r[3:] if v is not None) for r in rows)
-    assert "秘匿" in wb.sheetnames
+    first = [r[0] for r in ws.iter_rows(values_only=True)]
+    assert SMALL not in first and pool in first
 
-    # the policy matrix: no group below the threshold is shown with a value (evidence, findings, page)
-    evidence = pd.read_csv(processed / "policy_matrix_evidence.csv", encoding="utf-8-sig", dtype=str)
-    assert SMALL not in set(evidence["集団"])
-    findings = pd.read_csv(processed / "policy_matrix_findings.csv", encoding="utf-8-sig", dtype=str)
-    assert not findings["選択肢・内容"].fillna("").str.contains(SMALL).any()
-    page = (out / "figures" / "2-08_政策マトリクス.html").read_text(encoding="utf-8")
-    assert f"{SMALL}：" not in page  # a group's value is printed as 「職域：値」
+    # no table, sheet or page names the small 職域 alone (only the audit says it was pooled)
+    texts = [p.read_text(encoding="utf-8-sig") for p in out.rglob("*.csv") if p.name != "suppression_audit.csv"]
+    texts.append((out / "figures" / "2-08_政策マトリクス.html").read_text(encoding="utf-8"))
+    texts += [
+        str(v)
+        for sheet in wb.worksheets
+        if sheet.title != "秘匿"
+        for row in sheet.iter_rows(values_only=True)
+        for v in row
+    ]
+    leftover = [t for t in texts if SMALL in t.replace(pool, "")]
+    assert not leftover, leftover[:3]
 
 
-def test_suppressed_groups_are_not_drawn(small_run, frame, codebook):
+def test_a_pool_is_drawn_as_one_group(small_run, frame, codebook):
     from ppp_survey.analysis import analyse
     from ppp_survey.outputs import plots
 
-    survey, _ = small_run
+    survey, out = small_run
     analysis = analyse(survey.responses, frame, codebook)
-    item = codebook.item("q2")
+    pool = _pool_label(out)
     with plots.theme():
-        ax = plots.plot_stacked(analysis.tally("q2", by="domain"), item)
-        ticks = {t.get_text().split("（")[0]: y for t, y in zip(ax.get_yticklabels(), ax.get_yticks())}
-        drawn_rows = {round(p.get_y() + p.get_height() / 2, 3) for p in ax.patches}
-        assert round(float(ticks[SMALL]), 3) not in drawn_rows
-        assert any(t.get_text().startswith("x") for t in ax.texts)
+        ax = plots.plot_stacked(analysis.tally("q2", by="domain"), analysis.codebook.item("q2"))
+        ticks = [t.get_text().split("（")[0] for t in ax.get_yticklabels()]
+        assert SMALL not in ticks and any(t.startswith(pool) for t in ticks)
         heat = plots.plot_heatmap(analysis.crosstabs[("q2", "domain")])
-        masked = np.ma.getmaskarray(heat.collections[0].get_array()).reshape(len(codebook.stratum.labels), -1)
-        assert masked[codebook.stratum.labels.index(SMALL)].all()  # no colour, no number: only the x
+        assert not np.ma.getmaskarray(heat.collections[0].get_array()).any()  # every cell coloured
 
 
 def _all_text(folder: Path) -> str:
@@ -126,13 +131,20 @@ def test_threshold_below_three_is_refused(tmp_path, capsys):
     assert "at least 3" in capsys.readouterr().err
 
 
-def test_pooling_small_groups(small_run, frame, codebook):
+def test_pooling_collapses_the_strata(small_run, frame, codebook):
+    """The pool is one stratum: its staff summed, one weight for all its respondents."""
     from ppp_survey.analysis import analyse
 
     survey, _ = small_run
-    analysis = analyse(survey.responses, frame, codebook, pool=True)
-    groups = set(analysis.crosstabs[("q2", "domain")].cells["group"])
-    assert SMALL not in groups and "その他" in groups
+    analysis = analyse(survey.responses, frame, codebook)
+    ((pool, members),) = analysis.pools.by_attribute["domain"].items()
+    assert SMALL in members and pool == POOL_JOIN.join(members)
+    rates = analysis.rates.set_index(analysis.rates["domain"].astype(str))
+    staff = frame.set_index(frame["domain"].astype(str))["population"]
+    assert rates.loc[pool, "population"] == staff[list(members)].sum()
+    assert pool in analysis.codebook.stratum.labels and SMALL not in analysis.codebook.stratum.labels
+    weights = analysis.design.weights[analysis.responses["domain"].astype(str).to_numpy() == pool]
+    assert np.ptp(weights) == 0
 
 
 def test_uniform_answers_are_flagged(frame, codebook):

@@ -14,7 +14,7 @@ import pandas as pd
 from ppp_survey.constants import DEFAULT_MIN_GROUP, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.survey.design import StratifiedDesign
-from ppp_survey.survey.privacy import AUDIT_COLUMNS, check_min_group, pool_small_groups, suppress_cells
+from ppp_survey.survey.privacy import AUDIT_COLUMNS, Pools, check_min_group, protect, suppress_cells
 from ppp_survey.survey.rates import response_rates
 from ppp_survey.survey.tables import (
     Crosstab,
@@ -39,11 +39,15 @@ class Analysis:
     gt : :func:`~ppp_survey.survey.tables.gt_table` (単純集計 of every question)
     crosstabs : {(question id, attribute id): Crosstab} for every question × attribute
     likert : :func:`~ppp_survey.survey.tables.likert_summary` of every Likert question, 全体 and by each attribute
-    audit : what was suppressed for anonymity and why (:mod:`ppp_survey.survey.privacy`)
+    audit : what was pooled or suppressed for anonymity and why (:mod:`ppp_survey.survey.privacy`)
     min_group : the anonymity threshold applied
+    pools : the groups merged for anonymity before anything was estimated
 
-    Every by-group table is already suppressed: groups below ``min_group`` (and their
-    complementary group) have NaN values, ``suppressed=True`` and the reason in ``suppression``.
+    Anonymity is by design: a group of any attribute with fewer than ``min_group`` respondents
+    answering some question is merged with the smallest other groups into one published group
+    (for 職域 the strata are collapsed too, so weights are equal inside a pool) before any estimate,
+    test or base is computed; ``codebook`` and ``responses`` are the pooled ones. Suppression
+    (NaN values, ``suppressed=True``) remains as a safety net and does not occur after pooling.
     """
 
     codebook: Codebook
@@ -55,7 +59,7 @@ class Analysis:
     likert: pd.DataFrame
     audit: pd.DataFrame
     min_group: int = DEFAULT_MIN_GROUP
-    pooled: bool = False
+    pools: Pools = Pools({}, {})
     marks: MarkRule = MarkRule.PROTECTED
 
     @property
@@ -90,7 +94,7 @@ class Analysis:
             {"chosen": indicators(self.responses, item)[cols].max(axis=1, skipna=False)}, index=self.responses.index
         )
         if by is not None:
-            data[by] = self._grouped(by)[by]
+            data[by] = self.responses[by]
         t = survey_mean(data, self.design, "chosen", by=by).rename(columns={"n": "base_n"})
         t = t[["group", "base_n", "estimate", "se", "ci_low", "ci_high"]]
         if by is None:
@@ -104,12 +108,6 @@ class Analysis:
             value_columns=("estimate", "se", "ci_low", "ci_high"),
         )
         return t
-
-    def _grouped(self, by: str) -> pd.DataFrame:
-        """The responses with ``by`` pooled (small groups → その他) when the analysis was pooled."""
-        if not self.pooled:
-            return self.responses
-        return self.responses.assign(**{by: pool_small_groups(self.responses[by], self.min_group)})
 
     def source_note(self, *, synthetic: bool) -> str:
         """The source note of this wave's outputs: period, staff, respondents, response rate, and the
@@ -150,14 +148,16 @@ def analyse(
 ) -> Analysis:
     """Compute the design, response rates, GT, every crosstab and the Likert summaries.
 
-    Groups with fewer than ``min_group`` answers are suppressed in every by-group table (with
-    complementary suppression); ``pool=True`` first merges attribute groups smaller than
-    ``min_group`` into その他. See :mod:`ppp_survey.survey.privacy`.
+    First, groups of every attribute with fewer than ``min_group`` respondents answering some
+    question are pooled with the smallest other groups (:func:`~ppp_survey.survey.privacy.protect`);
+    every table is then computed on the published groups. ``pool`` is ignored (pooling is always
+    on; the argument stays until the report's ``--pool-small`` option is removed).
     """
     min_group = check_min_group(min_group)
+    responses, frame, codebook, pools = protect(responses, frame, codebook, min_group)
     design = make_design(responses, frame, codebook)
     rates = response_rates(responses, frame, codebook)
-    audits = []
+    audits = [pools.audit()]
     gt_parts = []
     for q in codebook.questions_of_type("sa", "likert", "ma"):
         part, audit = suppress_cells(
@@ -177,9 +177,8 @@ def analyse(
     for attr in codebook.attributes:
         if progress:
             progress(f"        クロス集計: {attr.label}別")
-        grouped = responses.assign(**{attr.id: pool_small_groups(responses[attr.id], min_group)}) if pool else responses
         for q in questions:
-            ct = crosstab(grouped, design, q, by=attr.id, by_label=attr.label, marks=marks)
+            ct = crosstab(responses, design, q, by=attr.id, by_label=attr.label, marks=marks)
             cells, audit = suppress_cells(
                 ct.cells,
                 min_group,
@@ -195,10 +194,7 @@ def analyse(
     for q in codebook.questions_of_type("likert"):
         likert.append(likert_summary(responses, design, q).assign(by="", suppressed=False, suppression=""))
         for attr in codebook.attributes:
-            grouped = (
-                responses.assign(**{attr.id: pool_small_groups(responses[attr.id], min_group)}) if pool else responses
-            )
-            part = likert_summary(grouped, design, q, by=attr.id)
+            part = likert_summary(responses, design, q, by=attr.id)
             part, _ = suppress_cells(
                 part, min_group, table="肯定的回答", question=q.id, by=attr.id, value_columns=VALUE_COLUMNS
             )
@@ -214,7 +210,7 @@ def analyse(
         likert=pd.concat(likert, ignore_index=True) if likert else pd.DataFrame(),
         audit=audit.reset_index(drop=True),
         min_group=min_group,
-        pooled=pool,
+        pools=pools,
         marks=MarkRule(marks),
     )
 
@@ -229,18 +225,21 @@ class Survey:
     """A loaded and analysed wave, as notebooks use it.
 
     ``loaded`` is the :class:`~ppp_survey.ingest.load.LoadResult` (responses, free text, validation
-    report), ``analysis`` every table, ``note`` the source note every chart carries, and
-    ``synthetic`` whether the data are the bundled 架空データ.
+    report), ``analysis`` every table, ``note`` the source note every chart carries,
+    ``synthetic`` whether the data are the bundled 架空データ and ``frame`` the staff frame as read
+    (before small 職域 were pooled; ``analysis`` holds only published groups).
     """
 
     loaded: LoadResult
     analysis: Analysis
     note: str
     synthetic: bool
+    frame: pd.DataFrame
 
     @property
     def responses(self) -> pd.DataFrame:
-        return self.loaded.responses
+        """The respondents as every table sees them (small groups pooled); ``loaded.responses`` as read."""
+        return self.analysis.responses
 
     @property
     def codebook(self) -> Codebook:
@@ -282,4 +281,4 @@ def load_survey(
     if synthetic is None:
         synthetic = bool(re.search(r"synthetic|架空", Path(data).name, re.IGNORECASE))
     note = analysis.source_note(synthetic=synthetic)
-    return Survey(loaded=loaded, analysis=analysis, note=note, synthetic=synthetic)
+    return Survey(loaded=loaded, analysis=analysis, note=note, synthetic=synthetic, frame=staff)

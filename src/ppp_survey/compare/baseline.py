@@ -61,9 +61,15 @@ class Baseline:
         """The baseline's name: the SHA-256 of its manifest (``in-memory`` if never frozen)."""
         return self.manifest_sha256 or "in-memory"
 
+    @property
+    def pools(self) -> dict[str, tuple[str, ...]]:
+        """職域 pooled for anonymity when the baseline was frozen: ``{pool label: member 職域}``;
+        the indicators and rates carry the pool label."""
+        return {label: tuple(members) for label, members in self.manifest.get("pools", {}).items()}
+
     def describe(self) -> str:
         """One line naming the baseline, for reports: wave, folder and manifest hash."""
-        where = f"{self.folder.as_posix()}, " if self.folder else ""
+        where = f"{self.folder.name}, " if self.folder else ""  # the folder's name, never a path
         if self.manifest_sha256 is None:
             return f"{self.wave} 基準値（未凍結・メモリ上で計算）"
         return f"{self.wave} 基準値（{where}manifest SHA-256 {self.manifest_sha256[:12]}…）"
@@ -154,9 +160,10 @@ def load_baseline(folder: str | Path) -> Baseline:
 
 def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], dict]:
     cb = wave.codebook
-    labels = cb.stratum.labels
-    indicators = wave_indicators(wave, groups={lab: lab for lab in labels}, order=labels, min_group=min_group)
-    rates = wave.rates.assign(domain=lambda t: t["domain"].astype(str))
+    published, pools = wave.protected(min_group)  # small 職域 pooled before anything is estimated
+    labels = published.codebook.stratum.labels
+    indicators = wave_indicators(published, groups={lab: lab for lab in labels}, order=labels, min_group=min_group)
+    rates = published.rates.assign(domain=lambda t: t["domain"].astype(str))
     name, codebook_bytes = codebook_source(cb)
     files = {
         "indicators.csv": csv_bytes(indicators),
@@ -184,6 +191,7 @@ def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], di
             "se_nofpc": "without it",
             "min_group": int(min_group),
         },
+        **({"pools": {label: list(members) for label, members in pools.items()}} if pools else {}),
         "inputs": wave.inputs,
         "files": [{"path": n, "sha256": hashlib.sha256(b).hexdigest()} for n, b in files.items()],
     }

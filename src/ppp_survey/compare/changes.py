@@ -55,6 +55,7 @@ from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.codebook import Codebook, Polarity
 from ppp_survey.spec.mapping import GroupMap, Mapping, load_mapping
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
+from ppp_survey.survey.privacy import POOL_JOIN
 
 IMPROVED, WORSENED, NO_CHANGE = "改善", "悪化", "有意な変化なし"
 INCREASED, DECREASED = "増加", "減少"
@@ -177,7 +178,8 @@ def compare(
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, baseline.codebook, wave.codebook)
     _check_codebooks(mapping, baseline, wave)
-    groups = mapping.compared_groups
+    wave, new_pools = wave.protected(min_group)  # small 職域 pooled before anything is estimated
+    groups = compared_groups(mapping.compared_groups, baseline.pools, new_pools)
     new_groups = {lab: g.name for g in groups for lab in g.new}
     new = wave_indicators(wave, groups=new_groups, order=[g.name for g in groups], min_group=min_group)
     old = _grouped_baseline(baseline, groups)
@@ -364,6 +366,52 @@ def _verdict(diff: float, p: float, direction: str, held: bool, alpha: float) ->
     if direction == "neutral":
         return INCREASED if diff > 0 else DECREASED
     return IMPROVED if (diff > 0) == (direction == "higher_is_better") else WORSENED
+
+
+def compared_groups(
+    groups: list[GroupMap], old_pools: dict[str, tuple[str, ...]], new_pools: dict[str, tuple[str, ...]]
+) -> list[GroupMap]:
+    """The groups a comparison publishes: the mapping's groups of 職域, merged where a pool of
+    either wave joins them (a pool is never split: every published group is a union of whole
+    published groups of both waves). ``old``/``new`` of the result name the waves' published
+    groups (pool labels where pooled); a merged group is named by joining its members' names.
+    """
+    old_of = {m: label for label, members in old_pools.items() for m in members}
+    new_of = {m: label for label, members in new_pools.items() for m in members}
+    if not old_of and not new_of:
+        return groups
+    parent = list(range(len(groups)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    seen: dict[tuple[str, str], int] = {}
+    for i, g in enumerate(groups):
+        keys = [("old", old_of.get(x, x)) for x in g.old] + [("new", new_of.get(x, x)) for x in g.new]
+        for key in keys:
+            if key in seen:
+                parent[root(i)] = root(seen[key])
+            else:
+                seen[key] = i
+    out = []
+    for r in dict.fromkeys(root(i) for i in range(len(groups))):
+        members = [g for i, g in enumerate(groups) if root(i) == r]
+        pooled = any(x in old_of for g in members for x in g.old) or any(x in new_of for g in members for x in g.new)
+        if not pooled:
+            out.extend(members)
+            continue
+        old = tuple(dict.fromkeys(old_of.get(x, x) for g in members for x in g.old))
+        new = tuple(dict.fromkeys(new_of.get(x, x) for g in members for x in g.new))
+        note = "；".join(
+            x
+            for x in (*(g.note for g in members), f"匿名性のため統合（{POOL_JOIN.join(g.name for g in members)}）")
+            if x
+        )
+        out.append(GroupMap(name=POOL_JOIN.join(g.name for g in members), old=old, new=new, note=note))
+    return out
 
 
 def _grouped_baseline(baseline: Baseline, groups: list[GroupMap]) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.resources import codebook_source, resolve_codebook
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind, top2
-from ppp_survey.survey.privacy import suppress_cells
+from ppp_survey.survey.privacy import protect, suppress_cells
 
 __all__ = [
     "ALL",
@@ -95,6 +95,22 @@ class Wave:
         from ppp_survey.survey.rates import response_rates
 
         return response_rates(self.responses, self.frame, self.codebook)
+
+    def protected(self, min_group: int) -> tuple[Wave, dict[str, tuple[str, ...]]]:
+        """The wave as it may be published: 職域 with fewer than ``min_group`` respondents answering
+        some question pooled with the smallest others (collapsed strata, summed staff), and the
+        pools ``{pool label: member 職域}``. The returned wave's 職域 (respondents, frame, codebook
+        choices) are the published groups; a mapping still names the original 職域 (the pool's
+        choice keeps them as aliases)."""
+        responses, frame, pooled_cb, pools = protect(self.responses, self.frame, self.codebook, min_group)
+        stratum = self.codebook.stratum.id
+        merged = pools.by_attribute.get(stratum, {})
+        if not merged:
+            return self, {}
+        # only the strata are pooled here: the comparison is by 職域
+        responses = self.responses.assign(**{stratum: responses[stratum]})
+        codebook = self.codebook.with_merged_choices(stratum, merged)
+        return replace(self, responses=responses, frame=frame, codebook=codebook), merged
 
 
 def load_wave(
@@ -167,14 +183,8 @@ def as_wave(obj) -> Wave:
     if isinstance(obj, Wave):
         return obj
     if hasattr(obj, "analysis") and hasattr(obj, "loaded"):
-        cb = obj.analysis.codebook
-        rates = obj.analysis.rates.iloc[:-1]
-        frame = pd.DataFrame(
-            {
-                "domain": pd.Categorical(rates["domain"].astype(str), categories=cb.stratum.labels),
-                "population": rates["population"].astype(int).to_numpy(),
-            }
-        )
+        # the data as loaded: the comparison pools small 職域 itself, across both waves
+        cb, frame = obj.loaded.codebook, obj.frame
         name, text = codebook_source(cb)
         report = obj.loaded.report
         inputs = {
@@ -183,7 +193,12 @@ def as_wave(obj) -> Wave:
             "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()},
         }
         return Wave(
-            codebook=cb, responses=obj.responses, frame=frame, note=obj.note, synthetic=obj.synthetic, inputs=inputs
+            codebook=cb,
+            responses=obj.loaded.responses,
+            frame=frame,
+            note=obj.note,
+            synthetic=obj.synthetic,
+            inputs=inputs,
         )
     raise TypeError(f"expected a Wave or a Survey (load_wave / load_survey), got {type(obj).__name__}")
 

@@ -12,7 +12,7 @@ committee document (the real questionnaire is not public); it says so in ``surve
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -191,6 +191,25 @@ class Codebook:
 
     def questions_of_type(self, *types: str) -> list[Item]:
         return [q for q in self.questions if q.type in types]
+
+    def with_merged_choices(self, item_id: str, merged: dict[str, tuple[str, ...]]) -> Codebook:
+        """The codebook with some choices of one attribute merged: ``merged`` maps a new label to
+        the labels it replaces. The merged choice takes the place and code of its first member and
+        keeps the members' labels as aliases; other items are unchanged."""
+        if not merged:
+            return self
+        owner = {m: label for label, members in merged.items() for m in members}
+        item = self.item(item_id)
+        choices: list[Choice] = []
+        for c in item.choices:
+            if c.label not in owner:
+                choices.append(c)
+            elif not any(x.label == owner[c.label] for x in choices):
+                members = merged[owner[c.label]]
+                choices.append(Choice(code=c.code, label=owner[c.label], aliases=members))
+        new_item = replace(item, choices=tuple(choices))
+        attributes = tuple(new_item if a.id == item_id else a for a in self.attributes)
+        return replace(self, attributes=attributes)
 
 
 def load_codebook(path: str | Path | None = None) -> Codebook:

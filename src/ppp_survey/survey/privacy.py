@@ -19,10 +19,13 @@ the analyst to judge.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from ppp_survey.constants import DEFAULT_MIN_GROUP
+from ppp_survey.spec.codebook import Codebook, Item
 
 ABSOLUTE_MIN_GROUP = 3
 MARK = "x"
@@ -136,6 +139,161 @@ def suppress_cells(
                 }
             )
     return out, pd.DataFrame(audit, columns=list(AUDIT_COLUMNS))
+
+
+# ------------------------------------------------------------------------------ pooling by design
+
+#: Joins the labels of the groups a pool merges: 「技能労務＋教育・保育」 (labels may contain ・).
+POOL_JOIN = "＋"
+POOLED = "統合"
+POOL_REASON = "基数が閾値未満の区分を他の区分と統合（推定・検定・比較のすべてで1区分として扱う）"
+
+
+@dataclass(frozen=True)
+class Pools:
+    """The groups merged for anonymity, per attribute: ``{attribute id: {pool label: member labels}}``.
+
+    A pool is published as one group everywhere (tables, charts, tests, the matrix, comparisons,
+    weights), so nothing published depends on which member group a respondent belongs to.
+    """
+
+    by_attribute: dict[str, dict[str, tuple[str, ...]]]
+    #: respondents of each pool: ``{attribute id: {pool label: n}}``
+    respondents: dict[str, dict[str, int]]
+
+    def __bool__(self) -> bool:
+        return any(self.by_attribute.values())
+
+    def note(self, codebook: Codebook, min_group: int) -> str:
+        """One line for the outputs' notes, e.g.
+        '匿名性のため統合した区分（回答者10人未満の区分を含む）：職域「技能労務＋教育・保育」'."""
+        parts = [
+            f"{codebook.item(attr).label}「{label}」" for attr, pools in self.by_attribute.items() for label in pools
+        ]
+        return f"匿名性のため統合した区分（回答者{min_group}人未満の区分を含む）：{'、'.join(parts)}" if parts else ""
+
+    def audit(self) -> pd.DataFrame:
+        """One audit row (:data:`AUDIT_COLUMNS`) per merged group."""
+        rows = [
+            {
+                "table": "全表",
+                "question": "",
+                "by": attr,
+                "group": m,
+                "base_n": self.respondents[attr][label],  # the pool's, never a member's
+                "action": POOLED,
+                "reason": f"{POOL_REASON}：{label}",
+            }
+            for attr, pools in self.by_attribute.items()
+            for label, members in pools.items()
+            for m in members
+        ]
+        return pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+
+
+def answered(responses: pd.DataFrame, item: Item) -> np.ndarray:
+    """Who answered a question (a multi-select question: its option columns are not NaN)."""
+    column = item.option_columns[0] if item.is_multi else item.id
+    return responses[column].notna().to_numpy()
+
+
+def group_sizes(responses: pd.DataFrame, codebook: Codebook, attribute: str) -> pd.DataFrame:
+    """Per group of ``attribute`` (codebook order, index): ``respondents`` and ``size``, the smallest
+    number of its respondents who answered any one question (the smallest base it would publish)."""
+    item = codebook.item(attribute)
+    labels = item.labels
+    groups = pd.Categorical(responses[attribute].astype(object), categories=labels)
+    codes = groups.codes
+    respondents = np.bincount(codes[codes >= 0], minlength=len(labels))
+    size = respondents.copy()
+    for q in codebook.questions_of_type("sa", "likert", "ma"):
+        ok = answered(responses, q) & (codes >= 0)
+        size = np.minimum(size, np.bincount(codes[ok], minlength=len(labels)))
+    return pd.DataFrame({"respondents": respondents, "size": size}, index=pd.Index(labels, name=attribute))
+
+
+def plan_pools(sizes: pd.DataFrame, min_group: int, bases: pd.DataFrame | None = None) -> dict[str, tuple[str, ...]]:
+    """Which groups to merge: every group with respondents but a ``size`` below ``min_group``, plus
+    the smallest other groups until the pool reaches ``min_group`` (a pool of one small group and
+    its complementary partner, as a statistical office would collapse cells).
+
+    ``bases`` (groups × questions, answered counts) measures a pool's size exactly (the smallest
+    question base of the merged respondents); without it the members' sizes are added.
+    Returns ``{pool label: member labels}`` (one pool, or none).
+    """
+    check_min_group(min_group)
+    present = sizes[sizes["respondents"] > 0]
+    small = [g for g in present.index if present.loc[g, "size"] < min_group]
+    if not small:
+        return {}
+    order = list(sizes.index)
+
+    def size_of(members: list[str]) -> int:
+        if bases is None:
+            return int(present.loc[members, "size"].sum())
+        return int(min(present.loc[members, "respondents"].sum(), bases.loc[members].sum().min()))
+
+    members = list(small)
+    rest = present.drop(index=members).sort_values("size", kind="stable")
+    for g in rest.index:
+        if size_of(members) >= min_group:
+            break
+        members.append(g)
+    members.sort(key=order.index)
+    return {POOL_JOIN.join(members): tuple(members)}
+
+
+def question_bases(responses: pd.DataFrame, codebook: Codebook, attribute: str) -> pd.DataFrame:
+    """Answered counts per group (rows, codebook order) and question (columns)."""
+    labels = codebook.item(attribute).labels
+    codes = pd.Categorical(responses[attribute].astype(object), categories=labels).codes
+    out = {}
+    for q in codebook.questions_of_type("sa", "likert", "ma"):
+        ok = answered(responses, q) & (codes >= 0)
+        out[q.id] = np.bincount(codes[ok], minlength=len(labels))
+    return pd.DataFrame(out, index=pd.Index(labels, name=attribute))
+
+
+def protect(
+    responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, min_group: int
+) -> tuple[pd.DataFrame, pd.DataFrame, Codebook, Pools]:
+    """Pool small groups of every attribute before anything is estimated.
+
+    Returns the responses with each attribute relabelled to the published groups, the staff frame
+    with the pooled 職域' staff summed (collapsed strata: one weight inside a pool), the codebook
+    whose attribute choices are the published groups, and the :class:`Pools`.
+    """
+    check_min_group(min_group)
+    pools: dict[str, dict[str, tuple[str, ...]]] = {}
+    sizes: dict[str, dict[str, int]] = {}
+    out = responses
+    for attr in codebook.attributes:
+        merged = plan_pools(
+            group_sizes(responses, codebook, attr.id), min_group, question_bases(responses, codebook, attr.id)
+        )
+        if not merged:
+            continue
+        pools[attr.id] = merged
+        counts = group_sizes(responses, codebook, attr.id)["respondents"]
+        sizes[attr.id] = {label: int(counts[list(members)].sum()) for label, members in merged.items()}
+        owner = {m: label for label, members in merged.items() for m in members}
+        pooled_cb = codebook.with_merged_choices(attr.id, merged)
+        labels = pooled_cb.item(attr.id).labels
+        relabelled = responses[attr.id].astype(object).map(lambda v, o=owner: o.get(v, v))
+        if out is responses:
+            out = responses.copy()
+        out[attr.id] = pd.Categorical(relabelled, categories=labels)
+        if attr.role == "stratum":
+            domain = frame["domain"].astype(object).map(lambda v, o=owner: o.get(v, v))
+            summed = frame.assign(domain=domain).groupby("domain", sort=False)["population"].sum()
+            frame = pd.DataFrame(
+                {
+                    "domain": pd.Categorical(labels, categories=labels),
+                    "population": summed.reindex(labels).to_numpy(),
+                }
+            )
+        codebook = pooled_cb
+    return out, frame, codebook, Pools(pools, sizes)
 
 
 def pool_small_groups(values: pd.Series, min_group: int, *, label: str = "その他") -> pd.Series:
