@@ -1,0 +1,168 @@
+"""Attacks on the published files (issue 15): an attacker holds every file a run publishes, the
+codebook, the staff frame and this source code, and wants the answers of a group below the
+anonymity threshold k (default 10).
+
+The property that defeats every such attack: *no published number depends on which of the
+protected respondents belongs to which protected group*. It is tested directly: two exports that
+differ only in which respondents of a pool belong to the small group and which to its partner (the
+small group's answers differ between them) must publish the same bytes. If they do, no equation,
+rounding or difference over the published files can tell the small group's answers apart from
+its partner's: the attacker learns only the pool's totals, which are published as a group of ≥ k.
+
+Before pooling (the first release), the same data gave the 3-person 職域's answers exactly: the
+plain 全体 count gives a + b and the design-based 全体 estimate with the published weights N_h/n_h
+gives 30·a + 4.92·b (issue 15). With the strata collapsed, both give a + b only.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from conftest import FRAME
+from ppp_survey import generate, load_codebook, write_export
+from ppp_survey.report.cli import main
+from ppp_survey.survey.privacy import POOL_JOIN
+from ppp_survey.synth.generator import load_spec
+
+SMALL = {"domain": ("技能労務", 3), "position": ("課長級以上", 4), "age": ("20代以下", 5)}
+
+
+def _small_groups_data() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A synthetic wave with a 3-person 職域, a 4-person 職位 and a 5-person 年代 (and its free text)."""
+    cb = load_codebook()
+    spec = load_spec()
+    spec["respondents"]["技能労務"] = 3
+    spec["respondents"]["一般行政"] += 21  # keep 1,340 respondents
+    survey = generate(cb, spec)
+    responses = survey.responses.copy()
+    for attr, (label, size) in SMALL.items():
+        if attr == "domain":
+            continue
+        members = np.flatnonzero((responses[attr] == label).to_numpy())
+        other = next(lab for lab in cb.item(attr).labels if lab != label)
+        responses.loc[responses.index[members[size:]], attr] = other
+    return responses, survey.free_text
+
+
+def _complete(responses: pd.DataFrame, cb) -> np.ndarray:
+    """Respondents who answered every question (a swap among them changes no question's base)."""
+    ok = np.ones(len(responses), dtype=bool)
+    for q in cb.questions_of_type("sa", "likert", "ma"):
+        ok &= responses[q.option_columns[0] if q.is_multi else q.id].notna().to_numpy()
+    return ok
+
+
+def _swap(responses: pd.DataFrame, cb, attr: str, small: str, partner: str, k: int) -> pd.DataFrame:
+    """Exchange the group labels of k respondents of ``small`` and k of ``partner`` chosen so that
+    their answers differ: the small group's answers change, every group's size stays."""
+    out = responses.copy()
+    ok = _complete(responses, cb)
+    mine = np.flatnonzero((responses[attr] == small).to_numpy() & ok)[:k]
+    answers = responses[cb.item("q2").id].astype(str).to_numpy()
+    theirs = [
+        i for i in np.flatnonzero((responses[attr] == partner).to_numpy() & ok) if answers[i] not in set(answers[mine])
+    ][: len(mine)]
+    assert len(mine) == len(theirs) > 0, (attr, small, partner)
+    out.loc[out.index[mine], attr] = partner
+    out.loc[out.index[theirs], attr] = small
+    return out
+
+
+def _published(out: Path) -> dict[str, object]:
+    """Every published file's content, keyed by its path in the output folder; a workbook as its
+    cell values (its 検証 sheet names the input file's SHA-256, which differs by construction)."""
+    files: dict[str, object] = {}
+    for path in sorted(out.rglob("*")):
+        if not path.is_file() or path.name == "manifest.json" or "internal" in path.parts:
+            continue
+        key = path.relative_to(out).as_posix()
+        if path.suffix == ".xlsx":
+            wb = load_workbook(path)
+            files[key] = [
+                (ws.title, row)
+                for ws in wb.worksheets
+                for row in ws.iter_rows(values_only=True)
+                if not (row and row[0] == "SHA-256")
+            ]
+        else:
+            files[key] = path.read_bytes()
+    return files
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The same report on the small-groups wave and on the wave with every small group's members
+    swapped with members of its pool partner, each frozen as a baseline too."""
+    from ppp_survey.analysis import analyse
+    from ppp_survey.spec.frame import load_frame
+
+    cb = load_codebook()
+    first, free_text = _small_groups_data()
+    pools = analyse(first, load_frame(FRAME, cb), cb).pools.by_attribute
+    assert set(pools) == set(SMALL), pools  # every small group was pooled
+    second = first
+    for attr, (label, size) in SMALL.items():
+        ((pool, members),) = pools[attr].items()
+        partner = next(m for m in members if m != label)
+        second = _swap(second, cb, attr, label, partner, size)
+    runs = []
+    for name, responses in (("a", first), ("b", second)):
+        folder = tmp_path_factory.mktemp(name)
+        data = write_export(responses, free_text, cb, folder / "export.xlsx")
+        out = folder / "out"
+        args = [
+            "--data",
+            str(data),
+            "--frame",
+            str(FRAME),
+            "--out",
+            str(out),
+            "--freeze-baseline",
+            str(out / "baseline"),
+        ]
+        assert main(args) == 0
+        runs.append(out)
+    return first, second, pools, runs
+
+
+def test_small_groups_answers_differ_between_the_two_exports(two_runs):
+    first, second, _, _ = two_runs
+    for attr, (label, _) in SMALL.items():
+        a = first.loc[first[attr] == label, "q2"].astype(str).value_counts().sort_index()
+        b = second.loc[second[attr] == label, "q2"].astype(str).value_counts().sort_index()
+        assert not a.equals(b), attr  # the attacker's target really changed
+
+
+def test_no_published_byte_depends_on_who_is_in_a_small_group(two_runs):
+    """Tables, workbook, charts, the policy matrix page and the frozen baseline are identical: the
+    published files cannot tell the 3-person 職域, the 4-person 職位 or the 5-person 年代 apart from
+    their pool partners, so no combination of them (totals, weights, bases, marks, tests,
+    evidence) recovers their answers."""
+    _, _, pools, (a, b) = two_runs
+    left, right = _published(a), _published(b)
+    assert set(left) == set(right)
+    assert any(k.endswith(".png") for k in left) and any(k.startswith("baseline/") for k in left)
+    different = [k for k in left if left[k] != right[k]]
+    assert not different, different
+    for attr, (label, _) in SMALL.items():
+        ((pool, _),) = pools[attr].items()
+        assert POOL_JOIN in pool and label in pool.split(POOL_JOIN)
+
+
+def test_the_workbook_names_the_pool(two_runs):
+    _, _, pools, (a, _) = two_runs
+    text = "\n".join(
+        zipfile.ZipFile(book).read(n).decode("utf-8")
+        for book in (a / "data" / "processed").glob("*.xlsx")
+        for n in zipfile.ZipFile(book).namelist()
+        if n.endswith(".xml")
+    )
+    for attr in SMALL:
+        ((pool, _),) = pools[attr].items()
+        assert pool in text, pool
