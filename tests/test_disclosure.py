@@ -166,3 +166,61 @@ def test_the_workbook_names_the_pool(two_runs):
     for attr in SMALL:
         ((pool, _),) = pools[attr].items()
         assert pool in text, pool
+
+
+def test_a_split_in_the_mapping_recovers_nothing(tmp_path):
+    """教育・保育 split into 教育 and 保育 next year, with 保育 = 3 respondents: the first release
+    published the combined 教育・保育 change row and 教育 alone (→ 保育 by subtraction, 51 cells).
+    Now 保育 is pooled in the new wave, the comparison group is the union of the mapping's group and
+    the pool, and the change table does not depend on who of the pool is in 保育."""
+    from importlib import resources
+
+    import yaml
+
+    from ppp_survey import compare as cmp
+    from ppp_survey.analysis import analyse
+    from ppp_survey.compare.baseline import baseline_from_wave
+    from ppp_survey.compare.wave import wave_from_responses
+    from ppp_survey.spec.codebook import parse_codebook
+    from ppp_survey.spec.frame import load_frame
+    from ppp_survey.spec.mapping import parse_mapping
+    from ppp_survey.spec.resources import packaged_codebook
+
+    r7 = packaged_codebook("codebook_r7.yaml")
+    raw = yaml.safe_load((resources.files("ppp_survey") / "data" / "codebook_r7.yaml").read_text(encoding="utf-8"))
+    raw["survey"]["id"], raw["survey"]["wave"] = "r9", "R9"
+    choices = raw["attributes"][0]["choices"]
+    choices[-1:] = [{"code": 9, "label": "教育"}, {"code": 10, "label": "保育"}]
+    r9 = parse_codebook(raw, name="r9")
+    mapping = parse_mapping(
+        {"schema_version": 1, "from": "r7", "to": "r9", "strata": [{"from": "教育・保育", "to": ["教育", "保育"]}]},
+        r7,
+        r9,
+    )
+    old_frame = load_frame(FRAME, r7)
+    staff = dict(zip(old_frame["domain"].astype(str), old_frame["population"]))
+    staff.pop("教育・保育")
+    staff.update({"教育": 60, "保育": 30})
+    frame = pd.DataFrame(
+        {"domain": pd.Categorical(list(staff), categories=r9.stratum.labels), "population": list(staff.values())}
+    )
+    responses = generate(r7).responses.copy()
+    kids = np.flatnonzero((responses["domain"] == "教育・保育").to_numpy())
+    labels = responses["domain"].astype(object)
+    labels.iloc[kids] = "教育"
+    labels.iloc[kids[:3]] = "保育"
+    responses["domain"] = pd.Categorical(labels, categories=r9.stratum.labels)
+    pools = analyse(responses, frame, r9).pools.by_attribute["domain"]
+    ((pool, members),) = pools.items()
+    partner = next(m for m in members if m != "保育")
+    swapped = _swap(responses, r9, "domain", "保育", partner, 3)
+    frozen = baseline_from_wave(wave_from_responses(generate(r7).responses, old_frame, r7))
+    tables = [
+        cmp.compare(frozen, wave_from_responses(data, frame, r9, inputs={}), mapping).rows
+        for data in (responses, swapped)
+    ]
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
+    groups = set(tables[0]["group"])
+    assert "保育" not in groups and not any("保育" in g.split(POOL_JOIN) and g != pool for g in groups - {pool})
+    (joined,) = [g for g in groups if "教育・保育" in g]
+    assert partner in joined or pool in joined, joined
