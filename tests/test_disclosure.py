@@ -224,3 +224,54 @@ def test_a_split_in_the_mapping_recovers_nothing(tmp_path):
     assert "保育" not in groups and not any("保育" in g.split(POOL_JOIN) and g != pool for g in groups - {pool})
     (joined,) = [g for g in groups if "教育・保育" in g]
     assert partner in joined or pool in joined, joined
+
+
+# ------------------------------------------------------------------------------ the audit
+
+
+@pytest.fixture(scope="module")
+def three_person_wave():
+    """The bundled R7 wave with 技能労務 cut to 3 respondents (who answered everything)."""
+    from ppp_survey.spec.frame import load_frame
+
+    cb = load_codebook()
+    survey = generate(cb)
+    responses = survey.responses
+    small = (responses["domain"] == "技能労務").to_numpy()
+    keep = ~small | (np.cumsum(small) <= 3)
+    return responses[keep].reset_index(drop=True), load_frame(FRAME, cb), cb
+
+
+def test_the_audit_passes_a_pooled_publication(three_person_wave):
+    from ppp_survey.analysis import analyse
+
+    responses, frame, cb = three_person_wave
+    result = analyse(responses, frame, cb).audit_disclosure()
+    assert result.protected_groups == (("domain", "技能労務"),)
+    assert result.passed and result.summary()["disclosed"] == 0
+    assert len(result.intervals) == sum(
+        len(q.choices) + 1 if not q.is_multi else 3 * len(q.choices) for q in cb.questions_of_type("sa", "likert", "ma")
+    )
+    # the attacker's intervals are wide: at most the pool's count, never one value (except unanimous pools)
+    judged = result.intervals[result.intervals["status"] == "保護"]
+    assert (judged["high"] - judged["low"] >= 1 - 1e-6).all() and len(judged) > len(result.intervals) / 2
+
+
+def test_the_audit_fails_a_publication_that_leaks(three_person_wave, monkeypatch):
+    """The first release's design (suppress the 3-person 職域 and its complement, weight by the
+    original strata) leaks: the audit finds each of its counts pinned, and to the true value."""
+    import ppp_survey.analysis as analysis_module
+    from ppp_survey.survey.privacy import Pools
+
+    responses, frame, cb = three_person_wave
+    monkeypatch.setattr(
+        analysis_module, "protect", lambda r, f, c, k: (r, f, c, Pools({}, {}, (("domain", "技能労務"),)))
+    )
+    result = analysis_module.analyse(responses, frame, cb).audit_disclosure()
+    assert not result.passed
+    leaked = result.intervals[result.intervals["status"] == "開示"]
+    assert len(leaked) == len(result.intervals)  # every count of the group
+    small = responses[responses["domain"] == "技能労務"]
+    for row in leaked[leaked["question"] == "q2"].itertuples():
+        truth = int((small["q2"].astype(object) == row.answer).sum()) if row.answer != "(無回答)" else 0
+        assert round(row.low) == round(row.high) == truth, row

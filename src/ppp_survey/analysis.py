@@ -13,6 +13,7 @@ import pandas as pd
 
 from ppp_survey.constants import DEFAULT_MIN_GROUP, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.survey.audit import AuditResult, audit_publication
 from ppp_survey.survey.design import StratifiedDesign
 from ppp_survey.survey.privacy import AUDIT_COLUMNS, Pools, check_min_group, protect, suppress_cells
 from ppp_survey.survey.rates import response_rates
@@ -60,6 +61,7 @@ class Analysis:
     audit: pd.DataFrame
     min_group: int = DEFAULT_MIN_GROUP
     pools: Pools = Pools({}, {})
+    source_codebook: Codebook | None = None  # the codebook as read (before pooling); None: ``codebook``
     marks: MarkRule = MarkRule.PROTECTED
 
     @property
@@ -124,6 +126,18 @@ class Analysis:
             covered=int(self.design.covered_population),
         )
 
+    def audit_disclosure(self) -> AuditResult:
+        """What an attacker holding every published table can derive about each protected group
+        (:func:`~ppp_survey.survey.audit.audit_publication`)."""
+        return audit_publication(
+            self.source_codebook or self.codebook,
+            self.rates,
+            self.crosstab_cells(),
+            self.gt,
+            self.pools.by_attribute,
+            list(self.pools.protected),
+        )
+
     def tests(self) -> pd.DataFrame:
         """All Rao–Scott tests of the crosstabs, one row per test."""
         return pd.concat([ct.tests for ct in self.crosstabs.values()], ignore_index=True)
@@ -154,6 +168,7 @@ def analyse(
     on; the argument stays until the report's ``--pool-small`` option is removed).
     """
     min_group = check_min_group(min_group)
+    source_codebook = codebook
     responses, frame, codebook, pools = protect(responses, frame, codebook, min_group)
     design = make_design(responses, frame, codebook)
     rates = response_rates(responses, frame, codebook)
@@ -211,6 +226,7 @@ def analyse(
         audit=audit.reset_index(drop=True),
         min_group=min_group,
         pools=pools,
+        source_codebook=source_codebook,
         marks=MarkRule(marks),
     )
 

@@ -160,6 +160,8 @@ class Pools:
     by_attribute: dict[str, dict[str, tuple[str, ...]]]
     #: respondents of each pool: ``{attribute id: {pool label: n}}``
     respondents: dict[str, dict[str, int]]
+    #: the groups a pool protects (fewer than k respondents answering some question): ``(attribute id, label)``
+    protected: tuple[tuple[str, str], ...] = ()
 
     def __bool__(self) -> bool:
         return any(self.by_attribute.values())
@@ -266,6 +268,7 @@ def protect(
     check_min_group(min_group)
     pools: dict[str, dict[str, tuple[str, ...]]] = {}
     sizes: dict[str, dict[str, int]] = {}
+    small: list[tuple[str, str]] = []
     out = responses
     for attr in codebook.attributes:
         merged = plan_pools(
@@ -274,7 +277,13 @@ def protect(
         if not merged:
             continue
         pools[attr.id] = merged
-        counts = group_sizes(responses, codebook, attr.id)["respondents"]
+        sized = group_sizes(responses, codebook, attr.id)
+        small += [
+            (attr.id, str(g))
+            for g in sized.index
+            if 0 < sized.loc[g, "respondents"] and sized.loc[g, "size"] < min_group
+        ]
+        counts = sized["respondents"]
         sizes[attr.id] = {label: int(counts[list(members)].sum()) for label, members in merged.items()}
         owner = {m: label for label, members in merged.items() for m in members}
         pooled_cb = codebook.with_merged_choices(attr.id, merged)
@@ -293,7 +302,7 @@ def protect(
                 }
             )
         codebook = pooled_cb
-    return out, frame, codebook, Pools(pools, sizes)
+    return out, frame, codebook, Pools(pools, sizes, tuple(small))
 
 
 def pool_small_groups(values: pd.Series, min_group: int, *, label: str = "その他") -> pd.Series:
