@@ -62,7 +62,7 @@ class Analysis:
     min_group: int = DEFAULT_MIN_GROUP
     pools: Pools = Pools({}, {})
     source_codebook: Codebook | None = None  # the codebook as read (before pooling); None: ``codebook``
-    marks: MarkRule = MarkRule.PROTECTED
+    marks: MarkRule = MarkRule.HOLM
 
     @property
     def questions(self) -> list[Item]:
@@ -157,7 +157,7 @@ def analyse(
     *,
     min_group: int = DEFAULT_MIN_GROUP,
     pool: bool = False,
-    marks: MarkRule | str = MarkRule.PROTECTED,
+    marks: MarkRule | str = MarkRule.HOLM,
     progress=None,
 ) -> Analysis:
     """Compute the design, response rates, GT, every crosstab and the Likert summaries.

@@ -20,14 +20,18 @@ SUPPRESSED = "秘匿"
 
 
 class MarkRule(StrEnum):
-    """How a クロス集計's cell tests (group vs the rest) are adjusted for multiplicity before ▲▼△▽.
+    """How a クロス集計's cell tests (each group against the rest) are adjusted before ▲▼△▽.
 
-    ``protected`` (default for now): unadjusted cell tests, shown only when the table's Rao–Scott
-    test is significant at 5%. ``holm``: Holm's step-down adjustment over every tested cell of the
-    table (all options × groups of a multi-select question). ``bh``: Benjamini–Hochberg (false
-    discovery rate). Measured false-mark rates per table (answers permuted across respondents,
-    issue 16) are above 5% for every rule: the default stays the first release's until the cell
-    test itself holds its level for small groups and rare answers.
+    The cell test is a score test without finite population correction
+    (:func:`~ppp_survey.survey.significance.versus_rest_score_arrays`). ``holm`` (default): Holm's
+    step-down adjustment over every tested cell of the table (all options × groups of a
+    multi-select question), which keeps the chance of any false mark in a table at or below 5%:
+    measured on the generator's null waves (no group differs), 3.1% of 2,100 tables (21 tables ×
+    100 waves) showed a false mark.
+    ``bh``: Benjamini–Hochberg (false discovery rate 5%; the same rate when no group differs).
+    ``protected``: the first release's rule, unadjusted cell tests shown when the table's
+    Rao–Scott test is significant at 5% (a false mark in more than half of the same null tables;
+    kept for comparison).
     """
 
     HOLM = "holm"
@@ -37,8 +41,8 @@ class MarkRule(StrEnum):
 
 #: The legend of each mark rule, as printed under tables and charts.
 MARK_RULE_TEXT = {
-    MarkRule.HOLM: "表内の全セルの検定をHolm法で多重比較調整",
-    MarkRule.BH: "表内の全セルの検定をBenjamini–Hochberg法で調整（偽発見率5%）",
+    MarkRule.HOLM: "各区分とその他の回答者の差の検定（スコア検定）を表内の全セルでHolm法により多重比較調整（表全体で誤検出5%以下）",
+    MarkRule.BH: "各区分とその他の回答者の差の検定（スコア検定）を表内の全セルでBenjamini–Hochberg法により調整（偽発見率5%）",
     MarkRule.PROTECTED: "表全体の関連（Rao–Scott検定）が5%水準で有意な場合のみ表示（セルごとの調整なし）",
 }
 

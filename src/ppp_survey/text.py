@@ -8,6 +8,8 @@ Totals are not forced to 100.0: :data:`ROUNDING_NOTE` says so under every table.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -52,6 +54,41 @@ def p_text(p: float) -> str:
     if p is None or not np.isfinite(p):
         return "p = -（検定不能）"
     return "p < 0.001" if p < 0.001 else f"p = {round_half_up(float(p), 3):.3f}"
+
+
+@functools.cache
+def _phrase_parser():
+    import budoux
+
+    return budoux.load_default_japanese_parser()
+
+
+def phrases(text: str) -> list[str]:
+    """Japanese text cut at phrase boundaries (BudouX: 「基本的な|ルールや|プロセスが|体系化されていない」),
+    and after 「・」「、」 inside a phrase (「財政資源・|人的資源が」), where Japanese typesetting may
+    end a line."""
+    if not text:
+        return []
+    out: list[str] = []
+    for phrase in _phrase_parser().parse(text):
+        out += [p for p in re.split(r"(?<=[・、，])", phrase) if p]
+    return out
+
+
+def wrap_ja(text: str, width: int) -> str:
+    """Lines of at most ``width`` characters, broken only between phrases (never inside a word); a
+    phrase longer than ``width`` keeps its own line whole.
+
+    >>> wrap_ja("官民連携に関する基本的なルール（指針）の策定・周知", 10)
+    '官民連携に関する\n基本的なルール\n（指針）の策定・周知'
+    """
+    lines: list[str] = []
+    for phrase in phrases(text):
+        if lines and len(lines[-1]) + len(phrase) <= width:
+            lines[-1] += phrase
+        else:
+            lines.append(phrase)
+    return "\n".join(lines)
 
 
 def pct(value: float, digits: int = 1) -> str:

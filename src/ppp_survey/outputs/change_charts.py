@@ -20,7 +20,7 @@ from ppp_survey.compare.changes import (
 )
 from ppp_survey.constants import ALL, SUPPRESSED
 from ppp_survey.spec.codebook import Polarity
-from ppp_survey.text import round_half_up
+from ppp_survey.text import round_half_up, wrap_ja
 
 
 def display_changes(changes: ChangeTable, *, group: str | None = ALL) -> pd.DataFrame:
@@ -254,4 +254,5 @@ def plot_change_heatmap(changes: ChangeTable, question: str, *, ax=None, title: 
 
 
 def _wrap(label: str, width: int = 22) -> str:
-    return "\n".join(label[i : i + width] for i in range(0, len(label), width))
+    """A label broken into lines of about ``width`` characters at Japanese phrase boundaries."""
+    return wrap_ja(str(label), width)

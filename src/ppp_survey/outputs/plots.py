@@ -24,7 +24,7 @@ from matplotlib import font_manager
 
 from ppp_survey.constants import MARK_RULE_SHORT
 from ppp_survey.survey.indicators import favourable_first
-from ppp_survey.text import p_text, pct
+from ppp_survey.text import p_text, pct, wrap_ja
 
 if TYPE_CHECKING:  # matplotlib >= 3.10 names the rcParams keys; older versions run unchecked
     from matplotlib.typing import RcKeyType
@@ -435,4 +435,5 @@ def draw_heatmap(
 
 
 def _wrap(label: str, width: int = 7) -> str:
-    return "\n".join(label[i : i + width] for i in range(0, len(label), width))
+    """A label broken into lines of about ``width`` characters at Japanese phrase boundaries."""
+    return wrap_ja(str(label), width)

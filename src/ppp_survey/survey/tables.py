@@ -44,7 +44,7 @@ from ppp_survey.survey.kernels import (
 from ppp_survey.survey.significance import (
     rao_scott,
     rao_scott_counts,
-    versus_rest_arrays,
+    versus_rest_score_arrays,
 )
 from ppp_survey.text import ROUNDING_NOTE, p_text, round_half_up
 
@@ -52,7 +52,7 @@ PROTECT_ALPHA = 0.05
 MARKS = {("high", 0.01): "▲", ("high", 0.05): "△", ("low", 0.01): "▼", ("low", 0.05): "▽"}
 
 
-def mark_legend(rule: MarkRule = MarkRule.PROTECTED) -> str:
+def mark_legend(rule: MarkRule = MarkRule.HOLM) -> str:
     """The legend of the marks under `rule`, for tables and sheets."""
     return (
         "▲/▼：その他の回答者と比べて有意に高い/低い（1%水準）、△/▽：同（5%水準）。"
@@ -159,7 +159,7 @@ class Crosstab:
     cells: pd.DataFrame
     tests: pd.DataFrame
     by_label: str = ""
-    marks: MarkRule = MarkRule.PROTECTED
+    marks: MarkRule = MarkRule.HOLM
 
 
 def crosstab(
@@ -171,7 +171,7 @@ def crosstab(
     by_label: str | None = None,
     min_base: int = MIN_BASE,
     level: float = 0.95,
-    marks: MarkRule | str = MarkRule.PROTECTED,
+    marks: MarkRule | str = MarkRule.HOLM,
 ) -> Crosstab:
     """Shares of one question by the groups of ``by`` (職域 or any attribute), with marks and tests.
 
@@ -183,7 +183,7 @@ def crosstab(
     check_level(level)
     parts = item_sums(responses, design, item, by)  # one pass: shares, differences and tests
     cells = _tally_columns(item, parts, design, level)
-    rest = versus_rest_arrays(design, parts.sums)  # (G, K) arrays, like the cells (group-major)
+    rest = versus_rest_score_arrays(design, parts.sums)  # (G, K) arrays, like the cells (group-major)
     difference = rest["difference"].ravel()
     p_value = rest["p_value"].ravel()
     reference = cells["base_n"] < min_base
