@@ -180,6 +180,7 @@ def test_one_owner_per_rule(literal):
 # How each runtime dependency shows in the package's source (import name, or the name pandas /
 # importlib is given): a dependency the package never uses is not a runtime dependency.
 USED_AS = {
+    "fonttools": "from fontTools",
     "pillow": "from PIL import",
     "pyyaml": "import yaml",
     "matplotlib-fontja": '"matplotlib_fontja"',

@@ -279,9 +279,9 @@ def _expected(rule: str, lo: float, hi: float, n: int) -> str:
     """The verdict, recomputed from the printed numbers and rule alone."""
     if n < 30:
         return "判定不能"
-    op, t = re.match(r"([<>≤≥])\s*([\d.]+)", rule).groups()
+    op, t = re.match(r"([<>≦≧])\s*([\d.]+)", rule).groups()
     t = float(t) / 100
-    side, other = {"<": (hi < t, lo >= t), "≤": (hi <= t, lo > t), ">": (lo > t, hi <= t), "≥": (lo >= t, hi < t)}[op]
+    side, other = {"<": (hi < t, lo >= t), "≦": (hi <= t, lo > t), ">": (lo > t, hi <= t), "≧": (lo >= t, hi < t)}[op]
     return "支持" if side else "不支持" if other else "判定不能"
 
 
@@ -542,3 +542,26 @@ def test_evidence_names_pools_not_small_groups(matrix, baseline, frame, codebook
     texts = [*policy.evidence["group"], *policy.evidence["reason"], *policy.reverse["label"].fillna("")]
     texts += [*policy.kpi["group"].fillna("")]
     assert not [t for t in texts if "教育・保育" in t.replace(pool, "")]
+
+
+def test_matrix_page_carries_its_font(matrix, evidence):
+    """The page embeds a subset of IPAexGothic with every character it shows, so a browser
+    without a Japanese font renders it (issue 17); the same page gives the same bytes."""
+    import base64
+    import html
+    import io
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    from ppp_survey.outputs.matrix_page import matrix_html
+
+    page = matrix_html(matrix, evidence, source_note="R7.7.18～31実施", synthetic=True)
+    assert page == matrix_html(matrix, evidence, source_note="R7.7.18～31実施", synthetic=True)
+    (encoded,) = re.findall(r"data:font/ttf;base64,([A-Za-z0-9+/=]+)", page)
+    font = TTFont(io.BytesIO(base64.b64decode(encoded)))
+    covered = set(font.getBestCmap())
+    shown = html.unescape(re.sub(r"<[^>]+>", "", page.split("<body>")[1]))
+    missing = {ch for ch in shown if ord(ch) > 127 and ord(ch) not in covered}
+    assert not missing, "".join(sorted(missing))
+    assert 'font-family: "PPP IPAexGothic"' in page and "q5 " not in shown  # question numbers, not ids

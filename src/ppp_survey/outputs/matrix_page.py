@@ -20,7 +20,7 @@ from ppp_survey.survey.tables import DESIGN_NOTE
 from ppp_survey.text import ROUNDING_NOTE
 
 _CSS = """
-body { font-family: "IPAexGothic", "Yu Gothic", "Meiryo", sans-serif; margin: 1.5em; color: #222; }
+body { font-family: "PPP IPAexGothic", "IPAexGothic", "Yu Gothic", "Meiryo", sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.3em; } .note { font-size: 0.85em; color: #444; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
 th, td { border: 1px solid #999; padding: 4px 6px; vertical-align: top; text-align: left; }
@@ -67,7 +67,8 @@ def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: st
                     if gid in x.goals:
                         actions.append(f"<li>{e(x.text)}{'（再掲）' if x.goals[0] != gid else ''}</li>")
             cells.append(f"<td>{''.join(goals)}</td>")
-            cells.append(f"<td><ul>{''.join(dict.fromkeys(actions))}</ul></td>")
+            listed = "".join(dict.fromkeys(actions)) or "<li>（前出の具体像の取組を参照）</li>"
+            cells.append(f"<td><ul>{listed}</ul></td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
     legend = "".join(f'<span style="background:{c}">{e(v)}</span>' for v, c in VERDICT_COLORS.items())
     counts = evidence["verdict"].value_counts()
@@ -77,14 +78,49 @@ def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: st
         f'<p class="note">{e(n)}</p>'
         for n in (source_note, VERDICT_NOTE, INTERPRETATION_NOTE, DESIGN_NOTE, ROUNDING_NOTE, f"出典：{matrix.source}")
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>2-(8) {e(matrix.title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
+    title = f"2-(8) {e(matrix.title)}"
+    body = (
         f"<h1>2-(8) {e(matrix.title)}：現状と調査結果</h1>\n{synth}\n"
         f'<p class="legend">{legend}　指標 {len(evidence)}件：{e(tally)}</p>\n'
         "<table>\n<thead><tr><th>区分</th><th>現状</th><th>調査結果（根拠と判定）</th><th>めざす具体像</th>"
         "<th>具体的な取組</th></tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n"
-        f"{notes}\n</body>\n</html>\n"
+        f"{notes}\n"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{title}</title>\n<style>\n{embedded_font_css(html.unescape(title + body))}\n{_CSS}\n</style>\n"
+        f"</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+
+
+def embedded_font_css(text: str) -> str:
+    """An ``@font-face`` rule carrying the glyphs of ``text`` from IPAexGothic (the font the charts
+    use, bundled by matplotlib-fontja), subset with fontTools and inlined, so that the page renders
+    in Japanese on a machine without a Japanese font (a browser shows boxes for a font it is only
+    named). The same text gives the same bytes. IPAexGothic: IPA Font License Agreement v1.0,
+    which permits embedding the font in documents."""
+    import base64
+    import io
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    from ppp_survey.outputs.plots import font_path
+
+    options = subset.Options()
+    options.recalc_timestamp = False
+    options.name_IDs = ["*"]  # keep the copyright and licence names
+    options.notdef_outline = True
+    font = TTFont(str(font_path()), recalcTimestamp=False)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(set(text))))
+    subsetter.subset(font)
+    data = io.BytesIO()
+    font.save(data)
+    encoded = base64.b64encode(data.getvalue()).decode("ascii")
+    return (
+        "/* IPAexGothic (subset), IPA Font License Agreement v1.0: https://moji.or.jp/ipafont/license/ */\n"
+        f'@font-face {{ font-family: "PPP IPAexGothic"; src: url(data:font/ttf;base64,{encoded}) format("truetype"); }}'
     )
 
 

@@ -303,10 +303,10 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
     >>> from ppp_survey.spec.matrix_file import load_matrix
     >>> m = load_matrix()
     >>> describe(m.situation("s8").indicators[0], load_codebook())
-    'q6 庁内で官民連携を相談しやすい雰囲気・仕組みがあると感じるか：肯定的回答（「感じる」＋「どちらかといえば感じる」）の割合'
+    '2-(6) 庁内で官民連携を相談しやすい雰囲気・仕組みがあると感じるか：肯定的回答（「感じる」＋「どちらかといえば感じる」）の割合'
     """
     item = codebook.item(ind.question)
-    head = f"{item.id} {_title(item)}："
+    head = f"{item.number or item.id} {_title(item)}："  # the document's number, not the internal id
     labels = [item.choice(c).label for c in ind.codes]
     if ind.statistic == "share":
         quoted = "「" + "」「".join(labels) + "」"

@@ -243,7 +243,7 @@ def _parse_situation(v: _Validator, raw: Any, where: str, category: str, new_id)
     )
 
 
-_RULE = re.compile(r"^\s*(<=|>=|<|>|≤|≥)\s*(-?\d+(?:\.\d+)?)\s*(%?)\s*$")
+_RULE = re.compile(r"^\s*(<=|>=|<|>|≤|≥|≦|≧)\s*(-?\d+(?:\.\d+)?)\s*(%?)\s*$")
 _P_RULE = re.compile(r"^\s*p\s*<\s*(0?\.\d+)\s*$")
 
 
@@ -275,7 +275,7 @@ def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicat
         mr = _RULE.match(text)
         if not mr:
             v.fail(where, f"rule {text!r} is not a rule: write e.g. '< 50%', '>= 30%' (or '> 2.5' for a mean)")
-        op = {"≤": "<=", "≥": ">="}.get(mr.group(1), mr.group(1))
+        op = {"≤": "<=", "≥": ">=", "≦": "<=", "≧": ">="}.get(mr.group(1), mr.group(1))
         number, percent = float(mr.group(2)), bool(mr.group(3))
         if stat == "mean" and percent:
             v.fail(where, f"rule {text!r}: a mean is in points, not %")
@@ -283,7 +283,7 @@ def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicat
             v.fail(where, f"rule {text!r}: a {stat} threshold is a percentage (write e.g. '>= 30%')")
         if percent and not 0 < number < 100:
             v.fail(where, f"rule {text!r}: the threshold must lie strictly between 0% and 100%")
-        symbol = {"<=": "≤", ">=": "≥"}.get(op, op)
+        symbol = {"<=": "≦", ">=": "≧"}.get(op, op)  # the Japanese forms (in the charts' font)
         shown = f"{symbol} {mr.group(2)}{'%' if percent else ''}"
         rule = Rule(op=op, threshold=number / 100 if percent else number, text=shown, percent=percent)
         if x.get("by"):
