@@ -35,7 +35,10 @@ def two_runs(tmp_path_factory):
 def test_report_is_byte_for_byte_reproducible(two_runs):
     first, second, _ = two_runs
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert len(files) == 29  # 11 CSV tables + workbook + matrix page + 15 charts + manifest
+    # published: 10 CSV tables + workbook + matrix page + 15 charts + manifest; internal (公開禁止):
+    # the rejected rows, their manifest and the folder's .gitignore
+    assert len(files) == 28 + 3
+    assert sum(p.parts[0] == "内部用_公開禁止" for p in files) == 3
     assert sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file()) == files
     for rel in files:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
@@ -66,10 +69,20 @@ def test_report_writes_tables_chart_and_manifest(two_runs, tmp_path, capsys):
     assert manifest["synthetic"] is True
     assert len(manifest["inputs"]["data"]["sha256"]) == 64
     assert any(o["path"].endswith("2-00_職域別回答率.png") for o in manifest["outputs"])
-    assert len(manifest["outputs"]) == 28
+    assert len(manifest["outputs"]) == 27
     for out in manifest["outputs"]:
         assert sha256_file(tmp_path / out["path"]) == out["sha256"]
     assert (tmp_path / "data" / "processed" / "集計表_架空データ.xlsx").is_file()
+    # the published folders hold exactly what the manifest lists, and nothing internal
+    published = {p.relative_to(tmp_path).as_posix() for d in ("figures", "data") for p in (tmp_path / d).rglob("*")}
+    listed = {o["path"] for o in manifest["outputs"]} | {"data/processed/manifest.json"}
+    assert {p for p in published if (tmp_path / p).is_file()} == listed
+    assert not any("公開禁止" in p or "rejected" in p for p in listed)
+    internal = json.loads((tmp_path / "内部用_公開禁止" / "manifest_内部用_公開禁止.json").read_text(encoding="utf-8"))
+    assert [o["path"] for o in internal["outputs"]] == ["内部用_公開禁止/validation_rejected_rows_内部用_公開禁止.csv"]
+    assert internal["published_manifest"] == "data/processed/manifest.json"
+    for out in internal["outputs"]:
+        assert sha256_file(tmp_path / out["path"]) == out["sha256"]
 
 
 def test_progress_is_shown(two_runs):
@@ -202,19 +215,60 @@ def test_help_is_shown(entry):
     assert "5%水準" in done.stdout
 
 
-def test_manifest_carries_no_folder_of_this_machine(tmp_path):
-    """Published files name inputs and outputs without the writer's folders (issue 15, item 4)."""
-    out = tmp_path / "公開用"
-    assert run_report(out) == 0
-    text = (out / "data" / "processed" / "manifest.json").read_text(encoding="utf-8")
-    for folder in (str(tmp_path), str(REPO), "/tmp", "/work", "C:\\\\"):
-        assert folder not in text, folder
-    manifest = json.loads(text)
-    assert manifest["inputs"]["data"]["file"] == BASELINE.name
+def _published_text(out) -> dict[str, str]:
+    """Every published file's text: CSV, HTML, JSON as text, workbooks' XML parts, PNG chunks as bytes."""
     import zipfile
 
-    for book in (out / "data" / "processed").glob("*.xlsx"):  # every cell of every workbook too
-        with zipfile.ZipFile(book) as z:
-            xml = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
-        for folder in (str(tmp_path), str(REPO), "/tmp/", "/work/"):
-            assert folder not in xml, (book.name, folder)
+    texts = {}
+    for path in sorted(p for d in ("figures", "data/processed") for p in (out / d).rglob("*") if p.is_file()):
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                texts[path.name] = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+        elif path.suffix in (".csv", ".html", ".json", ".yaml"):
+            texts[path.name] = path.read_text(encoding="utf-8-sig")
+        else:
+            texts[path.name] = path.read_bytes().decode("latin-1")  # PNG text chunks are Latin-1
+    return texts
+
+
+def test_manifest_carries_no_folder_of_this_machine(tmp_path):
+    """Published files name inputs and outputs without the writer's folders (issue 15, item 4):
+    every published CSV, HTML, JSON, workbook and chart, on a run with every option that names a
+    file (a rejected row, the free-text export, --compare with --mapping and --matrix, a frozen baseline)."""
+    import shutil
+
+    inputs = tmp_path / "入力_秘密のフォルダ"
+    inputs.mkdir()
+    data = inputs / "回答_r8_synthetic.csv"
+    table = pd.read_excel(R8_DATA, dtype=object, engine="calamine")
+    table.iloc[0, 8] = '=HYPERLINK("http://x","y")'  # not a choice of 2-(1): a rejected cell, its raw value internal
+    for col in ("開始時刻", "完了時刻"):
+        table[col] = pd.to_datetime(table[col]).dt.strftime("%Y/%m/%d %H:%M:%S")
+    table.to_csv(data, index=False, encoding="utf-8")
+    frame = shutil.copy(R8_FRAME, inputs / "frame.csv")
+    out = tmp_path / "公開用"
+    code = main(
+        [
+            "--data", str(data), "--frame", str(frame), "--codebook", "codebook_r8.yaml",
+            "--compare", str(BASELINE_R7), "--mapping", "mapping_r7_r8.yaml", "--on-invalid", "reject",
+            "--export-free-text", "--freeze-baseline", str(out / "data" / "processed" / "baseline_r8"),
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    texts = _published_text(out)
+    assert {"manifest.json", "集計表_架空データ.xlsx", "2-08_政策マトリクス.html", "changes_overall.csv"} <= set(texts)
+    assert any(name.startswith("変化_") for name in texts)
+    for name, text in texts.items():
+        for folder in (str(tmp_path), str(REPO), str(inputs.name), "/tmp/", "/work/", "C:\\", "\\Users\\"):
+            assert folder not in text, (name, folder)
+    manifest = json.loads(texts["manifest.json"])
+    assert manifest["inputs"]["data"]["file"] == data.name
+    assert manifest["options"]["compare"] == BASELINE_R7.name
+    # the internal files exist, in their own folder, and are not published
+    internal = out / "内部用_公開禁止"
+    rejected = pd.read_csv(internal / "validation_rejected_rows_内部用_公開禁止.csv", encoding="utf-8-sig")
+    assert len(rejected) >= 1
+    assert (internal / "自由記述_内部用_公開禁止.csv").is_file()
+    assert not any("HYPERLINK" in text for text in texts.values())
+    assert not [o for o in manifest["outputs"] if "公開禁止" in o["path"] or "rejected" in o["path"]]

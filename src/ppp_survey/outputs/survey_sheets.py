@@ -13,6 +13,7 @@ import pandas as pd
 
 from ppp_survey.analysis import Analysis
 from ppp_survey.constants import ALL, NO_ANSWER
+from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.ingest.load import ValidationReport
 from ppp_survey.outputs.xlsx import Block, Sheet, mark_format
 from ppp_survey.survey.tables import DESIGN_NOTE, mark_legend, table_notes
@@ -82,6 +83,12 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sh
             SYNTHETIC_STATEMENT
             if synthetic
             else "回答データ（実データ）。外部に公表する前に個人が特定されないことを確認すること。",
+        ),
+        (
+            "公開禁止",
+            "公表用の出力は figures と data/processed にあるもの。除外した行の生の値（自由記述を含みうる）と"
+            f"自由記述の書き出し（--export-free-text）は別のフォルダ「{INTERNAL_FOLDER}」に置き、"
+            "ファイル名にも「公開禁止」と付けている。このフォルダのファイルは庁内の確認用で、公表・配布しない。",
         ),
         ("設問", s.reconstruction or "コードブックのとおり"),
         ("基数", BASE_NOTE),

@@ -5,6 +5,8 @@ under it (test results, legend, method, rounding). Values stay numbers: percenta
 rounded half up to one decimal and shown with the format ``0.0``; a significance mark is part of
 the cell's *number format* (``0.0"▲"``), so the cell reads 「20.9▲」 and still sums in Excel.
 The workbook is pinned (:func:`ppp_survey.files.pin_xlsx`): the same tables give the same bytes.
+Every text (titles, headers, cells, notes) is stored as a string cell, never as a formula or an
+error value: openpyxl would make ``=HYPERLINK(…)`` from a codebook label a live formula.
 """
 
 from __future__ import annotations
@@ -74,18 +76,18 @@ def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:  # noqa: C901
         row = 1
         max_cols = 1
         for block in spec.blocks:
-            ws.cell(row=row, column=1, value=block.title).font = title_font
+            _cell(ws, row, 1, block.title).font = title_font
             row += 1
             table = block.table
             if len(table.columns):
                 for j, col in enumerate(table.columns, start=1):
-                    ws.cell(row=row, column=j, value=str(col)).style = "ppp_header"
+                    _cell(ws, row, j, str(col)).style = "ppp_header"
                 row += 1
                 values = table.to_numpy(dtype=object)
                 for i in range(len(table)):
                     for j, col in enumerate(table.columns):
                         value = _excel_value(values[i, j])
-                        c = ws.cell(row=row, column=j + 1, value=value)
+                        c = _cell(ws, row, j + 1, value)
                         c.style = "ppp_cell"
                         fmt = block.formats.get(col)
                         if block.cell_formats is not None:
@@ -95,7 +97,7 @@ def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:  # noqa: C901
                     row += 1
                 max_cols = max(max_cols, len(table.columns))
             for note in block.notes:
-                ws.cell(row=row, column=1, value=note).font = note_font
+                _cell(ws, row, 1, note).font = note_font
                 row += 1
             row += 1
         for col in range(1, max_cols + 1):
@@ -104,6 +106,15 @@ def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:  # noqa: C901
         wb.save(tmp)
         pin_xlsx(tmp)
     return Path(path)
+
+
+def _cell(ws, row: int, column: int, value):
+    """Set a cell; text is a string cell whatever it begins with (openpyxl reads a str that starts
+    with '=' as a formula and '#N/A' as an error value)."""
+    c = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        c.data_type = "s"
+    return c
 
 
 def _excel_value(value):

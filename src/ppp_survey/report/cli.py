@@ -12,12 +12,20 @@ Besides the survey's tables and charts, every run evaluates the policy matrix of
 change charts and the KPI table's next-year column; ``--mapping`` names the codebook mapping when
 the questionnaire changed.
 
-A user error (missing file, a value the codebook does not know, a frame that does not fit) ends
-with one line on stderr and exit status 2; the traceback is kept for real bugs.
+Published outputs (``figures/``, ``data/processed/``: no free text, no raw values, no folder of
+this machine) and internal ones (``内部用_公開禁止/``: the rejected rows with their raw values, the
+free-text export, their own manifest) are kept apart. The output folder is one unit: a run holds
+its lock, writes into a staging folder and swaps the whole set in only when every step succeeded,
+replacing only what the report owns (:func:`~ppp_survey.report.options.owned_outputs`).
+
+A user error (missing file, a value the codebook does not know, a frame that does not fit, an output
+folder that cannot be written or is in use) ends with one line on stderr and exit status 2; Ctrl-C
+with one line and exit status 130; the traceback is kept for real bugs.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import sys
@@ -30,10 +38,26 @@ import pandas as pd
 from ppp_survey import __version__
 from ppp_survey.compare.changes import ChangeTable
 from ppp_survey.errors import PppSurveyError
-from ppp_survey.files import atomic_output, sha256_file, write_csv
+from ppp_survey.files import (
+    INTERNAL_MARK,
+    OutputError,
+    Staging,
+    atomic_output,
+    deferred_interrupts,
+    os_error_reason,
+    output_lock,
+    sha256_file,
+    write_csv,
+)
 from ppp_survey.ingest.load import load_responses
 from ppp_survey.policy.assess import PolicyResult, assess
-from ppp_survey.report.options import ReportOptions, build_parser, options_from_args
+from ppp_survey.report.options import (
+    ReportOptions,
+    build_parser,
+    check_destinations,
+    options_from_args,
+    owned_outputs,
+)
 from ppp_survey.spec.frame import load_frame
 from ppp_survey.survey.privacy import publish
 from ppp_survey.text import round_half_up
@@ -43,9 +67,47 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+INTERRUPTED = "中断しました（Ctrl+C）。出力先のファイルは前回のままです"
+REJECTED_ROWS = f"validation_rejected_rows{INTERNAL_MARK}.csv"
+FREE_TEXT = f"自由記述{INTERNAL_MARK}.csv"
+INTERNAL_MANIFEST = f"manifest{INTERNAL_MARK}.json"
+# errors of the disk or the file system, not of the package: one line, exit 2
+_DISK_ERRNOS = {getattr(errno, n, None) for n in ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM")} - {None}
+
+
 def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> list[Path]:
-    """Load, validate, tabulate, evaluate the matrix, compare, draw; return the paths written
-    (the manifest last)."""
+    """Run the report into ``opts.out`` as one unit (see the module's docstring): take the folder's
+    lock, write every output into a staging folder, swap it in for the previous set. Returns the
+    paths written (the published manifest, then the internal files)."""
+    check_destinations(opts)  # and creates opts.out
+    with output_lock(opts.out), Staging(opts.out) as stage:
+        if stage.recovered:
+            progress("        前回中断された出力の置き換えを元に戻しました")
+        staged = replace(opts, out=stage.new)
+        try:
+            written = build(opts, staged, progress=progress)
+        except OSError as exc:
+            if exc.errno not in _DISK_ERRNOS:
+                raise
+            raise OutputError(
+                f"ファイルを読み書きできません（{os_error_reason(exc)}）。ディスクの空きと権限を確かめてから"
+                "再実行してください（出力先は前回のままです）"
+            ) from None
+        with deferred_interrupts(reraise=False):  # from here on the run completes
+            gone = stage.commit(owned_outputs(opts))
+            final = [opts.out / p.relative_to(stage.new) if stage.new in p.parents else p for p in written]
+            if gone:
+                progress(f"        前回の出力のうち今回は作らないファイル{len(gone)}件を削除")
+            free_text = f"（自由記述 {FREE_TEXT} を含む）" if opts.export_free_text else ""
+            progress(f"        内部用・公開禁止のファイル{free_text}: {opts.internal}")
+            progress(f"完了: {len(final)}ファイル")
+    return final
+
+
+def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> list[Path]:
+    """Load, validate, tabulate, evaluate the matrix, compare, draw, writing under ``staged.out``
+    (``opts`` names the places the user asked for; a frozen baseline goes straight there). Returns
+    the paths written: the published files, the published manifest, then the internal files."""
     from ppp_survey.analysis import analyse
     from ppp_survey.outputs.survey_sheets import report_sheets
     from ppp_survey.outputs.xlsx import write_workbook
@@ -95,7 +157,8 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
 
     step = 5 if opts.compare else 4
     progress(f"[{step}/{steps}] 表: {opts.tables}")
-    written = write_tables(opts, loaded, analysis, policy, changes, note)
+    written = write_tables(staged, loaded, analysis, policy, changes, note)
+    internal = write_internal(staged, loaded)
     sheets = report_sheets(analysis, report, synthetic=opts.synthetic, source_note=note)
     if policy is not None:
         from ppp_survey.outputs.matrix_sheets import matrix_sheets
@@ -108,7 +171,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
 
         sheets += change_sheets(changes, source_note=note)
     book = "集計表_架空データ.xlsx" if opts.synthetic else "集計表.xlsx"
-    written.append(write_workbook(opts.tables / book, sheets))
+    written.append(write_workbook(staged.tables / book, sheets))
     progress(f"        {book}（{len(sheets)}シート）")
 
     progress(f"[{step + 1}/{steps}] 図: {opts.figures}")
@@ -118,7 +181,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         name = "2-08_政策マトリクス.html"
         written.append(
             write_matrix_html(
-                opts.figures / name, policy.matrix, policy.evidence, source_note=note, synthetic=opts.synthetic
+                staged.figures / name, policy.matrix, policy.evidence, source_note=note, synthetic=opts.synthetic
             )
         )
         progress(f"        {name}")
@@ -131,15 +194,20 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     # bytes as a one-process run); PPP_SURVEY_JOBS=1 forces one process
     from ppp_survey.outputs.figure_files import save_figures
 
-    written += save_figures(plan, opts.figures, progress=lambda name: progress(f"        {name}"))
+    # Ctrl-C while the charts are drawn ends the run after them: forked workers never print tracebacks
+    with deferred_interrupts():
+        written += save_figures(plan, staged.figures, progress=lambda name: progress(f"        {name}"))
 
     if opts.freeze_baseline:
         written += freeze(opts, loaded, frame, codebook, progress=progress)
 
     progress(f"[{steps}/{steps}] マニフェスト")
-    written.append(write_manifest(opts, written, opts.tables / "manifest.json", changes=changes, coverage=coverage))
-    progress(f"完了: {len(written)}ファイル")
-    return written
+    roots = (staged.out, opts.out)
+    manifest = write_manifest(
+        opts, written, staged.tables / "manifest.json", changes=changes, coverage=coverage, roots=roots
+    )
+    internal.append(write_internal_manifest(internal, manifest, staged.internal / INTERNAL_MANIFEST, roots))
+    return [*written, manifest, *internal]
 
 
 def write_tables(
@@ -152,10 +220,6 @@ def write_tables(
     summary = report.summary().rename(columns={"status": "区分", "reason": "理由", "count": "件数"})
     summary["区分"] = summary["区分"].map({"read": "読み込み", "accepted": "採用", "rejected": "除外"})
     written.append(write_csv(summary, opts.tables / "validation_summary.csv"))
-    rejected = report.rejected().rename(
-        columns={"row": "行", "respondent_id": "ID", "status": "状態", "reason": "理由", "column": "列", "value": "値"}
-    )
-    written.append(write_csv(rejected, opts.tables / "validation_rejected_rows.csv"))
     written.append(write_csv(rates_display(analysis.rates), opts.tables / "response_rates.csv"))
     written.append(write_csv(publish(analysis.gt), opts.tables / "gt.csv"))
     written.append(write_csv(publish(analysis.crosstab_cells()), opts.tables / "crosstab_cells.csv"))
@@ -184,10 +248,22 @@ def write_tables(
         overall, groups = change_tables(changes)
         written.append(write_csv(overall, opts.tables / "changes_overall.csv"))
         written.append(write_csv(groups, opts.tables / "changes_by_group.csv"))
+    return written
+
+
+def write_internal(opts: ReportOptions, loaded) -> list[Path]:
+    """The internal files, never published, in ``opts.internal``: the rejected rows with the raw
+    value of each rejected cell (which may be free text), and with ``--export-free-text`` the free
+    text. The folder carries a ``.gitignore`` of its own: git never lists it, wherever it lies."""
+    report = loaded.report
+    rejected = report.rejected().rename(
+        columns={"row": "行", "respondent_id": "ID", "status": "状態", "reason": "理由", "column": "列", "value": "値"}
+    )
+    written = [write_csv(rejected, opts.internal / REJECTED_ROWS)]
     if opts.export_free_text:
-        internal = opts.tables / "internal" / "自由記述_内部用_公開禁止.csv"
-        written.append(write_csv(loaded.free_text, internal))
-        _stderr(f"        自由記述（内部用・公開禁止）: {internal}")
+        written.append(write_csv(loaded.free_text, opts.internal / FREE_TEXT))
+    with atomic_output(opts.internal / ".gitignore") as tmp:
+        tmp.write_text("# 内部用・公開禁止: git に登録しない\n*\n", encoding="utf-8")
     return written
 
 
@@ -357,8 +433,10 @@ def write_manifest(
     *,
     changes: ChangeTable | None = None,
     coverage: dict | None = None,
+    roots: tuple[Path, ...] | None = None,
 ) -> Path:
-    """JSON record of inputs (with SHA-256), package version, options and every output written."""
+    """JSON record of inputs (with SHA-256), package version, options and every published output
+    written, by its path relative to the first of ``roots`` (default ``opts.out``) that holds it."""
     inputs = {"data": opts.data, "frame": opts.frame}
     for key in ("codebook", "matrix", "mapping"):
         value = getattr(opts, key)
@@ -372,7 +450,7 @@ def write_manifest(
         "codebook": "packaged codebook_r7.yaml" if opts.codebook is None else Path(opts.codebook).name,
         "matrix": "packaged policy_matrix_r7.yaml" if opts.matrix is None else Path(opts.matrix).name,
         "options": {k: _public(v) for k, v in asdict(opts).items() if k != "out"},
-        "outputs": [{"path": _relative(p, opts.out), "sha256": sha256_file(p)} for p in outputs],
+        "outputs": [{"path": _relative(p, *(roots or (opts.out,))), "sha256": sha256_file(p)} for p in outputs],
     }
     if coverage is not None:
         manifest["coverage"] = coverage
@@ -389,13 +467,30 @@ def write_manifest(
     return path
 
 
-def _relative(path: Path, root: Path) -> str:
+def write_internal_manifest(outputs: list[Path], published: Path, path: Path, roots: tuple[Path, ...]) -> Path:
+    """JSON record of the internal files (公開禁止), kept in the internal folder beside them: what
+    they are and their SHA-256. The published manifest, named here, does not list them."""
+    manifest = {
+        "package": "ppp_survey",
+        "version": __version__,
+        "note": "内部用・公開禁止: 除外した行の生の値や自由記述を含みうるため公表しない",
+        "published_manifest": _relative(published, *roots),
+        "outputs": [{"path": _relative(p, *roots), "sha256": sha256_file(p)} for p in outputs],
+    }
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _relative(path: Path, *roots: Path) -> str:
     """An output's path relative to the output folder (its name where it lies elsewhere): a
     published manifest never carries the folders of the machine that wrote it."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.name
+    for root in roots:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.name
 
 
 def _public(value) -> str:
@@ -404,12 +499,15 @@ def _public(value) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         run(options_from_args(args))
     except PppSurveyError as exc:
         print(f"エラー: {exc}".replace("\n", " "), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
     return 0
 
 

@@ -4,13 +4,15 @@ defaults (the bundled synthetic baseline under the working folder or ``$PPP_SURV
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ppp_survey.constants import DEFAULT_MIN_GROUP
+from ppp_survey.files import INTERNAL_FOLDER, STAGING_NAME, OutputError, os_error_reason, safe_relative
 
 
 def _stderr(message: str) -> None:
@@ -45,11 +47,18 @@ class ReportOptions:
 
     @property
     def figures(self) -> Path:
+        """Published: the charts and the policy matrix page."""
         return self.out / "figures"
 
     @property
     def tables(self) -> Path:
+        """Published: the CSV tables, the workbook and the manifest."""
         return self.out / "data" / "processed"
+
+    @property
+    def internal(self) -> Path:
+        """Never published: rejected cells' raw values, the free-text export and their manifest."""
+        return self.out / INTERNAL_FOLDER
 
 
 def default_root() -> Path:
@@ -68,7 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame", type=Path, help="職域別職員数フレーム (.csv)。既定: data/raw/staff_frame_r7.csv")
     p.add_argument("--codebook", type=Path, help="コードブック (.yaml)。既定: 同梱の令和7年度版（再構成）")
     p.add_argument(
-        "--out", type=Path, help="出力先のフォルダ（その下に figures/ と data/processed/ を作る）。既定: 作業フォルダ"
+        "--out",
+        type=Path,
+        help="出力先のフォルダ（その下に公表用の figures/ と data/processed/、公開禁止の内部用ファイルを入れる "
+        f"{INTERNAL_FOLDER}/ を作る）。既定: 作業フォルダ",
     )
     p.add_argument(
         "--on-invalid",
@@ -91,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--export-free-text",
         action="store_true",
-        help="自由記述・その他の記入内容を内部用の別ファイルに書き出す（公開資料には含めない）",
+        help=f"自由記述・その他の記入内容を内部用フォルダ {INTERNAL_FOLDER}/ に書き出す（公表用の出力には含めない）",
     )
     p.add_argument(
         "--synthetic",
@@ -158,3 +170,66 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         fpc_change=args.fpc_change,
         freeze_baseline=args.freeze_baseline,
     )
+
+
+# where versions before the internal folder wrote the free-text export (inside the published folder):
+# a run removes it
+# where versions before the internal folder wrote the free-text export, inside the published folder:
+# a run removes it
+LEGACY_INTERNAL = ("data/processed/internal/自由記述_内部用_公開禁止.csv",)
+
+
+def check_destinations(opts: ReportOptions) -> None:
+    """Refuse, before any work, output places that cannot be used: ``--out`` (or a folder the report
+    writes in it) that is a file or cannot be created (else it is created), a ``--freeze-baseline``
+    that is a file or one of the report's own folders."""
+    for folder in (opts.out, opts.tables, opts.figures, opts.internal):
+        if folder.exists() and not folder.is_dir():
+            option = "--out " if folder == opts.out else ""
+            raise OutputError(
+                f"{option}{folder} はファイルです。出力先にはフォルダを指定してください（または同名のファイルを移動する）"
+            )
+    try:
+        opts.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"出力先 {opts.out} を作れません（{os_error_reason(exc)}）。書き込めるフォルダを --out に指定してください"
+        ) from None
+    target = opts.freeze_baseline
+    if target is None:
+        return
+    if target.exists() and not target.is_dir():
+        raise OutputError(
+            f"--freeze-baseline {target} はファイルです。基準値を書き出すフォルダ（例 data/processed/baseline_r8）を指定してください"
+        )
+    resolved = target.resolve()
+    own = [f.resolve() for f in (opts.out, opts.tables, opts.figures)]
+    inside = [f.resolve() for f in (opts.internal, opts.out / STAGING_NAME)]
+    if resolved in own or any(f == resolved or f in resolved.parents for f in inside):
+        raise OutputError(
+            f"--freeze-baseline {target} は出力先のフォルダそのものです。"
+            "別のフォルダ（例 data/processed/baseline_r8）を指定してください"
+        )
+
+
+def owned_outputs(opts: ReportOptions) -> list[str]:
+    """The files of the output folder the report owns (paths relative to it), which the next set
+    replaces: those the previous published manifest lists directly in ``figures/`` or
+    ``data/processed/`` (never a subfolder such as a frozen baseline, never a hidden file such as
+    ``.gitkeep``), every file in the internal folder, and where older versions wrote the free text."""
+    folders = {f.relative_to(opts.out).as_posix() for f in (opts.tables, opts.figures)}
+    owned = set(LEGACY_INTERNAL)
+    try:
+        manifest = json.loads((opts.tables / "manifest.json").read_text(encoding="utf-8"))
+        listed = [o.get("path") for o in manifest.get("outputs", []) if isinstance(o, dict)]
+    except (OSError, ValueError, AttributeError):
+        listed = []
+    for path in listed:
+        if not isinstance(path, str) or not safe_relative(path):
+            continue
+        pure = PurePosixPath(path)
+        if pure.parent.as_posix() in folders and not pure.name.startswith("."):
+            owned.add(path)
+    if opts.internal.is_dir():
+        owned.update(p.relative_to(opts.out).as_posix() for p in opts.internal.rglob("*") if p.is_file())
+    return sorted(owned)
