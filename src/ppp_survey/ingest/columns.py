@@ -1,0 +1,139 @@
+"""Which header is which: every column of an export gets a role through the codebook.
+
+Columns are found by their header text (never by position), after key normalisation. Roles: ``id``,
+``started``, ``completed``, ``modified``, ``identity`` (メール, 名前…: dropped before anything else,
+so they can never reach an output), ``item`` (a question's column), ``option`` (one 0/1 column per
+multi-select choice), ``other_text`` (その他 free text) and ``ignored``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ppp_survey.errors import LoadError
+from ppp_survey.ingest.read import RawExport
+from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.spec.normalize import normalize_key
+
+ID_HEADERS = ("ID", "Id", "回答ID", "回答者ID", "Response ID", "Respondent ID")
+STARTED_HEADERS = ("開始時刻", "開始日時", "Start time")
+COMPLETED_HEADERS = ("完了時刻", "完了日時", "Completion time", "タイムスタンプ", "Timestamp")
+MODIFIED_HEADERS = ("最終変更時刻", "Last modified time")
+IDENTITY_HEADERS = ("メール", "メールアドレス", "電子メール", "名前", "氏名", "Email", "Email address", "Name")
+
+
+@dataclass(frozen=True)
+class Column:
+    """What one header of the export was taken for."""
+
+    header: str
+    role: str
+    item: str = ""
+    code: int | None = None
+
+
+class ColumnMap:
+    """The export's columns in file order, with look-ups by role and item."""
+
+    def __init__(self, columns: list[Column]) -> None:
+        self.columns = columns
+
+    def header(self, role: str, item: str = "") -> str | None:
+        """The first header with this role (and item), or None."""
+        return next((c.header for c in self.columns if c.role == role and c.item == item), None)
+
+    def options(self, item: str) -> dict[int, str]:
+        """Header of each option column of a multi-select item, by choice code."""
+        return {c.code: c.header for c in self.columns if c.role == "option" and c.item == item and c.code is not None}
+
+    def parsed(self) -> list[str]:
+        """Headers whose cells are read (not identity, not ignored)."""
+        return [c.header for c in self.columns if c.role not in ("identity", "ignored")]
+
+
+def map_columns(raw: RawExport, cb: Codebook) -> ColumnMap:
+    """Give every header a role; refuse two headers for one slot and a question without a column."""
+    fixed = _fixed_keys(cb)
+    item_keys = _item_keys(cb)
+    mapped: list[Column] = []
+    taken: dict[tuple, str] = {}
+    for header in raw.table.columns:
+        candidates = [normalize_key(header)]
+        if header in raw.column_labels:
+            candidates.append(normalize_key(raw.column_labels[header]))
+        col = _match(header, candidates, fixed, item_keys)
+        if col.role not in ("ignored", "identity"):
+            slot = (col.role, col.item, col.code)
+            if slot in taken:
+                raise LoadError(
+                    f"{raw.path}: 列「{header}」と列「{taken[slot]}」が同じ項目（{col.item or col.role}）に対応します。"
+                    "どちらかの列名を直してください"
+                )
+            taken[slot] = header
+        mapped.append(col)
+    for item in cb.items:
+        if item.type != "text":
+            _check_present(raw, item, taken)
+    return ColumnMap(mapped)
+
+
+def _fixed_keys(cb: Codebook) -> dict[str, str]:
+    fixed: dict[str, str] = {}
+    for role, headers in (
+        ("id", (*cb.id_column, *ID_HEADERS)),
+        ("started", STARTED_HEADERS),
+        ("completed", COMPLETED_HEADERS),
+        ("modified", MODIFIED_HEADERS),
+        ("identity", IDENTITY_HEADERS),
+    ):
+        for h in headers:
+            fixed.setdefault(normalize_key(h), role)
+    return fixed
+
+
+def _item_keys(cb: Codebook) -> dict[str, Column]:
+    item_keys: dict[str, Column] = {}
+    for item in cb.items:
+        for k in item.header_keys():
+            item_keys.setdefault(k, Column("", "item", item.id))
+        if item.is_multi:
+            for c in item.choices:
+                for k in (
+                    f"{item.id}_{c.code}",
+                    f"{item.text}[{c.label}]",
+                    f"{item.text}_{c.label}",
+                    f"{item.label}[{c.label}]",
+                    f"{item.id}[{c.label}]",
+                ):
+                    item_keys.setdefault(normalize_key(k), Column("", "option", item.id, c.code))
+        if item.other_text or item.is_multi:
+            for k in (item.other_text or "", f"{item.id}_other", f"{item.id}_その他", f"{item.id}_text"):
+                if k:
+                    item_keys.setdefault(normalize_key(k), Column("", "other_text", item.id))
+    return item_keys
+
+
+def _match(header: str, candidates: list[str], fixed: dict[str, str], item_keys: dict[str, Column]) -> Column:
+    for key in candidates:
+        if key in fixed:
+            return Column(header, fixed[key])
+        if key in item_keys:
+            proto = item_keys[key]
+            return Column(header, proto.role, proto.item, proto.code)
+    return Column(header, "ignored")
+
+
+def _check_present(raw: RawExport, item: Item, taken: dict[tuple, str]) -> None:
+    has_single = ("item", item.id, None) in taken
+    options = [c.code for c in item.choices if ("option", item.id, c.code) in taken]
+    if item.is_multi and not has_single and options and len(options) < len(item.choices):
+        lacking = [item.option_column(c) for c in item.choices if c.code not in options]
+        raise LoadError(
+            f"{raw.path}: 複数回答の設問 {item.id}（{item.label}）の選択肢列が一部しかありません"
+            f"（ない列: {', '.join(lacking)}）。エクスポートの列を確認してください"
+        )
+    if not has_single and not options:
+        raise LoadError(
+            f"{raw.path}: 設問 {item.id}（{item.label}）の列がありません。列名「{item.text}」の列を加えるか、"
+            "コードブックの aliases に実際の列名を書いてください"
+        )
