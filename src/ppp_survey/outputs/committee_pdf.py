@@ -1,0 +1,355 @@
+"""The committee paper printed: ``報告書.pdf`` by headless Chromium, and the three files in one call.
+
+:func:`write_committee_paper` writes ``報告書.html`` (:mod:`.committee_page`), starts printing it to
+``報告書.pdf``, writes ``報告書.pptx`` (:mod:`.committee_deck`) while the browser prints, and waits
+for the PDF. Without a browser there is no PDF and :data:`PDF_HINT` says how to get one; a browser
+that fails costs the PDF only: the HTML page is the paper, complete without it.
+
+:func:`write_committee_pdf` (or :func:`start_committee_pdf` and :meth:`PdfJob.finish`) prints with
+Chromium, Chrome or Edge: A4 portrait, the page's own margins, header and page numbers. Its dates
+and structure ids are pinned (:func:`pin_pdf`), so one browser version prints the same page to the
+same bytes;
+:func:`pin_package` does the same for the deck (an Office zip package).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import traceback
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ppp_survey.analysis import Analysis
+from ppp_survey.compare.changes import ChangeTable
+from ppp_survey.errors import PppSurveyError
+from ppp_survey.outputs.committee_page import HTML_NAME, write_committee_html
+from ppp_survey.policy.assess import PolicyResult
+
+__all__ = [
+    "PDF_HINT",
+    "PDF_NAME",
+    "CommitteeError",
+    "CommitteePaper",
+    "PdfJob",
+    "find_browser",
+    "pin_package",
+    "pin_pdf",
+    "start_committee_pdf",
+    "write_committee_paper",
+    "write_committee_pdf",
+]
+
+PDF_NAME = "報告書.pdf"
+PDF_HINT = (
+    "報告書.pdf は作成しませんでした（Chromium が見つかりません）。Debian/Ubuntu では "
+    "sudo apt-get install -y chromium で入れて再実行してください。Windows では 報告書.html を "
+    "Microsoft Edge で開き、印刷 →「PDF として保存」（用紙 A4・縦、「背景のグラフィック」オン）で作れます。"
+)
+#: Browsers tried in this order (a Chromium-family browser prints the page's margin boxes).
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "msedge", "microsoft-edge")
+WINDOWS_EDGE = (
+    r"C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe",
+    r"C:\Program Files\Microsoft\Edge\Application\msedge.exe",
+)
+
+
+class CommitteeError(PppSurveyError):
+    """The PDF could not be printed (the browser failed or timed out)."""
+
+
+@dataclass(frozen=True)
+class CommitteePaper:
+    """The files :func:`write_committee_paper` wrote: ``pdf`` is ``None`` when none could be printed,
+    and ``message`` then says why (one line in Japanese, for the user)."""
+
+    html: Path
+    deck: Path
+    pdf: Path | None
+    message: str = ""
+
+
+def write_committee_paper(
+    folder: str | Path,
+    analysis: Analysis,
+    policy: PolicyResult | None,
+    *,
+    synthetic: bool,
+    changes: ChangeTable | None = None,
+    weighted: bool = False,
+    layout: str = "16:9",
+    meanwhile: Callable[[], object] | None = None,
+) -> CommitteePaper:
+    """報告書.html, 報告書.pptx and (with a browser) 報告書.pdf in ``folder``, from the same results.
+
+    ``meanwhile()`` is the caller's other work (the report draws its charts): the paper is made
+    meanwhile, in a forked process where processes can be forked (Linux; ``PPP_SURVEY_JOBS=1``
+    keeps one process), else while the browser prints. The files are the same either way. A
+    missing or failing browser never fails the call: see ``CommitteePaper.message``.
+    """
+    paper = functools.partial(
+        _make_paper, Path(folder), analysis, policy, dict(synthetic=synthetic, changes=changes, weighted=weighted)
+    )
+    if meanwhile is None or (child := _fork(functools.partial(paper, layout=layout))) is None:
+        return paper(layout=layout, meanwhile=meanwhile)
+    try:
+        meanwhile()
+        return child.result()
+    finally:
+        child.cancel()
+
+
+def _make_paper(
+    folder: Path, analysis: Analysis, policy: PolicyResult | None, options: dict, *, layout: str, meanwhile=None
+) -> CommitteePaper:
+    """The page, then the deck while the browser prints it, then the PDF; ``meanwhile()`` also runs
+    while the browser prints."""
+    from ppp_survey.outputs.committee_deck import DECK_NAME, write_committee_deck
+
+    page = write_committee_html(folder / HTML_NAME, analysis, policy, **options)
+    job = start_committee_pdf(page, folder / PDF_NAME, date=analysis.codebook.survey.fielded_to)
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        deck = write_committee_deck(folder / DECK_NAME, analysis, policy, layout=layout, **options)
+        if job is None:
+            return CommitteePaper(page, deck, None, PDF_HINT)
+        try:
+            return CommitteePaper(page, deck, job.finish())
+        except CommitteeError as exc:
+            return CommitteePaper(page, deck, None, f"{exc}。報告書.html をブラウザで開いて印刷すれば PDF にできます")
+    finally:
+        if job is not None:
+            job.cancel()
+
+
+@dataclass
+class _Child:
+    """A forked process computing one value (:func:`_fork`)."""
+
+    process: Any
+    receive: Any
+
+    def result(self):
+        """The child's value, or its exception raised here (with the child's traceback as a note)."""
+        try:
+            kind, value, trace = self.receive.recv()
+        except EOFError:
+            self.process.join()
+            raise CommitteeError(
+                f"報告書を作るプロセスが異常終了しました（終了コード {self.process.exitcode}）"
+            ) from None
+        self.process.join()
+        if kind == "ok":
+            return value
+        value.add_note(trace)
+        raise value
+
+    def cancel(self) -> None:
+        """End the child if it still runs (its browser with it); nothing once :meth:`result` returned."""
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        self.receive.close()
+
+
+def _fork(task: Callable[[], object]) -> _Child | None:
+    """Run ``task()`` in a forked process; ``None`` (the caller then runs it itself) off Linux (as the
+    report's charts: forking is safe there), in a daemonic process (which may not fork) or with
+    ``PPP_SURVEY_JOBS=1`` (one process)."""
+    import multiprocessing
+
+    one = os.environ.get("PPP_SURVEY_JOBS", "").strip() == "1" or multiprocessing.current_process().daemon
+    if one or not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_run_child, args=(task, send), daemon=True)
+    process.start()
+    send.close()
+    return _Child(process, receive)
+
+
+def _run_child(task: Callable[[], object], send) -> None:
+    # Ctrl-C is the parent's to handle (it ends this process); SIGTERM runs the finally blocks, so
+    # a browser this process started is stopped and its partial PDF removed
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    try:
+        send.send(("ok", task(), ""))
+    except Exception as exc:  # handed to the parent, which raises it
+        trace = traceback.format_exc()
+        try:
+            send.send(("error", exc, trace))
+        except Exception:  # an exception that cannot be pickled
+            send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}"), trace))
+    finally:
+        send.close()
+
+
+def find_browser() -> str | None:
+    """A Chromium-family browser that prints to PDF headless: Chromium, Chrome or Edge on the PATH,
+    else Edge where Windows installs it; ``None`` when there is none."""
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    if os.name == "nt":
+        return next((p for p in WINDOWS_EDGE if Path(p).is_file()), None)
+    return None
+
+
+def write_committee_pdf(
+    html_path: str | Path,
+    pdf_path: str | Path,
+    *,
+    browser: str | None = None,
+    date: dt.date | None = None,
+    timeout: float = 180.0,
+) -> Path | None:
+    """Print ``html_path`` to ``pdf_path`` (A4 portrait, the page's own margins, page numbers and
+    header) with headless Chromium; return the path, or ``None`` when no browser is installed
+    (print :data:`PDF_HINT` then). Raises :class:`CommitteeError` when the browser fails.
+
+    The PDF's creation and modification dates are set to ``date`` (default 1980-01-01, as the
+    workbook's), so one browser version prints the same page to the same bytes; another version
+    may lay out or encode differently (the HTML is the reference).
+    """
+    job = start_committee_pdf(html_path, pdf_path, browser=browser, date=date)
+    return None if job is None else job.finish(timeout)
+
+
+def start_committee_pdf(
+    html_path: str | Path, pdf_path: str | Path, *, browser: str | None = None, date: dt.date | None = None
+) -> PdfJob | None:
+    """Start printing ``html_path`` (see :func:`write_committee_pdf`) and return at once: the
+    browser prints while the caller goes on; :meth:`PdfJob.finish` waits for the PDF. ``None``
+    when no browser is installed."""
+    exe = browser or find_browser()
+    if exe is None:
+        return None
+    target = Path(pdf_path)
+    tmp = target.with_name(f".{target.stem}.partial{target.suffix}")
+    profile = tempfile.TemporaryDirectory(prefix="ppp_survey_chromium_")
+    command = [
+        exe,
+        "--headless",
+        "--no-sandbox",  # our own page: no script, no network; the sandbox fails as root in containers
+        "--disable-gpu",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-background-networking",
+        "--no-pdf-header-footer",
+        "--generate-pdf-document-outline",  # bookmarks: the title, （1）…（8） and the notes
+        f"--user-data-dir={profile.name}",
+        f"--print-to-pdf={tmp.resolve()}",
+        Path(html_path).resolve().as_uri(),
+    ]
+    env = {**os.environ, "TZ": "UTC"}  # the PDF's dates then carry +00'00' (pinned by finish)
+    log = Path(profile.name) / "stderr.txt"  # a file, not a pipe: a chatty browser never blocks on it
+    try:
+        with open(log, "wb") as err:
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env)
+    except OSError as exc:
+        profile.cleanup()
+        raise CommitteeError(f"PDF を作成するブラウザを起動できません（{exe}: {exc.strerror}）") from None
+    return PdfJob(process, exe, tmp, target, date or dt.date(1980, 1, 1), profile)
+
+
+@dataclass
+class PdfJob:
+    """A PDF being printed by the browser (:func:`start_committee_pdf`)."""
+
+    process: subprocess.Popen
+    browser: str
+    tmp: Path
+    target: Path
+    date: dt.date
+    profile: tempfile.TemporaryDirectory
+
+    def finish(self, timeout: float = 180.0) -> Path:
+        """Wait for the browser, pin the PDF's dates and move it into place; return its path.
+        Raises :class:`CommitteeError` (and leaves no file) when the browser fails or times out."""
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.cancel()
+            raise CommitteeError(f"PDF の作成が{timeout:.0f}秒で終わりませんでした（{self.browser}）") from None
+        try:
+            if not self.tmp.is_file() or self.tmp.stat().st_size == 0:
+                err = (Path(self.profile.name) / "stderr.txt").read_text("utf-8", "replace")
+                tail = err.strip().splitlines()[-1:] or [f"終了コード {self.process.returncode}"]
+                raise CommitteeError(f"PDF を作成できませんでした（{self.browser}: {tail[0]}）")
+            self.tmp.write_bytes(pin_pdf(self.tmp.read_bytes(), self.date))
+            os.replace(self.tmp, self.target)
+        finally:
+            self.cancel()
+        return self.target
+
+    def cancel(self) -> None:
+        """Stop the browser if it still runs and remove what it left (nothing after :meth:`finish`)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.tmp.unlink(missing_ok=True)
+        self.profile.cleanup()
+
+
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) ?\((D:\d{14}[^)]*)\)")
+_NODE_ID = re.compile(rb"\(node(\d{8})\)")
+
+
+def pin_pdf(data: bytes, date: dt.date) -> bytes:
+    """The PDF with what varies from one print to the next made fixed, each string replaced by one
+    of the same length (so the cross-reference offsets stay valid): /CreationDate and /ModDate set
+    to ``date`` 00:00 UTC (a date of another form is left as it is), and the ids of the tagged
+    structure (``(node00000031)``: DOM node numbers, one more or less when the browser is busy)
+    renumbered 1, 2, … in their order, which keeps the structure's ID tree sorted."""
+    fixed = f"D:{date:%Y%m%d}000000+00'00'".encode()
+
+    def pin(match: re.Match) -> bytes:
+        old = match.group(2)
+        if len(old) != len(fixed):
+            return match.group(0)
+        return match.group(0).replace(old, fixed)
+
+    rank = {old: b"(node%08d)" % (k + 1) for k, old in enumerate(sorted(set(_NODE_ID.findall(data))))}
+    return _NODE_ID.sub(lambda m: rank[m.group(1)], _PDF_DATE.sub(pin, data))
+
+
+_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def pin_package(data: bytes, when: dt.date, *, transform: Callable[[str, bytes], bytes] | None = None) -> bytes:
+    """An Office package (pptx, xlsx) rewritten with every zip entry dated ``when`` and its document
+    dates (``docProps/core.xml``) set to it, the same inside the workbooks it embeds (a chart's
+    data); ``transform(name, body)`` may rewrite the package's own entries."""
+    stamp = (when.year, when.month, when.day, 0, 0, 0)
+    iso = f"{when:%Y-%m-%d}T00:00:00Z".encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename.endswith(".xlsx"):
+                body = pin_package(body, when)
+            elif info.filename.endswith("docProps/core.xml"):
+                body = _CORE_DATES.sub(rb"\g<1>" + iso + rb"\g<3>", body)
+            elif transform is not None:
+                body = transform(info.filename, body)
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, body)
+    return out.getvalue()
