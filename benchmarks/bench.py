@@ -4,6 +4,8 @@ Run from the project folder (``make bench``)::
 
     .venv/bin/python benchmarks/bench.py              # n = 1,340 / 10,000 / 100,000 / 1,000,000
     .venv/bin/python benchmarks/bench.py --quick      # n = 1,340 / 10,000, 3 repeats (smoke run)
+    .venv/bin/python benchmarks/bench.py --e2e-only   # export → loader / report at 10,000 … 1,000,000
+    PPP_BENCH_SKIP_1M=1 .venv/bin/python benchmarks/bench.py   # everything but the 1,000,000 rows
 
 **The estimate set** is every single-answer/Likert category and multi-select option of the codebook
 (51 indicators for the R7 codebook): share, SE and 95% CI overall and by 職域, plus the Rao–Scott
@@ -34,6 +36,16 @@ the first timed run is printed beside it.  Before the timing table the script ch
 tools agree (max |difference| of estimates, SEs and Rao–Scott F against ``ppp``) and exits with
 status 1 if any difference exceeds 1e-6.
 
+**End to end** (issue 20): synthetic Microsoft Forms CSV exports of 10,000 / 100,000 / 1,000,000
+respondents (``generate`` + ``write_export``, made by a ``--worker export`` subprocess, with the staff
+frame scaled so that N_h ≥ n_h and a codebook whose ``survey.population``/``respondents`` match the
+frame), then (1) the loader alone, ``load_responses`` in a fresh interpreter (``--worker load``:
+seconds inside the call, the process's peak RSS) and (2) ``python -m ppp_survey.report --data X.csv
+--frame F.csv --codebook C.yaml --out TMP``: wall time and peak RSS of the whole process, and the
+time of each of its steps (from the moment each ``[k/6]`` line reaches stderr). ``--skip-1m`` (or
+``PPP_BENCH_SKIP_1M=1``) leaves out the 1,000,000 row (its export alone is 790 MB and takes a
+minute to write); ``--e2e-only`` skips everything else; ``--skip-e2e`` skips this part.
+
 **The report**: ``python -m ppp_survey.report --out TMP`` on the bundled baseline (cwd = the
 project folder), wall time of the whole process, against a floor measured in the same run: a fresh
 interpreter that imports pandas and matplotlib and saves as many PNG bar charts, of the sizes the
@@ -49,6 +61,8 @@ import argparse
 import json
 import os
 import pickle
+import re
+import shutil
 import statistics
 import struct
 import subprocess
@@ -58,6 +72,8 @@ import time
 from pathlib import Path
 
 SIZES = (1_340, 10_000, 100_000, 1_000_000)
+E2E_SIZES = (10_000, 100_000, 1_000_000)
+E2E_STEPS = ("読み込み", "集計", "政策マトリクス", "表", "図", "マニフェスト")
 TOOLS = ("floor", "ppp", "ppp-ct", "ppp-core", "svy")
 TOLERANCE = 1e-6
 FRAME_FILE = Path("data/raw/staff_frame_r7.csv")
@@ -349,30 +365,73 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _scaled_frame(codebook, n: int):
+    """The staff frame scaled so that N_h ≥ n_h in every 職域 (the response rate stays near the baseline's)."""
+    from ppp_survey import load_frame
+    from ppp_survey.synth.generator import allocate, load_spec, scale_frame
+
+    frame = load_frame(FRAME_FILE, codebook)
+    spec_counts = {str(k): int(v) for k, v in load_spec()["respondents"].items()}
+    n_h = allocate(spec_counts, n)
+    factor = n / sum(spec_counts.values())
+    while True:
+        scaled = scale_frame(frame, factor)
+        big_n = dict(zip(scaled["domain"].astype(str), scaled["population"]))
+        if all(big_n[k] >= v for k, v in n_h.items()):
+            return scaled
+        factor *= 1.001
+
+
 def worker_gen(n: int, out: Path) -> None:
     """Generate n synthetic respondents and the scaled frame; pickle them."""
     import numpy as np
 
-    from ppp_survey import load_codebook, load_frame
-    from ppp_survey.synth.generator import allocate, generate, load_spec, scale_frame
+    from ppp_survey import load_codebook
+    from ppp_survey.synth.generator import generate
 
     codebook = load_codebook()
-    frame = load_frame(FRAME_FILE, codebook)
-    spec_counts = {str(k): int(v) for k, v in load_spec()["respondents"].items()}
-    base = sum(spec_counts.values())
-    n_h = allocate(spec_counts, n)
-    factor = n / base
-    while True:  # the response rate stays near the baseline's; N_h ≥ n_h in every 職域
-        scaled = scale_frame(frame, factor)
-        big_n = dict(zip(scaled["domain"].astype(str), scaled["population"]))
-        if all(big_n[k] >= v for k, v in n_h.items()):
-            break
-        factor *= 1.001
+    scaled = _scaled_frame(codebook, n)
     survey = generate(codebook, n=n)
     assert len(survey.responses) == n
     rate = n / float(np.sum(scaled["population"]))
     with open(out, "wb") as fh:
         pickle.dump({"responses": survey.responses, "frame": scaled, "rate": rate}, fh, protocol=5)
+
+
+def worker_export(n: int, out: Path) -> None:
+    """In folder ``out``: ``export.csv`` (n synthetic respondents as a Forms CSV, UTF-8 with BOM),
+    ``frame.csv`` (the staff frame scaled to n) and ``codebook.yaml`` (the packaged codebook with
+    ``survey.population`` = the frame's total and ``survey.respondents`` = n)."""
+    from importlib import resources
+
+    import pandas as pd
+
+    from ppp_survey import load_codebook, write_export
+    from ppp_survey.synth.generator import generate
+
+    codebook = load_codebook()
+    scaled = _scaled_frame(codebook, n)
+    survey = generate(codebook, n=n)
+    write_export(survey.responses, survey.free_text, codebook, out / "export.csv")
+    pd.DataFrame({"職域": scaled["domain"].astype(str), "職員数": scaled["population"]}).to_csv(
+        out / "frame.csv", index=False, encoding="utf-8"
+    )
+    text = (resources.files("ppp_survey") / "data" / "codebook_r7.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^  population: \d+$", f"  population: {int(scaled['population'].sum())}", text)
+    text = re.sub(r"(?m)^  respondents: \d+$", f"  respondents: {n}", text)
+    (out / "codebook.yaml").write_text(text, encoding="utf-8")
+
+
+def worker_load(data: Path, codebook_file: Path, out: Path) -> None:
+    """The loader alone: seconds inside load_responses (imports before the clock)."""
+    from ppp_survey import load_codebook
+    from ppp_survey.ingest.load import load_responses
+
+    codebook = load_codebook(codebook_file)
+    start = time.perf_counter()
+    result = load_responses(data, codebook)
+    seconds = time.perf_counter() - start
+    out.write_text(json.dumps({"seconds": seconds, "read": result.report.n_read}), encoding="utf-8")
 
 
 def worker_tool(tool: str, data: Path, repeats: int, out: Path) -> None:
@@ -585,6 +644,82 @@ def growth_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+def run_steps(cmd: list[str], *, cwd: Path | None = None) -> tuple[float, float, dict[str, float]]:
+    """Run the report; return wall seconds, peak RSS (MB) and the seconds of each step, from the
+    moment its ``[k/N]`` line reached stderr to the next one (the last: to the process's end)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    marks, lines = [], []
+    assert proc.stderr is not None
+    for raw in proc.stderr:
+        line = raw.decode("utf-8", "replace")
+        lines.append(line)
+        step = re.match(r"\[(\d+)/\d+\] (\S+?)[:：\s（(]", line)
+        if step:
+            marks.append((step.group(2), time.perf_counter()))
+    _, status, usage = os.wait4(proc.pid, 0)
+    end = time.perf_counter()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{''.join(lines[-20:])}")
+    marks.append(("", end))
+    steps = {name: t1 - t0 for (name, t0), (_, t1) in zip(marks, marks[1:])}
+    steps["(start-up)"] = marks[0][1] - start
+    return end - start, usage.ru_maxrss / 1024.0, steps
+
+
+def bench_end_to_end(sizes: list[int], root: Path, work: Path, log) -> list[dict]:
+    """Per n: make the export, time the loader alone, then the report end to end."""
+    rows = []
+    for n in sizes:
+        folder = work / f"e2e_{n}"
+        folder.mkdir()
+        gen_s, _, _ = run_measured(_me("--worker", "export", "--n", str(n), "--out", str(folder)), cwd=root)
+        data, frame, codebook = folder / "export.csv", folder / "frame.csv", folder / "codebook.yaml"
+        size_mb = data.stat().st_size / 2**20
+        log(f"n = {n:>9,}: export of {size_mb:,.0f} MB written in {gen_s:.1f} s")
+        _, load_rss, _ = run_measured(
+            _me(
+                "--worker", "load", "--data", str(data), "--codebook", str(codebook), "--out", str(folder / "load.json")
+            ),
+            cwd=root,
+        )
+        load_s = json.loads((folder / "load.json").read_text(encoding="utf-8"))["seconds"]
+        log(f"    loader alone {load_s:8.2f} s; peak RSS {load_rss:,.0f} MB")
+        cmd = [sys.executable, "-m", "ppp_survey.report", "--data", str(data), "--frame", str(frame)]
+        cmd += ["--codebook", str(codebook), "--out", str(folder / "out")]
+        wall, rss, steps = run_steps(cmd, cwd=root)
+        log(
+            f"    report       {wall:8.2f} s; peak RSS {rss:,.0f} MB; steps "
+            + ", ".join(f"{k} {v:.2f}" for k, v in steps.items())
+        )
+        rows.append({"n": n, "mb": size_mb, "load": load_s, "load_rss": load_rss, "report": wall})
+        rows[-1].update({"report_rss": rss, "steps": steps})
+        shutil.rmtree(folder)  # the 1,000,000 export alone is 790 MB
+    return rows
+
+
+def e2e_table(rows: list[dict]) -> list[str]:
+    head = "| n | CSV MB | loader s | loader peak RSS MB | report s | report peak RSS MB | " + " | ".join(
+        f"{s} s" for s in E2E_STEPS
+    )
+    lines = [head + " |", "|" + "---:|" * (6 + len(E2E_STEPS))]
+    for r in rows:
+        steps = " | ".join(f"{r['steps'].get(s, float('nan')):.2f}" for s in E2E_STEPS)
+        lines.append(
+            f"| {r['n']:,} | {r['mb']:,.0f} | {r['load']:.2f} | {r['load_rss']:,.0f} | {r['report']:.2f} "
+            f"| {r['report_rss']:,.0f} | {steps} |"
+        )
+    by_n = {r["n"]: r for r in rows}
+    for small, big in ((10_000, 100_000), (100_000, 1_000_000)):
+        if small in by_n and big in by_n:
+            a, b = by_n[small], by_n[big]
+            lines.append(
+                f"growth {big:,}/{small:,} (×{big // small} n): loader ×{b['load'] / a['load']:.1f} time, "
+                f"report ×{b['report'] / a['report']:.1f} time, report peak RSS ×{b['report_rss'] / a['report_rss']:.1f}"
+            )
+    return lines
+
+
 def bench_report(repeats: int, root: Path, work: Path, log) -> dict:
     out = work / "report_out"
     times, rss = [], []
@@ -631,57 +766,8 @@ def bench_import(repeats: int, root: Path) -> tuple[float, list[float]]:
     return statistics.median(times), times
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: C901 (one flat CLI: each option is an independent branch)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="respondent counts (comma-separated)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per tool and n (median reported)")
-    parser.add_argument(
-        "--svy-repeats-large", type=int, default=1, help="svy runs at n ≥ 1,000,000 (default 1: one run takes minutes)"
-    )
-    parser.add_argument("--tools", default=",".join(TOOLS), help=f"subset of {','.join(TOOLS)}")
-    parser.add_argument("--skip-report", action="store_true", help="skip the report and import timings")
-    parser.add_argument("--quick", action="store_true", help="n = 1,340 and 10,000 only, 3 repeats")
-    # worker mode (internal)
-    parser.add_argument("--worker", choices=("gen", "charts", *TOOLS), help=argparse.SUPPRESS)
-    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--dpi", type=float, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-
-    if args.worker == "gen":
-        worker_gen(args.n, args.out)
-        return 0
-    if args.worker == "charts":
-        worker_chart_floor([tuple(s) for s in json.loads(args.sizes)], args.dpi, args.out)
-        return 0
-    if args.worker:
-        worker_tool(args.worker, args.data, args.repeats, args.out)
-        return 0
-
-    root = Path.cwd()
-    if not (root / FRAME_FILE).is_file():
-        print(f"エラー: run from the project folder ({FRAME_FILE} not found under {root})", file=sys.stderr)
-        return 2
-    sizes = [1_340, 10_000] if args.quick else [int(s) for s in args.sizes.split(",")]
-    repeats = 3 if args.quick else args.repeats
-    tools = [t for t in TOOLS if t in args.tools.split(",")]
-
-    def log(message: str) -> None:
-        print(message, flush=True)
-
-    import platform
-
-    log(
-        f"ppp_survey benchmark — Python {platform.python_version()}, {os.cpu_count()} CPU(s), "
-        f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
-    )
-    with tempfile.TemporaryDirectory(prefix="ppp_bench_") as tmp:
-        work = Path(tmp)
-        rows = bench_estimates(sizes, repeats, args.svy_repeats_large, tools, work, log)
-        report = None if args.skip_report else bench_report(repeats, root, work, log)
-    imported = None if args.skip_report else bench_import(repeats, root)
-
+def estimates_summary(rows: list[dict], repeats: int, log) -> bool:
+    """Agreement, timing table and growth of the estimate set; False if the tools disagree."""
     log("")
     log("Agreement with ppp_survey's public API (max absolute difference; estimates and SEs as proportions):")
     lines, ok = agreement(rows)
@@ -705,7 +791,85 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 (one flat CLI: eac
     log("Growth from n = 10,000 (linear: ×10 time for ×10 n):")
     for line in growth_lines(rows):
         log(line)
+    return ok
 
+
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 (one flat CLI: each option is an independent branch)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="respondent counts (comma-separated)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per tool and n (median reported)")
+    parser.add_argument(
+        "--svy-repeats-large", type=int, default=1, help="svy runs at n ≥ 1,000,000 (default 1: one run takes minutes)"
+    )
+    parser.add_argument("--tools", default=",".join(TOOLS), help=f"subset of {','.join(TOOLS)}")
+    parser.add_argument("--skip-report", action="store_true", help="skip the report and import timings")
+    parser.add_argument("--quick", action="store_true", help="n = 1,340 and 10,000 only, 3 repeats")
+    parser.add_argument(
+        "--e2e-sizes", default=",".join(map(str, E2E_SIZES)), help="respondent counts of the end-to-end rows"
+    )
+    parser.add_argument("--skip-1m", action="store_true", help="no n ≥ 1,000,000 anywhere (also: PPP_BENCH_SKIP_1M=1)")
+    parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end rows (export → loader, report)")
+    parser.add_argument("--skip-e2e", action="store_true", help="no end-to-end rows")
+    # worker mode (internal)
+    parser.add_argument("--worker", choices=("gen", "charts", "export", "load", *TOOLS), help=argparse.SUPPRESS)
+    parser.add_argument("--codebook", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--dpi", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker == "gen":
+        worker_gen(args.n, args.out)
+        return 0
+    if args.worker == "charts":
+        worker_chart_floor([tuple(s) for s in json.loads(args.sizes)], args.dpi, args.out)
+        return 0
+    if args.worker == "export":
+        worker_export(args.n, args.out)
+        return 0
+    if args.worker == "load":
+        worker_load(args.data, args.codebook, args.out)
+        return 0
+    if args.worker:
+        worker_tool(args.worker, args.data, args.repeats, args.out)
+        return 0
+
+    root = Path.cwd()
+    if not (root / FRAME_FILE).is_file():
+        print(f"エラー: run from the project folder ({FRAME_FILE} not found under {root})", file=sys.stderr)
+        return 2
+    sizes = [1_340, 10_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    e2e_sizes = [10_000] if args.quick else [int(s) for s in args.e2e_sizes.split(",")]
+    if args.skip_1m or os.environ.get("PPP_BENCH_SKIP_1M", "") not in ("", "0"):
+        sizes = [n for n in sizes if n < 1_000_000]
+        e2e_sizes = [n for n in e2e_sizes if n < 1_000_000]
+    if args.e2e_only:
+        sizes, args.skip_report = [], True
+    if args.skip_e2e:
+        e2e_sizes = []
+    repeats = 3 if args.quick else args.repeats
+    tools = [t for t in TOOLS if t in args.tools.split(",")]
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+
+    import platform
+
+    log(
+        f"ppp_survey benchmark — Python {platform.python_version()}, {os.cpu_count()} CPU(s), "
+        f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    with tempfile.TemporaryDirectory(prefix="ppp_bench_") as tmp:
+        work = Path(tmp)
+        rows = bench_estimates(sizes, repeats, args.svy_repeats_large, tools, work, log)
+        report = None if args.skip_report else bench_report(repeats, root, work, log)
+        e2e = bench_end_to_end(e2e_sizes, root, work, log)
+    imported = None if args.skip_report else bench_import(repeats, root)
+
+    ok = True
+    if rows:
+        ok = estimates_summary(rows, repeats, log)
     if report:
         log("")
         log(f"| {'what':<46} | {'seconds':>8} | {'peak RSS MB':>11} |")
@@ -722,10 +886,17 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 (one flat CLI: eac
         log(f"| {'import ppp_survey (in-process)':<46} | {imported[0]:>8.3f} | {'':>11} |")
         log(f"(medians of {report['repeats']}; import runs: {', '.join(f'{t:.3f}' for t in imported[1])} s)")
 
+    if e2e:
+        log("")
+        log("End to end: a Forms CSV export through the loader alone and through python -m ppp_survey.report")
+        log("(seconds; each step of the report from its [k/6] line to the next):")
+        for line in e2e_table(e2e):
+            log(line)
+
     log("")
     log("Targets:")
-    at = {r["tool"]: r for r in rows if r["n"] == max(sizes)}
-    big = max(sizes)
+    at = {r["tool"]: r for r in rows if r["n"] == max(sizes)} if rows else {}
+    big = max(sizes, default=0)
     checks = []
     if "ppp" in at and "floor" in at:
         for tool in ("ppp", "ppp-ct", "ppp-core"):
