@@ -330,6 +330,30 @@ def test_the_paper_in_one_call(analysis, policy, page, deck_file, tmp_path, monk
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted([cp.HTML_NAME, "報告書.pptx"])
 
 
+def test_the_paper_around_the_reports_charts(analysis, policy, page, tmp_path):
+    """committee_paper: the paper is made while the block runs (the report's charts), the files and
+    one progress line known after it; nothing with ``paper`` off; a failing block stops the paper."""
+    from types import SimpleNamespace
+
+    _pptx()
+    lines: list[str] = []
+    options = SimpleNamespace(figures=tmp_path / "on", paper=True, synthetic=True, weighted=False)
+    with pdf.committee_paper(options, analysis, policy, progress=lines.append) as made:
+        assert made.files == []
+    assert [p.name for p in made.files][:2] == [cp.HTML_NAME, "報告書.pptx"]
+    assert made.files[0].read_text("utf-8") == page
+    assert lines and "報告書.html" in lines[0]
+    with pdf.committee_paper(
+        SimpleNamespace(**{**vars(options), "figures": tmp_path / "off", "paper": False}), analysis, policy
+    ) as made:
+        pass
+    assert made.files == [] and not (tmp_path / "off").exists()
+    with pytest.raises(KeyboardInterrupt):
+        with pdf.committee_paper(SimpleNamespace(**{**vars(options), "figures": tmp_path / "cut"}), analysis, policy):
+            raise KeyboardInterrupt
+    assert not [p for p in tmp_path.rglob("*") if ".partial" in p.name]
+
+
 def test_a_failure_in_the_forked_paper_is_raised_here(analysis, policy, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("壊れたページ")

@@ -2,8 +2,9 @@
 
 :func:`write_committee_paper` writes ``報告書.html`` (:mod:`.committee_page`), starts printing it to
 ``報告書.pdf``, writes ``報告書.pptx`` (:mod:`.committee_deck`) while the browser prints, and waits
-for the PDF. Without a browser there is no PDF and :data:`PDF_HINT` says how to get one; a browser
-that fails costs the PDF only: the HTML page is the paper, complete without it.
+for the PDF; :func:`committee_paper` does the same around a block of the caller's work (the report
+draws its charts in it). Without a browser there is no PDF and :data:`PDF_HINT` says how to get one;
+a browser that fails costs the PDF only: the HTML page is the paper, complete without it.
 
 :func:`write_committee_pdf` (or :func:`start_committee_pdf` and :meth:`PdfJob.finish`) prints with
 Chromium, Chrome or Edge: A4 portrait, the page's own margins, header and page numbers. Its dates
@@ -14,6 +15,7 @@ same bytes;
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import io
@@ -26,10 +28,10 @@ import sys
 import tempfile
 import traceback
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ppp_survey.analysis import Analysis
 from ppp_survey.compare.changes import ChangeTable
@@ -42,7 +44,10 @@ __all__ = [
     "PDF_NAME",
     "CommitteeError",
     "CommitteePaper",
+    "PaperFiles",
+    "PaperOptions",
     "PdfJob",
+    "committee_paper",
     "find_browser",
     "pin_package",
     "pin_pdf",
@@ -57,6 +62,7 @@ PDF_HINT = (
     "sudo apt-get install -y chromium で入れて再実行してください。Windows では 報告書.html を "
     "Microsoft Edge で開き、印刷 →「PDF として保存」（用紙 A4・縦、「背景のグラフィック」オン）で作れます。"
 )
+PRINT_IT = "報告書.html をブラウザで開いて印刷すれば PDF にできます"
 #: Browsers tried in this order (a Chromium-family browser prints the page's margin boxes).
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "msedge", "microsoft-edge")
 WINDOWS_EDGE = (
@@ -98,40 +104,115 @@ def write_committee_paper(
     keeps one process), else while the browser prints. The files are the same either way. A
     missing or failing browser never fails the call: see ``CommitteePaper.message``.
     """
-    paper = functools.partial(
-        _make_paper, Path(folder), analysis, policy, dict(synthetic=synthetic, changes=changes, weighted=weighted)
-    )
-    if meanwhile is None or (child := _fork(functools.partial(paper, layout=layout))) is None:
-        return paper(layout=layout, meanwhile=meanwhile)
-    try:
-        meanwhile()
-        return child.result()
-    finally:
-        child.cancel()
-
-
-def _make_paper(
-    folder: Path, analysis: Analysis, policy: PolicyResult | None, options: dict, *, layout: str, meanwhile=None
-) -> CommitteePaper:
-    """The page, then the deck while the browser prints it, then the PDF; ``meanwhile()`` also runs
-    while the browser prints."""
-    from ppp_survey.outputs.committee_deck import DECK_NAME, write_committee_deck
-
-    page = write_committee_html(folder / HTML_NAME, analysis, policy, **options)
-    job = start_committee_pdf(page, folder / PDF_NAME, date=analysis.codebook.survey.fielded_to)
+    options = dict(synthetic=synthetic, changes=changes, weighted=weighted)
+    run = _start_paper(Path(folder), analysis, policy, options, layout, fork=meanwhile is not None)
     try:
         if meanwhile is not None:
             meanwhile()
-        deck = write_committee_deck(folder / DECK_NAME, analysis, policy, layout=layout, **options)
-        if job is None:
-            return CommitteePaper(page, deck, None, PDF_HINT)
-        try:
-            return CommitteePaper(page, deck, job.finish())
-        except CommitteeError as exc:
-            return CommitteePaper(page, deck, None, f"{exc}。報告書.html をブラウザで開いて印刷すれば PDF にできます")
+        return run.result()
     finally:
-        if job is not None:
-            job.cancel()
+        run.cancel()
+
+
+class PaperOptions(Protocol):
+    """What :func:`committee_paper` reads of the report's options (``ReportOptions``): the folder,
+    whether to make the paper, the 架空データ label, design-based estimates in the charts."""
+
+    @property
+    def figures(self) -> Path: ...
+
+    @property
+    def paper(self) -> bool: ...
+
+    @property
+    def synthetic(self) -> bool: ...
+
+    @property
+    def weighted(self) -> bool: ...
+
+
+@dataclass
+class PaperFiles:
+    """The files :func:`committee_paper` wrote, known when its block has ended (none with ``paper`` off)."""
+
+    files: list[Path] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def committee_paper(
+    options: PaperOptions,
+    analysis: Analysis,
+    policy: PolicyResult | None,
+    changes: ChangeTable | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Iterator[PaperFiles]:
+    """The committee paper made in ``options.figures`` while the block runs (the report draws its
+    charts in it), as :func:`write_committee_paper` with the block as ``meanwhile``; nothing when
+    ``options.paper`` is false. ``progress`` gets the files' names and, without a PDF, why. An
+    exception in the block stops the paper (its browser too) and leaves no partial file."""
+    made = PaperFiles()
+    if not options.paper:
+        yield made
+        return
+    extra = dict(synthetic=options.synthetic, changes=changes, weighted=options.weighted)
+    run = _start_paper(Path(options.figures), analysis, policy, extra, "16:9", fork=True)
+    try:
+        yield made
+        paper = run.result()
+    finally:
+        run.cancel()
+    made.files = [p for p in (paper.html, paper.deck, paper.pdf) if p is not None]
+    if progress is not None:
+        progress("        " + "、".join(p.name for p in made.files))
+        if paper.message:
+            progress(f"        {paper.message}")
+
+
+def _start_paper(folder: Path, analysis, policy, options: dict, layout: str, *, fork: bool) -> _Child | _Inline:
+    """Start making the paper: in a forked process (``fork`` and the platform allows), else here."""
+    child = _fork(functools.partial(_paper_here, folder, analysis, policy, options, layout)) if fork else None
+    return child or _Inline(folder, analysis, policy, options, layout)
+
+
+def _paper_here(folder: Path, analysis, policy, options: dict, layout: str) -> CommitteePaper:
+    run = _Inline(folder, analysis, policy, options, layout)
+    try:
+        return run.result()
+    finally:
+        run.cancel()
+
+
+class _Inline:
+    """The paper made in this process: the page and the browser's start at once, then (at
+    :meth:`result`) the deck while the browser prints, and the PDF."""
+
+    def __init__(self, folder: Path, analysis, policy, options: dict, layout: str):
+        self.folder, self.analysis, self.policy, self.options, self.layout = folder, analysis, policy, options, layout
+        self.page = write_committee_html(folder / HTML_NAME, analysis, policy, **options)
+        self.job: PdfJob | None = None
+        self.message = PDF_HINT
+        try:
+            self.job = start_committee_pdf(self.page, folder / PDF_NAME, date=analysis.codebook.survey.fielded_to)
+        except CommitteeError as exc:
+            self.message = f"{exc}。{PRINT_IT}"
+
+    def result(self) -> CommitteePaper:
+        from ppp_survey.outputs.committee_deck import DECK_NAME, write_committee_deck
+
+        deck = write_committee_deck(
+            self.folder / DECK_NAME, self.analysis, self.policy, layout=self.layout, **self.options
+        )
+        if self.job is None:
+            return CommitteePaper(self.page, deck, None, self.message)
+        try:
+            return CommitteePaper(self.page, deck, self.job.finish())
+        except CommitteeError as exc:
+            return CommitteePaper(self.page, deck, None, f"{exc}。{PRINT_IT}")
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
 
 
 @dataclass
