@@ -261,9 +261,19 @@ def _parse_item(item: Item, columns: ColumnMap, source: _Source, ctx: ParseConte
         parsed.free.append(free_text(item, "other", other, ctx))
 
 
-def _row_facts(cb, columns, source, parsed, ids, stamps, ctx) -> RowFacts:
+def _row_facts(
+    cb: Codebook,
+    columns: ColumnMap,
+    source: _Source,
+    parsed: _Parsed,
+    ids: np.ndarray,
+    stamps: dict[str, pd.Series],
+    ctx: ParseContext,
+) -> RowFacts:
     stratum = cb.stratum
-    stratum_cells = source.cells[columns.header("item", stratum.id)]
+    stratum_cells = source.cell(columns.header("item", stratum.id))
+    if stratum_cells is None:  # map_columns refuses an export without the stratum's column
+        raise ValueError(f"{stratum.id}: no column of the export is mapped to the stratum")
     completed, started = stamps["completed"].to_numpy(), stamps["started"].to_numpy()
     return RowFacts(
         first_row=source.first_row,
@@ -307,7 +317,15 @@ def _settle_cell_problems(
         rejected.reject(pending, reason, column, value)
 
 
-def _result(source, cb, columns, parsed, ids, stamps, rejected) -> LoadResult:
+def _result(
+    source: _Source,
+    cb: Codebook,
+    columns: ColumnMap,
+    parsed: _Parsed,
+    ids: np.ndarray,
+    stamps: dict[str, pd.Series],
+    rejected: Rejections,
+) -> LoadResult:
     status = np.where(rejected.decided, "rejected", "accepted").astype(object)
     rows = pd.DataFrame(
         {
