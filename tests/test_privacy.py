@@ -120,7 +120,7 @@ def test_free_text_stays_out_unless_asked(small_run, tmp_path):
     assert not [t for t in texts if t in published]
     data = next(out.parent.glob("*.xlsx"))
     assert main(["--data", str(data), "--frame", str(FRAME), "--out", str(tmp_path), "--export-free-text"]) == 0
-    internal = tmp_path / "data" / "processed" / "internal" / "自由記述_内部用_公開禁止.csv"
+    internal = tmp_path / "内部用_公開禁止" / "自由記述_内部用_公開禁止.csv"
     assert set(pd.read_csv(internal, encoding="utf-8-sig")["text"]) == texts
 
 
