@@ -35,7 +35,7 @@ from ppp_survey.constants import ALL
 from ppp_survey.files import atomic_output
 from ppp_survey.outputs.change_charts import VERDICT_COLORS as CHANGE_COLORS
 from ppp_survey.outputs.change_sheets import change_tables, method_note
-from ppp_survey.outputs.matrix_page import embedded_font_css
+from ppp_survey.outputs.matrix_page import embedded_font_css, font_face_css
 from ppp_survey.outputs.matrix_sheets import INTERPRETATION_NOTE, VERDICT_COLORS, VERDICT_NOTE, ci_text, value_text
 from ppp_survey.outputs.survey_sheets import BASE_NOTE
 from ppp_survey.policy.assess import PolicyResult
@@ -250,7 +250,7 @@ def fallback_font_css(text: str) -> str:
     the characters of ``text`` that IPAexGothic lacks (subscript digits of a formula, say), so that
     no character of the page depends on the fonts of the machine that shows it; '' when there are
     none. DejaVu Sans: Bitstream Vera licence, which permits embedding."""
-    from fontTools import subset
+    import matplotlib
     from fontTools.ttLib import TTFont
 
     from ppp_survey.outputs.plots import font_path
@@ -259,26 +259,15 @@ def fallback_font_css(text: str) -> str:
     lacking = "".join(sorted({ch for ch in text if ord(ch) not in have and not ch.isspace()}))
     if not lacking:
         return ""
-    import matplotlib
-
-    options = subset.Options()
-    options.recalc_timestamp = False
-    options.name_IDs = ["*"]
-    options.drop_tables += ["FFTM"]  # FontForge's timestamps
-    font = TTFont(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), recalcTimestamp=False)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(text=lacking)
-    subsetter.subset(font)
-    for record in font["name"].names:  # a PDF names it PPP-DejaVuSans: never the machine's DejaVu Sans
-        if record.nameID == 6:
-            record.string = FALLBACK_POSTSCRIPT
-    data = io.BytesIO()
-    font.save(data)
-    encoded = base64.b64encode(data.getvalue()).decode("ascii")
-    return (
-        "/* DejaVu Sans (subset), Bitstream Vera Fonts licence: https://dejavu-fonts.github.io/License.html */\n"
-        f'@font-face {{ font-family: "PPP DejaVu Sans"; src: url(data:font/ttf;base64,{encoded}) format("truetype"); }}\n'
+    rule = font_face_css(
+        Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf",
+        lacking,
+        family="PPP DejaVu Sans",
+        licence="DejaVu Sans (subset), Bitstream Vera Fonts licence: https://dejavu-fonts.github.io/License.html",
+        drop_tables=("FFTM",),  # FontForge's timestamps
+        postscript_name=FALLBACK_POSTSCRIPT,  # a PDF names it PPP-DejaVuSans: never the machine's DejaVu Sans
     )
+    return rule + "\n"
 
 
 def _front(analysis: Analysis, title: str, note: str, *, synthetic: bool) -> str:

@@ -99,28 +99,56 @@ def embedded_font_css(text: str) -> str:
     in Japanese on a machine without a Japanese font (a browser shows boxes for a font it is only
     named). The same text gives the same bytes. IPAexGothic: IPA Font License Agreement v1.0,
     which permits embedding the font in documents."""
+    from ppp_survey.outputs.plots import font_path
+
+    return font_face_css(
+        font_path(),
+        "".join(sorted(set(text))),
+        family="PPP IPAexGothic",
+        licence="IPAexGothic (subset), IPA Font License Agreement v1.0: https://moji.or.jp/ipafont/license/",
+        notdef_outline=True,
+    )
+
+
+def font_face_css(
+    path: Path,
+    text: str,
+    *,
+    family: str,
+    licence: str,
+    notdef_outline: bool = False,
+    drop_tables: tuple[str, ...] = (),
+    postscript_name: str | None = None,
+) -> str:
+    """One inlined ``@font-face`` rule (no line end): the font at ``path`` subset to ``text`` with
+    fontTools (timestamps kept, every name kept: copyright and licence), base64 in a data URL,
+    under ``family``; ``postscript_name`` renames it (nameID 6) so that a PDF never names the
+    machine's own copy. The same inputs give the same bytes."""
     import base64
     import io
 
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
-    from ppp_survey.outputs.plots import font_path
-
     options = subset.Options()
     options.recalc_timestamp = False
-    options.name_IDs = ["*"]  # keep the copyright and licence names
-    options.notdef_outline = True
-    font = TTFont(str(font_path()), recalcTimestamp=False)
+    options.name_IDs = ["*"]
+    options.notdef_outline = notdef_outline
+    options.drop_tables += list(drop_tables)
+    font = TTFont(str(path), recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
-    subsetter.populate(text="".join(sorted(set(text))))
+    subsetter.populate(text=text)
     subsetter.subset(font)
+    if postscript_name is not None:
+        for record in font["name"].names:
+            if record.nameID == 6:
+                record.string = postscript_name
     data = io.BytesIO()
     font.save(data)
     encoded = base64.b64encode(data.getvalue()).decode("ascii")
     return (
-        "/* IPAexGothic (subset), IPA Font License Agreement v1.0: https://moji.or.jp/ipafont/license/ */\n"
-        f'@font-face {{ font-family: "PPP IPAexGothic"; src: url(data:font/ttf;base64,{encoded}) format("truetype"); }}'
+        f"/* {licence} */\n"
+        f'@font-face {{ font-family: "{family}"; src: url(data:font/ttf;base64,{encoded}) format("truetype"); }}'
     )
 
 
