@@ -202,15 +202,15 @@ def answered(responses: pd.DataFrame, item: Item) -> np.ndarray:
 def group_sizes(responses: pd.DataFrame, codebook: Codebook, attribute: str) -> pd.DataFrame:
     """Per group of ``attribute`` (codebook order, index): ``respondents`` and ``size``, the smallest
     number of its respondents who answered any one question (the smallest base it would publish)."""
-    item = codebook.item(attribute)
-    labels = item.labels
-    groups = pd.Categorical(responses[attribute].astype(object), categories=labels)
-    codes = groups.codes
+    return _sizes(responses, codebook, attribute, question_bases(responses, codebook, attribute))
+
+
+def _sizes(responses: pd.DataFrame, codebook: Codebook, attribute: str, bases: pd.DataFrame) -> pd.DataFrame:
+    """:func:`group_sizes` from the groups' question bases (:func:`question_bases`)."""
+    labels = codebook.item(attribute).labels
+    codes = pd.Categorical(responses[attribute].astype(object), categories=labels).codes
     respondents = np.bincount(codes[codes >= 0], minlength=len(labels))
-    size = respondents.copy()
-    for q in codebook.questions_of_type("sa", "likert", "ma"):
-        ok = answered(responses, q) & (codes >= 0)
-        size = np.minimum(size, np.bincount(codes[ok], minlength=len(labels)))
+    size = np.minimum(respondents, bases.to_numpy().min(axis=1)) if bases.shape[1] else respondents
     return pd.DataFrame({"respondents": respondents, "size": size}, index=pd.Index(labels, name=attribute))
 
 
@@ -271,13 +271,12 @@ def protect(
     small: list[tuple[str, str]] = []
     out = responses
     for attr in codebook.attributes:
-        merged = plan_pools(
-            group_sizes(responses, codebook, attr.id), min_group, question_bases(responses, codebook, attr.id)
-        )
+        bases = question_bases(responses, codebook, attr.id)  # one pass over the questions per attribute
+        sized = _sizes(responses, codebook, attr.id, bases)
+        merged = plan_pools(sized, min_group, bases)
         if not merged:
             continue
         pools[attr.id] = merged
-        sized = group_sizes(responses, codebook, attr.id)
         small += [
             (attr.id, str(g))
             for g in sized.index
