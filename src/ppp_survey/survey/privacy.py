@@ -304,23 +304,6 @@ def protect(
     return out, frame, codebook, Pools(pools, sizes, tuple(small))
 
 
-def pool_small_groups(values: pd.Series, min_group: int, *, label: str = "その他") -> pd.Series:
-    """Merge groups with fewer than ``min_group`` respondents into one group ``label`` (on request).
-
-    The pooled group is itself suppressed later if it is still too small.
-    """
-    check_min_group(min_group)
-    counts = values.value_counts()
-    small = [g for g, n in counts.items() if n < min_group]
-    if not small:
-        return values
-    as_text = values.astype(object).where(~values.isin(small), label)
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        cats = [c for c in values.cat.categories if c not in small] + [label]
-        return pd.Series(pd.Categorical(as_text, categories=cats), index=values.index, name=values.name)
-    return as_text
-
-
 def publishable(value: float, suppressed: bool, *, digits: int = 1) -> str:
     """A value as text for a published table: ``x`` when suppressed, ``-`` when not defined."""
     if suppressed:

@@ -413,12 +413,18 @@ def _versus_rest_table(design: StratifiedDesign, names: Sequence[str], groups, s
     return out[list(VERSUS_REST_COLUMNS)]
 
 
-def versus_rest_arrays(design: StratifiedDesign, sums) -> dict[str, np.ndarray]:
-    """The numeric columns of :func:`versus_rest`'s table as (G, J) arrays, from the (centred) sums."""
-    # Rest of g = all grouped respondents minus g (per stratum).
+def _group_and_rest(design: StratifiedDesign, sums):
+    """The rest of each group's per-stratum sums (all grouped respondents minus the group) and the
+    ratio parts of the group and of its rest."""
     rest = {key: getattr(sums, key).sum(axis=1, keepdims=True) - getattr(sums, key) for key in ("count", "s1", "s2")}
     own = ratio_parts(design, sums.count, sums.s1, sums.s2)
     other = ratio_parts(design, rest["count"], rest["s1"], rest["s2"])
+    return rest, own, other
+
+
+def versus_rest_arrays(design: StratifiedDesign, sums) -> dict[str, np.ndarray]:
+    """The numeric columns of :func:`versus_rest`'s table as (G, J) arrays, from the (centred) sums."""
+    rest, own, other = _group_and_rest(design, sums)
     # Disjoint domains: Σ z_g z_rest = 0 respondent by respondent.
     variance = stratified_variance(design, own.linear - other.linear, own.square + other.square)
     shift = sums.shift[np.newaxis, :]
@@ -457,9 +463,7 @@ def versus_rest_score_arrays(design: StratifiedDesign, sums) -> dict[str, np.nda
     Returns (G, K) arrays ``difference`` (p̂_g − p̂_rest) and ``p_value``.
     """
     w, _, _ = design_arrays(design, sums.count.ndim)
-    rest = {key: getattr(sums, key).sum(axis=1, keepdims=True) - getattr(sums, key) for key in ("count", "s1", "s2")}
-    own = ratio_parts(design, sums.count, sums.s1, sums.s2)
-    other = ratio_parts(design, rest["count"], rest["s1"], rest["s2"])
+    rest, own, other = _group_and_rest(design, sums)
     shift = sums.shift[np.newaxis, :]
     p_group, p_rest = own.estimate + shift, other.estimate + shift
     with np.errstate(divide="ignore", invalid="ignore"):
