@@ -526,7 +526,10 @@ def test_matrix_outputs(matrix, evidence, analysis, codebook, tmp_path):
     table = sheets[0].blocks[0].table
     assert len(table) == len(evidence) and table["判定"].tolist() == evidence["verdict"].tolist()
     first = evidence.iloc[0]
-    assert table["値"].iloc[0] == f"{round_half_up(100 * first['value']):.1f}%"
+    assert table["値"].iloc[0] == round_half_up(100 * first["value"]) and table["単位"].iloc[0] == "%"
+    # numbers are numbers in the workbook: each value column holds floats (or '<0.001' for a tiny p)
+    for col in ("値", "95%CI下限", "95%CI上限"):
+        assert all(isinstance(v, float) or v == "<0.001" for v in table[col]), col
 
 
 def test_evidence_names_pools_not_small_groups(matrix, baseline, frame, codebook):

@@ -22,7 +22,7 @@ def test_rates_by_domain(baseline, frame, codebook):
 
 def test_more_respondents_than_staff_is_refused(baseline, frame, codebook):
     small = frame.assign(population=frame["population"].where(frame["domain"] != "技能労務", 10))
-    with pytest.raises(FrameError, match="技能労務.*24 respondents but only 10 staff"):
+    with pytest.raises(FrameError, match="技能労務」の回答者 24人が職員数 10人を超える"):
         response_rates(baseline.responses, small, codebook)
 
 
@@ -41,18 +41,18 @@ def test_frame_file_reads_in_cp932_and_with_aliases(tmp_path, codebook, frame):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (("税務,160", "観光,160"), r"line 7, column 職域: '観光' is not a 職域"),
-        (("税務,160", "税務,百六十"), r"line 7, column 職員数: '百六十' is not a positive whole number"),
-        (("税務,160\n", ""), r"職域 税務 of the codebook are missing"),
-        (("税務,160", "税務,161"), r"total 3,139 staff differs"),
-        (("職員数", "人数"), r"needs columns 職域 and 職員数"),
-        (("福祉,270", "税務,270"), r"'税務' appears twice"),
+        (("税務,160", "観光,160"), r"7行目 列「職域」: 「観光」はコードブックの職域"),
+        (("税務,160", "税務,百六十"), r"7行目 列「職員数」: 「百六十」は職員数（1以上の整数）ではない"),
+        (("税務,160\n", ""), r"コードブックの職域「税務」の行がない"),
+        (("税務,160", "税務,161"), r"職員数の合計 3,139人がコードブックの"),
+        (("職員数", "人数"), r"列「職域」と「職員数」が必要"),
+        (("福祉,270", "税務,270"), r"「税務」が2回ある"),
         (
             ("一般行政,1250\n", "一般行政,1250\n\n"),
-            r"line 8, column 職域: '観光'",
+            r"8行目 列「職域」: 「観光」",
         ),  # a blank line: the line the user sees
-        (("福祉,270", "合計,3138"), r"line 8: a total row \('合計'\); delete this row"),
-        (("福祉,270", ","), r"line 8: an empty row; delete this row"),
+        (("福祉,270", "合計,3138"), r"8行目: 合計の行（「合計」）。この行を削除する"),
+        (("福祉,270", ","), r"8行目: 空の行。この行を削除する"),
     ],
 )
 def test_bad_frames_are_refused_with_the_line(tmp_path, codebook, change, message):

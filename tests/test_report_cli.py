@@ -109,7 +109,7 @@ def test_user_error_is_one_line_exit_2(tmp_path):
 def test_missing_frame_is_one_line(tmp_path, capsys):
     assert main(["--data", str(BASELINE), "--frame", str(tmp_path / "none.csv"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("エラー: frame") and "file not found" in err[-1]
+    assert err[-1].startswith("エラー: 職員数フレーム none.csv") and "ファイルが見つからない" in err[-1]
 
 
 R8_DATA = REPO / "data" / "raw" / "synthetic_r8_responses.xlsx"
@@ -166,7 +166,7 @@ def test_compare_report_outputs(compared):
     assert len(keyed) and (keyed["R8（今回）"] != "").all()
     # the next-year value is the change table's estimate for the same key
     row = keyed[keyed["比較キー"] == "q6:top2"].iloc[0]
-    assert row["R8（今回）"] == f"{overall.loc['q6:top2', 'R8(%)']:.1f}%"
+    assert float(row["R8（今回）"]) == overall.loc["q6:top2", "R8(%)"] and row["単位"] == "%"
     assert (kpi.loc[kpi["比較キー"] == "", "判定"] == "比較対象外").all()
     manifest = json.loads((tables / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["baseline"]["manifest_sha256"] == sha256_file(BASELINE_R7 / "manifest.json")

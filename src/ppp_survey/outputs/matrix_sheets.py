@@ -50,9 +50,37 @@ def ci_text(statistic: str, low: float, high: float) -> str:
     return f"{round_half_up(100 * low):.1f}–{round_half_up(100 * high):.1f}%"
 
 
+UNITS = {"association": "p値", "mean": "点"}  # anything else: a share in %
+
+
+def value_number(statistic: str, value: float) -> float | str:
+    """A value as a number for sheets and CSVs: a share in % (one decimal, half up), a mean in
+    points (two decimals), a p-value (three decimals; '<0.001' below); NaN where there is none."""
+    if value is None or not np.isfinite(value):
+        return np.nan
+    if statistic == "association":
+        return "<0.001" if value < 0.001 else round_half_up(value, 3)
+    if statistic == "mean":
+        return round_half_up(value, 2)
+    return round_half_up(100 * float(value))
+
+
+def bound_number(statistic: str, value: float) -> float:
+    """A confidence bound in the unit of :func:`value_number` (NaN for an association)."""
+    if statistic == "association" or value is None or not np.isfinite(value):
+        return np.nan
+    return round_half_up(value, 2) if statistic == "mean" else round_half_up(100 * float(value))
+
+
+def unit(statistic: str) -> str:
+    return UNITS.get(statistic, "%")
+
+
 def evidence_display(evidence: pd.DataFrame) -> pd.DataFrame:
-    """The evidence table (:func:`ppp_survey.policy.evidence.evaluate`) with Japanese headers and printed values."""
+    """The evidence table (:func:`ppp_survey.policy.evidence.evaluate`) with Japanese headers; values
+    and 95% bounds as numbers in the unit named beside them (% / 点 / p値)."""
     e = evidence
+    stats = e["statistic"].tolist()
     return pd.DataFrame(
         {
             "区分": e["区分"].to_numpy(),
@@ -60,8 +88,10 @@ def evidence_display(evidence: pd.DataFrame) -> pd.DataFrame:
             "現状": e["現状"].to_numpy(),
             "調査指標": e["indicator"].to_numpy(),
             "集団": [g if g else "-" for g in e["group"]],
-            "値": [value_text(s, v) for s, v in zip(e["statistic"], e["value"])],
-            "95%信頼区間": [ci_text(s, lo, hi) for s, lo, hi in zip(e["statistic"], e["ci_low"], e["ci_high"])],
+            "値": [value_number(s, v) for s, v in zip(stats, e["value"])],
+            "単位": [unit(s) for s in stats],
+            "95%CI下限": [bound_number(s, v) for s, v in zip(stats, e["ci_low"])],
+            "95%CI上限": [bound_number(s, v) for s, v in zip(stats, e["ci_high"])],
             "基数": e["n"].astype(int).to_numpy(),
             "規準": e["rule"].to_numpy(),
             "判定": e["verdict"].to_numpy(),
@@ -71,48 +101,59 @@ def evidence_display(evidence: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def number_formats(table: pd.DataFrame, columns: list[str], units: list[str]) -> pd.DataFrame:
+    """Per-cell Excel formats for value columns whose unit varies by row (% 0.0, 点 0.00, p 0.000)."""
+    fmt = {"%": "0.0", "点": "0.00", "p値": "0.000"}
+    out = pd.DataFrame("", index=table.index, columns=table.columns)
+    for col in columns:
+        out[col] = [fmt.get(u, "") for u in units]
+    return out
+
+
 def kpi_display(kpi: pd.DataFrame, *, base_label: str = "基準値", next_label: str = "次回値") -> pd.DataFrame:
-    """The KPI table with Japanese headers; the next-year columns stay as a place to fill when empty."""
+    """The KPI table with Japanese headers and numeric values (unit beside them); the next-year
+    columns stay empty (a place to fill) until a comparison fills them."""
     k = kpi
+    stats = k["statistic"].tolist()
     out = pd.DataFrame(
         {
             "取組ID": k["initiative_id"].to_numpy(),
             "具体的な取組": k["取組"].to_numpy(),
             "調査指標": k["indicator"].to_numpy(),
             "比較キー": k["indicator_key"].to_numpy(),
-            base_label: [value_text(s, v) for s, v in zip(k["statistic"], k["baseline"])],
-            f"{base_label}95%CI": [ci_text(s, lo, hi) for s, lo, hi in zip(k["statistic"], k["ci_low"], k["ci_high"])],
-            f"{base_label}基数": [int(n) if np.isfinite(n) else "" for n in k["n"].astype(float)],
-            next_label: [value_text(s, v) if np.isfinite(v) else "" for s, v in zip(k["statistic"], k["next_value"])],
+            "単位": [unit(s) for s in stats],
+            base_label: [value_number(s, v) for s, v in zip(stats, k["baseline"])],
+            f"{base_label}95%CI下限": [bound_number(s, v) for s, v in zip(stats, k["ci_low"])],
+            f"{base_label}95%CI上限": [bound_number(s, v) for s, v in zip(stats, k["ci_high"])],
+            f"{base_label}基数": [int(n) if np.isfinite(n) else np.nan for n in k["n"].astype(float)],
+            next_label: [value_number(s, v) for s, v in zip(stats, k["next_value"].astype(float))],
         }
     )
-    for col, head in (("difference", "差(pt)"), ("p_value", "p値"), ("verdict", "判定")):
-        if col in k:
-            if col == "difference":
-                out[head] = [f"{round_half_up(100 * d):+.1f}" if np.isfinite(d) else "" for d in k[col].astype(float)]
-            elif col == "p_value":
-                out[head] = [value_text("association", p) if np.isfinite(p) else "" for p in k[col].astype(float)]
-            else:
-                out[head] = k[col].fillna("").to_numpy()
+    if "difference" in k:
+        out["差(pt)"] = [round_half_up(100 * d) if np.isfinite(d) else np.nan for d in k["difference"].astype(float)]
+    if "p_value" in k:
+        out["p値"] = [value_number("association", p) for p in k["p_value"].astype(float)]
+    if "verdict" in k:
+        out["判定"] = k["verdict"].fillna("").to_numpy()
     return out
 
 
 def reverse_display(reverse: pd.DataFrame) -> pd.DataFrame:
-    """The reverse view (:func:`ppp_survey.policy.evidence.reverse_view`) with Japanese headers."""
+    """The reverse view (:func:`ppp_survey.policy.kpi.reverse_view`) with Japanese headers and numeric values."""
     r = reverse
-    value = [
-        value_text("association", p) if np.isfinite(p) else value_text("share", v)
-        for v, p in zip(r["value"].astype(float), r["p_value"].astype(float))
+    stats = ["association" if np.isfinite(p) else "share" for p in r["p_value"].astype(float)]
+    values = [
+        p if s == "association" else v for s, v, p in zip(stats, r["value"].astype(float), r["p_value"].astype(float))
     ]
     return pd.DataFrame(
         {
             "所見": r["finding"].to_numpy(),
-            "順位": [int(x) if x else "" for x in r["rank"]],
+            "順位": [int(x) if x else np.nan for x in r["rank"]],
             "選択肢・内容": r["label"].to_numpy(),
-            "値": value,
-            "95%信頼区間": [
-                ci_text("share", lo, hi) for lo, hi in zip(r["ci_low"].astype(float), r["ci_high"].astype(float))
-            ],
+            "値": [value_number(s, v) for s, v in zip(stats, values)],
+            "単位": [unit(s) for s in stats],
+            "95%CI下限": [bound_number("share", v) for v in r["ci_low"].astype(float)],
+            "95%CI上限": [bound_number("share", v) for v in r["ci_high"].astype(float)],
             "基数": r["n"].astype(int).to_numpy(),
             "対応": r["link"].to_numpy(),
             "ID": r["link_id"].to_numpy(),
@@ -149,8 +190,15 @@ def matrix_sheets(
     return [
         Sheet(
             "政策マトリクス",
-            (Block(f"2-(8) {matrix.title}：現状と調査結果", evidence_display(evidence), notes=notes),),
-            widths={1: 22, 3: 40, 4: 48, 11: 30},
+            (
+                _numeric_block(
+                    f"2-(8) {matrix.title}：現状と調査結果",
+                    evidence_display(evidence),
+                    ["値", "95%CI下限", "95%CI上限"],
+                    notes=notes,
+                ),
+            ),
+            widths={1: 22, 3: 40, 4: 48, 13: 30},
         ),
         Sheet(
             "具体像と取組",
@@ -160,9 +208,10 @@ def matrix_sheets(
         Sheet(
             "KPI",
             (
-                Block(
+                _numeric_block(
                     "具体的な取組ごとの効果指標（KPI）",
                     kpi_display(kpi, base_label=kpi_labels[0], next_label=kpi_labels[1]),
+                    [kpi_labels[0], f"{kpi_labels[0]}95%CI下限", f"{kpi_labels[0]}95%CI上限", kpi_labels[1]],
                     notes=(
                         source_note,
                         "比較キーのない指標（職域別・関連・平均）は経年比較の対象外。",
@@ -176,15 +225,26 @@ def matrix_sheets(
         Sheet(
             "所見から現状・取組へ",
             (
-                Block(
+                _numeric_block(
                     "調査の所見が示す現状と取組",
                     reverse_display(reverse),
+                    ["値", "95%CI下限", "95%CI上限"],
                     notes=(source_note, DESIGN_NOTE, ROUNDING_NOTE),
                 ),
             ),
-            widths={1: 26, 3: 34, 9: 44},
+            widths={1: 26, 3: 34, 11: 44},
         ),
     ]
 
 
 # ------------------------------------------------------------------------------------- HTML
+
+
+def _numeric_block(title: str, table: pd.DataFrame, values: list[str], *, notes: tuple[str, ...]) -> Block:
+    """A block whose ``values`` columns carry the number format of each row's unit (単位)."""
+    formats = number_formats(table, values, table["単位"].tolist())
+    if "p値" in table.columns:
+        formats["p値"] = "0.000"
+    if "差(pt)" in table.columns:
+        formats["差(pt)"] = "+0.0;-0.0;0.0"
+    return Block(title, table, cell_formats=formats, notes=notes)

@@ -39,17 +39,22 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C
     """
     p = Path(path)
     if not p.is_file():
-        raise FrameError(f"frame {p}: file not found; pass the staff frame CSV with --frame")
+        raise FrameError(f"職員数フレーム {p.name}: ファイルが見つからない。--frame で職員数のCSVを指定する")
     text, _ = decode_text(p.read_bytes(), p)
     try:
         raw = pd.read_csv(io.StringIO(text), dtype=str, comment="#", keep_default_na=False, skip_blank_lines=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise FrameError(f"frame {p}: not a readable CSV ({exc})") from None
+        raise FrameError(
+            f"職員数フレーム {p.name}: CSVとして読めない（{exc}）。Excelで「CSV UTF-8」として保存し直す"
+        ) from None
     keys = {normalize_key(c): c for c in raw.columns}
     dom_col = next((keys[normalize_key(h)] for h in DOMAIN_HEADERS if normalize_key(h) in keys), None)
     pop_col = next((keys[normalize_key(h)] for h in POPULATION_HEADERS if normalize_key(h) in keys), None)
     if dom_col is None or pop_col is None:
-        raise FrameError(f"frame {p}: needs columns 職域 and 職員数; found {list(raw.columns)}")
+        raise FrameError(
+            f"職員数フレーム {p.name}: 列「職域」と「職員数」が必要（見出しは {'、'.join(map(str, raw.columns))}）。"
+            "1行目を「職域,職員数」にする"
+        )
 
     stratum = codebook.stratum
     lookup = {k: c.label for c in stratum.choices for k in (*c.keys(), normalize_key(c.code))}
@@ -59,31 +64,31 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C
         line = lines[i] if i < len(lines) else "?"
         label = lookup.get(normalize_key(dom))
         if label is None and normalize_key(dom) in ("", "合計", "計", "総計", "total"):
-            what = "an empty row" if not normalize_key(dom) else f"a total row ({dom!r})"
-            raise FrameError(f"frame {p}, line {line}: {what}; delete this row (the total is computed)")
+            what = "空の行" if not normalize_key(dom) else f"合計の行（「{dom}」）"
+            raise FrameError(f"職員数フレーム {p.name} {line}行目: {what}。この行を削除する（合計は自動で計算する）")
         if label is None:
             raise FrameError(
-                f"frame {p}, line {line}, column {dom_col}: {dom!r} is not a {stratum.label} of the codebook "
-                f"({', '.join(stratum.labels)}); correct the frame or add an alias to the codebook"
+                f"職員数フレーム {p.name} {line}行目 列「{dom_col}」: 「{dom}」はコードブックの{stratum.label}"
+                f"（{'、'.join(stratum.labels)}）にない。フレームを直すか、コードブックに別名（aliases）を加える"
             )
         if label in rows:
-            raise FrameError(f"frame {p}, line {line}, column {dom_col}: {dom!r} appears twice")
+            raise FrameError(f"職員数フレーム {p.name} {line}行目 列「{dom_col}」: 「{dom}」が2回ある。1行にまとめる")
         count = normalize_key(pop).replace(",", "")
         if not count.isdigit() or int(count) <= 0:
             raise FrameError(
-                f"frame {p}, line {line}, column {pop_col}: {pop!r} is not a positive whole number of staff"
+                f"職員数フレーム {p.name} {line}行目 列「{pop_col}」: 「{pop}」は職員数（1以上の整数）ではない。数字で書く"
             )
         rows[label] = int(count)
     absent = [lab for lab in stratum.labels if lab not in rows]
     if absent:
         raise FrameError(
-            f"frame {p}: {stratum.label} {', '.join(absent)} of the codebook are missing; add a row for each"
+            f"職員数フレーム {p.name}: コードブックの{stratum.label}「{'」「'.join(absent)}」の行がない。それぞれ1行加える"
         )
     total = sum(rows.values())
     if total != codebook.survey.population:
         raise FrameError(
-            f"frame {p}: total {total:,} staff differs from the codebook's survey.population "
-            f"{codebook.survey.population:,}; correct one of them"
+            f"職員数フレーム {p.name}: 職員数の合計 {total:,}人がコードブックの survey.population "
+            f"{codebook.survey.population:,}人と違う。どちらかを直す"
         )
     out = pd.DataFrame({"domain": stratum.labels, "population": [rows[lab] for lab in stratum.labels]})
     out["domain"] = pd.Categorical(out["domain"], categories=stratum.labels)

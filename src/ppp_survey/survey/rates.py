@@ -45,8 +45,8 @@ def response_rates(responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codeb
     if len(over):
         row = over.iloc[0]
         raise FrameError(
-            f"frame: {stratum.label}「{row['domain']}」has {row['respondents']:,} respondents but only "
-            f"{row['population']:,} staff; the frame does not match this data (wrong year or wrong file?)"
+            f"職員数フレーム: {stratum.label}「{row['domain']}」の回答者 {row['respondents']:,}人が職員数 "
+            f"{row['population']:,}人を超える。この回答データの年度のフレームか確かめる"
         )
     total = pd.DataFrame(
         {
