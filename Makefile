@@ -50,3 +50,4 @@ lock: ## Refresh constraints.txt: the newest versions pyproject.toml allows, res
 
 clean: ## Remove generated outputs (keeps .venv)
 	find data/processed figures -type f ! -name .gitkeep -delete
+	rm -rf 内部用_公開禁止 .ppp_survey_staging .ppp_survey.lock .ppp_survey.lock.break

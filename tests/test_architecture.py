@@ -184,6 +184,7 @@ USED_AS = {
     "pyyaml": "import yaml",
     "matplotlib-fontja": '"matplotlib_fontja"',
     "python-calamine": '"calamine"',
+    "python-pptx": "from pptx",
 }
 
 

@@ -25,6 +25,7 @@ from openpyxl import load_workbook
 
 from conftest import FRAME
 from ppp_survey import generate, load_codebook, write_export
+from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.report.cli import main
 from ppp_survey.survey.privacy import POOL_JOIN
 from ppp_survey.synth.generator import load_spec
@@ -78,7 +79,7 @@ def _published(out: Path) -> dict[str, object]:
     cell values (its 検証 sheet names the input file's SHA-256, which differs by construction)."""
     files: dict[str, object] = {}
     for path in sorted(out.rglob("*")):
-        if not path.is_file() or path.name == "manifest.json" or "internal" in path.parts:
+        if not path.is_file() or path.name == "manifest.json" or INTERNAL_FOLDER in path.parts:
             continue
         key = path.relative_to(out).as_posix()
         if path.suffix == ".xlsx":
@@ -275,3 +276,28 @@ def test_the_audit_fails_a_publication_that_leaks(three_person_wave, monkeypatch
     for row in leaked[leaked["question"] == "q2"].itertuples():
         truth = int((small["q2"].astype(object) == row.answer).sum()) if row.answer != "(無回答)" else 0
         assert round(row.low) == round(row.high) == truth, row
+
+
+def test_the_report_refuses_to_publish_when_the_audit_fails(three_person_wave, monkeypatch, tmp_path, capsys):
+    """The audit runs in every report: a run whose publication would leak (the first release's
+    design, forced here) ends with one line and exit 2, and publishes nothing."""
+    import ppp_survey.analysis as analysis_module
+    from ppp_survey.survey.privacy import Pools
+
+    responses, _, cb = three_person_wave
+    data = write_export(
+        responses, pd.DataFrame(columns=["respondent_id", "item", "field", "text"]), cb, tmp_path / "x.csv"
+    )
+    out = tmp_path / "out"
+    assert main(["--data", str(data), "--frame", str(FRAME), "--out", str(out), "--no-paper"]) == 0
+    manifest = (out / "data" / "processed" / "manifest.json").read_text(encoding="utf-8")
+    assert '"passed": true' in manifest and '"protected_groups": [\n      "domain:技能労務"' in manifest
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    monkeypatch.setattr(
+        analysis_module, "protect", lambda r, f, c, k: (r, f, c, Pools({}, {}, (("domain", "技能労務"),)))
+    )
+    assert main(["--data", str(data), "--frame", str(FRAME), "--out", str(out), "--no-paper"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("エラー: 開示監査: ") and "技能労務" in err[-1] and "公表を中止" in err[-1]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # the previous set, untouched

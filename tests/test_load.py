@@ -92,6 +92,30 @@ def test_identity_columns_are_dropped(forms, codebook, tmp_path):
     assert roles["メール"] == "identity" and roles["名前"] == "identity"
 
 
+IDENTITY_VARIANTS = [
+    "E-mail",
+    "メールアドレス（任意）",
+    "Eメール",
+    "お名前",
+    "氏名（漢字）",
+    "職員番号",
+    "社員番号",
+    "職員ID",
+    "Employee ID",
+]
+
+
+def test_identity_header_variants_are_dropped(forms, codebook, tmp_path):
+    """Issue 15, item 7: the headers offices' forms really use for a name, an address or a staff number."""
+    values = {h: f"秘密{i}さん" for i, h in enumerate(IDENTITY_VARIANTS)}
+    result = load_responses(write_csv(forms.assign(**values, 部署名="総務課"), tmp_path / "x.csv"), codebook)
+    flat = [str(v) for t in (result.responses, result.free_text) for v in t.to_numpy().ravel()]
+    assert not any("秘密" in v for v in flat)
+    roles = result.report.columns.set_index("header")["role"]
+    assert all(roles[h] == "identity" for h in IDENTITY_VARIANTS), roles
+    assert roles["名前"] == "identity" and roles["部署名"] == "ignored"  # not every 名 is a name
+
+
 def test_columns_found_by_header_not_position(forms, small, codebook, tmp_path):
     shuffled = forms[list(np.random.default_rng(1).permutation(forms.columns))].assign(備考="extra column")
     result = load_responses(write_csv(shuffled, tmp_path / "x.csv"), codebook)

@@ -202,3 +202,15 @@ def test_check_zip_size_leaves_other_files_to_the_reader(tmp_path):
     damaged[start : start + 200] = b"\xff" * 200  # the deflate stream broken, the directory intact
     with pytest.raises(LoadError, match="展開できません"):
         check_zip_size(bytes(damaged), 10 * 1024**2)
+
+
+def test_the_report_refuses_a_zip_bomb_export(tmp_path, capsys):
+    """The loader checks a workbook before any reader unpacks it: one line, exit 2."""
+    from conftest import FRAME
+    from ppp_survey.report.cli import main
+
+    bomb = tmp_path / "回答.xlsx"
+    bomb.write_bytes(_bomb(1024, declared=1024**3))  # says it expands to 1 GB
+    assert main(["--data", str(bomb), "--frame", str(FRAME), "--out", str(tmp_path / "out"), "--no-paper"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("エラー: 回答.xlsx: ") and "zip爆弾" in err[-1]

@@ -156,7 +156,6 @@ def analyse(
     codebook: Codebook,
     *,
     min_group: int = DEFAULT_MIN_GROUP,
-    pool: bool = False,
     marks: MarkRule | str = MarkRule.HOLM,
     progress=None,
 ) -> Analysis:
@@ -164,8 +163,7 @@ def analyse(
 
     First, groups of every attribute with fewer than ``min_group`` respondents answering some
     question are pooled with the smallest other groups (:func:`~ppp_survey.survey.privacy.protect`);
-    every table is then computed on the published groups. ``pool`` is ignored (pooling is always
-    on; the argument stays until the report's ``--pool-small`` option is removed).
+    every table is then computed on the published groups.
     """
     min_group = check_min_group(min_group)
     source_codebook = codebook
@@ -270,7 +268,6 @@ def load_survey(
     on_invalid: str = "error",
     synthetic: bool | None = None,
     min_group: int = DEFAULT_MIN_GROUP,
-    pool: bool = False,
 ) -> Survey:
     """Load an export with its staff frame and compute every table (what the report does first).
 
@@ -293,7 +290,7 @@ def load_survey(
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     loaded = load_responses(data, cb, on_invalid=on_invalid)
     staff = load_frame(frame, cb)
-    analysis = analyse(loaded.responses, staff, cb, min_group=min_group, pool=pool)
+    analysis = analyse(loaded.responses, staff, cb, min_group=min_group)
     if synthetic is None:
         synthetic = bool(re.search(r"synthetic|架空", Path(data).name, re.IGNORECASE))
     note = analysis.source_note(synthetic=synthetic)

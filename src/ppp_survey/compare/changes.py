@@ -49,13 +49,13 @@ import pandas as pd
 from scipy.special import ndtr, ndtri  # not scipy.stats: slow to import
 
 from ppp_survey.compare.baseline import Baseline, baseline_from_wave
+from ppp_survey.compare.groups import compared_groups, grouped_baseline
 from ppp_survey.compare.wave import Wave, as_wave, wave_indicators
 from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP, MIN_BASE, SUPPRESSED
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.codebook import Codebook, Polarity
-from ppp_survey.spec.mapping import GroupMap, Mapping, load_mapping
+from ppp_survey.spec.mapping import Mapping, load_mapping
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
-from ppp_survey.survey.privacy import POOL_JOIN
 
 IMPROVED, WORSENED, NO_CHANGE = "改善", "悪化", "有意な変化なし"
 INCREASED, DECREASED = "増加", "減少"
@@ -63,6 +63,8 @@ REFERENCE = "参考値（基数30未満）"
 RATE_NOTE = "回答率は職員数フレームに対する全数の計数で標本誤差はない：差は記述的（検定しない）"
 
 #: Columns of :func:`compare`.
+#: Multiplicity adjustments of a comparison's verdicts (:func:`compare`'s ``adjust``).
+ADJUSTMENTS = ("none", "bh")
 CHANGE_COLUMNS = (
     "indicator",
     "question",
@@ -102,7 +104,8 @@ class ChangeTable:
     was compared with what: the frozen baseline (``baseline`` is its manifest SHA-256,
     ``baseline_description`` one line on it), the two waves' names, the mapping file and its
     SHA-256, the test's ``alpha`` and ``power``, whether each wave's finite population correction was
-    used (``fpc``), the base under which a group is 参考値 (``min_base``), what the mapping left out
+    used (``fpc``), the base under which a group is 参考値 (``min_base``), the multiplicity adjustment
+    of the verdicts (``adjust``: ``none`` or ``bh``, see :func:`compare`), what the mapping left out
     (``not_compared``, :data:`NOT_COMPARED_COLUMNS`) and both waves' source notes (``note``).
     """
 
@@ -117,6 +120,7 @@ class ChangeTable:
     power: float = 0.80
     fpc: bool = False
     min_base: int = MIN_BASE
+    adjust: str = "none"
     not_compared: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(NOT_COMPARED_COLUMNS)))
     note: str = ""
 
@@ -138,6 +142,7 @@ def compare(
     fpc: bool = False,
     min_group: int = DEFAULT_MIN_GROUP,
     min_base: int = MIN_BASE,
+    adjust: str = "none",
 ) -> ChangeTable:
     """Compare a wave with the baseline, indicator by indicator, 全体 and by 職域.
 
@@ -157,6 +162,10 @@ def compare(
     min_group, min_base
         Anonymity threshold (groups below it in either wave are suppressed) and the base below
         which a group is 参考値 and not tested (30, as the crosstabs of :mod:`ppp_survey.survey.tables`).
+    adjust
+        ``"none"`` (default): each row judged at ``alpha`` (about 5% of unchanged rows are flagged);
+        ``"bh"``: the verdicts read the Benjamini–Hochberg adjusted p-values over every tested row of
+        the comparison (false discovery rate ``alpha``; column ``p_adjusted``).
 
     Returns
     -------
@@ -172,6 +181,8 @@ def compare(
         (declared changes of the item or 職域), ``baseline`` (the baseline's manifest SHA-256).
         The other fields hold the baseline, mapping, alpha, power, fpc and what was not compared.
     """
+    if adjust not in ADJUSTMENTS:
+        raise ValueError(f"adjust must be one of {ADJUSTMENTS}, got {adjust!r}")
     if not isinstance(baseline, Baseline):
         baseline = baseline_from_wave(baseline, min_group=min_group)
     wave = as_wave(survey)
@@ -182,7 +193,7 @@ def compare(
     groups = compared_groups(mapping.compared_groups, baseline.pools, new_pools)
     new_groups = {lab: g.name for g in groups for lab in g.new}
     new = wave_indicators(wave, groups=new_groups, order=[g.name for g in groups], min_group=min_group)
-    old = _grouped_baseline(baseline, groups)
+    old = grouped_baseline(baseline, groups)
     se = "se" if fpc else "se_nofpc"
     group_note = {g.name: g.note for g in groups}
     added = [g.name for g in mapping.groups if g.status == "added"]
@@ -207,10 +218,11 @@ def compare(
     grid["note"] = [
         "；".join(x for x in (item, group_note.get(g, "")) if x) for item, g in zip(grid["item_note"], grid["group"])
     ]
-    out = _test(grid, alpha=alpha, power=power, min_base=min_base)
+    out = _test(grid, alpha=alpha, power=power, min_base=min_base, adjust=adjust)
     out["baseline"] = baseline.id
+    columns = [*CHANGE_COLUMNS, *(["p_adjusted"] if adjust != "none" else [])]
     return ChangeTable(
-        rows=out[list(CHANGE_COLUMNS)].reset_index(drop=True),
+        rows=out[columns].reset_index(drop=True),
         baseline=baseline.id,
         baseline_description=baseline.describe(),
         baseline_wave=baseline.wave,
@@ -221,6 +233,7 @@ def compare(
         power=power,
         fpc=fpc,
         min_base=min_base,
+        adjust=adjust,
         not_compared=mapping.not_compared(),
         note="\n".join(x for x in (baseline.manifest.get("source_note", ""), wave.note) if x),
     )
@@ -330,7 +343,18 @@ def _direction(item, choice, polarity: str) -> str:
     return polarity if choice.score == max(scores) else Polarity(polarity).opposite()
 
 
-def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int) -> pd.DataFrame:
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values of the finite entries of ``p`` (NaN stays NaN)."""
+    from statsmodels.stats.multitest import multipletests
+
+    out = np.full(len(p), np.nan)
+    tested = np.isfinite(p)
+    if tested.any():
+        out[tested] = multipletests(p[tested], method="fdr_bh")[1]
+    return out
+
+
+def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int, adjust: str = "none") -> pd.DataFrame:
     z_a, z_p = float(ndtri(1 - alpha / 2)), float(ndtri(power))
     out = out.copy()
     held = out["suppressed"].to_numpy(bool)
@@ -348,10 +372,13 @@ def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int) -> pd
     out["ci_low"] = np.where(rate, np.nan, diff - z_a * se)  # a census count: no interval
     out["ci_high"] = np.where(rate, np.nan, diff + z_a * se)
     out["p_value"] = p
+    judged = p
+    if adjust == "bh":
+        judged = out["p_adjusted"] = _bh(np.where(held, np.nan, p))
     out["mdd"] = np.where(rate, np.nan, (z_a + z_p) * se)
     out["verdict"] = [
         REFERENCE if (sm and not h) else _verdict(d, pv, direction, h, alpha)
-        for d, pv, direction, h, sm in zip(diff, p, out["direction"], held, small)
+        for d, pv, direction, h, sm in zip(diff, judged, out["direction"], held, small)
     ]
     return out
 
@@ -366,128 +393,6 @@ def _verdict(diff: float, p: float, direction: str, held: bool, alpha: float) ->
     if direction == "neutral":
         return INCREASED if diff > 0 else DECREASED
     return IMPROVED if (diff > 0) == (direction == "higher_is_better") else WORSENED
-
-
-def compared_groups(
-    groups: list[GroupMap], old_pools: dict[str, tuple[str, ...]], new_pools: dict[str, tuple[str, ...]]
-) -> list[GroupMap]:
-    """The groups a comparison publishes: the mapping's groups of 職域, merged where a pool of
-    either wave joins them (a pool is never split: every published group is a union of whole
-    published groups of both waves). ``old``/``new`` of the result name the waves' published
-    groups (pool labels where pooled); a merged group is named by joining its members' names.
-    """
-    old_of = {m: label for label, members in old_pools.items() for m in members}
-    new_of = {m: label for label, members in new_pools.items() for m in members}
-    if not old_of and not new_of:
-        return groups
-    parent = list(range(len(groups)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    seen: dict[tuple[str, str], int] = {}
-    for i, g in enumerate(groups):
-        keys = [("old", old_of.get(x, x)) for x in g.old] + [("new", new_of.get(x, x)) for x in g.new]
-        for key in keys:
-            if key in seen:
-                parent[root(i)] = root(seen[key])
-            else:
-                seen[key] = i
-    out = []
-    for r in dict.fromkeys(root(i) for i in range(len(groups))):
-        members = [g for i, g in enumerate(groups) if root(i) == r]
-        pooled = any(x in old_of for g in members for x in g.old) or any(x in new_of for g in members for x in g.new)
-        if not pooled:
-            out.extend(members)
-            continue
-        old = tuple(dict.fromkeys(old_of.get(x, x) for g in members for x in g.old))
-        new = tuple(dict.fromkeys(new_of.get(x, x) for g in members for x in g.new))
-        note = "；".join(
-            x
-            for x in (*(g.note for g in members), f"匿名性のため統合（{POOL_JOIN.join(g.name for g in members)}）")
-            if x
-        )
-        out.append(GroupMap(name=POOL_JOIN.join(g.name for g in members), old=old, new=new, note=note))
-    return out
-
-
-def _grouped_baseline(baseline: Baseline, groups: list[GroupMap]) -> pd.DataFrame:
-    """The baseline's indicators for the mapping's groups: 全体, single 職域 renamed, merged 職域 combined."""
-    ind = baseline.indicators
-    parts = [ind[ind["group"] == ALL]]
-    for g in groups:
-        if len(g.old) == 1:
-            parts.append(ind[ind["group"] == g.old[0]].assign(group=g.name))
-        else:
-            parts.append(_combine_strata(ind[ind["group"].isin(g.old)], baseline.rates, g.old, g.name))
-    return pd.concat(parts, ignore_index=True)
-
-
-def _combine_strata(rows: pd.DataFrame, rates: pd.DataFrame, labels: tuple[str, ...], name: str) -> pd.DataFrame:
-    """Estimates for a union of whole strata from the per-stratum estimates (exact linearisation).
-
-    For a domain D made of strata h: ``R_D = Σ N̂_h R_h / Σ N̂_h`` with ``N̂_h = N_h m_h / n_h``
-    (``m_h`` answered), and ``V(R_D) = Σ_h [(N̂_h/N̂_D)² V_h + c_h w_h² m_h (1 − m_h/n_h) (R_h − R_D)² / N̂_D²]``,
-    ``c_h = (1 − f_h) n_h/(n_h − 1)`` (no FPC: ``f_h = 0``), ``w_h = N_h/n_h``. The second term comes
-    from item nonresponse; it is zero when everyone in the strata answered. This is the variance the
-    design-based estimator gives for that domain on the full design.
-    """
-    r = rates.set_index(rates["domain"].astype(str))
-    big_n = r.loc[list(labels), "population"].to_numpy(float)
-    small_n = r.loc[list(labels), "respondents"].to_numpy(float)
-    w = big_n / small_n
-    out = []
-    for _key, part in rows.groupby("indicator", sort=False):
-        part = part.set_index("group").loc[list(labels)]
-        first = part.iloc[0]
-        row = {c: first[c] for c in ("indicator", "question", "kind", "code", "label")}
-        row["group"] = name
-        if first["kind"] == "rate":
-            pop, resp = int(part["base_n"].sum()), int(part["n"].sum())
-            row.update(
-                base_n=pop,
-                n=resp,
-                share=resp / pop,
-                estimate=resp / pop,
-                se=0.0,
-                se_nofpc=0.0,
-                ci_low=resp / pop,
-                ci_high=resp / pop,
-                suppressed=False,
-            )
-            out.append(row)
-            continue
-        m = part["base_n"].to_numpy(float)
-        est = part["estimate"].to_numpy(float)
-        nhat = w * m
-        total = nhat.sum()
-        estimate = float(np.sum(nhat * est) / total)
-        delta = est - estimate
-        extra = m * (1 - m / small_n) * delta**2 * w**2
-        ses = {}
-        for col, f in (("se", small_n / big_n), ("se_nofpc", 0.0)):
-            c = (1 - f) * small_n / (small_n - 1)
-            v = np.sum((nhat / total) ** 2 * part[col].to_numpy(float) ** 2 + c * extra / total**2)
-            ses[col] = float(np.sqrt(v))
-        suppressed = bool(part["suppressed"].any())
-        row.update(
-            base_n=int(m.sum()),
-            n=float(part["n"].sum()),
-            share=float(part["n"].sum() / m.sum()),
-            estimate=estimate,
-            se=ses["se"],
-            se_nofpc=ses["se_nofpc"],
-            ci_low=np.nan,
-            ci_high=np.nan,
-            suppressed=suppressed,
-        )
-        if suppressed:
-            row.update({c: np.nan for c in ("n", "share", "estimate", "se", "se_nofpc")})
-        out.append(row)
-    return pd.DataFrame(out)
 
 
 # ------------------------------------------------------------------------------ KPI, display

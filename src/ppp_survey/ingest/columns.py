@@ -8,6 +8,7 @@ multi-select choice), ``other_text`` (その他 free text) and ``ignored``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ppp_survey.errors import LoadError
@@ -20,6 +21,15 @@ STARTED_HEADERS = ("開始時刻", "開始日時", "Start time")
 COMPLETED_HEADERS = ("完了時刻", "完了日時", "Completion time", "タイムスタンプ", "Timestamp")
 MODIFIED_HEADERS = ("最終変更時刻", "Last modified time")
 IDENTITY_HEADERS = ("メール", "メールアドレス", "電子メール", "名前", "氏名", "Email", "Email address", "Name")
+#: Any other header (not a question's) that names a person, an address or a staff number, on the
+#: matching key (NFKC, case folded, no spaces): E-mail, メールアドレス（任意）, お名前, 氏名（漢字）,
+#: 職員番号, 社員番号, 職員ID, Employee ID, 電話番号… A note in brackets after it does not matter.
+IDENTITY_PATTERN = re.compile(
+    r"(e-?mail|メール|mailaddress)"
+    r"|^(お?名前|氏名|フリガナ|ふりがな|回答者(名|氏名)|(full|user|display)?name"
+    r"|(職員|社員|従業員|個人)(番号|コード|id|no\.?)|(employee|staff)(id|number|no\.?)"
+    r"|電話(番号)?|内線(番号)?|phone|tel)(\(.*\))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,8 @@ def _match(header: str, candidates: list[str], fixed: dict[str, str], item_keys:
         if key in item_keys:
             proto = item_keys[key]
             return Column(header, proto.role, proto.item, proto.code)
+    if any(IDENTITY_PATTERN.search(key) for key in candidates):
+        return Column(header, "identity")
     return Column(header, "ignored")
 
 

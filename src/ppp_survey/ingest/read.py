@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from ppp_survey.errors import LoadError
-from ppp_survey.files import decode_text
+from ppp_survey.files import check_zip_size, decode_text
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 SUFFIXES = (*EXCEL_SUFFIXES, ".csv", ".sav")
@@ -90,6 +90,7 @@ def read_export(path: str | Path) -> RawExport:
 
 
 def _read_excel(p: Path, data: bytes, digest: str) -> RawExport:
+    check_zip_size(data, name=p.name)  # a workbook that would expand beyond the limit is refused unread
     # calamine (Rust) reads a workbook about ten times faster than openpyxl, with the same cells.
     try:
         table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=0, engine="calamine")

@@ -32,6 +32,7 @@ def display_changes(changes: ChangeTable, *, group: str | None = ALL) -> pd.Data
     def pts(x):
         return round_half_up(100 * np.asarray(x, float))
 
+    adjusted = {"調整後p値": round_half_up(t["p_adjusted"].to_numpy(float), 3)} if "p_adjusted" in t else {}
     return pd.DataFrame(
         {
             "指標": t["indicator"].to_numpy(),
@@ -44,6 +45,7 @@ def display_changes(changes: ChangeTable, *, group: str | None = ALL) -> pd.Data
             "95%CI下限": pts(t["ci_low"]),
             "95%CI上限": pts(t["ci_high"]),
             "p値": round_half_up(t["p_value"].to_numpy(float), 3),
+            **adjusted,
             "MDD(pt)": pts(t["mdd"]),
             "判定": t["verdict"].to_numpy(),
             f"基数{base}": t["n_base"].to_numpy(),
@@ -246,7 +248,7 @@ def plot_change_heatmap(changes: ChangeTable, question: str, *, ax=None, title: 
         fig,
         base=f"（ ）内は基数 n（{changes.baseline_wave}→{changes.wave}）。数値は差（ポイント）。\n色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
         "↑上昇 ↓低下（5%水準で有意。改善か悪化かは色）。"
-        "※基数30未満は参考値（検定しない）。x: 秘匿",
+        "※基数30未満は参考値（検定しない）。" + ("x: 秘匿" if (marks.to_numpy(object) == "x").any() else ""),
         note=note or changes.note,
     )
     fit_left_margin(ax)

@@ -48,10 +48,20 @@ def method_note(changes: ChangeTable) -> str:
         f"{changes.baseline_wave}と{changes.wave}を独立な2回の調査として比較した。"
         f"各回を職域による事後層化で推定し（{fpc}）、差の標準誤差は√(SE₁²+SE₂²)。"
         f"判定は{int(100 * changes.alpha)}%水準の両側検定と設問の向き（極性）による：改善／悪化／有意な変化なし、"
-        "向きのない項目は増加／減少。MDDは検出力80%で見つけられる最小の差。指標ごとに検定しており多重比較の調整はしない"
-        "（約50指標なら偶然でも2～3件が有意になる）。回答率は全数の計数で、差は記述的。"
+        f"向きのない項目は増加／減少。MDDは検出力80%で見つけられる最小の差。{_adjust_text(changes)}"
+        "回答率は全数の計数で、差は記述的。"
         f"基準値：{changes.baseline_description}。"
     )
+
+
+def _adjust_text(changes: ChangeTable) -> str:
+    if changes.adjust == "bh":
+        tested = int(np.isfinite(changes.rows["p_adjusted"].to_numpy(float)).sum())
+        return (
+            f"多重比較：検定した{tested}行すべてについてBenjamini–Hochberg法で調整したp値（調整後p値）で判定する"
+            f"（偽発見率{int(100 * changes.alpha)}%）。"
+        )
+    return "指標ごとに検定しており多重比較の調整はしない（変化のない項目の約5%が偶然に有意になる）。"
 
 
 def _publishable(display: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
@@ -62,6 +72,8 @@ def _publishable(display: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     out.loc[held, values] = SUPPRESSED_MARK
     out.loc[held, "判定"] = SUPPRESSED
     out.loc[(rows["p_value"] < 0.001).to_numpy() & ~held, "p値"] = "<0.001"
+    if "調整後p値" in out.columns:
+        out.loc[(rows["p_adjusted"] < 0.001).to_numpy() & ~held, "調整後p値"] = "<0.001"
     return out
 
 

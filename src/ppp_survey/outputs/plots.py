@@ -396,7 +396,8 @@ def plot_heatmap(crosstab, *, weighted: bool = False, ax=None, title: str | None
     test_text = "" if item.is_multi else f"Rao–Scott検定 {p_text(tests['p_value'].iloc[0])}　"
     legend = (
         "▲▼: その他の回答者より有意に高い/低い(1%) △▽: 同(5%)"
-        f"（{MARK_RULE_SHORT[crosstab.marks]}）　※基数30未満は参考値（検定なし）　x: 秘匿（匿名性の確保）"
+        f"（{MARK_RULE_SHORT[crosstab.marks]}）　※基数30未満は参考値（検定なし）"
+        + ("　x: 秘匿（匿名性の確保）" if (text == "x").any() else "")
     )
     n_total = int(bases["base_n"].sum())
     add_footer(

@@ -26,16 +26,14 @@ with one line and exit status 130; the traceback is kept for real bugs.
 from __future__ import annotations
 
 import errno
-import json
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
-from ppp_survey import __version__
 from ppp_survey.compare.changes import ChangeTable
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.files import (
@@ -51,6 +49,7 @@ from ppp_survey.files import (
 )
 from ppp_survey.ingest.load import load_responses
 from ppp_survey.policy.assess import PolicyResult, assess
+from ppp_survey.report.manifest import write_internal_manifest, write_manifest
 from ppp_survey.report.options import (
     ReportOptions,
     build_parser,
@@ -135,12 +134,10 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         frame,
         codebook,
         min_group=opts.min_group,
-        pool=opts.pool_small,
         marks=opts.marks,
         progress=progress,
     )
-    held = int((analysis.audit["action"] == "秘匿").sum()) if len(analysis.audit) else 0
-    progress(f"        匿名性: 基数{opts.min_group}未満の集団を秘匿（{held}件、二次秘匿を含む）")
+    disclosure = disclosure_audit(analysis, opts.min_group, progress)
     note = analysis.source_note(synthetic=opts.synthetic)
     coverage = _coverage(analysis, progress)
 
@@ -190,13 +187,15 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         from ppp_survey.outputs.change_sheets import change_figure_plan
 
         plan += change_figure_plan(changes, codebook, figure_name, note=changes.note)
-    # forked worker processes where the platform allows (each chart whole in one process: the same
-    # bytes as a one-process run); PPP_SURVEY_JOBS=1 forces one process
+    # charts in forked worker processes where the platform allows (each chart whole in one process:
+    # the same bytes as a one-process run; PPP_SURVEY_JOBS=1 forces one process), the committee paper
+    # meanwhile; Ctrl-C ends the run after them: forked workers never print tracebacks
+    from ppp_survey.outputs.committee_pdf import committee_paper
     from ppp_survey.outputs.figure_files import save_figures
 
-    # Ctrl-C while the charts are drawn ends the run after them: forked workers never print tracebacks
-    with deferred_interrupts():
+    with committee_paper(staged, analysis, policy, changes, progress=progress) as paper, deferred_interrupts():
         written += save_figures(plan, staged.figures, progress=lambda name: progress(f"        {name}"))
+    written += paper.files
 
     if opts.freeze_baseline:
         written += freeze(opts, loaded, frame, codebook, progress=progress)
@@ -204,7 +203,13 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     progress(f"[{steps}/{steps}] マニフェスト")
     roots = (staged.out, opts.out)
     manifest = write_manifest(
-        opts, written, staged.tables / "manifest.json", changes=changes, coverage=coverage, roots=roots
+        opts,
+        written,
+        staged.tables / "manifest.json",
+        changes=changes,
+        coverage=coverage,
+        disclosure=disclosure,
+        roots=roots,
     )
     internal.append(write_internal_manifest(internal, manifest, staged.internal / INTERNAL_MANIFEST, roots))
     return [*written, manifest, *internal]
@@ -327,7 +332,12 @@ def compare_waves(
     progress(f"        基準値: {baseline.describe()}")
     mapping = load_mapping(opts.mapping, baseline.codebook, codebook)
     changes = compare(
-        baseline, _wave(opts, loaded, frame, codebook), mapping, fpc=opts.fpc_change, min_group=opts.min_group
+        baseline,
+        _wave(opts, loaded, frame, codebook),
+        mapping,
+        fpc=opts.fpc_change,
+        min_group=opts.min_group,
+        adjust="bh" if opts.change_fdr else "none",
     )
     counts = changes.rows[changes.rows["group"] == "全体"]["verdict"].value_counts()
     progress("        全体: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
@@ -426,76 +436,36 @@ def _coverage(analysis, progress: Callable[[str], None]) -> dict:
     }
 
 
-def write_manifest(
-    opts: ReportOptions,
-    outputs: list[Path],
-    path: Path,
-    *,
-    changes: ChangeTable | None = None,
-    coverage: dict | None = None,
-    roots: tuple[Path, ...] | None = None,
-) -> Path:
-    """JSON record of inputs (with SHA-256), package version, options and every published output
-    written, by its path relative to the first of ``roots`` (default ``opts.out``) that holds it."""
-    inputs = {"data": opts.data, "frame": opts.frame}
-    for key in ("codebook", "matrix", "mapping"):
-        value = getattr(opts, key)
-        if value is not None and Path(value).is_file():
-            inputs[key] = value
-    manifest = {
-        "package": "ppp_survey",
-        "version": __version__,
-        "synthetic": opts.synthetic,
-        "inputs": {k: {"file": Path(v).name, "sha256": sha256_file(v)} for k, v in inputs.items()},
-        "codebook": "packaged codebook_r7.yaml" if opts.codebook is None else Path(opts.codebook).name,
-        "matrix": "packaged policy_matrix_r7.yaml" if opts.matrix is None else Path(opts.matrix).name,
-        "options": {k: _public(v) for k, v in asdict(opts).items() if k != "out"},
-        "outputs": [{"path": _relative(p, *(roots or (opts.out,))), "sha256": sha256_file(p)} for p in outputs],
-    }
-    if coverage is not None:
-        manifest["coverage"] = coverage
-    if changes is not None:
-        manifest["baseline"] = {
-            "description": changes.baseline_description,
-            "manifest_sha256": changes.baseline,
-            "mapping": changes.mapping,
-            "mapping_sha256": changes.mapping_sha256,
-            "fpc": changes.fpc,
-        }
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
+class DisclosureError(PppSurveyError):
+    """The disclosure audit found a protected count an attacker could derive: nothing is published."""
 
 
-def write_internal_manifest(outputs: list[Path], published: Path, path: Path, roots: tuple[Path, ...]) -> Path:
-    """JSON record of the internal files (公開禁止), kept in the internal folder beside them: what
-    they are and their SHA-256. The published manifest, named here, does not list them."""
-    manifest = {
-        "package": "ppp_survey",
-        "version": __version__,
-        "note": "内部用・公開禁止: 除外した行の生の値や自由記述を含みうるため公表しない",
-        "published_manifest": _relative(published, *roots),
-        "outputs": [{"path": _relative(p, *roots), "sha256": sha256_file(p)} for p in outputs],
-    }
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
-
-
-def _relative(path: Path, *roots: Path) -> str:
-    """An output's path relative to the output folder (its name where it lies elsewhere): a
-    published manifest never carries the folders of the machine that wrote it."""
-    for root in roots:
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return path.name
-
-
-def _public(value) -> str:
-    """An option as the manifest publishes it: paths by file or folder name only."""
-    return Path(value).name if isinstance(value, Path) else str(value)
+def disclosure_audit(analysis, min_group: int, progress: Callable[[str], None]) -> dict:
+    """Say what was pooled for anonymity, audit the publication as an attacker would
+    (:func:`~ppp_survey.survey.audit.audit_publication`) and refuse to publish when it leaks.
+    Returns the audit's summary for the manifest."""
+    pools = analysis.pools
+    if pools:
+        progress(f"        匿名性: {pools.note(analysis.source_codebook or analysis.codebook, min_group)}")
+    else:
+        progress(f"        匿名性: 回答者{min_group}人未満の集団はなし（統合なし）")
+    result = analysis.audit_disclosure()
+    summary = result.summary()
+    if not result.passed:
+        leak = result.intervals[result.intervals["status"] == "開示"].iloc[0]
+        codebook = analysis.source_codebook or analysis.codebook
+        attr, question = codebook.item(leak["attribute"]).label, codebook.item(leak["question"]).number
+        raise DisclosureError(
+            f"開示監査: 公表する表から{attr}「{leak['group']}」の{question}「{leak['answer']}」の"
+            f"回答数が{leak['low']:.0f}〜{leak['high']:.0f}人に特定できるため公表を中止しました（出力先は前回のままです）。"
+            "--min-group を大きくして再実行し、解消しなければ開発者に報告してください"
+        )
+    if summary["counts_checked"]:
+        progress(
+            f"        開示監査: 統合した集団{len(summary['protected_groups'])}件の回答数{summary['counts_checked']:,}個を"
+            "公表値から逆算できないことを確認"
+        )
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:

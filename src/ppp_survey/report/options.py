@@ -36,14 +36,15 @@ class ReportOptions:
     synthetic: bool = False
     weighted: bool = False
     min_group: int = DEFAULT_MIN_GROUP
-    pool_small: bool = False
-    marks: str = "protected"
+    marks: str = "holm"
     export_free_text: bool = False
     matrix: Path | None = None
     compare: Path | None = None
     mapping: Path | None = None
     fpc_change: bool = False
+    change_fdr: bool = False
     freeze_baseline: Path | None = None
+    paper: bool = True
 
     @property
     def figures(self) -> Path:
@@ -97,9 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-group",
         type=int,
         default=DEFAULT_MIN_GROUP,
-        help="匿名性の閾値: 基数がこれ未満の集団は x で秘匿（既定10、3以上）",
+        help="匿名性の閾値: 回答者がこれ未満の集団（職域・職位・年代）は集計の前に他の集団と統合する（既定10、3以上）",
     )
-    p.add_argument("--pool-small", action="store_true", help="閾値未満の属性区分を「その他」にまとめて集計する")
     p.add_argument(
         "--export-free-text",
         action="store_true",
@@ -127,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--marks",
         choices=["holm", "bh", "protected"],
-        default="protected",
-        help="クロス集計の有意差記号の多重比較: protected=表全体のRao–Scott検定が5%%水準で有意な場合のみ無調整で表示（既定）"
-        " / holm=表内の全セルをHolm法で調整 / bh=Benjamini–Hochberg法（偽発見率）",
+        default="holm",
+        help="クロス集計の有意差記号の多重比較: holm=表内の全セルをHolm法で調整（既定） / bh=Benjamini–Hochberg法（偽発見率）"
+        " / protected=表全体のRao–Scott検定が5%%水準で有意な場合のみ無調整で表示（旧版の既定。誤表示が多い）",
     )
     p.add_argument(
         "--fpc-change",
@@ -140,10 +140,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-fpc-change", dest="fpc_change", action="store_false", help=argparse.SUPPRESS)
     p.add_argument(
+        "--change-fdr",
+        action="store_true",
+        help="経年比較の判定を、検定するすべての行についてBenjamini–Hochberg法で調整したp値で行う（偽発見率5%%。"
+        "既定は行ごとに5%%水準）",
+    )
+    p.add_argument(
         "--freeze-baseline",
         type=Path,
         metavar="FOLDER",
         help="今回の結果を翌年比較用の基準値としてフォルダに凍結する（例 data/processed/baseline_r7）",
+    )
+    p.add_argument(
+        "--no-paper",
+        dest="paper",
+        action="store_false",
+        help="委員会資料（figures/報告書.html・報告書.pptx・報告書.pdf）を作らない",
     )
     return p
 
@@ -161,19 +173,18 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         synthetic=bool(args.synthetic or _SYNTHETIC_NAME.search(Path(data).name)),
         weighted=args.weighted,
         min_group=args.min_group,
-        pool_small=args.pool_small,
         marks=args.marks,
         export_free_text=args.export_free_text,
         matrix=args.matrix,
         compare=args.compare,
         mapping=args.mapping,
         fpc_change=args.fpc_change,
+        change_fdr=args.change_fdr,
         freeze_baseline=args.freeze_baseline,
+        paper=args.paper,
     )
 
 
-# where versions before the internal folder wrote the free-text export (inside the published folder):
-# a run removes it
 # where versions before the internal folder wrote the free-text export, inside the published folder:
 # a run removes it
 LEGACY_INTERNAL = ("data/processed/internal/自由記述_内部用_公開禁止.csv",)
