@@ -1,0 +1,115 @@
+"""The forest plot of a logistic regression: odds ratios with 95% confidence intervals.
+
+It draws a :class:`~ppp_survey.survey.regression.RegressionResult` (computed in the survey layer):
+one row per coefficient except the intercept, the odds ratio as a point and its interval as a line
+on a log scale, a reference line at 1 (no association), the value and interval printed at the right.
+Rows of a factor name its reference level (「職位（基準: 係員）: 係長級」). The footer gives the base
+(n, and how many were left out for a missing answer), the weights and the source note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import ticker
+
+from ppp_survey.outputs.plots import BAR_COLOR, FONT_FAMILY, add_footer, fit_left_margin, theme
+from ppp_survey.survey.regression import INTERCEPT, RegressionResult
+
+__all__ = ["odds_ratio_labels", "plot_odds_ratios"]
+
+_GREY = "#888888"
+
+
+def odds_ratio_labels(result: RegressionResult, names: Mapping[str, str] | None = None) -> list[str]:
+    """Row labels of the forest plot, in the table's order (intercept left out)."""
+    names = dict(names or {})
+    reference = {t.name: t.reference for t in result.terms if t.kind == "factor"}
+    labels = []
+    for term, level in zip(result.table["term"], result.table["level"]):
+        if term == INTERCEPT:
+            continue
+        label = names.get(term, term)
+        labels.append(f"{label}（基準: {reference[term]}）: {level}" if term in reference else label)
+    return labels
+
+
+def _value_text(ratio: float, low: float, high: float) -> str:
+    return f"{ratio:.2f}（{low:.2f}～{high:.2f}）"
+
+
+def plot_odds_ratios(
+    result: RegressionResult,
+    *,
+    ax=None,
+    names: Mapping[str, str] | None = None,
+    title: str | None = None,
+    note: str = "",
+):
+    """Forest plot of the odds ratios of a logistic :func:`~ppp_survey.survey.regression.survey_glm`.
+
+    Parameters
+    ----------
+    result : RegressionResult
+        A ``family="binomial"`` fit.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when None.
+    names : mapping, optional
+        Display names of the terms (``{"position": "職位"}``); default the column names.
+    title : str, optional
+        Default: 「{response}のオッズ比（95%信頼区間）」.
+    note : str
+        The source note (e.g. :func:`ppp_survey.text.source_note`), printed under the base.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if result.family != "binomial":
+        raise ValueError("plot_odds_ratios draws a logistic regression (family='binomial')")
+    rows = result.table[result.table["term"] != INTERCEPT]
+    labels = odds_ratio_labels(result, names)
+    k = len(rows)
+    with theme():
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(8.0, 0.36 * k + 1.9))
+            fig.subplots_adjust(left=0.35, right=0.78, top=0.9, bottom=max(0.12, 0.75 / (0.36 * k + 1.9)))
+        fig = ax.figure
+        y = np.arange(k)[::-1]
+        ratio = rows["odds_ratio"].to_numpy(float)
+        low, high = rows["or_ci_low"].to_numpy(float), rows["or_ci_high"].to_numpy(float)
+        clear = (low > 1.0) | (high < 1.0)  # the interval excludes 1
+        ax.hlines(y, low, high, color=np.where(clear, BAR_COLOR, _GREY), lw=1.6)
+        ax.scatter(ratio[clear], y[clear], color=BAR_COLOR, s=28, zorder=3, label="95%信頼区間が1を含まない")
+        ax.scatter(
+            ratio[~clear], y[~clear], facecolor="white", edgecolor=_GREY, s=28, zorder=3, label="95%信頼区間が1を含む"
+        )
+        ax.axvline(1.0, color="#c0392b", lw=1, ls="--")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.set_yticks(y, labels, fontfamily=FONT_FAMILY)  # also on an Axes made outside theme()
+        ax.set_ylim(-0.8, k - 0.2)
+        ax.set_xlabel(
+            "オッズ比（対数目盛）・横線は95%信頼区間（1より右: 該当するほど肯定的回答が多い）", fontfamily=FONT_FAMILY
+        )
+        for yy, r, lo, hi in zip(y, ratio, low, high):
+            ax.annotate(
+                _value_text(r, lo, hi),
+                xy=(1.0, yy),
+                xycoords=("axes fraction", "data"),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_title(title or f"{result.response}のオッズ比（95%信頼区間）", pad=22, fontfamily=FONT_FAMILY)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False, fontsize=7.5, borderaxespad=0.2)
+        base = f"n = {result.n:,}" + (f"（無回答等 {result.n_dropped:,}人を除く）" if result.n_dropped else "")
+        add_footer(fig, base=f"{base}　ロジスティック回帰、{result.weights_label}、デザインベースの標準誤差", note=note)
+        if ax is fig.axes[0]:
+            fit_left_margin(ax)
+    return ax
