@@ -394,3 +394,24 @@ def test_calibration_result_is_frozen(api, api_margins):
         cal.iterations = 3  # type: ignore[misc]
     assert cal.aux_matrix().shape == (200, 3 + 2 + 2)
     np.testing.assert_allclose(cal.aux_matrix().T @ cal.weights, np.concatenate([m.targets for m in cal.margins]))
+
+
+def test_compare_weights_puts_both_estimates_side_by_side(baseline, base_design, base_margins, codebook):
+    from ppp_survey.survey.calibration import COMPARISON_COLUMNS, compare_weights
+
+    r = baseline.responses
+    cal = rake(r, base_design, base_margins)
+    items = [codebook.item(q) for q in ("q1", "q2", "q3")]
+    table = compare_weights(r, cal, items)
+    assert list(table.columns) == list(COMPARISON_COLUMNS)
+    assert len(table) == (5 + 1) + (4 + 1) + 2  # choices, and 肯定的回答 for the two Likert questions
+    strata = survey_mean(r, base_design, ["q1", "q2", "q3"])
+    calibrated = calibrated_mean(r, cal, ["q1", "q2", "q3"])
+    choices = table[table["code"] > 0]
+    np.testing.assert_array_equal(choices["estimate_strata"], strata["estimate"])
+    np.testing.assert_array_equal(choices["ci_high_calibrated"], calibrated["ci_high"])
+    top = table[(table["question"] == "q2") & (table["code"] == 0)].iloc[0]
+    assert top["label"] == "肯定的回答"
+    share = choices[(choices["question"] == "q2") & choices["label"].isin(["意欲がある", "どちらかといえば意欲がある"])]
+    assert top["estimate_calibrated"] == pytest.approx(share["estimate_calibrated"].sum(), rel=1e-12)
+    np.testing.assert_allclose(table["difference"], table["estimate_calibrated"] - table["estimate_strata"])

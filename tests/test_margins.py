@@ -115,3 +115,13 @@ def test_a_file_that_is_not_csv(tmp_path, codebook):
     path.write_bytes(b'\xef\xbb\xbf"a,b\n')
     with pytest.raises(PppSurveyError):
         load_margins(path, codebook)
+
+
+def test_merged_pools_sum_their_members(tmp_path, codebook):
+    margins = load_margins(write(tmp_path, ILLUSTRATIVE), codebook)
+    merged = margins.merged({"position": {"課長補佐級＋課長級以上": ("課長補佐級", "課長級以上")}})
+    position, age = merged.margins
+    assert position.categories == ("係員", "係長級", "課長補佐級＋課長級以上")
+    assert position.counts == (1927, 742, 292 + 177) and position.total == 3138
+    assert age == margins.margins[1]
+    assert margins.merged({}) == margins

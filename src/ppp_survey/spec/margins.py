@@ -27,7 +27,8 @@ Rules, checked with the codebook (each error names file, line, column and value,
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -94,6 +95,21 @@ class Margins:
     def targets(self) -> dict[str, pd.Series]:
         """``{attribute id: totals by category}``, the ``margins`` argument of :func:`~ppp_survey.survey.calibration.rake`."""
         return {m.attribute: m.totals() for m in self.margins}
+
+    def merged(self, pools: Mapping[str, Mapping[str, Sequence[str]]]) -> Margins:
+        """The margins with categories merged into pools, ``{attribute id: {pool label: member labels}}``
+        (the anonymity pools of :func:`ppp_survey.survey.privacy.protect`, ``Pools.by_attribute``): a
+        pool's staff are its members' sum, placed where its first member was."""
+        out = []
+        for m in self.margins:
+            merged = pools.get(m.attribute, {})
+            owner = {member: label for label, members in merged.items() for member in members}
+            counts: dict[str, int] = {}
+            for category, count in zip(m.categories, m.counts):
+                label = owner.get(category, category)
+                counts[label] = counts.get(label, 0) + count
+            out.append(replace(m, categories=tuple(counts), counts=tuple(counts.values())))
+        return replace(self, margins=tuple(out))
 
     def to_frame(self) -> pd.DataFrame:
         """A tidy table ``attribute, label, category, population`` (one row per category)."""

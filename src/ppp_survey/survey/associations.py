@@ -1,0 +1,140 @@
+"""Adjusted associations (issue 19): what goes with willingness when 職域, 職位 and 年代 are held fixed.
+
+A model is written with the keys the comparison and the KPI table use for indicators
+(:class:`~ppp_survey.survey.indicators.IndicatorKey`): the response is a 0/1 indicator such as
+``q2:top2`` (肯定的回答 of 2-(2), 意欲がある＋どちらかといえば意欲がある); a term is a respondent
+attribute (``domain``, ``position``, ``age``: a factor against its first category) or a 0/1
+indicator (``q3:choice:1``: handled a proposal (ある); ``q6:top2``: finds consulting easy). A
+respondent who did not answer the question of the response or of a term is left out of the model
+(R's ``na.omit``); わからない and other off-scale answers count as "not top-2", as in the tables.
+
+:func:`association_model` fits the logistic model on the stratified design or on raked weights
+(:func:`~ppp_survey.survey.regression.survey_glm`); :func:`adjusted_association` reads one 0/1 term's
+adjusted odds ratio, its 95% interval and its design-based test, the quantity a policy-matrix rule
+"association with control" judges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.survey.calibration import Calibration
+from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, bottom2, top2
+from ppp_survey.survey.regression import RegressionResult, survey_glm
+
+__all__ = [
+    "DEFAULT_RESPONSE",
+    "DEFAULT_TERMS",
+    "AdjustedAssociation",
+    "adjusted_association",
+    "association_model",
+    "indicator",
+    "key_label",
+]
+
+#: 2-(2) 肯定的回答 (意欲がある＋どちらかといえば意欲がある).
+DEFAULT_RESPONSE = "q2:top2"
+#: 職域, 職位, 年代, 2-(3) experience of handling a proposal (ある), 2-(6) ease of consulting (肯定的回答).
+DEFAULT_TERMS = ("domain", "position", "age", "q3:choice:1", "q6:top2")
+
+
+def _parse(key: str, codebook: Codebook) -> tuple[Item, str, int | None]:
+    parts = key.split(":")
+    try:
+        item = codebook.item(parts[0])
+    except KeyError:
+        raise KeyError(f"{key!r}: {parts[0]!r} is not an item of the codebook") from None
+    if len(parts) == 2 and parts[1] in ("top2", "bottom2"):
+        if item.type != "likert":
+            raise ValueError(f"{key!r}: {parts[1]} needs a likert question; {item.id} is {item.type}")
+        return item, parts[1], None
+    if len(parts) == 3 and parts[1] in ("choice", "opt") and parts[2].lstrip("-").isdigit():
+        item.choice(int(parts[2]))  # KeyError for an unknown code
+        return item, parts[1], int(parts[2])
+    raise ValueError(f"{key!r} is not an indicator key: write 'q2:top2', 'q3:choice:1' or 'q5:opt:3'")
+
+
+def indicator(responses: pd.DataFrame, codebook: Codebook, key: str) -> pd.Series:
+    """The 0/1 column of an indicator key (float; NaN where the question was not answered)."""
+    item, kind, code = _parse(key, codebook)
+    if kind == "opt":
+        column = responses[item.option_column(item.choice(code))]  # type: ignore[arg-type]
+        return pd.Series(column.to_numpy(dtype=float, na_value=np.nan), index=responses.index, name=key)
+    values = responses[item.id]
+    if kind == "choice":
+        labels = [item.choice(code).label]  # type: ignore[arg-type]
+    else:
+        labels = [c.label for c in (top2(item) if kind == "top2" else bottom2(item))]
+    out = np.where(values.isna().to_numpy(), np.nan, values.isin(labels).to_numpy(dtype=float))
+    return pd.Series(out, index=responses.index, name=key)
+
+
+def key_label(codebook: Codebook, key: str) -> str:
+    """A display name: the attribute's label (職位), or 「2-(6) 肯定的回答」 / 「2-(3) ある」."""
+    if ":" not in key:
+        return codebook.item(key).label
+    item, kind, code = _parse(key, codebook)
+    head = item.number or item.id
+    if kind in ("top2", "bottom2"):
+        return f"{head} {MEASURE_LABEL[Measure(kind)]}"
+    return f"{head} {item.choice(code).label}"  # type: ignore[arg-type]
+
+
+def association_model(
+    responses: pd.DataFrame,
+    design: StratifiedDesign | Calibration,
+    codebook: Codebook,
+    *,
+    response: str = DEFAULT_RESPONSE,
+    terms: Sequence[str] = DEFAULT_TERMS,
+    reference: Mapping[str, str] | None = None,
+    level: float = 0.95,
+) -> RegressionResult:
+    """Logistic regression of the indicator `response` on `terms` with design-based standard errors.
+
+    Attributes enter as factors (reference: their first category, or ``reference[attribute]``);
+    indicator keys as 0/1 columns named by the key. Rows are the respondents of `design`.
+    """
+    data = pd.DataFrame(index=responses.index)
+    data[response] = indicator(responses, codebook, response)
+    for term in terms:
+        data[term] = indicator(responses, codebook, term) if ":" in term else responses[term]
+    return survey_glm(data, design, response, list(terms), family="binomial", reference=reference, level=level)
+
+
+@dataclass(frozen=True)
+class AdjustedAssociation:
+    """One 0/1 term's adjusted association with the response: odds ratio, 95% interval, Wald test."""
+
+    term: str
+    odds_ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n: int
+    controls: tuple[str, ...]
+
+
+def adjusted_association(result: RegressionResult, term: str) -> AdjustedAssociation:
+    """The odds ratio of a one-coefficient term of a logistic model, adjusted for the model's other terms."""
+    if result.family != "binomial":
+        raise ValueError("an adjusted association is read from a logistic model (family='binomial')")
+    rows = result.table[result.table["term"] == term]
+    if len(rows) != 1:
+        raise KeyError(f"{term!r} is not a one-coefficient term of the model (terms: {[t.name for t in result.terms]})")
+    row = rows.iloc[0]
+    return AdjustedAssociation(
+        term=term,
+        odds_ratio=float(row["odds_ratio"]),
+        ci_low=float(row["or_ci_low"]),
+        ci_high=float(row["or_ci_high"]),
+        p_value=float(row["p_value"]),
+        n=result.n,
+        controls=tuple(t.name for t in result.terms if t.name != term),
+    )

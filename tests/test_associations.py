@@ -1,0 +1,74 @@
+"""Adjusted associations (ppp_survey.survey.associations): indicator keys become the 0/1 columns the
+tables use, and the model is survey_glm on them (checked against survey_glm on hand-made columns)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ppp_survey.spec.margins import load_margins
+from ppp_survey.survey.associations import (
+    DEFAULT_TERMS,
+    adjusted_association,
+    association_model,
+    indicator,
+    key_label,
+)
+from ppp_survey.survey.calibration import rake
+from ppp_survey.survey.regression import survey_glm
+from ppp_survey.survey.tables import likert_summary, make_design
+from test_margins import ILLUSTRATIVE
+
+
+@pytest.fixture(scope="module")
+def design(baseline, frame, codebook):
+    return make_design(baseline.responses, frame, codebook)
+
+
+def test_indicator_columns(baseline, codebook, design):
+    r = baseline.responses
+    top = indicator(r, codebook, "q6:top2")
+    assert top.isna().sum() == r["q6"].isna().sum()
+    assert top.sum() == r["q6"].isin(["感じる", "どちらかといえば感じる"]).sum()  # わからない counts as 0
+    # the same share as the tables' 肯定的回答
+    summary = likert_summary(r, design, codebook.item("q6"))
+    row = summary[summary["measure"] == "肯定的回答"].iloc[0]
+    assert top.mean() == pytest.approx(row["unweighted"], rel=1e-12)
+    assert indicator(r, codebook, "q3:choice:1").sum() == (r["q3"] == "ある").sum()
+    np.testing.assert_array_equal(indicator(r, codebook, "q5:opt:3"), r["q5_3"].to_numpy(dtype=float, na_value=np.nan))
+    for bad, error in [("q9:top2", KeyError), ("q3:top2", ValueError), ("q2:choice:9", KeyError), ("q2", ValueError)]:
+        with pytest.raises(error):
+            indicator(r, codebook, bad)
+
+
+def test_labels(codebook):
+    assert key_label(codebook, "position") == "職位"
+    assert key_label(codebook, "q6:top2") == "2-(6) 肯定的回答"
+    assert key_label(codebook, "q3:choice:1") == "2-(3) ある"
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_willingness_model_on_the_baseline(baseline, codebook, design, tmp_path, calibrated):
+    r = baseline.responses
+    weights = design
+    if calibrated:
+        path = tmp_path / "m.csv"
+        path.write_text(ILLUSTRATIVE, encoding="utf-8")
+        weights = rake(r, design, load_margins(path, codebook).targets())
+    result = association_model(r, weights, codebook)
+    assert result.response == "q2:top2" and [t.name for t in result.terms] == list(DEFAULT_TERMS)
+    data = r[["domain", "position", "age"]].assign(
+        y=np.where(r["q2"].isna(), np.nan, r["q2"].isin(["意欲がある", "どちらかといえば意欲がある"]).astype(float)),
+        exp=np.where(r["q3"].isna(), np.nan, (r["q3"] == "ある").astype(float)),
+        easy=np.where(r["q6"].isna(), np.nan, r["q6"].isin(["感じる", "どちらかといえば感じる"]).astype(float)),
+    )
+    by_hand = survey_glm(data, weights, "y", ["domain", "position", "age", "exp", "easy"], family="binomial")
+    np.testing.assert_array_equal(result.coefficients, by_hand.coefficients)
+    np.testing.assert_array_equal(result.se, by_hand.se)
+    lever = adjusted_association(result, "q6:top2")
+    row = result.table[result.table["term"] == "q6:top2"].iloc[0]
+    assert lever.odds_ratio == pytest.approx(np.exp(row["coefficient"]))
+    assert lever.ci_low < lever.odds_ratio < lever.ci_high and lever.p_value == row["p_value"]
+    assert lever.controls == ("domain", "position", "age", "q3:choice:1") and lever.n == result.n
+    with pytest.raises(KeyError):
+        adjusted_association(result, "domain")  # eight coefficients: not one odds ratio
