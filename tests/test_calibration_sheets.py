@@ -1,0 +1,72 @@
+"""Sheets and display tables of the raking and the adjusted associations (outputs.calibration_sheets):
+they show the survey layer's numbers (rounded half up), with Japanese headers, and write to a workbook
+and a PNG."""
+
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+import pytest
+
+from ppp_survey.outputs.calibration_sheets import (
+    ASSOCIATION_FIGURE,
+    association_display,
+    association_figure_plan,
+    calibration_note,
+    calibration_sheets,
+    margins_display,
+    term_tests_display,
+    weights_display,
+)
+from ppp_survey.outputs.figure_files import save_figures
+from ppp_survey.outputs.xlsx import write_workbook
+from ppp_survey.spec.margins import load_margins
+from ppp_survey.survey.associations import association_model, key_label
+from ppp_survey.survey.calibration import compare_weights, rake
+from ppp_survey.survey.tables import make_design
+from ppp_survey.text import source_note
+from test_margins import ILLUSTRATIVE
+
+
+@pytest.fixture(scope="module")
+def pieces(baseline, frame, codebook, tmp_path_factory):
+    r = baseline.responses
+    design = make_design(r, frame, codebook)
+    path = tmp_path_factory.mktemp("m") / "m.csv"
+    path.write_text(ILLUSTRATIVE, encoding="utf-8")
+    cal = rake(r, design, load_margins(path, codebook).targets())
+    comparison = compare_weights(r, cal, [codebook.item(q) for q in ("q1", "q2", "q3")])
+    model = association_model(r, cal, codebook)
+    names = {t.name: key_label(codebook, t.name) for t in model.terms}
+    return cal, comparison, model, names
+
+
+def test_display_tables_show_the_numbers(pieces):
+    cal, comparison, model, names = pieces
+    margins = margins_display(cal, {"position": "職位"})
+    assert len(margins) == 9 + 5 + 5 and "職位" in set(margins["属性"])
+    assert margins["相対誤差"].max() <= 1e-10
+    weights = weights_display(comparison)
+    assert weights["職域別ウェイト(%)"].iloc[0] == pytest.approx(round(100 * comparison["estimate_strata"].iloc[0], 1))
+    assert np.max(np.abs(weights["差(ポイント)"] - 100 * comparison["difference"])) <= 0.05 + 1e-9  # one decimal
+    coefficients = association_display(model, names)
+    assert len(coefficients) == len(model.names) - 1
+    assert coefficients["説明変数"].iloc[-1] == "2-(6) 肯定的回答"
+    assert np.max(np.abs(coefficients["オッズ比"] - model.table["odds_ratio"].to_numpy()[1:])) <= 0.005 + 1e-9
+    tests = term_tests_display(model, names)
+    assert tests["説明変数"].tolist() == ["職域", "職位", "年代", "2-(3) ある", "2-(6) 肯定的回答"]
+    assert "レイキング" in calibration_note(cal) and "calibrate" in calibration_note(cal)
+
+
+def test_sheets_write_to_a_workbook_and_the_forest_plot_to_png(pieces, codebook, tmp_path):
+    cal, comparison, model, names = pieces
+    note = source_note(codebook, 3138, 1340, synthetic=True)
+    sheets = calibration_sheets(source_note=note, cal=cal, comparison=comparison, association=model, names=names)
+    assert [s.name for s in sheets] == ["レイキング", "関連要因"]
+    book = write_workbook(tmp_path / "book.xlsx", sheets, banner="架空データ")
+    wb = openpyxl.load_workbook(book)
+    text = " ".join(str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None)
+    assert "全体の推定: 職域別ウェイトとレイキング後" in text and "係数とオッズ比" in text and note in text
+    assert calibration_sheets(source_note=note) == []
+    (path,) = save_figures(association_figure_plan(model, names=names, note=note), tmp_path, jobs=1)
+    assert path.name == ASSOCIATION_FIGURE and path.stat().st_size > 10_000
