@@ -54,6 +54,7 @@ from ppp_survey.report.options import (
     ReportOptions,
     build_parser,
     check_destinations,
+    illustrative_frame,
     options_from_args,
     owned_outputs,
 )
@@ -79,6 +80,8 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     lock, write every output into a staging folder, swap it in for the previous set. Returns the
     paths written (the published manifest, then the internal files)."""
     check_destinations(opts)  # and creates opts.out
+    if opts.illustrative_frame:
+        progress(illustrative_frame_notice(opts.frame))
     with output_lock(opts.out), Staging(opts.out) as stage:
         if stage.recovered:
             progress("        前回中断された出力の置き換えを元に戻しました")
@@ -213,6 +216,16 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     )
     internal.append(write_internal_manifest(internal, manifest, staged.internal / INTERNAL_MANIFEST, roots))
     return [*written, manifest, *internal]
+
+
+def illustrative_frame_notice(frame: Path) -> str:
+    """The line that says a run is weighted by an illustrative staff frame and labelled 架空データ."""
+    line, _ = illustrative_frame(frame) or (0, "")
+    where = f"（{line}行目の注記）" if line else ""
+    return (
+        f"注意: 職員数フレーム {Path(frame).name} の職員数は例示（架空）です{where}。"
+        "すべての出力に「架空データ」と明記します（実際の職員数のCSVを --frame に指定すると外れます）"
+    )
 
 
 def write_tables(

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ppp_survey.constants import DEFAULT_MIN_GROUP
-from ppp_survey.files import INTERNAL_FOLDER, STAGING_NAME, OutputError, os_error_reason, safe_relative
+from ppp_survey.errors import PppSurveyError
+from ppp_survey.files import (
+    INTERNAL_FOLDER,
+    STAGING_NAME,
+    OutputError,
+    decode_text,
+    os_error_reason,
+    safe_relative,
+)
 
 
 def _stderr(message: str) -> None:
@@ -22,6 +30,19 @@ def _stderr(message: str) -> None:
 DEFAULT_DATA = Path("data/raw/synthetic_r7_responses.xlsx")
 DEFAULT_FRAME = Path("data/raw/staff_frame_r7.csv")
 _SYNTHETIC_NAME = re.compile(r"synthetic|架空", re.IGNORECASE)
+# a staff frame that says in a ``#`` comment line that its numbers are illustrative (the bundled ones do)
+_ILLUSTRATIVE_NOTE = re.compile(r"架空|例示|illustrative|synthetic", re.IGNORECASE)
+
+
+class OptionError(PppSurveyError):
+    """Options the report cannot run with (a real export without its staff frame)."""
+
+
+NO_FRAME = (
+    "--data を指定したときは、この調査の職域別職員数（1行目「職域,職員数」のCSV）を --frame で指定してください。"
+    "推定の重みは職員数で決まります。同梱の {frame} の内訳は例示（架空）の数値です。"
+    "試しに使うだけなら --frame {frame} と明示すれば実行でき、そのときはすべての出力に「架空データ」と明記されます"
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +66,7 @@ class ReportOptions:
     change_fdr: bool = False
     freeze_baseline: Path | None = None
     paper: bool = True
+    illustrative_frame: bool = False  # the frame says it is illustrative: outputs labelled 架空データ
 
     @property
     def figures(self) -> Path:
@@ -75,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data", type=Path, help="回答データ (.xlsx / .csv / .sav)。既定: data/raw/synthetic_r7_responses.xlsx"
     )
-    p.add_argument("--frame", type=Path, help="職域別職員数フレーム (.csv)。既定: data/raw/staff_frame_r7.csv")
+    p.add_argument(
+        "--frame",
+        type=Path,
+        help="職域別職員数フレーム (.csv、1行目「職域,職員数」)。--data を指定したときは必須。"
+        "既定: data/raw/staff_frame_r7.csv（内訳は例示（架空）の数値。使うと出力に「架空データ」と明記）",
+    )
     p.add_argument("--codebook", type=Path, help="コードブック (.yaml)。既定: 同梱の令和7年度版（再構成）")
     p.add_argument(
         "--out",
@@ -161,16 +188,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options_from_args(args: argparse.Namespace) -> ReportOptions:
+    """The options of a run. A ``--data`` without ``--frame`` is refused (:class:`OptionError`):
+    the bundled frame's breakdown is illustrative, and weighting a real export by it would make
+    numbers that look real. A frame that says it is illustrative (:func:`illustrative_frame`)
+    labels every output 架空データ."""
     root = default_root()
+    if args.data is not None and args.frame is None:
+        raise OptionError(NO_FRAME.format(frame=DEFAULT_FRAME.as_posix()))
     data = args.data or root / DEFAULT_DATA
+    frame = args.frame or root / DEFAULT_FRAME
     out = args.out or root
+    illustrative = illustrative_frame(frame) is not None
     return ReportOptions(
         data=data,
-        frame=args.frame or root / DEFAULT_FRAME,
+        frame=frame,
         codebook=args.codebook,
         out=out,
         on_invalid=args.on_invalid,
-        synthetic=bool(args.synthetic or _SYNTHETIC_NAME.search(Path(data).name)),
+        synthetic=bool(args.synthetic or _SYNTHETIC_NAME.search(Path(data).name) or illustrative),
         weighted=args.weighted,
         min_group=args.min_group,
         marks=args.marks,
@@ -182,7 +217,28 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         change_fdr=args.change_fdr,
         freeze_baseline=args.freeze_baseline,
         paper=args.paper,
+        illustrative_frame=illustrative,
     )
+
+
+def illustrative_frame(path: str | Path) -> tuple[int, str] | None:
+    """``(line, text)`` of the first ``#`` comment line of a staff frame that says its numbers are
+    illustrative (架空, 例示, illustrative, synthetic), as the bundled frames do; ``None`` for any
+    other frame, and for a file that cannot be read (loading the frame then says what is wrong).
+
+    The file's own declaration decides, wherever it was copied: a frame of real numbers made from
+    the bundled one is real once that comment line is deleted."""
+    try:
+        text, _ = decode_text(Path(path).read_bytes(), path)
+    except (OSError, PppSurveyError):
+        return None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break  # comments after the header are data rows' business, not the file's declaration
+        if stripped.startswith("#") and _ILLUSTRATIVE_NOTE.search(stripped):
+            return number, stripped.lstrip("#").strip()
+    return None
 
 
 # where versions before the internal folder wrote the free-text export, inside the published folder:

@@ -1,0 +1,78 @@
+"""Safe defaults (issue 17 item 3): a real export is never weighted by the illustrative staff frame
+without saying so. ``--data`` without ``--frame`` stops; the illustrative frame given explicitly
+labels every output 架空データ and the run says so on screen."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import BASELINE, FRAME, REPO
+from ppp_survey.report.cli import main
+from ppp_survey.report.options import build_parser, illustrative_frame, options_from_args
+
+
+def options(*argv):
+    return options_from_args(build_parser().parse_args(list(argv)))
+
+
+@pytest.fixture
+def real_named(tmp_path):
+    """The bundled export under a name that does not say it is synthetic (as a real export's would)."""
+    path = tmp_path / "回答_R7.xlsx"
+    shutil.copyfile(BASELINE, path)
+    return path
+
+
+def test_data_without_frame_stops_with_one_line(real_named, tmp_path, capsys):
+    assert main(["--data", str(real_named), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("エラー: --data を指定したときは")
+    for part in ("--frame", "職域,職員数", "例示（架空）", "data/raw/staff_frame_r7.csv", "架空データ"):
+        assert part in err
+    assert not (tmp_path / "out").exists()  # refused before anything is made
+
+
+def test_bare_run_keeps_the_bundled_inputs(tmp_path, monkeypatch):
+    monkeypatch.setenv("PPP_SURVEY_ROOT", str(REPO))
+    opts = options()
+    assert opts.data == REPO / "data/raw/synthetic_r7_responses.xlsx"
+    assert opts.frame == REPO / "data/raw/staff_frame_r7.csv"
+    assert opts.synthetic and opts.illustrative_frame
+    # --frame alone (the bundled data) is fine too
+    assert options("--frame", str(FRAME)).synthetic
+
+
+def test_the_bundled_frames_say_they_are_illustrative():
+    for name in ("staff_frame_r7.csv", "staff_frame_r8.csv"):
+        line, text = illustrative_frame(REPO / "data" / "raw" / name)
+        assert line in (2, 3) and "架空" in text
+
+
+def test_explicit_illustrative_frame_labels_outputs(real_named, tmp_path):
+    opts = options("--data", str(real_named), "--frame", str(FRAME), "--out", str(tmp_path))
+    assert opts.synthetic and opts.illustrative_frame
+
+
+def test_a_real_frame_is_not_labelled(real_named, tmp_path):
+    """A frame made from the bundled one: once its comment lines about 架空 are gone it is real."""
+    frame = tmp_path / "職員数.csv"
+    lines = FRAME.read_text(encoding="utf-8").splitlines()
+    frame.write_text("\n".join(x for x in lines if not x.startswith("#")) + "\n", encoding="utf-8")
+    assert illustrative_frame(frame) is None
+    opts = options("--data", str(real_named), "--frame", str(frame), "--out", str(tmp_path))
+    assert not opts.synthetic and not opts.illustrative_frame
+    # a frame that cannot be read is left to load_frame's message
+    assert illustrative_frame(tmp_path / "none.csv") is None
+
+
+def test_run_with_the_illustrative_frame_says_so(real_named, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--data", str(real_named), "--frame", str(FRAME), "--out", str(out), "--no-paper"]) == 0
+    err = capsys.readouterr().err
+    assert "注意: 職員数フレーム staff_frame_r7.csv の職員数は例示（架空）です（3行目の注記）" in err
+    assert (out / "data" / "processed" / "集計表_架空データ.xlsx").is_file()
+    assert not (out / "data" / "processed" / "集計表.xlsx").exists()
+    page = (out / "figures" / "2-08_政策マトリクス.html").read_text(encoding="utf-8")
+    assert "架空データ" in page
