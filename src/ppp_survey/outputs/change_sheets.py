@@ -28,7 +28,7 @@ from ppp_survey.outputs.change_charts import (
     plot_change_heatmap,
     plot_dumbbell,
 )
-from ppp_survey.outputs.xlsx import Block, Sheet
+from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import PolicyMatrix
@@ -54,6 +54,22 @@ def method_note(changes: ChangeTable) -> str:
     )
 
 
+def _change_formats(table: pd.DataFrame) -> dict[str, str]:
+    """Excel formats of a change table's number columns: % and points with one decimal (87.0, not
+    87), the difference signed, p-values with three decimals or <0.001, bases whole."""
+    formats = {}
+    for col in table.columns:
+        if col.endswith("(%)") or col.startswith("95%CI") or col == "MDD(pt)":
+            formats[col] = "0.0"
+        elif col == "差(pt)":
+            formats[col] = "+0.0;-0.0;0.0"
+        elif col in ("p値", "調整後p値"):
+            formats[col] = P_FORMAT
+        elif col.startswith("基数"):
+            formats[col] = "#,##0"
+    return formats
+
+
 def _adjust_text(changes: ChangeTable) -> str:
     if changes.adjust == "bh":
         tested = int(np.isfinite(changes.rows["p_adjusted"].to_numpy(float)).sum())
@@ -64,33 +80,36 @@ def _adjust_text(changes: ChangeTable) -> str:
     return "指標ごとに検定しており多重比較の調整はしない（変化のない項目の約5%が偶然に有意になる）。"
 
 
-def _publishable(display: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+def _publishable(display: pd.DataFrame, rows: pd.DataFrame, *, p_text: bool = True) -> pd.DataFrame:
     """Suppressed rows: every value column shows x (never 0 or blank)."""
     held = rows["suppressed"].to_numpy(bool)
     out = display.astype(object).copy()
     values = [c for c in out.columns if c not in ("指標", "設問", "選択肢", "職域", "判定")]
     out.loc[held, values] = SUPPRESSED_MARK
     out.loc[held, "判定"] = SUPPRESSED
+    if not p_text:
+        return out
     out.loc[(rows["p_value"] < 0.001).to_numpy() & ~held, "p値"] = "<0.001"
     if "調整後p値" in out.columns:
         out.loc[(rows["p_adjusted"] < 0.001).to_numpy() & ~held, "調整後p値"] = "<0.001"
     return out
 
 
-def change_tables(changes: ChangeTable) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(全体, 職域別) change tables for publishing: Japanese headers, % rounded half up, x where held."""
+def change_tables(changes: ChangeTable, *, p_text: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(全体, 職域別) change tables for publishing: Japanese headers, % rounded half up, x where held;
+    p-values under 0.001 as the text '<0.001' (``p_text=False``: numbers, for a sheet that formats them)."""
     rows = changes.rows
     overall = rows[rows["group"] == ALL]
     groups = rows[rows["group"] != ALL]
     return (
-        _publishable(display_changes(changes.with_rows(overall), group=None), overall),
-        _publishable(display_changes(changes.with_rows(groups), group=None), groups),
+        _publishable(display_changes(changes.with_rows(overall), group=None), overall, p_text=p_text),
+        _publishable(display_changes(changes.with_rows(groups), group=None), groups, p_text=p_text),
     )
 
 
 def change_sheets(changes: ChangeTable, *, source_note: str) -> list[Sheet]:
     """Workbook sheets of the comparison: 変化（全体）, 変化（職域別）, 比較対象外."""
-    overall, groups = change_tables(changes)
+    overall, groups = change_tables(changes, p_text=False)
     notes = (
         source_note,
         method_note(changes),
@@ -107,9 +126,10 @@ def change_sheets(changes: ChangeTable, *, source_note: str) -> list[Sheet]:
             "理由": not_compared["reason"].astype(str),
         }
     )
+    formats = _change_formats(overall)
     return [
-        Sheet("変化（全体）", (Block("経年変化（全体）", overall, notes=notes),), widths={2: 30, 3: 40}),
-        Sheet("変化（職域別）", (Block("経年変化（職域別）", groups, notes=notes),), widths={2: 30, 3: 40}),
+        Sheet("変化（全体）", (Block("経年変化（全体）", overall, formats, notes=notes),), widths={2: 30, 3: 40}),
+        Sheet("変化（職域別）", (Block("経年変化（職域別）", groups, formats, notes=notes),), widths={2: 30, 3: 40}),
         Sheet(
             "比較対象外", (Block("比較しなかった項目と理由（マッピングファイルによる）", nc),), widths={1: 16, 5: 60}
         ),

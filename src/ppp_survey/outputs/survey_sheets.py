@@ -15,7 +15,7 @@ from ppp_survey.analysis import Analysis
 from ppp_survey.constants import ALL, NO_ANSWER
 from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.ingest.load import ValidationReport
-from ppp_survey.outputs.xlsx import Block, Sheet, mark_format
+from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet, mark_format
 from ppp_survey.survey.tables import DESIGN_NOTE, mark_legend, table_notes
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
@@ -37,7 +37,7 @@ def report_sheets(analysis: Analysis, report: ValidationReport, *, synthetic: bo
     sheets = [
         _explanation(analysis, synthetic=synthetic, source_note=source_note),
         Sheet("回答率", (_rates_block(analysis),)),
-        Sheet("検証", _validation_blocks(report)),
+        Sheet("検証", _validation_blocks(report, analysis.source_codebook or cb)),
         Sheet("単純集計", tuple(_gt_block(analysis, q) for q in analysis.questions), widths={1: 48}),
     ]
     for attr in cb.attributes:
@@ -52,11 +52,12 @@ def report_sheets(analysis: Analysis, report: ValidationReport, *, synthetic: bo
 
 def _audit_block(analysis: Analysis) -> Block:
     a = analysis.audit
+    source = analysis.source_codebook or analysis.codebook
     table = pd.DataFrame(
         {
             "表": a["table"],
-            "設問": a["question"],
-            "属性": a["by"],
+            "設問": [_item_name(source, q) if q else "全設問" for q in a["question"]],
+            "属性": [_item_name(source, b) for b in a["by"]],
             "区分": a["group"].astype(str),
             "基数": a["base_n"],
             "処理": a["action"],
@@ -64,8 +65,10 @@ def _audit_block(analysis: Analysis) -> Block:
         }
     )
     notes = (
-        f"基数（その設問に回答した人数）が{analysis.min_group}人未満の集団は x で秘匿し、差し引きで復元できないよう"
-        "もう1集団を二次秘匿した。全員同一回答（単一回答で100%の選択肢、または複数回答で0%・100%の選択肢がある集団）は確認のため一覧に載せている（秘匿はしない）。",
+        f"回答者が{analysis.min_group}人未満の集団（職域・職位・年代）は、集計の前にほかの集団と統合し（処理「統合」、"
+        "基数は統合後の集団の人数）、推定・検定・比較のすべてで1つの集団として扱った。公表する数値から統合前の集団の回答を"
+        "逆算できないことを開示監査で確認している。全員同一回答（単一回答で100%の選択肢、または複数回答で0%・100%の"
+        "選択肢がある集団）は確認のため一覧に載せている（秘匿はしない）。",
         "自由記述・その他の記入内容は公表資料に含めていない。",
     )
     return Block("匿名性の確保（秘匿の記録）", table, notes=notes)
@@ -122,7 +125,32 @@ def _rates_block(analysis: Analysis) -> Block:
     return Block("職域別の回答率", table, formats={"回答率(%)": PCT}, notes=(ROUNDING_NOTE,))
 
 
-def _validation_blocks(report: ValidationReport) -> tuple[Block, ...]:
+#: How the 検証 sheet names each column's role (ingest.columns).
+COLUMN_ROLES = {
+    "id": "回答ID",
+    "started": "開始時刻",
+    "completed": "完了時刻",
+    "modified": "最終変更時刻",
+    "identity": "個人情報（読み込み時に削除）",
+    "item": "設問・属性",
+    "option": "選択肢の列（複数回答）",
+    "other_text": "その他の記入（公表しない）",
+    "ignored": "対象外（読み込まない）",
+}
+
+
+def _item_name(codebook, item_id) -> str:
+    """A question as people read it (2-(4) メリット) or an attribute's label; '' for none."""
+    if not isinstance(item_id, str) or not item_id:
+        return ""
+    try:
+        item = codebook.item(item_id)
+    except KeyError:
+        return item_id
+    return f"{item.number} {item.label}" if item.role == "question" and item.number else item.label
+
+
+def _validation_blocks(report: ValidationReport, codebook) -> tuple[Block, ...]:
     summary = report.summary()
     summary = pd.DataFrame(
         {
@@ -131,7 +159,13 @@ def _validation_blocks(report: ValidationReport) -> tuple[Block, ...]:
             "件数": summary["count"],
         }
     )
-    columns = report.columns.rename(columns={"header": "列名", "role": "扱い", "item": "項目"})
+    columns = pd.DataFrame(
+        {
+            "列名": report.columns["header"].to_numpy(),
+            "扱い": report.columns["role"].map(lambda r: COLUMN_ROLES.get(r, r)).to_numpy(),
+            "項目": report.columns["item"].map(lambda i: _item_name(codebook, i)).to_numpy(),
+        }
+    )
     info = pd.DataFrame(
         [
             ("ファイル", Path(report.file).name),
@@ -144,7 +178,7 @@ def _validation_blocks(report: ValidationReport) -> tuple[Block, ...]:
     return (
         Block("読み込んだファイル", info),
         Block("行の内訳（読み込み = 採用 + 除外）", summary),
-        Block("列の扱い（identity = 個人を特定しうる列のため読み込み時に削除）", columns),
+        Block("列の扱い（個人情報の列は読み込み時に削除し、どの出力にも入らない）", columns),
     )
 
 
@@ -276,7 +310,7 @@ def _tests_block(analysis: Analysis) -> Block:
     return Block(
         "Rao–Scott検定（2次補正F、設問×属性の関連）",
         table,
-        formats={"p値": "0.0000"},
+        formats={"p値": P_FORMAT},
         notes=(
             "属性と回答の関連の有無を、層化・有限母集団修正を考慮したRao–Scott検定で判定（Rのsvychisq既定と同じ）。",
         ),

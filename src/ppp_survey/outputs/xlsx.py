@@ -4,6 +4,10 @@ A workbook is a list of sheets; a sheet is a list of blocks; a block is a titled
 under it (test results, legend, method, rounding). Values stay numbers: percentages are stored
 rounded half up to one decimal and shown with the format ``0.0``; a significance mark is part of
 the cell's *number format* (``0.0"▲"``), so the cell reads 「20.9▲」 and still sums in Excel.
+Every sheet is set up for reading and printing: A4, fitted to the page width (landscape when the
+widest table has more than eight columns), the sheet name and page number in the footer and the
+``banner`` (「架空データ」 for synthetic data) in the header of every page; a sheet of one table
+freezes its header row and first column and carries an autofilter on its header.
 The workbook is pinned (:func:`ppp_survey.files.pin_xlsx`): the same tables give the same bytes.
 Every text (titles, headers, cells, notes) is stored as a string cell, never as a formula or an
 error value: openpyxl would make ``=HYPERLINK(…)`` from a codebook label a live formula.
@@ -48,8 +52,14 @@ def mark_format(mark: str, digits: int = 1) -> str:
     return f'{base}"{mark}"' if mark else base
 
 
-def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:  # noqa: C901 (one branch per cell kind of the sheet model)
-    """Write the sheets to ``path`` atomically and reproducibly."""
+#: Shows a p-value with three decimals, and 「<0.001」 below 0.001 (the cell keeps the number).
+P_FORMAT = '[<0.001]"<0.001";0.000'
+LANDSCAPE_FROM = 9  # columns
+
+
+def write_workbook(path: str | Path, sheets: list[Sheet], *, banner: str = "") -> Path:  # noqa: C901 (one branch per cell kind of the sheet model)
+    """Write the sheets to ``path`` atomically and reproducibly; ``banner`` is printed in the header
+    of every page of every sheet (「架空データ」 for synthetic data)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
     from openpyxl.utils import get_column_letter
@@ -102,10 +112,36 @@ def write_workbook(path: str | Path, sheets: list[Sheet]) -> Path:  # noqa: C901
             row += 1
         for col in range(1, max_cols + 1):
             ws.column_dimensions[get_column_letter(col)].width = spec.widths.get(col, 14 if col > 1 else 26)
+        _page_setup(ws, spec, max_cols, banner)
     with atomic_output(path) as tmp:
         wb.save(tmp)
         pin_xlsx(tmp)
     return Path(path)
+
+
+def _page_setup(ws, spec: Sheet, max_cols: int, banner: str) -> None:
+    """A4 fitted to the width, header/footer; one-table sheets: frozen header and an autofilter."""
+    from openpyxl.utils import get_column_letter
+
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if max_cols >= LANDSCAPE_FROM else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    if banner:
+        ws.oddHeader.right.text = banner
+        ws.oddHeader.right.color = "C00000"
+    ws.oddHeader.left.text = "&A"
+    ws.oddFooter.center.text = "&P / &N"
+    tables = [b for b in spec.blocks if len(b.table.columns)]
+    if len(spec.blocks) == 1 and tables and len(tables[0].table):
+        table = tables[0].table
+        last = get_column_letter(len(table.columns))
+        ws.freeze_panes = "B3"  # row 1 the title, row 2 the header
+        ws.auto_filter.ref = f"A2:{last}{2 + len(table)}"
+        ws.print_title_rows = "2:2"
 
 
 def _cell(ws, row: int, column: int, value):
