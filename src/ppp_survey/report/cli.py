@@ -124,8 +124,12 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         baseline = load_baseline(opts.compare)
     codebook = resolve_codebook(opts.codebook)
     frame = load_frame(opts.frame, codebook)
-    loaded = load_export(opts, codebook, progress)
+    loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
     report = loaded.report
+    progress(f"        {report.n_read:,}行を読み込み: 採用{report.n_accepted:,}行、除外{report.n_rejected:,}行")
+    if report.n_rejected:  # say why on screen, not only in validation_rejected_rows.csv
+        reasons = report.rejected()["reason"].value_counts(sort=False)
+        progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
 
     progress(f"[2/{steps}] 集計（事後層化・有限母集団修正、Rao–Scott検定）")
     analysis = analyse(
@@ -212,19 +216,6 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     )
     internal.append(write_internal_manifest(internal, manifest, staged.internal / INTERNAL_MANIFEST, roots))
     return [*written, manifest, *internal]
-
-
-def load_export(opts: ReportOptions, codebook, progress: Callable[[str], None]):
-    """The export loaded through the codebook, saying on screen how it was read and what was kept."""
-    loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
-    report = loaded.report
-    for note in report.notes:  # a tab delimiter, UTF-16, title rows skipped above the header
-        progress(f"        {note}")
-    progress(f"        {report.n_read:,}行を読み込み: 採用{report.n_accepted:,}行、除外{report.n_rejected:,}行")
-    if report.n_rejected:  # say why on screen, not only in validation_rejected_rows.csv
-        reasons = report.rejected()["reason"].value_counts(sort=False)
-        progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
-    return loaded
 
 
 def illustrative_frame_notice(frame: Path) -> str:
@@ -400,8 +391,7 @@ def figure_name(item, suffix: str = "") -> str:
 
 def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Callable]]:
     """(file name, draw function) for every chart: response rates, one chart per question of the
-    document (by 職域 for single-answer questions), and a heatmap per question by 職域 (with a
-    全体 column). Each is saved as PNG and SVG (:func:`~ppp_survey.outputs.figure_files.save_figures`)."""
+    document (by 職域 for single-answer questions), and a heatmap per question by 職域."""
     from ppp_survey.outputs import plots
 
     cb = analysis.codebook
@@ -426,10 +416,7 @@ def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Calla
     for q in analysis.questions:
         ct = analysis.crosstabs[(q.id, stratum.id)]
         plan.append(
-            (
-                figure_name(q, f"_{stratum.label}別"),
-                lambda q=q, ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note, overall=analysis.tally(q.id)),
-            )
+            (figure_name(q, f"_{stratum.label}別"), lambda ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note))
         )
     return plan
 
