@@ -34,12 +34,17 @@ ASSOCIATION_FIGURE = "2-09_意欲と関連する要因_オッズ比.png"
 
 
 def _pct(values) -> pd.Series:
-    return round_half_up(100 * pd.Series(values, dtype=float), 1)
+    return round_half_up(100 * pd.Series(values, dtype=float), 1) + 0.0  # + 0.0: no "-0" for a tiny negative
 
 
-def calibration_note(cal: Calibration) -> str:
-    """One line on the weights, for notes and the 説明 sheet."""
-    columns = "・".join(m.column for m in cal.margins)
+def _count(values) -> pd.Series:
+    return round_half_up(pd.Series(values, dtype=float), 1) + 0.0
+
+
+def calibration_note(cal: Calibration, labels: Mapping[str, str] | None = None) -> str:
+    """One line on the weights, for notes and the 説明 sheet (``labels``: display names of the columns)."""
+    names = dict(labels or {})
+    columns = "・".join(names.get(m.column, m.column) for m in cal.margins)
     bounds = f"、調整係数を{cal.bounds[0]:g}～{cal.bounds[1]:g}倍に制限" if cal.bounds else ""
     method = (
         "Rの calibrate（設計ウェイトによる回帰残差）" if cal.variance == "calibrate" else "Rの rake（10回の掃き出し）"
@@ -59,9 +64,9 @@ def margins_display(cal: Calibration, labels: Mapping[str, str] | None = None) -
             "属性": table["column"].map(lambda c: names.get(c, c)),
             "区分": table["category"].astype(str),
             "職員数": table["stated"],
-            "目標": table["target"],
-            "職域別ウェイトでの推計": table["design"],
-            "レイキング後": table["calibrated"],
+            "目標": _count(table["target"]),
+            "職域別ウェイトでの推計": _count(table["design"]),
+            "レイキング後": _count(table["calibrated"]),
             "相対誤差": table["relative_error"],
         }
     )
@@ -124,7 +129,9 @@ def _model_note(result: RegressionResult) -> str:
     kind = "ロジスティック回帰（オッズ比）" if result.family == "binomial" else "線形回帰"
     return (
         f"{kind}。目的変数: {result.response}。n = {result.n:,}（無回答等{result.n_dropped:,}人を除く）、"
-        f"{result.weights_label}。標準誤差はデザインベース（サンドイッチ推定、層別・有限母集団修正、Rの svyglm と同じ）、"
+        f"{result.weights_label}。標準誤差はデザインベース（サンドイッチ推定、層別"
+        + ("・有限母集団修正" if result.fpc else "、有限母集団修正なし: 回答を生む傾向についての推論")
+        + "、Rの svyglm と同じ）、"
         f"t検定の自由度 {result.df_residual}。各項の検定は設計に基づくWald F検定（Rの regTermTest）"
     )
 
@@ -141,7 +148,7 @@ def calibration_sheets(
     """Workbook sheets: レイキング (margins met; estimates with both weights) and 関連要因 (the model)."""
     sheets = []
     if cal is not None:
-        notes = (source_note, calibration_note(cal))
+        notes = (source_note, calibration_note(cal, names))
         blocks = [Block("周辺分布への一致", margins_display(cal, names), {"相対誤差": "0.0E+00"}, notes=notes)]
         if comparison is not None:
             blocks.append(

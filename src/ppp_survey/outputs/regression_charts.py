@@ -109,7 +109,8 @@ def plot_odds_ratios(
         ax.set_title(title or f"{result.response}のオッズ比（95%信頼区間）", pad=22, fontfamily=FONT_FAMILY)
         ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False, fontsize=7.5, borderaxespad=0.2)
         base = f"n = {result.n:,}" + (f"（無回答等 {result.n_dropped:,}人を除く）" if result.n_dropped else "")
-        add_footer(fig, base=f"{base}　ロジスティック回帰、{result.weights_label}、デザインベースの標準誤差", note=note)
+        method = "デザインベースの標準誤差" + ("" if result.fpc else "（有限母集団修正なし）")
+        add_footer(fig, base=f"{base}　ロジスティック回帰、{result.weights_label}、{method}", note=note)
         if ax is fig.axes[0]:
             fit_left_margin(ax)
     return ax

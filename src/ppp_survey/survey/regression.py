@@ -107,7 +107,8 @@ class RegressionResult:
     ``table`` has one row per coefficient (:data:`COEFFICIENT_COLUMNS`; ``term`` the column,
     ``level`` the factor level or empty, ``name`` the coefficient's name; odds-ratio columns NaN for
     a linear model); ``tests`` one row per term (:data:`TEST_COLUMNS`). ``n`` respondents were used
-    (``n_dropped`` had a missing value), representing ``population`` staff (the sum of their weights).
+    (``n_dropped`` had a missing value), representing ``population`` staff (the sum of their weights);
+    ``fpc`` says whether the variance used the finite population correction (the design's).
     """
 
     response: str
@@ -124,6 +125,7 @@ class RegressionResult:
     level: float
     table: pd.DataFrame = field(repr=False)
     tests: pd.DataFrame = field(repr=False)
+    fpc: bool = True
 
     @property
     def se(self) -> np.ndarray:
@@ -382,4 +384,5 @@ def survey_glm(
         level=level,
         table=_table(specs, names, beta, se, float(df), level, family),
         tests=_tests(specs, names, beta, cov, float(df)),
+        fpc=base.fpc,
     )
