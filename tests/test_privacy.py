@@ -128,7 +128,7 @@ def test_threshold_below_three_is_refused(tmp_path, capsys):
     from conftest import BASELINE
 
     assert main(["--data", str(BASELINE), "--frame", str(FRAME), "--out", str(tmp_path), "--min-group", "2"]) == 2
-    assert "at least 3" in capsys.readouterr().err
+    assert "3以上の整数" in capsys.readouterr().err
 
 
 def test_pooling_collapses_the_strata(small_run, frame, codebook):

@@ -1,16 +1,21 @@
-"""Anonymity: small groups are not published, and what was held back is recorded.
+"""Anonymity: no published number depends on which small group a respondent belongs to.
 
 A staff survey is answered because it is anonymous. A group result of a few people can show what
-each of them answered, so every published group whose base (respondents who answered the
-question) is below ``min_group`` is *suppressed*: its values are printed as ``x`` (as official
-statistics print a suppressed cell), never as 0 or blank. The default threshold is 10, the group
-size the 厚生労働省 stress-check guideline requires for group results of staff surveys; it can be
-raised, and never set below 3.
+each of them answered, so every group of an attribute (職域, 職位, 年代) with fewer than
+``min_group`` respondents answering some question is *pooled* before anything is estimated
+(:func:`protect`): merged with the smallest other group(s) of the same attribute until every
+published group reaches ``min_group``, and named by joining its members' labels
+(「技能労務＋教育・保育」). For 職域 the strata are collapsed too (one stratum with the summed staff
+count), so the weights are equal inside a pool. Every table, test, mark, chart, policy evidence,
+comparison and frozen baseline is then computed on the pooled groups only (:class:`Pools` records
+them). The default threshold is 10, the group size the 厚生労働省 stress-check guideline requires for
+group results of staff surveys; it can be raised, and never set below 3.
 
-One suppressed group in a table could still be recovered by subtracting the other groups from the
-全体 row, so when exactly one group of a table is suppressed, the next smallest group is suppressed
-too (*secondary* or complementary suppression, 二次秘匿). Groups with a base of 0 have nothing to
-disclose and are shown as ``-``.
+Suppression (:func:`suppress_cells`: a group under the threshold printed as ``x``, and a second
+group so that the 全体 row cannot give it back) remains as a safety net for tables built outside
+the analysis; after pooling it finds nothing to hold. On its own it was not enough: the plain
+全体 count and the design-based 全体 estimate gave two equations in the two hidden groups (see
+:mod:`ppp_survey.survey.audit`, which checks a publication as an attacker would).
 
 Groups whose members all gave the same answer (a 0% or 100% cell) disclose each member's answer
 even when the group is large enough; they are listed in the audit with the flag 全員同一回答 for
@@ -41,8 +46,7 @@ def check_min_group(min_group: int) -> int:
         from ppp_survey.errors import PppSurveyError
 
         raise PppSurveyError(
-            f"--min-group {min_group!r}: the anonymity threshold must be a whole number of at least "
-            f"{ABSOLUTE_MIN_GROUP} (default {DEFAULT_MIN_GROUP})"
+            f"--min-group {min_group!r}: 匿名性の閾値は{ABSOLUTE_MIN_GROUP}以上の整数で指定する（既定{DEFAULT_MIN_GROUP}）"
         )
     return int(min_group)
 
