@@ -42,9 +42,7 @@ def decoded_first(path):
     try:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise LoadError(
-            f"{path}: not a readable CSV ({exc}); check that it is comma-separated with one header row"
-        ) from None
+        raise LoadError(read_module.not_readable_text(path, ",", exc)) from None
     table = table.astype(object)
     table.columns = ["" if str(c).startswith("Unnamed: ") else str(c) for c in table.columns]
     return table, encoding, hashlib.sha256(data).hexdigest()
@@ -81,10 +79,10 @@ def test_big_file_reads_as_if_decoded_first(big_csv, tmp_path, edit, encoding):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda d: b"\xef\xbb\xbf" + near_end(d, b"\xff"), "not valid UTF-8 although the file starts with"),
-        (lambda d: near_end(d, b"\xff\xff"), "neither UTF-8 nor CP932"),
-        (lambda d: d + "あ".encode()[:2], "ends in the middle of a character"),
-        (lambda d: d + b'1,"never closed\r\n', "not a readable CSV"),
+        (lambda d: b"\xef\xbb\xbf" + near_end(d, b"\xff"), "UTF-8（ファイルの先頭はUTF-8のBOM）として正しくありません"),
+        (lambda d: near_end(d, b"\xff\xff"), "UTF-8でもCP932"),
+        (lambda d: d + "あ".encode()[:2], "文字の途中で終わっています"),
+        (lambda d: d + b'1,"never closed\r\n', "カンマ区切りのテキストとして読めません"),
     ],
     ids=["bom-then-invalid", "neither", "cut-in-a-character", "open-quote"],
 )
@@ -121,7 +119,7 @@ def test_a_file_that_changes_while_read_is_refused(big_csv, tmp_path, monkeypatc
         return table
 
     monkeypatch.setattr(read_module.pd, "read_csv", parse_then_append)
-    with pytest.raises(LoadError, match="changed while it was being read"):
+    with pytest.raises(LoadError, match="読み込みの途中でファイルが変わりました"):
         read_export(path)
 
 
@@ -129,5 +127,5 @@ def test_a_file_that_changes_while_read_is_refused(big_csv, tmp_path, monkeypatc
 def test_blank_file(tmp_path, content):
     path = tmp_path / "x.csv"
     path.write_bytes(content)
-    with pytest.raises(LoadError, match="the file is empty"):
+    with pytest.raises(LoadError, match="ファイルが空です"):
         read_export(path)

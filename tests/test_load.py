@@ -283,10 +283,11 @@ def test_missing_column_is_a_clear_error(forms, codebook, tmp_path):
 @pytest.mark.parametrize(
     "content, suffix, message",
     [
-        (b"PK\x03\x04truncated", ".xlsx", "not a readable Excel workbook"),
-        (b"\xff\xfe\x00\x00\x81", ".csv", "neither UTF-8 nor CP932"),
-        (b"a,b\n1,2\n", ".txt", "unsupported file type"),
-        (b"", ".csv", "empty"),
+        (b"PK\x03\x04truncated", ".xlsx", "Excelブックとして読めません"),
+        (b"a,b\n\x81\x20\xff\n", ".csv", "2行目がUTF-8でもCP932（Shift_JIS）でもありません"),
+        (b"\xff\xfe\x00\x00\x81", ".csv", "1行目がUTF-16（Unicode テキスト）として正しくありません"),
+        (b"a,b\n1,2\n", ".ods", r"この種類のファイル（\.ods）は読めません"),
+        (b"", ".csv", "ファイルが空です"),
     ],
 )
 def test_unreadable_files(tmp_path, codebook, content, suffix, message):
@@ -297,5 +298,5 @@ def test_unreadable_files(tmp_path, codebook, content, suffix, message):
 
 
 def test_missing_file(tmp_path, codebook):
-    with pytest.raises(LoadError, match="file not found"):
+    with pytest.raises(LoadError, match="ファイルが見つかりません。--data に"):
         load_responses(tmp_path / "none.xlsx", codebook)

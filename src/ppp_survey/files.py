@@ -1,7 +1,7 @@
 """Files in and out: decoding text exports, writing outputs safely and reproducibly.
 
-Text inputs (CSV exports, staff frames) are decoded by one rule (:func:`decode_text`: BOM → UTF-8,
-else strict UTF-8, else CP932) with a message naming the line that fails.
+Text inputs (CSV exports, staff frames) are decoded by one rule (:func:`decode_text`: a UTF-16 BOM →
+UTF-16, a UTF-8 BOM → UTF-8, else strict UTF-8, else CP932) with a message naming the line that fails.
 
 Every output is written to a temporary name beside its target and moved into place only when it is
 complete (:func:`atomic_output`), so an interrupted run never leaves a half-written file that looks
@@ -141,31 +141,37 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
+_BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf", "utf-8-sig"))
+
+
 def decode_text(data: bytes, path: Path | str) -> tuple[str, str]:
-    """Decode a text file: BOM → UTF-8; else strict UTF-8; else CP932. Returns (text, encoding)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start + 3].count(b"\n") + 1
-            raise LoadError(
-                f"{path}: line {line} is not valid UTF-8 although the file starts with a UTF-8 byte order "
-                f"mark ({exc.reason}; truncated or damaged?); export the file again"
-            ) from None
+    """Decode a text file: a UTF-16 BOM → UTF-16 (Excel's 「Unicode テキスト」); a UTF-8 BOM → UTF-8; else
+    strict UTF-8; else CP932. Returns (text, encoding); a line that is neither is a one-line :class:`LoadError`."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(codec, errors="strict"), codec
+            except UnicodeDecodeError as exc:
+                line = data[len(bom) : exc.start + len(bom)].decode(codec, errors="replace").count("\n") + 1
+                name = "UTF-8（ファイルの先頭はUTF-8のBOM）" if codec == "utf-8-sig" else "UTF-16（Unicode テキスト）"
+                raise LoadError(
+                    f"{path}: {line}行目が{name}として正しくありません（{exc.reason}。途中で切れているか壊れている"
+                    "可能性があります）。ファイルを書き出し直してください"
+                ) from None
     try:
         return data.decode("utf-8", errors="strict"), "utf-8"
     except UnicodeDecodeError as exc:
         if exc.reason == "unexpected end of data":  # valid UTF-8 cut off inside its last character
             raise LoadError(
-                f"{path}: the file ends in the middle of a character (truncated?); export it again"
+                f"{path}: ファイルが文字の途中で終わっています（途中で切れた？）。書き出し直してください"
             ) from None
     try:
         return data.decode("cp932", errors="strict"), "cp932"
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise LoadError(
-            f"{path}: line {line} is neither UTF-8 nor CP932 (byte {data[exc.start : exc.start + 1].hex()}); "
-            "save the file from Excel as 'CSV UTF-8' and try again"
+            f"{path}: {line}行目がUTF-8でもCP932（Shift_JIS）でもありません（バイト {data[exc.start : exc.start + 1].hex()}）。"
+            "Excelで「CSV UTF-8（コンマ区切り）」として保存し直してください"
         ) from None
 
 

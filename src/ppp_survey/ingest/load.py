@@ -86,7 +86,9 @@ class ValidationReport:
     ``rows`` has one row per data row read: ``row`` (as a spreadsheet numbers it), ``respondent_id``,
     ``status`` (``accepted``/``rejected``), ``reason``, ``column`` and ``value`` (what caused a
     rejection). ``columns`` says what each header was taken for (``role``: id, started, completed,
-    modified, identity (dropped), item, option, other_text, ignored).
+    modified, identity (dropped), item, option, other_text, ignored). ``notes``: how the file was
+    read where it differs from a plain export (Japanese lines: a tab delimiter, UTF-16, title rows
+    skipped above the header; see :meth:`~ppp_survey.ingest.read.RawExport.notes`).
     """
 
     file: str
@@ -95,6 +97,7 @@ class ValidationReport:
     sha256: str
     rows: pd.DataFrame
     columns: pd.DataFrame
+    notes: tuple[str, ...] = ()
 
     @property
     def n_read(self) -> int:
@@ -196,6 +199,7 @@ class _Source:
     sha256: str
     first_row: int
     cut_short: str
+    notes: tuple[str, ...]
     n: int
     cells: dict[str, Cells]
     times: dict[str, tuple[np.ndarray, np.ndarray] | None]  # raw (codes, uniques) of the time columns
@@ -212,7 +216,16 @@ def _code_export(raw: RawExport, columns: ColumnMap) -> _Source:
         header = columns.header(role)
         raw_times[role] = None if header is None else code_raw(table[header])
     return _Source(
-        raw.path, raw.format, raw.encoding, raw.sha256, raw.first_row, raw.cut_short, len(table), cells, raw_times
+        raw.path,
+        raw.format,
+        raw.encoding,
+        raw.sha256,
+        raw.first_row,
+        raw.cut_short,
+        tuple(raw.notes()),
+        len(table),
+        cells,
+        raw_times,
     )
 
 
@@ -362,6 +375,7 @@ def _result(
                 "item": [c.item for c in columns.columns],
             }
         ),
+        source.notes,
     )
     assert report.n_read == report.n_accepted + report.n_rejected == source.n
     return LoadResult(pd.DataFrame(data), free, report, cb)

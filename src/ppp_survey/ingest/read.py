@@ -1,10 +1,20 @@
 """Reading export files as they are: bytes, encoding, cells. No interpretation happens here.
 
-Supported: Excel ``.xlsx``/``.xlsm`` (first sheet), ``.csv`` and SPSS ``.sav``. Files are opened
-read-only and hashed (SHA-256) from the same bytes that are parsed, so the manifest describes
-exactly what was read. CSV encodings follow a fixed rule, recorded in the result: a UTF-8 byte order
-mark means UTF-8; otherwise strict UTF-8; otherwise CP932 (Windows Japanese). The ``shift_jis``
-codec is never used: it fails on characters Windows writes every day, such as ① and Ⅰ.
+Supported: Excel ``.xlsx``/``.xlsm`` (first sheet), delimited text (``.csv``, ``.tsv``, ``.txt``) and
+SPSS ``.sav``. Files are opened read-only and hashed (SHA-256) from the same bytes that are parsed,
+so the manifest describes exactly what was read. Text encodings follow a fixed rule, recorded in the
+result: a UTF-16 byte order mark means UTF-16 (Excel's 「Unicode テキスト」, tab-separated UTF-16 LE);
+a UTF-8 byte order mark means UTF-8; otherwise strict UTF-8; otherwise CP932 (Windows Japanese). The
+``shift_jis`` codec is never used: it fails on characters Windows writes every day, such as ① and Ⅰ.
+
+The delimiter of a text file is sniffed from its header line among ``,``, tab and ``;`` (the one
+that splits the header into the most non-blank cells; the file type's own delimiter on a tie), so a
+tab-separated file saved as ``.csv`` reads as what it is. Rows above the header that hold at most
+one non-blank cell (a title such as 「職員意識調査 回答一覧」, blank rows) are skipped, in workbooks
+too: a survey export's header has at least two columns (職域 and a question), so such a row is never
+the header. The header is the first row with two non-blank cells or more, within the first
+:data:`MAX_TITLE_ROWS` + 1 rows; what was skipped is recorded (:attr:`RawExport.skipped`) and said
+on screen, and row numbers stay the spreadsheet's (the header's row + 1 is the first data row).
 
 A UTF-8 CSV is hashed while it is streamed, then parsed from its path, which lets pandas read a
 large file on several threads and never holds the file's bytes and its cells in memory at once;
@@ -20,17 +30,32 @@ import csv
 import hashlib
 import io
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ppp_survey.errors import LoadError
 from ppp_survey.files import check_zip_size, decode_text
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-SUFFIXES = (*EXCEL_SUFFIXES, ".csv", ".sav")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+SUFFIXES = (*EXCEL_SUFFIXES, *TEXT_SUFFIXES, ".sav")
+DELIMITERS = (",", "\t", ";")
+#: Rows above the header that may be skipped (titles, notes, blank rows of one cell or none).
+MAX_TITLE_ROWS = 10
+_HEAD = 1 << 20  # the part of a text file in which the header is looked for
+_ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8（BOM付き）",
+    "cp932": "CP932（Shift_JIS）",
+    "utf-16-le": "UTF-16（Unicode テキスト）",
+    "utf-16-be": "UTF-16 BE（Unicode テキスト）",
+}
+_DELIMITER_NAMES = {",": "カンマ区切り", "\t": "タブ区切り", ";": "セミコロン区切り"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,27 @@ class RawExport:
     column_labels: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict] = field(default_factory=dict)
     cut_short: str = ""  # CSV whose last line ends early (no line end, fewer fields): "n of m 列"
+    delimiter: str | None = None  # of a text file: ",", "\t" or ";"
+    skipped: tuple[str, ...] = ()  # the rows above the header, skipped (their one cell's text, or "")
+
+    @property
+    def header_row(self) -> int:
+        """The header's row as a spreadsheet numbers it (0 for SPSS, which has no header row)."""
+        return self.first_row - 1
+
+    def notes(self) -> list[str]:
+        """How the file was read, in Japanese, where it differs from a plain export: a delimiter
+        other than the comma, UTF-16, rows skipped above the header."""
+        out = []
+        if self.delimiter in ("\t", ";") or (self.encoding or "").startswith("utf-16"):
+            encoding = _ENCODING_NAMES.get(self.encoding or "", self.encoding)
+            out.append(f"{_DELIMITER_NAMES.get(self.delimiter or ',', '')}・{encoding}のテキストとして読みました")
+        if self.skipped:
+            rows = "、".join(
+                f"{i}行目「{text}」" if text else f"{i}行目（空行）" for i, text in enumerate(self.skipped, start=1)
+            )
+            out.append(f"表の上の{rows}はタイトル行とみなして読み飛ばし、{self.header_row}行目を見出しとして読みました")
+        return out
 
 
 def sha256_of(data: bytes) -> str:
@@ -69,39 +115,79 @@ def read_export(path: str | Path) -> RawExport:
     """
     p = Path(path)
     if not p.is_file():
-        raise LoadError(f"{p}: file not found; pass the response export with --data")
+        raise LoadError(f"{p}: ファイルが見つかりません。--data に回答データのファイルを指定してください")
     suffix = p.suffix.lower()
     if suffix not in SUFFIXES:
-        raise LoadError(f"{p}: unsupported file type {suffix or '(none)'}; use .xlsx, .csv or .sav")
-    if suffix == ".csv":
-        fast = _read_utf8_csv(p)
+        raise LoadError(
+            f"{p}: この種類のファイル（{suffix or '拡張子なし'}）は読めません。"
+            ".xlsx、.csv、.tsv/.txt（タブ区切り）、.sav のいずれかで保存してください"
+        )
+    if suffix in TEXT_SUFFIXES:
+        fast = _read_text_fast(p)
         if fast is not None:
             return fast
     with open(p, "rb") as fh:  # read-only, once: the hash and the parse see the same bytes
         data = fh.read()
     digest = sha256_of(data)
     if not data.strip():
-        raise LoadError(f"{p}: the file is empty")
+        raise LoadError(_EMPTY.format(p=p))
     if suffix in EXCEL_SUFFIXES:
         return _read_excel(p, data, digest)
-    if suffix == ".csv":
+    if suffix in TEXT_SUFFIXES:
         return _read_csv(p, data, digest)
     return _read_sav(p, digest)
+
+
+_EMPTY = "{p}: ファイルが空です。回答データを書き出し直してください"
 
 
 def _read_excel(p: Path, data: bytes, digest: str) -> RawExport:
     check_zip_size(data, name=p.name)  # a workbook that would expand beyond the limit is refused unread
     # calamine (Rust) reads a workbook about ten times faster than openpyxl, with the same cells.
+    engine = "calamine"
     try:
-        table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=0, engine="calamine")
+        table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=0, engine=engine)
     except Exception as exc:  # calamine raises its own error types for damaged files
         if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise LoadError(f"{p}: not a readable Excel workbook (truncated or damaged?): {exc}") from None
+            raise LoadError(_not_excel(p, exc)) from None
+        engine = "openpyxl"
         try:  # a valid zip that calamine refuses: let openpyxl try before giving up
-            table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=0, engine="openpyxl")
+            table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=0, engine=engine)
         except Exception as exc2:
-            raise LoadError(f"{p}: not a readable Excel workbook (truncated or damaged?): {exc2}") from None
-    return RawExport(p, "xlsx", None, digest, _clean_headers(table), first_row=2)
+            raise LoadError(_not_excel(p, exc2)) from None
+    table = _clean_headers(table)
+    skipped = _title_rows([list(table.columns), *table.iloc[:MAX_TITLE_ROWS].to_numpy().tolist()])
+    if skipped:  # a title above the header (rare): the sheet read again from the header's row
+        table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=len(skipped), engine=engine)
+        table = _clean_headers(table)
+    return RawExport(p, "xlsx", None, digest, table, first_row=2 + len(skipped), skipped=skipped)
+
+
+def _not_excel(p: Path, exc: Exception) -> str:
+    return (
+        f"{p}: Excelブックとして読めません（途中で切れているか壊れている可能性があります: {exc}）。"
+        "Excelで開いて保存し直すか、書き出し直してください"
+    )
+
+
+def _filled(value: object) -> bool:
+    """Whether a cell of a row above the data holds something (not blank, not NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return False
+    return str(value).strip() != ""
+
+
+def _title_rows(rows: list[list]) -> tuple[str, ...]:
+    """The rows above the header (see the module's docstring): the texts of the leading rows that
+    hold at most one non-blank cell, when a row with two or more follows within the rows given;
+    else ``()`` (the first row is the header)."""
+    skipped: list[str] = []
+    for row in rows:
+        filled = [str(v).strip() for v in row if _filled(v)]
+        if len(filled) >= 2:
+            return tuple(skipped)
+        skipped.append(filled[0] if filled else "")
+    return ()
 
 
 # The cells of a CSV stay text: no type guessing, blanks as "", blank lines kept (row numbers).
@@ -111,25 +197,102 @@ _CHUNK = 1 << 24
 
 def _read_csv(p: Path, data: bytes, digest: str) -> RawExport:
     text, encoding = decode_text(data, p)
+    delimiter, skipped = sniff(text[:_HEAD], p.suffix)
     try:  # the C parser reads UTF-8 bytes: the text is handed over as such, once
-        table = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", **_CSV_OPTIONS)
+        table = pd.read_csv(
+            io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=delimiter, header=len(skipped), **_CSV_OPTIONS
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise LoadError(
-            f"{p}: not a readable CSV ({exc}); check that it is comma-separated with one header row"
-        ) from None
-    return RawExport(p, "csv", encoding, digest, _clean_headers(table), first_row=2, cut_short=_cut_short(text))
+        raise LoadError(not_readable_text(p, delimiter, exc)) from None
+    return _text_export(p, encoding, digest, table, delimiter, skipped, _cut_short(text, delimiter, len(skipped)))
+
+
+def _text_export(
+    p: Path, encoding: str, digest: str, table: pd.DataFrame, delimiter: str, skipped: tuple[str, ...], cut: str
+) -> RawExport:
+    fmt = "tsv" if delimiter == "\t" else "csv"
+    first_row = 2 + len(skipped)
+    return RawExport(
+        p, fmt, encoding, digest, _clean_headers(table), first_row, cut_short=cut, delimiter=delimiter, skipped=skipped
+    )
+
+
+_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def not_readable_text(p: Path, delimiter: str, exc: Exception) -> str:
+    """The message for a delimited text file the parser refuses: the row and what is wrong with it
+    where the parser says so (a row with more cells than the header, a quote never closed)."""
+    kind = _DELIMITER_NAMES.get(delimiter, "")
+    fields, quote = _FIELDS.search(str(exc)), _OPEN_QUOTE.search(str(exc))
+    if fields:
+        expected, line, saw = fields.groups()
+        what = f"{line}行目のセルが{saw}個あり、見出しの{expected}列より多い"
+    elif quote:
+        what = f'{int(quote.group(1)) + 1}行目から始まる引用符（"）が閉じていない'
+    else:
+        what = str(exc).strip()
+    return f"{p}: {kind}のテキストとして読めません（{what}）。1行目（またはタイトル行の次）が見出しの表か確認し、書き出し直してください"
+
+
+def sniff(head: str, suffix: str = ".csv") -> tuple[str, tuple[str, ...]]:
+    """``(delimiter, skipped)`` of a delimited text from its first lines (see the module's docstring).
+
+    For each delimiter (``,``, tab, ``;``) the header is the first line it splits into two
+    non-blank cells or more; the delimiter whose header the most of the next lines agree with (the
+    same number of cells) wins, then the one whose header has the most cells, then the file type's
+    own (tab for ``.tsv`` and ``.txt``, comma for ``.csv``). So a title with a comma in it above a
+    tab-separated table, or answers such as ``A;B;C;`` in a comma-separated one, do not decide. The
+    lines above the header are ``skipped``."""
+    own = "\t" if suffix.lower() in (".tsv", ".txt") else ","
+    order = (own, *(d for d in DELIMITERS if d != own))
+    lines = head.splitlines()[: MAX_TITLE_ROWS + 6]
+    best: tuple[tuple[int, int], str, int] | None = None
+    for d in order:
+        cells = [_cells(line, d) for line in lines]
+        at = next((i for i, c in enumerate(cells[: MAX_TITLE_ROWS + 1]) if sum(map(bool, c)) >= 2), None)
+        if at is None:
+            continue
+        width = len(cells[at])
+        score = (sum(len(c) == width for c in cells[at + 1 : at + 6]), width)
+        if best is None or score > best[0]:
+            best = (score, d, at)
+    if best is None:
+        return own, ()
+    _, delimiter, at = best
+    return delimiter, tuple(next((c for c in _cells(line, delimiter) if c), "") for line in lines[:at])
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    """The cells of one line (stripped), quotes as the csv module reads them."""
+    try:
+        cells = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        cells = line.split(delimiter)
+    return [c.strip() for c in cells]
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_LINE_ENDS = {"utf-16-le": (b"\n\x00", b"\r\x00"), "utf-16-be": (b"\x00\n", b"\x00\r")}
 
 
 @dataclass(frozen=True)
 class _Scan:
-    """What one streamed pass over a file tells: its hash and what the fast CSV path must know."""
+    """What one streamed pass over a file tells: its hash and what the fast text path must know."""
 
     sha256: str
     blank: bool  # nothing but ASCII whitespace (or nothing at all)
-    bom: bool
-    nul: bool  # a NUL byte: the C parser could end a cell early without decoding the rest
+    encoding: str  # by the byte order mark: utf-8-sig, utf-16-le, utf-16-be; else utf-8 (to be tried)
+    nul: bool  # a NUL character: the C parser could end a cell early without decoding the rest
     ends_line: bool
     stamp: tuple[int, int, int, int]  # device, inode, size, modification time (ns)
+    head: bytes  # the first bytes, where the header is looked for
+
+    @property
+    def bom(self) -> int:
+        """The length of the byte order mark."""
+        return next((len(b) for b, codec in _BOMS if codec == self.encoding), 0)
 
 
 def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -138,40 +301,59 @@ def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
 
 def _scan(p: Path) -> _Scan:
     digest, blank, nul, head, last = hashlib.sha256(), True, False, b"", b""
+    encoding = "utf-8"
     with open(p, "rb") as fh:  # read-only
         stamp = _stamp(os.fstat(fh.fileno()))
         while chunk := fh.read(_CHUNK):
+            if not head:
+                encoding = next((codec for bom, codec in _BOMS if chunk.startswith(bom)), "utf-8")
             digest.update(chunk)
             blank = blank and chunk.isspace()
-            nul = nul or b"\0" in chunk
-            head = head if len(head) >= 3 else (head + chunk)[:3]
-            last = chunk[-1:]
-    return _Scan(digest.hexdigest(), blank, head == b"\xef\xbb\xbf", nul, last in (b"\n", b"\r"), stamp)
+            nul = nul or _has_nul(chunk, encoding)
+            head = head if len(head) >= _HEAD else (head + chunk)[:_HEAD]
+            last = (last + chunk)[-2:]
+    ends = _LINE_ENDS.get(encoding, (b"\n", b"\r"))
+    return _Scan(digest.hexdigest(), blank, encoding, nul, last.endswith(ends), stamp, head)
 
 
-def _read_utf8_csv(p: Path) -> RawExport | None:
-    """A UTF-8 CSV (with or without BOM) parsed from its path; None for anything this path cannot
-    settle exactly (not UTF-8, not parseable, a NUL byte), which the decode-first path then reads."""
+def _has_nul(chunk: bytes, encoding: str) -> bool:
+    """A NUL character in a chunk: a zero byte, or in UTF-16 a zero code unit (chunks and the
+    2-byte BOM are of even length, so code units never straddle two chunks)."""
+    if not encoding.startswith("utf-16"):
+        return b"\0" in chunk
+    units = np.frombuffer(chunk[: len(chunk) // 2 * 2], dtype="<u2" if encoding.endswith("le") else ">u2")
+    return bool((units == 0).any())
+
+
+def _read_text_fast(p: Path) -> RawExport | None:
+    """A UTF-8 (with or without BOM) or UTF-16 (with BOM) text file parsed from its path; None for
+    anything this path cannot settle exactly (not UTF-8, not parseable, a NUL character), which
+    the decode-first path then reads, with the same result or the message that says what is wrong."""
     scan = _scan(p)
     if scan.blank:
-        raise LoadError(f"{p}: the file is empty")
+        raise LoadError(_EMPTY.format(p=p))
     if scan.nul:
         return None
-    try:  # strict UTF-8: a byte that is not raises, and the file is read as decode_text says
-        table = pd.read_csv(p, encoding="utf-8", encoding_errors="strict", **_CSV_OPTIONS)
+    codec = "utf-16" if scan.encoding.startswith("utf-16") else "utf-8"  # Python's utf-16 reads the BOM
+    head = scan.head[scan.bom :] if codec == "utf-8" else scan.head
+    delimiter, skipped = sniff(head.decode(codec, errors="replace"), p.suffix)
+    try:  # strict: a byte that does not decode raises, and the file is read as decode_text says
+        table = pd.read_csv(
+            p, encoding=codec, encoding_errors="strict", sep=delimiter, header=len(skipped), **_CSV_OPTIONS
+        )
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
     if _stamp(os.stat(p)) != scan.stamp:
-        raise LoadError(f"{p}: the file changed while it was being read; run again when it is saved")
+        raise LoadError(f"{p}: 読み込みの途中でファイルが変わりました。保存が終わってから再実行してください")
     cut_short = ""
     if not scan.ends_line:  # rare (a damaged or hand-made file): read the text again to count its fields
         data = p.read_bytes()
-        cut_short = _cut_short(data[3:].decode("utf-8") if scan.bom else data.decode("utf-8"))
-    encoding = "utf-8-sig" if scan.bom else "utf-8"
-    return RawExport(p, "csv", encoding, scan.sha256, _clean_headers(table), first_row=2, cut_short=cut_short)
+        text = data[scan.bom :].decode(scan.encoding.removesuffix("-sig"))
+        cut_short = _cut_short(text, delimiter, len(skipped))
+    return _text_export(p, scan.encoding, scan.sha256, table, delimiter, skipped, cut_short)
 
 
-def _cut_short(text: str) -> str:
+def _cut_short(text: str, delimiter: str = ",", skipped: int = 0) -> str:
     """``"k of m 列"`` when the file's last record stops without a line end and with fewer fields
     than the header (a file cut off mid-row: pandas would fill the missing cells as blanks, and the
     row would pass as a respondent who skipped the last questions); else ``""``.
@@ -181,7 +363,7 @@ def _cut_short(text: str) -> str:
     """
     if not text or text.endswith(("\n", "\r")):
         return ""
-    records = list(csv.reader(io.StringIO(text)))
+    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))[skipped:]
     if len(records) < 2:
         return ""
     header, last = len(records[0]), len(records[-1])
@@ -194,7 +376,10 @@ def _read_sav(p: Path, digest: str) -> RawExport:
     try:
         table, meta = pyreadstat.read_sav(str(p), apply_value_formats=False, user_missing=False)
     except Exception as exc:  # pyreadstat raises its own ReadstatError/PyreadstatError types
-        raise LoadError(f"{p}: not a readable SPSS .sav file (truncated or damaged?): {exc}") from None
+        raise LoadError(
+            f"{p}: SPSS の .sav ファイルとして読めません（途中で切れているか壊れている可能性があります: {exc}）。"
+            "書き出し直してください"
+        ) from None
     labels = {k: v for k, v in (meta.column_names_to_labels or {}).items() if v}
     return RawExport(
         p,

@@ -124,12 +124,8 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         baseline = load_baseline(opts.compare)
     codebook = resolve_codebook(opts.codebook)
     frame = load_frame(opts.frame, codebook)
-    loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
+    loaded = load_export(opts, codebook, progress)
     report = loaded.report
-    progress(f"        {report.n_read:,}行を読み込み: 採用{report.n_accepted:,}行、除外{report.n_rejected:,}行")
-    if report.n_rejected:  # say why on screen, not only in validation_rejected_rows.csv
-        reasons = report.rejected()["reason"].value_counts(sort=False)
-        progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
 
     progress(f"[2/{steps}] 集計（事後層化・有限母集団修正、Rao–Scott検定）")
     analysis = analyse(
@@ -216,6 +212,19 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     )
     internal.append(write_internal_manifest(internal, manifest, staged.internal / INTERNAL_MANIFEST, roots))
     return [*written, manifest, *internal]
+
+
+def load_export(opts: ReportOptions, codebook, progress: Callable[[str], None]):
+    """The export loaded through the codebook, saying on screen how it was read and what was kept."""
+    loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
+    report = loaded.report
+    for note in report.notes:  # a tab delimiter, UTF-16, title rows skipped above the header
+        progress(f"        {note}")
+    progress(f"        {report.n_read:,}行を読み込み: 採用{report.n_accepted:,}行、除外{report.n_rejected:,}行")
+    if report.n_rejected:  # say why on screen, not only in validation_rejected_rows.csv
+        reasons = report.rejected()["reason"].value_counts(sort=False)
+        progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
+    return loaded
 
 
 def illustrative_frame_notice(frame: Path) -> str:
