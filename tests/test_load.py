@@ -276,8 +276,28 @@ def test_unmatched_label_is_a_clear_error_by_default(forms, codebook, tmp_path):
 def test_missing_column_is_a_clear_error(forms, codebook, tmp_path):
     q6 = codebook.item("q6")
     path = write_csv(forms.drop(columns=[q6.text]), tmp_path / "x.csv")
-    with pytest.raises(LoadError, match=r"q6.*列がありません"):
+    with pytest.raises(LoadError, match=rf"1件に対応する列がありません: 2-\(6\) {q6.label}（列名「{q6.text}」）"):
         load_responses(path, codebook)
+
+
+def test_every_missing_column_in_one_message(forms, codebook, tmp_path):
+    """One run names every column the codebook misses (issue 17), the codebook and how to go on."""
+    gone = [codebook.item(i) for i in ("domain", "q1", "q5", "q6")]
+    path = write_csv(forms.drop(columns=[it.text for it in gone]), tmp_path / "x.csv")
+    with pytest.raises(LoadError) as err:
+        load_responses(path, codebook)
+    message = str(err.value)
+    assert "4件に対応する列がありません" in message and "\n" not in message
+    for it in gone:
+        assert f"「{it.text}」" in message
+    for part in (
+        "職域（列名",
+        "2-(1) 官民連携の重要性",
+        "同梱の codebook_r7.yaml",
+        "check --data x.csv",
+        "init-codebook",
+    ):
+        assert part in message
 
 
 @pytest.mark.parametrize(

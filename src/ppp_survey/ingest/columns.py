@@ -61,12 +61,37 @@ class ColumnMap:
         return [c.header for c in self.columns if c.role not in ("identity", "ignored")]
 
 
-def map_columns(raw: RawExport, cb: Codebook) -> ColumnMap:
-    """Give every header a role; refuse two headers for one slot and a question without a column."""
+@dataclass(frozen=True)
+class Missing:
+    """A codebook item without its column: ``lacking`` names the option columns a multi-select
+    item's partial set of 0/1 columns lacks (empty: no column at all)."""
+
+    item: Item
+    lacking: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Every header's role, and what does not fit: two headers for one slot (``clashes``: the
+    later header, the earlier one, the slot's item or role) and items without a column."""
+
+    columns: ColumnMap
+    clashes: tuple[tuple[str, str, str], ...]
+    missing: tuple[Missing, ...]
+
+
+def item_name(item: Item) -> str:
+    """An item as a person reads it: its number and title (``2-(1) 官民連携の重要性``), or its label."""
+    return f"{item.number} {item.label}" if item.number else item.label
+
+
+def assign_columns(raw: RawExport, cb: Codebook) -> Assignment:
+    """Give every header a role and list, all at once, what does not fit (nothing is raised)."""
     fixed = _fixed_keys(cb)
     item_keys = _item_keys(cb)
     mapped: list[Column] = []
     taken: dict[tuple, str] = {}
+    clashes: list[tuple[str, str, str]] = []
     for header in raw.table.columns:
         candidates = [normalize_key(header)]
         if header in raw.column_labels:
@@ -75,16 +100,46 @@ def map_columns(raw: RawExport, cb: Codebook) -> ColumnMap:
         if col.role not in ("ignored", "identity"):
             slot = (col.role, col.item, col.code)
             if slot in taken:
-                raise LoadError(
-                    f"{raw.path}: 列「{header}」と列「{taken[slot]}」が同じ項目（{col.item or col.role}）に対応します。"
-                    "どちらかの列名を直してください"
-                )
-            taken[slot] = header
+                what = item_name(cb.item(col.item)) if col.item else col.role
+                clashes.append((header, taken[slot], what))
+                col = Column(header, "ignored")
+            else:
+                taken[slot] = header
         mapped.append(col)
-    for item in cb.items:
-        if item.type != "text":
-            _check_present(raw, item, taken)
-    return ColumnMap(mapped)
+    missing = tuple(m for item in cb.items if item.type != "text" and (m := _missing(item, taken)) is not None)
+    return Assignment(ColumnMap(mapped), tuple(clashes), missing)
+
+
+def map_columns(raw: RawExport, cb: Codebook) -> ColumnMap:
+    """Give every header a role; refuse two headers for one slot and items without a column, naming
+    every one of them in one message."""
+    found = assign_columns(raw, cb)
+    if found.clashes:
+        pairs = "、".join(f"列「{h}」と列「{other}」（{what}）" for h, other, what in found.clashes)
+        raise LoadError(f"{raw.path}: 同じ項目に対応する列が2つあります: {pairs}。どちらかの列名を直してください")
+    if found.missing:
+        raise LoadError(missing_message(raw, cb, found))
+    return found.columns
+
+
+def missing_message(raw: RawExport, cb: Codebook, found: Assignment) -> str:
+    """One line naming every item of the codebook without its column, the header row read, the
+    codebook used and how to see the whole picture (``check``) or start a codebook (``init-codebook``)."""
+    parts = []
+    for m in found.missing:
+        if m.lacking:
+            parts.append(f"{item_name(m.item)}（選択肢の列の一部: {'、'.join(m.lacking)}）")
+        else:
+            parts.append(f"{item_name(m.item)}（列名「{m.item.text}」）")
+    matched = any(c.role in ("item", "option") for c in found.columns.columns)
+    header = "" if matched else f"{raw.header_row}行目の見出しがどれもコードブックと合いません。"
+    where = f"同梱の {cb.packaged}" if cb.packaged else cb.path
+    return (
+        f"{raw.path}: コードブックの項目のうち{len(parts)}件に対応する列がありません: {'、'.join(parts)}。"
+        f"{header}列名を直すか、コードブック（{where}）の aliases に実際の列名を書いてください。"
+        f"対応しなかった列の一覧は python -m ppp_survey.report check --data {raw.path.name} --codebook …、"
+        f"コードブックの下書きは python -m ppp_survey.report init-codebook --data {raw.path.name} --out codebook.yaml で作れます"
+    )
 
 
 def _fixed_keys(cb: Codebook) -> dict[str, str]:
@@ -135,17 +190,11 @@ def _match(header: str, candidates: list[str], fixed: dict[str, str], item_keys:
     return Column(header, "ignored")
 
 
-def _check_present(raw: RawExport, item: Item, taken: dict[tuple, str]) -> None:
+def _missing(item: Item, taken: dict[tuple, str]) -> Missing | None:
     has_single = ("item", item.id, None) in taken
     options = [c.code for c in item.choices if ("option", item.id, c.code) in taken]
     if item.is_multi and not has_single and options and len(options) < len(item.choices):
-        lacking = [item.option_column(c) for c in item.choices if c.code not in options]
-        raise LoadError(
-            f"{raw.path}: 複数回答の設問 {item.id}（{item.label}）の選択肢列が一部しかありません"
-            f"（ない列: {', '.join(lacking)}）。エクスポートの列を確認してください"
-        )
+        return Missing(item, tuple(f"{item.text}[{c.label}]" for c in item.choices if c.code not in options))
     if not has_single and not options:
-        raise LoadError(
-            f"{raw.path}: 設問 {item.id}（{item.label}）の列がありません。列名「{item.text}」の列を加えるか、"
-            "コードブックの aliases に実際の列名を書いてください"
-        )
+        return Missing(item)
+    return None

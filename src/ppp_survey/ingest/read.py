@@ -90,7 +90,7 @@ class RawExport:
         other than the comma, UTF-16, rows skipped above the header."""
         out = []
         if self.delimiter in ("\t", ";") or (self.encoding or "").startswith("utf-16"):
-            encoding = _ENCODING_NAMES.get(self.encoding or "", self.encoding)
+            encoding = encoding_name(self.encoding)
             out.append(f"{_DELIMITER_NAMES.get(self.delimiter or ',', '')}・{encoding}のテキストとして読みました")
         if self.skipped:
             rows = "、".join(
@@ -98,6 +98,11 @@ class RawExport:
             )
             out.append(f"表の上の{rows}はタイトル行とみなして読み飛ばし、{self.header_row}行目を見出しとして読みました")
         return out
+
+
+def encoding_name(encoding: str | None) -> str:
+    """An encoding as a person reads it (``utf-8-sig`` → ``UTF-8（BOM付き）``)."""
+    return _ENCODING_NAMES.get(encoding or "", encoding or "-")
 
 
 def sha256_of(data: bytes) -> str:

@@ -50,6 +50,8 @@ from ppp_survey.files import (
 from ppp_survey.ingest.load import load_responses
 from ppp_survey.policy.assess import PolicyResult, assess
 from ppp_survey.report.manifest import write_internal_manifest, write_manifest
+from ppp_survey.report.onboard import SUBCOMMANDS
+from ppp_survey.report.onboard import main as onboard
 from ppp_survey.report.options import (
     ReportOptions,
     build_parser,
@@ -491,6 +493,11 @@ def disclosure_audit(analysis, min_group: int, progress: Callable[[str], None]) 
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: the report, or with ``check`` / ``init-codebook`` first the codebook's
+    onboarding (:mod:`ppp_survey.report.onboard`). Returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return onboard(argv)
     try:
         args = build_parser().parse_args(argv)
         run(options_from_args(args))

@@ -93,9 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m ppp_survey.report",
         description="職員意識調査の集計表・図表を再生成する（既定: 同梱の架空データ）",
+        epilog="コードブックを回答データに合わせる: python -m ppp_survey.report check --data 回答.xlsx "
+        "[--codebook コードブック.yaml]（列と値の照合）、python -m ppp_survey.report init-codebook --data 回答.xlsx "
+        "--out codebook_draft.yaml（コードブックの下書き）",
     )
     p.add_argument(
-        "--data", type=Path, help="回答データ (.xlsx / .csv / .sav)。既定: data/raw/synthetic_r7_responses.xlsx"
+        "--data",
+        type=Path,
+        help="回答データ (.xlsx / .csv / .tsv / .txt / .sav)。既定: data/raw/synthetic_r7_responses.xlsx",
     )
     p.add_argument(
         "--frame",
