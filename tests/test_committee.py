@@ -162,6 +162,25 @@ def test_page_is_section_2(page, analysis, policy):
         assert f"n = {int(first['base_n']):,}" in text
 
 
+def test_pages_say_which_number_is_which(page, analysis, policy):
+    """Issue 17, item 7: the charts show plain shares of the respondents (2-05: 52.7%), the matrix
+    design-based estimates for all staff (52.5%); the committee page and the matrix page say so in
+    one sentence beside the matrix, and every chart's note names its numbers."""
+    from ppp_survey.outputs.matrix_page import MATRIX_NUMBERS_NOTE, matrix_html
+
+    assert MATRIX_NUMBERS_NOTE.count("。") == 1 and "回答者に占める割合" in MATRIX_NUMBERS_NOTE
+    shown = _shown(page)
+    matrix_part = shown[shown.index("（8）") :]
+    assert MATRIX_NUMBERS_NOTE in matrix_part
+    assert shown.count("数値は回答者に占める割合（%）。") >= len(cp.section_charts(analysis))
+    note = analysis.source_note(synthetic=True)
+    assert MATRIX_NUMBERS_NOTE in _shown(matrix_html(policy.matrix, policy.evidence, source_note=note, synthetic=True))
+    # the example of the issue: the chart's plain share and the matrix's estimate of one 2-(5) choice
+    q5 = analysis.tally("q5").set_index("label")
+    row = q5.loc["民間等と対話・相談する機会が少なく、対応経験が乏しい"]
+    assert (round_half_up(100 * row["share"]), round_half_up(100 * row["estimate"])) == (52.7, 52.5)
+
+
 def test_headings_are_the_documents(analysis):
     """The headings come from the codebook (number and label) and read as the document prints them."""
     ours = [c.heading for c in cp.section_charts(analysis)]
@@ -519,7 +538,7 @@ def test_weighted_charts_and_no_matrix(analysis, tmp_path):
     estimates = {str(r.label): float(round_half_up(100 * r.estimate)) for r in multi.table.itertuples()}
     assert dict(zip(categories, values)) == estimates
     page = cp.committee_html(analysis, None, synthetic=False, weighted=True)
-    assert 'id="matrix"' not in page and "事後層化推定値" in _shown(page)
+    assert 'id="matrix"' not in page and "職員全体の推定値（事後層化、95%信頼区間）" in _shown(page)
     prs = _slides(write_committee_deck(tmp_path / "w.pptx", analysis, None, synthetic=False, weighted=True))
     titles = [s.shapes.title.text for s in prs.slides if s.shapes.title is not None]
     assert not [t for t in titles if t.startswith("（8）")] and titles[-1] == "調査の方法と匿名性の確保"

@@ -72,7 +72,8 @@ def test_every_chart_shows_base_and_source(drawn):
 
 def _row_of(ax) -> dict[float, str]:
     return {
-        round(float(y), 3): label.get_text().split("（n=")[0] for y, label in zip(ax.get_yticks(), ax.get_yticklabels())
+        round(float(y), 3): label.get_text().split("（n=")[0].strip()
+        for y, label in zip(ax.get_yticks(), ax.get_yticklabels())
     }
 
 
@@ -118,12 +119,16 @@ def test_heatmaps_match_plain_crosstabs(drawn, baseline, codebook):
     responses = baseline.responses
     for item in codebook.questions_of_type("sa", "likert", "ma"):
         ax, _ = next(v for k, v in drawn.items() if k.startswith(f"2-0{item.number[3]}_") and k.endswith("職域別.png"))
+        # one row per choice; columns 全体, then each 職域
         values = np.asarray(ax.collections[0].get_array(), dtype=float).reshape(
-            len(codebook.stratum.choices), len(item.choices)
+            len(item.choices), 1 + len(codebook.stratum.choices)
         )
+        np.testing.assert_allclose(values[:, 0], _plain_shares(responses, item).to_numpy(float), atol=1e-9)
         for i, group in enumerate(codebook.stratum.labels):
             expected = _plain_shares(responses, item, responses["domain"].astype(object) == group)
-            np.testing.assert_allclose(values[i], expected.to_numpy(float), atol=1e-9, err_msg=f"{item.id} {group}")
+            np.testing.assert_allclose(
+                values[:, 1 + i], expected.to_numpy(float), atol=1e-9, err_msg=f"{item.id} {group}"
+            )
 
 
 def test_response_rate_bars(drawn, baseline, frame):

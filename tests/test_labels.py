@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 
+from ppp_survey.outputs.chart_layout import tategaki
 from ppp_survey.spec.resources import packaged_codebook
 from ppp_survey.text import phrases, wrap_ja
 
@@ -52,8 +53,13 @@ def test_heatmap_headers_break_between_phrases(baseline, frame, codebook):
 
     analysis = analyse(baseline.responses, frame, codebook)
     with plots.theme():
-        ax = plots.plot_heatmap(analysis.crosstabs[("q5", "domain")])
-    for tick in ax.get_xticklabels():
+        ax = plots.plot_heatmap(analysis.crosstabs[("q5", "domain")], overall=analysis.tally("q5"))
+    for tick in ax.get_yticklabels():  # the choices, one row each
         text = tick.get_text()
         label = text.replace("\n", "")
         assert _cuts(text) <= _boundaries(label), text
+    # the groups head the columns: across, broken between phrases, or set vertically (縦書き), whole
+    for tick, group in zip(ax.get_xticklabels(), ["全体", *codebook.stratum.labels]):
+        name = tick.get_text().rsplit("\n", 1)[0]  # the last line is the column's base n
+        assert name.replace("\n", "") == tategaki(group).replace("\n", "") or name.replace("\n", "") == group, name
+        assert name == tategaki(group) or _cuts(name) <= _boundaries(group), name

@@ -39,9 +39,9 @@ def two_runs(tmp_path_factory):
 def test_report_is_byte_for_byte_reproducible(two_runs):
     first, second, _ = two_runs
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    # published: 10 CSV tables + workbook + matrix page + 15 charts + committee paper + manifest;
-    # internal (公開禁止): the rejected rows, their manifest and the folder's .gitignore
-    assert len(files) == 28 + PAPER + 3
+    # published: 10 CSV tables + workbook + matrix page + 15 charts (PNG and SVG each) + committee paper
+    # + manifest; internal (公開禁止): the rejected rows, their manifest and the folder's .gitignore
+    assert len(files) == 28 + 15 + PAPER + 3
     assert sum(p.parts[0] == "内部用_公開禁止" for p in files) == 3
     assert sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file()) == files
     for rel in files:
@@ -73,7 +73,7 @@ def test_report_writes_tables_chart_and_manifest(two_runs, tmp_path, capsys):
     assert manifest["synthetic"] is True
     assert len(manifest["inputs"]["data"]["sha256"]) == 64
     assert any(o["path"].endswith("2-00_職域別回答率.png") for o in manifest["outputs"])
-    assert len(manifest["outputs"]) == 27 + PAPER
+    assert len(manifest["outputs"]) == 27 + 15 + PAPER  # 15 charts as PNG and SVG
     assert manifest["disclosure_audit"]["passed"] is True
     for out in manifest["outputs"]:
         assert sha256_file(tmp_path / out["path"]) == out["sha256"]
@@ -162,7 +162,7 @@ def test_compare_report_outputs(compared):
     names = {p.name for p in files}
     assert {"changes_overall.csv", "changes_by_group.csv", "2-08_政策マトリクス.html"} <= names
     charts = [n for n in names if n.startswith("変化_")]
-    assert len(charts) == 1 + 2 * 7  # response rates + (dumbbell + heatmap) per question
+    assert len(charts) == 2 * (1 + 2 * 7)  # response rates + (dumbbell + heatmap) per question, PNG and SVG
     tables = first / "data" / "processed"
     overall = pd.read_csv(tables / "changes_overall.csv", encoding="utf-8-sig").set_index("指標")
     assert overall.loc["q6:top2", "判定"] == "改善" and overall.loc["rate", "R8(%)"] == 47.3

@@ -151,14 +151,15 @@ def plot_dumbbell(
     """
     import matplotlib.pyplot as plt
 
-    from ppp_survey.outputs.plots import add_footer, fit_left_margin
+    from ppp_survey.outputs.chart_layout import PAGE_WIDTH_IN, SMALL_PT, add_footer, fit_height, fit_left_margin
 
     rows = changes.rows
     t = rows[(rows["question"].replace("", "rate") == question) & (rows["group"] == group)]
     t = t[~t["suppressed"]].reset_index(drop=True)
+    own = ax is None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(8.6, 0.42 * len(t) + 2.2))
-        fig.subplots_adjust(left=0.4, right=0.8, top=0.86, bottom=0.22)
+        fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 4.0))
+        fig.subplots_adjust(right=0.83)
     fig = ax.figure
     y = np.arange(len(t))[::-1]
     a, b = 100 * t["estimate_base"].to_numpy(float), 100 * t["estimate_new"].to_numpy(float)
@@ -177,19 +178,29 @@ def plot_dumbbell(
             transform=ax.get_yaxis_transform(),
             va="center",
             ha="left",
-            fontsize=7.5,
+            fontsize=SMALL_PT,
             color=VERDICT_COLORS.get(row.verdict, "#555555"),
         )
-    ax.set_yticks(y, [_wrap(lab) for lab in t["label"]], fontsize=8)
+    renderer = fig.canvas.get_renderer()
+    widest = max((x.get_window_extent(renderer).width for x in ax.texts), default=0.0)
+    fig.subplots_adjust(right=1 - (widest + 0.12 * fig.dpi) / fig.bbox.width)  # the verdicts fit at the right
+    ax.set_yticks(y, [_wrap(lab, 14) for lab in t["label"]], fontsize=SMALL_PT + 0.5)
+    ax.set_ylim(-0.6, len(t) - 0.4)
     ax.set_xlim(0, 100)
     ax.set_xlabel(xlabel)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, fontsize=8)
-    ax.set_title(title or f"{t['title'].iloc[0] if len(t) else question}（{group}）", pad=22)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False, fontsize=SMALL_PT, borderaxespad=0.2)
+    ax.set_title(title or f"{t['title'].iloc[0] if len(t) else question}（{group}）", pad=20)
     if base is None:
         n = f"n = {wave_base} {int(t['n_base'].iloc[0]):,}／{wave_new} {int(t['n_new'].iloc[0]):,}　" if len(t) else ""
-        base = f"{n}* {int(100 * alpha)}%水準で有意（独立な2回の調査の差、各回とも職域別の層化推定）"
+        base = (
+            f"{n}* {int(100 * alpha)}%水準で有意（独立な2回の調査の差）\n"
+            "数値は各回の職員全体の推定値（事後層化、%）。差の95%信頼区間は集計表（変化）に記載"
+        )
     add_footer(fig, base=base, note=note or changes.note)
     fit_left_margin(ax)
+    if own:
+        lines = max((label.get_text().count("\n") + 1 for label in ax.get_yticklabels()), default=1)
+        fit_height(ax, axes_height=max(1, len(t)) * max(0.34, lines * (SMALL_PT + 0.5) * 1.2 / 72 + 0.1))
     return ax
 
 
@@ -199,60 +210,47 @@ def plot_change_heatmap(changes: ChangeTable, question: str, *, ax=None, title: 
     Items without a direction are left uncoloured; arrows ↑/↓: a rise/fall significant at the 5%
     level (the colour says whether it is better or worse); x 秘匿. Returns the Axes.
     """
-    import matplotlib.pyplot as plt
 
-    from ppp_survey.outputs.plots import (
-        MIN_HEATMAP_WIDTH,
-        add_footer,
-        draw_heatmap,
-        fit_left_margin,
-    )
+    from ppp_survey.outputs.heatmaps import grid_chart
 
     chart = change_charts(changes)[question]
     grid, better, marks = chart.heatmap, chart.improvement, chart.marks
     text = np.vectorize(
         lambda v, m: "x" if m == "x" else ("-" if not np.isfinite(v) else f"{round_half_up(v):+.1f}{m}")
     )(grid.to_numpy(float), marks.to_numpy(object))
-    if ax is None:
-        height = 0.4 * len(grid) + 3.2
-        fig, ax = plt.subplots(figsize=(max(MIN_HEATMAP_WIDTH, 0.95 * grid.shape[1] + 3.2), height))
-        fig.subplots_adjust(left=0.2, right=0.98, top=1 - 1.55 / height, bottom=1.0 / height)
-    fig = ax.figure
-    limit = max(
-        5.0, float(np.nanmax(np.abs(better.to_numpy(float)))) if np.isfinite(better.to_numpy(float)).any() else 5.0
-    )
-    draw_heatmap(ax, better.to_numpy(float), text, cmap="RdBu", vmin=-limit, vmax=limit)
+    finite = np.isfinite(better.to_numpy(float))
+    limit = max(5.0, float(np.nanmax(np.abs(better.to_numpy(float)))) if finite.any() else 5.0)
     table = changes.rows
     of_question = table["question"].replace("", "rate") == question
     reference = set(table.loc[(table["verdict"] == REFERENCE) & of_question, "group"])
     rows = table[of_question].drop_duplicates("group").set_index("group")
-    bases = {
-        g: ""
-        if not np.isfinite(float(rows.loc[g, "n_base"]))
-        else f"（{int(rows.loc[g, 'n_base']):,}→{int(rows.loc[g, 'n_new']):,}）"
+    notes = [
+        (
+            ""
+            if not np.isfinite(float(rows.loc[g, "n_base"]))
+            else f"{int(rows.loc[g, 'n_base']):,}\n→{int(rows.loc[g, 'n_new']):,}"
+        )
+        + ("※" if g in reference else "")
         for g in grid.index
-    }
-    ax.set_yticks(
-        np.arange(len(grid)) + 0.5,
-        [f"{g}{'※' if g in reference else ''}{bases[g]}" for g in grid.index],
-        rotation=0,
-        fontsize=8,
-    )
-    ax.set_xticks(np.arange(grid.shape[1]) + 0.5, [_wrap(c, 7) for c in grid.columns], rotation=0, fontsize=7)
-    ax.xaxis.tick_top()
-    ax.set_title(
-        title or f"{chart.title}：{changes.baseline_wave}→{changes.wave}の変化（職域別、ポイント）",
-        pad=58,
-    )
-    add_footer(
-        fig,
-        base=f"（ ）内は基数 n（{changes.baseline_wave}→{changes.wave}）。数値は差（ポイント）。\n色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
+    ]
+    return grid_chart(
+        better.to_numpy(float).T,
+        text.T,
+        rows=[str(c) for c in grid.columns],
+        columns=[str(g) for g in grid.index],
+        notes=notes,
+        vmin=-limit,
+        vmax=limit,
+        cmap="RdBu",
+        title=title or f"{chart.title}：{changes.baseline_wave}→{changes.wave}の変化（職域別、ポイント）",
+        footer=f"列見出しの下は基数 n（{changes.baseline_wave}→{changes.wave}）。数値は差（ポイント、職員全体の推定値どうし）。\n"
+        "色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
         "↑上昇 ↓低下（5%水準で有意。改善か悪化かは色）。"
         "※基数30未満は参考値（検定しない）。" + ("x: 秘匿" if (marks.to_numpy(object) == "x").any() else ""),
         note=note or changes.note,
+        first_apart=ALL in grid.index and list(grid.index)[0] == ALL,
+        ax=ax,
     )
-    fit_left_margin(ax)
-    return ax
 
 
 def _wrap(label: str, width: int = 22) -> str:

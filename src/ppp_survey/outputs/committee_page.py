@@ -35,7 +35,9 @@ from ppp_survey.constants import ALL
 from ppp_survey.files import atomic_output
 from ppp_survey.outputs.change_charts import VERDICT_COLORS as CHANGE_COLORS
 from ppp_survey.outputs.change_sheets import change_tables, method_note
-from ppp_survey.outputs.matrix_page import embedded_font_css, font_face_css
+from ppp_survey.outputs.chart_layout import WEIGHTED_NUMBERS
+from ppp_survey.outputs.chart_layout import method_text as chart_method_text
+from ppp_survey.outputs.matrix_page import MATRIX_NUMBERS_NOTE, embedded_font_css, font_face_css
 from ppp_survey.outputs.matrix_sheets import INTERPRETATION_NOTE, VERDICT_COLORS, VERDICT_NOTE, ci_text, value_text
 from ppp_survey.outputs.survey_sheets import BASE_NOTE
 from ppp_survey.policy.assess import PolicyResult
@@ -115,19 +117,16 @@ def base_text(table: pd.DataFrame) -> str:
     return text
 
 
-def method_text(weighted: bool) -> str:
-    return (
-        "数値は職域別の事後層化推定値（職員全体の推計、%）。ひげは95%信頼区間。"
-        if weighted
-        else "数値は回答者に占める割合（%）。"
-    )
+def method_text(weighted: bool, *, whiskers: bool = False) -> str:
+    """What a chart's numbers are, as its footer says (:func:`.chart_layout.method_text`)."""
+    return chart_method_text(weighted, whiskers=whiskers) + "。"
 
 
 def chart_notes(analysis: Analysis, chart: SectionChart, *, weighted: bool) -> list[str]:
     """The lines under a chart: base, what the numbers are, how they add up, pooled groups (the
     source note is in the chart's own footer and at the head of the page)."""
     stratum = analysis.codebook.stratum.label
-    lines = [f"{base_text(chart.table)}　{method_text(weighted)}"]
+    lines = [f"{base_text(chart.table)}　{method_text(weighted, whiskers=chart.item.is_multi)}"]
     if chart.item.is_multi:
         lines.append("複数回答：回答者に占める割合のため、合計は100%を超える。")
     else:
@@ -390,7 +389,10 @@ def _matrix_section(policy: PolicyResult, heading: str) -> str:
         "<th>本市がめざす官民連携の具体像</th><th>（参考）具体的な取組</th></tr></thead>\n<tbody>\n"
         + "\n".join(rows)
         + "\n</tbody>\n</table>\n"
-        + "".join(f'<p class="note">{e(n)}</p>' for n in (VERDICT_NOTE, INTERPRETATION_NOTE, f"出典：{matrix.source}"))
+        + "".join(
+            f'<p class="note">{e(n)}</p>'
+            for n in (MATRIX_NUMBERS_NOTE, VERDICT_NOTE, INTERPRETATION_NOTE, f"出典：{matrix.source}")
+        )
         + "\n</section>"
     )
 
@@ -437,7 +439,15 @@ def method_notes(analysis: Analysis, policy: PolicyResult | None, note: str, *, 
         ("調査", f"{s.title}（{s.fielded_from:%Y年%m月%d日}～{s.fielded_to:%Y年%m月%d日}）。{note}"),
         ("設問", s.reconstruction or "調査票のとおり。"),
         ("基数", BASE_NOTE),
-        ("図の数値", method_text(weighted) + ROUNDING_NOTE),
+        (
+            "図の数値",
+            (
+                f"数値は{WEIGHTED_NUMBERS}。複数回答の図はひげが区間、積み上げ棒の区間は集計表（単純集計・クロス集計）に記載。"
+                if weighted
+                else method_text(False)
+            )
+            + ROUNDING_NOTE,
+        ),
         ("推定方法", DESIGN_NOTE + "政策マトリクスの判定はこの推定値と95%信頼区間による。"),
         (
             "匿名性の確保",

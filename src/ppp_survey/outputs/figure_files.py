@@ -1,6 +1,7 @@
-"""Saving charts: PNGs with the same bytes for the same figure, drawn in parallel where possible.
+"""Saving charts: a 300 dpi PNG and an SVG of each, the same bytes for the same figure, drawn in
+parallel where possible.
 
-:func:`save_figure` writes one figure atomically with no timestamp or software tag;
+:func:`save_figure` writes one figure's two files atomically with no timestamp or software tag;
 :func:`save_figures` draws and saves a report's plan of figures inside :func:`.plots.theme`,
 in forked worker processes on Linux (``PPP_SURVEY_JOBS=1`` for one process).
 """
@@ -18,15 +19,21 @@ from ppp_survey.files import atomic_output
 from ppp_survey.outputs.plots import FIGURE_DPI, PNG_COMPRESS_LEVEL, theme
 
 
-def save_figure(fig, path: str | Path) -> Path:
-    """Save a figure as PNG atomically, with no timestamp or software tag, and close it.
+def save_figure(fig, path: str | Path, *, svg: bool = True) -> Path:
+    """Save a figure as PNG (``path``) and, with ``svg``, as SVG beside it (same name, ``.svg``),
+    atomically, with no timestamp or software tag, and close it; returns the PNG's path.
 
     The image is matplotlib's own rendering at :data:`FIGURE_DPI`; it is written as RGB when every
     pixel is opaque (the charts are: the alpha channel carries nothing) and with zlib level
     :data:`PNG_COMPRESS_LEVEL`, which together encode in about half the time of matplotlib's
-    default RGBA at level 6 for files of about the same size. Same figure, same bytes.
+    default RGBA at level 6 for files of about the same size. The SVG draws text as outlines (it
+    needs no font), has no date and salts its ids with ``svg.hashsalt`` (set by :func:`.plots.theme`).
+    Same figure, same bytes.
     """
     p = Path(path)
+    if svg:
+        with atomic_output(p.with_suffix(".svg")) as tmp:
+            fig.savefig(tmp, format="svg", metadata={"Date": None})
     with atomic_output(p) as tmp:
         image = _render_rgba(fig, FIGURE_DPI)
         if image is None:  # size not as expected: let matplotlib write it
@@ -68,8 +75,8 @@ def _render_rgba(fig, dpi: float) -> np.ndarray | None:
 def save_figures(
     plan, folder: str | Path, *, jobs: int | None = None, progress: Callable[[str], None] | None = None
 ) -> list[Path]:
-    """Draw and save every ``(file name, draw)`` of ``plan`` into ``folder`` inside :func:`theme`;
-    return the paths in plan order. ``draw()`` returns the Axes of a new figure.
+    """Draw and save every ``(file name, draw)`` of ``plan`` into ``folder`` inside :func:`theme`,
+    each as PNG and SVG; return the paths in plan order (each PNG, then its SVG). ``draw()`` returns the Axes of a new figure.
 
     With ``jobs`` > 1 the figures are drawn by that many forked worker processes, each figure
     whole in one process, so every file has the bytes a one-process run writes. The default is
@@ -88,7 +95,7 @@ def save_figures(
                 names.append(name)
                 if progress is not None:
                     progress(name)
-        return [folder / name for name in names]
+        return _written(folder, names)
     import multiprocessing
 
     # with fork, the initializer's arguments reach the workers unpickled (the draw functions are
@@ -98,7 +105,12 @@ def save_figures(
             names.append(name)
             if progress is not None:
                 progress(name)
-    return [folder / name for name in names]
+    return _written(folder, names)
+
+
+def _written(folder: Path, names: list[str]) -> list[Path]:
+    """Each chart's PNG and SVG, in plan order."""
+    return [p for name in names for p in (folder / name, (folder / name).with_suffix(".svg"))]
 
 
 _WORKER_PLAN: tuple | None = None  # set in each forked worker by _receive_plan

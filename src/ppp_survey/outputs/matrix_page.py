@@ -19,6 +19,12 @@ from ppp_survey.spec.matrix import PolicyMatrix
 from ppp_survey.survey.tables import DESIGN_NOTE
 from ppp_survey.text import ROUNDING_NOTE
 
+# One number per page, named (issue 17, item 7): what the matrix's numbers are beside the charts'.
+MATRIX_NUMBERS_NOTE = (
+    "マトリクスの数値は職員全体の推定値（事後層化、95%信頼区間）で、職域ごとの回答率の違いを職員数で補正して"
+    "いるため、図の「回答者に占める割合」とはわずかに異なることがある。"
+)
+
 _CSS = """
 body { font-family: "PPP IPAexGothic", "IPAexGothic", "Yu Gothic", "Meiryo", sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.3em; } .note { font-size: 0.85em; color: #444; }
@@ -76,7 +82,15 @@ def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: st
     synth = '<p class="synthetic">※架空データ（合成データ）による。実際の調査結果ではない。</p>' if synthetic else ""
     notes = "".join(
         f'<p class="note">{e(n)}</p>'
-        for n in (source_note, VERDICT_NOTE, INTERPRETATION_NOTE, DESIGN_NOTE, ROUNDING_NOTE, f"出典：{matrix.source}")
+        for n in (
+            source_note,
+            MATRIX_NUMBERS_NOTE,
+            VERDICT_NOTE,
+            INTERPRETATION_NOTE,
+            DESIGN_NOTE,
+            ROUNDING_NOTE,
+            f"出典：{matrix.source}",
+        )
     )
     title = f"2-(8) {e(matrix.title)}"
     body = (

@@ -402,7 +402,8 @@ def figure_name(item, suffix: str = "") -> str:
 
 def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Callable]]:
     """(file name, draw function) for every chart: response rates, one chart per question of the
-    document (by 職域 for single-answer questions), and a heatmap per question by 職域."""
+    document (by 職域 for single-answer questions), and a heatmap per question by 職域 (with a
+    全体 column). Each is saved as PNG and SVG (:func:`~ppp_survey.outputs.figure_files.save_figures`)."""
     from ppp_survey.outputs import plots
 
     cb = analysis.codebook
@@ -427,7 +428,10 @@ def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Calla
     for q in analysis.questions:
         ct = analysis.crosstabs[(q.id, stratum.id)]
         plan.append(
-            (figure_name(q, f"_{stratum.label}別"), lambda ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note))
+            (
+                figure_name(q, f"_{stratum.label}別"),
+                lambda q=q, ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note, overall=analysis.tally(q.id)),
+            )
         )
     return plan
 
