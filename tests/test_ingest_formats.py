@@ -172,7 +172,7 @@ def test_utf16_read_from_its_path_as_if_decoded_first(tmp_path, codec, bom):
     assert (a.encoding, b.encoding, a.cut_short) == (codec, codec, "")
     cut = tmp_path / "c.txt"
     cut.write_bytes(bom + text.rstrip("\r\n").removesuffix("\t").encode(codec))
-    assert read_export(cut).cut_short == "2 of 3 列"
+    assert read_export(cut).cut_short == "3列中2列"
 
 
 def test_damaged_utf16_is_one_japanese_line(tmp_path):

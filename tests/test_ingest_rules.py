@@ -134,6 +134,6 @@ def test_a_duplicate_of_an_empty_or_cut_off_row_is_the_first(forms, codebook, tm
         7: ("ID重複", "1（5行目と同じ）"),
         13: (
             "ファイル末尾の行が途中で切れている",
-            f"{len(g.columns) - 1} of {len(g.columns)} 列（ファイルを書き出し直してください）",
+            f"{len(g.columns)}列中{len(g.columns) - 1}列（ファイルを書き出し直してください）",
         ),
     }

@@ -76,7 +76,7 @@ class RawExport:
     first_row: int
     column_labels: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict] = field(default_factory=dict)
-    cut_short: str = ""  # CSV whose last line ends early (no line end, fewer fields): "n of m 列"
+    cut_short: str = ""  # CSV whose last line ends early (no line end, fewer fields): "m列中n列"
     delimiter: str | None = None  # of a text file: ",", "\t" or ";"
     skipped: tuple[str, ...] = ()  # the rows above the header, skipped (their one cell's text, or "")
 
@@ -359,7 +359,7 @@ def _read_text_fast(p: Path) -> RawExport | None:
 
 
 def _cut_short(text: str, delimiter: str = ",", skipped: int = 0) -> str:
-    """``"k of m 列"`` when the file's last record stops without a line end and with fewer fields
+    """``"m列中k列"`` when the file's last record stops without a line end and with fewer fields
     than the header (a file cut off mid-row: pandas would fill the missing cells as blanks, and the
     row would pass as a respondent who skipped the last questions); else ``""``.
 
@@ -372,7 +372,7 @@ def _cut_short(text: str, delimiter: str = ",", skipped: int = 0) -> str:
     if len(records) < 2:
         return ""
     header, last = len(records[0]), len(records[-1])
-    return f"{last} of {header} 列" if last < header else ""
+    return f"{header}列中{last}列" if last < header else ""
 
 
 def _read_sav(p: Path, digest: str) -> RawExport:
