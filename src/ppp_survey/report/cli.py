@@ -82,9 +82,9 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     lock, write every output into a staging folder, swap it in for the previous set. Returns the
     paths written (the published manifest, then the internal files)."""
     check_destinations(opts)  # and creates opts.out
-    if opts.illustrative_frame:
-        progress(illustrative_frame_notice(opts.frame))
     with output_lock(opts.out), Staging(opts.out) as stage:
+        if opts.illustrative_frame:  # once the folder is ours: a refused run prints its one line only
+            progress(illustrative_frame_notice(opts.frame))
         if stage.recovered:
             progress("        前回中断された出力の置き換えを元に戻しました")
         staged = replace(opts, out=stage.new)
