@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -46,29 +47,34 @@ def _raw():
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda r: r["questions"][3]["choices"][2].pop("label"), "questions[3].choices[2]: 'label' is missing"),
-        (lambda r: r["questions"][0].update(type="scale"), "questions[0]: type 'scale' is not one of"),
-        (lambda r: r["questions"][1]["choices"][1].update(code=1), "choice code 1 is used twice"),
-        (lambda r: r["questions"][2].update(id="q1"), "id 'q1' is used twice"),
-        (lambda r: r["attributes"][0].update(role="attribute"), "exactly one attribute must have role: stratum"),
-        (lambda r: r["survey"].update(fielded_to="2025-07-01"), "is before fielded_from"),
-        (lambda r: r.update(schema_version=9), "schema_version is 9"),
-        (lambda r: r["questions"][1]["choices"][0].update(label="意欲がない"), "normalise to the same key"),
+        (lambda r: r["questions"][3]["choices"][2].pop("label"), "questions[3].choices[2]: 「label」がない。"),
+        (lambda r: r["questions"][0].update(type="scale"), "questions[0]: 「type: scale」は使えない。"),
+        (
+            lambda r: r["questions"][1]["choices"][1].update(code=1),
+            "questions[1]: 選択肢の「code: 1」が2回使われている",
+        ),
+        (lambda r: r["questions"][2].update(id="q1"), "questions[2]: 「id: q1」は questions[0] でも使われている"),
+        (lambda r: r["attributes"][0].update(role="attribute"), "attributes: 「role: stratum」の属性が0個ある"),
+        (lambda r: r["survey"].update(fielded_to="2025-07-01"), "survey.fielded_to: 調査終了日 2025-07-01 が開始日"),
+        (lambda r: r.update(schema_version=9), "schema_version: 「9」はこのパッケージが読める版ではない"),
+        (lambda r: r["questions"][1]["choices"][0].update(label="意欲がない"), "questions[1]: 選択肢「意欲がない」と"),
     ],
 )
 def test_schema_errors_name_the_place(mutate, message):
+    # one Japanese line: the file, the key path in it, the value, what is wrong (and then what to do)
     raw = copy.deepcopy(_raw())
     mutate(raw)
-    with pytest.raises(CodebookError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+    with pytest.raises(CodebookError, match=re.escape(f"コードブック test.yaml {message}")) as info:
         parse_codebook(raw, name="test.yaml")
+    assert "\n" not in str(info.value) and "。" in str(info.value).split(": ", 1)[1]
 
 
 def test_missing_and_invalid_files(tmp_path):
-    with pytest.raises(CodebookError, match="file not found"):
+    with pytest.raises(CodebookError, match=r"^コードブック none\.yaml: ファイルが見つからない"):
         load_codebook(tmp_path / "none.yaml")
     bad = tmp_path / "bad.yaml"
-    bad.write_text("survey: [unclosed\n", encoding="utf-8")
-    with pytest.raises(CodebookError, match="is not valid YAML"):
+    bad.write_text("schema_version: 1\nsurvey: [unclosed\n", encoding="utf-8")
+    with pytest.raises(CodebookError, match=r"^コードブック bad\.yaml 3行目: YAMLとして読めない"):
         load_codebook(bad)
 
 

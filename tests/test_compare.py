@@ -397,7 +397,8 @@ def test_changed_question_text_without_mapping_is_refused(tmp_path, r7):
     with pytest.raises(MappingError) as err:
         load_mapping("mapping_r7_r8.yaml", r7.codebook, edited)
     message = str(err.value)
-    assert "q6" in message and "question text changed" in message
+    assert message.startswith("対応表 mapping_r7_r8.yaml（同梱） questions: 設問2-(6)")  # the file, the place
+    assert "（id: q6）" in message and "設問文が変わった" in message
     assert old in message and new in message  # both wordings, so the analyst sees what changed
     assert "text_changed" in message  # and how to declare it if it is the same item
 
@@ -418,17 +419,28 @@ def test_declared_text_change_is_accepted(tmp_path, r7):
         # a choice relabelled without a declaration
         (
             ("{code: 2, label: どちらかといえば感じる, score: 3}", "{code: 2, label: やや感じる, score: 3}"),
-            ["q6", "choice 2→2", "どちらかといえば感じる", "やや感じる"],
+            [
+                "対応表 mapping_r7_r8.yaml（同梱） questions: ",
+                "（id: q6）",
+                "選択肢 2→2",
+                "どちらかといえば感じる",
+                "やや感じる",
+            ],
         ),
         # a Likert score changed
         (
             ("{code: 1, label: 意欲がある, score: 4}", "{code: 1, label: 意欲がある, score: 5}"),
-            ["q2", "score 4.0 → 5.0"],
+            ["対応表 mapping_r7_r8.yaml（同梱） questions: ", "（id: q2）", "score 4.0 → 5.0"],
         ),
         # a type changed: never the same item
         (
             ("    type: sa\n    polarity: higher_is_better\n", "    type: likert\n    polarity: higher_is_better\n"),
-            ["q3", "type changed"],
+            [
+                "対応表 mapping_r7_r8.yaml（同梱） questions: ",
+                "（id: q3）",
+                "回答形式が変わった",
+                "単一回答（type: sa）",
+            ],
         ),
     ],
 )
@@ -442,17 +454,29 @@ def test_other_undeclared_changes_are_refused(tmp_path, r7, edit, expected):
 def test_mapping_must_declare_added_choices_and_renamed_strata(r7, r8):
     raw = yaml.safe_load((PACKAGED / "mapping_r7_r8.yaml").read_text(encoding="utf-8"))
     no_choice = {**raw, "questions": [q for q in raw["questions"] if q["id"] != "q5"]}
-    with pytest.raises(MappingError, match=r"q5 .*choice 14「官民連携指針の内容や運用がわかりにくい」is new in R8"):
+    with pytest.raises(
+        MappingError,
+        match=r"^対応表 <mapping> questions: 設問2-\(5\).*（id: q5）.*選択肢 14「官民連携指針の内容や運用がわかりにくい」がR8で新しい",
+    ):
         parse_mapping(no_choice, r7.codebook, r8.codebook)
-    with pytest.raises(MappingError, match=r"職域「企業（上下水道）」of R7 is not a 職域 of R8"):
+    with pytest.raises(
+        MappingError, match=r"^対応表 <mapping> strata: R7の職域「企業（上下水道）」がR8の職域（.*）になく"
+    ):
         parse_mapping({**raw, "strata": []}, r7.codebook, r8.codebook)
-    with pytest.raises(MappingError, match="'from: r8' does not match"):
+    with pytest.raises(
+        MappingError, match="^対応表 <mapping> from: 「from: r8」がコードブックの survey.id「r7」と合わない"
+    ):
         parse_mapping({**raw, "from": "r8", "to": "r7"}, r7.codebook, r8.codebook)
-    with pytest.raises(MappingError, match="R7 has no question 'q9'"):
+    with pytest.raises(
+        MappingError,
+        match=r"^対応表 <mapping> questions\[\d+\]: 「q9」はR7の設問のidにない（あるのは q1、q2、.*）。idを直す$",
+    ):
         parse_mapping(
             {**raw, "questions": [*raw["questions"], {"id": "q9", "status": "removed"}]}, r7.codebook, r8.codebook
         )
-    with pytest.raises(MappingError, match="no mapping file.*企業（上下水道）"):  # no mapping file at all
+    with pytest.raises(
+        MappingError, match="^対応表 （ファイルなし） strata: R7の職域「企業（上下水道）」"
+    ):  # no mapping file
         load_mapping(None, r7.codebook, r8.codebook)
 
 
@@ -540,11 +564,13 @@ def test_frozen_baseline_is_protected(r7, frozen, tmp_path):
     assert cmp.load_baseline(copy).id == frozen.id  # the name does not depend on where it lives
     assert cmp.freeze_baseline(r7, copy) == copy / "manifest.json"  # same results: nothing to do
     fresh = wave_from_responses(generate(r7.codebook, seed=7).responses, r7.frame, r7.codebook)
-    with pytest.raises(cmp.BaselineError, match="already holds a frozen baseline"):
+    with pytest.raises(cmp.BaselineError, match="^基準値フォルダ copy: このフォルダには別の凍結済み基準値がある"):
         cmp.freeze_baseline(fresh, copy)
     indicators = copy / "indicators.csv"
     indicators.write_bytes(indicators.read_bytes().replace(b"0.", b"0.9", 1))
-    with pytest.raises(cmp.BaselineError, match="indicators.csv differs from its manifest"):
+    with pytest.raises(
+        cmp.BaselineError, match="^基準値フォルダ copy: indicators.csv の中身が manifest.json の SHA-256 と合わない"
+    ):
         cmp.load_baseline(copy)
 
 

@@ -171,7 +171,8 @@ def test_bad_files_name_the_place(tmp_path, codebook):
     load_matrix(path)  # without a codebook the references are not checked ...
     with pytest.raises(
         MatrixError,
-        match=r"bad_question\.yaml: categories\[0\]\.situations\[0\]\.indicators\[0\]: question 'q99' is not in codebook",
+        match=r"^政策マトリクス bad_question\.yaml categories\[0\]\.situations\[0\]\.indicators\[0\]: "
+        r"「question: q99」はコードブック codebook_r7\.yaml（同梱） にない",
     ):
         load_matrix(path, codebook=codebook)  # ... with one they are
 
@@ -179,7 +180,10 @@ def test_bad_files_name_the_place(tmp_path, codebook):
     raw["initiatives"][1]["goals"].append("g99")
     path = tmp_path / "bad_goal.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(MatrixError, match=r"bad_goal\.yaml: initiatives\[1\]\.goals\[2\]: 具体像 'g99' does not exist"):
+    with pytest.raises(
+        MatrixError,
+        match=r"^政策マトリクス bad_goal\.yaml initiatives\[1\]\.goals\[2\]: 具体像「g99」はこのファイルにない",
+    ):
         load_matrix(path)
 
 
@@ -188,23 +192,28 @@ def test_bad_files_name_the_place(tmp_path, codebook):
     [
         (
             lambda r: r["categories"][1]["situations"][0]["indicators"][0].update(codes=[42]),
-            r"categories\[1\]\.situations\[0\]\.indicators\[0\]: q5 has no choice with code 42",
+            r"categories\[1\]\.situations\[0\]\.indicators\[0\]: 設問2-\(5\)「連携するにあたって難しいと思う点"
+            r".*（id: q5）に選択肢「code: 42」はない",
         ),
         (
             lambda r: r["categories"][2]["situations"][1]["indicators"][0].update(question="q3"),
-            r"categories\[2\]\.situations\[1\]\.indicators\[0\]: top2 needs a likert question; q3 is sa",
+            r"categories\[2\]\.situations\[1\]\.indicators\[0\]: 「statistic: top2」は尺度（type: likert）の設問にだけ"
+            r".*（id: q3）は単一回答（type: sa）",
         ),
         (
             lambda r: r["categories"][2]["situations"][0]["indicators"][1].update(by="shoku"),
-            r"categories\[2\]\.situations\[0\]\.indicators\[1\]: attribute 'shoku' is not in codebook",
+            r"categories\[2\]\.situations\[0\]\.indicators\[1\]: 属性「shoku」はコードブック codebook_r7\.yaml（同梱） にない",
         ),
-        (lambda r: r["option_links"][0].update(code=99), r"option_links\[0\]: q5 has no choice with code 99"),
+        (
+            lambda r: r["option_links"][0].update(code=99),
+            r"option_links\[0\]: 設問2-\(5\)「.*」（id: q5）に選択肢「code: 99」はない",
+        ),
     ],
 )
 def test_codebook_references_are_checked(codebook, mutate, message):
     raw = _raw()
     mutate(raw)
-    with pytest.raises(MatrixError, match=message):
+    with pytest.raises(MatrixError, match=f"^政策マトリクス m\\.yaml {message}"):
         parse_matrix(raw, name="m.yaml", codebook=codebook)
 
 
@@ -213,46 +222,52 @@ def test_codebook_references_are_checked(codebook, mutate, message):
     [
         (
             lambda r: r["initiatives"].append({"id": "i16", "text": "官民連携指針の職員への周知", "goals": ["g5"]}),
-            r"initiatives\[15\]: 取組 '官民連携指針の職員への周知' is listed twice",
+            r"initiatives\[15\]: 取組「官民連携指針の職員への周知」が2回ある（もう1つは id: i3）",
         ),
         (
             lambda r: r["categories"][0]["situations"][0].update(goals=["g0"]),
-            r"categories\[0\]\.situations\[0\]\.goals\[0\]: 具体像 'g0' does not exist",
+            r"categories\[0\]\.situations\[0\]\.goals\[0\]: 具体像「g0」はこのファイルにない",
         ),
         (
             lambda r: r["categories"][0]["situations"][2].update(indicators=[]),
-            r"categories\[0\]\.situations\[2\]: 現状 's3' needs at least one indicator",
+            r"categories\[0\]\.situations\[2\]: 現状「id: s3」の indicators が空",
         ),
         (
             lambda r: r["categories"][0]["situations"][0]["indicators"][0].update(rule="30%以上"),
-            r"indicators\[0\]: rule '30%以上' is not a rule",
+            r"categories\[0\]\.situations\[0\]\.indicators\[0\]: 「rule: 30%以上」は判定の式として読めない",
         ),
         (
             lambda r: r["categories"][0]["situations"][0]["indicators"][0].update(rule=">= 0.3"),
-            r"a share threshold is a percentage",
+            r"categories\[0\]\.situations\[0\]\.indicators\[0\]: 「rule: >= 0\.3」: 「statistic: share」の基準は割合なので %",
         ),
         (
             lambda r: r["categories"][0]["situations"][0].update(basis="guess"),
-            r"situations\[0\]: basis 'guess' is not one of",
+            r"categories\[0\]\.situations\[0\]: 「basis: guess」は使えない",
         ),
-        (lambda r: r["goals"].append({"id": "g11", "text": "x"}), r"goals\[10\]: 具体像 'g11' answers no 現状"),
-        (lambda r: r["goals"][0].update(id="s1"), r"goals\[0\]: id 's1' is used twice"),
-        (lambda r: r.update(schema_version=2), r"schema_version is 2"),
+        (
+            lambda r: r["goals"].append({"id": "g11", "text": "x"}),
+            r"goals\[10\]: 具体像「id: g11」に対応する現状がない",
+        ),
+        (
+            lambda r: r["goals"][0].update(id="s1"),
+            r"goals\[0\]: 「id: s1」は categories\[0\]\.situations\[0\] でも使われている",
+        ),
+        (lambda r: r.update(schema_version=2), r"schema_version: 「2」はこのパッケージが読める版ではない"),
     ],
 )
 def test_schema_errors_name_the_place(mutate, message):
     raw = _raw()
     mutate(raw)
-    with pytest.raises(MatrixError, match=message):
+    with pytest.raises(MatrixError, match=f"^政策マトリクス m\\.yaml {message}"):
         parse_matrix(raw, name="m.yaml")
 
 
 def test_missing_or_invalid_file(tmp_path):
-    with pytest.raises(MatrixError, match="file not found"):
+    with pytest.raises(MatrixError, match=r"^政策マトリクス none\.yaml: ファイルが見つからない"):
         load_matrix(tmp_path / "none.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("categories: [\n", encoding="utf-8")
-    with pytest.raises(MatrixError, match=r"bad\.yaml: line \d+ is not valid YAML"):
+    with pytest.raises(MatrixError, match=r"^政策マトリクス bad\.yaml \d+行目: YAMLとして読めない"):
         load_matrix(bad)
 
 

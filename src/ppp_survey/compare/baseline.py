@@ -114,8 +114,8 @@ def freeze_baseline(survey, folder: str | Path, *, min_group: int = DEFAULT_MIN_
             return existing
         if not overwrite:
             raise BaselineError(
-                f"baseline {target}: the folder already holds a frozen baseline (manifest SHA-256 "
-                f"{sha256_file(existing)[:12]}…); choose another folder or pass overwrite=True"
+                f"基準値フォルダ {target.name}: このフォルダには別の凍結済み基準値がある（manifest.json の SHA-256 "
+                f"{sha256_file(existing)[:12]}…、場所: {target}）。別のフォルダを指定する"
             )
     for name, content in files.items():
         with atomic_output(target / name) as tmp:
@@ -131,28 +131,38 @@ def load_baseline(folder: str | Path) -> Baseline:
     manifest_path = path if path.name == "manifest.json" else path / "manifest.json"
     root = manifest_path.parent
     if not manifest_path.is_file():
-        what = "folder not found" if not root.is_dir() else "no manifest.json in this folder"
+        what = "フォルダが見つからない" if not root.is_dir() else "フォルダに manifest.json がない"
         raise BaselineError(
-            f"baseline {root}: {what}; pass the folder written by "
-            "`python -m ppp_survey.report --freeze-baseline FOLDER` on the earlier wave"
+            f"基準値フォルダ {root.name}: {what}（場所: {root}）。--compare には前回の調査で"
+            "「python -m ppp_survey.report --freeze-baseline フォルダ」が書いたフォルダを指定する"
         )
     data = manifest_path.read_bytes()
     try:
         manifest = json.loads(data.decode("utf-8"))
     except ValueError as exc:
-        raise BaselineError(f"baseline {manifest_path}: not valid JSON ({exc})") from None
+        raise BaselineError(
+            f"基準値フォルダ {root.name} の manifest.json: JSONとして読めない（{exc}）。"
+            "ファイルを元に戻すか、前回の調査で基準値を凍結し直す"
+        ) from None
     if manifest.get("format") != "ppp_survey baseline" or manifest.get("format_version") != BASELINE_FORMAT:
-        raise BaselineError(f"baseline {manifest_path}: not a ppp_survey baseline of format {BASELINE_FORMAT}")
+        raise BaselineError(
+            f"基準値フォルダ {root.name} の manifest.json: ppp_survey の基準値（形式 {BASELINE_FORMAT}）ではない"
+            f"（format: {manifest.get('format')}、format_version: {manifest.get('format_version')}）。"
+            "--freeze-baseline が書いたフォルダを指定する"
+        )
     files = {}
     for entry in manifest.get("files", []):
         p = root / entry["path"]
         if not p.is_file():
-            raise BaselineError(f"baseline {root}: {entry['path']} is missing; restore it or freeze the baseline again")
+            raise BaselineError(
+                f"基準値フォルダ {root.name}: {entry['path']} がない（manifest.json には載っている）。"
+                "ファイルを元に戻すか、前回の調査で基準値を凍結し直す"
+            )
         content = p.read_bytes()
         if hashlib.sha256(content).hexdigest() != entry["sha256"]:
             raise BaselineError(
-                f"baseline {root}: {entry['path']} differs from its manifest (SHA-256); a frozen "
-                "baseline must not be edited: restore the file or freeze the baseline again"
+                f"基準値フォルダ {root.name}: {entry['path']} の中身が manifest.json の SHA-256 と合わない"
+                "（凍結した基準値は編集できない）。ファイルを元に戻すか、前回の調査で基準値を凍結し直す"
             )
         files[entry["path"]] = content
     return _baseline_from_files(files, manifest, manifest_sha256=hashlib.sha256(data).hexdigest(), folder=root)

@@ -55,6 +55,7 @@ from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP, MIN_BASE, SUPPRESSED
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.codebook import Codebook, Polarity
 from ppp_survey.spec.mapping import Mapping, load_mapping
+from ppp_survey.spec.schema import file_label
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 
 IMPROVED, WORSENED, NO_CHANGE = "改善", "悪化", "有意な変化なし"
@@ -242,11 +243,12 @@ def compare(
 def _check_codebooks(mapping: Mapping, baseline: Baseline, wave: Wave) -> None:
     for side, cb, mine in (("old", mapping.old, baseline.codebook), ("new", mapping.new, wave.codebook)):
         if _fingerprint(cb) != _fingerprint(mine):
-            what = f"baseline {baseline.wave}" if side == "old" else f"wave {wave.label}"
+            what = f"基準値（{baseline.wave}）" if side == "old" else f"今回の調査（{wave.label}）"
+            which = "前回" if side == "old" else "今回"
             raise PppSurveyError(
-                f"mapping {mapping.path}: its {side} codebook ({cb.survey.id}) is not the codebook of "
-                f"the {what} ({mine.survey.id}); load the mapping with the baseline's and the wave's "
-                "codebooks"
+                f"対応表 {file_label(mapping.path)}: {which}側のコードブック（survey.id: {cb.survey.id}）が"
+                f"{what}のコードブック（survey.id: {mine.survey.id}）と違う。"
+                "基準値と今回の調査のコードブックで対応表を読み込み直す"
             )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from ppp_survey.errors import CodebookError
 from ppp_survey.spec.normalize import normalize_key
-from ppp_survey.spec.schema import FileChecker, read_yaml
+from ppp_survey.spec.schema import FileChecker, file_label, read_yaml
 
 SCHEMA_VERSION = 1
 
@@ -49,6 +49,7 @@ class Polarity(StrEnum):
 
 
 ITEM_TYPES = tuple(t.value for t in ItemType)
+ITEM_TYPE_NAMES = {"sa": "単一回答", "likert": "尺度", "ma": "複数選択", "text": "自由記述"}
 POLARITIES = tuple(p.value for p in Polarity)
 ROLES = ("stratum", "attribute")
 DEFAULT_CODEBOOK = "codebook_r7.yaml"
@@ -127,6 +128,16 @@ class Item:
         scored = [(c.score, c) for c in self.choices if c.score is not None]
         return [c for _, c in sorted(scored, key=lambda sc: -sc[0])]
 
+    @property
+    def display(self) -> str:
+        """How messages name the item: its number and label (``2-(1)「官民連携の重要性」``), else its label."""
+        return f"{self.number}「{self.label}」" if self.number else f"「{self.label}」"
+
+    @property
+    def type_name(self) -> str:
+        """The answer type in words with its YAML value (``複数選択（type: ma）``)."""
+        return f"{ITEM_TYPE_NAMES.get(str(self.type), str(self.type))}（type: {self.type}）"
+
     def header_keys(self) -> tuple[str, ...]:
         """Normalised headers that identify this item's column in an export."""
         return tuple(dict.fromkeys(normalize_key(s) for s in (self.text, self.label, *self.aliases, self.id)))
@@ -173,7 +184,10 @@ class Codebook:
         for it in self.items:
             if it.id == item_id:
                 return it
-        raise KeyError(f"codebook {self.path}: no item {item_id!r}; items are {[it.id for it in self.items]}")
+        raise KeyError(
+            f"コードブック {file_label(self.path)}: 「id: {item_id}」の項目はない"
+            f"（あるのは {'、'.join(it.id for it in self.items)}）。idを直す"
+        )
 
     def question(self, number: str) -> Item:
         """The question printed under `number` in the committee document (``"2-(1)"``…``"2-(7)"``),
@@ -182,7 +196,8 @@ class Codebook:
             if q.number == number:
                 return q
         raise KeyError(
-            f"codebook {self.path}: no question numbered {number!r}; numbers are {[q.number for q in self.questions]}"
+            f"コードブック {file_label(self.path)}: 設問番号「{number}」の設問はない"
+            f"（あるのは {'、'.join(q.number for q in self.questions if q.number)}）。番号を直す"
         )
 
     @property
@@ -227,13 +242,15 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     """
     if path is None:
         ref = resources.files("ppp_survey") / "data" / DEFAULT_CODEBOOK
-        name, text = f"(packaged) {DEFAULT_CODEBOOK}", ref.read_text(encoding="utf-8")
+        name, text = f"{DEFAULT_CODEBOOK}（同梱）", ref.read_text(encoding="utf-8")
     else:
         p = Path(path)
         if not p.is_file():
-            raise CodebookError(f"codebook {p}: file not found; pass an existing YAML file with --codebook")
+            raise CodebookError(
+                f"コードブック {p.name}: ファイルが見つからない（{p}）。--codebook に既存のYAMLファイルを指定する"
+            )
         name, text = str(p), p.read_text(encoding="utf-8-sig")
-    raw = read_yaml(text, kind="codebook", name=name, error=CodebookError)
+    raw = read_yaml(text, kind="コードブック", name=name, error=CodebookError)
     return parse_codebook(raw, name=name, packaged=DEFAULT_CODEBOOK if path is None else None)
 
 
@@ -244,7 +261,10 @@ def parse_codebook(raw: Any, *, name: str = "<codebook>", packaged: str | None =
     m = v.mapping(raw, "")
     version = m.get("schema_version")
     if version != SCHEMA_VERSION:
-        v.fail("", f"schema_version is {version!r}; this package reads schema_version {SCHEMA_VERSION}")
+        v.fail(
+            "schema_version",
+            f"「{version}」はこのパッケージが読める版ではない。先頭に「schema_version: {SCHEMA_VERSION}」と書く",
+        )
     survey = _parse_survey(v, v.mapping(v.required(m, "survey", ""), "survey"))
     attributes = tuple(
         _parse_item(v, a, f"attributes[{i}]", is_attribute=True)
@@ -257,14 +277,15 @@ def parse_codebook(raw: Any, *, name: str = "<codebook>", packaged: str | None =
     strata = [a.id for a in attributes if a.role == "stratum"]
     if len(strata) != 1:
         v.fail(
-            "attributes", f"exactly one attribute must have role: stratum (the 職域 of the frame); found {len(strata)}"
+            "attributes",
+            f"「role: stratum」の属性が{len(strata)}個ある。職員数フレームの職域にあたる属性1つだけに「role: stratum」を書く",
         )
     seen: dict[str, str] = {}
     for where, item in [(f"attributes[{i}]", a) for i, a in enumerate(attributes)] + [
         (f"questions[{i}]", q) for i, q in enumerate(questions)
     ]:
         if item.id in seen:
-            v.fail(where, f"id {item.id!r} is used twice (also at {seen[item.id]})")
+            v.fail(where, f"「id: {item.id}」は {seen[item.id]} でも使われている。別のidにする")
         seen[item.id] = where
     missing = tuple(str(x) for x in v.sequence(m.get("missing", []), "missing"))
     id_column = tuple(str(x) for x in v.sequence(m.get("id_column", ["ID"]), "id_column"))
@@ -283,13 +304,16 @@ def _parse_survey(v: _Validator, s: dict) -> SurveyInfo:
     start = v.date(v.required(s, "fielded_from", "survey"), "survey.fielded_from")
     end = v.date(v.required(s, "fielded_to", "survey"), "survey.fielded_to")
     if end < start:
-        v.fail("survey", f"fielded_to {end} is before fielded_from {start}")
+        v.fail("survey.fielded_to", f"調査終了日 {end} が開始日 fielded_from {start} より前になっている。日付を直す")
     population = v.positive_int(v.required(s, "population", "survey"), "survey.population")
     respondents = s.get("respondents")
     if respondents is not None:
         respondents = v.positive_int(respondents, "survey.respondents")
         if respondents > population:
-            v.fail("survey", f"respondents {respondents} exceed population {population}")
+            v.fail(
+                "survey.respondents",
+                f"回答者数 {respondents:,}人が職員数 population {population:,}人を超えている。どちらかを直す",
+            )
     return SurveyInfo(
         id=str(v.required(s, "id", "survey")),
         title=str(v.required(s, "title", "survey")),
@@ -308,31 +332,39 @@ def _parse_item(v: _Validator, raw: Any, where: str, *, is_attribute: bool) -> I
     m = v.mapping(raw, where)
     item_id = str(v.required(m, "id", where))
     if not item_id.isidentifier():
-        v.fail(where, f"id {item_id!r} must be a plain identifier (letters, digits, _), e.g. q1")
+        v.fail(where, f"「id: {item_id}」は使えない。idは半角の英字・数字・_ で書く（例: id: q1）")
     kind = str(m.get("type", "sa"))
     if kind not in ITEM_TYPES:
-        v.fail(where, f"type {kind!r} is not one of {', '.join(ITEM_TYPES)}")
+        v.fail(where, f"「type: {kind}」は使えない。{'、'.join(ITEM_TYPES)} のいずれかを書く（id: {item_id}）")
     role = str(m.get("role", "attribute" if is_attribute else "question"))
     if is_attribute and role not in ROLES:
-        v.fail(where, f"role {role!r} is not one of {', '.join(ROLES)}")
+        v.fail(where, f"「role: {role}」は使えない。{'、'.join(ROLES)} のいずれかを書く（id: {item_id}）")
     if is_attribute and kind != "sa":
-        v.fail(where, "an attribute must be single-answer (type: sa)")
+        v.fail(where, f"属性が「type: {kind}」になっている。属性は単一回答なので「type: sa」にする（id: {item_id}）")
     polarity = str(m.get("polarity", "neutral"))
     if polarity not in POLARITIES:
-        v.fail(where, f"polarity {polarity!r} is not one of {', '.join(POLARITIES)}")
+        v.fail(where, f"「polarity: {polarity}」は使えない。{'、'.join(POLARITIES)} のいずれかを書く（id: {item_id}）")
     choices = tuple(
         _parse_choice(v, c, f"{where}.choices[{i}]")
         for i, c in enumerate(v.sequence(m.get("choices", []), f"{where}.choices"))
     )
     if kind != "text" and len(choices) < 2:
-        v.fail(where, f"{item_id}: a {kind} item needs at least two choices")
+        v.fail(
+            where,
+            f"「type: {kind}」の設問なのに選択肢が{len(choices)}個しかない。choices に2つ以上書く（id: {item_id}）",
+        )
     if kind == "text" and choices:
-        v.fail(where, f"{item_id}: a text item has no choices")
+        v.fail(where, f"自由記述（type: text）の設問に choices がある。choices を消すか type を直す（id: {item_id}）")
     _check_unique(v, where, item_id, choices)
     if kind == "likert" and sum(c.score is not None for c in choices) < 2:
-        v.fail(where, f"{item_id}: a likert item needs a score on at least two choices")
+        v.fail(
+            where, f"尺度（type: likert）の設問で score のある選択肢が2つ未満。選択肢に score を書く（id: {item_id}）"
+        )
     if kind != "ma" and any(c.exclusive for c in choices):
-        v.fail(where, f"{item_id}: 'exclusive' applies to multi-select (ma) choices only")
+        v.fail(
+            where,
+            f"「exclusive」は複数選択（type: ma）の選択肢にだけ書ける。exclusive を消すか type を直す（id: {item_id}）",
+        )
     label = str(m.get("label", m.get("title", item_id)))
     return Item(
         id=item_id,
@@ -352,11 +384,11 @@ def _parse_choice(v: _Validator, raw: Any, where: str) -> Choice:
     m = v.mapping(raw, where)
     code = m.get("code")
     if not isinstance(code, int) or isinstance(code, bool):
-        v.fail(where, f"'code' must be a whole number, got {code!r}")
+        v.fail(where, f"「code: {code}」は整数ではない。選択肢の番号を整数で書く（例: code: 1）")
     label = v.required(m, "label", where)
     score = m.get("score")
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-        v.fail(where, f"'score' must be a number or absent, got {score!r}")
+        v.fail(where, f"「score: {score}」は数値ではない。数値を書くか、尺度外の選択肢なら score を消す")
     return Choice(
         code=int(code),
         label=str(label),
@@ -372,11 +404,15 @@ def _check_unique(v: _Validator, where: str, item_id: str, choices: tuple[Choice
     keys: dict[str, Choice] = {}
     for c in choices:
         if c.code in codes:
-            v.fail(where, f"{item_id}: choice code {c.code} is used twice")
+            v.fail(where, f"選択肢の「code: {c.code}」が2回使われている。別の番号にする（id: {item_id}）")
         codes.add(c.code)
         for k in c.keys():
             if k in keys and keys[k].code != c.code:
-                v.fail(where, f"{item_id}: choices {keys[k].label!r} and {c.label!r} normalise to the same key {k!r}")
+                v.fail(
+                    where,
+                    f"選択肢「{keys[k].label}」と「{c.label}」が照合では同じ「{k}」になり区別できない"
+                    f"（全角半角・空白・番号を除いて比べる）。どちらかのラベルか別名を変える（id: {item_id}）",
+                )
             keys[k] = c
 
 
@@ -384,7 +420,7 @@ class _Validator(FileChecker):
     """Raises :class:`CodebookError` naming the file and the place in it; dates and counts too."""
 
     error = CodebookError
-    kind = "codebook"
+    kind = "コードブック"
 
     def date(self, raw: Any, where: str) -> dt.date:
         if isinstance(raw, dt.datetime):
@@ -394,10 +430,10 @@ class _Validator(FileChecker):
         try:
             return dt.date.fromisoformat(str(raw))
         except ValueError:
-            self.fail(where, f"{raw!r} is not a date (write YYYY-MM-DD)")
+            self.fail(where, f"「{raw}」は日付ではない。YYYY-MM-DD の形で書く（例: 2026-07-17）")
         raise AssertionError  # unreachable
 
     def positive_int(self, raw: Any, where: str) -> int:
         if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
-            self.fail(where, f"expected a positive whole number, got {raw!r}")
+            self.fail(where, f"「{raw}」は1以上の整数ではない。人数を整数で書く")
         return int(raw)

@@ -204,7 +204,7 @@ def load_mapping(
     """
     old, new = resolve_codebook(old_codebook), resolve_codebook(new_codebook)
     if path is None:
-        return parse_mapping(None, old, new, name="(no mapping file)")
+        return parse_mapping(None, old, new, name="（ファイルなし）")
     p = Path(path)
     if not p.is_file():
         packaged = resources.files("ppp_survey") / "data" / str(path)
@@ -212,11 +212,14 @@ def load_mapping(
             path = f"{path}.yaml"
             packaged = resources.files("ppp_survey") / "data" / path
         if not packaged.is_file():
-            raise MappingError(f"mapping {p}: file not found (neither a path nor a packaged mapping)")
-        data, name = packaged.read_bytes(), f"(packaged) {path}"
+            raise MappingError(
+                f"対応表 {p.name}: ファイルが見つからない（パスにも同梱の対応表にもない）。"
+                "--mapping に既存のYAMLファイルか同梱の名前（例: mapping_r7_r8.yaml）を指定する"
+            )
+        data, name = packaged.read_bytes(), f"{path}（同梱）"
     else:
         data, name = p.read_bytes(), str(p)
-    raw = read_yaml(data.decode("utf-8-sig"), kind="mapping", name=name, error=MappingError)
+    raw = read_yaml(data.decode("utf-8-sig"), kind="対応表", name=name, error=MappingError)
     mapping = parse_mapping(raw, old, new, name=name)
     return Mapping(
         old=old,
@@ -234,13 +237,18 @@ def parse_mapping(raw: Any, old: Codebook, new: Codebook, *, name: str = "<mappi
     m = {} if raw is None else v.mapping(raw, "")
     if raw is not None:
         if m.get("schema_version") != MAPPING_SCHEMA_VERSION:
-            v.fail("", f"schema_version is {m.get('schema_version')!r}; this package reads {MAPPING_SCHEMA_VERSION}")
+            v.fail(
+                "schema_version",
+                f"「{m.get('schema_version')}」はこのパッケージが読める版ではない。"
+                f"先頭に「schema_version: {MAPPING_SCHEMA_VERSION}」と書く",
+            )
         for key, cb in (("from", old), ("to", new)):
             if str(m.get(key, "")) != cb.survey.id:
                 v.fail(
-                    "",
-                    f"'{key}: {m.get(key)}' does not match the codebook's survey.id {cb.survey.id!r} "
-                    f"(mapping from {m.get('from')} to {m.get('to')}; codebooks {old.survey.id} → {new.survey.id})",
+                    key,
+                    f"「{key}: {m.get(key)}」がコードブックの survey.id「{cb.survey.id}」と合わない"
+                    f"（対応表は {m.get('from')} → {m.get('to')}、コードブックは {old.survey.id} → {new.survey.id}）。"
+                    "比べる2回の調査の対応表を指定するか、from/to を直す",
                 )
     groups = _parse_strata(v, v.sequence(m.get("strata", []) or [], "strata"), old, new)
     questions = _parse_questions(v, v.sequence(m.get("questions", []) or [], "questions"), old, new)
@@ -257,23 +265,20 @@ def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tup
         e = v.mapping(raw, where)
         status = str(e.get("status", "same"))
         if status not in ("same", "added", "removed"):
-            v.fail(where, f"status {status!r} is not one of same, added, removed")
+            v.fail(where, f"「status: {status}」は使えない。same、added、removed のいずれかを書く")
         olds = [v.label(so, x, where, v.old) for x in _as_list(e.get("from"))]
         news = [v.label(sn, x, where, v.new) for x in _as_list(e.get("to"))]
         if status == "same" and not (olds and news):
-            v.fail(where, "needs both 'from' and 'to' (or status: added / removed)")
+            v.fail(where, "from と to の両方が要る（片方の調査にしかないなら status: added か status: removed と書く）")
         if status == "added" and (olds or not news):
-            v.fail(where, "status: added takes 'to' only")
+            v.fail(where, "「status: added」（新しい調査にだけある）には to だけを書く。from を消す")
         if status == "removed" and (news or not olds):
-            v.fail(where, "status: removed takes 'from' only")
-        for lab in olds:
-            if lab in used_old:
-                v.fail(where, f"{so.label}「{lab}」of {v.old} is already mapped at {used_old[lab]}")
-            used_old[lab] = where
-        for lab in news:
-            if lab in used_new:
-                v.fail(where, f"{sn.label}「{lab}」of {v.new} is already mapped at {used_new[lab]}")
-            used_new[lab] = where
+            v.fail(where, "「status: removed」（前の調査にだけある）には from だけを書く。to を消す")
+        for labs, used, wave, item in ((olds, used_old, v.old, so), (news, used_new, v.new, sn)):
+            for lab in labs:
+                if lab in used:
+                    v.fail(where, f"{wave}の{item.label}「{lab}」は {used[lab]} でも対応づけている。1か所にする")
+                used[lab] = where
         note = str(e.get("note", ""))
         if status == "same" and (olds != news):
             note = "；".join(x for x in (f"{v.old}: {'・'.join(olds)}", note) if x)
@@ -288,9 +293,9 @@ def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tup
         if twin is None or twin in used_new:
             v.fail(
                 "strata",
-                f"{so.label}「{lab}」of {v.old} is not a {sn.label} of {v.new} ({', '.join(sn.labels)}) "
-                f"and the mapping says nothing about it; add {{from: {lab}, to: <{v.new}の{sn.label}>}} "
-                f"if it was renamed or merged, or {{from: {lab}, status: removed}}",
+                f"{v.old}の{so.label}「{lab}」が{v.new}の{sn.label}（{'、'.join(sn.labels)}）になく、対応表にも書かれていない。"
+                f"名前が変わったか統合されたなら {{from: {lab}, to: <{v.new}の{sn.label}>}}、"
+                f"なくなったなら {{from: {lab}, status: removed}} を strata に加える",
             )
         used_new[twin] = "(same label)"
         groups.append(GroupMap(name=twin, old=(lab,), new=(twin,)))
@@ -298,8 +303,8 @@ def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tup
         if lab not in used_new:
             v.fail(
                 "strata",
-                f"{sn.label}「{lab}」of {v.new} is not a {so.label} of {v.old} and the mapping says "
-                f"nothing about it; add {{from: <{v.old}の{so.label}>, to: {lab}}} or {{to: {lab}, status: added}}",
+                f"{v.new}の{sn.label}「{lab}」が{v.old}の{so.label}になく、対応表にも書かれていない。"
+                f"{{from: <{v.old}の{so.label}>, to: {lab}}} か {{to: {lab}, status: added}} を strata に加える",
             )
     position = {lab: i for i, lab in enumerate(sn.labels)}
     return tuple(sorted(groups, key=lambda g: position[g.new[0]] if g.new else len(position)))
@@ -316,7 +321,7 @@ def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> 
         e = v.mapping(raw, where)
         status = str(e.get("status", "same"))
         if status not in ("same", "added", "removed", "not_comparable"):
-            v.fail(where, f"status {status!r} is not one of same, added, removed, not_comparable")
+            v.fail(where, f"「status: {status}」は使えない。same、added、removed、not_comparable のいずれかを書く")
         o: str | None
         n: str | None
         if "id" in e:
@@ -327,17 +332,15 @@ def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> 
         o = None if status == "added" else o
         n = None if status == "removed" else n
         if status in ("same", "not_comparable") and (o is None or n is None):
-            v.fail(where, "needs 'id' (or 'from' and 'to')")
+            v.fail(where, f"「status: {status}」には id（または from と to）が要る。設問のidを書く")
         if status == "not_comparable" and not e.get("reason"):
-            v.fail(where, f"{n}: status not_comparable needs a 'reason'")
-        if o is not None and o not in olds:
-            v.fail(where, f"{v.old} has no question {o!r} (questions: {', '.join(olds)})")
-        if n is not None and n not in news:
-            v.fail(where, f"{v.new} has no question {n!r} (questions: {', '.join(news)})")
-        for qid, used, wave in ((o, used_old, v.old), (n, used_new, v.new)):
+            v.fail(where, f"「id: {n}」の「status: not_comparable」に reason がない。比べられない理由を reason に書く")
+        for qid, used, wave, known in ((o, used_old, v.old, olds), (n, used_new, v.new, news)):
             if qid is not None:
+                if qid not in known:
+                    v.fail(where, f"「{qid}」は{wave}の設問のidにない（あるのは {'、'.join(known)}）。idを直す")
                 if qid in used:
-                    v.fail(where, f"question {qid!r} of {wave} is already mapped at {used[qid]}")
+                    v.fail(where, f"{wave}の設問「id: {qid}」は {used[qid]} でも対応づけている。1か所にする")
                 used[qid] = where
         declared[(o, n)] = (where, e)
     for qid in olds:
@@ -348,15 +351,15 @@ def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> 
             else:
                 v.fail(
                     "questions",
-                    f"{qid} of {v.old} is not in {v.new} and the mapping says nothing about it; "
-                    f"add {{id: {qid}, status: removed}} or {{from: {qid}, to: <{v.new}の設問ID>}}",
+                    f"{v.old}の設問{olds[qid].display}（id: {qid}）が{v.new}になく、対応表にも書かれていない。"
+                    f"{{id: {qid}, status: removed}} か {{from: {qid}, to: <{v.new}の設問のid>}} を questions に加える",
                 )
     for qid in news:
         if qid not in used_new:
             v.fail(
                 "questions",
-                f"{qid} of {v.new} is not in {v.old} and the mapping says nothing about it; "
-                f"add {{id: {qid}, status: added}} or {{from: <{v.old}の設問ID>, to: {qid}}}",
+                f"{v.new}の設問{news[qid].display}（id: {qid}）が{v.old}になく、対応表にも書かれていない。"
+                f"{{id: {qid}, status: added}} か {{from: <{v.old}の設問のid>, to: {qid}}} を questions に加える",
             )
     out = [
         _question(v, where, e, None if o is None else olds.get(o), None if n is None else news.get(n))
@@ -373,7 +376,7 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
         reason = str(e.get("reason", note))
         either = qn or qo
         if either is None:
-            v.fail(where, f"status: {status} needs 'id' (or '{'to' if status == 'added' else 'from'}')")
+            v.fail(where, f"「status: {status}」に設問のidがない。「id: 設問のid」を書く")
         return QuestionMap(
             old=None if qo is None else qo.id,
             new=None if qn is None else qn.id,
@@ -381,13 +384,14 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
             reason=reason,
             polarity=either.polarity,
         )
-    name = qn.id if qo.id == qn.id else f"{qo.id} ({v.old}) → {qn.id} ({v.new})"
+    ids = f"id: {qn.id}" if qo.id == qn.id else f"{v.old}の id: {qo.id} → {v.new}の id: {qn.id}"
+    name = f"設問{qn.display}（{ids}）"
     place = where or "questions"
     if qo.type != qn.type:
         v.fail(
             place,
-            f"{name}: the question type changed ({v.old} {qo.type} → {v.new} {qn.type}); a changed type "
-            f"cannot be compared: declare {{id: {qn.id}, status: not_comparable, reason: …}}",
+            f"{name}の回答形式が変わった（{v.old} {qo.type_name} → {v.new} {qn.type_name}）ので比べられない。"
+            f"{{id: {qn.id}, status: not_comparable, reason: …}} と書く",
         )
     problems: list[str] = []
     caveats: list[str] = []
@@ -398,8 +402,7 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
             caveats.append(f"設問文変更: {e['text_changed']}")
         else:
             problems.append(
-                f"the question text changed: {v.old}「{qo.text}」→ {v.new}「{qn.text}」 "
-                f"(declare it with text_changed: <理由>)"
+                f"設問文が変わった（{v.old}「{qo.text}」→ {v.new}「{qn.text}」。text_changed: <理由> と書く）"
             )
     polarity = qn.polarity
     if qo.polarity != qn.polarity:
@@ -408,21 +411,21 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
             caveats.append(f"極性: {v.old} {qo.polarity} → {v.new} {qn.polarity}（比較は {polarity}）")
         else:
             problems.append(
-                f"the polarity changed: {v.old} {qo.polarity} → {v.new} {qn.polarity} "
-                f"(declare polarity: <{' | '.join(POLARITIES)}> for the comparison)"
+                f"極性が変わった（{v.old} {qo.polarity} → {v.new} {qn.polarity}。"
+                f"比較に使う極性を polarity: <{' か '.join(POLARITIES)}> と書く）"
             )
     elif e.get("polarity") is not None:
         if e["polarity"] not in POLARITIES:
-            v.fail(place, f"{name}: polarity {e['polarity']!r} is not one of {', '.join(POLARITIES)}")
+            v.fail(place, f"{name}の「polarity: {e['polarity']}」は使えない。{'、'.join(POLARITIES)} のいずれかを書く")
         polarity = Polarity(e["polarity"])
     choices = _choices(v, place, name, e, qo, qn, problems, caveats)
     if problems:
         v.fail(
             place,
-            f"{name} changed between {v.old} and {v.new} and the mapping does not declare it: "
-            + "; ".join(problems)
-            + f". If it is still the same item, declare each change in an entry {{id: {qn.id}, …}}; "
-            f"if it cannot be compared, add {{id: {qn.id}, status: not_comparable, reason: …}}",
+            f"{name}が{v.old}と{v.new}で違うのに対応表に書かれていない: "
+            + "、".join(problems)
+            + f"。同じ設問として比べるなら {{id: {qn.id}, …}} に変更を書き、"
+            f"比べられないなら {{id: {qn.id}, status: not_comparable, reason: …}} を加える",
         )
     if note:
         caveats.append(note)
@@ -445,19 +448,25 @@ def _choices(  # noqa: C901 (a schema validator: one branch per documented rule)
         c = v.mapping(raw, w)
         status = str(c.get("status", "same"))
         if status not in ("same", "added", "removed"):
-            v.fail(w, f"status {status!r} is not one of same, added, removed")
+            v.fail(w, f"「status: {status}」は使えない。same、added、removed のいずれかを書く")
         o = None if status == "added" else c.get("from", c.get("code"))
         n = None if status == "removed" else c.get("to", c.get("code"))
         for code, codes, used, wave in ((o, old_codes, used_o, v.old), (n, new_codes, used_n, v.new)):
             if code is None:
                 continue
             if not isinstance(code, int) or code not in codes:
-                v.fail(w, f"{name}: {wave} has no choice with code {code!r} (codes: {', '.join(map(str, codes))})")
+                v.fail(
+                    w,
+                    f"{name}に{wave}の選択肢「code: {code}」はない（番号は {'、'.join(map(str, codes))}）。番号を直す",
+                )
             if code in used:
-                v.fail(w, f"{name}: choice {code} of {wave} is mapped twice")
+                v.fail(w, f"{name}の{wave}の選択肢「code: {code}」を2回対応づけている。1回にする")
             used.add(code)
         if status == "same" and (o is None or n is None):
-            v.fail(w, f"{name}: a choice entry needs 'from' and 'to' (or 'code'), or status: added / removed")
+            v.fail(
+                w,
+                f"{name}の選択肢に from と to（または code）が要る（片方にしかないなら status: added か removed と書く）",
+            )
         pairs.append((ChoiceMap(old=o, new=n, status=status, note=str(c.get("note", ""))), str(c.get("changed", ""))))
     for code in old_codes:
         if code not in used_o:
@@ -467,40 +476,40 @@ def _choices(  # noqa: C901 (a schema validator: one branch per documented rule)
                 used_n.add(code)
             else:
                 problems.append(
-                    f"choice {code}「{old_codes[code].label}」of {v.old} is not in {v.new} "
-                    f"(declare {{from: {code}, status: removed}} or {{from: {code}, to: <code>}})"
+                    f"{v.old}の選択肢 {code}「{old_codes[code].label}」が{v.new}にない"
+                    f"（{{from: {code}, status: removed}} か {{from: {code}, to: <番号>}} と書く）"
                 )
     for code in new_codes:
         if code not in used_n:
             problems.append(
-                f"choice {code}「{new_codes[code].label}」is new in {v.new} "
-                f"(declare {{to: {code}, status: added}} or {{from: <code>, to: {code}}})"
+                f"選択肢 {code}「{new_codes[code].label}」が{v.new}で新しい"
+                f"（{{to: {code}, status: added}} か {{from: <番号>, to: {code}}} と書く）"
             )
     out = []
     for cm, changed in pairs:
         if cm.status == "added":
             if cm.new is None:
-                v.fail(place, f"{name}: a choice with status: added needs 'to' (or 'code')")
+                v.fail(place, f"{name}の「status: added」の選択肢に to（または code）がない。新しい選択肢の番号を書く")
             caveats.append(f"{v.new}で選択肢「{new_codes[cm.new].label}」を追加")
         elif cm.status == "removed":
             if cm.old is None:
-                v.fail(place, f"{name}: a choice with status: removed needs 'from' (or 'code')")
+                v.fail(place, f"{name}の「status: removed」の選択肢に from がない。番号を書く")
             caveats.append(f"{v.new}で選択肢「{old_codes[cm.old].label}」を削除")
         else:
             code_o, code_n = cm.codes()
             co, cn = old_codes[code_o], new_codes[code_n]
             diffs = []
             if normalize_key(co.label) != normalize_key(cn.label):
-                diffs.append(f"label {v.old}「{co.label}」→ {v.new}「{cn.label}」")
+                diffs.append(f"ラベル {v.old}「{co.label}」→ {v.new}「{cn.label}」")
             if co.score != cn.score:
                 diffs.append(f"score {co.score} → {cn.score}")
             if (co.exclusive, co.other) != (cn.exclusive, cn.other):
-                diffs.append("exclusive/other flag")
+                diffs.append("exclusive/other の指定")
             if diffs and not changed:
                 problems.append(
-                    f"choice {cm.old}→{cm.new}: "
-                    + ", ".join(diffs)
-                    + f" (declare {{from: {cm.old}, to: {cm.new}, changed: <理由>}})"
+                    f"選択肢 {cm.old}→{cm.new} の"
+                    + "・".join(diffs)
+                    + f"（{{from: {cm.old}, to: {cm.new}, changed: <理由>}} と書く）"
                 )
             elif diffs:
                 caveats.append(f"選択肢「{cn.label}」変更: {changed}")
@@ -532,7 +541,7 @@ class _Check(FileChecker):
     """Raise :class:`MappingError` naming the file and the place in it; labels of either wave."""
 
     error = MappingError
-    kind = "mapping"
+    kind = "対応表"
 
     def __init__(self, name: str, old: str, new: str) -> None:
         super().__init__(name)
@@ -542,5 +551,7 @@ class _Check(FileChecker):
         keys = {normalize_key(lab): lab for lab in item.labels}
         found = keys.get(normalize_key(value))
         if found is None:
-            self.fail(where, f"「{value}」is not a {item.label} of {wave} ({', '.join(item.labels)})")
+            self.fail(
+                where, f"「{value}」は{wave}の{item.label}にない（あるのは {'、'.join(item.labels)}）。名前を直す"
+            )
         return found

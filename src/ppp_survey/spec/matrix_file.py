@@ -29,7 +29,7 @@ from ppp_survey.spec.matrix import (
     Rule,
     Situation,
 )
-from ppp_survey.spec.schema import FileChecker, read_yaml
+from ppp_survey.spec.schema import FileChecker, file_label, read_yaml
 
 __all__ = ["check_codebook", "load_matrix", "parse_matrix"]
 
@@ -60,14 +60,16 @@ def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None
     (4, 14, 10, 15)
     """
     if path is None:
-        name = f"(packaged) {DEFAULT_MATRIX}"
+        name = f"{DEFAULT_MATRIX}（同梱）"
         text = (resources.files("ppp_survey") / "data" / DEFAULT_MATRIX).read_text(encoding="utf-8")
     else:
         p = Path(path)
         if not p.is_file():
-            raise MatrixError(f"policy matrix {p}: file not found")
+            raise MatrixError(
+                f"政策マトリクス {p.name}: ファイルが見つからない（{p}）。--matrix に既存のYAMLファイルを指定する"
+            )
         name, text = str(p), p.read_text(encoding="utf-8-sig")
-    raw = read_yaml(text, kind="policy matrix", name=name, error=MatrixError)
+    raw = read_yaml(text, kind="政策マトリクス", name=name, error=MatrixError)
     return parse_matrix(raw, name=name, codebook=codebook)
 
 
@@ -76,18 +78,24 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
     v = _Validator(name)
     m = v.mapping(raw, "")
     if m.get("schema_version") != SCHEMA_VERSION:
-        v.fail("", f"schema_version is {m.get('schema_version')!r}; this package reads schema_version {SCHEMA_VERSION}")
+        v.fail(
+            "schema_version",
+            f"「{m.get('schema_version')}」はこのパッケージが読める版ではない。"
+            f"先頭に「schema_version: {SCHEMA_VERSION}」と書く",
+        )
     defaults = v.mapping(m.get("defaults") or {}, "defaults")
     min_base = defaults.get("min_base", 30)
     if not isinstance(min_base, int) or isinstance(min_base, bool) or min_base < 1:
-        v.fail("defaults", f"min_base must be a positive whole number, got {min_base!r}")
+        v.fail(
+            "defaults.min_base", f"「{min_base}」は1以上の整数ではない。最小の回答者数を整数で書く（例: min_base: 30）"
+        )
 
     ids: dict[str, str] = {}
 
     def new_id(raw_id: Any, where: str) -> str:
         ident = str(v.required({"id": raw_id}, "id", where))
         if ident in ids:
-            v.fail(where, f"id {ident!r} is used twice (also at {ids[ident]})")
+            v.fail(where, f"「id: {ident}」は {ids[ident]} でも使われている。別のidにする")
         ids[ident] = where
         return ident
 
@@ -132,17 +140,23 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
         if x.text in texts:
             v.fail(
                 f"initiatives[{i}]",
-                f"取組 {x.text!r} is listed twice (also {texts[x.text]}); "
-                "a 再掲 is another goal of the same 取組, not a second entry",
+                f"取組「{x.text}」が2回ある（もう1つは id: {texts[x.text]}）。"
+                "再掲は同じ取組の goals に具体像を加えて表し、2つ目の項目は消す",
             )
         texts[x.text] = x.id
     for s, where in zip(situations, _situation_places(m)):
         _refs(v, where, "goals", s.goals, goal_ids, "具体像")
     for i, g in enumerate(goals):
         if not any(g.id in s.goals for s in situations):
-            v.fail(f"goals[{i}]", f"具体像 {g.id!r} answers no 現状 (no situation lists it in goals)")
+            v.fail(
+                f"goals[{i}]",
+                f"具体像「id: {g.id}」に対応する現状がない（どの現状の goals にもない）。現状の goals に加えるか、この具体像を消す",
+            )
         if not any(g.id in x.goals for x in initiatives):
-            v.fail(f"goals[{i}]", f"具体像 {g.id!r} has no 取組 (no initiative lists it in goals)")
+            v.fail(
+                f"goals[{i}]",
+                f"具体像「id: {g.id}」に対応する取組がない（どの取組の goals にもない）。取組の goals に加えるか、この具体像を消す",
+            )
 
     links = []
     seen_links: dict[tuple, str] = {}
@@ -151,7 +165,7 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
         lk = v.mapping(lk, where)
         code = lk.get("code")
         if not isinstance(code, int) or isinstance(code, bool):
-            v.fail(where, f"'code' must be a whole number, got {code!r}")
+            v.fail(where, f"「code: {code}」は整数ではない。コードブックの選択肢の番号を書く（例: code: 1）")
         link = OptionLink(
             question=str(v.required(lk, "question", where)),
             code=code,
@@ -161,11 +175,12 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
             where=where,
         )
         if not (link.situations or link.initiatives):
-            v.fail(where, "an option link needs at least one of situations, initiatives")
+            v.fail(where, "選択肢のつながりに situations も initiatives もない。どちらかに現状か取組のidを書く")
         if (link.question, link.code) in seen_links:
             v.fail(
                 where,
-                f"{link.question} option {link.code} is linked twice (also at {seen_links[(link.question, link.code)]})",
+                f"「question: {link.question}」の「code: {link.code}」が2回ある（もう1つは "
+                f"{seen_links[(link.question, link.code)]}）。1つにまとめる",
             )
         seen_links[(link.question, link.code)] = where
         _refs(v, where, "situations", link.situations, sit_ids, "現状")
@@ -178,10 +193,10 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
         f = v.mapping(f, where)
         kind = str(v.required(f, "kind", where))
         if kind not in FINDING_KINDS:
-            v.fail(where, f"kind {kind!r} is not one of {', '.join(FINDING_KINDS)}")
+            v.fail(where, f"「kind: {kind}」は使えない。{'、'.join(FINDING_KINDS)} のいずれかを書く")
         top = f.get("top", 3)
         if not isinstance(top, int) or isinstance(top, bool) or top < 1:
-            v.fail(where, f"top must be a positive whole number, got {top!r}")
+            v.fail(where, f"「top: {top}」は1以上の整数ではない。上位いくつを示すかを整数で書く（例: top: 3）")
         finding = Finding(
             id=new_id(f.get("id"), where),
             title=str(v.required(f, "title", where)),
@@ -194,7 +209,9 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
             where=where,
         )
         if kind == "association" and not (finding.situations or finding.initiatives):
-            v.fail(where, "an association finding needs at least one of situations, initiatives")
+            v.fail(
+                where, "「kind: association」の所見に situations も initiatives もない。どちらかに現状か取組のidを書く"
+            )
         _refs(v, where, "situations", finding.situations, sit_ids, "現状")
         _refs(v, where, "initiatives", finding.initiatives, ini_ids, "取組")
         findings.append(finding)
@@ -226,10 +243,10 @@ def _parse_situation(v: _Validator, raw: Any, where: str, category: str, new_id)
     sid = new_id(s.get("id"), where)
     basis = str(s.get("basis", "layout"))
     if basis not in BASES:
-        v.fail(where, f"basis {basis!r} is not one of {', '.join(BASES)}")
+        v.fail(where, f"「basis: {basis}」は使えない。{'、'.join(BASES)} のいずれかを書く")
     inds = v.sequence(v.required(s, "indicators", where), f"{where}.indicators")
     if not inds:
-        v.fail(where, f"現状 {sid!r} needs at least one indicator")
+        v.fail(where, f"現状「id: {sid}」の indicators が空。判定に使う指標を1つ以上書く")
     return Situation(
         id=sid,
         category=category,
@@ -251,46 +268,53 @@ def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicat
     x = v.mapping(raw, where)
     stat = str(v.required(x, "statistic", where))
     if stat not in STATISTICS:
-        v.fail(where, f"statistic {stat!r} is not one of {', '.join(STATISTICS)}")
+        v.fail(where, f"「statistic: {stat}」は使えない。{'、'.join(STATISTICS)} のいずれかを書く")
     codes = v.sequence(x.get("codes", []), f"{where}.codes")
     if any(not isinstance(c, int) or isinstance(c, bool) for c in codes):
-        v.fail(where, f"codes must be whole numbers (codebook choice codes), got {codes!r}")
+        v.fail(where, f"「codes: {codes}」に整数でないものがある。コードブックの選択肢の番号（整数）を書く")
     if stat == "share" and not codes:
-        v.fail(where, "a share needs codes: [the choice code(s) whose share is measured]")
+        v.fail(where, "「statistic: share」に codes がない。割合を測る選択肢の番号を「codes: [1]」のように書く")
     if stat in ("top2", "bottom2", "mean") and codes:
-        v.fail(where, f"{stat} takes no codes (it is defined by the likert scale)")
+        v.fail(where, f"「statistic: {stat}」は尺度で決まるので codes は書けない。codes を消す")
     text = str(v.required(x, "rule", where))
     if stat == "association":
         mp = _P_RULE.match(text)
         if not mp:
-            v.fail(where, f"rule {text!r}: an association rule reads 'p < 0.05'")
+            v.fail(where, f"「rule: {text}」は関連の判定として読めない。「rule: p < 0.05」の形で書く")
         rule = Rule(op="p<", threshold=float(mp.group(1)), text=f"p < {mp.group(1)}")
         if not x.get("by"):
-            v.fail(where, "an association needs by: (the attribute id, e.g. domain)")
+            v.fail(where, "「statistic: association」に by がない。比べる属性のidを「by: domain」のように書く")
         if x.get("in_every"):
-            v.fail(where, "in_every does not apply to an association")
+            v.fail(where, "「statistic: association」には in_every は書けない。in_every を消す")
         if len(codes) > 1:
-            v.fail(where, "an association takes at most one code (the option of a multi-select question)")
+            v.fail(
+                where,
+                f"「statistic: association」の codes は1つまで（複数選択の設問の選択肢1つ）なのに{len(codes)}個ある。1つにする",
+            )
     else:
         mr = _RULE.match(text)
         if not mr:
-            v.fail(where, f"rule {text!r} is not a rule: write e.g. '< 50%', '>= 30%' (or '> 2.5' for a mean)")
+            v.fail(
+                where, f"「rule: {text}」は判定の式として読めない。「< 50%」「>= 30%」（平均なら「> 2.5」）の形で書く"
+            )
         op = {"≤": "<=", "≥": ">=", "≦": "<=", "≧": ">="}.get(mr.group(1), mr.group(1))
         number, percent = float(mr.group(2)), bool(mr.group(3))
         if stat == "mean" and percent:
-            v.fail(where, f"rule {text!r}: a mean is in points, not %")
+            v.fail(where, f"「rule: {text}」: 平均（mean）は点数で判定するので % は付けない（例: > 2.5）")
         if stat != "mean" and not percent:
-            v.fail(where, f"rule {text!r}: a {stat} threshold is a percentage (write e.g. '>= 30%')")
+            v.fail(where, f"「rule: {text}」: 「statistic: {stat}」の基準は割合なので % を付ける（例: >= 30%）")
         if percent and not 0 < number < 100:
-            v.fail(where, f"rule {text!r}: the threshold must lie strictly between 0% and 100%")
+            v.fail(where, f"「rule: {text}」: 基準は0%より大きく100%より小さい値にする")
         symbol = {"<=": "≦", ">=": "≧"}.get(op, op)  # the Japanese forms (in the charts' font)
         shown = f"{symbol} {mr.group(2)}{'%' if percent else ''}"
         rule = Rule(op=op, threshold=number / 100 if percent else number, text=shown, percent=percent)
         if x.get("by"):
-            v.fail(where, "by applies to association rules; for a rule in every group write in_every")
+            v.fail(
+                where, "by は関連（statistic: association）にだけ書ける。どの群でも満たすかを見るなら in_every と書く"
+            )
     fit = str(x.get("fit", "direct"))
     if fit not in FITS:
-        v.fail(where, f"fit {fit!r} is not one of {', '.join(FITS)}")
+        v.fail(where, f"「fit: {fit}」は使えない。{'、'.join(FITS)} のいずれかを書く")
     return Indicator(
         id=ident,
         question=str(v.required(x, "question", where)),
@@ -309,16 +333,18 @@ def _id_list(v: _Validator, m: dict, key: str, where: str, *, required: bool = F
     raw = v.required(m, key, where) if required else (m.get(key) or [])
     items = v.sequence(raw, f"{where}.{key}")
     if required and not items:
-        v.fail(where, f"'{key}' is empty")
+        v.fail(where, f"「{key}」が空。idを1つ以上書く")
     return tuple(str(x) for x in items)
 
 
 def _refs(v: _Validator, where: str, key: str, refs: tuple[str, ...], known: list[str], what: str) -> None:
     for k, ref in enumerate(refs):
         if ref not in known:
-            v.fail(f"{where}.{key}[{k}]", f"{what} {ref!r} does not exist (known: {', '.join(known)})")
+            v.fail(
+                f"{where}.{key}[{k}]", f"{what}「{ref}」はこのファイルにない（あるのは {'、'.join(known)}）。idを直す"
+            )
     if len(set(refs)) != len(refs):
-        v.fail(f"{where}.{key}", f"lists the same {what} twice: {list(refs)}")
+        v.fail(f"{where}.{key}", f"同じ{what}が2回ある（{'、'.join(refs)}）。1回にする")
 
 
 def _question(v: _Validator, where: str, qid: str, codebook: Codebook) -> Item:
@@ -326,8 +352,8 @@ def _question(v: _Validator, where: str, qid: str, codebook: Codebook) -> Item:
     if not found:
         v.fail(
             where,
-            f"question {qid!r} is not in codebook {codebook.path} (questions: "
-            f"{', '.join(q.id for q in codebook.questions)})",
+            f"「question: {qid}」はコードブック {file_label(codebook.path)} にない（設問のidは "
+            f"{'、'.join(q.id for q in codebook.questions)}）。idを直す",
         )
     return found[0]
 
@@ -337,8 +363,8 @@ def _attribute(v: _Validator, where: str, aid: str | None, codebook: Codebook) -
     if not found:
         v.fail(
             where,
-            f"attribute {aid!r} is not in codebook {codebook.path} (attributes: "
-            f"{', '.join(a.id for a in codebook.attributes)})",
+            f"属性「{aid}」はコードブック {file_label(codebook.path)} にない（属性のidは "
+            f"{'、'.join(a.id for a in codebook.attributes)}）。idを直す",
         )
     return found[0]
 
@@ -347,23 +373,35 @@ def _check_codes(v: _Validator, where: str, item: Item, codes: tuple[int, ...], 
     known = [c.code for c in item.choices]
     for c in codes:
         if c not in known:
-            v.fail(where, f"{item.id} has no choice with code {c} in codebook {codebook.path} (codes: {known})")
+            v.fail(
+                where,
+                f"設問{item.display}（id: {item.id}）に選択肢「code: {c}」はない（コードブック {file_label(codebook.path)} "
+                f"の番号は {'、'.join(map(str, known))}）。番号を直す",
+            )
 
 
 def _check_indicator(v: _Validator, ind: Indicator, codebook: Codebook) -> None:
     item = _question(v, ind.where, ind.question, codebook)
     if item.type == "text":
-        v.fail(ind.where, f"{item.id} is a free-text question; it has no numbers to judge")
+        v.fail(ind.where, f"設問{item.display}（id: {item.id}）は自由記述で、判定する数値がない。別の設問を指定する")
     _check_codes(v, ind.where, item, ind.codes, codebook)
     if ind.statistic in ("top2", "bottom2", "mean") and item.type != "likert":
-        v.fail(ind.where, f"{ind.statistic} needs a likert question; {item.id} is {item.type}")
+        v.fail(
+            ind.where,
+            f"「statistic: {ind.statistic}」は尺度（type: likert）の設問にだけ使えるが、設問{item.display}"
+            f"（id: {item.id}）は{item.type_name}。statistic を share などにする",
+        )
     if ind.statistic == "association":
         _attribute(v, ind.where, ind.by, codebook)
         if item.is_multi and len(ind.codes) != 1:
-            v.fail(ind.where, f"{item.id} is multi-select: name the option tested by {ind.by} with codes: [code]")
+            v.fail(
+                ind.where,
+                f"設問{item.display}（id: {item.id}）は複数選択なので、{ind.by} と関連をみる選択肢を「codes: [1]」のように1つ書く",
+            )
         if not item.is_multi and ind.codes:
             v.fail(
-                ind.where, f"{item.id} is single-answer: its association is tested on the whole table, without codes"
+                ind.where,
+                f"設問{item.display}（id: {item.id}）は単一回答で、関連は表全体で検定する。codes を消す",
             )
     if ind.in_every:
         _attribute(v, ind.where, ind.in_every, codebook)
@@ -372,7 +410,8 @@ def _check_indicator(v: _Validator, ind: Indicator, codebook: Codebook) -> None:
         if not min(scores) < ind.rule.threshold < max(scores):
             v.fail(
                 ind.where,
-                f"rule {ind.rule.text!r}: the threshold is outside the scale of {item.id} ({min(scores)}–{max(scores)})",
+                f"「rule: {ind.rule.text}」の基準が設問{item.display}（id: {item.id}）の尺度 "
+                f"{min(scores):g}～{max(scores):g} の内側にない。尺度の範囲内の値にする",
             )
 
 
@@ -380,7 +419,7 @@ class _Validator(FileChecker):
     """Raises :class:`MatrixError` naming the file and the place in it."""
 
     error = MatrixError
-    kind = "policy matrix"
+    kind = "政策マトリクス"
 
 
 def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
@@ -400,14 +439,19 @@ def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
         if not item.is_multi:
             v.fail(
                 link.where,
-                f"question {link.question!r} is {item.type}, option links need a multi-select (ma) question",
+                f"「question: {link.question}」の設問{item.display}は{item.type_name}。"
+                "選択肢のつながりには複数選択（type: ma）の設問を指定する",
             )
         _check_codes(v, link.where, item, (link.code,), codebook)
     for f in matrix.findings:
         item = _question(v, f.where, f.question, codebook)
         if f.kind == "top_options":
             if not item.is_multi:
-                v.fail(f.where, f"top_options needs a multi-select (ma) question; {f.question!r} is {item.type}")
+                v.fail(
+                    f.where,
+                    f"「kind: top_options」には複数選択（type: ma）の設問が要るが、「question: {f.question}」の"
+                    f"設問{item.display}は{item.type_name}。複数選択の設問を指定する",
+                )
             # An option without an entry in option_links (e.g. one added in a later wave's
             # codebook) is not an error: the reverse view ranks it and says it is not linked.
         else:

@@ -36,9 +36,12 @@ def packaged_codebook(name: str) -> Codebook:
         name = f"{name}.yaml"
         packaged = resources.files("ppp_survey") / "data" / name
     if not packaged.is_file():
-        raise CodebookError(f"codebook {name}: file not found (neither a path nor a packaged codebook)")
+        raise CodebookError(
+            f"コードブック {name}: ファイルが見つからない（パスにも同梱のコードブックにもない）。"
+            "既存のYAMLファイルのパスか、同梱の名前（例: codebook_r8.yaml）を指定する"
+        )
     raw = yaml.safe_load(packaged.read_text(encoding="utf-8"))
-    return parse_codebook(raw, name=f"(packaged) {name}", packaged=name)
+    return parse_codebook(raw, name=f"{name}（同梱）", packaged=name)
 
 
 def codebook_source(codebook: Codebook) -> tuple[str, bytes]:

@@ -2,44 +2,71 @@
 
 Each file is parsed by hand-written code that walks the YAML and builds frozen dataclasses; this
 module holds what those walkers share: the checks of a node's shape that end in an error naming
-the file and the place in it (``codebook codebook_r8.yaml: questions[3].choices: expected a list``),
-so that a user who edits a data file learns where to look. Each file kind subclasses
-:class:`FileChecker` with its error class and its own checks.
+the file and the place in it, in one Japanese line (``コードブック codebook_r8.yaml questions[3].choices:
+リスト（「- 」で始まる行）のはずが文字列になっている。…``), so that a user who edits a data file learns
+where to look and what to do. Each file kind subclasses :class:`FileChecker` with its error class,
+its name for the file (``kind``) and its own checks.
 """
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any, NoReturn
 
 from ppp_survey.errors import PppSurveyError
 
+_KINDS = {
+    "NoneType": "空（値なし）",
+    "str": "文字列",
+    "int": "整数",
+    "float": "数値",
+    "bool": "真偽値（true/false）",
+    "list": "リスト",
+    "dict": "キーと値の組",
+    "date": "日付",
+    "datetime": "日時",
+}
+
+
+def yaml_kind(raw: Any) -> str:
+    """What a YAML value is, in the words of the messages (``リスト``, ``文字列``, ...)."""
+    return _KINDS.get(type(raw).__name__, type(raw).__name__)
+
+
+def file_label(name: str) -> str:
+    """The file as messages name it: its name without the folders (a packaged file keeps its note)."""
+    return PurePath(name).name or name
+
 
 class FileChecker:
-    """Raise ``error`` with ``"{kind} {name}: {where}: {message}"``; check a node's shape."""
+    """Raise ``error`` with ``"{kind} {file} {where}: {message}"``; check a node's shape."""
 
     error: type[PppSurveyError] = PppSurveyError
-    kind: str = "file"
+    kind: str = "ファイル"
 
     def __init__(self, name: str) -> None:
         self.name = name
 
     def fail(self, where: str, message: str) -> NoReturn:
-        place = f" {where}:" if where else ""
-        raise self.error(f"{self.kind} {self.name}:{place} {message}")
+        place = f" {where}" if where else ""
+        raise self.error(f"{self.kind} {file_label(self.name)}{place}: {message}")
 
     def mapping(self, raw: Any, where: str) -> dict:
         if not isinstance(raw, dict):
-            self.fail(where, f"expected a mapping (key: value), got {type(raw).__name__}")
+            self.fail(
+                where,
+                f"キーと値の組（key: value）のはずが{yaml_kind(raw)}になっている。字下げと「:」の位置を確かめる",
+            )
         return raw
 
     def sequence(self, raw: Any, where: str) -> list:
         if not isinstance(raw, list):
-            self.fail(where, f"expected a list, got {type(raw).__name__}")
+            self.fail(where, f"リスト（「- 」で始まる行）のはずが{yaml_kind(raw)}になっている。各要素を「- 」で始める")
         return raw
 
     def required(self, m: dict, key: str, where: str) -> Any:
         if m.get(key) in (None, ""):
-            self.fail(where, f"'{key}' is missing")
+            self.fail(where, f"「{key}」がない。「{key}: …」を書く")
         return m[key]
 
 
@@ -51,5 +78,8 @@ def read_yaml(text: str, *, kind: str, name: str, error: type[PppSurveyError]) -
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise error(f"{kind} {name}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        where = f" {mark.line + 1}行目" if mark else ""
+        raise error(
+            f"{kind} {file_label(name)}{where}: YAMLとして読めない（{getattr(exc, 'problem', exc)}）。"
+            "字下げ・「:」・引用符・括弧の閉じ忘れを確かめる"
+        ) from None
