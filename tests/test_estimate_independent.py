@@ -410,12 +410,14 @@ def test_empty_stratum_contributes_nothing(survey) -> None:
 def test_design_errors(survey) -> None:
     df, _ = survey
     frame = dict(zip(STRATA, POPULATION))
-    with pytest.raises(DesignError, match="職域 '消防' is in the data but not in the frame"):
+    with pytest.raises(DesignError, match="^回答データ 列「職域」: 「消防」が職員数フレーム（母集団）にない"):
         stratified_design(df, {k: v for k, v in frame.items() if k != "消防"}, strata="職域")
-    with pytest.raises(DesignError, match=r"n_h > N_h"):
+    with pytest.raises(
+        DesignError, match=r"^職域「消防」: 回答者\d+人が職員数フレームの職員数10人より多い（n_h > N_h）"
+    ):
         stratified_design(df, {**frame, "消防": 10}, strata="職域")
     one = pd.concat([df, df.iloc[[0]].assign(職域="議会")], ignore_index=True)
-    with pytest.raises(DesignError, match="not estimable"):
+    with pytest.raises(DesignError, match="^職域「議会」の回答者が1人で、ばらつきを推定できない"):
         stratified_design(one, {**frame, "議会": 40}, strata="職域")
     assert issubclass(DesignError, ValueError)
     with pytest.raises(ValueError, match="rows"):

@@ -147,7 +147,9 @@ def _population_mapping(population: pd.Series | Mapping[str, float]) -> dict[str
     if isinstance(population, pd.Series):
         if population.index.has_duplicates:
             dup = population.index[population.index.duplicated()].unique().tolist()
-            raise DesignError(f"the frame (population) lists strata more than once: {dup}")
+            raise DesignError(
+                f"職員数フレーム（母集団）: 層「{'」「'.join(map(str, dup))}」が2回以上ある。各層を1行にまとめる"
+            )
         items = list(population.items())
     elif isinstance(population, Mapping):
         items = list(population.items())
@@ -160,17 +162,26 @@ def _population_mapping(population: pd.Series | Mapping[str, float]) -> dict[str
     for key, value in items:
         label = str(key)
         if label in result:
-            raise DesignError(f"the frame (population) lists stratum {label!r} more than once")
+            raise DesignError(f"職員数フレーム（母集団）: 層「{label}」が2回以上ある。1行にまとめる")
         try:
             size = float(value)
         except (TypeError, ValueError):
-            raise DesignError(f"frame size of stratum {label!r} is not a number: {value!r}") from None
+            raise DesignError(
+                f"職員数フレーム（母集団） 層「{label}」: 職員数「{value}」が数値ではない。数字で書く"
+            ) from None
         if not np.isfinite(size) or size <= 0:
-            raise DesignError(f"frame size of stratum {label!r} must be a positive number, got {value!r}")
+            raise DesignError(
+                f"職員数フレーム（母集団） 層「{label}」: 職員数「{value}」が正の数ではない。1以上の人数を書く"
+            )
         result[label] = size
     if not result:
-        raise DesignError("the frame (population) is empty")
+        raise DesignError("職員数フレーム（母集団）: 層が1つもない。職域ごとの職員数を書く")
     return result
+
+
+def _column(strata: str) -> str:
+    """How messages name the stratum column: 職域 for the codebook's stratum (id ``domain``)."""
+    return "職域" if strata == "domain" else strata
 
 
 def stratified_design(
@@ -218,7 +229,7 @@ def stratified_design(
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
     if strata not in data.columns:
-        raise DesignError(f"stratum column {strata!r} is not a column of the data")
+        raise DesignError(f"回答データに層の列「{strata}」がない。層（職域）の列名を strata= に指定する")
     frame = _population_mapping(population)
     labels = tuple(frame)
     sizes = np.array([frame[s] for s in labels], dtype=float)
@@ -227,8 +238,8 @@ def stratified_design(
     missing = column.isna().to_numpy()
     if missing.any():
         raise DesignError(
-            f"{missing.sum()} respondent(s) have no {strata} (missing stratum); "
-            "every respondent needs a stratum for the design"
+            f"回答データ 列「{_column(strata)}」: {missing.sum()}人の回答者に{_column(strata)}がない。"
+            "層の推定には全員の値が要るので、空欄を埋めるか、その行を除く"
         )
     values, uniques = pd.factorize(column, sort=False)
     unique_labels = [str(u) for u in uniques]
@@ -236,10 +247,10 @@ def stratified_design(
     unknown = [s for s in unique_labels if s not in position]
     if unknown:
         first = unknown[0]
-        more = f" (also: {unknown[1:]})" if len(unknown) > 1 else ""
+        more = f"（ほかに「{'」「'.join(unknown[1:])}」も）" if len(unknown) > 1 else ""
         raise DesignError(
-            f"{strata} {first!r} is in the data but not in the frame (population); "
-            f"frame strata are {list(labels)}{more}"
+            f"回答データ 列「{_column(strata)}」: 「{first}」が職員数フレーム（母集団）にない{more}。"
+            f"フレームの層は「{'」「'.join(labels)}」。フレームに行を加えるか、データの値を直す"
         )
     lookup = np.array([position[s] for s in unique_labels], dtype=np.intp)
     codes = lookup[values] if len(values) else np.zeros(0, dtype=np.intp)
@@ -248,16 +259,19 @@ def stratified_design(
     over = [(labels[i], int(n_h[i]), sizes[i]) for i in range(len(labels)) if n_h[i] > sizes[i]]
     if over:
         s, n, big_n = over[0]
-        raise DesignError(f"{strata} {s!r} has {n} respondents but only {big_n:g} staff in the frame (n_h > N_h)")
+        raise DesignError(
+            f"{_column(strata)}「{s}」: 回答者{n}人が職員数フレームの職員数{big_n:g}人より多い（n_h > N_h）。"
+            "フレームの職員数かデータの値を直す"
+        )
     lonely = [labels[i] for i in range(len(labels)) if n_h[i] == 1 and not (fpc and sizes[i] == 1)]
     if lonely:
         raise DesignError(
-            f"{strata} {lonely[0]!r} has a single respondent: its sampling variance is not "
-            "estimable (n_h < 2); merge it with a similar stratum"
-            + (f" (also: {lonely[1:]})" if len(lonely) > 1 else "")
+            f"{_column(strata)}「{lonely[0]}」の回答者が1人で、ばらつきを推定できない（n_h < 2）"
+            + (f"（ほかに「{'」「'.join(lonely[1:])}」も）" if len(lonely) > 1 else "")
+            + "。似た層とまとめる（--min-group を上げると小さい層は自動でまとまる）"
         )
     if codes.size == 0:
-        raise DesignError("the data have no respondents")
+        raise DesignError("回答データ: 回答者が1人もいない。回答の入ったファイルを指定する")
     return StratifiedDesign(
         strata=labels,
         population=sizes,

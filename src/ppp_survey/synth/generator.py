@@ -102,7 +102,10 @@ def generate(  # noqa: C901 (the generator's documented steps, one branch per qu
     counts = {str(k): int(v) for k, v in spec["respondents"].items()}
     unknown = set(counts) - set(stratum.labels)
     if unknown:
-        raise PppSurveyError(f"synthetic spec: 職域 {sorted(unknown)} are not in the codebook")
+        raise PppSurveyError(
+            f"架空データの設定 respondents: 職域「{'」「'.join(sorted(unknown))}」がコードブックの職域"
+            f"（{'、'.join(stratum.labels)}）にない。設定の職域名を直す"
+        )
     if n is not None:
         counts = allocate(counts, n)
     strata = np.repeat(np.array(list(counts)), list(counts.values()))
@@ -170,7 +173,10 @@ def _probs(item: Item, p: dict, strata: np.ndarray, default_len: int) -> np.ndar
     """Per-respondent probability rows: the item's ``probs`` overridden by ``by_stratum``."""
     base = np.asarray(p.get("probs", np.full(default_len, 1.0 / default_len)), dtype=float)
     if base.shape != (default_len,):
-        raise PppSurveyError(f"synthetic spec: {item.id} needs {default_len} probabilities, got {len(base)}")
+        raise PppSurveyError(
+            f"架空データの設定 {'attributes' if item.role != 'question' else 'questions'}.{item.id}.probs: {item.display}の選択肢は{default_len}個なのに"
+            f"確率が{base.size}個ある。選択肢の数だけ確率を書く"
+        )
     out = np.tile(base, (len(strata), 1))
     for label, override in (p.get("by_stratum") or {}).items():
         out[strata == label] = np.asarray(override, dtype=float)
@@ -272,16 +278,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ppp_survey.synth", description="架空データ（合成ベースライン）を生成する"
     )
-    parser.add_argument("--out", default="data/raw", help="output folder (default: data/raw)")
+    parser.add_argument("--out", default="data/raw", help="出力先のフォルダ（既定: data/raw）")
     parser.add_argument(
         "--wave",
         default="r7",
         choices=("r7", "r8"),
-        help="r7: the baseline (synthetic_r7.yaml, default); r8: the hypothetical second wave",
+        help="r7: 基準となる初回調査（synthetic_r7.yaml、既定）、r8: 仮想の2回目の調査",
     )
     args = parser.parse_args(argv)
     for path in write_baseline(args.out, spec=load_spec(f"synthetic_{args.wave}.yaml")):
-        print(f"wrote {path}")
+        print(f"書き出しました: {path}")
     return 0
 
 
