@@ -133,6 +133,9 @@ def test_a_row_with_more_cells_than_the_header(tmp_path):
         # many multi-select answers (A;B;C;D;) on a comma-separated line: the header decides
         ("ID,q4,q5\n1,A;B;C;D;E;,A;B;C;D;\n2,A;B;C;D;E;,F;G;\n", ".csv", (",", ())),
         ("\n\nID,a\n", ".csv", (",", ("", ""))),
+        # a title and a date above the header, padded by Excel to the table's width
+        ("調査,2025/08/01,,,,\n\nID,a,b,c,d,e\n1,x,y,z,v,w\n", ".csv", (",", ("調査 2025/08/01", ""))),
+        ("調査\t速報\nID\ta\tb\tc\td\n1\tx\ty\tz\tv\n", ".tsv", ("\t", ("調査 速報",))),
         ("ただ一つのセル\n", ".csv", (",", ())),  # no header found: read as it is (and refused later)
     ],
 )

@@ -170,3 +170,24 @@ def test_init_codebook_does_not_overwrite(tmp_path, capsys):
     assert main(["init-codebook", "--data", str(BASELINE), "--out", str(out)]) == 2
     assert "--force" in capsys.readouterr().err and out.read_text(encoding="utf-8") == "mine"
     assert main(["init-codebook", "--data", str(BASELINE), "--out", str(out), "--force"]) == 0
+
+
+def test_an_spss_file_has_no_header_row(synthetic, codebook, tmp_path, capsys):
+    from ppp_survey import write_export
+
+    path = write_export(synthetic.responses, synthetic.free_text, codebook, tmp_path / "x.sav")
+    assert main(["check", "--data", str(path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("照合: x.sav（sav") and "見出し" not in first
+
+
+def test_nothing_matched_names_the_header_row(forms, codebook, tmp_path):
+    """An export whose headers match nothing (another questionnaire, or a title read as the header):
+    the error says which row was read as the header."""
+    from ppp_survey import LoadError
+
+    path = tmp_path / "x.csv"
+    table = forms.set_axis([f"列{i}" for i in range(len(forms.columns))], axis=1)
+    path.write_text("調査結果\n\n" + table.to_csv(index=False), encoding="utf-8")
+    with pytest.raises(LoadError, match="3行目の見出しがどれもコードブックと合いません"):
+        load_responses(path, codebook)

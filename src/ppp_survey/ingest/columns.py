@@ -132,7 +132,8 @@ def missing_message(raw: RawExport, cb: Codebook, found: Assignment) -> str:
         else:
             parts.append(f"{item_name(m.item)}（列名「{m.item.text}」）")
     matched = any(c.role in ("item", "option") for c in found.columns.columns)
-    header = "" if matched else f"{raw.header_row}行目の見出しがどれもコードブックと合いません。"
+    names = f"{raw.header_row}行目の見出し" if raw.header_row else "変数名・変数ラベル"  # SPSS has no header row
+    header = "" if matched else f"{names}がどれもコードブックと合いません。"
     where = f"同梱の {cb.packaged}" if cb.packaged else cb.path
     return (
         f"{raw.path}: コードブックの項目のうち{len(parts)}件に対応する列がありません: {'、'.join(parts)}。"

@@ -7,14 +7,15 @@ result: a UTF-16 byte order mark means UTF-16 (Excel's 「Unicode テキスト�
 a UTF-8 byte order mark means UTF-8; otherwise strict UTF-8; otherwise CP932 (Windows Japanese). The
 ``shift_jis`` codec is never used: it fails on characters Windows writes every day, such as ① and Ⅰ.
 
-The delimiter of a text file is sniffed from its header line among ``,``, tab and ``;`` (the one
-that splits the header into the most non-blank cells; the file type's own delimiter on a tie), so a
-tab-separated file saved as ``.csv`` reads as what it is. Rows above the header that hold at most
-one non-blank cell (a title such as 「職員意識調査 回答一覧」, blank rows) are skipped, in workbooks
-too: a survey export's header has at least two columns (職域 and a question), so such a row is never
-the header. The header is the first row with two non-blank cells or more, within the first
-:data:`MAX_TITLE_ROWS` + 1 rows; what was skipped is recorded (:attr:`RawExport.skipped`) and said
-on screen, and row numbers stay the spreadsheet's (the header's row + 1 is the first data row).
+The delimiter of a text file is sniffed from its first lines among ``,``, tab and ``;`` (the one
+with which the header and the most lines below it agree on the number of cells; see :func:`sniff`),
+so a tab-separated file saved as ``.csv`` reads as what it is. Rows above the header (a title such as
+「職員意識調査 回答一覧」, a date, blank rows) are skipped, in workbooks too, when the header is
+plain to see: it is the first row with at least two non-blank cells and at least half as many as the
+fullest of the first :data:`MAX_TITLE_ROWS` + 6 rows (and, in a text file, as many cells as the table
+has). A title holds one or two cells, a survey export's header one per question. What was skipped is
+recorded (:attr:`RawExport.skipped`) and said on screen, and row numbers stay the spreadsheet's (the
+header's row + 1 is the first data row).
 
 A UTF-8 CSV is hashed while it is streamed, then parsed from its path, which lets pandas read a
 large file on several threads and never holds the file's bytes and its cells in memory at once;
@@ -161,7 +162,7 @@ def _read_excel(p: Path, data: bytes, digest: str) -> RawExport:
         except Exception as exc2:
             raise LoadError(_not_excel(p, exc2)) from None
     table = _clean_headers(table)
-    skipped = _title_rows([list(table.columns), *table.iloc[:MAX_TITLE_ROWS].to_numpy().tolist()])
+    skipped = _title_rows([list(table.columns), *table.iloc[: MAX_TITLE_ROWS + 5].to_numpy().tolist()])
     if skipped:  # a title above the header (rare): the sheet read again from the header's row
         table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=len(skipped), engine=engine)
         table = _clean_headers(table)
@@ -182,17 +183,19 @@ def _filled(value: object) -> bool:
     return str(value).strip() != ""
 
 
+def _header_at(filled: list[int]) -> int | None:
+    """The header's position among the first rows, given each row's number of non-blank cells: the
+    first with two or more and at least half the fullest row's; ``None`` when there is none."""
+    need = max(2, -(-max(filled, default=0) // 2))
+    return next((i for i, n in enumerate(filled[: MAX_TITLE_ROWS + 1]) if n >= need), None)
+
+
 def _title_rows(rows: list[list]) -> tuple[str, ...]:
-    """The rows above the header (see the module's docstring): the texts of the leading rows that
-    hold at most one non-blank cell, when a row with two or more follows within the rows given;
-    else ``()`` (the first row is the header)."""
-    skipped: list[str] = []
-    for row in rows:
-        filled = [str(v).strip() for v in row if _filled(v)]
-        if len(filled) >= 2:
-            return tuple(skipped)
-        skipped.append(filled[0] if filled else "")
-    return ()
+    """The texts of the rows above a workbook's header (see the module's docstring); ``()`` when
+    the first row is the header."""
+    cells = [[str(v).strip() for v in row if _filled(v)] for row in rows]
+    at = _header_at([len(c) for c in cells]) or 0
+    return tuple(" ".join(c) for c in cells[:at])
 
 
 # The cells of a CSV stay text: no type guessing, blanks as "", blank lines kept (row numbers).
@@ -242,31 +245,34 @@ def not_readable_text(p: Path, delimiter: str, exc: Exception) -> str:
 
 
 def sniff(head: str, suffix: str = ".csv") -> tuple[str, tuple[str, ...]]:
-    """``(delimiter, skipped)`` of a delimited text from its first lines (see the module's docstring).
+    """``(delimiter, skipped)`` of a delimited text from its first lines.
 
-    For each delimiter (``,``, tab, ``;``) the header is the first line it splits into two
-    non-blank cells or more; the delimiter whose header the most of the next lines agree with (the
-    same number of cells) wins, then the one whose header has the most cells, then the file type's
-    own (tab for ``.tsv`` and ``.txt``, comma for ``.csv``). So a title with a comma in it above a
-    tab-separated table, or answers such as ``A;B;C;`` in a comma-separated one, do not decide. The
-    lines above the header are ``skipped``."""
+    For each delimiter (``,``, tab, ``;``) the table's width is the most common number of cells
+    among the lines it splits into two non-blank cells or more; the delimiter with the most lines of
+    that width wins (then the wider table, then the file type's own: tab for ``.tsv`` and ``.txt``,
+    comma for ``.csv``). So a title with a comma in it above a tab-separated table, or answers such
+    as ``A;B;C;`` in a comma-separated one, do not decide. The header is the first line of that width
+    with at least two non-blank cells and at least half as many as the fullest such line (a title
+    that Excel padded with delimiters has the width but one or two cells); the lines above it are
+    ``skipped`` (their non-blank cells joined by a space)."""
     own = "\t" if suffix.lower() in (".tsv", ".txt") else ","
     order = (own, *(d for d in DELIMITERS if d != own))
     lines = head.splitlines()[: MAX_TITLE_ROWS + 6]
-    best: tuple[tuple[int, int], str, int] | None = None
+    best: tuple[tuple[int, int], str, list[list[str]], int] | None = None
     for d in order:
         cells = [_cells(line, d) for line in lines]
-        at = next((i for i, c in enumerate(cells[: MAX_TITLE_ROWS + 1]) if sum(map(bool, c)) >= 2), None)
-        if at is None:
+        widths = [len(c) for c in cells if sum(map(bool, c)) >= 2]
+        if not widths:
             continue
-        width = len(cells[at])
-        score = (sum(len(c) == width for c in cells[at + 1 : at + 6]), width)
+        width = max(set(widths), key=lambda w: (widths.count(w), w))
+        score = (widths.count(width), width)
         if best is None or score > best[0]:
-            best = (score, d, at)
+            best = (score, d, cells, width)
     if best is None:
         return own, ()
-    _, delimiter, at = best
-    return delimiter, tuple(next((c for c in _cells(line, delimiter) if c), "") for line in lines[:at])
+    _, delimiter, cells, width = best
+    at = _header_at([sum(map(bool, c)) if len(c) == width else 0 for c in cells]) or 0
+    return delimiter, tuple(" ".join(x for x in c if x) for c in cells[:at])
 
 
 def _cells(line: str, delimiter: str) -> list[str]:

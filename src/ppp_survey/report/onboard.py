@@ -96,8 +96,9 @@ def check_lines(result: ExportCheck) -> list[str]:
     cb = result.codebook
     where = f"同梱の {cb.packaged}" if cb.packaged else cb.path
     encoding = f"・{encoding_name(result.encoding)}" if result.encoding else ""
+    header = f"、見出し{result.header_row}行目" if result.header_row else ""  # SPSS: variable names, no row
     lines = [
-        f"照合: {result.file.name}（{result.format}{encoding}、見出し{result.header_row}行目、データ{result.n_rows:,}行）",
+        f"照合: {result.file.name}（{result.format}{encoding}{header}、データ{result.n_rows:,}行）",
         f"コードブック: {where}（{cb.survey.title}、属性{len(cb.attributes)}・設問{len(cb.questions)}）",
         *(f"  {note}" for note in result.notes),
         "",
