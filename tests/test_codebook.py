@@ -78,6 +78,23 @@ def test_missing_and_invalid_files(tmp_path):
         load_codebook(bad)
 
 
+def test_messages_name_the_line_of_the_place(tmp_path):
+    """Loaded from a file, the message also names the line of the key path, as an editor numbers it."""
+    raw = copy.deepcopy(_raw())
+    raw["questions"][4]["choices"][1]["code"] = "二"
+    path = tmp_path / "codebook_r8.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(CodebookError) as info:
+        load_codebook(path)
+    found = re.match(
+        r"コードブック codebook_r8\.yaml (\d+)行目 questions\[4\]\.choices\[1\]: 「code: 二」は整数ではない",
+        str(info.value),
+    )
+    assert found, str(info.value)
+    line = path.read_text(encoding="utf-8").splitlines()[int(found.group(1)) - 1]
+    assert "code: 二" in line
+
+
 def test_a_new_codebook_file_is_enough(tmp_path):
     """Next year's questionnaire: a changed question and a new one, by editing the YAML only."""
     raw = copy.deepcopy(_raw())

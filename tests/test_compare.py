@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -397,7 +398,7 @@ def test_changed_question_text_without_mapping_is_refused(tmp_path, r7):
     with pytest.raises(MappingError) as err:
         load_mapping("mapping_r7_r8.yaml", r7.codebook, edited)
     message = str(err.value)
-    assert message.startswith("対応表 mapping_r7_r8.yaml（同梱） questions: 設問2-(6)")  # the file, the place
+    assert re.match(r"対応表 mapping_r7_r8\.yaml（同梱） \d+行目 questions: 設問2-\(6\)", message)  # file, line, place
     assert "（id: q6）" in message and "設問文が変わった" in message
     assert old in message and new in message  # both wordings, so the analyst sees what changed
     assert "text_changed" in message  # and how to declare it if it is the same item
@@ -420,7 +421,8 @@ def test_declared_text_change_is_accepted(tmp_path, r7):
         (
             ("{code: 2, label: どちらかといえば感じる, score: 3}", "{code: 2, label: やや感じる, score: 3}"),
             [
-                "対応表 mapping_r7_r8.yaml（同梱） questions: ",
+                "対応表 mapping_r7_r8.yaml（同梱） ",
+                "行目 questions: ",
                 "（id: q6）",
                 "選択肢 2→2",
                 "どちらかといえば感じる",
@@ -430,13 +432,14 @@ def test_declared_text_change_is_accepted(tmp_path, r7):
         # a Likert score changed
         (
             ("{code: 1, label: 意欲がある, score: 4}", "{code: 1, label: 意欲がある, score: 5}"),
-            ["対応表 mapping_r7_r8.yaml（同梱） questions: ", "（id: q2）", "score 4.0 → 5.0"],
+            ["対応表 mapping_r7_r8.yaml（同梱） ", "行目 questions: ", "（id: q2）", "score 4.0 → 5.0"],
         ),
         # a type changed: never the same item
         (
             ("    type: sa\n    polarity: higher_is_better\n", "    type: likert\n    polarity: higher_is_better\n"),
             [
-                "対応表 mapping_r7_r8.yaml（同梱） questions: ",
+                "対応表 mapping_r7_r8.yaml（同梱） ",
+                "行目 questions: ",
                 "（id: q3）",
                 "回答形式が変わった",
                 "単一回答（type: sa）",

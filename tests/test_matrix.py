@@ -171,7 +171,7 @@ def test_bad_files_name_the_place(tmp_path, codebook):
     load_matrix(path)  # without a codebook the references are not checked ...
     with pytest.raises(
         MatrixError,
-        match=r"^政策マトリクス bad_question\.yaml categories\[0\]\.situations\[0\]\.indicators\[0\]: "
+        match=r"^政策マトリクス bad_question\.yaml 11行目 categories\[0\]\.situations\[0\]\.indicators\[0\]: "
         r"「question: q99」はコードブック codebook_r7\.yaml（同梱） にない",
     ):
         load_matrix(path, codebook=codebook)  # ... with one they are
@@ -182,7 +182,7 @@ def test_bad_files_name_the_place(tmp_path, codebook):
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(
         MatrixError,
-        match=r"^政策マトリクス bad_goal\.yaml initiatives\[1\]\.goals\[2\]: 具体像「g99」はこのファイルにない",
+        match=r"^政策マトリクス bad_goal\.yaml \d+行目 initiatives\[1\]\.goals\[2\]: 具体像「g99」はこのファイルにない",
     ):
         load_matrix(path)
 

@@ -216,6 +216,7 @@ def test_broken_codebook_yaml(tmp_path):
     bad.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     status, lines = run("--data", str(BASELINE), "--frame", str(FRAME), "--codebook", str(bad), "--out", str(tmp_path))
     last = assert_one_japanese_line(status, lines, "コードブック_壊れ.yaml", "questions[3].choices[2]", "「label」")
+    assert re.search(r"コードブック_壊れ\.yaml \d+行目 questions\[3\]\.choices\[2\]: ", last)
     assert str(tmp_path) not in last  # the file by its name, not the folders around it
 
     syntax = tmp_path / "syntax.yaml"
@@ -235,7 +236,8 @@ def test_mapping_that_does_not_fit(tmp_path):
         *("--data", str(R8_DATA), "--frame", str(R8_FRAME), "--codebook", "codebook_r8.yaml"),
         *("--compare", str(BASELINE_R7), "--mapping", str(mapping), "--out", str(tmp_path)),
     )
-    assert_one_japanese_line(status, lines, "対応表 対応表_r7_r8.yaml strata:", "「企業（上下水道）」", "from:")
+    last = assert_one_japanese_line(status, lines, "対応表 対応表_r7_r8.yaml ", "「企業（上下水道）」", "from:")
+    assert re.search(r"対応表_r7_r8\.yaml \d+行目 strata: ", last)  # the file, the line and the key
 
 
 def test_baseline_whose_files_do_not_match_the_manifest(tmp_path):

@@ -20,7 +20,7 @@ from typing import Any
 
 from ppp_survey.errors import CodebookError
 from ppp_survey.spec.normalize import normalize_key
-from ppp_survey.spec.schema import FileChecker, file_label, read_yaml
+from ppp_survey.spec.schema import FileChecker, file_label, read_yaml, yaml_lines
 
 SCHEMA_VERSION = 1
 
@@ -251,13 +251,16 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
             )
         name, text = str(p), p.read_text(encoding="utf-8-sig")
     raw = read_yaml(text, kind="コードブック", name=name, error=CodebookError)
-    return parse_codebook(raw, name=name, packaged=DEFAULT_CODEBOOK if path is None else None)
+    return parse_codebook(raw, name=name, packaged=DEFAULT_CODEBOOK if path is None else None, lines=yaml_lines(text))
 
 
-def parse_codebook(raw: Any, *, name: str = "<codebook>", packaged: str | None = None) -> Codebook:
+def parse_codebook(
+    raw: Any, *, name: str = "<codebook>", packaged: str | None = None, lines: dict[str, int] | None = None
+) -> Codebook:
     """Validate an already-parsed codebook mapping (see :func:`load_codebook`); ``packaged`` is the
-    file name in ``ppp_survey/data`` when the mapping came from a packaged codebook."""
-    v = _Validator(name)
+    file name in ``ppp_survey/data`` when the mapping came from a packaged codebook; ``lines`` (key
+    path → line, :func:`~ppp_survey.spec.schema.yaml_lines`) lets messages name the line."""
+    v = _Validator(name, lines)
     m = v.mapping(raw, "")
     version = m.get("schema_version")
     if version != SCHEMA_VERSION:

@@ -47,7 +47,7 @@ from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.codebook import POLARITIES, Codebook, Item, Polarity
 from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.resources import resolve_codebook
-from ppp_survey.spec.schema import FileChecker, read_yaml
+from ppp_survey.spec.schema import FileChecker, read_yaml, yaml_lines
 
 __all__ = [
     "MAPPING_SCHEMA_VERSION",
@@ -219,8 +219,9 @@ def load_mapping(
         data, name = packaged.read_bytes(), f"{path}（同梱）"
     else:
         data, name = p.read_bytes(), str(p)
-    raw = read_yaml(data.decode("utf-8-sig"), kind="対応表", name=name, error=MappingError)
-    mapping = parse_mapping(raw, old, new, name=name)
+    text = data.decode("utf-8-sig")
+    raw = read_yaml(text, kind="対応表", name=name, error=MappingError)
+    mapping = parse_mapping(raw, old, new, name=name, lines=yaml_lines(text))
     return Mapping(
         old=old,
         new=new,
@@ -231,9 +232,11 @@ def load_mapping(
     )
 
 
-def parse_mapping(raw: Any, old: Codebook, new: Codebook, *, name: str = "<mapping>") -> Mapping:
-    """Validate an already-parsed mapping (see :func:`load_mapping`)."""
-    v = _Check(name, old.survey.wave, new.survey.wave)
+def parse_mapping(
+    raw: Any, old: Codebook, new: Codebook, *, name: str = "<mapping>", lines: dict[str, int] | None = None
+) -> Mapping:
+    """Validate an already-parsed mapping (see :func:`load_mapping`); ``lines``: key path → line."""
+    v = _Check(name, old.survey.wave, new.survey.wave, lines)
     m = {} if raw is None else v.mapping(raw, "")
     if raw is not None:
         if m.get("schema_version") != MAPPING_SCHEMA_VERSION:
@@ -543,8 +546,8 @@ class _Check(FileChecker):
     error = MappingError
     kind = "対応表"
 
-    def __init__(self, name: str, old: str, new: str) -> None:
-        super().__init__(name)
+    def __init__(self, name: str, old: str, new: str, lines: dict[str, int] | None = None) -> None:
+        super().__init__(name, lines)
         self.old, self.new = old, new
 
     def label(self, item: Item, value: str, where: str, wave: str) -> str:

@@ -170,6 +170,7 @@ class PolicyMatrix:
     codebook_name: str = ""
     min_base: int = 30
     path: str = ""
+    lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)  # key path → line, for messages
 
     def category(self, category_id: str) -> Category:
         return next(c for c in self.categories if c.id == category_id)

@@ -29,7 +29,7 @@ from ppp_survey.spec.matrix import (
     Rule,
     Situation,
 )
-from ppp_survey.spec.schema import FileChecker, file_label, read_yaml
+from ppp_survey.spec.schema import FileChecker, file_label, read_yaml, yaml_lines
 
 __all__ = ["check_codebook", "load_matrix", "parse_matrix"]
 
@@ -70,12 +70,15 @@ def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None
             )
         name, text = str(p), p.read_text(encoding="utf-8-sig")
     raw = read_yaml(text, kind="政策マトリクス", name=name, error=MatrixError)
-    return parse_matrix(raw, name=name, codebook=codebook)
+    return parse_matrix(raw, name=name, codebook=codebook, lines=yaml_lines(text))
 
 
-def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None = None) -> PolicyMatrix:  # noqa: C901 (a schema validator: one branch per documented rule)
-    """Validate an already-parsed matrix mapping (see :func:`load_matrix`)."""
-    v = _Validator(name)
+def parse_matrix(  # noqa: C901 (a schema validator: one branch per documented rule)
+    raw: Any, *, name: str = "<matrix>", codebook: Codebook | None = None, lines: dict[str, int] | None = None
+) -> PolicyMatrix:
+    """Validate an already-parsed matrix mapping (see :func:`load_matrix`); ``lines`` (key path →
+    line, :func:`~ppp_survey.spec.schema.yaml_lines`) lets messages name the line."""
+    v = _Validator(name, lines)
     m = v.mapping(raw, "")
     if m.get("schema_version") != SCHEMA_VERSION:
         v.fail(
@@ -228,6 +231,7 @@ def parse_matrix(raw: Any, *, name: str = "<matrix>", codebook: Codebook | None 
         codebook_name=str(m.get("codebook", "")),
         min_base=int(min_base),
         path=name,
+        lines=tuple((lines or {}).items()),
     )
     return matrix if codebook is None else check_codebook(matrix, codebook)
 
@@ -430,7 +434,7 @@ def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
     MatrixError
         Naming the place in the matrix file and what the codebook has instead.
     """
-    v = _Validator(matrix.path)
+    v = _Validator(matrix.path, dict(matrix.lines))
     for s in matrix.situation_list:
         for ind in s.indicators:
             _check_indicator(v, ind, codebook)

@@ -14,6 +14,7 @@ import yaml
 
 from ppp_survey.errors import CodebookError
 from ppp_survey.spec.codebook import Codebook, Item, load_codebook, parse_codebook
+from ppp_survey.spec.schema import yaml_lines
 
 __all__ = ["codebook_source", "dump_codebook", "packaged_codebook", "resolve_codebook"]
 
@@ -40,8 +41,8 @@ def packaged_codebook(name: str) -> Codebook:
             f"コードブック {name}: ファイルが見つからない（パスにも同梱のコードブックにもない）。"
             "既存のYAMLファイルのパスか、同梱の名前（例: codebook_r8.yaml）を指定する"
         )
-    raw = yaml.safe_load(packaged.read_text(encoding="utf-8"))
-    return parse_codebook(raw, name=f"{name}（同梱）", packaged=name)
+    text = packaged.read_text(encoding="utf-8")
+    return parse_codebook(yaml.safe_load(text), name=f"{name}（同梱）", packaged=name, lines=yaml_lines(text))
 
 
 def codebook_source(codebook: Codebook) -> tuple[str, bytes]:

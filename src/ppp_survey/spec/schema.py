@@ -10,6 +10,7 @@ its name for the file (``kind``) and its own checks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any, NoReturn
 
@@ -39,16 +40,22 @@ def file_label(name: str) -> str:
 
 
 class FileChecker:
-    """Raise ``error`` with ``"{kind} {file} {where}: {message}"``; check a node's shape."""
+    """Raise ``error`` with ``"{kind} {file} {N行目} {where}: {message}"``; check a node's shape.
+
+    ``lines`` maps key paths (``questions[3].choices[2]``) to their line in the file (from
+    :func:`yaml_lines`); a place found there is named by its line too, as the editor shows it.
+    """
 
     error: type[PppSurveyError] = PppSurveyError
     kind: str = "ファイル"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, lines: Mapping[str, int] | None = None) -> None:
         self.name = name
+        self.lines = lines or {}
 
     def fail(self, where: str, message: str) -> NoReturn:
-        place = f" {where}" if where else ""
+        line = self.lines.get(where)
+        place = (f" {line}行目" if line else "") + (f" {where}" if where else "")
         raise self.error(f"{self.kind} {file_label(self.name)}{place}: {message}")
 
     def mapping(self, raw: Any, where: str) -> dict:
@@ -83,3 +90,32 @@ def read_yaml(text: str, *, kind: str, name: str, error: type[PppSurveyError]) -
             f"{kind} {file_label(name)}{where}: YAMLとして読めない（{getattr(exc, 'problem', exc)}）。"
             "字下げ・「:」・引用符・括弧の閉じ忘れを確かめる"
         ) from None
+
+
+def yaml_lines(text: str) -> dict[str, int]:
+    """The 1-based line of every key and list item of a YAML text, by key path (``survey``,
+    ``survey.population``, ``questions[3].choices[2]``), so that messages can name the line.
+    Text that does not parse gives ``{}`` (:func:`read_yaml` reports it)."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    sub = f"{path}.{key.value}" if path else str(key.value)
+                    lines.setdefault(sub, key.start_mark.line + 1)
+                    walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                sub = f"{path}[{i}]"
+                lines.setdefault(sub, item.start_mark.line + 1)
+                walk(item, sub)
+
+    walk(root, "")
+    return lines
