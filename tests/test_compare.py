@@ -478,7 +478,8 @@ def test_mapping_must_declare_added_choices_and_renamed_strata(r7, r8):
             {**raw, "questions": [*raw["questions"], {"id": "q9", "status": "removed"}]}, r7.codebook, r8.codebook
         )
     with pytest.raises(
-        MappingError, match="^対応表 （ファイルなし） strata: R7の職域「企業（上下水道）」"
+        MappingError,
+        match="^対応表 （対応表なし） strata: R7の職域「企業（上下水道）」.*（--mapping で対応表ファイルを指定する）$",
     ):  # no mapping file
         load_mapping(None, r7.codebook, r8.codebook)
 

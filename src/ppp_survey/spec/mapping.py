@@ -39,7 +39,7 @@ import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 
@@ -61,6 +61,7 @@ __all__ = [
 ]
 
 MAPPING_SCHEMA_VERSION = 1
+NO_FILE = "（対応表なし）"  # the mapping's name when none is given (every question must then be identical)
 
 
 class MappingError(PppSurveyError):
@@ -204,7 +205,7 @@ def load_mapping(
     """
     old, new = resolve_codebook(old_codebook), resolve_codebook(new_codebook)
     if path is None:
-        return parse_mapping(None, old, new, name="（ファイルなし）")
+        return parse_mapping(None, old, new, name=NO_FILE)
     p = Path(path)
     if not p.is_file():
         packaged = resources.files("ppp_survey") / "data" / str(path)
@@ -535,9 +536,7 @@ def _same_scale(qo: Item, qn: Item, choices: tuple[ChoiceMap, ...]) -> bool:
 
 
 def _as_list(value) -> list:
-    if value is None:
-        return []
-    return [str(x) for x in value] if isinstance(value, list) else [str(value)]
+    return [] if value is None else [str(x) for x in value] if isinstance(value, list) else [str(value)]
 
 
 class _Check(FileChecker):
@@ -550,11 +549,12 @@ class _Check(FileChecker):
         super().__init__(name, lines)
         self.old, self.new = old, new
 
+    def fail(self, where: str, message: str) -> NoReturn:
+        super().fail(where, message + ("（--mapping で対応表ファイルを指定する）" if self.name == NO_FILE else ""))
+
     def label(self, item: Item, value: str, where: str, wave: str) -> str:
         keys = {normalize_key(lab): lab for lab in item.labels}
         found = keys.get(normalize_key(value))
         if found is None:
-            self.fail(
-                where, f"「{value}」は{wave}の{item.label}にない（あるのは {'、'.join(item.labels)}）。名前を直す"
-            )
+            self.fail(where, f"「{value}」は{wave}の{item.label}にない（{'、'.join(item.labels)}）。名前を直す")
         return found
