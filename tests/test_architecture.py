@@ -1,6 +1,6 @@
 """The package's shape: layers import one way, and no module reaches into another's private names.
 
-The layers, lowest first (README.md, section Layout, draws the same picture)::
+The layers, lowest first (README.en.md, section Layout, draws the same picture)::
 
     errors, constants                   base: user errors; labels and limits
     files, text                         safe files in and out; number and text formatting
@@ -61,7 +61,7 @@ def _rank(module: str) -> int:
     if unit in ("__init__", "__main__"):
         return TOP
     if unit not in LAYERS:
-        raise AssertionError(f"ppp_survey/{unit}: not in a layer; add it to LAYERS and to README's Layout")
+        raise AssertionError(f"ppp_survey/{unit}: not in a layer; add it to LAYERS and to README.en.md's Layout")
     return LAYERS[unit]
 
 

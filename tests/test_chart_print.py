@@ -98,13 +98,15 @@ def _kind(name: str) -> str:
         return "change"
     if base.startswith("2-00"):
         return "rates"
+    if "オッズ比" in base:
+        return "odds"  # the forest plot of issue 19: odds ratios, not shares
     return "heatmap" if base.endswith("職域別.png") else "chart"
 
 
 def test_every_chart_is_16cm_wide_and_no_text_is_under_8pt_once_placed(charts):
     """A figure W inches wide placed at the 16 cm text width scales its text by 6.3 / W; every text
     element's size times that is at least 8 pt, and the chart fits the A4 text height."""
-    assert len(charts) == 15 * 2 + 15
+    assert len(charts) == 16 * 2 + 15  # 15 + the forest plot, plain and --weighted; 15 change charts
     smallest = {}
     for name, ax in charts.items():
         fig = ax.figure
@@ -255,6 +257,8 @@ def test_footers_name_what_the_numbers_are(charts):
                 assert whiskers or "集計表" in footer, name
         elif kind == "rates":
             assert "数値は回答率" in footer
+        elif kind == "odds":
+            assert "数値はオッズ比（95%信頼区間）" in footer, name
         else:
             assert "職員全体の推定値" in footer or "回答率" in footer, name
 

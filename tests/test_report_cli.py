@@ -19,6 +19,9 @@ from ppp_survey.report.cli import main
 
 # the committee paper: 報告書.html and 報告書.pptx, and 報告書.pdf where a browser prints it
 PAPER = 3 if find_browser() else 2
+# issue 19: what goes with willingness — association_coefficients.csv, association_tests.csv and the
+# forest plot 2-09 (PNG and SVG)
+ASSOCIATION = 4
 
 
 def run_report(tmp_path, *extra):
@@ -41,7 +44,7 @@ def test_report_is_byte_for_byte_reproducible(two_runs):
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     # published: 10 CSV tables + workbook + matrix page + 15 charts (PNG and SVG each) + committee paper
     # + manifest; internal (公開禁止): the rejected rows, their manifest and the folder's .gitignore
-    assert len(files) == 28 + 15 + PAPER + 3
+    assert len(files) == 28 + 15 + ASSOCIATION + PAPER + 3
     assert sum(p.parts[0] == "内部用_公開禁止" for p in files) == 3
     assert sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file()) == files
     for rel in files:
@@ -73,7 +76,7 @@ def test_report_writes_tables_chart_and_manifest(two_runs, tmp_path, capsys):
     assert manifest["synthetic"] is True
     assert len(manifest["inputs"]["data"]["sha256"]) == 64
     assert any(o["path"].endswith("2-00_職域別回答率.png") for o in manifest["outputs"])
-    assert len(manifest["outputs"]) == 27 + 15 + PAPER  # 15 charts as PNG and SVG
+    assert len(manifest["outputs"]) == 27 + 15 + ASSOCIATION + PAPER  # 15 charts as PNG and SVG
     assert manifest["disclosure_audit"]["passed"] is True
     for out in manifest["outputs"]:
         assert sha256_file(tmp_path / out["path"]) == out["sha256"]

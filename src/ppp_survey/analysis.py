@@ -13,10 +13,14 @@ import pandas as pd
 
 from ppp_survey.constants import DEFAULT_MIN_GROUP, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.spec.margins import Margins
+from ppp_survey.survey.associations import association_model, key_label
 from ppp_survey.survey.audit import AuditResult, audit_publication
+from ppp_survey.survey.calibration import Calibration, compare_weights, rake
 from ppp_survey.survey.design import StratifiedDesign
 from ppp_survey.survey.privacy import AUDIT_COLUMNS, Pools, check_min_group, protect, suppress_cells
 from ppp_survey.survey.rates import response_rates
+from ppp_survey.survey.regression import RegressionError, RegressionResult
 from ppp_survey.survey.tables import (
     Crosstab,
     crosstab,
@@ -43,6 +47,13 @@ class Analysis:
     audit : what was pooled or suppressed for anonymity and why (:mod:`ppp_survey.survey.privacy`)
     min_group : the anonymity threshold applied
     pools : the groups merged for anonymity before anything was estimated
+    calibration : the weights raked to the 職域 totals and the margins file (``--margins``), or None
+    weights_comparison : 全体 estimates of the single-answer/Likert questions with 職域 weights and with
+        the raked weights (:func:`~ppp_survey.survey.calibration.compare_weights`), or None
+    association : willingness (2-(2) 肯定的回答) on 職域, 職位, 年代, 2-(3) and 2-(6)
+        (:func:`~ppp_survey.survey.associations.association_model`), on the raked weights when
+        ``calibrated``; None when the codebook lacks those items or the model cannot be fitted
+    calibrated : whether the estimates that support them use the raked weights (``--calibrate``)
 
     Anonymity is by design: a group of any attribute with fewer than ``min_group`` respondents
     answering some question is merged with the smallest other groups into one published group
@@ -63,6 +74,25 @@ class Analysis:
     pools: Pools = Pools({}, {})
     source_codebook: Codebook | None = None  # the codebook as read (before pooling); None: ``codebook``
     marks: MarkRule = MarkRule.HOLM
+    calibration: Calibration | None = None
+    weights_comparison: pd.DataFrame | None = None
+    association: RegressionResult | None = None
+    calibrated: bool = False
+
+    @property
+    def weights_label(self) -> str:
+        """Which weights the estimates use, for the 説明 sheet and the notes."""
+        if self.calibrated and self.calibration is not None:
+            columns = "・".join(m.column for m in self.calibration.margins)
+            return f"レイキング後のウェイト（{columns}の周辺分布に一致）"
+        return "職域別の事後層化ウェイト（N_h/n_h）"
+
+    def term_labels(self) -> dict[str, str]:
+        """Display names of the attributes and of the association model's terms (職位, 2-(6) 肯定的回答, …)."""
+        labels = {a.id: a.label for a in self.codebook.attributes}
+        if self.association is not None:
+            labels |= {t.name: key_label(self.codebook, t.name) for t in self.association.terms}
+        return labels
 
     @property
     def questions(self) -> list[Item]:
@@ -157,13 +187,17 @@ def analyse(
     *,
     min_group: int = DEFAULT_MIN_GROUP,
     marks: MarkRule | str = MarkRule.HOLM,
+    margins: Margins | None = None,
+    calibrate: bool = False,
     progress=None,
 ) -> Analysis:
     """Compute the design, response rates, GT, every crosstab and the Likert summaries.
 
     First, groups of every attribute with fewer than ``min_group`` respondents answering some
     question are pooled with the smallest other groups (:func:`~ppp_survey.survey.privacy.protect`);
-    every table is then computed on the published groups.
+    every table is then computed on the published groups. With ``margins`` the design weights are
+    raked to the 職域 totals and the margins (pooled as the respondents are) and the 全体 estimates are
+    compared; ``calibrate`` puts the association model on the raked weights.
     """
     min_group = check_min_group(min_group)
     source_codebook = codebook
@@ -213,6 +247,9 @@ def analyse(
             )
             likert.append(part.assign(by=attr.id))
     audit = pd.concat(audits, ignore_index=True) if audits else pd.DataFrame(columns=list(AUDIT_COLUMNS))
+    calibration, comparison, association = _adjusted(
+        responses, design, codebook, pools, margins=margins, calibrate=calibrate, progress=progress
+    )
     return Analysis(
         codebook=codebook,
         responses=responses,
@@ -226,7 +263,40 @@ def analyse(
         pools=pools,
         source_codebook=source_codebook,
         marks=MarkRule(marks),
+        calibration=calibration,
+        weights_comparison=comparison,
+        association=association,
+        calibrated=bool(calibrate and calibration is not None),
     )
+
+
+def _adjusted(responses, design, codebook, pools, *, margins, calibrate, progress):
+    """Issue 19: the weights raked to the margins (pooled as the respondents are), the 全体 estimates
+    with both weights, and the association model (on the raked weights with ``calibrate``)."""
+    calibration, comparison = None, None
+    if margins is not None:
+        calibration = rake(responses, design, margins.merged(pools.by_attribute).targets())
+        comparison = compare_weights(responses, calibration, codebook.questions_of_type("sa", "likert"))
+        if progress:
+            columns = "・".join(codebook.item(m.column).label for m in calibration.margins)
+            progress(
+                f"        レイキング: {columns}（{calibration.iterations}回、最大相対誤差 {calibration.max_error:.1e}）"
+            )
+    # The association is a question about the process that produces the answers (as a change between
+    # waves is), so its standard errors have no finite population correction: on the generator's waves
+    # the 95% intervals then hold the built-in effects 93-96% of the time (82-91% with the correction).
+    process = replace(design, fpc=False)
+    weights = process
+    if calibrate and margins is not None:
+        weights = rake(responses, process, margins.merged(pools.by_attribute).targets())
+    association = None
+    try:
+        association = association_model(responses, weights, codebook)
+    except (KeyError, ValueError) as exc:  # RegressionError is a ValueError
+        if progress:
+            reason = str(exc) if isinstance(exc, RegressionError) else "コードブックに2-(2)・2-(3)・2-(6)がない"
+            progress(f"        関連要因の回帰は省略: {reason}")
+    return calibration, comparison, association
 
 
 def gt_table_of(responses: pd.DataFrame, design: StratifiedDesign, item: Item) -> pd.DataFrame:
@@ -268,6 +338,8 @@ def load_survey(
     on_invalid: str = "error",
     synthetic: bool | None = None,
     min_group: int = DEFAULT_MIN_GROUP,
+    margins=None,
+    calibrate: bool = False,
 ) -> Survey:
     """Load an export with its staff frame and compute every table (what the report does first).
 
@@ -279,6 +351,9 @@ def load_survey(
         A codebook path or :class:`~ppp_survey.spec.codebook.Codebook`; ``None`` for the packaged R7 one.
     synthetic
         Label outputs 架空データ; ``None`` decides from the file name (``synthetic``/``架空``).
+    margins, calibrate
+        A margins file (職位別・年代別の職員数) to rake the weights to, and whether the association
+        model uses the raked weights (the report's ``--margins`` and ``--calibrate``).
     """
     import re
     from pathlib import Path
@@ -290,7 +365,12 @@ def load_survey(
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
     loaded = load_responses(data, cb, on_invalid=on_invalid)
     staff = load_frame(frame, cb)
-    analysis = analyse(loaded.responses, staff, cb, min_group=min_group)
+    staff_margins = None
+    if margins is not None:
+        from ppp_survey.spec.margins import load_margins
+
+        staff_margins = load_margins(margins, cb)
+    analysis = analyse(loaded.responses, staff, cb, min_group=min_group, margins=staff_margins, calibrate=calibrate)
     if synthetic is None:
         synthetic = bool(re.search(r"synthetic|架空", Path(data).name, re.IGNORECASE))
     note = analysis.source_note(synthetic=synthetic)

@@ -15,12 +15,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import ticker
 
+from ppp_survey.outputs.chart_layout import PAGE_WIDTH_IN, SMALL_PT, fit_height
 from ppp_survey.outputs.plots import BAR_COLOR, FONT_FAMILY, add_footer, fit_left_margin, theme
 from ppp_survey.survey.regression import INTERCEPT, RegressionResult
+from ppp_survey.text import wrap_ja
 
 __all__ = ["odds_ratio_labels", "plot_odds_ratios"]
 
-_GREY = "#888888"
+_GREY = "#767676"  # 4.5:1 on white
+ROW_PITCH = 0.32  # inches per coefficient
+#: What the chart's numbers are (its footer says it, as every chart's does).
+NUMBERS = "数値はオッズ比（95%信頼区間）。1より大きいほど、その区分・回答の職員に肯定的回答が多い"
 
 
 def odds_ratio_labels(result: RegressionResult, names: Mapping[str, str] | None = None) -> list[str]:
@@ -70,12 +75,13 @@ def plot_odds_ratios(
     if result.family != "binomial":
         raise ValueError("plot_odds_ratios draws a logistic regression (family='binomial')")
     rows = result.table[result.table["term"] != INTERCEPT]
-    labels = odds_ratio_labels(result, names)
+    labels = [wrap_ja(label, 16) for label in odds_ratio_labels(result, names)]
     k = len(rows)
     with theme():
+        own = ax is None
         if ax is None:
-            fig, ax = plt.subplots(figsize=(8.0, 0.36 * k + 1.9))
-            fig.subplots_adjust(left=0.35, right=0.78, top=0.9, bottom=max(0.12, 0.75 / (0.36 * k + 1.9)))
+            fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 4.0))
+            fig.subplots_adjust(right=0.72)
         fig = ax.figure
         y = np.arange(k)[::-1]
         ratio = rows["odds_ratio"].to_numpy(float)
@@ -91,11 +97,10 @@ def plot_odds_ratios(
         ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-        ax.set_yticks(y, labels, fontfamily=FONT_FAMILY)  # also on an Axes made outside theme()
+        ax.set_yticks(y, labels, fontfamily=FONT_FAMILY, fontsize=SMALL_PT)  # also on an Axes made outside theme()
+        ax.tick_params(axis="x", labelsize=SMALL_PT)
         ax.set_ylim(-0.8, k - 0.2)
-        ax.set_xlabel(
-            "オッズ比（対数目盛）・横線は95%信頼区間（1より右: 該当するほど肯定的回答が多い）", fontfamily=FONT_FAMILY
-        )
+        ax.set_xlabel("オッズ比（対数目盛）", fontfamily=FONT_FAMILY, fontsize=SMALL_PT + 1)
         for yy, r, lo, hi in zip(y, ratio, low, high):
             ax.annotate(
                 _value_text(r, lo, hi),
@@ -104,13 +109,16 @@ def plot_odds_ratios(
                 xytext=(6, 0),
                 textcoords="offset points",
                 va="center",
-                fontsize=8,
+                fontsize=SMALL_PT,
             )
-        ax.set_title(title or f"{result.response}のオッズ比（95%信頼区間）", pad=22, fontfamily=FONT_FAMILY)
-        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False, fontsize=7.5, borderaxespad=0.2)
+        ax.set_title(title or f"{result.response}のオッズ比（95%信頼区間）", pad=26, fontfamily=FONT_FAMILY)
+        ax.legend(
+            loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False, fontsize=SMALL_PT, borderaxespad=0.2
+        )
         base = f"n = {result.n:,}" + (f"（無回答等 {result.n_dropped:,}人を除く）" if result.n_dropped else "")
         method = "デザインベースの標準誤差" + ("" if result.fpc else "（有限母集団修正なし）")
-        add_footer(fig, base=f"{base}　ロジスティック回帰、{result.weights_label}、{method}", note=note)
-        if ax is fig.axes[0]:
+        add_footer(fig, base=f"{base}\n{NUMBERS}\nロジスティック回帰、{result.weights_label}、{method}", note=note)
+        if own:
             fit_left_margin(ax)
+            fit_height(ax, axes_height=ROW_PITCH * k + 0.3)
     return ax

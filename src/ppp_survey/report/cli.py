@@ -32,22 +32,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import pandas as pd
-
-from ppp_survey.compare.changes import ChangeTable
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.files import (
     INTERNAL_MARK,
     OutputError,
     Staging,
-    atomic_output,
     deferred_interrupts,
     os_error_reason,
     output_lock,
     sha256_file,
-    write_csv,
 )
 from ppp_survey.ingest.load import load_responses
+from ppp_survey.outputs.calibration_sheets import association_figure_plan, calibration_sheets
 from ppp_survey.policy.assess import PolicyResult, assess
 from ppp_survey.report.manifest import write_internal_manifest, write_manifest
 from ppp_survey.report.onboard import SUBCOMMANDS
@@ -60,9 +56,9 @@ from ppp_survey.report.options import (
     options_from_args,
     owned_outputs,
 )
+from ppp_survey.report.tables import FREE_TEXT, write_internal, write_tables
 from ppp_survey.spec.frame import load_frame
-from ppp_survey.survey.privacy import publish
-from ppp_survey.text import round_half_up
+from ppp_survey.spec.margins import load_margins
 
 
 def _stderr(message: str) -> None:
@@ -70,8 +66,6 @@ def _stderr(message: str) -> None:
 
 
 INTERRUPTED = "中断しました（Ctrl+C）。出力先のファイルは前回のままです"
-REJECTED_ROWS = f"validation_rejected_rows{INTERNAL_MARK}.csv"
-FREE_TEXT = f"自由記述{INTERNAL_MARK}.csv"
 INTERNAL_MANIFEST = f"manifest{INTERNAL_MARK}.json"
 # errors of the disk or the file system, not of the package: one line, exit 2
 _DISK_ERRNOS = {getattr(errno, n, None) for n in ("ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM")} - {None}
@@ -126,6 +120,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         baseline = load_baseline(opts.compare)
     codebook = resolve_codebook(opts.codebook)
     frame = load_frame(opts.frame, codebook)
+    margins = load_margins(opts.margins, codebook) if opts.margins is not None else None
     loaded = load_export(opts, codebook, progress)
     report = loaded.report
 
@@ -136,6 +131,8 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         codebook,
         min_group=opts.min_group,
         marks=opts.marks,
+        margins=margins,
+        calibrate=opts.calibrate,
         progress=progress,
     )
     disclosure = disclosure_audit(analysis, opts.min_group, progress)
@@ -168,6 +165,14 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         from ppp_survey.outputs.change_sheets import change_sheets
 
         sheets += change_sheets(changes, source_note=note)
+    sheets += calibration_sheets(
+        source_note=note,
+        cal=analysis.calibration,
+        comparison=analysis.weights_comparison,
+        association=analysis.association,
+        names=analysis.term_labels(),
+        titles={q.id: f"{q.number} {q.label}" for q in analysis.questions},
+    )
     book = "集計表_架空データ.xlsx" if opts.synthetic else "集計表.xlsx"
     written.append(write_workbook(staged.tables / book, sheets, banner="架空データ" if opts.synthetic else ""))
     progress(f"        {book}（{len(sheets)}シート）")
@@ -237,63 +242,6 @@ def illustrative_frame_notice(frame: Path) -> str:
         f"注意: 職員数フレーム {Path(frame).name} の職員数は例示（架空）です{where}。"
         "すべての出力に「架空データ」と明記します（実際の職員数のCSVを --frame に指定すると外れます）"
     )
-
-
-def write_tables(
-    opts: ReportOptions, loaded, analysis, policy: PolicyResult | None, changes: ChangeTable | None, note: str
-) -> list[Path]:
-    """The CSV tables (UTF-8 with BOM for Excel): validation, rates, GT, crosstabs, Likert, audit,
-    the policy matrix's evidence/KPI/findings and, when comparing, the changes."""
-    report = loaded.report
-    written: list[Path] = []
-    summary = report.summary().rename(columns={"status": "区分", "reason": "理由", "count": "件数"})
-    summary["区分"] = summary["区分"].map({"read": "読み込み", "accepted": "採用", "rejected": "除外"})
-    written.append(write_csv(summary, opts.tables / "validation_summary.csv"))
-    written.append(write_csv(rates_display(analysis.rates), opts.tables / "response_rates.csv"))
-    written.append(write_csv(publish(analysis.gt), opts.tables / "gt.csv"))
-    written.append(write_csv(publish(analysis.crosstab_cells()), opts.tables / "crosstab_cells.csv"))
-    written.append(write_csv(analysis.tests(), opts.tables / "crosstab_tests.csv"))
-    written.append(write_csv(publish(analysis.likert), opts.tables / "likert_summary.csv"))
-    written.append(write_csv(analysis.audit, opts.tables / "suppression_audit.csv"))
-    if policy is not None:
-        from ppp_survey.outputs.matrix_sheets import (
-            evidence_display,
-            kpi_display,
-            reverse_display,
-        )
-
-        labels = policy.kpi_labels
-        written.append(write_csv(evidence_display(policy.evidence), opts.tables / "policy_matrix_evidence.csv"))
-        written.append(
-            write_csv(
-                kpi_display(policy.kpi, base_label=labels[0], next_label=labels[1]),
-                opts.tables / "policy_matrix_kpi.csv",
-            )
-        )
-        written.append(write_csv(reverse_display(policy.reverse), opts.tables / "policy_matrix_findings.csv"))
-    if changes is not None:
-        from ppp_survey.outputs.change_sheets import change_tables
-
-        overall, groups = change_tables(changes)
-        written.append(write_csv(overall, opts.tables / "changes_overall.csv"))
-        written.append(write_csv(groups, opts.tables / "changes_by_group.csv"))
-    return written
-
-
-def write_internal(opts: ReportOptions, loaded) -> list[Path]:
-    """The internal files, never published, in ``opts.internal``: the rejected rows with the raw
-    value of each rejected cell (which may be free text), and with ``--export-free-text`` the free
-    text. The folder carries a ``.gitignore`` of its own: git never lists it, wherever it lies."""
-    report = loaded.report
-    rejected = report.rejected().rename(
-        columns={"row": "行", "respondent_id": "ID", "status": "状態", "reason": "理由", "column": "列", "value": "値"}
-    )
-    written = [write_csv(rejected, opts.internal / REJECTED_ROWS)]
-    if opts.export_free_text:
-        written.append(write_csv(loaded.free_text, opts.internal / FREE_TEXT))
-    with atomic_output(opts.internal / ".gitignore") as tmp:
-        tmp.write_text("# 内部用・公開禁止: git に登録しない\n*\n", encoding="utf-8")
-    return written
 
 
 def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], None]) -> PolicyResult | None:
@@ -433,19 +381,14 @@ def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Calla
                 lambda q=q, ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note, overall=analysis.tally(q.id)),
             )
         )
+    if analysis.association is not None:  # issue 19: the forest plot of the willingness model
+        plan += association_figure_plan(
+            analysis.association,
+            names=analysis.term_labels(),
+            title="意欲あり（2-(2) 肯定的回答）と関連する要因：オッズ比（95%信頼区間）",
+            note=note,
+        )
     return plan
-
-
-def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
-    """The response-rate table with Japanese headers and the rate in % (one decimal, half up)."""
-    return pd.DataFrame(
-        {
-            "職域": rates["domain"].astype(str),
-            "職員数": rates["population"],
-            "回答者数": rates["respondents"],
-            "回答率(%)": round_half_up(100 * rates["rate"]),
-        }
-    )
 
 
 def _coverage(analysis, progress: Callable[[str], None]) -> dict:

@@ -30,7 +30,7 @@ def write_manifest(
     """JSON record of inputs (with SHA-256), package version, options and every published output
     written, by its path relative to the first of ``roots`` (default ``opts.out``) that holds it."""
     inputs = {"data": opts.data, "frame": opts.frame}
-    for key in ("codebook", "matrix", "mapping"):
+    for key in ("codebook", "matrix", "mapping", "margins"):
         value = getattr(opts, key)
         if value is not None and Path(value).is_file():
             inputs[key] = value

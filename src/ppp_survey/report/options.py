@@ -66,6 +66,8 @@ class ReportOptions:
     change_fdr: bool = False
     freeze_baseline: Path | None = None
     paper: bool = True
+    margins: Path | None = None  # --margins: 職位別・年代別などの職員数 (issue 19)
+    calibrate: bool = False  # --calibrate: estimates on the raked weights where supported
     illustrative_frame: bool = False  # the frame says it is illustrative: outputs labelled 架空データ
 
     @property
@@ -114,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="出力先のフォルダ（その下に公表用の figures/ と data/processed/、公開禁止の内部用ファイルを入れる "
         f"{INTERNAL_FOLDER}/ を作る）。既定: 作業フォルダ",
+    )
+    p.add_argument(
+        "--margins",
+        type=Path,
+        metavar="FILE",
+        help="職位別・年代別などの職員数（列「属性,区分,職員数」のCSV）。指定すると職域に加えてその周辺分布にも"
+        "ウェイトを合わせ（レイキング）、全体の推定を職域別ウェイトと並べて示す",
+    )
+    p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="レイキング後のウェイトで推定する（--margins が必要。現在は関連要因の回帰に適用）",
     )
     p.add_argument(
         "--on-invalid",
@@ -193,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options_from_args(args: argparse.Namespace) -> ReportOptions:
+    if getattr(args, "calibrate", False) and getattr(args, "margins", None) is None:
+        raise PppSurveyError(
+            "--calibrate には --margins（職位別・年代別の職員数のCSV: 列「属性,区分,職員数」）が必要。両方を指定する"
+        )
     """The options of a run. A ``--data`` without ``--frame`` is refused (:class:`OptionError`):
     the bundled frame's breakdown is illustrative, and weighting a real export by it would make
     numbers that look real. A frame that says it is illustrative (:func:`illustrative_frame`)
@@ -222,6 +240,8 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         change_fdr=args.change_fdr,
         freeze_baseline=args.freeze_baseline,
         paper=args.paper,
+        margins=args.margins,
+        calibrate=args.calibrate,
         illustrative_frame=illustrative,
     )
 

@@ -2,7 +2,7 @@
 
 The codebook says which columns an export has, what each answer means and how each question is
 tallied. Code never names a question: next year's questionnaire needs only a new codebook file.
-The schema is documented in README.md (section コードブック) and checked here on load, with messages
+The schema is documented in README.en.md (section コードブック) and checked here on load, with messages
 that name the file and the place in it (for example ``questions[3].choices[2]: 'label' is missing``).
 
 The packaged default, ``codebook_r7.yaml``, is a *reconstruction* of the R7 questionnaire from the
