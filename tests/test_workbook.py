@@ -69,7 +69,7 @@ def test_change_sheets_show_one_decimal(book):
 
 
 def test_people_read_labels_not_ids(book):
-    for name in ("検証", "秘匿"):
+    for name in ("検証", "秘匿", "変化（全体）", "変化（職域別）"):
         ws = book[name]
         texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
         ids = [t for t in texts if INTERNAL_IDS.match(t)]

@@ -109,7 +109,8 @@ def change_tables(changes: ChangeTable, *, p_text: bool = True) -> tuple[pd.Data
 
 def change_sheets(changes: ChangeTable, *, source_note: str) -> list[Sheet]:
     """Workbook sheets of the comparison: 変化（全体）, 変化（職域別）, 比較対象外."""
-    overall, groups = change_tables(changes, p_text=False)
+    # people read the sheets: the question and choice name the row (the CSVs keep the 指標 key for joining)
+    overall, groups = (t.drop(columns="指標") for t in change_tables(changes, p_text=False))
     notes = (
         source_note,
         method_note(changes),
@@ -128,8 +129,8 @@ def change_sheets(changes: ChangeTable, *, source_note: str) -> list[Sheet]:
     )
     formats = _change_formats(overall)
     return [
-        Sheet("変化（全体）", (Block("経年変化（全体）", overall, formats, notes=notes),), widths={2: 30, 3: 40}),
-        Sheet("変化（職域別）", (Block("経年変化（職域別）", groups, formats, notes=notes),), widths={2: 30, 3: 40}),
+        Sheet("変化（全体）", (Block("経年変化（全体）", overall, formats, notes=notes),), widths={1: 30, 2: 40}),
+        Sheet("変化（職域別）", (Block("経年変化（職域別）", groups, formats, notes=notes),), widths={1: 30, 2: 40}),
         Sheet(
             "比較対象外", (Block("比較しなかった項目と理由（マッピングファイルによる）", nc),), widths={1: 16, 5: 60}
         ),
