@@ -57,6 +57,7 @@ from ppp_survey.spec.codebook import Codebook, Polarity
 from ppp_survey.spec.mapping import Mapping, load_mapping
 from ppp_survey.spec.schema import file_label
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
+from ppp_survey.survey.multiplicity import adjust_p_values
 
 IMPROVED, WORSENED, NO_CHANGE = "改善", "悪化", "有意な変化なし"
 INCREASED, DECREASED = "増加", "減少"
@@ -345,17 +346,6 @@ def _direction(item, choice, polarity: str) -> str:
     return polarity if choice.score == max(scores) else Polarity(polarity).opposite()
 
 
-def _bh(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values of the finite entries of ``p`` (NaN stays NaN)."""
-    from statsmodels.stats.multitest import multipletests
-
-    out = np.full(len(p), np.nan)
-    tested = np.isfinite(p)
-    if tested.any():
-        out[tested] = multipletests(p[tested], method="fdr_bh")[1]
-    return out
-
-
 def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int, adjust: str = "none") -> pd.DataFrame:
     z_a, z_p = float(ndtri(1 - alpha / 2)), float(ndtri(power))
     out = out.copy()
@@ -376,7 +366,7 @@ def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int, adjus
     out["p_value"] = p
     judged = p
     if adjust == "bh":
-        judged = out["p_adjusted"] = _bh(np.where(held, np.nan, p))
+        judged = out["p_adjusted"] = adjust_p_values(np.where(held, np.nan, p), "bh")
     out["mdd"] = np.where(rate, np.nan, (z_a + z_p) * se)
     out["verdict"] = [
         REFERENCE if (sm and not h) else _verdict(d, pv, direction, h, alpha)

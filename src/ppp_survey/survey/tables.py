@@ -41,6 +41,7 @@ from ppp_survey.survey.kernels import (
     check_level,
     mean_arrays,
 )
+from ppp_survey.survey.multiplicity import adjust_p_values
 from ppp_survey.survey.significance import (
     rao_scott,
     rao_scott_counts,
@@ -205,14 +206,9 @@ def crosstab(
 
 def _adjust(p_value: np.ndarray, testable: np.ndarray, rule: MarkRule) -> np.ndarray:
     """The cell p-values adjusted over the table's tested cells (Holm or Benjamini–Hochberg,
-    statsmodels' ``multipletests``); untested cells keep NaN."""
-    from statsmodels.stats.multitest import multipletests
-
-    adjusted = np.full(p_value.shape, np.nan)
-    if testable.any():
-        method = {MarkRule.HOLM: "holm", MarkRule.BH: "fdr_bh"}[rule]
-        adjusted[testable] = multipletests(p_value[testable], method=method)[1]
-    return adjusted
+    :func:`~ppp_survey.survey.multiplicity.adjust_p_values`); untested cells keep NaN."""
+    method = {MarkRule.HOLM: "holm", MarkRule.BH: "bh"}[rule]
+    return adjust_p_values(np.where(testable, p_value, np.nan), method)
 
 
 def _mark(difference: float, p: float) -> str:
