@@ -468,7 +468,8 @@ def worker_tool(tool: str, data: Path, repeats: int, out: Path) -> None:
 
 
 def worker_chart_floor(sizes: list[tuple[int, int]], dpi: float, out: Path) -> None:
-    """The report's floor: import pandas and matplotlib, save len(sizes) bar charts of those pixel sizes."""
+    """The report's floor: import pandas and matplotlib, save len(sizes) bar charts of those pixel sizes,
+    each as PNG and as SVG (the report writes both for every chart since issue 17)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -483,6 +484,7 @@ def worker_chart_floor(sizes: list[tuple[int, int]], dpi: float, out: Path) -> N
         ax.set_title(f"chart {i}")
         ax.set_xlabel("%")
         fig.savefig(out / f"floor_{i:02d}.png", dpi=dpi)
+        fig.savefig(out / f"floor_{i:02d}.svg")
         plt.close(fig)
 
 
@@ -888,7 +890,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 (one flat CLI: eac
             f"| {report['report_rss']:>11,.0f} |"
         )
         log(
-            f"| {'matplotlib floor (' + str(report['n_png']) + ' PNGs, same sizes)':<46} | "
+            f"| {'matplotlib floor (' + str(report['n_png']) + ' PNGs + SVGs, same sizes)':<46} | "
             f"{report['floor']:>8.2f} | {report['floor_rss']:>11,.0f} |"
         )
         log(f"| {'ratio report / floor':<46} | {report['report'] / report['floor']:>8.2f} | {'':>11} |")
