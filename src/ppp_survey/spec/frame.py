@@ -58,7 +58,7 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C
 
     stratum = codebook.stratum
     lookup = {k: c.label for c in stratum.choices for k in (*c.keys(), normalize_key(c.code))}
-    lines = _data_lines(text)
+    lines = data_lines(text)
     rows: dict[str, int] = {}
     for i, (dom, pop) in enumerate(zip(raw[dom_col], raw[pop_col])):
         line = lines[i] if i < len(lines) else "?"
@@ -73,29 +73,56 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C
             )
         if label in rows:
             raise FrameError(f"職員数フレーム {p.name} {line}行目 列「{dom_col}」: 「{dom}」が2回ある。1行にまとめる")
-        count = normalize_key(pop).replace(",", "")
-        if not count.isdigit() or int(count) <= 0:
+        count = staff_count(pop)
+        if count is None:
             raise FrameError(
                 f"職員数フレーム {p.name} {line}行目 列「{pop_col}」: 「{pop}」は職員数（1以上の整数）ではない。数字で書く"
             )
-        rows[label] = int(count)
-    absent = [lab for lab in stratum.labels if lab not in rows]
-    if absent:
-        raise FrameError(
-            f"職員数フレーム {p.name}: コードブックの{stratum.label}「{'」「'.join(absent)}」の行がない。それぞれ1行加える"
-        )
-    total = sum(rows.values())
-    if total != codebook.survey.population:
-        raise FrameError(
-            f"職員数フレーム {p.name}: 職員数の合計 {total:,}人がコードブックの survey.population "
-            f"{codebook.survey.population:,}人と違う。どちらかを直す"
-        )
+        rows[label] = count
+    check_staff_totals(
+        rows,
+        stratum.labels,
+        codebook.survey.population,
+        where=f"職員数フレーム {p.name}",
+        absent_of=f"コードブックの{stratum.label}",
+        total_of="職員数",
+        error=FrameError,
+    )
     out = pd.DataFrame({"domain": stratum.labels, "population": [rows[lab] for lab in stratum.labels]})
     out["domain"] = pd.Categorical(out["domain"], categories=stratum.labels)
     return out
 
 
-def _data_lines(text: str) -> list[int]:
+def staff_count(value: object) -> int | None:
+    """A cell as a positive whole number of staff (full-width digits and thousands commas allowed), else None."""
+    text = normalize_key(value).replace(",", "")
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def check_staff_totals(
+    rows: dict[str, int],
+    labels: list[str],
+    population: int,
+    *,
+    where: str,
+    absent_of: str,
+    total_of: str,
+    error: type[FrameError],
+    hint: str = "",
+) -> None:
+    """Every category of ``labels`` has a row, and the counts add up to the codebook's population
+    (the staff frame's 職域, a margins file's 職位 or 年代); one Japanese line otherwise."""
+    absent = [lab for lab in labels if lab not in rows]
+    if absent:
+        raise error(f"{where}: {absent_of}「{'」「'.join(absent)}」の行がない。それぞれ1行加える{hint}")
+    total = sum(rows.values())
+    if total != population:
+        raise error(
+            f"{where}: {total_of}の合計 {total:,}人がコードブックの survey.population {population:,}人と違う。どちらかを直す"
+        )
+
+
+def data_lines(text: str) -> list[int]:
     """1-based line numbers of the data rows, as pandas reads them (blank and ``#`` lines skipped,
     the first remaining line being the header), so messages point at the line the user sees."""
     numbers = [

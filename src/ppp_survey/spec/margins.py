@@ -36,6 +36,7 @@ import pandas as pd
 from ppp_survey.errors import FrameError
 from ppp_survey.files import decode_text
 from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.spec.frame import check_staff_totals, data_lines, staff_count
 from ppp_survey.spec.normalize import normalize_key
 
 __all__ = ["Margin", "Margins", "MarginsError", "load_margins"]
@@ -145,11 +146,6 @@ def _attribute_lookup(codebook: Codebook) -> dict[str, Item]:
     return lookup
 
 
-def _count(value: str) -> int | None:
-    text = normalize_key(value).replace(",", "")
-    return int(text) if text.isdigit() and int(text) > 0 else None
-
-
 def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901 (a schema validator: one branch per documented rule)
     """Read and validate a margins file (see the module docstring for the format).
 
@@ -177,7 +173,7 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
         )
     attributes = _attribute_lookup(codebook)
     stratum = codebook.stratum
-    lines = _data_lines(text)
+    lines = data_lines(text)
     found: dict[str, dict[str, int]] = {}
     for i, (att, cat, pop) in enumerate(zip(raw[att_col], raw[cat_col], raw[pop_col])):
         line = lines[i] if i < len(lines) else "?"
@@ -208,7 +204,7 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
         rows = found.setdefault(item.id, {})
         if label in rows:
             raise MarginsError(f"{where} 列「{cat_col}」: {item.label}「{cat}」が2回ある。1行にまとめる")
-        count = _count(pop)
+        count = staff_count(pop)
         if count is None:
             raise MarginsError(f"{where} 列「{pop_col}」: 「{pop}」は職員数（1以上の整数）ではない。数字で書く")
         rows[label] = count
@@ -219,17 +215,16 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
         if item.id not in found:
             continue
         rows = found[item.id]
-        absent = [lab for lab in item.labels if lab not in rows]
-        if absent:
-            raise MarginsError(
-                f"{_WHAT} {p.name}: {item.label}「{'」「'.join(absent)}」の行がない。それぞれ1行加える（該当者がいない区分は、隣の区分とまとめてコードブックを直す）"
-            )
-        total = sum(rows.values())
-        if total != codebook.survey.population:
-            raise MarginsError(
-                f"{_WHAT} {p.name}: {item.label}の職員数の合計 {total:,}人がコードブックの survey.population "
-                f"{codebook.survey.population:,}人と違う。どちらかを直す"
-            )
+        check_staff_totals(
+            rows,
+            item.labels,
+            codebook.survey.population,
+            where=f"{_WHAT} {p.name}",
+            absent_of=item.label,
+            total_of=f"{item.label}の職員数",
+            error=MarginsError,
+            hint="（該当者がいない区分は、隣の区分とまとめてコードブックを直す）",
+        )
         margins.append(
             Margin(
                 attribute=item.id,
@@ -239,12 +234,3 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
             )
         )
     return Margins(margins=tuple(margins), source=p.name)
-
-
-def _data_lines(text: str) -> list[int]:
-    """1-based line numbers of the data rows as pandas reads them (blank and ``#`` lines skipped, the
-    first remaining line being the header), so messages point at the line the user sees."""
-    numbers = [
-        n for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.lstrip().startswith("#")
-    ]
-    return numbers[1:]
