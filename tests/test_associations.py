@@ -72,3 +72,18 @@ def test_willingness_model_on_the_baseline(baseline, codebook, design, tmp_path,
     assert lever.controls == ("domain", "position", "age", "q3:choice:1") and lever.n == result.n
     with pytest.raises(KeyError):
         adjusted_association(result, "domain")  # eight coefficients: not one odds ratio
+
+
+def test_analysis_fits_each_model_once_on_its_process_weights():
+    """Analysis.association_for: the default model is the one analyse fitted; another (response, terms)
+    is fitted once on the design without FPC and kept."""
+    from conftest import BASELINE, FRAME
+    from ppp_survey.analysis import load_survey
+
+    s = load_survey(BASELINE, FRAME)
+    a = s.analysis
+    assert a.association is not None
+    assert a.association_for(a.association.response, a.association_terms) is a.association
+    other = a.association_for("q2:top2", ("domain", "q6:top2"))
+    assert other is a.association_for("q2:top2", ["domain", "q6:top2"])
+    assert other.fpc is False and [t.name for t in other.terms] == ["domain", "q6:top2"]

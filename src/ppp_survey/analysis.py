@@ -6,7 +6,8 @@ The report command, the notebooks and the Excel workbook all start from the same
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -14,7 +15,7 @@ import pandas as pd
 from ppp_survey.constants import DEFAULT_MIN_GROUP, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.margins import Margins
-from ppp_survey.survey.associations import association_model, key_label
+from ppp_survey.survey.associations import DEFAULT_RESPONSE, DEFAULT_TERMS, association_model, key_label
 from ppp_survey.survey.audit import AuditResult, audit_publication
 from ppp_survey.survey.calibration import Calibration, compare_weights, rake
 from ppp_survey.survey.design import StratifiedDesign
@@ -54,6 +55,9 @@ class Analysis:
         (:func:`~ppp_survey.survey.associations.association_model`), on the raked weights when
         ``calibrated``; None when the codebook lacks those items or the model cannot be fitted
     calibrated : whether the estimates that support them use the raked weights (``--calibrate``)
+    process : the weights of the association models: the design without its finite population
+        correction (an association is a question about the process that produces the answers, as a
+        change between waves is), raked to the margins when ``calibrated``
 
     Anonymity is by design: a group of any attribute with fewer than ``min_group`` respondents
     answering some question is merged with the smallest other groups into one published group
@@ -78,6 +82,32 @@ class Analysis:
     weights_comparison: pd.DataFrame | None = None
     association: RegressionResult | None = None
     calibrated: bool = False
+    process: StratifiedDesign | Calibration | None = None
+    models: dict[tuple[str, tuple[str, ...]], RegressionResult] = field(default_factory=dict, repr=False, compare=False)
+
+    def association_for(self, response: str, terms: Sequence[str]) -> RegressionResult:
+        """The logistic model of the indicator ``response`` on ``terms`` (attributes and indicator
+        keys, :func:`~ppp_survey.survey.associations.association_model`) on :attr:`process`: fitted
+        once per (response, terms) and kept, :attr:`association` when they are the default model's.
+
+        Raises ``ValueError`` (:class:`~ppp_survey.survey.regression.RegressionError`) when the model
+        cannot be fitted, ``KeyError`` for a key the codebook lacks.
+        """
+        key = (response, tuple(terms))
+        if key not in self.models:
+            if self.association is not None and key == (self.association.response, self.association_terms):
+                self.models[key] = self.association
+            else:
+                weights = self.process if self.process is not None else replace(self.design, fpc=False)
+                self.models[key] = association_model(
+                    self.responses, weights, self.codebook, response=response, terms=terms
+                )
+        return self.models[key]
+
+    @property
+    def association_terms(self) -> tuple[str, ...]:
+        """The terms of :attr:`association` as given (attributes and indicator keys), () without it."""
+        return tuple(t.name for t in self.association.terms) if self.association is not None else ()
 
     @property
     def weights_label(self) -> str:
@@ -189,6 +219,7 @@ def analyse(
     marks: MarkRule | str = MarkRule.HOLM,
     margins: Margins | None = None,
     calibrate: bool = False,
+    model: tuple[str, Sequence[str]] = (DEFAULT_RESPONSE, DEFAULT_TERMS),
     progress=None,
 ) -> Analysis:
     """Compute the design, response rates, GT, every crosstab and the Likert summaries.
@@ -197,7 +228,9 @@ def analyse(
     question are pooled with the smallest other groups (:func:`~ppp_survey.survey.privacy.protect`);
     every table is then computed on the published groups. With ``margins`` the design weights are
     raked to the 職域 totals and the margins (pooled as the respondents are) and the 全体 estimates are
-    compared; ``calibrate`` puts the association model on the raked weights.
+    compared; ``calibrate`` puts the association model on the raked weights. ``model`` is the
+    association model's (response, terms): willingness on 職域, 職位, 年代, 2-(3) and 2-(6) unless the
+    policy matrix file names others.
     """
     min_group = check_min_group(min_group)
     source_codebook = codebook
@@ -247,8 +280,8 @@ def analyse(
             )
             likert.append(part.assign(by=attr.id))
     audit = pd.concat(audits, ignore_index=True) if audits else pd.DataFrame(columns=list(AUDIT_COLUMNS))
-    calibration, comparison, association = _adjusted(
-        responses, design, codebook, pools, margins=margins, calibrate=calibrate, progress=progress
+    calibration, comparison, process, association = _adjusted(
+        responses, design, codebook, pools, margins=margins, calibrate=calibrate, model=model, progress=progress
     )
     return Analysis(
         codebook=codebook,
@@ -267,10 +300,11 @@ def analyse(
         weights_comparison=comparison,
         association=association,
         calibrated=bool(calibrate and calibration is not None),
+        process=process,
     )
 
 
-def _adjusted(responses, design, codebook, pools, *, margins, calibrate, progress):
+def _adjusted(responses, design, codebook, pools, *, margins, calibrate, model, progress):
     """Issue 19: the weights raked to the margins (pooled as the respondents are), the 全体 estimates
     with both weights, and the association model (on the raked weights with ``calibrate``)."""
     calibration, comparison = None, None
@@ -285,18 +319,19 @@ def _adjusted(responses, design, codebook, pools, *, margins, calibrate, progres
     # The association is a question about the process that produces the answers (as a change between
     # waves is), so its standard errors have no finite population correction: on the generator's waves
     # the 95% intervals then hold the built-in effects 93-96% of the time (82-91% with the correction).
-    process = replace(design, fpc=False)
-    weights = process
+    without_fpc = replace(design, fpc=False)
+    process: StratifiedDesign | Calibration = without_fpc
     if calibrate and margins is not None:
-        weights = rake(responses, process, margins.merged(pools.by_attribute).targets())
+        process = rake(responses, without_fpc, margins.merged(pools.by_attribute).targets())
     association = None
+    response, terms = model
     try:
-        association = association_model(responses, weights, codebook)
+        association = association_model(responses, process, codebook, response=response, terms=terms)
     except (KeyError, ValueError) as exc:  # RegressionError is a ValueError
         if progress:
-            reason = str(exc) if isinstance(exc, RegressionError) else "コードブックに2-(2)・2-(3)・2-(6)がない"
+            reason = str(exc) if isinstance(exc, RegressionError) else f"コードブックにない項目がある（{exc}）"
             progress(f"        関連要因の回帰は省略: {reason}")
-    return calibration, comparison, association
+    return calibration, comparison, process, association
 
 
 def gt_table_of(responses: pd.DataFrame, design: StratifiedDesign, item: Item) -> pd.DataFrame:
