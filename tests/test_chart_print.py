@@ -242,7 +242,7 @@ def test_heatmaps_have_a_total_column(charts, analysis, codebook):
 
 
 def test_footers_name_what_the_numbers_are(charts):
-    """Item 7: plain charts say 回答者に占める割合, --weighted ones 職員全体の推定値（事後層化、95%信頼区間）
+    """Item 7: plain charts say 回答者に占める割合, --weighted ones 職員全体の推定値（職員数で重み付け、95%信頼区間）
     and where the intervals are (whiskers drawn on the multi-select bars, else in the workbook)."""
     for name, ax in charts.items():
         footer = " ".join(t.get_text() for t in ax.figure.texts).replace("\n", "")

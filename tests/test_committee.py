@@ -538,7 +538,7 @@ def test_weighted_charts_and_no_matrix(analysis, tmp_path):
     estimates = {str(r.label): float(round_half_up(100 * r.estimate)) for r in multi.table.itertuples()}
     assert dict(zip(categories, values)) == estimates
     page = cp.committee_html(analysis, None, synthetic=False, weighted=True)
-    assert 'id="matrix"' not in page and "職員全体の推定値（事後層化、95%信頼区間）" in _shown(page)
+    assert 'id="matrix"' not in page and "職員全体の推定値（職員数で重み付け、95%信頼区間）" in _shown(page)
     prs = _slides(write_committee_deck(tmp_path / "w.pptx", analysis, None, synthetic=False, weighted=True))
     titles = [s.shapes.title.text for s in prs.slides if s.shapes.title is not None]
     assert not [t for t in titles if t.startswith("（8）")] and titles[-1] == "調査の方法と匿名性の確保"

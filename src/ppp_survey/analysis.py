@@ -18,7 +18,7 @@ from ppp_survey.spec.margins import Margins
 from ppp_survey.survey.associations import DEFAULT_RESPONSE, DEFAULT_TERMS, association_model, key_label
 from ppp_survey.survey.audit import AuditResult, audit_publication
 from ppp_survey.survey.calibration import Calibration, compare_weights, rake
-from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.design import StratifiedDesign, Weighting
 from ppp_survey.survey.privacy import AUDIT_COLUMNS, Pools, check_min_group, protect, suppress_cells
 from ppp_survey.survey.rates import response_rates
 from ppp_survey.survey.regression import RegressionError, RegressionResult
@@ -54,7 +54,8 @@ class Analysis:
     association : willingness (2-(2) 肯定的回答) on 職域, 職位, 年代, 2-(3) and 2-(6)
         (:func:`~ppp_survey.survey.associations.association_model`), on the raked weights when
         ``calibrated``; None when the codebook lacks those items or the model cannot be fitted
-    calibrated : whether the estimates that support them use the raked weights (``--calibrate``)
+    calibrated : whether every estimate, interval, test, mark, matrix evidence and association uses
+        the raked weights (``--calibrate``; :attr:`weights`)
     process : the weights of the association models: the design without its finite population
         correction (an association is a question about the process that produces the answers, as a
         change between waves is), raked to the margins when ``calibrated``
@@ -110,11 +111,19 @@ class Analysis:
         return tuple(t.name for t in self.association.terms) if self.association is not None else ()
 
     @property
+    def weights(self) -> Weighting:
+        """The weights every estimate of this analysis uses: the raked ones with ``--calibrate``
+        (:attr:`calibration`), else the design's ``N_h/n_h``."""
+        if self.calibrated and self.calibration is not None:
+            return self.calibration
+        return self.design
+
+    @property
     def weights_label(self) -> str:
         """Which weights the estimates use, for the 説明 sheet and the notes."""
         if self.calibrated and self.calibration is not None:
-            columns = "・".join(m.column for m in self.calibration.margins)
-            return f"レイキング後のウェイト（{columns}の周辺分布に一致）"
+            columns = "・".join(self.codebook.item(m.column).label for m in self.calibration.margins)
+            return f"レイキング後のウェイト（{columns}別の職員数に一致）"
         return "職域別の事後層化ウェイト（N_h/n_h）"
 
     def term_labels(self) -> dict[str, str]:
@@ -157,7 +166,7 @@ class Analysis:
         )
         if by is not None:
             data[by] = self.responses[by]
-        t = survey_mean(data, self.design, "chosen", by=by).rename(columns={"n": "base_n"})
+        t = survey_mean(data, self.weights, "chosen", by=by).rename(columns={"n": "base_n"})
         t = t[["group", "base_n", "estimate", "se", "ci_low", "ci_high"]]
         if by is None:
             return t.assign(suppressed=False, suppression="")
@@ -172,8 +181,9 @@ class Analysis:
         return t
 
     def source_note(self, *, synthetic: bool) -> str:
-        """The source note of this wave's outputs: period, staff, respondents, response rate, and the
-        strata without respondents (which the estimates then do not represent)."""
+        """The source note of this wave's outputs: period, staff, respondents, response rate, the
+        strata without respondents (which the estimates then do not represent) and, with
+        ``--calibrate``, the raked weights."""
         from ppp_survey.text import source_note
 
         total = self.rates.iloc[-1]
@@ -184,6 +194,7 @@ class Analysis:
             synthetic=synthetic,
             without=tuple(str(s) for s in self.design.empty_strata),
             covered=int(self.design.covered_population),
+            weights=f"推定は{self.weights_label}" if self.calibrated else "",
         )
 
     def audit_disclosure(self) -> AuditResult:
@@ -228,7 +239,8 @@ def analyse(
     question are pooled with the smallest other groups (:func:`~ppp_survey.survey.privacy.protect`);
     every table is then computed on the published groups. With ``margins`` the design weights are
     raked to the 職域 totals and the margins (pooled as the respondents are) and the 全体 estimates are
-    compared; ``calibrate`` puts the association model on the raked weights. ``model`` is the
+    compared; ``calibrate`` puts every table, test and the association model on the raked weights
+    (variances with the calibration residuals, the design's FPC and df). ``model`` is the
     association model's (response, terms): willingness on 職域, 職位, 年代, 2-(3) and 2-(6) unless the
     policy matrix file names others.
     """
@@ -237,11 +249,13 @@ def analyse(
     responses, frame, codebook, pools = protect(responses, frame, codebook, min_group)
     design = make_design(responses, frame, codebook)
     rates = response_rates(responses, frame, codebook)
+    calibration = _raked(responses, design, codebook, pools, margins, progress)
+    weights: Weighting = calibration if calibrate and calibration is not None else design
     audits = [pools.audit()]
     gt_parts = []
     for q in codebook.questions_of_type("sa", "likert", "ma"):
         part, audit = suppress_cells(
-            gt_table_of(responses, design, q),
+            gt_table_of(responses, weights, q),
             min_group,
             table="単純集計",
             question=q.id,
@@ -258,7 +272,7 @@ def analyse(
         if progress:
             progress(f"        クロス集計: {attr.label}別")
         for q in questions:
-            ct = crosstab(responses, design, q, by=attr.id, by_label=attr.label, marks=marks)
+            ct = crosstab(responses, weights, q, by=attr.id, by_label=attr.label, marks=marks)
             cells, audit = suppress_cells(
                 ct.cells,
                 min_group,
@@ -272,16 +286,19 @@ def analyse(
             audits.append(audit)
     likert = []
     for q in codebook.questions_of_type("likert"):
-        likert.append(likert_summary(responses, design, q).assign(by="", suppressed=False, suppression=""))
+        likert.append(likert_summary(responses, weights, q).assign(by="", suppressed=False, suppression=""))
         for attr in codebook.attributes:
-            part = likert_summary(responses, design, q, by=attr.id)
+            part = likert_summary(responses, weights, q, by=attr.id)
             part, _ = suppress_cells(
                 part, min_group, table="肯定的回答", question=q.id, by=attr.id, value_columns=VALUE_COLUMNS
             )
             likert.append(part.assign(by=attr.id))
     audit = pd.concat(audits, ignore_index=True) if audits else pd.DataFrame(columns=list(AUDIT_COLUMNS))
-    calibration, comparison, process, association = _adjusted(
-        responses, design, codebook, pools, margins=margins, calibrate=calibrate, model=model, progress=progress
+    comparison = None
+    if calibration is not None:
+        comparison = compare_weights(responses, calibration, codebook.questions_of_type("sa", "likert"))
+    process, association = _association(
+        responses, design, codebook, pools, margins=margins if calibrate else None, model=model, progress=progress
     )
     return Analysis(
         codebook=codebook,
@@ -304,24 +321,29 @@ def analyse(
     )
 
 
-def _adjusted(responses, design, codebook, pools, *, margins, calibrate, model, progress):
-    """Issue 19: the weights raked to the margins (pooled as the respondents are), the 全体 estimates
-    with both weights, and the association model (on the raked weights with ``calibrate``)."""
-    calibration, comparison = None, None
-    if margins is not None:
-        calibration = rake(responses, design, margins.merged(pools.by_attribute).targets())
-        comparison = compare_weights(responses, calibration, codebook.questions_of_type("sa", "likert"))
-        if progress:
-            columns = "・".join(codebook.item(m.column).label for m in calibration.margins)
-            progress(
-                f"        レイキング: {columns}（{calibration.iterations}回、最大相対誤差 {calibration.max_error:.1e}）"
-            )
+def _raked(responses, design, codebook, pools, margins, progress) -> Calibration | None:
+    """Issue 19: the design weights raked to the 職域 totals and the margins file (pooled as the
+    respondents are), or None without margins."""
+    if margins is None:
+        return None
+    calibration = rake(responses, design, margins.merged(pools.by_attribute).targets())
+    if progress:
+        columns = "・".join(codebook.item(m.column).label for m in calibration.margins)
+        progress(
+            f"        レイキング: {columns}（{calibration.iterations}回、最大相対誤差 {calibration.max_error:.1e}）"
+        )
+    return calibration
+
+
+def _association(responses, design, codebook, pools, *, margins, model, progress):
+    """The weights of the association models and the default model (issue 19), on the raked weights
+    when ``margins`` is given (``--calibrate``)."""
     # The association is a question about the process that produces the answers (as a change between
     # waves is), so its standard errors have no finite population correction: on the generator's waves
     # the 95% intervals then hold the built-in effects 93-96% of the time (82-91% with the correction).
     without_fpc = replace(design, fpc=False)
     process: StratifiedDesign | Calibration = without_fpc
-    if calibrate and margins is not None:
+    if margins is not None:
         process = rake(responses, without_fpc, margins.merged(pools.by_attribute).targets())
     association = None
     response, terms = model
@@ -331,10 +353,10 @@ def _adjusted(responses, design, codebook, pools, *, margins, calibrate, model, 
         if progress:
             reason = str(exc) if isinstance(exc, RegressionError) else f"コードブックにない項目がある（{exc}）"
             progress(f"        関連要因の回帰は省略: {reason}")
-    return calibration, comparison, process, association
+    return process, association
 
 
-def gt_table_of(responses: pd.DataFrame, design: StratifiedDesign, item: Item) -> pd.DataFrame:
+def gt_table_of(responses: pd.DataFrame, design: Weighting, item: Item) -> pd.DataFrame:
     """単純集計 of one question (the rows :func:`~ppp_survey.survey.tables.gt_table` stacks)."""
     return tally(responses, design, item)
 
@@ -387,8 +409,8 @@ def load_survey(
     synthetic
         Label outputs 架空データ; ``None`` decides from the file name (``synthetic``/``架空``).
     margins, calibrate
-        A margins file (職位別・年代別の職員数) to rake the weights to, and whether the association
-        model uses the raked weights (the report's ``--margins`` and ``--calibrate``).
+        A margins file (職位別・年代別の職員数) to rake the weights to, and whether every estimate
+        uses the raked weights (the report's ``--margins`` and ``--calibrate``).
     """
     import re
     from pathlib import Path

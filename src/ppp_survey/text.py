@@ -104,12 +104,21 @@ def wareki(date: dt.date) -> tuple[str, int]:
 
 
 def source_note(
-    codebook, population: int, respondents: int, *, synthetic: bool, without: tuple[str, ...] = (), covered: int = 0
+    codebook,
+    population: int,
+    respondents: int,
+    *,
+    synthetic: bool,
+    without: tuple[str, ...] = (),
+    covered: int = 0,
+    weights: str = "",
 ) -> str:
     """The chart source note, e.g. 'R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%）'.
 
     ``without``: strata (職域) with no respondent; estimates then represent only the ``covered``
-    staff, and the note says so: '…　推定は職員3,048人を代表（教育・保育は回答なし）'."""
+    staff, and the note says so: '…　推定は職員3,048人を代表（教育・保育は回答なし）'.
+    ``weights``: said when the estimates are not the default 職域 weights, e.g.
+    '推定はレイキング後のウェイト（職域・職位・年代の職員数に一致）'."""
     start, end = codebook.survey.fielded_from, codebook.survey.fielded_to
     era, year = wareki(start)
     tail = f"{end.day}" if (end.year, end.month) == (start.year, start.month) else f"{end.month}.{end.day}"
@@ -119,4 +128,6 @@ def source_note(
     )
     if without:
         note += f"　推定は職員{covered:,}人を代表（{'・'.join(without) if len(without) < 2 else '、'.join(without)}は回答なし）"
+    if weights:
+        note += f"　{weights}"
     return f"{note}　※架空データ" if synthetic else note

@@ -59,7 +59,7 @@ def text_color_on(background) -> str:
 # ------------------------------------------------------------------ what the numbers are (item 7)
 
 PLAIN_NUMBERS = "回答者に占める割合"
-WEIGHTED_NUMBERS = "職員全体の推定値（事後層化、95%信頼区間）"
+WEIGHTED_NUMBERS = "職員全体の推定値（職員数で重み付け、95%信頼区間）"
 
 
 def method_text(weighted: bool, *, whiskers: bool = False) -> str:

@@ -74,6 +74,19 @@ def _audit_block(analysis: Analysis) -> Block:
     return Block("匿名性の確保（秘匿の記録）", table, notes=notes)
 
 
+def _weights_line(analysis: Analysis) -> str:
+    """Which weights the estimates use (the 説明 sheet): 職域 weights, or the raked ones (``--calibrate``)."""
+    line = analysis.weights_label
+    if analysis.calibrated:
+        line += (
+            "。推定値・標準誤差・信頼区間・検定・有意差の記号・政策マトリクスの根拠のすべてをこのウェイトで計算した"
+            "（標準誤差はレイキングの残差による線形化、Rのcalibrateと同じ）。職域別ウェイトとの比較は「レイキング」シート"
+        )
+    elif analysis.calibration is not None:
+        line += "。職位・年代などの職員数に合わせたウェイト（レイキング）での全体の推定は「レイキング」シートに並べた（--calibrate で全表に適用）"
+    return line
+
+
 def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sheet:
     s = analysis.codebook.survey
     lines = [
@@ -99,6 +112,7 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sh
             "推定方法",
             DESIGN_NOTE + "信頼区間はロジット変換（Rのsvyciprop既定）、0%・100%・基数30未満はKorn–Graubard法による。",
         ),
+        ("ウェイト", _weights_line(analysis)),
         ("有意差の記号", mark_legend(analysis.marks)),
         ("四捨五入", ROUNDING_NOTE),
         (

@@ -124,7 +124,8 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     loaded = load_export(opts, codebook, progress)
     report = loaded.report
 
-    progress(f"[2/{steps}] 集計（事後層化・有限母集団修正、Rao–Scott検定）")
+    weighting = "レイキング後のウェイト" if opts.calibrate else "事後層化"
+    progress(f"[2/{steps}] 集計（{weighting}・有限母集団修正、Rao–Scott検定）")
     analysis = analyse(
         loaded.responses,
         frame,

@@ -67,7 +67,7 @@ class ReportOptions:
     freeze_baseline: Path | None = None
     paper: bool = True
     margins: Path | None = None  # --margins: 職位別・年代別などの職員数 (issue 19)
-    calibrate: bool = False  # --calibrate: estimates on the raked weights where supported
+    calibrate: bool = False  # --calibrate: every estimate, test and matrix evidence on the raked weights
     illustrative_frame: bool = False  # the frame says it is illustrative: outputs labelled 架空データ
 
     @property
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibrate",
         action="store_true",
-        help="レイキング後のウェイトで推定する（--margins が必要。現在は関連要因の回帰に適用）",
+        help="レイキング後のウェイトで推定する（--margins が必要）。すべての表・検定・図・政策マトリクス・関連要因の回帰に適用",
     )
     p.add_argument(
         "--on-invalid",

@@ -46,24 +46,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import MIN_BASE
 from ppp_survey.spec.codebook import Item
-from ppp_survey.survey.design import StratifiedDesign
-from ppp_survey.survey.estimate import ESTIMATE_COLUMNS, expand_columns, survey_mean
+from ppp_survey.survey.design import StratifiedDesign, Weighting
+from ppp_survey.survey.estimate import survey_mean
 from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, top2
-from ppp_survey.survey.kernels import (
-    GroupCodes,
-    as_names,
-    check_level,
-    group_codes,
-    korn_graubard_interval,
-    logit_interval,
-    prepare_column,
-    srs_variance_of_mean,
-    t_quantile,
-    tidy_table,
-    wald_interval,
-)
 from ppp_survey.survey.raking import CalibrationError, CalibrationMargin, fit_margins, margins_of
 
 __all__ = [
@@ -104,8 +90,26 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class Calibration:
+class _Cells:
+    """The sum cells of a calibration: respondents with the same category of every margin."""
+
+    codes: np.ndarray  # (n,) cell of each respondent
+    weights: np.ndarray  # (C,) raked weight of the cell
+    sizes: np.ndarray  # (C,) respondents (float)
+    strata: np.ndarray  # (C,) stratum (position in design.strata)
+    margin_codes: tuple[np.ndarray, ...]  # per margin, the category of each cell (C,)
+    dummies: np.ndarray  # (C, K) the reduced calibration model matrix of each cell
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration(Weighting):
     """Raked weights and what their variance needs. Build it with :func:`rake`.
+
+    Every estimator takes it where it takes a :class:`~ppp_survey.survey.design.StratifiedDesign`
+    (:class:`~ppp_survey.survey.design.Weighting`): its sum cells are the combinations of the
+    margins' categories (職域 × 職位 × 年代 …) that have respondents, within which the raked weight
+    and the calibration model's fitted value are constant; variances are then computed from per-cell
+    sums (:meth:`variance_from_sums`), as fast as the design's.
 
     Attributes
     ----------
@@ -133,16 +137,93 @@ class Calibration:
     bounds: tuple[float, float] | None = None
     variance: str = "calibrate"
     gram: np.ndarray = field(init=False, repr=False)
+    cells: _Cells = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.variance not in ("calibrate", "rake"):
             raise ValueError(f"variance must be 'calibrate' or 'rake', got {self.variance!r}")
         object.__setattr__(self, "weights", _frozen(np.asarray(self.weights, dtype=float)))
         object.__setattr__(self, "gram", _frozen(self._gram()))
+        object.__setattr__(self, "cells", _cells_of(self))
 
     @property
     def n(self) -> int:
         return self.design.n
+
+    @property
+    def df(self) -> int:
+        """The design's degrees of freedom (``n − H``): calibration does not change them (R's ``degf``)."""
+        return self.design.df
+
+    @property
+    def fpc(self) -> bool:
+        return self.design.fpc
+
+    @property
+    def cell_codes(self) -> np.ndarray:
+        return self.cells.codes
+
+    @property
+    def cell_weights(self) -> np.ndarray:
+        return self.cells.weights
+
+    def variance_from_sums(self, linear: np.ndarray, square: np.ndarray) -> np.ndarray:
+        """Variance of ``Σ_i w_i z_i`` from per-cell ``Σz`` and ``Σz²`` (C, ...): the residual of each
+        unit is ``z_i − f_c`` with ``f_c`` the calibration model's fitted value of its cell, so the
+        weighted residuals' per-stratum sums follow from the cell sums; then the design's formula."""
+        shape = linear.shape[1:]
+        big_l = linear.reshape(len(linear), -1)
+        big_q = square.reshape(len(square), -1)
+        f = self._fitted(big_l)
+        n = self.cells.sizes[:, np.newaxis]
+        w = self.cells.weights[:, np.newaxis]
+        x1 = w * (big_l - n * f)
+        x2 = w * w * (big_q - 2.0 * f * big_l + n * f * f)
+        h = len(self.design.strata)
+        x1_h, x2_h = group_sums(self.cells.strata, x1, h), group_sums(self.cells.strata, x2, h)
+        n_h = np.maximum(self.design.sample_size, 1).astype(float)[:, np.newaxis]
+        v = np.sum(self.design.variance_factors[:, np.newaxis] * (x2_h - x1_h * x1_h / n_h), axis=0)
+        return np.maximum(v, 0.0).reshape(shape)
+
+    def covariance_from_sums(self, linear: np.ndarray, cross: np.ndarray) -> np.ndarray:
+        """Covariance (q × q) of ``Σ_i w_i z_i`` from per-cell ``Σz`` (C, q) and ``Σzz'`` (C, q, q)."""
+        f = self._fitted(linear)
+        n = self.cells.sizes[:, np.newaxis]
+        w = self.cells.weights[:, np.newaxis]
+        x1 = w * (linear - n * f)
+        outer_fl = f[:, :, np.newaxis] * linear[:, np.newaxis, :]
+        x2 = (w * w)[:, :, np.newaxis] * (
+            cross
+            - outer_fl
+            - outer_fl.transpose(0, 2, 1)
+            + n[:, :, np.newaxis] * f[:, :, np.newaxis] * f[:, np.newaxis, :]
+        )
+        h, q = len(self.design.strata), linear.shape[1]
+        x1_h = group_sums(self.cells.strata, x1, h)
+        x2_h = group_sums(self.cells.strata, x2.reshape(len(x2), q * q), h).reshape(h, q, q)
+        n_h = np.maximum(self.design.sample_size, 1).astype(float)[:, np.newaxis, np.newaxis]
+        c = self.design.variance_factors[:, np.newaxis, np.newaxis]
+        return np.sum(c * (x2_h - x1_h[:, :, np.newaxis] * x1_h[:, np.newaxis, :] / n_h), axis=0)
+
+    def _fitted(self, linear: np.ndarray) -> np.ndarray:
+        """Per cell, the calibration model's fitted value of influence values whose per-cell sums are
+        ``linear`` (C, q): the ``d``-weighted least-squares fit (R's ``calibrate``) or R's ``rake``
+        sweeps (:attr:`variance`), computed on cell sums (every unit of a cell has the same dummies)."""
+        cells = self.cells
+        if self.variance == "rake":
+            f = np.zeros_like(linear)
+            counts = [
+                np.bincount(codes, weights=cells.sizes, minlength=m.size)[:, np.newaxis]
+                for codes, m in zip(cells.margin_codes, self.margins)
+            ]
+            for _ in range(RAKE_SWEEPS):
+                for codes, m, count in zip(cells.margin_codes, self.margins, counts):
+                    f = f + (group_sums(codes, linear - cells.sizes[:, np.newaxis] * f, m.size) / count)[codes]
+            return f
+        d = self.design.cell_weights[self.cells.strata][:, np.newaxis]
+        rhs = cells.dummies.T @ (d * linear)
+        beta = np.linalg.lstsq(self.gram, rhs, rcond=None)[0]
+        return cells.dummies @ beta
 
     @property
     def g(self) -> np.ndarray:
@@ -215,6 +296,31 @@ class Calibration:
         """Variance of ``Σ_i w_i z_i`` for each column of ``z`` (the diagonal of :meth:`covariance`)."""
         x = self.weights[:, np.newaxis] * self.residuals(np.asarray(z, dtype=float).reshape(self.n, -1))
         return stratified_covariance(self.design, x, diagonal=True)
+
+
+def _cells_of(cal: Calibration) -> _Cells:
+    """Group the respondents by their categories of every margin (one integer key per respondent)."""
+    key = np.zeros(cal.n, dtype=np.int64)
+    for m in cal.margins:
+        key = key * m.size + m.codes
+    _, first, codes = np.unique(key, return_index=True, return_inverse=True)
+    codes = codes.reshape(-1).astype(np.intp)
+    weights = cal.weights[first]
+    if not np.allclose(cal.weights, weights[codes], rtol=1e-12, atol=0.0):
+        raise ValueError("the weights are not constant within the margins' categories (not a raking)")
+    margin_codes = tuple(_frozen(m.codes[first]) for m in cal.margins)
+    blocks = []
+    for k, (m, codes_m) in enumerate(zip(cal.margins, margin_codes)):
+        block = np.eye(m.size)[codes_m]
+        blocks.append(block if k == 0 else block[:, 1:])  # the reduced model of _reduced_codes
+    return _Cells(
+        codes=_frozen(codes),
+        weights=_frozen(weights),
+        sizes=_frozen(np.bincount(codes, minlength=len(first)).astype(float)),
+        strata=_frozen(cal.design.codes[first]),
+        margin_codes=margin_codes,
+        dummies=_frozen(np.hstack(blocks)),
+    )
 
 
 def _greg_residuals(cal: Calibration, z: np.ndarray) -> np.ndarray:
@@ -344,44 +450,6 @@ def rake(
     )
 
 
-def _domain_influence(y: np.ndarray, valid: np.ndarray, groups: GroupCodes, w: np.ndarray) -> dict[str, np.ndarray]:
-    """Per group: the ratio mean of ``y`` over the valid rows, its influence values ``z`` (n, G) and counts."""
-    n_groups = groups.size
-    cell = np.zeros(len(y), dtype=np.intp) if groups.codes is None else groups.codes
-    valid = valid & (cell >= 0)
-    rows, g = np.flatnonzero(valid), cell[valid]
-    nhat = np.bincount(g, weights=w[rows], minlength=n_groups)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.bincount(g, weights=(w * y)[rows], minlength=n_groups) / nhat
-        resid = y[rows] - ratio[g]
-        z = np.zeros((len(y), n_groups))
-        z[rows, g] = resid / nhat[g]
-    return {
-        "z": z,
-        "estimate": ratio,
-        "nhat": nhat,
-        "n": np.bincount(g, minlength=n_groups).astype(float),
-        "sum": np.bincount(g, weights=y[rows], minlength=n_groups),
-        "ssd": np.bincount(g, weights=(w[rows] * resid * resid), minlength=n_groups),
-    }
-
-
-def _intervals(estimate, se, n, binary: np.ndarray, *, level: float, df: float, n_rows: int):
-    """The intervals of :func:`~ppp_survey.survey.estimate.survey_mean` (``ci="auto"``): logit for 0/1
-    columns, Korn–Graubard where a share is 0 or 1 or its base under 30, Wald otherwise."""
-    q = t_quantile(level, df)
-    low, high = wald_interval(estimate, se, q)
-    if binary.any():
-        p_low, p_high = logit_interval(estimate, se, q)
-        beta = (estimate <= 0.0) | (estimate >= 1.0) | (n < MIN_BASE)
-        if beta.any():
-            k_low, k_high = korn_graubard_interval(estimate, se, n, level=level, df=df, n_rows=n_rows)
-            p_low, p_high = np.where(beta, k_low, p_low), np.where(beta, k_high, p_high)
-        low = np.where(binary[np.newaxis, :], p_low, low)
-        high = np.where(binary[np.newaxis, :], p_high, high)
-    return low, high
-
-
 def calibrated_mean(
     data: pd.DataFrame,
     cal: Calibration,
@@ -390,61 +458,13 @@ def calibrated_mean(
     by: str | Sequence[str] | None = None,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Means (shares for 0/1 columns) on the calibrated weights, overall or by domain.
-
-    The estimator and the table are :func:`~ppp_survey.survey.estimate.survey_mean`'s (same columns,
-    item nonresponse, domains on the full design, intervals with ``ci="auto"`` and ``design.df``
-    degrees of freedom); the weights are ``cal.weights`` and the variance uses the calibration
-    residuals (module docstring). With ``cal`` from ``rake(data, design)`` (the 職域 alone) the result
-    equals ``survey_mean(data, design, ...)``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``variable, group, n, unweighted, estimate, se, ci_low, ci_high, deff``.
-    """
+    """Means (shares for 0/1 columns) on the calibrated weights: :func:`~ppp_survey.survey.estimate.survey_mean`
+    with ``cal`` as its design (same table, item nonresponse, domains, intervals and ``design.df``);
+    the variance uses the calibration residuals (module docstring). With ``cal`` from
+    ``rake(data, design)`` (the 職域 alone) the result equals ``survey_mean(data, design, ...)``."""
     if not isinstance(cal, Calibration):
         raise TypeError(f"cal must be a Calibration (from rake), not {type(cal).__name__}")
-    data, names, by_col = expand_columns(data, columns, by)
-    if len(data) != cal.n:
-        raise ValueError(f"data has {len(data)} rows but the calibration has {cal.n} respondents (pass its data)")
-    missing = [c for c in as_names(names) if c not in data.columns]
-    if missing:
-        raise KeyError(f"column(s) not in the data: {missing}")
-    check_level(level)
-    groups = group_codes(data, by_col)
-    w = cal.weights
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("n", "unweighted", "estimate", "se", "deff")}
-    binary = np.zeros(len(names), dtype=bool)
-    for j, name in enumerate(names):
-        p = prepare_column(data[name], center=True)
-        binary[j] = p.binary
-        dom = _domain_influence(p.y, p.answered, groups, w)
-        variance = cal.variances(dom["z"])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            parts["unweighted"].append(dom["sum"] / dom["n"] + p.shift)
-            parts["deff"].append(variance / srs_variance_of_mean(dom["ssd"], dom["nhat"], dom["n"]))
-        parts["n"].append(dom["n"])
-        parts["estimate"].append(dom["estimate"] + p.shift)
-        parts["se"].append(np.where(dom["n"] > 0, np.sqrt(variance), np.nan))
-    table = {k: np.column_stack(v) for k, v in parts.items()}  # (G, J)
-    low, high = _intervals(
-        table["estimate"], table["se"], table["n"], binary, level=level, df=float(cal.design.df), n_rows=cal.n
-    )
-    out = tidy_table(
-        names,
-        groups,
-        {
-            "n": table["n"].astype(np.int64),
-            "unweighted": table["unweighted"],
-            "estimate": table["estimate"],
-            "se": table["se"],
-            "ci_low": low,
-            "ci_high": high,
-            "deff": table["deff"],
-        },
-    )
-    return out[list(ESTIMATE_COLUMNS)]
+    return survey_mean(data, cal, columns, by=by, level=level)
 
 
 def compare_weights(

@@ -15,6 +15,7 @@ million respondents reduces to per-stratum sums.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ import pandas as pd
 
 from ppp_survey.errors import PppSurveyError
 
-__all__ = ["DesignError", "StratifiedDesign", "stratified_design"]
+__all__ = ["DesignError", "StratifiedDesign", "Weighting", "stratified_design"]
 
 
 class DesignError(PppSurveyError, ValueError):
@@ -34,6 +35,53 @@ class DesignError(PppSurveyError, ValueError):
     """
 
 
+class Weighting(ABC):
+    """What every estimator needs of the weights: respondents in *sum cells* of equal weight, and the
+    variance of a weighted sum ``Σ_i w_i z_i`` from per-cell sums of its influence values ``z``.
+
+    The estimators (:mod:`~ppp_survey.survey.estimate`, :mod:`~ppp_survey.survey.tables`,
+    :mod:`~ppp_survey.survey.significance`) count per cell × group and never look at single
+    respondents again. Two weightings exist: :class:`StratifiedDesign` (a cell is a stratum, weight
+    ``N_h/n_h``) and :class:`~ppp_survey.survey.calibration.Calibration` (a cell is a combination of
+    the raking margins' categories within a stratum: the raked weight is constant there, and so is
+    the fitted value of the calibration residuals).
+    """
+
+    @property
+    @abstractmethod
+    def n(self) -> int:
+        """Respondents (rows the data must have)."""
+
+    @property
+    @abstractmethod
+    def df(self) -> int:
+        """Degrees of freedom of intervals and tests (R's ``degf``)."""
+
+    @property
+    @abstractmethod
+    def cell_codes(self) -> np.ndarray:
+        """The sum cell of each respondent (n,)."""
+
+    @property
+    @abstractmethod
+    def cell_weights(self) -> np.ndarray:
+        """The weight of each cell's respondents (C,); 0 for a cell without respondents."""
+
+    @abstractmethod
+    def variance_from_sums(self, linear: np.ndarray, square: np.ndarray) -> np.ndarray:
+        """Variance of ``Σ_i w_i z_i`` from ``linear[c] = Σ_{i∈c} z_i`` and ``square[c] = Σ_{i∈c} z_i²``,
+        arrays of shape (C, ...); returns shape (...)."""
+
+    @abstractmethod
+    def covariance_from_sums(self, linear: np.ndarray, cross: np.ndarray) -> np.ndarray:
+        """Covariance (q × q) of ``Σ_i w_i z_i`` for q variables from ``linear`` (C, q) and the
+        per-cell cross products ``cross[c] = Σ_{i∈c} z_i z_i'`` (C, q, q)."""
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.cell_weights)
+
+
 def _frozen(array: np.ndarray) -> np.ndarray:
     array = np.array(array, copy=True)
     array.setflags(write=False)
@@ -41,7 +89,7 @@ def _frozen(array: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class StratifiedDesign:
+class StratifiedDesign(Weighting):
     """A stratified simple random sample without replacement.
 
     Build it with :func:`stratified_design`, which validates the inputs; the
@@ -141,6 +189,33 @@ class StratifiedDesign:
             f = n / self.population if self.fpc else np.zeros_like(n)
             c = np.where(n >= 2, (1.0 - f) * n / (n - 1.0), 0.0)
         return c
+
+    # -- the estimators' view (:class:`Weighting`): a sum cell is a stratum ----------------------
+
+    @property
+    def cell_codes(self) -> np.ndarray:
+        return self.codes
+
+    @property
+    def cell_weights(self) -> np.ndarray:
+        return np.nan_to_num(self.stratum_weights, nan=0.0)
+
+    def variance_from_sums(self, linear: np.ndarray, square: np.ndarray) -> np.ndarray:
+        """``Σ_h c_h w_h² (Σ_{i∈h} z² − (Σ_{i∈h} z)²/n_h)`` (:attr:`variance_factors`)."""
+        shape = (-1,) + (1,) * (linear.ndim - 1)
+        w = self.cell_weights.reshape(shape)
+        c = self.variance_factors.reshape(shape)
+        n_h = np.maximum(self.sample_size, 1).astype(float).reshape(shape)
+        per_stratum = square - linear * linear / n_h
+        return np.maximum(np.sum(c * w * w * per_stratum, axis=0), 0.0)
+
+    def covariance_from_sums(self, linear: np.ndarray, cross: np.ndarray) -> np.ndarray:
+        """``Σ_h c_h w_h² (Σ_{i∈h} z z' − Σ_{i∈h} z Σ_{i∈h} z'/n_h)``."""
+        w = self.cell_weights[:, np.newaxis, np.newaxis]
+        c = self.variance_factors[:, np.newaxis, np.newaxis]
+        n_h = np.maximum(self.sample_size, 1).astype(float)[:, np.newaxis, np.newaxis]
+        scale = c * w * w
+        return np.sum(scale * (cross - linear[:, :, np.newaxis] * linear[:, np.newaxis, :] / n_h), axis=0)
 
 
 def _population_mapping(population: pd.Series | Mapping[str, float]) -> dict[str, float]:

@@ -51,21 +51,20 @@ import pandas as pd
 from scipy import special  # not scipy.stats: it takes about a second to import
 
 from ppp_survey.constants import ALL
-from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.design import Weighting
 from ppp_survey.survey.kernels import (
     as_names,
     cell_bincount,
     cell_index,
+    cell_weights,
     check_aligned,
     check_level,
-    design_arrays,
     group_codes,
     mean_table,
     prepare_column,
     ratio_parts,
     resolve_df,
     srs_variance_of_mean,
-    stratified_variance,
     stratum_sums,
     t_quantile,
     tidy_table,
@@ -168,7 +167,7 @@ def _level_order(source: pd.Series, values: pd.Series) -> pd.Series:
 
 def survey_mean(
     data: pd.DataFrame,
-    design: StratifiedDesign,
+    design: Weighting,
     columns: str | Sequence[str],
     *,
     by: str | Sequence[str] | None = None,
@@ -182,7 +181,7 @@ def survey_mean(
     ----------
     data : pandas.DataFrame
         Row-aligned with `design`.
-    design : StratifiedDesign
+    design : StratifiedDesign or Calibration
     columns : str or sequence of str
         Numeric columns; NaN/NA is item nonresponse (the mean is over the
         respondents who answered).  A categorical or text column gives one
@@ -237,7 +236,7 @@ def survey_mean(
 
 def survey_total(
     data: pd.DataFrame,
-    design: StratifiedDesign,
+    design: Weighting,
     columns: str | Sequence[str],
     *,
     by: str | Sequence[str] | None = None,
@@ -270,9 +269,9 @@ def survey_total(
     check_level(level)
     groups = group_codes(data, by)
     sums = stratum_sums(data, design, names, groups, center=False)
-    w, _, _ = design_arrays(design, sums.count.ndim)
+    w = cell_weights(design, sums.count.ndim)
     total = np.sum(w * sums.s1, axis=0)
-    variance = stratified_variance(design, sums.s1, sums.s2)
+    variance = design.variance_from_sums(sums.s1, sums.s2)
     parts = ratio_parts(design, sums.count, sums.s1, sums.s2)
     n = sums.count.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -297,7 +296,7 @@ def survey_total(
 
 def survey_difference(
     data: pd.DataFrame,
-    design: StratifiedDesign,
+    design: Weighting,
     a: str | Sequence[str],
     b: str | Sequence[str],
     *,
@@ -344,7 +343,7 @@ def survey_difference(
     check_level(level)
     groups = group_codes(data, by)
     cell, size = cell_index(design, groups)
-    shape = (len(design.strata), groups.size)
+    shape = (design.n_cells, groups.size)
 
     estimates, variances = [], []
     for name_a, name_b in zip(names_a, names_b):
@@ -373,7 +372,7 @@ def survey_difference(
             )
         linear = part_a.linear - part_b.linear
         square = part_a.square + part_b.square - 2.0 * cross
-        variances.append(stratified_variance(design, linear, square))
+        variances.append(design.variance_from_sums(linear, square))
         estimates.append((ra + pa.shift) - (rb + pb.shift))
 
     estimate = np.stack(estimates, axis=-1)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ppp_survey.spec.codebook import Item
-from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.design import Weighting
 from ppp_survey.survey.kernels import GroupCodes, StratumSums, check_aligned, group_codes, stratum_sums
 
 
@@ -79,26 +79,26 @@ class ItemSums:
     """What tally/crosstab need of one question, by the groups of ``by`` (one group without ``by``)."""
 
     groups: GroupCodes
-    sums: StratumSums  # (H, G, K) per-stratum sums of the choice indicators (centred as survey_mean centres)
+    sums: StratumSums  # (C, G, K) per-cell sums of the choice indicators (centred as survey_mean centres)
     chosen: np.ndarray  # (G, K) respondents who chose each choice
     base: np.ndarray  # (G,) respondents who answered
     size: np.ndarray  # (G,) respondents in the group
     binary_codes: bool  # fast route: the Rao–Scott table can be read off the sums
 
 
-def item_sums(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: str | None) -> ItemSums:
+def item_sums(responses: pd.DataFrame, design: Weighting, item: Item, by: str | None) -> ItemSums:
     check_aligned(responses, design, list(item.option_columns) if item.is_multi else [item.id])
     groups = group_codes(responses, by)  # raises for a missing `by` column, as survey_mean does
     fast = (_multi_sums if item.is_multi else _single_sums)(responses, design, item, groups)
     return fast if fast is not None else _general_sums(responses, design, item, by, groups)
 
 
-def _cells(design: StratifiedDesign, groups: GroupCodes) -> tuple[np.ndarray, int, int]:
+def _cells(design: Weighting, groups: GroupCodes) -> tuple[np.ndarray, int, int]:
     """Stratum × group cell of each respondent (n_cells: no group), the number of real cells and of bins."""
-    n_cells = len(design.strata) * groups.size
+    n_cells = design.n_cells * groups.size
     if groups.codes is None:
-        return design.codes, n_cells, n_cells
-    cell = design.codes * groups.size
+        return design.cell_codes, n_cells, n_cells
+    cell = design.cell_codes * groups.size
     cell += groups.codes
     cell[groups.codes < 0] = n_cells
     return cell, n_cells, n_cells + 1
@@ -114,7 +114,7 @@ def _single_sums(responses, design, item, groups) -> ItemSums | None:
     index += values.cat.codes.to_numpy()
     index += 1  # bin 0: no answer
     counts = np.bincount(index, minlength=bins * (n_k + 1))[: n_cells * (n_k + 1)]
-    counts = counts.reshape(len(design.strata), groups.size, n_k + 1).astype(float)
+    counts = counts.reshape(design.n_cells, groups.size, n_k + 1).astype(float)
     chosen = np.ascontiguousarray(counts[:, :, 1:])
     answered = chosen.sum(axis=2)
     count = np.ascontiguousarray(np.broadcast_to(answered[:, :, None], chosen.shape))
@@ -147,7 +147,7 @@ def _multi_sums(responses, design, item, groups) -> ItemSums | None:
             return None
         bits.append(b)
     cell, n_cells, bins = _cells(design, groups)
-    shape = (len(design.strata), groups.size)
+    shape = (design.n_cells, groups.size)
     n_k = len(columns)
     count = np.empty(shape + (n_k,))
     previous = None

@@ -17,7 +17,7 @@ from scipy import special  # not scipy.stats: it takes about a second to import
 
 from ppp_survey.constants import ALL as GROUP_ALL
 from ppp_survey.constants import MIN_BASE
-from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.design import Weighting
 
 # ---------------------------------------------------------------------------
 # input handling
@@ -36,11 +36,11 @@ def as_names(columns: str | Sequence[str], what: str = "columns") -> list[str]:
     return names
 
 
-def check_aligned(data: pd.DataFrame, design: StratifiedDesign, names: Sequence[str]) -> None:
+def check_aligned(data: pd.DataFrame, design: Weighting, names: Sequence[str]) -> None:
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
-    if not isinstance(design, StratifiedDesign):
-        raise TypeError(f"design must be a StratifiedDesign, not {type(design).__name__}")
+    if not isinstance(design, Weighting):
+        raise TypeError(f"design must be a StratifiedDesign or a Calibration, not {type(design).__name__}")
     if len(data) != design.n:
         raise ValueError(
             f"data has {len(data)} rows but the design has {design.n} respondents; "
@@ -139,13 +139,13 @@ def group_codes(data: pd.DataFrame, by: str | None) -> GroupCodes:
     return GroupCodes(codes=codes, labels=labels)
 
 
-def cell_index(design: StratifiedDesign, groups: GroupCodes) -> tuple[np.ndarray, int]:
-    """Combined stratum × group code per respondent; the last bin collects 'no group'."""
+def cell_index(design: Weighting, groups: GroupCodes) -> tuple[np.ndarray, int]:
+    """Combined sum cell × group code per respondent; the last bin collects 'no group'."""
     n_groups = groups.size
-    n_cells = len(design.strata) * n_groups
+    n_cells = design.n_cells * n_groups
     if groups.codes is None:
-        return design.codes, n_cells
-    cell = design.codes * n_groups + groups.codes
+        return design.cell_codes, n_cells
+    cell = design.cell_codes * n_groups + groups.codes
     cell = np.where(groups.codes >= 0, cell, n_cells)
     return cell, n_cells + 1
 
@@ -156,7 +156,8 @@ def cell_bincount(cell: np.ndarray, weights: np.ndarray, size: int, shape: tuple
 
 @dataclass(frozen=True)
 class StratumSums:
-    """Per stratum × group × column sums (arrays of shape (H, G, J))."""
+    """Per sum cell × group × column sums (arrays of shape (C, G, J); a cell is a stratum of a
+    :class:`~ppp_survey.survey.design.StratifiedDesign`, see :class:`~ppp_survey.survey.design.Weighting`)."""
 
     count: np.ndarray  # Σ 1{answered}
     s1: np.ndarray  # Σ y
@@ -167,14 +168,14 @@ class StratumSums:
 
 def stratum_sums(
     data: pd.DataFrame,
-    design: StratifiedDesign,
+    design: Weighting,
     names: Sequence[str],
     groups: GroupCodes,
     *,
     center: bool,
 ) -> StratumSums:
     cell, size = cell_index(design, groups)
-    shape = (len(design.strata), groups.size)
+    shape = (design.n_cells, groups.size)
     n_cols = len(names)
     count = np.empty(shape + (n_cols,))
     s1 = np.empty_like(count)
@@ -202,21 +203,9 @@ def stratum_sums(
 # ---------------------------------------------------------------------------
 
 
-def design_arrays(design: StratifiedDesign, ndim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stratum weight w_h, variance factor c_h and n_h, shaped to broadcast on (H, ...)."""
-    shape = (-1,) + (1,) * (ndim - 1)
-    w = np.nan_to_num(design.stratum_weights, nan=0.0).reshape(shape)
-    c = design.variance_factors.reshape(shape)
-    n_h = np.maximum(design.sample_size, 1).astype(float).reshape(shape)
-    return w, c, n_h
-
-
-def stratified_variance(design: StratifiedDesign, linear: np.ndarray, square: np.ndarray) -> np.ndarray:
-    """``Σ_h c_h w_h² (Σ_{i∈h} z² − (Σ_{i∈h} z)²/n_h)`` from per-stratum Σz and Σz²."""
-    w, c, n_h = design_arrays(design, linear.ndim)
-    per_stratum = square - linear * linear / n_h
-    v = np.sum(c * w * w * per_stratum, axis=0)
-    return np.maximum(v, 0.0)
+def cell_weights(design: Weighting, ndim: int) -> np.ndarray:
+    """The weight of each sum cell, shaped to broadcast on (C, ...)."""
+    return design.cell_weights.reshape((-1,) + (1,) * (ndim - 1))
 
 
 @dataclass(frozen=True)
@@ -225,13 +214,13 @@ class RatioParts:
 
     estimate: np.ndarray  # R (shifted scale)
     nhat: np.ndarray  # N̂_d (answered)
-    linear: np.ndarray  # (H, ...) Σ_{i∈h} z_i
-    square: np.ndarray  # (H, ...) Σ_{i∈h} z_i²
+    linear: np.ndarray  # (C, ...) Σ_{i∈c} z_i
+    square: np.ndarray  # (C, ...) Σ_{i∈c} z_i²
     ssd: np.ndarray  # Σ w (y − R)² over the domain (for the SRS reference)
 
 
-def ratio_parts(design: StratifiedDesign, count: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> RatioParts:
-    w, _, _ = design_arrays(design, count.ndim)
+def ratio_parts(design: Weighting, count: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> RatioParts:
+    w = cell_weights(design, count.ndim)
     with np.errstate(divide="ignore", invalid="ignore"):
         nhat = np.sum(w * count, axis=0)
         r = np.sum(w * s1, axis=0) / nhat
@@ -251,7 +240,7 @@ def srs_variance_of_mean(ssd: np.ndarray, nhat: np.ndarray, n: np.ndarray) -> np
     return np.where((n > 1) & (nhat > n), v, np.nan)
 
 
-def resolve_df(design: StratifiedDesign, df: float | None) -> float:
+def resolve_df(design: Weighting, df: float | None) -> float:
     if df is None:
         return float(design.df)
     if not (isinstance(df, (int, float, np.integer, np.floating)) and df > 0):
@@ -332,7 +321,7 @@ def tidy_table(names: Sequence[str], groups: GroupCodes, columns: dict[str, np.n
 
 
 def mean_table(
-    design: StratifiedDesign,
+    design: Weighting,
     names: Sequence[str],
     groups: GroupCodes,
     sums: StratumSums,
@@ -346,7 +335,7 @@ def mean_table(
 
 
 def mean_arrays(
-    design: StratifiedDesign,
+    design: Weighting,
     sums: StratumSums,
     *,
     level: float,
@@ -360,7 +349,7 @@ def mean_arrays(
         raise ValueError(f"ci={ci!r} needs 0/1 columns; not 0/1: {bad}")
 
     parts = ratio_parts(design, sums.count, sums.s1, sums.s2)
-    variance = stratified_variance(design, parts.linear, parts.square)
+    variance = design.variance_from_sums(parts.linear, parts.square)
     n = sums.count.sum(axis=0)
     shift = sums.shift[np.newaxis, :]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -16,16 +16,15 @@ import numpy as np
 import pandas as pd
 from scipy import special  # not scipy.stats: it takes about a second to import
 
-from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.design import Weighting
 from ppp_survey.survey.kernels import (
     as_names,
+    cell_weights,
     check_aligned,
     check_level,
-    design_arrays,
     group_codes,
     mean_table,
     ratio_parts,
-    stratified_variance,
     stratum_sums,
 )
 
@@ -154,7 +153,7 @@ def _interaction_contrasts(n_rows: int, n_cols: int) -> np.ndarray:
     return contrasts
 
 
-def rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) -> RaoScottTest:
+def rao_scott(data: pd.DataFrame, design: Weighting, row: str, col: str) -> RaoScottTest:
     """Rao–Scott test of independence of two categorical variables.
 
     Reproduces R's ``svychisq(~row + col, design)`` for a stratified design:
@@ -166,7 +165,7 @@ def rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) 
     ----------
     data : pandas.DataFrame
         Row-aligned with `design`.
-    design : StratifiedDesign
+    design : StratifiedDesign or Calibration
     row, col : str
         Columns of categorical answers (any dtype; levels are the values, in
         category order for categoricals).  A respondent with either value
@@ -191,31 +190,25 @@ def rao_scott(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) 
     return _rao_scott(data, design, row, col, strict=True)  # raises instead of returning None
 
 
-def _rao_scott_or_none(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str) -> RaoScottTest | None:
+def _rao_scott_or_none(data: pd.DataFrame, design: Weighting, row: str, col: str) -> RaoScottTest | None:
     """:func:`rao_scott`, or None where it would raise for fewer than two answered levels on a side."""
     return _rao_scott(data, design, row, col, strict=False)
 
 
 @overload
-def _rao_scott(
-    data: pd.DataFrame, design: StratifiedDesign, row: str, col: str, *, strict: Literal[True]
-) -> RaoScottTest: ...
+def _rao_scott(data: pd.DataFrame, design: Weighting, row: str, col: str, *, strict: Literal[True]) -> RaoScottTest: ...
 @overload
-def _rao_scott(
-    data: pd.DataFrame, design: StratifiedDesign, row: str, col: str, *, strict: bool
-) -> RaoScottTest | None: ...
-def _rao_scott(
-    data: pd.DataFrame, design: StratifiedDesign, row: str, col: str, *, strict: bool
-) -> RaoScottTest | None:
+def _rao_scott(data: pd.DataFrame, design: Weighting, row: str, col: str, *, strict: bool) -> RaoScottTest | None: ...
+def _rao_scott(data: pd.DataFrame, design: Weighting, row: str, col: str, *, strict: bool) -> RaoScottTest | None:
     check_aligned(data, design, [row, col])
     r_codes, r_all = _codes(data[row])
     c_codes, c_all = _codes(data[col])
     # One pass over the respondents: per-stratum counts of every (row, col) cell, with "missing"
     # (code −1) as an extra first level of each variable, dropped afterwards to keep the table's
     # base (both answered).  Cells are ordered with the row varying fastest.
-    n_strata = len(design.strata)
+    n_strata = design.n_cells
     size = (r_all + 1) * (c_all + 1)
-    cell = design.codes * size  # cell = h·size + (r + 1) + (r_all + 1)·(c + 1), in place
+    cell = design.cell_codes * size  # cell = h·size + (r + 1) + (r_all + 1)·(c + 1), in place
     cell += r_codes
     cell += (r_all + 1) * c_codes.astype(np.intp)  # codes may be int8: widen before multiplying
     cell += r_all + 2
@@ -225,15 +218,13 @@ def _rao_scott(
 
 @overload
 def rao_scott_counts(
-    design: StratifiedDesign, counts: np.ndarray, row: str, col: str, *, strict: Literal[True]
+    design: Weighting, counts: np.ndarray, row: str, col: str, *, strict: Literal[True]
 ) -> RaoScottTest: ...
 @overload
 def rao_scott_counts(
-    design: StratifiedDesign, counts: np.ndarray, row: str, col: str, *, strict: bool
+    design: Weighting, counts: np.ndarray, row: str, col: str, *, strict: bool
 ) -> RaoScottTest | None: ...
-def rao_scott_counts(
-    design: StratifiedDesign, counts: np.ndarray, row: str, col: str, *, strict: bool
-) -> RaoScottTest | None:
+def rao_scott_counts(design: Weighting, counts: np.ndarray, row: str, col: str, *, strict: bool) -> RaoScottTest | None:
     """:func:`rao_scott` from the per-stratum cell counts of the table's base, shape
     (strata, levels of `col`, levels of `row`); levels with no count are dropped.  Fewer than two
     answered levels on a side raise ``ValueError`` when `strict`, else give None."""
@@ -256,7 +247,7 @@ def rao_scott_counts(
     n_cells = n_rows * n_cols
 
     # Cell proportions: domain means of the cell indicators over the base.
-    w, c_h, n_h = design_arrays(design, 2)
+    w = cell_weights(design, 2)
     m_h = counts.sum(axis=1, keepdims=True)  # base respondents per stratum
     nhat = float(np.sum(w * m_h))
     p = np.sum(w * counts, axis=0) / nhat
@@ -268,8 +259,7 @@ def rao_scott_counts(
         - p[None, :, None] * counts[:, None, :]
         + m_h[:, :, None] * np.outer(p, p)[None, :, :]
     ) / nhat**2
-    scale = (c_h * w * w)[:, :, None]
-    cov = np.sum(scale * (square - linear[:, :, None] * linear[:, None, :] / n_h[:, :, None]), axis=0)
+    cov = design.covariance_from_sums(linear, square)
 
     total_rows = design.n  # R: N <- nrow(mm), every row of the design
     table = (total_rows * p).reshape(n_cols, n_rows).T
@@ -337,7 +327,7 @@ def _upper_tail(cdfc, x: float, *df: float) -> float:
 
 def versus_rest(
     data: pd.DataFrame,
-    design: StratifiedDesign,
+    design: Weighting,
     columns: str | Sequence[str],
     *,
     by: str,
@@ -357,7 +347,7 @@ def versus_rest(
     ----------
     data : pandas.DataFrame
         Row-aligned with `design`.
-    design : StratifiedDesign
+    design : StratifiedDesign or Calibration
     columns : str or sequence of str
         0/1 indicator columns (any numeric column works: means are compared).
     by : str
@@ -382,7 +372,7 @@ def versus_rest(
 
 
 def _means_and_versus_rest(
-    data: pd.DataFrame, design: StratifiedDesign, columns: str | Sequence[str], *, by: str, level: float = 0.95
+    data: pd.DataFrame, design: Weighting, columns: str | Sequence[str], *, by: str, level: float = 0.95
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``survey_mean(..., by=by, level=level)`` and ``versus_rest(..., by=by)`` from one pass over the data.
 
@@ -399,7 +389,7 @@ def _means_and_versus_rest(
     return means, _versus_rest_table(design, names, groups, sums)
 
 
-def _versus_rest_table(design: StratifiedDesign, names: Sequence[str], groups, sums) -> pd.DataFrame:
+def _versus_rest_table(design: Weighting, names: Sequence[str], groups, sums) -> pd.DataFrame:
     """:func:`versus_rest`'s table from the (centred) sums."""
     columns = versus_rest_arrays(design, sums)
     n_groups = groups.size
@@ -413,7 +403,7 @@ def _versus_rest_table(design: StratifiedDesign, names: Sequence[str], groups, s
     return out[list(VERSUS_REST_COLUMNS)]
 
 
-def _group_and_rest(design: StratifiedDesign, sums):
+def _group_and_rest(design: Weighting, sums):
     """The rest of each group's per-stratum sums (all grouped respondents minus the group) and the
     ratio parts of the group and of its rest."""
     rest = {key: getattr(sums, key).sum(axis=1, keepdims=True) - getattr(sums, key) for key in ("count", "s1", "s2")}
@@ -422,11 +412,11 @@ def _group_and_rest(design: StratifiedDesign, sums):
     return rest, own, other
 
 
-def versus_rest_arrays(design: StratifiedDesign, sums) -> dict[str, np.ndarray]:
+def versus_rest_arrays(design: Weighting, sums) -> dict[str, np.ndarray]:
     """The numeric columns of :func:`versus_rest`'s table as (G, J) arrays, from the (centred) sums."""
     rest, own, other = _group_and_rest(design, sums)
     # Disjoint domains: Σ z_g z_rest = 0 respondent by respondent.
-    variance = stratified_variance(design, own.linear - other.linear, own.square + other.square)
+    variance = design.variance_from_sums(own.linear - other.linear, own.square + other.square)
     shift = sums.shift[np.newaxis, :]
     variance, correction = _at_zero_or_full(variance, sums, own, other, rest["count"], shift)
     se = np.sqrt(variance)
@@ -444,7 +434,7 @@ def versus_rest_arrays(design: StratifiedDesign, sums) -> dict[str, np.ndarray]:
     }
 
 
-def versus_rest_score_arrays(design: StratifiedDesign, sums) -> dict[str, np.ndarray]:
+def versus_rest_score_arrays(design: Weighting, sums) -> dict[str, np.ndarray]:
     """The cell test behind the marks: each group against the rest, as a score test.
 
     ``z = (|p̂_g − p̂_rest| − c) / √(p̂₀(1 − p̂₀)(1/n_g* + 1/n_rest*))`` with ``p̂₀`` the share of
@@ -462,7 +452,7 @@ def versus_rest_score_arrays(design: StratifiedDesign, sums) -> dict[str, np.nda
 
     Returns (G, K) arrays ``difference`` (p̂_g − p̂_rest) and ``p_value``.
     """
-    w, _, _ = design_arrays(design, sums.count.ndim)
+    w = cell_weights(design, sums.count.ndim)
     rest, own, other = _group_and_rest(design, sums)
     shift = sums.shift[np.newaxis, :]
     p_group, p_rest = own.estimate + shift, other.estimate + shift

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ppp_survey.constants import ALL, MARK_RULE_TEXT, MIN_BASE, NO_ANSWER, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
-from ppp_survey.survey.design import StratifiedDesign, stratified_design
+from ppp_survey.survey.design import StratifiedDesign, Weighting, stratified_design
 from ppp_survey.survey.estimate import survey_difference, survey_mean
 from ppp_survey.survey.indicators import bottom2, top2
 from ppp_survey.survey.item_sums import ItemSums, indicators, item_sums
@@ -91,7 +91,7 @@ def make_design(
     return stratified_design(responses, population, strata=codebook.stratum.id, fpc=fpc)
 
 
-def _tally_columns(item: Item, parts: ItemSums, design: StratifiedDesign, level: float) -> dict:
+def _tally_columns(item: Item, parts: ItemSums, design: Weighting, level: float) -> dict:
     """tally()'s columns from the question's sums: rows group-major, choices within."""
     n_groups, k = parts.groups.size, len(item.choices)
     base = np.repeat(parts.base, k).astype(int)
@@ -114,7 +114,7 @@ def _tally_columns(item: Item, parts: ItemSums, design: StratifiedDesign, level:
 
 
 def tally(
-    responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None, level: float = 0.95
+    responses: pd.DataFrame, design: Weighting, item: Item, *, by: str | None = None, level: float = 0.95
 ) -> pd.DataFrame:
     """Counts, plain shares and design-based estimates of every choice of one question.
 
@@ -129,9 +129,7 @@ def tally(
     return pd.DataFrame(_tally_columns(item, item_sums(responses, design, item, by), design, level))
 
 
-def tally_by(
-    responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str, level: float = 0.95
-) -> pd.DataFrame:
+def tally_by(responses: pd.DataFrame, design: Weighting, item: Item, *, by: str, level: float = 0.95) -> pd.DataFrame:
     """:func:`tally` for 全体 followed by each group of ``by`` (the rows of a by-group chart)."""
     return pd.concat(
         [tally(responses, design, item, level=level), tally(responses, design, item, by=by, level=level)],
@@ -139,7 +137,7 @@ def tally_by(
     )
 
 
-def gt_table(responses: pd.DataFrame, design: StratifiedDesign, codebook: Codebook) -> pd.DataFrame:
+def gt_table(responses: pd.DataFrame, design: Weighting, codebook: Codebook) -> pd.DataFrame:
     """単純集計: :func:`tally` of every single-answer, Likert and multi-select question, stacked."""
     items = codebook.questions_of_type("sa", "likert", "ma")
     return pd.concat([tally(responses, design, q) for q in items], ignore_index=True)
@@ -165,7 +163,7 @@ class Crosstab:
 
 def crosstab(
     responses: pd.DataFrame,
-    design: StratifiedDesign,
+    design: Weighting,
     item: Item,
     *,
     by: str,
@@ -219,7 +217,7 @@ def _mark(difference: float, p: float) -> str:
     return ""
 
 
-def _tests(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: str) -> pd.DataFrame:
+def _tests(responses: pd.DataFrame, design: Weighting, item: Item, by: str) -> pd.DataFrame:
     """Rao–Scott tests: the whole table (single answer) or each option against the groups (multi-select)."""
     rows = []
     if item.is_multi:
@@ -236,7 +234,7 @@ def _tests(responses: pd.DataFrame, design: StratifiedDesign, item: Item, by: st
     return pd.DataFrame(rows)
 
 
-def _tests_from_sums(parts: ItemSums, design: StratifiedDesign, item: Item, by: str) -> pd.DataFrame:
+def _tests_from_sums(parts: ItemSums, design: Weighting, item: Item, by: str) -> pd.DataFrame:
     """:func:`_tests` from the question's per-stratum counts (the same tables, no second pass).
 
     Rows of each table are the groups of ``by``, columns the answers: the choices (single answer)
@@ -256,7 +254,7 @@ def _tests_from_sums(parts: ItemSums, design: StratifiedDesign, item: Item, by: 
     return pd.DataFrame(rows)
 
 
-def _rao_scott_or_none(data: pd.DataFrame, design: StratifiedDesign, row: str, col: str):
+def _rao_scott_or_none(data: pd.DataFrame, design: Weighting, row: str, col: str):
     """The Rao–Scott test, or None when the table has fewer than two answered levels on a side
     (for example an option nobody chose): there is no association to test, so no marks."""
     base = data[row].notna() & data[col].notna()
@@ -296,7 +294,7 @@ def _test_row(test, item: Item, by: str, code, label: str) -> dict:
 
 
 def likert_summary(
-    responses: pd.DataFrame, design: StratifiedDesign, item: Item, *, by: str | None = None, level: float = 0.95
+    responses: pd.DataFrame, design: Weighting, item: Item, *, by: str | None = None, level: float = 0.95
 ) -> pd.DataFrame:
     """肯定的回答 (top-2 box), 否定的回答 (bottom-2 box) and the mean score of a Likert question.
 
@@ -340,7 +338,7 @@ def likert_summary(
 
 
 def option_difference(
-    responses: pd.DataFrame, design: StratifiedDesign, item: Item, code_a: int, code_b: int, *, by: str | None = None
+    responses: pd.DataFrame, design: Weighting, item: Item, code_a: int, code_b: int, *, by: str | None = None
 ) -> pd.DataFrame:
     """Difference between two options of a multi-select question (same respondents: covariance counted)."""
     a, b = item.option_column(item.choice(code_a)), item.option_column(item.choice(code_b))
