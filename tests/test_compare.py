@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -656,3 +657,70 @@ def test_change_charts_round_half_up_like_the_tables(comparison):
     for v in chart.heatmap.to_numpy(float).ravel():
         if np.isfinite(v):
             assert any(s.startswith(f"{round_half_up(v):+.1f}") for s in shown), v
+
+
+# ------------------------------------------------------------------ raked weights (issue 19, --calibrate)
+
+
+def _scaled_margins_file(margins, total: int, path: Path) -> Path:
+    """The R7 margins scaled to another wave's staff total (largest remainder), written as a margins
+    file, as a personnel section would give them for that year."""
+    lines = ["属性,区分,職員数"]
+    for m in margins:
+        exact = np.array(m.counts, dtype=float) * total / m.total
+        counts = np.floor(exact).astype(int)
+        counts[np.argsort(-(exact - counts))[: total - counts.sum()]] += 1
+        lines += [f"{m.label},{c},{k}" for c, k in zip(m.categories, counts)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def raked(r7, r8, tmp_path_factory):
+    from ppp_survey.spec.margins import load_margins
+
+    m7 = load_margins(REPO / "data" / "raw" / "staff_margins_r7.csv", r7.codebook)
+    path = _scaled_margins_file(m7, 3100, tmp_path_factory.mktemp("margins") / "staff_margins_r8.csv")
+    return replace(r7, margins=m7), replace(r8, margins=load_margins(path, r8.codebook))
+
+
+def test_waves_weighted_differently_are_not_compared(frozen, raked, mapping):
+    """A change must not come from a change of method: a raked wave against a baseline frozen with
+    the 職域 weights (and the reverse) is refused in one Japanese line."""
+    r7_raked, r8_raked = raked
+    with pytest.raises(
+        cmp.BaselineError,
+        match=r"^基準値（R7）の推定は職域別ウェイト、今回（R8）はレイキング後のウェイト（職域・職位・年代）",
+    ):
+        cmp.compare(frozen, r8_raked, mapping)
+    raked_baseline = frozen_baseline.baseline_from_wave(r7_raked)
+    assert raked_baseline.raked_to == ("position", "age") and frozen.raked_to == ()
+    with pytest.raises(cmp.BaselineError, match="方法が違うため比べられない"):
+        cmp.compare(raked_baseline, replace(r8_raked, margins=None), mapping)
+
+
+def test_raked_waves_compare_their_raked_estimates(raked, mapping):
+    """Both waves raked: the 全体 estimates of the change table are each wave's raked estimates
+    (the tables' estimator on the calibration), and they differ from the 職域-weighted ones."""
+    from ppp_survey.analysis import analyse
+
+    r7_raked, r8_raked = raked
+    baseline = frozen_baseline.baseline_from_wave(r7_raked)
+    assert "raked to 職域 and position, age" in baseline.manifest["method"]["estimates"]
+    rows = cmp.compare(baseline, r8_raked, mapping).rows
+    overall = rows[(rows["group"] == "全体") & (rows["kind"] != "rate")].set_index("indicator")
+    checked = 0
+    for wave, column in ((r7_raked, "estimate_base"), (r8_raked, "estimate_new")):
+        a = analyse(wave.responses, wave.frame, wave.codebook, margins=wave.margins, calibrate=True)
+        gt = a.gt[a.gt["question"] == "q1"]
+        for code, estimate in zip(gt["code"], gt["estimate"]):
+            key = f"q1:choice:{code}"
+            if key in overall.index:
+                assert overall.loc[key, column] == pytest.approx(estimate, rel=1e-12)
+                checked += 1
+    assert checked >= 6
+    plain = cmp.compare(
+        frozen_baseline.baseline_from_wave(replace(r7_raked, margins=None)), replace(r8_raked, margins=None), mapping
+    ).rows
+    plain = plain[(plain["group"] == "全体") & (plain["kind"] != "rate")].set_index("indicator")
+    assert not np.allclose(overall["estimate_new"], plain.loc[overall.index, "estimate_new"])

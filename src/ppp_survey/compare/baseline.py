@@ -67,6 +67,12 @@ class Baseline:
         the indicators and rates carry the pool label."""
         return {label: tuple(members) for label, members in self.manifest.get("pools", {}).items()}
 
+    @property
+    def raked_to(self) -> tuple[str, ...]:
+        """The margins (attribute ids, e.g. ``position``, ``age``) the baseline's weights were raked
+        to besides 職域 (``--calibrate``); () for the 職域 weights ``N_h/n_h``."""
+        return tuple(self.manifest.get("method", {}).get("raked_to", ()))
+
     def describe(self) -> str:
         """One line naming the baseline, for reports: wave, folder and manifest hash."""
         where = f"{self.folder.name}, " if self.folder else ""  # the folder's name, never a path
@@ -195,17 +201,30 @@ def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], di
         },
         "synthetic": bool(wave.synthetic),
         "source_note": wave.note,
-        "method": {
-            "estimates": "stratified by 職域, weights N_h/n_h, 95% logit intervals",
-            "se": "with finite population correction",
-            "se_nofpc": "without it",
-            "min_group": int(min_group),
-        },
+        "method": _method(wave, min_group),
         **({"pools": {label: list(members) for label, members in pools.items()}} if pools else {}),
         "inputs": wave.inputs,
         "files": [{"path": n, "sha256": hashlib.sha256(b).hexdigest()} for n, b in files.items()],
     }
     return files, manifest
+
+
+def _method(wave: Wave, min_group: int) -> dict:
+    """How the baseline's estimates were made (the manifest's ``method``)."""
+    if wave.margins is None:
+        estimates = "stratified by 職域, weights N_h/n_h, 95% logit intervals"
+        raked: dict = {}
+    else:
+        columns = list(wave.margins.attributes)
+        estimates = f"stratified by 職域, weights raked to 職域 and {', '.join(columns)}, 95% logit intervals"
+        raked = {"raked_to": columns}
+    return {
+        "estimates": estimates,
+        **raked,
+        "se": "with finite population correction",
+        "se_nofpc": "without it",
+        "min_group": int(min_group),
+    }
 
 
 def _baseline_from_files(files: dict[str, bytes], manifest: dict, *, manifest_sha256, folder) -> Baseline:

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri  # not scipy.stats: slow to import
 
-from ppp_survey.compare.baseline import Baseline, baseline_from_wave
+from ppp_survey.compare.baseline import Baseline, BaselineError, baseline_from_wave
 from ppp_survey.compare.groups import compared_groups, grouped_baseline
 from ppp_survey.compare.wave import Wave, as_wave, wave_indicators
 from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP, MIN_BASE, SUPPRESSED
@@ -191,8 +191,15 @@ def compare(
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, baseline.codebook, wave.codebook)
     _check_codebooks(mapping, baseline, wave)
+    _check_weights(baseline, wave)
     wave, new_pools = wave.protected(min_group)  # small 職域 pooled before anything is estimated
     groups = compared_groups(mapping.compared_groups, baseline.pools, new_pools)
+    merged = [g.name for g in groups if len(g.old) > 1]
+    if baseline.raked_to and merged:
+        raise BaselineError(
+            f"基準値（{baseline.wave}）はレイキング後のウェイトで凍結されているため、匿名性のために統合した職域"
+            f"（{'、'.join(merged)}）の推定を基準値の職域別の数値から作れない。--calibrate を外して比べる"
+        )
     new_groups = {lab: g.name for g in groups for lab in g.new}
     new = wave_indicators(wave, groups=new_groups, order=[g.name for g in groups], min_group=min_group)
     old = grouped_baseline(baseline, groups)
@@ -238,6 +245,23 @@ def compare(
         adjust=adjust,
         not_compared=mapping.not_compared(),
         note="\n".join(x for x in (baseline.manifest.get("source_note", ""), wave.note) if x),
+    )
+
+
+def _check_weights(baseline: Baseline, wave: Wave) -> None:
+    """Both waves weighted alike: a change must not come from a change of method (raked vs 職域 weights)."""
+    old, new = baseline.raked_to, tuple(wave.margins.attributes) if wave.margins is not None else ()
+    if old == new:
+        return
+
+    def said(codebook: Codebook, margins: tuple[str, ...]) -> str:
+        labels = [next((a.label for a in codebook.attributes if a.id == m), m) for m in margins]
+        return f"レイキング後のウェイト（職域・{'・'.join(labels)}）" if margins else "職域別ウェイト"
+
+    raise BaselineError(
+        f"基準値（{baseline.wave}）の推定は{said(baseline.codebook, old)}、今回（{wave.label}）は"
+        f"{said(wave.codebook, new)}で、方法が違うため比べられない。"
+        "基準値を今回と同じ指定（--margins と --calibrate の有無）で凍結し直すか、今回の指定を基準値に合わせる"
     )
 
 
@@ -379,7 +403,9 @@ def _verdict(diff: float, p: float, direction: str, held: bool, alpha: float) ->
     if held:
         return SUPPRESSED
     if direction == "descriptive":
-        return "変化なし（記述）" if diff == 0 else (f"{INCREASED}（記述）" if diff > 0 else f"{DECREASED}（記述）")
+        if abs(diff) < 1e-12:  # a rate counted twice the same way may differ in the last bit
+            return "変化なし（記述）"
+        return f"{INCREASED}（記述）" if diff > 0 else f"{DECREASED}（記述）"
     if not np.isfinite(p) or p >= alpha:
         return NO_CHANGE
     if direction == "neutral":

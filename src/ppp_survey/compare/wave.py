@@ -22,6 +22,7 @@ import pandas as pd
 
 from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP
 from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.spec.margins import Margins
 from ppp_survey.spec.resources import codebook_source, resolve_codebook
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind, top2
 from ppp_survey.survey.privacy import protect, suppress_cells
@@ -69,7 +70,9 @@ class Wave:
     """One wave: respondents, codebook and staff frame, with the hashes of the files they came from.
 
     ``frame`` is :func:`~ppp_survey.spec.frame.load_frame`'s table (``domain``, ``population``);
-    ``inputs`` maps ``data``/``frame``/``codebook`` to ``{"file": name, "sha256": hex}``.
+    ``inputs`` maps ``data``/``frame``/``codebook`` (and ``margins``) to ``{"file": name, "sha256": hex}``.
+    ``margins``: the staff list's margins (職位, 年代, …) the wave's weights are raked to
+    (``--calibrate``); None: the 職域 weights ``N_h/n_h``.
     """
 
     codebook: Codebook
@@ -78,6 +81,12 @@ class Wave:
     note: str = ""
     synthetic: bool = False
     inputs: dict = field(default_factory=dict)
+    margins: Margins | None = None
+
+    @property
+    def raked(self) -> bool:
+        """Whether the wave's estimates use weights raked to :attr:`margins`."""
+        return self.margins is not None
 
     @property
     def label(self) -> str:
@@ -85,10 +94,13 @@ class Wave:
         return self.codebook.survey.wave
 
     def design(self, *, fpc: bool = True):
-        """The post-stratified design (strata = 職域, N_h from the frame)."""
+        """The weights of the wave's estimates: the post-stratified design (strata = 職域, N_h from the
+        frame), raked to :attr:`margins` when the wave has them."""
+        from ppp_survey.survey.calibration import rake
         from ppp_survey.survey.tables import make_design
 
-        return make_design(self.responses, self.frame, self.codebook, fpc=fpc)
+        design = make_design(self.responses, self.frame, self.codebook, fpc=fpc)
+        return design if self.margins is None else rake(self.responses, design, self.margins.targets())
 
     @property
     def rates(self) -> pd.DataFrame:
@@ -153,8 +165,10 @@ def wave_from_responses(
     *,
     synthetic: bool = True,
     inputs: dict | None = None,
+    margins: Margins | None = None,
 ) -> Wave:
-    """A wave from an in-memory respondent table (e.g. :func:`ppp_survey.synth.generator.generate`'s)."""
+    """A wave from an in-memory respondent table (e.g. :func:`ppp_survey.synth.generator.generate`'s);
+    with ``margins`` its estimates use weights raked to them (``--calibrate``)."""
     from ppp_survey.text import source_note
 
     n = int(responses[codebook.stratum.id].notna().sum())
@@ -175,7 +189,15 @@ def wave_from_responses(
             "frame": {"file": "(in memory)", "sha256": _table_hash(frame)},
             "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()},
         }
-    return Wave(codebook=codebook, responses=responses, frame=frame, note=note, synthetic=synthetic, inputs=inputs)
+    return Wave(
+        codebook=codebook,
+        responses=responses,
+        frame=frame,
+        note=note,
+        synthetic=synthetic,
+        inputs=inputs,
+        margins=margins,
+    )
 
 
 def as_wave(obj) -> Wave:
@@ -277,7 +299,7 @@ def wave_indicators(
         by = "__group__"
         cats = list(order or dict.fromkeys(groups.values()))
         data[by] = pd.Categorical(wave.responses[stratum].astype(object).map(groups), categories=cats)
-    designs = {fpc: _design(wave, fpc) for fpc in (True, False)}
+    designs = {fpc: wave.design(fpc=fpc) for fpc in (True, False)}
     parts = [_rate_rows(wave, groups, None if by is None else list(data[by].cat.categories))]
     for b in [None, by] if by else [None]:
         est = {fpc: survey_mean(data, d, names, by=b) for fpc, d in designs.items()}
@@ -313,12 +335,6 @@ def _top2(responses: pd.DataFrame, item: Item) -> np.ndarray:
     values = responses[item.id]
     answered = values.notna().to_numpy()
     return np.where(answered, values.isin([c.label for c in top2(item)]).to_numpy(), np.nan)
-
-
-def _design(wave: Wave, fpc: bool):
-    from ppp_survey.survey.tables import make_design
-
-    return make_design(wave.responses, wave.frame, wave.codebook, fpc=fpc)
 
 
 def _rate_rows(wave: Wave, groups: dict[str, str] | None, order: list[str] | None) -> pd.DataFrame:

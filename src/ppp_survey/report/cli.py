@@ -284,7 +284,13 @@ def _wave(opts: ReportOptions, loaded, frame, codebook):
         "frame": {"file": Path(opts.frame).name, "sha256": sha256_file(opts.frame)},
         "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()},
     }
-    return wave_from_responses(loaded.responses, frame, codebook, synthetic=opts.synthetic, inputs=inputs)
+    margins = None
+    if opts.calibrate and opts.margins is not None:  # the wave's estimates on the raked weights, as its tables
+        margins = load_margins(opts.margins, codebook)
+        inputs["margins"] = {"file": Path(opts.margins).name, "sha256": sha256_file(opts.margins)}
+    return wave_from_responses(
+        loaded.responses, frame, codebook, synthetic=opts.synthetic, inputs=inputs, margins=margins
+    )
 
 
 def compare_waves(
