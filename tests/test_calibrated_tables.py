@@ -23,7 +23,7 @@ from ppp_survey.survey.calibration import rake
 from ppp_survey.survey.estimate import survey_mean, survey_total
 from ppp_survey.survey.item_sums import indicators
 from ppp_survey.survey.significance import rao_scott
-from ppp_survey.survey.tables import crosstab, likert_summary, tally
+from ppp_survey.survey.tables import CALIBRATED_NOTE, DESIGN_NOTE, crosstab, likert_summary, table_notes, tally
 
 MARGINS = BASELINE.parent / "staff_margins_r7.csv"
 
@@ -158,3 +158,5 @@ def test_calibrate_puts_every_table_on_the_raked_weights(survey):
         raked.crosstabs[("q2", "position")].cells["estimate"], plain.crosstabs[("q2", "position")].cells["estimate"]
     )
     assert "レイキング" in raked.source_note(synthetic=True) and "レイキング" not in plain.source_note(synthetic=True)
+    assert CALIBRATED_NOTE in table_notes(raked.crosstabs[("q2", "position")])
+    assert DESIGN_NOTE in table_notes(plain.crosstabs[("q2", "position")])

@@ -21,7 +21,14 @@ LOGIC = re.compile(r"\.groupby\(|\.value_counts\(|\.mean\(|\.sum\(|np\.|pd\.cros
 ID_LITERAL = re.compile(r"""["']q\d+["']|["']domain["']""")
 # A call that draws a chart: each must show one image in the executed notebook.
 PLOT_CALL = re.compile(r"\bplot_\w+\(")
-SETTINGS = ("PPP_SURVEY_DATA", "PPP_SURVEY_FRAME", "PPP_SURVEY_CODEBOOK", "PPP_SURVEY_BASELINE", "PPP_SURVEY_MAPPING")
+SETTINGS = (
+    "PPP_SURVEY_DATA",
+    "PPP_SURVEY_FRAME",
+    "PPP_SURVEY_CODEBOOK",
+    "PPP_SURVEY_BASELINE",
+    "PPP_SURVEY_MAPPING",
+    "PPP_SURVEY_MARGINS",
+)
 BANNER = "【架空データ】"
 
 

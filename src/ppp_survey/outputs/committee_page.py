@@ -43,7 +43,7 @@ from ppp_survey.outputs.survey_sheets import BASE_NOTE
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.spec.codebook import Item
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.survey.tables import DESIGN_NOTE
+from ppp_survey.survey.tables import design_note
 from ppp_survey.text import ROUNDING_NOTE, pct
 
 __all__ = [
@@ -448,7 +448,7 @@ def method_notes(analysis: Analysis, policy: PolicyResult | None, note: str, *, 
             )
             + ROUNDING_NOTE,
         ),
-        ("推定方法", DESIGN_NOTE + "政策マトリクスの判定はこの推定値と95%信頼区間による。"),
+        ("推定方法", design_note(analysis.weights) + "政策マトリクスの判定はこの推定値と95%信頼区間による。"),
         (
             "匿名性の確保",
             f"回答者が{analysis.min_group}人未満の区分は、推定の前にほかの区分と統合し、すべての図表で一つの区分として"

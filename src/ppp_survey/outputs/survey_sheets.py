@@ -16,7 +16,7 @@ from ppp_survey.constants import ALL, NO_ANSWER
 from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.ingest.load import ValidationReport
 from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet, mark_format
-from ppp_survey.survey.tables import DESIGN_NOTE, mark_legend, table_notes
+from ppp_survey.survey.tables import design_note, mark_legend, table_notes
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 PCT = "0.0"
@@ -110,7 +110,8 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sh
         ("基数", BASE_NOTE),
         (
             "推定方法",
-            DESIGN_NOTE + "信頼区間はロジット変換（Rのsvyciprop既定）、0%・100%・基数30未満はKorn–Graubard法による。",
+            design_note(analysis.weights)
+            + "信頼区間はロジット変換（Rのsvyciprop既定）、0%・100%・基数30未満はKorn–Graubard法による。",
         ),
         ("ウェイト", _weights_line(analysis)),
         ("有意差の記号", mark_legend(analysis.marks)),
@@ -298,7 +299,7 @@ def _likert_block(analysis: Analysis) -> Block:
     table["基数"] = lk["base_n"].to_numpy()
     notes = (
         "肯定的回答＝上位2区分、否定的回答＝下位2区分の割合（%、わからないを含む回答者が基数）。平均点は4点尺度（わからないを除く）。",
-        DESIGN_NOTE,
+        design_note(analysis.weights),
         ROUNDING_NOTE,
     )
     return Block("肯定的回答・否定的回答・平均点", table, formats={c: "0.0#" for c in table.columns[5:]}, notes=notes)

@@ -65,6 +65,17 @@ DESIGN_NOTE = (
     "推定値・標準誤差・95%信頼区間は、職域ごとの回答者をその職域の職員からの無作為抽出とみなし（職域内で回答の有無は"
     "ランダムと仮定）、職域別に重み付け（職員数/回答者数）し有限母集団修正を行った層化推定。"
 )
+CALIBRATED_NOTE = (
+    "推定値・標準誤差・95%信頼区間は、職域別の重み（職員数/回答者数）を、職域と職位・年代などの職員数（周辺分布）の"
+    "すべてに一致するよう調整した重み（レイキング）による推定。標準誤差は調整の残差による線形化（Rのcalibrateと同じ）で、"
+    "有限母集団修正を行った。"
+)
+
+
+def design_note(weights: Weighting) -> str:
+    """How the estimates of a table were made: the design's 職域 weights or the raked ones."""
+    return DESIGN_NOTE if isinstance(weights, StratifiedDesign) else CALIBRATED_NOTE
+
 
 TALLY_COLUMNS = (
     "question",
@@ -151,6 +162,7 @@ class Crosstab:
     ``p_value``, ``mark`` (▲△▼▽ or ''), ``reference`` (True for 参考値: base n < 30, not tested).
     ``tests``: one row per Rao–Scott test (one per table; per option for multi-select):
     ``question, by, code, label, n, f, df_num, df_den, p_value, chisq, pearson``.
+    ``method``: how the estimates were made (:func:`design_note`), printed under the table.
     """
 
     item: Item
@@ -159,6 +171,7 @@ class Crosstab:
     tests: pd.DataFrame
     by_label: str = ""
     marks: MarkRule = MarkRule.HOLM
+    method: str = DESIGN_NOTE
 
 
 def crosstab(
@@ -199,7 +212,15 @@ def crosstab(
         _mark(diff, p) if ok else "" for ok, diff, p in zip(testable.tolist(), difference.tolist(), p_value.tolist())
     ]
     cells.update(difference=difference, p_value=np.where(reference, np.nan, p_value), reference=reference, mark=mark)
-    return Crosstab(item=item, by=by, cells=pd.DataFrame(cells), tests=tests, by_label=by_label or by, marks=marks)
+    return Crosstab(
+        item=item,
+        by=by,
+        cells=pd.DataFrame(cells),
+        tests=tests,
+        by_label=by_label or by,
+        marks=marks,
+        method=design_note(design),
+    )
 
 
 def _adjust(p_value: np.ndarray, testable: np.ndarray, rule: MarkRule) -> np.ndarray:
@@ -398,7 +419,8 @@ def display_crosstab(ct: Crosstab, *, weighted: bool = False) -> pd.DataFrame:
 
 
 def table_notes(ct: Crosstab | None = None) -> list[str]:
-    """The notes printed under a table: test result, legend, method, rounding."""
+    """The notes printed under a table: test result, legend, method (the crosstab's weights; the
+    design's 職域 weights without one), rounding."""
     notes = []
     if ct is not None:
         for row in ct.tests.itertuples():
@@ -410,4 +432,4 @@ def table_notes(ct: Crosstab | None = None) -> list[str]:
                 f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, {p_text(row.p_value)}"
             )
         notes.append(mark_legend(ct.marks))
-    return [*notes, DESIGN_NOTE, ROUNDING_NOTE]
+    return [*notes, ct.method if ct is not None else DESIGN_NOTE, ROUNDING_NOTE]
