@@ -76,3 +76,27 @@ def test_run_with_the_illustrative_frame_says_so(real_named, tmp_path, capsys):
     assert not (out / "data" / "processed" / "集計表.xlsx").exists()
     page = (out / "figures" / "2-08_政策マトリクス.html").read_text(encoding="utf-8")
     assert "架空データ" in page
+
+
+def test_illustrative_margins_label_outputs_too(real_named, tmp_path, capsys):
+    """Issue 19: a real export and a real frame raked to the bundled (illustrative) margins are
+    labelled 架空データ, with a notice naming the margins file; real margins are not."""
+    frame = tmp_path / "職員数.csv"
+    lines = FRAME.read_text(encoding="utf-8").splitlines()
+    frame.write_text("\n".join(x for x in lines if not x.startswith("#")) + "\n", encoding="utf-8")
+    margins = REPO / "data" / "raw" / "staff_margins_r7.csv"
+    assert illustrative_frame(margins) is not None
+    opts = options("--data", str(real_named), "--frame", str(frame), "--margins", str(margins), "--calibrate")
+    assert opts.synthetic and opts.illustrative_margins and not opts.illustrative_frame
+    real = tmp_path / "周辺分布.csv"
+    real.write_text(
+        "\n".join(x for x in margins.read_text(encoding="utf-8").splitlines() if not x.startswith("#")) + "\n",
+        encoding="utf-8",
+    )
+    assert not options("--data", str(real_named), "--frame", str(frame), "--margins", str(real)).synthetic
+    out = tmp_path / "out"
+    argv = ["--data", str(real_named), "--frame", str(frame), "--margins", str(margins), "--calibrate"]
+    assert main([*argv, "--out", str(out), "--no-paper"]) == 0
+    err = capsys.readouterr().err
+    assert "注意: 職員数の周辺分布 staff_margins_r7.csv の職員数は例示（架空）です" in err and "--margins" in err
+    assert (out / "data" / "processed" / "集計表_架空データ.xlsx").is_file()

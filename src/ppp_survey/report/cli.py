@@ -79,6 +79,8 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
     with output_lock(opts.out), Staging(opts.out) as stage:
         if opts.illustrative_frame:  # once the folder is ours: a refused run prints its one line only
             progress(illustrative_frame_notice(opts.frame))
+        if opts.illustrative_margins and opts.margins is not None:
+            progress(illustrative_frame_notice(opts.margins, what="職員数の周辺分布", option="--margins"))
         if stage.recovered:
             progress("        前回中断された出力の置き換えを元に戻しました")
         staged = replace(opts, out=stage.new)
@@ -235,13 +237,14 @@ def load_export(opts: ReportOptions, codebook, progress: Callable[[str], None]):
     return loaded
 
 
-def illustrative_frame_notice(frame: Path) -> str:
-    """The line that says a run is weighted by an illustrative staff frame and labelled 架空データ."""
+def illustrative_frame_notice(frame: Path, *, what: str = "職員数フレーム", option: str = "--frame") -> str:
+    """The line that says a run is weighted by an illustrative staff frame (or margins file) and
+    labelled 架空データ."""
     line, _ = illustrative_frame(frame) or (0, "")
     where = f"（{line}行目の注記）" if line else ""
     return (
-        f"注意: 職員数フレーム {Path(frame).name} の職員数は例示（架空）です{where}。"
-        "すべての出力に「架空データ」と明記します（実際の職員数のCSVを --frame に指定すると外れます）"
+        f"注意: {what} {Path(frame).name} の職員数は例示（架空）です{where}。"
+        f"すべての出力に「架空データ」と明記します（実際の職員数のCSVを {option} に指定すると外れます）"
     )
 
 

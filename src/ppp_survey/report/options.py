@@ -69,6 +69,7 @@ class ReportOptions:
     margins: Path | None = None  # --margins: 職位別・年代別などの職員数 (issue 19)
     calibrate: bool = False  # --calibrate: every estimate, test and matrix evidence on the raked weights
     illustrative_frame: bool = False  # the frame says it is illustrative: outputs labelled 架空データ
+    illustrative_margins: bool = False  # so does the margins file (--margins)
 
     @property
     def figures(self) -> Path:
@@ -207,14 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def options_from_args(args: argparse.Namespace) -> ReportOptions:
+    """The options of a run. A ``--data`` without ``--frame`` is refused (:class:`OptionError`):
+    the bundled frame's breakdown is illustrative, and weighting a real export by it would make
+    numbers that look real. A frame or a margins file that says it is illustrative
+    (:func:`illustrative_frame`) labels every output 架空データ."""
     if getattr(args, "calibrate", False) and getattr(args, "margins", None) is None:
         raise PppSurveyError(
             "--calibrate には --margins（職位別・年代別の職員数のCSV: 列「属性,区分,職員数」）が必要。両方を指定する"
         )
-    """The options of a run. A ``--data`` without ``--frame`` is refused (:class:`OptionError`):
-    the bundled frame's breakdown is illustrative, and weighting a real export by it would make
-    numbers that look real. A frame that says it is illustrative (:func:`illustrative_frame`)
-    labels every output 架空データ."""
     root = default_root()
     if args.data is not None and args.frame is None:
         raise OptionError(NO_FRAME.format(frame=DEFAULT_FRAME.as_posix()))
@@ -222,13 +223,16 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
     frame = args.frame or root / DEFAULT_FRAME
     out = args.out or root
     illustrative = illustrative_frame(frame) is not None
+    illustrative_margins = args.margins is not None and illustrative_frame(args.margins) is not None
     return ReportOptions(
         data=data,
         frame=frame,
         codebook=args.codebook,
         out=out,
         on_invalid=args.on_invalid,
-        synthetic=bool(args.synthetic or _SYNTHETIC_NAME.search(Path(data).name) or illustrative),
+        synthetic=bool(
+            args.synthetic or _SYNTHETIC_NAME.search(Path(data).name) or illustrative or illustrative_margins
+        ),
         weighted=args.weighted,
         min_group=args.min_group,
         marks=args.marks,
@@ -243,11 +247,12 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         margins=args.margins,
         calibrate=args.calibrate,
         illustrative_frame=illustrative,
+        illustrative_margins=illustrative_margins,
     )
 
 
 def illustrative_frame(path: str | Path) -> tuple[int, str] | None:
-    """``(line, text)`` of the first ``#`` comment line of a staff frame that says its numbers are
+    """``(line, text)`` of the first ``#`` comment line of a staff frame (or margins file) that says its numbers are
     illustrative (架空, 例示, illustrative, synthetic), as the bundled frames do; ``None`` for any
     other frame, and for a file that cannot be read (loading the frame then says what is wrong).
 
