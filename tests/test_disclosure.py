@@ -60,14 +60,16 @@ def _complete(responses: pd.DataFrame, cb) -> np.ndarray:
 
 def _swap(responses: pd.DataFrame, cb, attr: str, small: str, partner: str, k: int) -> pd.DataFrame:
     """Exchange the group labels of k respondents of ``small`` and k of ``partner`` chosen so that
-    their answers differ: the small group's answers change, every group's size stays."""
+    the small group's answers change: the k partners all gave one answer to 2-(2) that not all of the
+    k small-group members gave (so its count in the small group rises); every group's size stays."""
     out = responses.copy()
     ok = _complete(responses, cb)
     mine = np.flatnonzero((responses[attr] == small).to_numpy() & ok)[:k]
     answers = responses[cb.item("q2").id].astype(str).to_numpy()
-    theirs = [
-        i for i in np.flatnonzero((responses[attr] == partner).to_numpy() & ok) if answers[i] not in set(answers[mine])
-    ][: len(mine)]
+    candidates = np.flatnonzero((responses[attr] == partner).to_numpy() & ok)
+    common = pd.Series(answers[candidates]).value_counts().index  # the partner's most frequent answers first
+    answer = next(a for a in common if (answers[mine] != a).any())
+    theirs = [i for i in candidates if answers[i] == answer][: len(mine)]
     assert len(mine) == len(theirs) > 0, (attr, small, partner)
     out.loc[out.index[mine], attr] = partner
     out.loc[out.index[theirs], attr] = small

@@ -171,11 +171,11 @@ def test_nobody_ticking_an_option_is_flagged_for_multi_select_only(frame, codebo
     flags = analysis.audit[(analysis.audit["reason"] == UNIFORM) & (analysis.audit["by"] == "domain")]
     assert "教育・保育" in set(flags.loc[flags["question"] == "q4", "group"])
     # a single-answer choice nobody gave is not a disclosure of everyone's answer
-    q2 = analysis.crosstabs[("q2", "domain")].cells
-    zero = set(q2.loc[(q2["share"] == 0.0) & (q2["base_n"] > 0), "group"])
-    full = set(q2.loc[q2["share"] == 1.0, "group"])
-    assert set(flags.loc[flags["question"] == "q2", "group"]) == full
-    assert zero - full  # the synthetic data do have 0% single-answer cells (技能労務 on q2)
+    q1 = analysis.crosstabs[("q1", "domain")].cells
+    zero = set(q1.loc[(q1["share"] == 0.0) & (q1["base_n"] > 0), "group"])
+    full = set(q1.loc[q1["share"] == 1.0, "group"])
+    assert set(flags.loc[flags["question"] == "q1", "group"]) == full
+    assert zero - full  # the synthetic data do have 0% single-answer cells (消防 and 技能労務: q1 重要ではない)
 
 
 def test_interrupted_write_leaves_nothing(tmp_path):

@@ -130,6 +130,10 @@ def generate(  # noqa: C901 (the generator's documented steps, one branch per qu
                 free.append(pd.DataFrame({"index": rows, "item": item.id, "field": "other", "text": texts}))
         else:
             data[item.id] = _single(rng, item, p, strata, nonresponse if item.role != "stratum" else 0.0)
+    for item_id, rule in (spec.get("dependence") or {}).items():  # issue 19: on a second random stream
+        item = _dependence_item(codebook, item_id, rule, data)
+        dependent = np.random.default_rng([seed, 19])
+        data[item_id] = _dependent(dependent, item, params.get(item_id, {}), rule, data, strata)
     for item in codebook.questions_of_type("text"):
         rows = np.flatnonzero(rng.random(size) < float(spec.get("comment_rate", 0.0)))
         if rows.size and spec.get("comments"):
@@ -190,6 +194,71 @@ def _single(rng: np.random.Generator, item: Item, p: dict, strata: np.ndarray, n
     picks = (u[:, None] > np.cumsum(probs, axis=1)).sum(axis=1)
     values = np.array(item.labels, dtype=object)[np.minimum(picks, len(item.choices) - 1)]
     values[rng.random(len(strata)) < nonresponse] = None
+    return values
+
+
+def _dependence_item(codebook: Codebook, item_id: str, rule: dict, data: dict) -> Item:
+    """The item a ``dependence`` entry redraws, after checking the entry against the codebook: a
+    single-answer item, favourable codes among its choices, effects on known items and their labels
+    (a misspelt label would otherwise add nothing, silently)."""
+    where = f"架空データの設定 dependence.{item_id}"
+    ids = [it.id for it in codebook.items if not it.is_multi and it.type != "text"]  # single-answer items
+    if item_id not in ids or item_id == codebook.stratum.id:
+        raise PppSurveyError(
+            f"{where}: 「{item_id}」は単一回答の設問のidではない（あるのは {'、'.join(ids)}）。idを直す"
+        )
+    item = codebook.item(item_id)
+    codes = [c.code for c in item.choices]
+    favourable = rule.get("favourable") or []
+    if not favourable or any(int(c) not in codes for c in favourable):
+        raise PppSurveyError(
+            f"{where}.favourable: {favourable}に{item.display}の選択肢の番号（{'、'.join(map(str, codes))}）"
+            "でないものがある（または空）。肯定的な回答の番号を書く"
+        )
+    for column, effects in (rule.get("log_odds") or {}).items():
+        if column not in ids or column == item_id:
+            raise PppSurveyError(
+                f"{where}.log_odds: 「{column}」は単一回答の項目のidではない（あるのは {'、'.join(ids)}）。idを直す"
+            )
+        other = codebook.item(column)
+        unknown = [str(label) for label in effects if label not in other.labels]
+        if unknown:
+            raise PppSurveyError(
+                f"{where}.log_odds.{column}: 「{'」「'.join(unknown)}」は{other.display}の選択肢"
+                f"（{'、'.join(other.labels)}）にない。選択肢の表記どおりに書く"
+            )
+    return item
+
+
+def _dependent(rng: np.random.Generator, item: Item, p: dict, rule: dict, data: dict, strata: np.ndarray) -> np.ndarray:
+    """Draw a single-answer item again so that its favourable answers depend on other answers (spec
+    ``dependence``): log-odds = the 職域's (``probs``) + an intercept per 職域 keeping its expected share
+    + the listed log odds ratios; blanks of the first draw stay blank."""
+    probs = _probs(item, p, strata, len(item.choices))
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    favourable = np.isin([c.code for c in item.choices], [int(c) for c in rule["favourable"]])
+    share = probs[:, favourable].sum(axis=1)
+    shift = np.zeros(len(strata))
+    for column, effects in (rule.get("log_odds") or {}).items():
+        shift += pd.Series(np.asarray(data[column], dtype=object)).map(effects).fillna(0.0).to_numpy(dtype=float)
+    base = np.log(share / (1.0 - share)) + shift
+    intercept = np.zeros(len(strata))
+    for label in np.unique(strata):
+        rows = strata == label
+        low, high = -20.0, 20.0
+        for _ in range(60):  # bisection: the intercept that keeps the 職域's expected favourable share
+            mid = 0.5 * (low + high)
+            if np.mean(1.0 / (1.0 + np.exp(-(base[rows] + mid)))) < share[rows].mean():
+                low = mid
+            else:
+                high = mid
+        intercept[rows] = 0.5 * (low + high)
+    chosen = rng.random(len(strata)) < 1.0 / (1.0 + np.exp(-(base + intercept)))
+    within = np.where(chosen[:, None], probs * favourable, probs * ~favourable)
+    within = within / within.sum(axis=1, keepdims=True)
+    picks = (rng.random(len(strata))[:, None] > np.cumsum(within, axis=1)).sum(axis=1)
+    values = np.array(item.labels, dtype=object)[np.minimum(picks, len(item.choices) - 1)]
+    values[pd.isna(pd.Series(np.asarray(data[item.id], dtype=object))).to_numpy()] = None
     return values
 
 
