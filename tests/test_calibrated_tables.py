@@ -160,3 +160,35 @@ def test_calibrate_puts_every_table_on_the_raked_weights(survey):
     assert "レイキング" in raked.source_note(synthetic=True) and "レイキング" not in plain.source_note(synthetic=True)
     assert CALIBRATED_NOTE in table_notes(raked.crosstabs[("q2", "position")])
     assert DESIGN_NOTE in table_notes(plain.crosstabs[("q2", "position")])
+
+
+def test_rake_bounds_keep_every_factor_and_are_recorded(survey, tmp_path, capsys):
+    """--rake-bounds L,U: every raked weight within L–U times its 職域 weight, every margin still met,
+    the limits said on screen and in the manifest; a wrong value or one without --margins stops with
+    one Japanese line (exit 2)."""
+    import json
+
+    from ppp_survey.report.cli import main
+
+    a = survey.analysis
+    margins = load_margins(MARGINS, a.source_codebook or a.codebook)
+    bounded = analyse(survey.loaded.responses, survey.frame, a.source_codebook, margins=margins, bounds=(0.7, 1.4))
+    g = bounded.calibration.g
+    assert g.min() >= 0.7 - 1e-12 and g.max() <= 1.4 + 1e-12 and (g.min() <= 0.7 + 1e-9 or g.max() >= 1.4 - 1e-9)
+    assert bounded.calibration.margin_table()["relative_error"].max() < 1e-9
+    out = tmp_path / "out"
+    argv = ["--margins", str(MARGINS), "--calibrate", "--rake-bounds", "0.7,1.4", "--out", str(out), "--no-paper"]
+    assert main(argv) == 0
+    assert "調整係数 0.7～1.4倍" in capsys.readouterr().err
+    manifest = json.loads((out / "data" / "processed" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["rake_bounds"] == "(0.7, 1.4)"
+    for bad, message in (
+        (["--rake-bounds", "2,3"], "0 < 下限 ≤ 1 ≤ 上限"),
+        (["--rake-bounds", "abc"], "読めない"),
+        (["--rake-bounds", "0.99,1.01"], "職位「"),
+    ):
+        assert main(["--margins", str(MARGINS), *bad, "--out", str(tmp_path / "x"), "--no-paper"]) == 2
+        last = capsys.readouterr().err.splitlines()[-1]  # bounds that cannot be met stop the run after its notices
+        assert last.startswith("エラー: ") and message in last, last
+    assert main(["--rake-bounds", "0.5,2", "--out", str(tmp_path / "y")]) == 2
+    assert "--rake-bounds には --margins" in capsys.readouterr().err

@@ -348,7 +348,8 @@ def test_bounds_hold_and_the_solution_is_truncated_raking(api):
 
 
 @pytest.mark.parametrize(
-    ("bounds", "message"), [((0.95, 1.05), "bounds=\\(0.95, 1.05\\) の範囲では"), ((0.85, 1.2), "収束しない")]
+    ("bounds", "message"),
+    [((0.95, 1.05), "調整係数の範囲 0.95～1.05倍（--rake-bounds / bounds）では"), ((0.85, 1.2), "収束しない")],
 )
 def test_bounds_that_cannot_be_met(api, bounds, message):
     data, design = api

@@ -234,9 +234,33 @@ def _published_text(out) -> dict[str, str]:
                 texts[path.name] = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
         elif path.suffix in (".csv", ".html", ".json", ".yaml"):
             texts[path.name] = path.read_text(encoding="utf-8-sig")
-        else:
-            texts[path.name] = path.read_bytes().decode("latin-1")  # PNG text chunks are Latin-1
+        elif path.suffix == ".png":
+            texts[path.name] = _png_text(path.read_bytes())
+        else:  # SVG and anything else: the bytes as text
+            texts[path.name] = path.read_bytes().decode("latin-1")
     return texts
+
+
+def _png_text(data: bytes) -> str:
+    """The text a PNG carries: its tEXt/iTXt/zTXt chunks (Latin-1/UTF-8), not the compressed image,
+    whose bytes may spell anything (a chart once contained the bytes of "C:\\")."""
+    import struct
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    out, at = [], 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        if kind == b"tEXt":
+            out.append(body.decode("latin-1"))
+        elif kind == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            out.append(key.decode("latin-1") + zlib.decompress(rest[1:]).decode("latin-1"))
+        elif kind == b"iTXt":
+            out.append(body.decode("utf-8", errors="replace"))
+        at += 12 + length
+    return "\n".join(out)
 
 
 def test_manifest_carries_no_folder_of_this_machine(tmp_path):

@@ -230,6 +230,7 @@ def analyse(
     marks: MarkRule | str = MarkRule.HOLM,
     margins: Margins | None = None,
     calibrate: bool = False,
+    bounds: tuple[float, float] | None = None,
     model: tuple[str, Sequence[str]] = (DEFAULT_RESPONSE, DEFAULT_TERMS),
     progress=None,
 ) -> Analysis:
@@ -240,7 +241,8 @@ def analyse(
     every table is then computed on the published groups. With ``margins`` the design weights are
     raked to the 職域 totals and the margins (pooled as the respondents are) and the 全体 estimates are
     compared; ``calibrate`` puts every table, test and the association model on the raked weights
-    (variances with the calibration residuals, the design's FPC and df). ``model`` is the
+    (variances with the calibration residuals, the design's FPC and df); ``bounds`` ``(L, U)`` keeps
+    every raked weight within L–U times its 職域 weight (``--rake-bounds``). ``model`` is the
     association model's (response, terms): willingness on 職域, 職位, 年代, 2-(3) and 2-(6) unless the
     policy matrix file names others.
     """
@@ -249,7 +251,7 @@ def analyse(
     responses, frame, codebook, pools = protect(responses, frame, codebook, min_group)
     design = make_design(responses, frame, codebook)
     rates = response_rates(responses, frame, codebook)
-    calibration = _raked(responses, design, codebook, pools, margins, progress)
+    calibration = _raked(responses, design, codebook, pools, margins, bounds, progress)
     weights: Weighting = calibration if calibrate and calibration is not None else design
     audits = [pools.audit()]
     gt_parts = []
@@ -298,7 +300,14 @@ def analyse(
     if calibration is not None:
         comparison = compare_weights(responses, calibration, codebook.questions_of_type("sa", "likert"))
     process, association = _association(
-        responses, design, codebook, pools, margins=margins if calibrate else None, model=model, progress=progress
+        responses,
+        design,
+        codebook,
+        pools,
+        margins=margins if calibrate else None,
+        bounds=bounds,
+        model=model,
+        progress=progress,
     )
     return Analysis(
         codebook=codebook,
@@ -321,21 +330,23 @@ def analyse(
     )
 
 
-def _raked(responses, design, codebook, pools, margins, progress) -> Calibration | None:
+def _raked(responses, design, codebook, pools, margins, bounds, progress) -> Calibration | None:
     """Issue 19: the design weights raked to the 職域 totals and the margins file (pooled as the
     respondents are), or None without margins."""
     if margins is None:
         return None
-    calibration = rake(responses, design, margins.merged(pools.by_attribute).targets())
+    names = {a.id: a.label for a in codebook.attributes}
+    calibration = rake(responses, design, margins.merged(pools.by_attribute).targets(), bounds=bounds, names=names)
     if progress:
-        columns = "・".join(codebook.item(m.column).label for m in calibration.margins)
+        columns = "・".join(m.name for m in calibration.margins)
+        limit = f"、調整係数 {bounds[0]:g}～{bounds[1]:g}倍" if bounds else ""
         progress(
-            f"        レイキング: {columns}（{calibration.iterations}回、最大相対誤差 {calibration.max_error:.1e}）"
+            f"        レイキング: {columns}（{calibration.iterations}回、最大相対誤差 {calibration.max_error:.1e}{limit}）"
         )
     return calibration
 
 
-def _association(responses, design, codebook, pools, *, margins, model, progress):
+def _association(responses, design, codebook, pools, *, margins, bounds, model, progress):
     """The weights of the association models and the default model (issue 19), on the raked weights
     when ``margins`` is given (``--calibrate``)."""
     # The association is a question about the process that produces the answers (as a change between
@@ -344,7 +355,8 @@ def _association(responses, design, codebook, pools, *, margins, model, progress
     without_fpc = replace(design, fpc=False)
     process: StratifiedDesign | Calibration = without_fpc
     if margins is not None:
-        process = rake(responses, without_fpc, margins.merged(pools.by_attribute).targets())
+        names = {a.id: a.label for a in codebook.attributes}
+        process = rake(responses, without_fpc, margins.merged(pools.by_attribute).targets(), bounds=bounds, names=names)
     association = None
     response, terms = model
     try:

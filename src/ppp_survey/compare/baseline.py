@@ -73,6 +73,12 @@ class Baseline:
         to besides 職域 (``--calibrate``); () for the 職域 weights ``N_h/n_h``."""
         return tuple(self.manifest.get("method", {}).get("raked_to", ()))
 
+    @property
+    def rake_bounds(self) -> tuple[float, float] | None:
+        """The limits of the raking factors (``--rake-bounds``) the baseline was frozen with, or None."""
+        bounds = self.manifest.get("method", {}).get("bounds")
+        return (float(bounds[0]), float(bounds[1])) if bounds else None
+
     def describe(self) -> str:
         """One line naming the baseline, for reports: wave, folder and manifest hash."""
         where = f"{self.folder.name}, " if self.folder else ""  # the folder's name, never a path
@@ -217,7 +223,7 @@ def _method(wave: Wave, min_group: int) -> dict:
     else:
         columns = list(wave.margins.attributes)
         estimates = f"stratified by 職域, weights raked to 職域 and {', '.join(columns)}, 95% logit intervals"
-        raked = {"raked_to": columns}
+        raked = {"raked_to": columns, **({"bounds": list(wave.bounds)} if wave.bounds else {})}
     return {
         "estimates": estimates,
         **raked,

@@ -250,13 +250,16 @@ def compare(
 
 def _check_weights(baseline: Baseline, wave: Wave) -> None:
     """Both waves weighted alike: a change must not come from a change of method (raked vs 職域 weights)."""
-    old, new = baseline.raked_to, tuple(wave.margins.attributes) if wave.margins is not None else ()
+    old = (baseline.raked_to, baseline.rake_bounds)
+    new = (tuple(wave.margins.attributes) if wave.margins is not None else (), wave.bounds if wave.margins else None)
     if old == new:
         return
 
-    def said(codebook: Codebook, margins: tuple[str, ...]) -> str:
+    def said(codebook: Codebook, method: tuple[tuple[str, ...], tuple[float, float] | None]) -> str:
+        margins, bounds = method
         labels = [next((a.label for a in codebook.attributes if a.id == m), m) for m in margins]
-        return f"レイキング後のウェイト（職域・{'・'.join(labels)}）" if margins else "職域別ウェイト"
+        limit = f"、調整係数{bounds[0]:g}～{bounds[1]:g}倍" if bounds else ""
+        return f"レイキング後のウェイト（職域・{'・'.join(labels)}{limit}）" if margins else "職域別ウェイト"
 
     raise BaselineError(
         f"基準値（{baseline.wave}）の推定は{said(baseline.codebook, old)}、今回（{wave.label}）は"

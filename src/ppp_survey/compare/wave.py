@@ -72,7 +72,7 @@ class Wave:
     ``frame`` is :func:`~ppp_survey.spec.frame.load_frame`'s table (``domain``, ``population``);
     ``inputs`` maps ``data``/``frame``/``codebook`` (and ``margins``) to ``{"file": name, "sha256": hex}``.
     ``margins``: the staff list's margins (職位, 年代, …) the wave's weights are raked to
-    (``--calibrate``); None: the 職域 weights ``N_h/n_h``.
+    (``--calibrate``), within ``bounds`` (``--rake-bounds``); None: the 職域 weights ``N_h/n_h``.
     """
 
     codebook: Codebook
@@ -82,6 +82,7 @@ class Wave:
     synthetic: bool = False
     inputs: dict = field(default_factory=dict)
     margins: Margins | None = None
+    bounds: tuple[float, float] | None = None
 
     @property
     def raked(self) -> bool:
@@ -100,7 +101,10 @@ class Wave:
         from ppp_survey.survey.tables import make_design
 
         design = make_design(self.responses, self.frame, self.codebook, fpc=fpc)
-        return design if self.margins is None else rake(self.responses, design, self.margins.targets())
+        if self.margins is None:
+            return design
+        names = {a.id: a.label for a in self.codebook.attributes}
+        return rake(self.responses, design, self.margins.targets(), bounds=self.bounds, names=names)
 
     @property
     def rates(self) -> pd.DataFrame:
@@ -166,6 +170,7 @@ def wave_from_responses(
     synthetic: bool = True,
     inputs: dict | None = None,
     margins: Margins | None = None,
+    bounds: tuple[float, float] | None = None,
 ) -> Wave:
     """A wave from an in-memory respondent table (e.g. :func:`ppp_survey.synth.generator.generate`'s);
     with ``margins`` its estimates use weights raked to them (``--calibrate``)."""
@@ -197,6 +202,7 @@ def wave_from_responses(
         synthetic=synthetic,
         inputs=inputs,
         margins=margins,
+        bounds=bounds,
     )
 
 

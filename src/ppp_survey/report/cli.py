@@ -136,6 +136,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         marks=opts.marks,
         margins=margins,
         calibrate=opts.calibrate,
+        bounds=opts.rake_bounds,
         progress=progress,
     )
     disclosure = disclosure_audit(analysis, opts.min_group, progress)
@@ -292,7 +293,13 @@ def _wave(opts: ReportOptions, loaded, frame, codebook):
         margins = load_margins(opts.margins, codebook)
         inputs["margins"] = {"file": Path(opts.margins).name, "sha256": sha256_file(opts.margins)}
     return wave_from_responses(
-        loaded.responses, frame, codebook, synthetic=opts.synthetic, inputs=inputs, margins=margins
+        loaded.responses,
+        frame,
+        codebook,
+        synthetic=opts.synthetic,
+        inputs=inputs,
+        margins=margins,
+        bounds=opts.rake_bounds if margins is not None else None,
     )
 
 

@@ -68,6 +68,7 @@ class ReportOptions:
     paper: bool = True
     margins: Path | None = None  # --margins: 職位別・年代別などの職員数 (issue 19)
     calibrate: bool = False  # --calibrate: every estimate, test and matrix evidence on the raked weights
+    rake_bounds: tuple[float, float] | None = None  # --rake-bounds L,U: each raked weight within L–U × its 職域 weight
     illustrative_frame: bool = False  # the frame says it is illustrative: outputs labelled 架空データ
     illustrative_margins: bool = False  # so does the margins file (--margins)
 
@@ -129,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--calibrate",
         action="store_true",
         help="レイキング後のウェイトで推定する（--margins が必要）。すべての表・検定・図・政策マトリクス・関連要因の回帰に適用",
+    )
+    p.add_argument(
+        "--rake-bounds",
+        metavar="L,U",
+        help="レイキングの調整係数（レイキング後のウェイト÷職域別ウェイト）を L～U 倍に制限する（例 0.5,2。"
+        "--margins が必要。既定: 制限なし）。制限しても周辺分布には一致させる（Rの calibrate の bounds と同じ）",
     )
     p.add_argument(
         "--on-invalid",
@@ -216,6 +223,7 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         raise PppSurveyError(
             "--calibrate には --margins（職位別・年代別の職員数のCSV: 列「属性,区分,職員数」）が必要。両方を指定する"
         )
+    bounds = rake_bounds(args.rake_bounds, margins=args.margins)
     root = default_root()
     if args.data is not None and args.frame is None:
         raise OptionError(NO_FRAME.format(frame=DEFAULT_FRAME.as_posix()))
@@ -246,9 +254,27 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         paper=args.paper,
         margins=args.margins,
         calibrate=args.calibrate,
+        rake_bounds=bounds,
         illustrative_frame=illustrative,
         illustrative_margins=illustrative_margins,
     )
+
+
+def rake_bounds(text: str | None, *, margins: Path | None) -> tuple[float, float] | None:
+    """``--rake-bounds L,U`` as ``(L, U)``, checked: two numbers, ``0 < L ≤ 1 ≤ U``, with ``--margins``."""
+    if text is None:
+        return None
+    how = "「下限,上限」の2つの数（例 0.5,2）で、0 < 下限 ≤ 1 ≤ 上限"
+    if margins is None:
+        raise OptionError("--rake-bounds には --margins（職位別・年代別の職員数のCSV）が必要。両方を指定する")
+    parts = [p.strip() for p in str(text).replace("、", ",").split(",")]
+    try:
+        low, high = (float(p) for p in parts)
+    except ValueError:
+        raise OptionError(f"--rake-bounds「{text}」は読めない。{how}") from None
+    if not (0 < low <= 1 <= high < float("inf")):
+        raise OptionError(f"--rake-bounds「{text}」: {how}にする")
+    return low, high
 
 
 def illustrative_frame(path: str | Path) -> tuple[int, str] | None:

@@ -390,6 +390,7 @@ def rake(
     max_iter: int = 1000,
     missing: Literal["share", "error"] = "share",
     variance: Literal["calibrate", "rake"] = "calibrate",
+    names: Mapping[str, str] | None = None,
 ) -> Calibration:
     """Rake the design weights ``N_h/n_h`` to the 職域 totals and the given margins.
 
@@ -416,6 +417,8 @@ def rake(
         count (module docstring); ``"error"`` refuses.
     variance : {"calibrate", "rake"}
         The residuals of the variances: R's ``calibrate()`` (default) or R's ``rake()`` (= svy).
+    names : mapping, optional
+        How messages call the columns (``{"position": "職位"}``); the column names by default.
 
     Returns
     -------
@@ -436,7 +439,7 @@ def rake(
         raise ValueError(f"bounds must satisfy 0 < lower <= 1 <= upper, got {bounds!r}")
     if missing not in ("share", "error"):
         raise ValueError(f"missing must be 'share' or 'error', got {missing!r}")
-    all_margins = margins_of(data, design, margins or {}, missing)
+    all_margins = margins_of(data, design, margins or {}, missing, names)
     limits = None if bounds is None else (float(bounds[0]), float(bounds[1]))
     weights, sweeps, error = fit_margins(all_margins, design.weights, bounds=limits, tol=tol, max_iter=max_iter)
     return Calibration(

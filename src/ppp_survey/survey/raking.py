@@ -7,7 +7,7 @@ Internal to :mod:`ppp_survey.survey`; the method is described in :mod:`.calibrat
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ class CalibrationMargin:
     weights must reach; ``stated`` the totals as given. Where respondents left the attribute blank,
     the last label is 無回答: its target is its design-weighted count, ``missing`` its respondents,
     and the stated categories' targets are scaled to leave room for it (``stated`` is NaN there).
+    ``name`` is how messages call the attribute (its label, e.g. 職位; the column by default).
     """
 
     column: str
@@ -49,8 +50,10 @@ class CalibrationMargin:
     targets: np.ndarray
     stated: np.ndarray
     missing: int = 0
+    name: str = ""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name or self.column)
         object.__setattr__(self, "codes", _frozen(np.asarray(self.codes, dtype=np.intp)))
         object.__setattr__(self, "targets", _frozen(np.asarray(self.targets, dtype=float)))
         object.__setattr__(self, "stated", _frozen(np.asarray(self.stated, dtype=float)))
@@ -151,11 +154,17 @@ def _margin(data: pd.DataFrame, design: StratifiedDesign, column: str, totals, m
 
 
 def margins_of(
-    data: pd.DataFrame, design: StratifiedDesign, margins: Mapping[str, Mapping[str, float] | pd.Series], missing: str
+    data: pd.DataFrame,
+    design: StratifiedDesign,
+    margins: Mapping[str, Mapping[str, float] | pd.Series],
+    missing: str,
+    names: Mapping[str, str] | None = None,
 ) -> tuple[CalibrationMargin, ...]:
-    """The strata (their ``N_h``) and each further margin, checked against the data."""
+    """The strata (their ``N_h``) and each further margin, checked against the data; ``names``: how
+    messages call each column (e.g. ``{"position": "職位"}``)."""
     further = [_margin(data, design, str(col), totals, missing) for col, totals in margins.items()]
-    return (_strata_margin(design), *further)
+    named = [replace(m, name=(names or {}).get(m.column, m.column)) for m in (_strata_margin(design), *further)]
+    return tuple(named)
 
 
 # ---------------------------------------------------------------------------
@@ -178,8 +187,8 @@ def _bounded_step(m: CalibrationMargin, d: np.ndarray, log_g: np.ndarray, lo: fl
     if bad.size:
         k = int(bad[0])
         raise CalibrationError(
-            f"bounds=({lo:g}, {hi:g}) の範囲では「{m.column}」の区分「{m.labels[k]}」の職員数 {m.targets[k]:,.1f}人に"
-            f"合わせられない（範囲内のウェイトで {low_cap[k]:,.1f}～{high_cap[k]:,.1f}人）。bounds を広げる"
+            f"調整係数の範囲 {lo:g}～{hi:g}倍（--rake-bounds / bounds）では{m.name}「{m.labels[k]}」の職員数 "
+            f"{m.targets[k]:,.1f}人に合わせられない（範囲内のウェイトで {low_cap[k]:,.1f}～{high_cap[k]:,.1f}人）。範囲を広げる"
         )
     top = np.full(size, -np.inf)
     np.maximum.at(top, codes, log_g)
@@ -206,7 +215,8 @@ def _bounded_step(m: CalibrationMargin, d: np.ndarray, log_g: np.ndarray, lo: fl
 
 def _not_converged(sweeps: int, error: float, bounds: tuple[float, float] | None) -> CalibrationError:
     hint = (
-        f"bounds=({bounds[0]:g}, {bounds[1]:g}) の範囲では周辺分布を同時に満たせない可能性が高い。bounds を広げるか、"
+        f"調整係数の範囲 {bounds[0]:g}～{bounds[1]:g}倍（--rake-bounds / bounds）では周辺分布を同時に満たせない可能性が"
+        "高い。範囲を広げるか、"
         if bounds is not None
         else ""
     )
