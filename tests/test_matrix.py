@@ -171,7 +171,7 @@ def test_bad_files_name_the_place(tmp_path, codebook):
     load_matrix(path)  # without a codebook the references are not checked ...
     with pytest.raises(
         MatrixError,
-        match=r"^政策マトリクス bad_question\.yaml 11行目 categories\[0\]\.situations\[0\]\.indicators\[0\]: "
+        match=r"^政策マトリクス bad_question\.yaml 19行目 categories\[0\]\.situations\[0\]\.indicators\[0\]: "
         r"「question: q99」はコードブック codebook_r7\.yaml（同梱） にない",
     ):
         load_matrix(path, codebook=codebook)  # ... with one they are
@@ -294,8 +294,8 @@ def _expected(rule: str, lo: float, hi: float, n: int) -> str:
     """The verdict, recomputed from the printed numbers and rule alone."""
     if n < 30:
         return "判定不能"
-    op, t = re.match(r"([<>≦≧])\s*([\d.]+)", rule).groups()
-    t = float(t) / 100
+    op, t = re.match(r"(?:OR )?([<>≦≧])\s*([\d.]+)", rule).groups()  # "OR > 1": an adjusted odds ratio
+    t = float(t) / 100 if rule.endswith("%") else float(t)
     side, other = {"<": (hi < t, lo >= t), "≦": (hi <= t, lo > t), ">": (lo > t, hi <= t), "≧": (lo >= t, hi < t)}[op]
     return "支持" if side else "不支持" if other else "判定不能"
 
@@ -341,6 +341,8 @@ def test_baseline_verdicts_of_the_designed_findings(evidence):
     # q1 important in every 職域, q2 differing by 職域, q3 ない > 50%, q6 top-2 < 50%.
     verdict = evidence.set_index("indicator_id")["verdict"]
     assert verdict[["s7.1", "s7.2", "s8.1", "s9.1"]].tolist() == ["支持"] * 4
+    # s8.2: willingness goes with ease of consulting, adjusted (synthetic_r7.yaml dependence: OR e^0.9 = 2.46).
+    assert verdict["s8.2"] == "支持"
     # 技能労務 (24 respondents in synthetic_r7.yaml) is below the base of 30: not judged, and said so.
     assert "技能労務" in evidence.set_index("indicator_id").loc["s7.1", "reason"]
 

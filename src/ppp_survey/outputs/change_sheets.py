@@ -14,7 +14,7 @@ Suppressed groups (below the anonymity threshold in either wave) stay ``x`` in e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -137,14 +137,17 @@ def change_sheets(changes: ChangeTable, *, source_note: str) -> list[Sheet]:
     ]
 
 
-def kpi_progress(matrix: PolicyMatrix, baseline: Baseline, changes: ChangeTable) -> pd.DataFrame:
+def kpi_progress(
+    matrix: PolicyMatrix, baseline: Baseline, changes: ChangeTable, *, levers: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The KPI table of the baseline's matrix with next year's value beside the baseline.
 
     Rows come from :func:`ppp_survey.policy.evidence.kpi_frame` on the baseline's codebook. Indicators with
     a comparison key (shares and top-2 boxes over 全体) take their baseline value, CI and base from
     the frozen baseline and ``next_value``, ``difference``, ``p_value`` and ``verdict`` from the
     change table; the others (by-職域 rules, associations, means) stay blank with the verdict
-    比較対象外.
+    比較対象外. ``levers`` (:func:`ppp_survey.policy.kpi.levers` of this wave's evidence) fills the
+    column ``lever`` (「てこ（関連要因）」); without it the column is empty.
     """
     out = kpi_frame(matrix, baseline.codebook)
     base = baseline.indicators[baseline.indicators["group"] == ALL].set_index("indicator")
@@ -174,6 +177,7 @@ def kpi_progress(matrix: PolicyMatrix, baseline: Baseline, changes: ChangeTable)
         cols["verdict"].append(str(c["verdict"]) if c is not None else "比較対象外")
     for col, values in cols.items():
         out[col] = values
+    out["lever"] = [(levers or {}).get(i, "") for i in out["initiative_id"]]
     return out
 
 

@@ -22,7 +22,8 @@ VERDICT_COLORS = {SUPPORTED: "#d9ead3", NOT_SUPPORTED: "#fce5cd", UNDECIDED: "#e
 FIT_LABELS = {"direct": "直接", "proxy": "間接"}
 VERDICT_NOTE = (
     "判定：支持＝95%信頼区間の全体が規準の側、不支持＝全体が反対側、判定不能＝区間が閾値をまたぐ又は基数が不足。"
-    "関連の規準はRao–Scott検定（p < α で支持）。規準（閾値）は分析者の設定（policy_matrix_r7.yaml）で、資料には数値がない。"
+    "関連の規準はRao–Scott検定（p < α で支持）、調整した関連の規準はオッズ比の95%信頼区間と1の比較。"
+    "規準（閾値）は分析者の設定（policy_matrix_r7.yaml）で、資料には数値がない。"
 )
 INTERPRETATION_NOTE = (
     "現状→めざす具体像の対応と、各現状の調査指標・規準は分析上の解釈（資料の表の並びによる）。"
@@ -36,6 +37,8 @@ def value_text(statistic: str, value: float, *, p_value: bool = False) -> str:
         return "-"
     if statistic == "association":
         return p_text(value)
+    if statistic == "adjusted":
+        return f"オッズ比{round_half_up(value, 2):.2f}"
     if statistic == "mean":
         return f"{round_half_up(value, 2):.2f}点"
     return f"{round_half_up(100 * float(value)):.1f}%"
@@ -45,12 +48,18 @@ def ci_text(statistic: str, low: float, high: float) -> str:
     """A 95% interval as printed, '' where there is none (an association)."""
     if statistic == "association" or not (np.isfinite(low) and np.isfinite(high)):
         return ""
-    if statistic == "mean":
+    if statistic in ("mean", "adjusted"):
         return f"{round_half_up(low, 2):.2f}–{round_half_up(high, 2):.2f}"
     return f"{round_half_up(100 * low):.1f}–{round_half_up(100 * high):.1f}%"
 
 
-UNITS = {"association": "p値", "mean": "点"}  # anything else: a share in %
+UNITS = {"association": "p値", "mean": "点", "adjusted": "オッズ比"}  # anything else: a share in %
+#: The KPI table's column naming each 取組's lever (an adjusted association's term and odds ratio).
+LEVER_HEADER = "てこ（関連要因）"
+LEVER_NOTE = (
+    "てこ（関連要因）：取組がめざす具体像の現状に「調整した関連」の規準があるとき、その要因のオッズ比"
+    "（ほかの要因を調整、95%信頼区間）。関連であって因果ではない。"
+)
 
 
 def value_number(statistic: str, value: float) -> float | str:
@@ -60,7 +69,7 @@ def value_number(statistic: str, value: float) -> float | str:
         return np.nan
     if statistic == "association":
         return "<0.001" if value < 0.001 else round_half_up(value, 3)
-    if statistic == "mean":
+    if statistic in ("mean", "adjusted"):
         return round_half_up(value, 2)
     return round_half_up(100 * float(value))
 
@@ -69,7 +78,7 @@ def bound_number(statistic: str, value: float) -> float:
     """A confidence bound in the unit of :func:`value_number` (NaN for an association)."""
     if statistic == "association" or value is None or not np.isfinite(value):
         return np.nan
-    return round_half_up(value, 2) if statistic == "mean" else round_half_up(100 * float(value))
+    return round_half_up(value, 2) if statistic in ("mean", "adjusted") else round_half_up(100 * float(value))
 
 
 def unit(statistic: str) -> str:
@@ -103,7 +112,7 @@ def evidence_display(evidence: pd.DataFrame) -> pd.DataFrame:
 
 def number_formats(table: pd.DataFrame, columns: list[str], units: list[str]) -> pd.DataFrame:
     """Per-cell Excel formats for value columns whose unit varies by row (% 0.0, 点 0.00, p 0.000)."""
-    fmt = {"%": "0.0", "点": "0.00", "p値": "0.000"}
+    fmt = {"%": "0.0", "点": "0.00", "p値": "0.000", "オッズ比": "0.00"}
     out = pd.DataFrame("", index=table.index, columns=table.columns)
     for col in columns:
         out[col] = [fmt.get(u, "") for u in units]
@@ -112,13 +121,15 @@ def number_formats(table: pd.DataFrame, columns: list[str], units: list[str]) ->
 
 def kpi_display(kpi: pd.DataFrame, *, base_label: str = "基準値", next_label: str = "次回値") -> pd.DataFrame:
     """The KPI table with Japanese headers and numeric values (unit beside them); the next-year
-    columns stay empty (a place to fill) until a comparison fills them."""
+    columns stay empty (a place to fill) until a comparison fills them. 「てこ（関連要因）」 names the
+    lever a 取組 pulls where the matrix has an adjusted association for it (``lever``, issue 19)."""
     k = kpi
     stats = k["statistic"].tolist()
     out = pd.DataFrame(
         {
             "取組ID": k["initiative_id"].to_numpy(),
             "具体的な取組": k["取組"].to_numpy(),
+            LEVER_HEADER: k["lever"].fillna("").to_numpy() if "lever" in k else "",
             "調査指標": k["indicator"].to_numpy(),
             "比較キー": k["indicator_key"].to_numpy(),
             "単位": [unit(s) for s in stats],
@@ -215,12 +226,13 @@ def matrix_sheets(
                     notes=(
                         source_note,
                         "比較キーのない指標（職域別・関連・平均）は経年比較の対象外。",
+                        LEVER_NOTE,
                         DESIGN_NOTE,
                         ROUNDING_NOTE,
                     ),
                 ),
             ),
-            widths={2: 30, 3: 48},
+            widths={2: 30, 3: 30, 4: 48},
         ),
         Sheet(
             "所見から現状・取組へ",

@@ -25,7 +25,13 @@ straddles the threshold or fewer than ``min_base`` (30) answered. ``in_every`` r
 every group (職域) with at least ``min_base`` answers; smaller groups are 参考値 and not judged, as
 in the package's crosstabs. An association rule (``"p < 0.05"``) reads the Rao–Scott test of the
 question by an attribute: 支持 when p is below the rule's level, 不支持 otherwise, 判定不能 when fewer than
-``min_base`` answered or the test cannot be computed. Each rule is judged on its own (no
+``min_base`` answered or the test cannot be computed. An association with control (``statistic:
+adjusted``, rule ``"OR > 1"``/``"OR < 1"``, issue 19) reads the odds ratio of a 0/1 term (the lever,
+e.g. 2-(6) 肯定的回答) for a response (2-(2) 肯定的回答) in a logistic model with the controls
+(職域, 職位, 年代, …; :meth:`Analysis.association_for`, design-based SEs, no FPC, raked weights with
+``--calibrate``): 支持 when its 95% interval lies wholly on the rule's side of 1, 不支持 when wholly
+on the other side, 判定不能 when it straddles 1, fewer than ``min_base`` respondents enter the
+model, or the model cannot be fitted (the reason names why). Each rule is judged on its own (no
 multiplicity adjustment).
 """
 
@@ -41,6 +47,7 @@ from ppp_survey.constants import ALL
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.matrix import Finding, Indicator, PolicyMatrix, Rule, codes_text
 from ppp_survey.spec.matrix_file import check_codebook
+from ppp_survey.survey.associations import AdjustedAssociation, adjusted_association, key_label
 from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, bottom2, top2
 from ppp_survey.survey.tables import DESIGN_NOTE
 from ppp_survey.text import ROUNDING_NOTE, p_text, round_half_up
@@ -50,6 +57,7 @@ __all__ = [
     "describe",
     "evaluate",
     "format_evidence",
+    "odds_ratio_text",
 ]
 
 SUPPORTED, NOT_SUPPORTED, UNDECIDED = "支持", "不支持", "判定不能"
@@ -79,7 +87,8 @@ EVIDENCE_COLUMNS = (
 #: Columns of :func:`reverse_view`.
 _VERDICT_NOTE = (
     "判定：支持＝95%信頼区間の全体が規準の側、不支持＝全体が反対側、判定不能＝区間が閾値をまたぐ又は基数{m}未満"
-    "（全職域の規準は基数{m}以上の職域で判定）。関連の規準はRao–Scott検定（p < α で支持）。"
+    "（全職域の規準は基数{m}以上の職域で判定）。関連の規準はRao–Scott検定（p < α で支持）、"
+    "調整した関連の規準はロジスティック回帰のオッズ比の95%信頼区間と1の比較。"
 )
 
 
@@ -117,6 +126,16 @@ class _Measures:
                 "suppressed": t["suppressed"].to_numpy(bool),
             }
         )
+
+    def adjusted(self, ind: Indicator) -> AdjustedAssociation:
+        """The adjusted odds ratio of ``ind.term`` (issue 19), from the analysis' logistic model of
+        ``ind.response`` on the controls and the term (:meth:`Analysis.association_for`: fitted once
+        per model, on the weights of the association models, raked with ``--calibrate``). Raises
+        ``ValueError`` when the model cannot be fitted."""
+        if ind.response is None or not ind.model_terms:
+            raise ValueError(f"{ind.id}: an adjusted association needs a response and a term")
+        model = self.analysis.association_for(ind.response, ind.model_terms)
+        return adjusted_association(model, str(ind.term))
 
     def association(self, ind: Indicator) -> tuple[float, int]:
         item = self.analysis.codebook.item(ind.question)
@@ -237,6 +256,8 @@ def _judge(
         "fit": ind.fit,
         "note": ind.note,
     }
+    if ind.statistic == "adjusted":
+        return {**base, **_judge_adjusted(ind, measures, min_base)}
     if ind.statistic == "association":
         p, n = measures.association(ind)
         alpha = ind.rule.threshold if alpha is None else alpha
@@ -295,6 +316,36 @@ def _judge(
     }
 
 
+def _judge_adjusted(ind: Indicator, measures: _Measures, min_base: int) -> dict:
+    """An association with control: the adjusted odds ratio's 95% interval against 1 (支持 wholly on
+    the rule's side, 不支持 wholly on the other, 判定不能 straddling 1, base < ``min_base``, or a model
+    that cannot be fitted, with the reason)."""
+    try:
+        odds = measures.adjusted(ind)
+    except ValueError as exc:  # RegressionError: separation, a term without variation, …
+        return {
+            "group": ALL,
+            "value": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "n": 0,
+            "rule": ind.rule.text,
+            "verdict": UNDECIDED,
+            "reason": f"回帰モデルを推定できない：{exc}",
+        }
+    verdict, reason = _threshold_verdict(ind.rule, odds.ci_low, odds.ci_high, odds.n, min_base)
+    return {
+        "group": ALL,
+        "value": odds.odds_ratio,
+        "ci_low": odds.ci_low,
+        "ci_high": odds.ci_high,
+        "n": odds.n,
+        "rule": ind.rule.text,
+        "verdict": verdict,
+        "reason": reason.replace("95%CI", "オッズ比の95%CI"),
+    }
+
+
 def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
     """A human-readable Japanese description of an indicator, from the codebook's wording.
 
@@ -307,6 +358,14 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
     """
     item = codebook.item(ind.question)
     head = f"{item.number or item.id} {_title(item)}："  # the document's number, not the internal id
+    if ind.statistic == "adjusted":
+        controls = "・".join(key_label(codebook, c) for c in ind.controls)
+        adjusted = f"{controls}を調整したオッズ比" if controls else "調整なしのオッズ比"
+        body = (
+            f"「{key_label(codebook, str(ind.term))}」と「{key_label(codebook, str(ind.response))}」の関連"
+            f"（{adjusted}、ロジスティック回帰）"
+        )
+        return head + body + ("［間接指標］" if ind.fit == "proxy" else "")
     labels = [item.choice(c).label for c in ind.codes]
     if ind.statistic == "share":
         quoted = "「" + "」「".join(labels) + "」"
@@ -370,12 +429,21 @@ def _value_text(row: dict) -> str:
         return f"{group}-（{n}）"
     if row["statistic"] == "association":
         return f"{p_text(v)}（{n}）"
+    if row["statistic"] == "adjusted":
+        r = round_half_up
+        return f"オッズ比 {r(v, 2):.2f}（95%CI {r(row['ci_low'], 2):.2f}–{r(row['ci_high'], 2):.2f}、{n}）"
     if row["statistic"] == "mean":
         return (
             f"{group}{round_half_up(v, 2):.2f}点（95%CI {round_half_up(row['ci_low'], 2):.2f}–"
             f"{round_half_up(row['ci_high'], 2):.2f}、{n}）"
         )
     return f"{group}{_pct(v)}（95%CI {_pct(row['ci_low'], sign=False)}–{_pct(row['ci_high'])}、{n}）"
+
+
+def odds_ratio_text(value: float, low: float, high: float) -> str:
+    """An odds ratio with its 95% interval as printed: ``オッズ比 2.45（1.82–3.30）`` (two decimals, half up)."""
+    r = round_half_up
+    return f"オッズ比 {r(value, 2):.2f}（{r(low, 2):.2f}–{r(high, 2):.2f}）"
 
 
 def _pct(x: float, *, sign: bool = True) -> str:

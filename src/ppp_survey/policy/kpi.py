@@ -10,14 +10,15 @@ import numpy as np
 import pandas as pd
 
 from ppp_survey.analysis import Analysis
-from ppp_survey.policy.evidence import association_by, describe
+from ppp_survey.policy.evidence import association_by, describe, odds_ratio_text
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.matrix import Indicator, PolicyMatrix
 from ppp_survey.spec.matrix_file import check_codebook
+from ppp_survey.survey.associations import key_label
 from ppp_survey.survey.indicators import MEASURE_LABEL, IndicatorKey, IndicatorKind, Measure
 from ppp_survey.text import pct
 
-__all__ = ["KPI_COLUMNS", "REVERSE_COLUMNS", "kpi_frame", "kpi_table", "reverse_view"]
+__all__ = ["KPI_COLUMNS", "REVERSE_COLUMNS", "kpi_frame", "kpi_table", "levers", "reverse_view"]
 
 REVERSE_COLUMNS = (
     "finding_id",
@@ -53,6 +54,7 @@ KPI_COLUMNS = (
     "ci_high",
     "n",
     "next_value",
+    "lever",
 )
 
 
@@ -203,7 +205,8 @@ def kpi_table(matrix: PolicyMatrix, evidence: pd.DataFrame, codebook: Codebook) 
     DataFrame
         :data:`KPI_COLUMNS`, one row per (取組, indicator): ``baseline`` with ``ci_low``/``ci_high``
         and ``n`` from ``evidence`` (:func:`~ppp_survey.policy.evidence.evaluate`; an association's baseline
-        is its p-value, without CI).
+        is its p-value, without CI; an adjusted association's its odds ratio), ``lever`` the 取組's
+        lever (:func:`levers`; '' where it has none), the same on every row of the 取組.
     """
     evidence = evidence.set_index("indicator_id")
     out = kpi_frame(matrix, codebook)
@@ -217,7 +220,39 @@ def kpi_table(matrix: PolicyMatrix, evidence: pd.DataFrame, codebook: Codebook) 
     ):
         out[col] = evidence.loc[out["indicator_id"], src].to_numpy()
     out["next_value"] = np.nan
+    found = levers(matrix, evidence.reset_index(), codebook)
+    out["lever"] = [found.get(i, "") for i in out["initiative_id"]]
     return out[list(KPI_COLUMNS)]
+
+
+def levers(matrix: PolicyMatrix, evidence: pd.DataFrame, codebook: Codebook) -> dict[str, str]:
+    """The lever each 取組 pulls, as the data show it (issue 19): for each 取組 that serves a 具体像 of a
+    現状 with an adjusted association (``statistic: adjusted``), the term and its odds ratio with the
+    95% interval, e.g. 「2-(6) 肯定的回答：オッズ比 2.45（1.82–3.30）」 (several joined by 「；」; the
+    interval as :func:`~ppp_survey.policy.evidence.evaluate` found it, 「推定できない」 without one).
+    取組 without such a 現状 are not in the mapping."""
+    found = evidence.set_index("indicator_id")
+    out: dict[str, str] = {}
+    for x in matrix.initiative_list:
+        texts: list[str] = []
+        for s in matrix.situation_list:
+            if not set(s.goals) & set(x.goals):
+                continue
+            for ind in s.indicators:
+                if ind.statistic != "adjusted" or ind.term is None:
+                    continue
+                e = found.loc[ind.id]
+                value = (
+                    odds_ratio_text(e["value"], e["ci_low"], e["ci_high"])
+                    if np.isfinite([e["value"], e["ci_low"], e["ci_high"]]).all()
+                    else "推定できない"
+                )
+                text = f"{key_label(codebook, ind.term)}：{value}"
+                if text not in texts:
+                    texts.append(text)
+        if texts:
+            out[x.id] = "；".join(texts)
+    return out
 
 
 def _key(ind: Indicator, codebook: Codebook) -> str:

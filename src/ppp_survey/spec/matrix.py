@@ -43,7 +43,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 DEFAULT_MATRIX = "policy_matrix_r7.yaml"
-STATISTICS = ("share", "top2", "bottom2", "mean", "association")
+STATISTICS = ("share", "top2", "bottom2", "mean", "association", "adjusted")
 BASES = ("layout", "interpretation")
 FITS = ("direct", "proxy")
 FINDING_KINDS = ("top_options", "association")
@@ -59,7 +59,8 @@ class MatrixError(PppSurveyError):
 @dataclass(frozen=True)
 class Rule:
     """A decision rule: ``value op threshold`` (op ``<``, ``<=``, ``>``, ``>=``; shares as fractions),
-    or ``p < threshold`` for an association (``op == "p<"``). ``text`` is the rule as printed."""
+    or ``p < threshold`` for an association (``op == "p<"``), or ``OR > 1`` / ``OR < 1`` for an
+    adjusted association (op ``>``/``<``, threshold 1). ``text`` is the rule as printed."""
 
     op: str
     threshold: float
@@ -81,11 +82,29 @@ class Indicator:
     fit: str = "direct"
     note: str = ""
     where: str = field(default="", compare=False, repr=False)
+    # statistic "adjusted" (issue 19): the odds ratio of `term` for `response`, adjusted for `controls`
+    response: str | None = None  # an indicator key, e.g. "q2:top2"
+    term: str | None = None  # a 0/1 indicator key, e.g. "q6:top2" (the lever)
+    controls: tuple[str, ...] = ()  # attribute ids or indicator keys, e.g. ("domain", "position", "age")
+
+    @property
+    def model_terms(self) -> tuple[str, ...]:
+        """An adjusted association's model terms: the controls, then the term (the lever)."""
+        return (*self.controls, self.term) if self.term else ()
 
     @property
     def signature(self) -> tuple:
         """What is measured (not the rule): indicators with equal signatures have equal values."""
-        return (self.question, self.statistic, self.codes, self.by, self.in_every)
+        return (
+            self.question,
+            self.statistic,
+            self.codes,
+            self.by,
+            self.in_every,
+            self.response,
+            self.term,
+            self.controls,
+        )
 
 
 @dataclass(frozen=True)
@@ -157,7 +176,13 @@ class Finding:
 
 @dataclass(frozen=True)
 class PolicyMatrix:
-    """A validated policy matrix. Build it with :func:`load_matrix`; it never changes."""
+    """A validated policy matrix. Build it with :func:`load_matrix`; it never changes.
+
+    ``model`` is the file's ``associations`` entry, the association model the report fits and
+    shows (``analyse(model=matrix.model)``): ``(response, terms)``, e.g. ``("q2:top2", ("domain",
+    "position", "age", "q3:choice:1", "q6:top2"))``; None when the file has none (the package's
+    default model then).
+    """
 
     title: str
     source: str
@@ -169,6 +194,7 @@ class PolicyMatrix:
     findings: tuple[Finding, ...] = ()
     codebook_name: str = ""
     min_base: int = 30
+    model: tuple[str, tuple[str, ...]] | None = None
     path: str = ""
     lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)  # key path → line, for messages
 

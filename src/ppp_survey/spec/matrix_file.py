@@ -29,6 +29,7 @@ from ppp_survey.spec.matrix import (
     Rule,
     Situation,
 )
+from ppp_survey.spec.matrix_models import check_adjusted, check_model, parse_adjusted, parse_model
 from ppp_survey.spec.schema import FileChecker, file_label, read_yaml, yaml_lines
 
 __all__ = ["check_codebook", "load_matrix", "parse_matrix"]
@@ -230,6 +231,7 @@ def parse_matrix(  # noqa: C901 (a schema validator: one branch per documented r
         findings=tuple(findings),
         codebook_name=str(m.get("codebook", "")),
         min_base=int(min_base),
+        model=parse_model(v, m.get("associations")),
         path=name,
         lines=tuple((lines or {}).items()),
     )
@@ -281,6 +283,8 @@ def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicat
     if stat in ("top2", "bottom2", "mean") and codes:
         v.fail(where, f"「statistic: {stat}」は尺度で決まるので codes は書けない。codes を消す")
     text = str(v.required(x, "rule", where))
+    if stat == "adjusted":
+        return parse_adjusted(v, x, where, ident, text)
     if stat == "association":
         mp = _P_RULE.match(text)
         if not mp:
@@ -385,6 +389,9 @@ def _check_codes(v: _Validator, where: str, item: Item, codes: tuple[int, ...], 
 
 
 def _check_indicator(v: _Validator, ind: Indicator, codebook: Codebook) -> None:
+    if ind.statistic == "adjusted":  # its keys name the questions (response, term, controls)
+        check_adjusted(v, ind, codebook)
+        return
     item = _question(v, ind.where, ind.question, codebook)
     if item.type == "text":
         v.fail(ind.where, f"設問{item.display}（id: {item.id}）は自由記述で、判定する数値がない。別の設問を指定する")
@@ -438,6 +445,8 @@ def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
     for s in matrix.situation_list:
         for ind in s.indicators:
             _check_indicator(v, ind, codebook)
+    if matrix.model is not None:
+        check_model(v, matrix.model, codebook)
     for link in matrix.option_links:
         item = _question(v, link.where, link.question, codebook)
         if not item.is_multi:
