@@ -225,7 +225,7 @@ def matrix_sheets(
                     [kpi_labels[0], f"{kpi_labels[0]}95%CI下限", f"{kpi_labels[0]}95%CI上限", kpi_labels[1]],
                     notes=(
                         source_note,
-                        "比較キーのない指標（職域別・関連・平均）は経年比較の対象外。",
+                        "比較キーのない指標（職域別・関連・調整した関連・平均）は経年比較の対象外。",
                         LEVER_NOTE,
                         DESIGN_NOTE,
                         ROUNDING_NOTE,
