@@ -95,7 +95,7 @@ def test_report_writes_tables_chart_and_manifest(two_runs, tmp_path, capsys):
 
 def test_progress_is_shown(two_runs):
     err = two_runs[2]
-    assert "[1/6]" in err and "採用1,340行" in err and "[6/6]" in err and "指標24件" in err
+    assert "[1/6]" in err and "採用1,340行" in err and "[6/6]" in err and "指標25件" in err
 
 
 def test_user_error_is_one_line_exit_2(tmp_path):
@@ -304,3 +304,20 @@ def test_manifest_carries_no_folder_of_this_machine(tmp_path):
     assert (internal / "自由記述_内部用_公開禁止.csv").is_file()
     assert not any("HYPERLINK" in text for text in texts.values())
     assert not [o for o in manifest["outputs"] if "公開禁止" in o["path"] or "rejected" in o["path"]]
+
+
+def test_the_matrix_file_names_the_association_model(tmp_path):
+    """Issue 19: the policy matrix file's ``associations`` (response and terms) is the model the report
+    fits, draws and judges; here without 職位 and 年代."""
+    source = (REPO / "src" / "ppp_survey" / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8")
+    old = 'terms: [domain, position, age, "q3:choice:1", "q6:top2"]'
+    assert source.count(old) == 2  # the comment's example and the entry
+    head, entry = source.rsplit(old, 1)
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(head + 'terms: [domain, "q3:choice:1", "q6:top2"]' + entry, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["--matrix", str(matrix), "--out", str(out), "--no-paper"]) == 0
+    table = pd.read_csv(out / "data" / "processed" / "association_coefficients.csv")
+    terms = " ".join(table.iloc[:, 0])
+    assert "職域" in terms and "2-(6) 肯定的回答" in terms and "2-(3) ある" in terms
+    assert "職位" not in terms and "年代" not in terms

@@ -137,6 +137,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         margins=margins,
         calibrate=opts.calibrate,
         bounds=opts.rake_bounds,
+        model=matrix_model(opts, codebook),
         progress=progress,
     )
     disclosure = disclosure_audit(analysis, opts.min_group, progress)
@@ -249,6 +250,21 @@ def illustrative_frame_notice(frame: Path, *, what: str = "職員数フレーム
     )
 
 
+def matrix_model(opts: ReportOptions, codebook) -> tuple[str, tuple[str, ...]]:
+    """The association model the policy matrix file names (its ``associations``: response and terms),
+    or willingness on 職域, 職位, 年代, 2-(3) and 2-(6); a matrix that does not fit the codebook is
+    reported by the matrix step (:func:`policy_matrix`)."""
+    from ppp_survey.spec.matrix import MatrixError
+    from ppp_survey.spec.matrix_file import load_matrix
+    from ppp_survey.survey.associations import DEFAULT_RESPONSE, DEFAULT_TERMS
+
+    try:
+        model = load_matrix(opts.matrix, codebook=codebook).model
+    except MatrixError:
+        model = None
+    return model or (DEFAULT_RESPONSE, tuple(DEFAULT_TERMS))
+
+
 def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], None]) -> PolicyResult | None:
     """Evaluate the policy matrix on this run's data: evidence, KPI table and reverse view.
 
@@ -337,8 +353,10 @@ def compare_waves(
     try:
         matrix = policy.matrix if policy is not None else load_matrix(opts.matrix, codebook=baseline.codebook)
         from ppp_survey.outputs.change_sheets import kpi_progress
+        from ppp_survey.policy.kpi import levers
 
-        kpi = kpi_progress(matrix, baseline, changes)
+        lever = levers(matrix, policy.evidence, codebook) if policy is not None else None
+        kpi = kpi_progress(matrix, baseline, changes, levers=lever)
     except MatrixError as exc:
         progress(f"        KPI表: 基準値のコードブックにマトリクスが合わないため省略（{str(exc).splitlines()[0]}）")
     return changes, kpi
