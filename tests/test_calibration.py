@@ -398,7 +398,7 @@ def test_calibration_result_is_frozen(api, api_margins):
 
 
 def test_compare_weights_puts_both_estimates_side_by_side(baseline, base_design, base_margins, codebook):
-    from ppp_survey.survey.calibration import COMPARISON_COLUMNS, compare_weights
+    from ppp_survey.survey.weights_comparison import COMPARISON_COLUMNS, compare_weights
 
     r = baseline.responses
     cal = rake(r, base_design, base_margins)

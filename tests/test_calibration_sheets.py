@@ -22,8 +22,9 @@ from ppp_survey.outputs.figure_files import save_figures
 from ppp_survey.outputs.xlsx import write_workbook
 from ppp_survey.spec.margins import load_margins
 from ppp_survey.survey.associations import association_model, key_label
-from ppp_survey.survey.calibration import compare_weights, rake
+from ppp_survey.survey.calibration import rake
 from ppp_survey.survey.tables import make_design
+from ppp_survey.survey.weights_comparison import compare_weights
 from ppp_survey.text import source_note
 from test_margins import ILLUSTRATIVE
 

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from conftest import FRAME
+from conftest import FRAME, REPO
 from ppp_survey import generate, load_codebook, write_export
 from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.report.cli import main
@@ -303,3 +303,49 @@ def test_the_report_refuses_to_publish_when_the_audit_fails(three_person_wave, m
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("エラー: 開示監査: ") and "技能労務" in err[-1] and "公表を中止" in err[-1]
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # the previous set, untouched
+
+
+def test_the_audit_of_raked_estimates_uses_the_raked_weights(three_person_wave):
+    """--calibrate (issue 19): the published shares are on raked weights, so the audit's share
+    equations carry each cell's raked weight (with the design's N_h/n_h the true table would not
+    satisfy them: the first try stopped with "no solution"). The pooled 3-person 職域 stays protected,
+    and the leaking design is still caught on raked weights."""
+    import ppp_survey.analysis as analysis_module
+    from ppp_survey.spec.margins import load_margins
+
+    responses, frame, cb = three_person_wave
+    margins = load_margins(REPO / "data" / "raw" / "staff_margins_r7.csv", cb)
+    raked = analysis_module.analyse(responses, frame, cb, margins=margins, calibrate=True)
+    cal = raked.calibration
+    # every respondent's weight is what weights_for gives for its categories (the attacker's weights)
+    cats = raked.responses[[m.column for m in cal.margins]].astype(object).where(raked.responses.notna(), "無回答")
+    np.testing.assert_allclose(cal.weights_for(cats), cal.weights, rtol=1e-12)
+    result = raked.audit_disclosure()
+    assert result.protected_groups == (("domain", "技能労務"),) and result.passed
+    judged = result.intervals[result.intervals["status"] == "保護"]
+    assert (judged["high"] - judged["low"] >= 1 - 1e-6).all() and len(judged) > len(result.intervals) / 2
+
+
+def test_raked_weights_of_unseen_combinations_follow_the_raking_factors():
+    """Calibration.weights_for on a combination without respondents: the product of the raking's
+    factors (exact for raking without bounds), i.e. log g additive in the categories."""
+    from ppp_survey.spec.margins import load_margins
+    from ppp_survey.survey.calibration import rake
+    from ppp_survey.survey.tables import make_design
+
+    cb = load_codebook()
+    responses = generate(cb).responses
+    from ppp_survey.spec.frame import load_frame
+
+    design = make_design(responses, load_frame(FRAME, cb), cb)
+    margins = load_margins(REPO / "data" / "raw" / "staff_margins_r7.csv", cb).targets()
+    cal = rake(responses, design, margins, missing="share")
+    grid = pd.DataFrame(
+        [(d, p, a) for d in design.strata for p in ("係員", "課長級以上") for a in ("20代以下", "50代以上")],
+        columns=[m.column for m in cal.margins],
+    )
+    w = cal.weights_for(grid) / np.array([dict(zip(design.strata, design.stratum_weights))[d] for d in grid.iloc[:, 0]])
+    log_g = np.log(w).reshape(len(design.strata), 2, 2)
+    # additive: the 職位 step is the same in every 職域 and 年代
+    step = log_g[:, 1, :] - log_g[:, 0, :]
+    np.testing.assert_allclose(step, step[0, 0], rtol=1e-6)

@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import DEFAULT_MIN_GROUP, MarkRule
+from ppp_survey.constants import DEFAULT_MIN_GROUP, NO_ANSWER, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.margins import Margins
 from ppp_survey.survey.associations import DEFAULT_RESPONSE, DEFAULT_TERMS, association_model, key_label
 from ppp_survey.survey.audit import AuditResult, audit_publication
-from ppp_survey.survey.calibration import Calibration, compare_weights, rake
+from ppp_survey.survey.calibration import Calibration, rake
 from ppp_survey.survey.design import StratifiedDesign, Weighting
 from ppp_survey.survey.privacy import AUDIT_COLUMNS, Pools, check_min_group, protect, suppress_cells
 from ppp_survey.survey.rates import response_rates
@@ -29,6 +30,7 @@ from ppp_survey.survey.tables import (
     make_design,
     tally,
 )
+from ppp_survey.survey.weights_comparison import compare_weights
 
 if TYPE_CHECKING:  # for the annotation only: load_survey imports ingest where it runs
     from ppp_survey.ingest.load import LoadResult
@@ -50,7 +52,7 @@ class Analysis:
     pools : the groups merged for anonymity before anything was estimated
     calibration : the weights raked to the 職域 totals and the margins file (``--margins``), or None
     weights_comparison : 全体 estimates of the single-answer/Likert questions with 職域 weights and with
-        the raked weights (:func:`~ppp_survey.survey.calibration.compare_weights`), or None
+        the raked weights (:func:`~ppp_survey.survey.weights_comparison.compare_weights`), or None
     association : willingness (2-(2) 肯定的回答) on 職域, 職位, 年代, 2-(3) and 2-(6)
         (:func:`~ppp_survey.survey.associations.association_model`), on the raked weights when
         ``calibrated``; None when the codebook lacks those items or the model cannot be fitted
@@ -207,7 +209,26 @@ class Analysis:
             self.gt,
             self.pools.by_attribute,
             list(self.pools.protected),
+            cell_weights=self._raked_cell_weights() if self.calibrated else None,
         )
+
+    def _raked_cell_weights(self):
+        """For the audit of raked estimates: the raked weight of any combination of original groups
+        (pools mapped to their published label, NaN to 無回答), from :meth:`Calibration.weights_for`."""
+        cal = self.calibration
+        if cal is None:
+            return None
+        stratum = self.codebook.stratum.id
+
+        def weights(combos: pd.DataFrame) -> np.ndarray:
+            table = pd.DataFrame(index=combos.index)
+            for m in cal.margins:
+                pooled = {v: k for k, members in self.pools.by_attribute.get(m.column, {}).items() for v in members}
+                source = combos["stratum" if m.column == stratum else m.column]
+                table[m.column] = [NO_ANSWER if pd.isna(v) else pooled.get(str(v), str(v)) for v in source]
+            return cal.weights_for(table)
+
+        return weights
 
     def tests(self) -> pd.DataFrame:
         """All Rao–Scott tests of the crosstabs, one row per test."""

@@ -2,7 +2,7 @@
 and with raked weights side by side) and the adjusted associations (odds ratios and term tests).
 
 Everything here formats results computed in the survey layer (:class:`~ppp_survey.survey.calibration.Calibration`,
-:func:`~ppp_survey.survey.calibration.compare_weights`, :class:`~ppp_survey.survey.regression.RegressionResult`);
+:func:`~ppp_survey.survey.weights_comparison.compare_weights`, :class:`~ppp_survey.survey.regression.RegressionResult`);
 nothing is estimated. Percentages are rounded half up to one decimal, odds ratios to two.
 """
 
@@ -73,7 +73,7 @@ def margins_display(cal: Calibration, labels: Mapping[str, str] | None = None) -
 
 
 def weights_display(comparison: pd.DataFrame, titles: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """:func:`~ppp_survey.survey.calibration.compare_weights` with Japanese headers, in %."""
+    """:func:`~ppp_survey.survey.weights_comparison.compare_weights` with Japanese headers, in %."""
     names = dict(titles or {})
     return pd.DataFrame(
         {

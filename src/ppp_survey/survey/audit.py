@@ -11,7 +11,10 @@ each other attribute × answer (無回答 included) — and the equations the pu
   and the number of non-answers;
 * per published group and 全体: each design-based share, which is linear in the unknowns once
   multiplied out (``Σ_h w_h X_hc − p̂_c Σ_h w_h X_h = 0``, the weights ``w_h = N_h/n_h`` being
-  published through the response rates), within the rounding of the published figure.
+  published through the response rates), within the rounding of the published figure. When the
+  estimates use raked weights (``--calibrate``), each unknown cell (職域 × 職位 × 年代 …) has its own
+  raked weight and the same equations hold with it: the audit gives the attacker those weights
+  exactly (``cell_weights``), more than the published margins would tell.
 
 For each protected group and answer it solves two linear programmes (scipy's HiGHS: the smallest
 and the largest count consistent with all equations, counts ≥ 0). A count pinned to an interval
@@ -25,6 +28,7 @@ comparison's new-wave estimates are sums of the published groups' numbers and ad
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 
@@ -104,6 +108,7 @@ def audit_publication(
     gt: pd.DataFrame,
     groups: dict[str, dict[str, tuple[str, ...]]],
     protected: list[tuple[str, str]],
+    cell_weights: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> AuditResult:
     """Audit one publication.
 
@@ -121,11 +126,14 @@ def audit_publication(
         that is not an original label (pools).
     protected
         ``(attribute id, original label)`` of every protected group.
+    cell_weights
+        For estimates on raked weights: given a table of combinations (one column per attribute id,
+        original labels, NaN for 無回答), the raked weight of each; None: the design's ``N_h/n_h``.
     """
     rows = []
     for item in codebook.questions_of_type("sa", "likert", "ma"):
         for part in _parts(item):
-            rows += _audit_part(codebook, rates, cells, gt, groups, protected, item, part)
+            rows += _audit_part(codebook, rates, cells, gt, groups, protected, item, part, cell_weights)
     return AuditResult(
         intervals=pd.DataFrame(rows, columns=["attribute", "group", "question", "answer", "low", "high", "status"]),
         protected_groups=tuple(protected),
@@ -137,10 +145,12 @@ def _parts(item: Item) -> list[int | None]:
     return [c.code for c in item.choices] if item.is_multi else [None]
 
 
-def _audit_part(codebook, rates, cells, gt, groups, protected, item: Item, option: int | None) -> list[dict]:
+def _audit_part(
+    codebook, rates, cells, gt, groups, protected, item: Item, option: int | None, cell_weights=None
+) -> list[dict]:
     if not protected:
         return []
-    space, a_eq, b_eq, a_ub, b_ub = _equations(codebook, rates, cells, gt, groups, item, option)
+    space, a_eq, b_eq, a_ub, b_ub = _equations(codebook, rates, cells, gt, groups, item, option, cell_weights)
     out = []
     for attr_id, label in protected:
         target = space.mask(space.level_of(codebook.item(attr_id)), {label})
@@ -166,7 +176,7 @@ def _audit_part(codebook, rates, cells, gt, groups, protected, item: Item, optio
     return out
 
 
-def _equations(codebook: Codebook, rates, cells, gt, groups, item: Item, option: int | None):
+def _equations(codebook: Codebook, rates, cells, gt, groups, item: Item, option: int | None, cell_weights=None):
     """The unknown cells of one question (or option) and every equation the publication gives."""
     stratum = codebook.stratum
     others = [a for a in codebook.attributes if a.role != "stratum"]
@@ -180,7 +190,11 @@ def _equations(codebook: Codebook, rates, cells, gt, groups, item: Item, option:
     ub_rows: list[np.ndarray] = []
     eq_rhs: list[float] = []
     ub_rhs: list[float] = []
-    w = _weights(rates, stratum, groups.get(stratum.id, {}))[space.index.get_level_values(0)].to_numpy(float)
+    if cell_weights is None:
+        w = _weights(rates, stratum, groups.get(stratum.id, {}))[space.index.get_level_values(0)].to_numpy(float)
+    else:
+        combos = index.droplevel("answer").to_frame(index=False).replace(_MISSING, np.nan)
+        w = np.asarray(cell_weights(combos), dtype=float)
 
     def members(attr_id: str, label: str) -> set[str]:
         return set(groups.get(attr_id, {}).get(label, (label,)))

@@ -46,38 +46,19 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ppp_survey.spec.codebook import Item
 from ppp_survey.survey.design import StratifiedDesign, Weighting
 from ppp_survey.survey.estimate import survey_mean
-from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, top2
 from ppp_survey.survey.raking import CalibrationError, CalibrationMargin, fit_margins, margins_of
 
 __all__ = [
-    "COMPARISON_COLUMNS",
     "RAKE_SWEEPS",
     "Calibration",
     "CalibrationError",
     "CalibrationMargin",
     "calibrated_mean",
-    "compare_weights",
     "rake",
     "stratified_covariance",
 ]
-
-#: Columns of :func:`compare_weights`.
-COMPARISON_COLUMNS = (
-    "question",
-    "code",
-    "label",
-    "n",
-    "estimate_strata",
-    "ci_low_strata",
-    "ci_high_strata",
-    "estimate_calibrated",
-    "ci_low_calibrated",
-    "ci_high_calibrated",
-    "difference",
-)
 
 #: Sweeps of R's raking variance (``svyrecvar``: ``for (iterations in 1:10)``).
 RAKE_SWEEPS = 10
@@ -205,6 +186,47 @@ class Calibration(Weighting):
         c = self.design.variance_factors[:, np.newaxis, np.newaxis]
         return np.sum(c * (x2_h - x1_h[:, :, np.newaxis] * x1_h[:, np.newaxis, :] / n_h), axis=0)
 
+    def weights_for(self, categories: pd.DataFrame) -> np.ndarray:
+        """The raked weight of a respondent with the given category of every margin (one column per
+        margin's column, values its labels): the weight of the cell with those categories where it has
+        respondents; otherwise the weight the raking implies, the stratum's design weight times
+        ``g = exp(x'β)`` with ``β`` fitted to the cells' ``log g`` (exact for raking without bounds,
+        where ``g`` is a product of one factor per category), clipped to the bounds; a label the margin
+        lacks contributes no factor. (The disclosure audit gives the attacker these weights.)"""
+        beta = np.linalg.lstsq(self.cells.dummies, np.log(self.cells.weights / self._design_weight), rcond=None)[0]
+        x = np.zeros((len(categories), self.cells.dummies.shape[1]))
+        key = np.zeros(len(categories), dtype=np.int64)
+        known = np.ones(len(categories), dtype=bool)
+        offset = 0
+        for k, m in enumerate(self.margins):
+            drop = 0 if k == 0 else 1
+            position = {label: j for j, label in enumerate(m.labels)}
+            codes = np.array([position.get(str(v), -1) for v in categories[m.column]], dtype=np.int64)
+            rows = np.flatnonzero(codes - drop >= 0)
+            x[rows, offset + codes[rows] - drop] = 1.0
+            known &= codes >= 0
+            key = key * m.size + np.maximum(codes, 0)
+            offset += m.size - drop
+        g = np.exp(x @ beta)
+        if self.bounds is not None:
+            g = np.clip(g, *self.bounds)
+        strata = dict(zip(self.design.strata, self.design.cell_weights))
+        weights = g * np.array([strata.get(str(v), 0.0) for v in categories[self.margins[0].column]])
+        cell_keys = np.zeros(self.n_cells, dtype=np.int64)
+        for codes, m in zip(self.cells.margin_codes, self.margins):
+            cell_keys = cell_keys * m.size + codes
+        where = {int(c): j for j, c in enumerate(cell_keys)}
+        for row in np.flatnonzero(known):
+            j = where.get(int(key[row]))
+            if j is not None:
+                weights[row] = self.cells.weights[j]
+        return weights
+
+    @property
+    def _design_weight(self) -> np.ndarray:
+        """The design weight of each cell."""
+        return self.design.cell_weights[self.cells.strata]
+
     def _fitted(self, linear: np.ndarray) -> np.ndarray:
         """Per cell, the calibration model's fitted value of influence values whose per-cell sums are
         ``linear`` (C, q): the ``d``-weighted least-squares fit (R's ``calibrate``) or R's ``rake``
@@ -220,8 +242,7 @@ class Calibration(Weighting):
                 for codes, m, count in zip(cells.margin_codes, self.margins, counts):
                     f = f + (group_sums(codes, linear - cells.sizes[:, np.newaxis] * f, m.size) / count)[codes]
             return f
-        d = self.design.cell_weights[self.cells.strata][:, np.newaxis]
-        rhs = cells.dummies.T @ (d * linear)
+        rhs = cells.dummies.T @ (self._design_weight[:, np.newaxis] * linear)
         beta = np.linalg.lstsq(self.gram, rhs, rcond=None)[0]
         return cells.dummies @ beta
 
@@ -468,52 +489,3 @@ def calibrated_mean(
     if not isinstance(cal, Calibration):
         raise TypeError(f"cal must be a Calibration (from rake), not {type(cal).__name__}")
     return survey_mean(data, cal, columns, by=by, level=level)
-
-
-def compare_weights(
-    responses: pd.DataFrame, cal: Calibration, items: Sequence[Item], *, level: float = 0.95
-) -> pd.DataFrame:
-    """全体 estimates of single-answer/Likert questions with the 職域 weights and with the raked weights,
-    side by side: every choice, and for a Likert question its 肯定的回答 (``code`` 0).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`COMPARISON_COLUMNS`: ``n`` answers, each estimate with its 95% interval (``*_strata``:
-        :func:`~ppp_survey.survey.estimate.survey_mean` on ``cal.design``; ``*_calibrated``:
-        :func:`calibrated_mean`), ``difference`` = calibrated − strata (fractions).
-    """
-    parts = []
-    for item in items:
-        if item.is_multi or item.type not in ("sa", "likert"):
-            raise ValueError(f"{item.id}: compare_weights takes single-answer or Likert questions")
-        data = responses[[item.id]].copy()
-        columns, codes, labels = [item.id], [c.code for c in item.choices], list(item.labels)
-        if item.type == "likert":
-            top = [c.label for c in top2(item)]
-            values = data[item.id]
-            data["_top2"] = np.where(values.isna().to_numpy(), np.nan, values.isin(top).to_numpy(dtype=float))
-            columns.append("_top2")
-            codes.append(0)
-            labels.append(MEASURE_LABEL[Measure.TOP2])
-        strata = survey_mean(data, cal.design, columns, level=level)
-        calibrated = calibrated_mean(data, cal, columns, level=level)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "question": item.id,
-                    "code": codes,
-                    "label": labels,
-                    "n": strata["n"].to_numpy(),
-                    "estimate_strata": strata["estimate"].to_numpy(),
-                    "ci_low_strata": strata["ci_low"].to_numpy(),
-                    "ci_high_strata": strata["ci_high"].to_numpy(),
-                    "estimate_calibrated": calibrated["estimate"].to_numpy(),
-                    "ci_low_calibrated": calibrated["ci_low"].to_numpy(),
-                    "ci_high_calibrated": calibrated["ci_high"].to_numpy(),
-                }
-            )
-        )
-    out = pd.concat(parts, ignore_index=True)
-    out["difference"] = out["estimate_calibrated"] - out["estimate_strata"]
-    return out[list(COMPARISON_COLUMNS)]
