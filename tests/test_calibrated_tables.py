@@ -192,3 +192,39 @@ def test_rake_bounds_keep_every_factor_and_are_recorded(survey, tmp_path, capsys
         assert last.startswith("エラー: ") and message in last, last
     assert main(["--rake-bounds", "0.5,2", "--out", str(tmp_path / "y")]) == 2
     assert "--rake-bounds には --margins" in capsys.readouterr().err
+
+
+def test_every_output_of_a_raked_run_says_raked_and_plain_charts_do_not(survey, tmp_path):
+    """--calibrate: the matrix page, the workbook's sheets (matrix, KPI, findings, crosstabs, 説明)
+    state the raking, never the 職域-only method; charts of plain respondent shares carry no weights
+    statement (no weight touches them), --weighted charts do."""
+    import html
+    import zipfile
+
+    from ppp_survey.report.cli import figure_plan, main
+
+    out = tmp_path / "out"
+    assert main(["--margins", str(MARGINS), "--calibrate", "--out", str(out), "--no-paper"]) == 0
+    page = (out / "figures" / "2-08_政策マトリクス.html").read_text(encoding="utf-8")
+    assert CALIBRATED_NOTE in page and DESIGN_NOTE not in page and "事後層化" not in page
+    with zipfile.ZipFile(out / "data" / "processed" / "集計表_架空データ.xlsx") as z:
+        book = html.unescape("".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml")))
+    assert CALIBRATED_NOTE in book and DESIGN_NOTE not in book
+
+    a = survey.analysis
+    margins = load_margins(MARGINS, a.source_codebook or a.codebook)
+    raked = analyse(survey.loaded.responses, survey.frame, a.source_codebook, margins=margins, calibrate=True)
+    note, plain = raked.source_note(synthetic=True), raked.source_note(synthetic=True, weights=False)
+    assert "レイキング" in note and "レイキング" not in plain
+
+    def footer(plan, name):
+        from ppp_survey.outputs.plots import theme
+
+        with theme():
+            return " ".join(t.get_text() for t in dict(plan)[name]().figure.texts)
+
+    chart = "2-01_官民連携の重要性.png"
+    shares = figure_plan(raked, weighted=False, note=plain, plain_note=plain)
+    assert "レイキング" not in footer(shares, chart) and "レイキング" not in footer(shares, "2-00_職域別回答率.png")
+    weighted = figure_plan(raked, weighted=True, note=note, plain_note=plain)
+    assert "レイキング" in footer(weighted, chart) and "レイキング" not in footer(weighted, "2-00_職域別回答率.png")

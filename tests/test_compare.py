@@ -707,7 +707,12 @@ def test_raked_waves_compare_their_raked_estimates(raked, mapping):
     r7_raked, r8_raked = raked
     baseline = frozen_baseline.baseline_from_wave(r7_raked)
     assert "raked to 職域 and position, age" in baseline.manifest["method"]["estimates"]
-    rows = cmp.compare(baseline, r8_raked, mapping).rows
+    table = cmp.compare(baseline, r8_raked, mapping)
+    assert table.weighting == "職域・職位・年代の職員数に合わせたレイキング"
+    from ppp_survey.outputs.change_sheets import method_note
+
+    assert "各回を職域・職位・年代の職員数に合わせたレイキングで推定し" in method_note(table)
+    rows = table.rows
     overall = rows[(rows["group"] == "全体") & (rows["kind"] != "rate")].set_index("indicator")
     checked = 0
     for wave, column in ((r7_raked, "estimate_base"), (r8_raked, "estimate_new")):

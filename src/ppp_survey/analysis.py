@@ -182,10 +182,11 @@ class Analysis:
         )
         return t
 
-    def source_note(self, *, synthetic: bool) -> str:
+    def source_note(self, *, synthetic: bool, weights: bool = True) -> str:
         """The source note of this wave's outputs: period, staff, respondents, response rate, the
         strata without respondents (which the estimates then do not represent) and, with
-        ``--calibrate``, the raked weights."""
+        ``--calibrate``, the raked weights (``weights=False`` leaves them out: for a chart of plain
+        shares of the respondents, which no weight touches)."""
         from ppp_survey.text import source_note
 
         total = self.rates.iloc[-1]
@@ -196,7 +197,7 @@ class Analysis:
             synthetic=synthetic,
             without=tuple(str(s) for s in self.design.empty_strata),
             covered=int(self.design.covered_population),
-            weights=f"推定は{self.weights_label}" if self.calibrated else "",
+            weights=f"推定は{self.weights_label}" if self.calibrated and weights else "",
         )
 
     def audit_disclosure(self) -> AuditResult:

@@ -108,7 +108,8 @@ class ChangeTable:
     SHA-256, the test's ``alpha`` and ``power``, whether each wave's finite population correction was
     used (``fpc``), the base under which a group is 参考値 (``min_base``), the multiplicity adjustment
     of the verdicts (``adjust``: ``none`` or ``bh``, see :func:`compare`), what the mapping left out
-    (``not_compared``, :data:`NOT_COMPARED_COLUMNS`) and both waves' source notes (``note``).
+    (``not_compared``, :data:`NOT_COMPARED_COLUMNS`), both waves' source notes (``note``) and how each
+    wave was weighted (``weighting``: 職域による事後層化, or the raking).
     """
 
     rows: pd.DataFrame
@@ -125,6 +126,7 @@ class ChangeTable:
     adjust: str = "none"
     not_compared: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(NOT_COMPARED_COLUMNS)))
     note: str = ""
+    weighting: str = "職域による事後層化"
 
     def with_rows(self, rows: pd.DataFrame) -> ChangeTable:
         """The same comparison with other rows (a subset, or rows derived from these)."""
@@ -245,7 +247,17 @@ def compare(
         adjust=adjust,
         not_compared=mapping.not_compared(),
         note="\n".join(x for x in (baseline.manifest.get("source_note", ""), wave.note) if x),
+        weighting=_weighting(wave),
     )
+
+
+def _weighting(wave: Wave) -> str:
+    """How both waves' estimates were weighted (they must agree: :func:`_check_weights`), for the notes."""
+    if wave.margins is None:
+        return "職域による事後層化"
+    labels = [next((a.label for a in wave.codebook.attributes if a.id == m), m) for m in wave.margins.attributes]
+    limit = f"、調整係数{wave.bounds[0]:g}～{wave.bounds[1]:g}倍" if wave.bounds else ""
+    return f"職域・{'・'.join(labels)}の職員数に合わせたレイキング{limit}"
 
 
 def _check_weights(baseline: Baseline, wave: Wave) -> None:
@@ -264,7 +276,7 @@ def _check_weights(baseline: Baseline, wave: Wave) -> None:
     raise BaselineError(
         f"基準値（{baseline.wave}）の推定は{said(baseline.codebook, old)}、今回（{wave.label}）は"
         f"{said(wave.codebook, new)}で、方法が違うため比べられない。"
-        "基準値を今回と同じ指定（--margins と --calibrate の有無）で凍結し直すか、今回の指定を基準値に合わせる"
+        "基準値を今回と同じ指定（--margins・--calibrate・--rake-bounds）で凍結し直すか、今回の指定を基準値に合わせる"
     )
 
 

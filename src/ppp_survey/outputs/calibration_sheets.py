@@ -49,9 +49,17 @@ def calibration_note(cal: Calibration, labels: Mapping[str, str] | None = None) 
     method = (
         "Rの calibrate（設計ウェイトによる回帰残差）" if cal.variance == "calibrate" else "Rの rake（10回の掃き出し）"
     )
+    blanks = [m for m in cal.margins if m.missing]
+    missing = ""
+    if blanks:
+        said = "、".join(f"{names.get(m.column, m.column)}{m.missing}人" for m in blanks)
+        missing = (
+            f"。属性が無回答の回答者（{said}）は区分「無回答」として職域別ウェイトでの人数を保ち、ほかの区分の目標は"
+            "その分だけ職員数に比例して小さくした（無回答の人も職員数と同じ割合で各区分にいると仮定）"
+        )
     return (
         f"レイキング（{columns}の周辺分布に一致するまで反復比例調整、{cal.iterations}回、最大相対誤差{cal.max_error:.1e}{bounds}）。"
-        f"標準誤差は較正残差による線形化（{method}と同じ）と有限母集団修正"
+        f"標準誤差は較正残差による線形化（{method}と同じ）と有限母集団修正{missing}"
     )
 
 

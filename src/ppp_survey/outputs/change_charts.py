@@ -194,7 +194,7 @@ def plot_dumbbell(
         n = f"n = {wave_base} {int(t['n_base'].iloc[0]):,}／{wave_new} {int(t['n_new'].iloc[0]):,}　" if len(t) else ""
         base = (
             f"{n}* {int(100 * alpha)}%水準で有意（独立な2回の調査の差）\n"
-            "数値は各回の職員全体の推定値（事後層化、%）。差の95%信頼区間は集計表（変化）に記載"
+            f"数値は各回の職員全体の推定値（{changes.weighting}、%）。差の95%信頼区間は集計表（変化）に記載"
         )
     add_footer(fig, base=base, note=note or changes.note)
     fit_left_margin(ax)

@@ -46,7 +46,7 @@ def method_note(changes: ChangeTable) -> str:
     )
     return (
         f"{changes.baseline_wave}と{changes.wave}を独立な2回の調査として比較した。"
-        f"各回を職域による事後層化で推定し（{fpc}）、差の標準誤差は√(SE₁²+SE₂²)。"
+        f"各回を{changes.weighting}で推定し（{fpc}）、差の標準誤差は√(SE₁²+SE₂²)。"
         f"判定は{int(100 * changes.alpha)}%水準の両側検定と設問の向き（極性）による：改善／悪化／有意な変化なし、"
         f"向きのない項目は増加／減少。MDDは検出力80%で見つけられる最小の差。{_adjust_text(changes)}"
         "回答率は全数の計数で、差は記述的。"

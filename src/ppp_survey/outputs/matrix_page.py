@@ -21,7 +21,7 @@ from ppp_survey.text import ROUNDING_NOTE
 
 # One number per page, named (issue 17, item 7): what the matrix's numbers are beside the charts'.
 MATRIX_NUMBERS_NOTE = (
-    "マトリクスの数値は職員全体の推定値（事後層化、95%信頼区間）で、職域ごとの回答率の違いを職員数で補正して"
+    "マトリクスの数値は職員全体の推定値（職員数で重み付け、95%信頼区間）で、回答率の違いを職員数で補正して"
     "いるため、図の「回答者に占める割合」とはわずかに異なることがある。"
 )
 
@@ -37,8 +37,11 @@ th { background: #ddebf7; } td.cat { background: #f3f3f3; font-weight: bold; }
 """.strip()
 
 
-def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: str, synthetic: bool) -> str:
-    """The matrix as one HTML page: 区分 → 現状 → evidence (coloured by verdict) → 具体像 → 取組."""
+def matrix_html(
+    matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: str, synthetic: bool, method: str = DESIGN_NOTE
+) -> str:
+    """The matrix as one HTML page: 区分 → 現状 → evidence (coloured by verdict) → 具体像 → 取組; ``method``
+    says how the estimates were made (:attr:`~ppp_survey.policy.assess.PolicyResult.method`)."""
     e = html.escape
     rows = []
     printed: set[str] = set()
@@ -87,7 +90,7 @@ def matrix_html(matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: st
             MATRIX_NUMBERS_NOTE,
             VERDICT_NOTE,
             INTERPRETATION_NOTE,
-            DESIGN_NOTE,
+            method,
             ROUNDING_NOTE,
             f"出典：{matrix.source}",
         )
@@ -167,12 +170,17 @@ def font_face_css(
 
 
 def write_matrix_html(
-    path: str | Path, matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: str, synthetic: bool
+    path: str | Path,
+    matrix: PolicyMatrix,
+    evidence: pd.DataFrame,
+    *,
+    source_note: str,
+    synthetic: bool,
+    method: str = DESIGN_NOTE,
 ) -> Path:
     """Write :func:`matrix_html` to ``path`` (UTF-8, atomically); return the path."""
     path = Path(path)
+    page = matrix_html(matrix, evidence, source_note=source_note, synthetic=synthetic, method=method)
     with atomic_output(path) as tmp:
-        tmp.write_text(
-            matrix_html(matrix, evidence, source_note=source_note, synthetic=synthetic), encoding="utf-8", newline="\n"
-        )
+        tmp.write_text(page, encoding="utf-8", newline="\n")
     return path

@@ -182,9 +182,11 @@ def matrix_sheets(
     *,
     source_note: str,
     kpi_labels: tuple[str, str] = ("基準値", "次回値"),
+    method: str = DESIGN_NOTE,
 ) -> list[Sheet]:
-    """Workbook sheets: 政策マトリクス (evidence), 取組と具体像 (links), KPI, 所見→現状・取組."""
-    notes = (source_note, VERDICT_NOTE, INTERPRETATION_NOTE, DESIGN_NOTE, ROUNDING_NOTE)
+    """Workbook sheets: 政策マトリクス (evidence), 取組と具体像 (links), KPI, 所見→現状・取組; ``method``
+    says how the estimates were made (:attr:`~ppp_survey.policy.assess.PolicyResult.method`)."""
+    notes = (source_note, VERDICT_NOTE, INTERPRETATION_NOTE, method, ROUNDING_NOTE)
     links = matrix.links()
     links = pd.DataFrame(
         {
@@ -227,7 +229,7 @@ def matrix_sheets(
                         source_note,
                         "比較キーのない指標（職域別・関連・調整した関連・平均）は経年比較の対象外。",
                         LEVER_NOTE,
-                        DESIGN_NOTE,
+                        method,
                         ROUNDING_NOTE,
                     ),
                 ),
@@ -241,7 +243,7 @@ def matrix_sheets(
                     "調査の所見が示す現状と取組",
                     reverse_display(reverse),
                     ["値", "95%CI下限", "95%CI上限"],
-                    notes=(source_note, DESIGN_NOTE, ROUNDING_NOTE),
+                    notes=(source_note, method, ROUNDING_NOTE),
                 ),
             ),
             widths={1: 26, 3: 34, 11: 44},

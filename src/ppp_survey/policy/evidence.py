@@ -394,7 +394,9 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
 # ------------------------------------------------------------------------------------- text
 
 
-def format_evidence(table: pd.DataFrame, *, synthetic: bool = False, min_base: int = 30) -> str:
+def format_evidence(
+    table: pd.DataFrame, *, synthetic: bool = False, min_base: int = 30, method: str = DESIGN_NOTE
+) -> str:
     """The evidence table as plain text for terminals and notes (% rounded half up to one decimal).
 
     Parameters
@@ -405,6 +407,8 @@ def format_evidence(table: pd.DataFrame, *, synthetic: bool = False, min_base: i
         Say 架空データ in the heading (for the bundled synthetic data).
     min_base
         The base below which rules were not judged (for the legend).
+    method
+        How the estimates were made (:attr:`~ppp_survey.policy.assess.PolicyResult.method`: 職域 weights or raking).
     """
     lines = ["2-(8) 官民連携に対する職員意識等の現状と調査結果" + ("　※架空データ" if synthetic else "")]
     category = situation = None
@@ -417,7 +421,7 @@ def format_evidence(table: pd.DataFrame, *, synthetic: bool = False, min_base: i
             lines.append(f"[{situation}] {row['現状']}")
         lines.append(f"  {row['verdict'].ljust(4, chr(0x3000))} {row['indicator']}")
         lines.append(" " * 11 + f"{_value_text(row)}　規準 {row['rule']}　{row['reason']}")
-    lines += ["", _VERDICT_NOTE.format(m=min_base), DESIGN_NOTE, ROUNDING_NOTE]
+    lines += ["", _VERDICT_NOTE.format(m=min_base), method, ROUNDING_NOTE]
     return "\n".join(lines) + "\n"
 
 

@@ -164,7 +164,13 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         from ppp_survey.outputs.matrix_sheets import matrix_sheets
 
         sheets += matrix_sheets(
-            policy.matrix, policy.evidence, policy.kpi, policy.reverse, source_note=note, kpi_labels=policy.kpi_labels
+            policy.matrix,
+            policy.evidence,
+            policy.kpi,
+            policy.reverse,
+            source_note=note,
+            kpi_labels=policy.kpi_labels,
+            method=policy.method,
         )
     if changes is not None:
         from ppp_survey.outputs.change_sheets import change_sheets
@@ -189,11 +195,17 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         name = "2-08_政策マトリクス.html"
         written.append(
             write_matrix_html(
-                staged.figures / name, policy.matrix, policy.evidence, source_note=note, synthetic=opts.synthetic
+                staged.figures / name,
+                policy.matrix,
+                policy.evidence,
+                source_note=note,
+                synthetic=opts.synthetic,
+                method=policy.method,
             )
         )
         progress(f"        {name}")
-    plan = figure_plan(analysis, weighted=opts.weighted, note=note)
+    plain = analysis.source_note(synthetic=opts.synthetic, weights=False)  # charts of respondents' shares
+    plan = figure_plan(analysis, weighted=opts.weighted, note=note if opts.weighted else plain, plain_note=plain)
     if changes is not None:
         from ppp_survey.outputs.change_sheets import change_figure_plan
 
@@ -383,7 +395,7 @@ def figure_name(item, suffix: str = "") -> str:
     return f"{number}_{title}{suffix}.png"
 
 
-def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Callable]]:
+def figure_plan(analysis, *, weighted: bool, note: str, plain_note: str | None = None) -> list[tuple[str, Callable]]:
     """(file name, draw function) for every chart: response rates, one chart per question of the
     document (by 職域 for single-answer questions), and a heatmap per question by 職域 (with a
     全体 column). Each is saved as PNG and SVG (:func:`~ppp_survey.outputs.figure_files.save_figures`)."""
@@ -392,7 +404,7 @@ def figure_plan(analysis, *, weighted: bool, note: str) -> list[tuple[str, Calla
     cb = analysis.codebook
     stratum = cb.stratum
     plan: list[tuple[str, Callable]] = [
-        ("2-00_職域別回答率.png", lambda: plots.plot_response_rates(analysis.rates, note=note)),
+        ("2-00_職域別回答率.png", lambda: plots.plot_response_rates(analysis.rates, note=plain_note or note)),
     ]
     for q in analysis.questions:
         if q.is_multi:

@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--weighted",
         action="store_true",
-        help="図に事後層化推定値（職員全体の推計）と95%%信頼区間を描く（既定: 回答者に占める割合）",
+        help="図に職員全体の推定値（職員数で重み付け）と95%%信頼区間を描く（既定: 回答者に占める割合）",
     )
     p.add_argument(
         "--min-group",
@@ -267,7 +267,7 @@ def rake_bounds(text: str | None, *, margins: Path | None) -> tuple[float, float
     how = "「下限,上限」の2つの数（例 0.5,2）で、0 < 下限 ≤ 1 ≤ 上限"
     if margins is None:
         raise OptionError("--rake-bounds には --margins（職位別・年代別の職員数のCSV）が必要。両方を指定する")
-    parts = [p.strip() for p in str(text).replace("、", ",").split(",")]
+    parts = [p.strip() for p in str(text).replace("、", ",").replace("，", ",").split(",")]
     try:
         low, high = (float(p) for p in parts)
     except ValueError:

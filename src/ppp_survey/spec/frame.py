@@ -94,8 +94,11 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C
 
 
 def staff_count(value: object) -> int | None:
-    """A cell as a positive whole number of staff (full-width digits and thousands commas allowed), else None."""
+    """A cell as a positive whole number of staff (full-width digits, thousands commas and a ``.0``
+    as Excel writes a whole number allowed), else None."""
     text = normalize_key(value).replace(",", "")
+    if text.endswith(".0"):
+        text = text[:-2]
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 

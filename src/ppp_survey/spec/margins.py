@@ -206,7 +206,10 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
             raise MarginsError(f"{where} 列「{cat_col}」: {item.label}「{cat}」が2回ある。1行にまとめる")
         count = staff_count(pop)
         if count is None:
-            raise MarginsError(f"{where} 列「{pop_col}」: 「{pop}」は職員数（1以上の整数）ではない。数字で書く")
+            raise MarginsError(
+                f"{where} 列「{pop_col}」: 「{pop}」は職員数（1以上の整数）ではない。1以上の整数で書く"
+                "（職員のいない区分は、隣の区分とまとめてコードブックの区分も合わせる）"
+            )
         rows[label] = count
     if not found:
         raise MarginsError(f"{_WHAT} {p.name}: データの行がない。「属性,区分,職員数」の行を加える")

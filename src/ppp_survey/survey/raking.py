@@ -186,9 +186,15 @@ def _bounded_step(m: CalibrationMargin, d: np.ndarray, log_g: np.ndarray, lo: fl
     bad = np.flatnonzero((m.targets < low_cap * (1 - 1e-12)) | (m.targets > high_cap * (1 + 1e-12)))
     if bad.size:
         k = int(bad[0])
+        stated = m.stated[k]
+        target = (
+            f"職員数 {stated:,.0f}人" if abs(m.targets[k] - stated) < 1e-9 * stated else f"目標 {m.targets[k]:,.1f}人"
+        )
+        if not np.isnan(stated) and abs(m.targets[k] - stated) >= 1e-9 * stated:
+            target += f"（職員数 {stated:,.0f}人から無回答の分を按分して除いた数）"
         raise CalibrationError(
-            f"調整係数の範囲 {lo:g}～{hi:g}倍（--rake-bounds / bounds）では{m.name}「{m.labels[k]}」の職員数 "
-            f"{m.targets[k]:,.1f}人に合わせられない（範囲内のウェイトで {low_cap[k]:,.1f}～{high_cap[k]:,.1f}人）。範囲を広げる"
+            f"調整係数の範囲 {lo:g}～{hi:g}倍（--rake-bounds / bounds）では{m.name}「{m.labels[k]}」の{target}に"
+            f"合わせられない（範囲内のウェイトで {low_cap[k]:,.1f}～{high_cap[k]:,.1f}人）。範囲を広げる"
         )
     top = np.full(size, -np.inf)
     np.maximum.at(top, codes, log_g)
