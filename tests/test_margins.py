@@ -125,3 +125,20 @@ def test_merged_pools_sum_their_members(tmp_path, codebook):
     assert position.counts == (1927, 742, 292 + 177) and position.total == 3138
     assert age == margins.margins[1]
     assert margins.merged({}) == margins
+
+
+def test_what_excel_leaves_is_read(tmp_path, codebook):
+    """Rows of empty cells below the table (Excel's ",,"), counts written 1927.0, CRLF: read as the
+    plain file; a row with a count but no attribute or category still stops, naming its line."""
+    from conftest import FRAME
+    from ppp_survey.spec.frame import load_frame
+
+    excel = ILLUSTRATIVE.replace(",1927\n", ",1927.0\n") + ",,\n,,\n"
+    plain = load_margins(write(tmp_path, ILLUSTRATIVE), codebook)
+    loaded = load_margins(write(tmp_path, excel.replace("\n", "\r\n"), encoding="cp932", name="excel.csv"), codebook)
+    assert loaded.margins == plain.margins
+    with pytest.raises(MarginsError, match=r"bad.csv 12行目: 空の行"):
+        load_margins(write(tmp_path, ILLUSTRATIVE + ",,5\n", name="bad.csv"), codebook)
+    frame = tmp_path / "frame.csv"
+    frame.write_text(FRAME.read_text(encoding="utf-8") + ",\n,\n", encoding="utf-8")
+    assert load_frame(frame, codebook).equals(load_frame(FRAME, codebook))

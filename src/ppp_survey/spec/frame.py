@@ -63,6 +63,8 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C
     for i, (dom, pop) in enumerate(zip(raw[dom_col], raw[pop_col])):
         line = lines[i] if i < len(lines) else "?"
         label = lookup.get(normalize_key(dom))
+        if not normalize_key(dom) and not normalize_key(pop):
+            continue  # a row of empty cells, as Excel leaves below a table: nothing to read
         if label is None and normalize_key(dom) in ("", "合計", "計", "総計", "total"):
             what = "空の行" if not normalize_key(dom) else f"合計の行（「{dom}」）"
             raise FrameError(f"職員数フレーム {p.name} {line}行目: {what}。この行を削除する（合計は自動で計算する）")

@@ -179,6 +179,8 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
         line = lines[i] if i < len(lines) else "?"
         where = f"{_WHAT} {p.name} {line}行目"
         if not normalize_key(att) and not normalize_key(cat):
+            if not normalize_key(pop):
+                continue  # a row of empty cells, as Excel leaves below a table: nothing to read
             raise MarginsError(f"{where}: 空の行。この行を削除する")
         item = attributes.get(normalize_key(att))
         if item is None:
