@@ -89,11 +89,11 @@ def weights_display(comparison: pd.DataFrame, titles: Mapping[str, str] | None =
             "選択肢": comparison["label"].astype(str),
             "回答者数": comparison["n"].astype(int),
             "職域別ウェイト(%)": _pct(comparison["estimate_strata"]),
-            "95%CI下限": _pct(comparison["ci_low_strata"]),
-            "95%CI上限": _pct(comparison["ci_high_strata"]),
+            "職域別 95%CI下限": _pct(comparison["ci_low_strata"]),
+            "職域別 95%CI上限": _pct(comparison["ci_high_strata"]),
             "レイキング後(%)": _pct(comparison["estimate_calibrated"]),
-            "95%CI下限 ": _pct(comparison["ci_low_calibrated"]),
-            "95%CI上限 ": _pct(comparison["ci_high_calibrated"]),
+            "レイキング後 95%CI下限": _pct(comparison["ci_low_calibrated"]),
+            "レイキング後 95%CI上限": _pct(comparison["ci_high_calibrated"]),
             "差(ポイント)": _pct(comparison["difference"]),
         }
     )
