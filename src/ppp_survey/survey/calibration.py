@@ -46,7 +46,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ppp_survey.survey.design import StratifiedDesign, Weighting
+from ppp_survey.survey.design import StratifiedDesign, Weighting, stratified_covariance
 from ppp_survey.survey.estimate import survey_mean
 from ppp_survey.survey.raking import CalibrationError, CalibrationMargin, fit_margins, margins_of
 
@@ -57,7 +57,6 @@ __all__ = [
     "CalibrationMargin",
     "calibrated_mean",
     "rake",
-    "stratified_covariance",
 ]
 
 #: Sweeps of R's raking variance (``svyrecvar``: ``for (iterations in 1:10)``).
@@ -139,6 +138,14 @@ class Calibration(Weighting):
     @property
     def fpc(self) -> bool:
         return self.design.fpc
+
+    @property
+    def stratified(self) -> StratifiedDesign:
+        return self.design
+
+    @property
+    def row_weights(self) -> np.ndarray:
+        return self.weights
 
     @property
     def cell_codes(self) -> np.ndarray:
@@ -378,22 +385,6 @@ def group_sums(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     q = values.shape[1]
     index = (codes[:, np.newaxis] * q + np.arange(q)).ravel()
     return np.bincount(index, weights=values.ravel(), minlength=size * q).reshape(size, q)
-
-
-def stratified_covariance(design: StratifiedDesign, x: np.ndarray, *, diagonal: bool = False) -> np.ndarray:
-    """``Σ_h (1 − f_h)·n_h/(n_h − 1)·Σ_{i∈h} (x_i − x̄_h)(x_i − x̄_h)'`` for weighted scores ``x`` (n, q).
-
-    R's ``svyrecvar`` for a stratified design with one unit per PSU (``onestrat``); ``f_h = n_h/N_h``
-    with the FPC, 0 without. Returns the q × q matrix, or its diagonal with ``diagonal=True``.
-    """
-    x = np.asarray(x, dtype=float).reshape(design.n, -1)
-    codes, h = design.codes, len(design.strata)
-    n_h = np.maximum(design.sample_size, 1).astype(float)
-    means = group_sums(codes, x, h) / n_h[:, np.newaxis]
-    centred = (x - means[codes]) * np.sqrt(design.variance_factors)[codes, np.newaxis]
-    if diagonal:
-        return np.einsum("ij,ij->j", centred, centred)
-    return centred.T @ centred
 
 
 # ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ppp_survey.errors import PppSurveyError
 
-__all__ = ["DesignError", "StratifiedDesign", "Weighting", "stratified_design"]
+__all__ = ["DesignError", "StratifiedDesign", "Weighting", "stratified_covariance", "stratified_design"]
 
 
 class DesignError(PppSurveyError, ValueError):
@@ -80,6 +80,21 @@ class Weighting(ABC):
     @property
     def n_cells(self) -> int:
         return len(self.cell_weights)
+
+    @property
+    @abstractmethod
+    def stratified(self) -> StratifiedDesign:
+        """The stratified design underneath (its strata, ``n_h``, FPC and df)."""
+
+    @property
+    @abstractmethod
+    def row_weights(self) -> np.ndarray:
+        """The weight of each respondent (n,)."""
+
+    @abstractmethod
+    def covariance(self, z: np.ndarray) -> np.ndarray:
+        """Covariance (q × q) of ``Σ_i w_i z_i`` for the q columns of ``z`` (n, q), respondent by
+        respondent (for scores that are not sums over cells, e.g. a regression's)."""
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -193,6 +208,19 @@ class StratifiedDesign(Weighting):
     # -- the estimators' view (:class:`Weighting`): a sum cell is a stratum ----------------------
 
     @property
+    def stratified(self) -> StratifiedDesign:
+        return self
+
+    @property
+    def row_weights(self) -> np.ndarray:
+        return self.weights
+
+    def covariance(self, z: np.ndarray) -> np.ndarray:
+        """``Σ_h c_h Σ_{i∈h} (x_i − x̄_h)(x_i − x̄_h)'`` with ``x_i = w_i z_i`` (:func:`stratified_covariance`)."""
+        z = np.asarray(z, dtype=float).reshape(self.n, -1)
+        return stratified_covariance(self, self.weights[:, np.newaxis] * z)
+
+    @property
     def cell_codes(self) -> np.ndarray:
         return self.codes
 
@@ -216,6 +244,25 @@ class StratifiedDesign(Weighting):
         n_h = np.maximum(self.sample_size, 1).astype(float)[:, np.newaxis, np.newaxis]
         scale = c * w * w
         return np.sum(scale * (cross - linear[:, :, np.newaxis] * linear[:, np.newaxis, :] / n_h), axis=0)
+
+
+def stratified_covariance(design: StratifiedDesign, x: np.ndarray, *, diagonal: bool = False) -> np.ndarray:
+    """``Σ_h (1 − f_h)·n_h/(n_h − 1)·Σ_{i∈h} (x_i − x̄_h)(x_i − x̄_h)'`` for weighted scores ``x`` (n, q).
+
+    R's ``svyrecvar`` for a stratified design with one unit per PSU (``onestrat``); ``f_h = n_h/N_h``
+    with the FPC, 0 without. Returns the q × q matrix, or its diagonal with ``diagonal=True``.
+    """
+    x = np.asarray(x, dtype=float).reshape(design.n, -1)
+    codes, h = design.codes, len(design.strata)
+    n_h = np.maximum(design.sample_size, 1).astype(float)
+    q = x.shape[1]
+    index = (codes[:, np.newaxis] * q + np.arange(q)).ravel()
+    sums = np.bincount(index, weights=x.ravel(), minlength=h * q).reshape(h, q)
+    means = sums / n_h[:, np.newaxis]
+    centred = (x - means[codes]) * np.sqrt(design.variance_factors)[codes, np.newaxis]
+    if diagonal:
+        return np.einsum("ij,ij->j", centred, centred)
+    return centred.T @ centred
 
 
 def _population_mapping(population: pd.Series | Mapping[str, float]) -> dict[str, float]:

@@ -39,8 +39,7 @@ import pandas as pd
 from scipy import special  # not scipy.stats: it takes about a second to import
 
 from ppp_survey.errors import PppSurveyError
-from ppp_survey.survey.calibration import Calibration, stratified_covariance
-from ppp_survey.survey.design import StratifiedDesign
+from ppp_survey.survey.design import Weighting
 from ppp_survey.survey.kernels import check_level, t_quantile
 
 __all__ = [
@@ -306,7 +305,7 @@ def _table(terms, names, beta, se, df: float, level: float, family: str) -> pd.D
 
 def survey_glm(
     data: pd.DataFrame,
-    design: StratifiedDesign | Calibration,
+    design: Weighting,
     response: str,
     terms: Sequence[str],
     *,
@@ -343,16 +342,15 @@ def survey_glm(
     if family not in ("gaussian", "binomial"):
         raise ValueError(f"family must be 'gaussian' or 'binomial', got {family!r}")
     check_level(level)
-    base = design.design if isinstance(design, Calibration) else design
-    if not isinstance(base, StratifiedDesign):
+    if not isinstance(design, Weighting):
         raise TypeError(f"design must be a StratifiedDesign or a Calibration, not {type(design).__name__}")
+    base = design.stratified
     if len(data) != base.n:
         raise ValueError(f"data has {len(data)} rows but the design has {base.n} respondents (pass its data)")
     terms = [terms] if isinstance(terms, str) else list(terms)
     used, x, specs, names = _model_matrix(data, response, terms, dict(reference or {}))
     y = _response(data[response], family)[used]
-    weights = design.weights if isinstance(design, Calibration) else base.weights
-    w = weights[used]
+    w = design.row_weights[used]
     _check_rank(x, names)
     fit = _fit(y, x, w, family)
     beta = fit.beta
@@ -362,10 +360,7 @@ def survey_glm(
     a_inv = np.linalg.inv((x * (w * fit.variance)[:, None]).T @ x)
     influence = np.zeros((base.n, x.shape[1]))
     influence[used] = (x * (fit.residual * fit.variance)[:, None]) @ a_inv
-    if isinstance(design, Calibration):
-        cov = design.covariance(influence)
-    else:
-        cov = stratified_covariance(base, weights[:, None] * influence)
+    cov = design.covariance(influence)
     strata_used = np.count_nonzero(np.bincount(base.codes[used], minlength=len(base.strata)))
     df = int(used.sum()) - int(strata_used) + 1 - x.shape[1]
     se = np.sqrt(np.diag(cov))
@@ -380,7 +375,7 @@ def survey_glm(
         n=int(used.sum()),
         n_dropped=int(base.n - used.sum()),
         population=float(w.sum()),
-        calibrated=isinstance(design, Calibration),
+        calibrated=design is not base,
         level=level,
         table=_table(specs, names, beta, se, float(df), level, family),
         tests=_tests(specs, names, beta, cov, float(df)),
