@@ -100,3 +100,20 @@ def test_illustrative_margins_label_outputs_too(real_named, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "注意: 職員数の周辺分布 staff_margins_r7.csv の職員数は例示（架空）です" in err and "--margins" in err
     assert (out / "data" / "processed" / "集計表_架空データ.xlsx").is_file()
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--bogus"], "知らないオプションや値「--bogus」"),
+        (["--rake-bounds"], "--rake-bounds の後に値が1つ必要"),
+        (["--marks", "nope"], "--marks の値「nope」は使えない"),
+        (["--min-group", "abc"], "--min-group の値「abc」は整数ではない"),
+        (["check"], "--data の指定が必要"),
+    ],
+)
+def test_usage_errors_are_one_japanese_line(argv, said, tmp_path, capsys):
+    """A mistyped option is a user error: exit 2, one Japanese line, no English usage text."""
+    assert main([*argv, "--out", str(tmp_path / "out")] if argv[0] != "check" else argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("エラー: ") and err.count("\n") == 1 and said in err and "usage" not in err, err

@@ -23,6 +23,7 @@ from ppp_survey.files import OutputError, atomic_output
 from ppp_survey.ingest.check import ExportCheck, check_export, column_letter
 from ppp_survey.ingest.columns import Column, item_name
 from ppp_survey.ingest.read import RawExport, encoding_name
+from ppp_survey.report.options import JapaneseParser
 from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.resources import resolve_codebook
 
@@ -57,7 +58,7 @@ def _print(text: str) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m ppp_survey.report", description="コードブックを回答データに合わせる")
+    p = JapaneseParser(prog="python -m ppp_survey.report", description="コードブックを回答データに合わせる")
     sub = p.add_subparsers(dest="command", required=True)
     check = sub.add_parser(
         "check",

@@ -10,6 +10,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 
 from ppp_survey.constants import DEFAULT_MIN_GROUP
 from ppp_survey.errors import PppSurveyError
@@ -36,6 +37,31 @@ _ILLUSTRATIVE_NOTE = re.compile(r"架空|例示|illustrative|synthetic", re.IGNO
 
 class OptionError(PppSurveyError):
     """Options the report cannot run with (a real export without its staff frame)."""
+
+
+class JapaneseParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one Japanese line (:class:`OptionError`, exit 2 by the
+    command line) instead of argparse's English usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        raise OptionError(usage_error(message, self.prog))
+
+
+def usage_error(message: str, prog: str) -> str:
+    """argparse's error message in Japanese, with what to do."""
+    help_hint = f"使い方は {prog} --help で見る"
+    if m := re.match(r"unrecognized arguments: (.*)", message):
+        return f"知らないオプションや値「{m.group(1)}」がある。綴りを直す（{help_hint}）"
+    if m := re.match(r"argument (\S+): expected one argument", message):
+        return f"{m.group(1)} の後に値が1つ必要。値を続けて書く（マイナスで始まる値は {m.group(1)}=値 の形で書く。{help_hint}）"
+    if m := re.match(r"argument (\S+): invalid choice: '?([^']*)'? \(choose from (.*)\)", message):
+        return f"{m.group(1)} の値「{m.group(2)}」は使えない。{m.group(3)} のどれかにする"
+    if m := re.match(r"argument (\S+): invalid (\w+) value: '?([^']*)'?", message):
+        kind = {"int": "整数", "float": "数"}.get(m.group(2), m.group(2))
+        return f"{m.group(1)} の値「{m.group(3)}」は{kind}ではない。{kind}で書く"
+    if m := re.match(r"the following arguments are required: (.*)", message):
+        return f"{m.group(1)} の指定が必要（{help_hint}）"
+    return f"オプションの指定が正しくない（{message}）。{help_hint}"
 
 
 NO_FRAME = (
@@ -94,7 +120,7 @@ def default_root() -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = JapaneseParser(
         prog="python -m ppp_survey.report",
         description="職員意識調査の集計表・図表を再生成する（既定: 同梱の架空データ）",
         epilog="コードブックを回答データに合わせる: python -m ppp_survey.report check --data 回答.xlsx "
