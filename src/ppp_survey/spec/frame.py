@@ -60,11 +60,10 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C
     lookup = {k: c.label for c in stratum.choices for k in (*c.keys(), normalize_key(c.code))}
     lines = data_lines(text)
     rows: dict[str, int] = {}
-    for i, (dom, pop) in enumerate(zip(raw[dom_col], raw[pop_col])):
+    filled = trailing_blank_rows(raw[dom_col], raw[pop_col])
+    for i, (dom, pop) in enumerate(zip(raw[dom_col][:filled], raw[pop_col][:filled])):
         line = lines[i] if i < len(lines) else "?"
         label = lookup.get(normalize_key(dom))
-        if not normalize_key(dom) and not normalize_key(pop):
-            continue  # a row of empty cells, as Excel leaves below a table: nothing to read
         if label is None and normalize_key(dom) in ("", "合計", "計", "総計", "total"):
             what = "空の行" if not normalize_key(dom) else f"合計の行（「{dom}」）"
             raise FrameError(f"職員数フレーム {p.name} {line}行目: {what}。この行を削除する（合計は自動で計算する）")
@@ -125,6 +124,15 @@ def check_staff_totals(
         raise error(
             f"{where}: {total_of}の合計 {total:,}人がコードブックの survey.population {population:,}人と違う。どちらかを直す"
         )
+
+
+def trailing_blank_rows(*columns) -> int:
+    """How many rows the table has before the rows of empty cells that Excel leaves below a table
+    (",,"): those are skipped; an empty row inside the table is still reported with its line."""
+    empty = [all(not normalize_key(v) for v in row) for row in zip(*columns)]
+    while empty and empty[-1]:
+        empty.pop()
+    return len(empty)
 
 
 def data_lines(text: str) -> list[int]:

@@ -36,7 +36,7 @@ import pandas as pd
 from ppp_survey.errors import FrameError
 from ppp_survey.files import decode_text
 from ppp_survey.spec.codebook import Codebook, Item
-from ppp_survey.spec.frame import check_staff_totals, data_lines, staff_count
+from ppp_survey.spec.frame import check_staff_totals, data_lines, staff_count, trailing_blank_rows
 from ppp_survey.spec.normalize import normalize_key
 
 __all__ = ["Margin", "Margins", "MarginsError", "load_margins"]
@@ -175,12 +175,11 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
     stratum = codebook.stratum
     lines = data_lines(text)
     found: dict[str, dict[str, int]] = {}
-    for i, (att, cat, pop) in enumerate(zip(raw[att_col], raw[cat_col], raw[pop_col])):
+    filled = trailing_blank_rows(raw[att_col], raw[cat_col], raw[pop_col])
+    for i, (att, cat, pop) in enumerate(zip(raw[att_col][:filled], raw[cat_col][:filled], raw[pop_col][:filled])):
         line = lines[i] if i < len(lines) else "?"
         where = f"{_WHAT} {p.name} {line}行目"
         if not normalize_key(att) and not normalize_key(cat):
-            if not normalize_key(pop):
-                continue  # a row of empty cells, as Excel leaves below a table: nothing to read
             raise MarginsError(f"{where}: 空の行。この行を削除する")
         item = attributes.get(normalize_key(att))
         if item is None:
