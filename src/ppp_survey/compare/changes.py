@@ -251,13 +251,18 @@ def compare(
     )
 
 
+def _raking_text(codebook: Codebook, margins: tuple[str, ...], bounds: tuple[float, float] | None) -> tuple[str, str]:
+    """The margins' labels joined (職位・年代) and the bounds' phrase (、調整係数0.5～2倍, or "")."""
+    labels = [next((a.label for a in codebook.attributes if a.id == m), m) for m in margins]
+    return "・".join(labels), f"、調整係数{bounds[0]:g}～{bounds[1]:g}倍" if bounds else ""
+
+
 def _weighting(wave: Wave) -> str:
     """How both waves' estimates were weighted (they must agree: :func:`_check_weights`), for the notes."""
     if wave.margins is None:
         return "職域による事後層化"
-    labels = [next((a.label for a in wave.codebook.attributes if a.id == m), m) for m in wave.margins.attributes]
-    limit = f"、調整係数{wave.bounds[0]:g}～{wave.bounds[1]:g}倍" if wave.bounds else ""
-    return f"職域・{'・'.join(labels)}の職員数に合わせたレイキング{limit}"
+    labels, limit = _raking_text(wave.codebook, tuple(wave.margins.attributes), wave.bounds)
+    return f"職域・{labels}の職員数に合わせたレイキング{limit}"
 
 
 def _check_weights(baseline: Baseline, wave: Wave) -> None:
@@ -268,10 +273,10 @@ def _check_weights(baseline: Baseline, wave: Wave) -> None:
         return
 
     def said(codebook: Codebook, method: tuple[tuple[str, ...], tuple[float, float] | None]) -> str:
-        margins, bounds = method
-        labels = [next((a.label for a in codebook.attributes if a.id == m), m) for m in margins]
-        limit = f"、調整係数{bounds[0]:g}～{bounds[1]:g}倍" if bounds else ""
-        return f"レイキング後のウェイト（職域・{'・'.join(labels)}{limit}）" if margins else "職域別ウェイト"
+        if not method[0]:
+            return "職域別ウェイト"
+        labels, limit = _raking_text(codebook, *method)
+        return f"レイキング後のウェイト（職域・{labels}{limit}）"
 
     raise BaselineError(
         f"基準値（{baseline.wave}）の推定は{said(baseline.codebook, old)}、今回（{wave.label}）は"

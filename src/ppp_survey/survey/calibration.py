@@ -123,8 +123,8 @@ class Calibration(Weighting):
         if self.variance not in ("calibrate", "rake"):
             raise ValueError(f"variance must be 'calibrate' or 'rake', got {self.variance!r}")
         object.__setattr__(self, "weights", _frozen(np.asarray(self.weights, dtype=float)))
-        object.__setattr__(self, "gram", _frozen(self._gram()))
         object.__setattr__(self, "cells", _cells_of(self))
+        object.__setattr__(self, "gram", _frozen(self._gram()))
 
     @property
     def n(self) -> int:
@@ -201,28 +201,18 @@ class Calibration(Weighting):
         where ``g`` is a product of one factor per category), clipped to the bounds; a label the margin
         lacks contributes no factor. (The disclosure audit gives the attacker these weights.)"""
         beta = np.linalg.lstsq(self.cells.dummies, np.log(self.cells.weights / self._design_weight), rcond=None)[0]
-        x = np.zeros((len(categories), self.cells.dummies.shape[1]))
-        key = np.zeros(len(categories), dtype=np.int64)
-        known = np.ones(len(categories), dtype=bool)
-        offset = 0
-        for k, m in enumerate(self.margins):
-            drop = 0 if k == 0 else 1
+        given = []
+        for m in self.margins:
             position = {label: j for j, label in enumerate(m.labels)}
-            codes = np.array([position.get(str(v), -1) for v in categories[m.column]], dtype=np.int64)
-            rows = np.flatnonzero(codes - drop >= 0)
-            x[rows, offset + codes[rows] - drop] = 1.0
-            known &= codes >= 0
-            key = key * m.size + np.maximum(codes, 0)
-            offset += m.size - drop
-        g = np.exp(x @ beta)
+            given.append(np.array([position.get(str(v), -1) for v in categories[m.column]], dtype=np.intp))
+        known = np.all([codes >= 0 for codes in given], axis=0)
+        key = _cell_key(self.margins, [np.maximum(codes, 0) for codes in given])
+        g = np.exp(_reduced_dummies(self.margins, given) @ beta)
         if self.bounds is not None:
             g = np.clip(g, *self.bounds)
         strata = dict(zip(self.design.strata, self.design.cell_weights))
         weights = g * np.array([strata.get(str(v), 0.0) for v in categories[self.margins[0].column]])
-        cell_keys = np.zeros(self.n_cells, dtype=np.int64)
-        for codes, m in zip(self.cells.margin_codes, self.margins):
-            cell_keys = cell_keys * m.size + codes
-        where = {int(c): j for j, c in enumerate(cell_keys)}
+        where = {int(c): j for j, c in enumerate(_cell_key(self.margins, self.cells.margin_codes))}
         for row in np.flatnonzero(known):
             j = where.get(int(key[row]))
             if j is not None:
@@ -283,36 +273,19 @@ class Calibration(Weighting):
 
     # -- residuals and variances ----------------------------------------------------------------
 
-    def _reduced_codes(self) -> list[tuple[np.ndarray, int, int, int]]:
-        """(codes, dropped, offset, levels) of the reduced model: every category of the first margin,
-        the others without their first category (code −1), so the model matrix has full rank."""
-        out, offset = [], 0
-        for k, m in enumerate(self.margins):
-            drop = 0 if k == 0 else 1
-            out.append((m.codes - drop, drop, offset, m.size - drop))
-            offset += m.size - drop
-        return out
-
     def _gram(self) -> np.ndarray:
-        """``X'DX`` of the reduced model, from counts of pairs of categories (no n × K matrix)."""
-        d = self.design.weights
-        parts = self._reduced_codes()
-        size = sum(levels for *_, levels in parts)
-        gram = np.zeros((size, size))
-        for a, (ca, _, oa, la) in enumerate(parts):
-            for cb, _, ob, lb in parts[a:]:
-                keep = (ca >= 0) & (cb >= 0)
-                block = np.bincount(ca[keep] * lb + cb[keep], weights=d[keep], minlength=la * lb).reshape(la, lb)
-                gram[oa : oa + la, ob : ob + lb] = block
-                gram[ob : ob + lb, oa : oa + la] = block.T
-        return gram
+        """``X'DX`` of the reduced calibration model, from the cells (no n × K matrix)."""
+        dummies = self.cells.dummies
+        return (dummies * (self._design_weight * self.cells.sizes)[:, np.newaxis]).T @ dummies
 
     def residuals(self, z: np.ndarray) -> np.ndarray:
-        """Residuals of the influence values ``z`` (n,) or (n, q) from the calibration model."""
+        """Residuals of the influence values ``z`` (n,) or (n, q) from the calibration model: each
+        unit's ``z`` minus its cell's fitted value (:meth:`_fitted`, the same fit the per-cell
+        variances use)."""
         z = np.asarray(z, dtype=float)
         flat = z.reshape(len(z), -1)
-        e = _rake_residuals(self, flat) if self.variance == "rake" else _greg_residuals(self, flat)
-        return e.reshape(z.shape)
+        fitted = self._fitted(group_sums(self.cells.codes, flat, self.n_cells))
+        return (flat - fitted[self.cells.codes]).reshape(z.shape)
 
     def covariance(self, z: np.ndarray) -> np.ndarray:
         """Covariance matrix (q × q) of ``Σ_i w_i z_i`` for the q columns of ``z`` (n, q): the
@@ -328,56 +301,42 @@ class Calibration(Weighting):
 
 def _cells_of(cal: Calibration) -> _Cells:
     """Group the respondents by their categories of every margin (one integer key per respondent)."""
-    key = np.zeros(cal.n, dtype=np.int64)
-    for m in cal.margins:
-        key = key * m.size + m.codes
+    key = _cell_key(cal.margins, [m.codes for m in cal.margins])
     _, first, codes = np.unique(key, return_index=True, return_inverse=True)
     codes = codes.reshape(-1).astype(np.intp)
     weights = cal.weights[first]
     if not np.allclose(cal.weights, weights[codes], rtol=1e-12, atol=0.0):
         raise ValueError("the weights are not constant within the margins' categories (not a raking)")
     margin_codes = tuple(_frozen(m.codes[first]) for m in cal.margins)
-    blocks = []
-    for k, (m, codes_m) in enumerate(zip(cal.margins, margin_codes)):
-        block = np.eye(m.size)[codes_m]
-        blocks.append(block if k == 0 else block[:, 1:])  # the reduced model of _reduced_codes
     return _Cells(
         codes=_frozen(codes),
         weights=_frozen(weights),
         sizes=_frozen(np.bincount(codes, minlength=len(first)).astype(float)),
         strata=_frozen(cal.design.codes[first]),
         margin_codes=margin_codes,
-        dummies=_frozen(np.hstack(blocks)),
+        dummies=_frozen(_reduced_dummies(cal.margins, margin_codes)),
     )
 
 
-def _greg_residuals(cal: Calibration, z: np.ndarray) -> np.ndarray:
-    """``z − X β``, ``β`` the ``d``-weighted least-squares coefficients (R's ``calibrate``)."""
-    d = cal.design.weights
-    parts = cal._reduced_codes()
-    rhs = np.zeros((cal.gram.shape[0], z.shape[1]))
-    dz = d[:, np.newaxis] * z
-    for codes, _, offset, levels in parts:
-        keep = codes >= 0
-        rhs[offset : offset + levels] = group_sums(codes[keep], dz[keep], levels)
-    beta = np.linalg.lstsq(cal.gram, rhs, rcond=None)[0]
-    fitted = np.zeros_like(z)
-    for codes, dropped, offset, levels in parts:
-        coef = beta[offset : offset + levels]
-        if dropped:  # the first category is the reference: coefficient 0
-            coef = np.vstack([np.zeros((1, z.shape[1])), coef])
-        fitted += coef[codes + dropped]
-    return z - fitted
+def _cell_key(margins: Sequence[CalibrationMargin], codes: Sequence[np.ndarray]) -> np.ndarray:
+    """One integer per row for its category of every margin (``codes``: one array per margin)."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for m, c in zip(margins, codes):
+        key = key * m.size + c
+    return key
 
 
-def _rake_residuals(cal: Calibration, z: np.ndarray) -> np.ndarray:
-    """R's ``rake()`` variance: ten sweeps, each centring ``z`` within the categories of every margin."""
-    e = np.array(z, dtype=float, copy=True)
-    counts = [np.bincount(m.codes, minlength=m.size).astype(float)[:, np.newaxis] for m in cal.margins]
-    for _ in range(RAKE_SWEEPS):
-        for m, count in zip(cal.margins, counts):
-            e -= (group_sums(m.codes, e, m.size) / count)[m.codes]
-    return e
+def _reduced_dummies(margins: Sequence[CalibrationMargin], codes: Sequence[np.ndarray]) -> np.ndarray:
+    """The reduced calibration model matrix of rows with the given category of every margin: every
+    category of the first margin (the strata), the others without their first, so it has full rank;
+    a code −1 (a label the margin lacks) sets no column."""
+    blocks = []
+    for k, (m, c) in enumerate(zip(margins, codes)):
+        block = np.zeros((len(c), m.size))
+        rows = np.flatnonzero(c >= 0)
+        block[rows, c[rows]] = 1.0
+        blocks.append(block if k == 0 else block[:, 1:])
+    return np.hstack(blocks)
 
 
 def group_sums(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ppp_survey.spec.codebook import Item
 from ppp_survey.survey.design import Weighting
-from ppp_survey.survey.kernels import GroupCodes, StratumSums, check_aligned, group_codes, stratum_sums
+from ppp_survey.survey.kernels import GroupCodes, StratumSums, cell_index, check_aligned, group_codes, stratum_sums
 
 
 def indicators(responses: pd.DataFrame, item: Item) -> pd.DataFrame:
@@ -94,14 +94,9 @@ def item_sums(responses: pd.DataFrame, design: Weighting, item: Item, by: str | 
 
 
 def _cells(design: Weighting, groups: GroupCodes) -> tuple[np.ndarray, int, int]:
-    """Stratum × group cell of each respondent (n_cells: no group), the number of real cells and of bins."""
-    n_cells = design.n_cells * groups.size
-    if groups.codes is None:
-        return design.cell_codes, n_cells, n_cells
-    cell = design.cell_codes * groups.size
-    cell += groups.codes
-    cell[groups.codes < 0] = n_cells
-    return cell, n_cells, n_cells + 1
+    """Sum cell × group of each respondent (the last bin: no group), the number of real cells and of bins."""
+    cell, bins = cell_index(design, groups)
+    return cell, design.n_cells * groups.size, bins
 
 
 def _single_sums(responses, design, item, groups) -> ItemSums | None:
