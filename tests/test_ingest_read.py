@@ -129,3 +129,38 @@ def test_blank_file(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(LoadError, match="ファイルが空です"):
         read_export(path)
+
+
+def _no_cells(path):
+    from openpyxl import Workbook
+
+    Workbook().save(path)
+
+
+def _first_sheet_without_cells(path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    second = book.create_sheet("回答")
+    second.append(["ID", "q1"])
+    second.append([1, 2])
+    book.save(path)
+
+
+@pytest.mark.parametrize("make", [_no_cells, _first_sheet_without_cells], ids=["no-cells", "first-sheet-empty"])
+def test_an_empty_workbook_is_said_in_one_short_line(tmp_path, capsys, make):
+    """Issue 27: a workbook with no cells gets an empty CSV's line, not a list of missing headers."""
+    from conftest import FRAME
+    from ppp_survey.report.cli import main
+
+    for name in ("回答.xlsx", "回答.csv"):
+        path = tmp_path / name
+        if name.endswith(".xlsx"):
+            make(path)
+        else:
+            path.write_bytes(b"")
+        args = ["--data", str(path), "--frame", str(FRAME), "--out", str(tmp_path / "out"), "--no-paper"]
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1] == f"エラー: {path}: ファイルが空です。回答データを書き出し直してください", err
+        assert len(err[-1]) < 200 and "列" not in err[-1]

@@ -161,6 +161,8 @@ def _read_excel(p: Path, data: bytes, digest: str) -> RawExport:
             table = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, header=0, engine=engine)
         except Exception as exc2:
             raise LoadError(_not_excel(p, exc2)) from None
+    if table.columns.empty:  # a first sheet with no cells: said as for an empty text file
+        raise LoadError(_EMPTY.format(p=p))
     table = _clean_headers(table)
     skipped = _title_rows([list(table.columns), *table.iloc[: MAX_TITLE_ROWS + 5].to_numpy().tolist()])
     if skipped:  # a title above the header (rare): the sheet read again from the header's row
