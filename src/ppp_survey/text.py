@@ -19,7 +19,8 @@ ROUNDING_NOTE = "※構成比（%）は小数点以下第2位を四捨五入し�
 
 
 def round_half_up(values, digits: int = 1):
-    """Round half up (away from zero for .5) to ``digits`` decimals; NaN stays NaN.
+    """Round half up (away from zero for .5) to ``digits`` decimals; NaN stays NaN, and a value that
+    rounds to zero is 0.0 (never -0.0: ``round_half_up(-0.04) == 0.0`` prints '0.0').
 
     Decimal arithmetic on the shortest repr of each float after rounding away float noise at
     the 10th decimal, so 0.15 → 0.2, 2.675 → 2.68 and 100 * 0.145 (= 14.499999999999998 in
@@ -33,7 +34,8 @@ def round_half_up(values, digits: int = 1):
     def one(x):
         if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
             return np.nan
-        return float(Decimal(repr(round(float(x), 10))).quantize(quantum, rounding=ROUND_HALF_UP))
+        # + 0.0: a value that rounds to zero is 0.0, never -0.0 (printed '-0.0' in tables and CSVs)
+        return float(Decimal(repr(round(float(x), 10))).quantize(quantum, rounding=ROUND_HALF_UP)) + 0.0
 
     if np.isscalar(values):
         return one(values)

@@ -317,10 +317,14 @@ def _parse_survey(v: _Validator, s: dict) -> SurveyInfo:
                 "survey.respondents",
                 f"回答者数 {respondents:,}人が職員数 population {population:,}人を超えている。どちらかを直す",
             )
+    survey_id = str(v.required(s, "id", "survey"))
+    # optional: an empty label (`wave: null`, as init-codebook drafts it, or "") is the survey id, so
+    # every reader (titles, legends, sheet headers, the committee paper) gets a label, never "None"
+    wave = "" if s.get("wave") is None else str(s.get("wave")).strip()
     return SurveyInfo(
-        id=str(v.required(s, "id", "survey")),
+        id=survey_id,
         title=str(v.required(s, "title", "survey")),
-        wave=str(s.get("wave", s.get("id"))),
+        wave=wave or survey_id,
         fielded_from=start,
         fielded_to=end,
         population=population,
