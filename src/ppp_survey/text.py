@@ -98,6 +98,27 @@ def pct(value: float, digits: int = 1) -> str:
     return f"{round_half_up(100 * value, digits):.{digits}f}"
 
 
+# a signed difference in Excel: '+1.2', '-0.4', and '0.0' for no change (as :func:`signed` prints it)
+SIGNED_FORMAT = "+0.0;-0.0;0.0"
+
+
+def signed(value, digits: int = 1) -> str:
+    """A difference (points) as every output prints it: rounded half up, with its sign, and a
+    difference that rounds to zero is '0.0' — never '+0.0' or '-0.0' (the change sheets' Excel
+    format :data:`SIGNED_FORMAT`, the change charts, the committee page, paper and deck); '-' where
+    there is none (NaN, None).
+
+    >>> signed(1.25), signed(-0.4), signed(-0.04), signed(0.049), signed(float("nan"))
+    ('+1.3', '-0.4', '0.0', '0.0', '-')
+    """
+    if value is None or value is pd.NA:
+        return "-"
+    rounded = round_half_up(float(value), digits)
+    if not np.isfinite(rounded):
+        return "-"
+    return f"{0.0:.{digits}f}" if rounded == 0 else f"{rounded:+.{digits}f}"
+
+
 def wareki(date: dt.date) -> tuple[str, int]:
     """The Japanese era year of a date in Reiwa or Heisei: (era letter, year), e.g. ('R', 7)."""
     if date >= dt.date(2019, 5, 1):

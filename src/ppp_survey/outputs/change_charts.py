@@ -20,7 +20,7 @@ from ppp_survey.compare.changes import (
 )
 from ppp_survey.constants import ALL, SUPPRESSED
 from ppp_survey.spec.codebook import Polarity
-from ppp_survey.text import round_half_up, wrap_ja
+from ppp_survey.text import round_half_up, signed, wrap_ja
 
 
 def display_changes(changes: ChangeTable, *, group: str | None = ALL) -> pd.DataFrame:
@@ -174,7 +174,7 @@ def plot_dumbbell(
         ax.text(
             1.01,
             yi,
-            f"{round_half_up(100 * row.difference):+.1f}pt{star} {row.verdict}",
+            f"{signed(100 * row.difference)}pt{star} {row.verdict}",
             transform=ax.get_yaxis_transform(),
             va="center",
             ha="left",
@@ -215,9 +215,9 @@ def plot_change_heatmap(changes: ChangeTable, question: str, *, ax=None, title: 
 
     chart = change_charts(changes)[question]
     grid, better, marks = chart.heatmap, chart.improvement, chart.marks
-    text = np.vectorize(
-        lambda v, m: "x" if m == "x" else ("-" if not np.isfinite(v) else f"{round_half_up(v):+.1f}{m}")
-    )(grid.to_numpy(float), marks.to_numpy(object))
+    text = np.vectorize(lambda v, m: "x" if m == "x" else ("-" if not np.isfinite(v) else f"{signed(v)}{m}"))(
+        grid.to_numpy(float), marks.to_numpy(object)
+    )
     finite = np.isfinite(better.to_numpy(float))
     limit = max(5.0, float(np.nanmax(np.abs(better.to_numpy(float)))) if finite.any() else 5.0)
     table = changes.rows

@@ -32,7 +32,7 @@ from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.text import ROUNDING_NOTE
+from ppp_survey.text import ROUNDING_NOTE, SIGNED_FORMAT
 
 SUPPRESSED_MARK = "x"
 
@@ -62,7 +62,7 @@ def _change_formats(table: pd.DataFrame) -> dict[str, str]:
         if col.endswith("(%)") or col.startswith("95%CI") or col == "MDD(pt)":
             formats[col] = "0.0"
         elif col == "差(pt)":
-            formats[col] = "+0.0;-0.0;0.0"
+            formats[col] = SIGNED_FORMAT
         elif col in ("p値", "調整後p値"):
             formats[col] = P_FORMAT
         elif col.startswith("基数"):

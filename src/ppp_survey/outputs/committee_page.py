@@ -44,7 +44,7 @@ from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.spec.codebook import Item
 from ppp_survey.spec.matrix import PolicyMatrix
 from ppp_survey.survey.tables import design_note
-from ppp_survey.text import ROUNDING_NOTE, pct
+from ppp_survey.text import ROUNDING_NOTE, pct, signed
 
 __all__ = [
     "HTML_NAME",
@@ -350,12 +350,16 @@ def evidence_value(r: dict) -> str:
 
 
 def number_text(value, spec: str = ".1f") -> str:
-    """A published number as printed: '-' where there is none, text ('x', '<0.001') as it is."""
+    """A published number as printed: '-' where there is none, text ('x', '<0.001') as it is; a
+    signed spec ('+.1f') as :func:`ppp_survey.text.signed` prints differences (no change: '0.0')."""
     if isinstance(value, str):
         return value
     if value is None or pd.isna(value):
         return "-"
-    return format(float(value), spec).replace("+0.0", "0.0").replace("-0.0", "0.0")
+    if spec.startswith("+"):
+        return signed(value, int(spec.strip("+.f")))
+    text = format(float(value), spec)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # -0.04 → '0.0', not '-0.0'
 
 
 def _matrix_cells(row: MatrixRow) -> str:
