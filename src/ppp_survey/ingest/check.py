@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ppp_survey.ingest.answers import ParseContext, multi_select_cells, multi_select_options, single_answer
-from ppp_survey.ingest.cells import code_column
+from ppp_survey.ingest.cells import Cells, code_column
 from ppp_survey.ingest.columns import Assignment, Column, Missing, assign_columns
 from ppp_survey.ingest.read import read_export
 from ppp_survey.ingest.reasons import R_MULTIPLE, R_UNKNOWN_STRATUM, R_UNMATCHED, CellProblems
@@ -43,8 +43,8 @@ class ExportCheck:
     ``columns``: one :class:`~ppp_survey.ingest.columns.Column` per header, in file order.
     ``missing``: the codebook's items without a column. ``clashes``: two headers for one item
     (the later header, the earlier, the item). ``values``: the values the codebook does not
-    describe, tidy: ``item``, ``column``, ``value``, ``count`` (cells), ``reason``; the ``top`` most
-    frequent per item, and ``more``: per item, how many other distinct values there are.
+    describe, tidy: ``item``, ``column``, ``value``, ``count`` (cells), ``reason``, ``row`` (the
+    spreadsheet row of its first cell, so a long value can be shown cut with where it is); the ``top`` most frequent per item, and ``more``: per item, how many other distinct values there are.
     ``other``: the same for text a multi-select item reads as その他 (free text: shown, never an error).
     """
 
@@ -74,7 +74,7 @@ class ExportCheck:
         return not (self.unmatched or self.missing or self.clashes or len(self.values))
 
 
-_VALUE_COLUMNS = ["item", "column", "value", "count", "reason"]
+_VALUE_COLUMNS = ["item", "column", "value", "count", "reason", "row"]
 
 
 def check_export(path: str | Path, codebook: Codebook | None = None, *, top: int = 10) -> ExportCheck:
@@ -103,16 +103,16 @@ def check_export(path: str | Path, codebook: Codebook | None = None, *, top: int
         if header is not None and item.is_multi:
             _, rest = multi_select_cells(item, cells, ctx)
             leftover = rest.rows(np.array([t != "" for t in rest.texts], dtype=bool))
-            other.append(_counted(item, rest.header, rest.texts, rest.codes, leftover, "その他として読む"))
+            other.append(_counted(item, rest, leftover, raw.first_row, "その他として読む"))
         elif header is not None:
             labels = single_answer(item, cells, ctx)
             if item.role == "stratum":  # the loader leaves an unknown 職域 to its row rules
                 unknown = labels.isna().to_numpy() & ~cells.rows(ctx.is_missing(cells))
-                values.append(_counted(item, header, cells.texts, cells.codes, unknown))
+                values.append(_counted(item, cells, unknown, raw.first_row))
         elif options and len(options) == len(item.choices):
             coded = {code: code_column(h, table[h], raw.value_labels.get(h)) for code, h in options.items()}
             multi_select_options(item, coded, ctx)
-        values.append(_problems(item, ctx.problems))
+        values.append(_problems(item, ctx.problems, raw.first_row))
     values_table, more = _top(values, top)
     other_table, _ = _top(other, top)
     return ExportCheck(
@@ -133,23 +133,38 @@ def check_export(path: str | Path, codebook: Codebook | None = None, *, top: int
 
 
 def _counted(
-    item: Item, header: str, texts: np.ndarray, codes: np.ndarray, rows: np.ndarray, reason: str = R_UNKNOWN_STRATUM
+    item: Item, cells: Cells, rows: np.ndarray, first_row: int, reason: str = R_UNKNOWN_STRATUM
 ) -> pd.DataFrame:
-    """The distinct texts of the rows in the mask ``rows`` with their counts."""
-    counts = np.bincount(codes[rows], minlength=len(texts))
+    """The distinct texts of the rows in the mask ``rows`` with their counts and first row."""
+    at_rows = np.flatnonzero(rows)
+    codes = cells.codes[at_rows]
+    counts = np.bincount(codes, minlength=len(cells.texts))
+    first = np.zeros(len(cells.texts), dtype=np.int64)
+    distinct, where = np.unique(codes, return_index=True)  # the first row of each text
+    first[distinct] = at_rows[where]
     at = np.flatnonzero(counts)
-    return pd.DataFrame({"item": item.id, "column": header, "value": texts[at], "count": counts[at], "reason": reason})
+    return pd.DataFrame(
+        {
+            "item": item.id,
+            "column": cells.header,
+            "value": cells.texts[at],
+            "count": counts[at],
+            "reason": reason,
+            "row": first[at] + first_row,
+        }
+    )
 
 
-def _problems(item: Item, problems: CellProblems) -> pd.DataFrame:
+def _problems(item: Item, problems: CellProblems, first_row: int) -> pd.DataFrame:
     """The values the parse noted as not the codebook's (not a choice; several in a single answer)."""
     rows = np.flatnonzero(problems.first >= 0)
     if not len(rows):
         return pd.DataFrame(columns=_VALUE_COLUMNS)
     reason, column, value, _ = problems.first_of(rows)
-    found = pd.DataFrame({"item": item.id, "column": column, "value": value, "reason": reason})
+    found = pd.DataFrame({"item": item.id, "column": column, "value": value, "reason": reason, "row": rows + first_row})
     found = found[found["reason"].isin([R_UNMATCHED, R_MULTIPLE])]
-    counted = found.groupby(["item", "column", "value", "reason"], sort=False).size().rename("count").reset_index()
+    counted = found.groupby(["item", "column", "value", "reason"], sort=False)["row"].agg(["size", "min"])
+    counted = counted.rename(columns={"size": "count", "min": "row"}).reset_index()
     return counted[_VALUE_COLUMNS]
 
 
@@ -160,6 +175,7 @@ def _top(parts: list[pd.DataFrame], top: int) -> tuple[pd.DataFrame, dict[str, i
         return pd.DataFrame(columns=_VALUE_COLUMNS), {}
     found = pd.concat(parts, ignore_index=True)
     found["count"] = found["count"].astype(np.int64)
+    found["row"] = found["row"].astype(np.int64)
     found = found.sort_values("count", ascending=False, kind="stable")
     rank = found.groupby("item", sort=False).cumcount()
     more = found[rank >= top].groupby("item", sort=False).size()

@@ -1,24 +1,43 @@
-"""A draft codebook from an export's headers and values, for the analyst to complete.
+"""A draft codebook from an export's headers and values, for the analyst to confirm.
 
 :func:`draft_codebook` writes schema_version 1 (the schema of the packaged ``codebook_r7.yaml``) as
 YAML text with Japanese comments saying what to check. What the export shows is filled in: each
 column's header as a question's ``text``, single or multi-select guessed from Forms' ``;``-separated
-cells, the choices from the values seen (most frequent first, or in the order first seen), 職域 /
-職位 / 年代 attributes from their headers, the fielding dates from the completion times, the ID
-column. What only the analyst knows is ``null`` with a ``# TODO`` comment (the survey's name, the
-number of staff, a 職域 attribute when no header names it), so the draft does not load until it is
-filled: :func:`~ppp_survey.spec.codebook.load_codebook` names the first field still empty.
+cells, the choices from the values seen, 職域 / 職位 / 年代 attributes from their headers, the
+fielding dates from the completion times, the ID column.
+
+Choices are never in order of frequency (a chart lists them in codebook order):
+
+- a scale's wording (重要である／どちらかといえば重要である／…／重要ではない, 意欲がある／…, そう思う／
+  ややそう思う／どちらともいえない／…, 満足／やや不満…, ある／ない; :func:`scale_point`) is
+  recognised: the choices in the scale's order, the favourable end first, with ``score`` (4…1 or 5…1;
+  1/0 for a two-point ある／ない, as the packaged codebook writes 2-(3)), 「どちらともいえない」 as the
+  middle, 「わからない」 last without a score, ``type: likert`` from three points up, and ``polarity``;
+- 職域 in the staff frame's order when a frame is given (its spelling, the export's as ``aliases``);
+- 年代 and other choices that all carry a number, by the number; 職位 from 係員 up;
+- anything else in the order first seen in the export, with その他 and 特にない last.
+
+Labels are written in the canonical spelling (full-width brackets: 「（指針）」 for the export's
+「(指針)」), with the export's spelling as an alias; the loader matches both through the same key
+(:func:`~ppp_survey.spec.normalize.normalize_key`), which also decides which spellings are one choice.
+What only the analyst knows is ``null`` with a ``# TODO`` comment (the survey's name, the number of
+staff unless a frame gives it, a 職域 attribute when no header names it), so the draft does not load
+until it is filled: :func:`~ppp_survey.spec.codebook.load_codebook` names the first field still empty.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from ppp_survey.files import decode_text
 from ppp_survey.ingest.cells import code_column, code_raw
 from ppp_survey.ingest.columns import (
     COMPLETED_HEADERS,
@@ -29,13 +48,17 @@ from ppp_survey.ingest.columns import (
     STARTED_HEADERS,
 )
 from ppp_survey.ingest.read import RawExport
+from ppp_survey.spec.codebook import Choice, Codebook, Item, ItemType, SurveyInfo
+from ppp_survey.spec.frame import DOMAIN_HEADERS, POPULATION_HEADERS, load_frame, staff_count, trailing_blank_rows
 from ppp_survey.spec.normalize import normalize_key
 
-__all__ = ["Draft", "draft_codebook"]
+__all__ = ["Draft", "canonical", "draft_codebook", "frame_strata", "scale_point"]
 
 MISSING = ["", "無回答", "未回答", "回答なし", "-", "－", "NA", "N/A"]
 #: More distinct answers than this in a column (or choices in a multi-select one): free text.
 MAX_CHOICES = 30
+#: An answer longer than this is free text, not a choice.
+MAX_CHOICE_LENGTH = 100
 _ATTRIBUTES = (  # (pattern on the header's key, id, label, role)
     (re.compile("職域"), "domain", "職域", "stratum"),
     (re.compile("職位|役職"), "position", "職位", "attribute"),
@@ -45,6 +68,106 @@ _EXCLUSIVE = {normalize_key(s) for s in ("特にない", "特になし", "なし
 _OTHER = re.compile("その他")
 #: Headers of free-text columns (「その他」の内容, ご意見・ご提案をご記入ください, 理由…).
 _FREE_TEXT = re.compile("その他|自由記述|意見|記入|内容|理由|コメント|comment", re.IGNORECASE)
+#: A question whose favourable answer is the lower end (choosing more difficulties is worse).
+_WORSE = re.compile("難し|困難|課題|問題|不安|負担|悩|障害|障壁|ストレス|不満")
+#: 職位 from the bottom up (a choice is placed by the longest of these it contains).
+_RANKS = ("係員", "主事", "主任", "係長", "課長補佐", "課長", "次長", "部長", "局長")
+_NUMBER = re.compile(r"\d+")
+
+# ---------------------------------------------------------------- scale wordings (on matching keys)
+
+_DONT_KNOW = {
+    normalize_key(s) for s in ("わからない", "分からない", "わかりません", "分かりません", "判断できない", "知らない")
+}
+_MIDDLE = {normalize_key(s) for s in ("どちらともいえない", "どちらとも言えない", "どちらでもない", "ふつう", "普通")}
+_INTENSITY = (  # (level, prefixes): level 3 strong, 2 plain (no prefix), 1 weak
+    (
+        1,
+        (
+            "どちらかといえば",
+            "どちらかと言えば",
+            "どちらかというと",
+            "どちらかと言うと",
+            "ある程度",
+            "やや",
+            "まあ",
+            "まぁ",
+            "少し",
+            "多少",
+            "あまり",
+        ),
+    ),
+    (3, ("とても", "非常に", "大変", "たいへん", "かなり", "強く", "十分", "全く", "まったく", "全然", "ぜんぜん")),
+)
+_NEGATIONS = (  # (negative ending, positive ending): 重要ではない → 重要である, 感じない → 感じる, 思わない → 思う
+    ("ではない", "である"),
+    ("ではない", ""),
+    ("でない", "である"),
+    ("でない", ""),
+    ("じゃない", ""),
+    ("ない", "ある"),
+    ("ない", "る"),
+    ("ない", ""),
+    ("わない", "う"),
+    ("らない", "る"),
+    ("かない", "く"),
+    ("たない", "つ"),
+    ("まない", "む"),
+    ("ばない", "ぶ"),
+    ("さない", "す"),
+    ("くない", "い"),
+    ("ません", "ます"),
+)
+_ANTONYMS = {
+    "不満": "満足",
+    "不満足": "満足",
+    "不十分": "十分",
+    "不要": "必要",
+    "反対": "賛成",
+    "いいえ": "はい",
+    "なし": "あり",
+}
+_BRACKETS = str.maketrans({"(": "（", ")": "）", "[": "［", "]": "］", "~": "～"})
+_SPACES = re.compile(r"\s+")
+
+
+def canonical(text: str) -> str:
+    """A label in the spelling the codebook writes: Unicode NFKC (the step of
+    :func:`~ppp_survey.spec.normalize.normalize_key` that unifies full- and half-width), then
+    full-width brackets and wave dash as Japanese text writes them, spaces collapsed:
+    「官民連携に関する基本的なルール(指針)」 → 「…ルール（指針）」, 「２０代」 → 「20代」. Only ever a
+    spelling with the same matching key: where NFKC would change the key (a circled number), the text
+    stays as it is."""
+    text = str(text).strip()
+    spelled = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).translate(_BRACKETS).strip()
+    return spelled if normalize_key(spelled) == normalize_key(text) else text
+
+
+def scale_point(label: str) -> tuple[int, frozenset[str]] | None:
+    """Where a scale's choice lies: ``(signed level, positive forms)``, or None for 「わからない」
+    (no place on the scale). The level is 3 (とても…), 2 (plain) or 1 (どちらかといえば…, やや…,
+    あまり…), negative for a negative wording (…ない, …ではない, 不満); 0 is 「どちらともいえない」.
+    The positive forms are the wordings the choice negates (「どちらかといえば重要ではない」 →
+    {重要である, 重要, …}): choices of one scale share one.
+
+    >>> scale_point("どちらかといえば意欲がない")[0], "意欲がある" in scale_point("意欲がない")[1]
+    (-1, True)
+    """
+    key = normalize_key(label)
+    if key in _DONT_KNOW:
+        return None
+    if key in _MIDDLE:
+        return 0, frozenset()
+    level = 2
+    for lv, prefixes in _INTENSITY:
+        prefix = next((p for p in prefixes if key.startswith(p) and len(key) > len(p)), None)
+        if prefix:
+            key, level = key[len(prefix) :], lv
+            break
+    if key in _ANTONYMS:
+        return -level, frozenset({_ANTONYMS[key]})
+    forms = {key[: len(key) - len(neg)] + pos for neg, pos in _NEGATIONS if key.endswith(neg)} - {""}
+    return (-level, frozenset(forms)) if forms else (level, frozenset({key}))
 
 
 @dataclass(frozen=True)
@@ -58,23 +181,51 @@ class Draft:
 
 
 @dataclass
+class _Choice:
+    label: str
+    aliases: list[str] = field(default_factory=list)
+    score: int | None = None
+    note: str = ""
+
+    @property
+    def key(self) -> str:
+        return normalize_key(self.label)
+
+
+@dataclass
 class _Item:
     id: str
     header: str
     type: str
-    choices: list[str]
+    choices: list[_Choice]
     role: str = "question"
     label: str = ""
     note: str = ""
     other_text: str = ""
-    exclusive: set[str] = field(default_factory=set)
+    polarity: str = ""  # "" → not written (neutral)
+    polarity_note: str = ""
+    exclusive: set[str] = field(default_factory=set)  # keys
 
 
-def draft_codebook(raw: RawExport, *, order: str = "frequency") -> Draft:
-    """A draft codebook for ``raw`` (see the module's docstring). ``order``: ``"frequency"`` lists
-    each question's choices most frequent first, ``"first"`` in the order they first appear."""
-    if order not in ("frequency", "first"):
-        raise ValueError(f"order must be 'frequency' or 'first', not {order!r}")
+@dataclass(frozen=True)
+class _Frame:
+    """The staff frame's 職域 in its order, and its total."""
+
+    name: str
+    labels: list[str]
+    population: int
+
+
+def draft_codebook(raw: RawExport, *, frame: str | Path | None = None) -> Draft:
+    """A draft codebook for ``raw`` (see the module's docstring). ``frame``: the staff frame (CSV of
+    職域 and 職員数); its 職域 give the stratum's choices and their order, its total the population.
+
+    Raises
+    ------
+    FrameError
+        The frame cannot be read or is malformed (the message of :func:`~ppp_survey.spec.frame.load_frame`).
+    """
+    strata = frame_strata(frame) if frame is not None else None
     table = raw.table.reset_index(drop=True)
     fixed = _fixed_roles()
     ids: list[str] = []
@@ -96,7 +247,7 @@ def draft_codebook(raw: RawExport, *, order: str = "frequency") -> Draft:
             if role in ("started", "completed"):
                 times.append(header)
             continue
-        item = _guess(header, code_column(header, table[header], raw.value_labels.get(header)), missing, order)
+        item = _guess(header, code_column(header, table[header], raw.value_labels.get(header)), missing)
         previous = questions[-1] if questions else None
         if item.type == "text" and _OTHER.search(header) and previous is not None and previous.type != "text":
             previous.other_text = header  # 「その他」の内容: the free text of the question before it
@@ -107,12 +258,17 @@ def draft_codebook(raw: RawExport, *, order: str = "frequency") -> Draft:
             attributes.append(item)
         else:
             item.id = f"q{len(questions) + 1}"
+            _scale(item)
             questions.append(item)
-    if not any(a.role == "stratum" for a in attributes):
-        attributes.insert(0, _Item("domain", "", "sa", [], role="stratum", label="職域"))
+    stratum = next((a for a in attributes if a.role == "stratum"), None)
+    if stratum is None:
+        stratum = _Item("domain", "", "sa", [], role="stratum", label="職域")
+        attributes.insert(0, stratum)
+    if strata is not None:
+        _frame_order(stratum, strata)
     dates = _dates(table, times)
-    text = _yaml(raw, attributes, questions, ids, skipped, dates)
-    return Draft(text, len(attributes), len(questions), text.count("# TODO"))
+    text = _yaml(raw, attributes, questions, ids, skipped, dates, strata)
+    return Draft(text, len(attributes), len(questions), text.count("# TODO:"))
 
 
 def _fixed_roles() -> dict[str, str]:
@@ -129,27 +285,156 @@ def _fixed_roles() -> dict[str, str]:
     return roles
 
 
-def _guess(header: str, cells, missing: set[str], order: str) -> _Item:
-    """A column's type and choices from its distinct values (each distinct text once)."""
-    counts = np.bincount(cells.codes, minlength=len(cells.texts))
-    answered = [(str(t).strip(), int(n)) for t, n, k in zip(cells.texts, counts, cells.keys) if k not in missing]
-    multi = any(";" in t for t, _ in answered)
-    tally: dict[str, int] = {}
-    for t, n in answered:  # in the order first seen (pd.factorize keeps it)
+def _guess(header: str, cells, missing: set[str]) -> _Item:
+    """A column's type and choices from its distinct values, in the order first seen (pd.factorize
+    keeps it): spellings with one matching key are one choice."""
+    answered = [str(t).strip() for t, k in zip(cells.texts, cells.keys) if k not in missing]
+    multi = any(";" in t for t in answered)
+    spellings: dict[str, list[str]] = {}
+    for t in answered:
         for token in [s.strip() for s in t.split(";")] if multi else [t]:
-            if token and normalize_key(token) not in missing:
-                tally[token] = tally.get(token, 0) + n
-    choices = list(tally)
-    if order == "frequency":
-        choices = sorted(choices, key=lambda c: -tally[c])  # stable: ties in the order first seen
-    if len(choices) > MAX_CHOICES or (len(choices) < 2 and not multi) or (not multi and _FREE_TEXT.search(header)):
-        return _Item("", header, "text", [], note=f"自由記述とみなした（回答{len(choices)}種類）")
-    kind = "ma" if multi else "sa"
-    note = "「;」区切りのセルがあるため複数回答とみなした" if multi else "単一回答とみなした"
-    item = _Item("", header, kind, choices, note=note)
+            key = normalize_key(token)
+            if token and key not in missing and token not in spellings.setdefault(key, []):
+                spellings[key].append(token)
+    n = len(spellings)
+    long_answer = any(len(s) > MAX_CHOICE_LENGTH for s in spellings)
+    if n > MAX_CHOICES or long_answer or (n < 2 and not multi) or (not multi and _FREE_TEXT.search(header)):
+        return _Item("", header, "text", [], note=f"自由記述とみなした（回答{n:,}種類）")
+    choices = [_choice(seen) for seen in spellings.values()]
     if multi:
-        item.exclusive = {c for c in choices if normalize_key(c) in _EXCLUSIVE}
+        item = _Item("", header, "ma", choices, note="「;」区切りのセルがあるため複数回答とみなした")
+        item.exclusive = {c.key for c in choices if c.key in _EXCLUSIVE}
+        # その他 and 特にない last, as questionnaires print them; the rest in the order first seen
+        item.choices.sort(key=lambda c: (c.key in item.exclusive, _OTHER.fullmatch(c.label) is not None))
+        if _WORSE.search(header):
+            item.polarity = "higher_is_worse"
+            item.polarity_note = "選ばれるほど望ましくない設問とみなした（見出しの文言から）。違えば neutral"
+        return item
+    item = _Item("", header, "sa", choices, note="単一回答とみなした（選択肢は回答に現れた順）")
+    ordered = _natural_order(choices)
+    if ordered is not None:
+        item.choices, item.note = ordered
     return item
+
+
+def _choice(spellings: list[str]) -> _Choice:
+    """One choice from the export's spellings of it: the canonical label, the others as aliases."""
+    label = canonical(spellings[0])
+    return _Choice(label, [s for s in spellings if s != label])
+
+
+def _natural_order(choices: list[_Choice]) -> tuple[list[_Choice], str] | None:
+    """Choices that carry an order of their own: all with a number (20代以下, 30代…) by the number;
+    職位 (係員, 係長級, 課長補佐級, 課長級以上) from the bottom up. None otherwise."""
+    numbers = [_NUMBER.search(normalize_key(c.label)) for c in choices]
+    if all(numbers):
+        by = [int(m.group()) for m in numbers if m]
+        return [c for _, c in sorted(zip(by, choices), key=lambda x: x[0])], "単一回答とみなした（選択肢は数の順）"
+    ranks = [
+        max((i for i, r in enumerate(_RANKS) if r in c.key), key=lambda i: len(_RANKS[i]), default=None)
+        for c in choices
+    ]
+    if all(r is not None for r in ranks) and len(set(ranks)) == len(ranks):
+        order = sorted(range(len(choices)), key=lambda j: ranks[j] or 0)
+        return [choices[j] for j in order], "単一回答とみなした（選択肢は職位の順）"
+    return None
+
+
+def _scale(item: _Item) -> None:
+    """A single-answer question whose choices are one scale's wordings (see :func:`scale_point`):
+    its choices in the scale's order with scores, ``likert`` from three points, polarity."""
+    if item.type != "sa":
+        return
+    points = [(c, scale_point(c.label)) for c in item.choices]
+    on_scale = [(c, p) for c, p in points if p is not None]
+    off_scale = [c for c, p in points if p is None]
+    levels = [p[0] for _, p in on_scale]
+    sides = [p[1] for _, p in on_scale if p[0] != 0]
+    if not (any(v > 0 for v in levels) and any(v < 0 for v in levels)) or len(set(levels)) != len(levels):
+        return
+    if not frozenset.intersection(*sides):
+        return  # the wordings do not negate one another: not one scale
+    ordered = [c for c, _ in sorted(on_scale, key=lambda cp: -cp[1][0])]
+    binary = len(ordered) == 2
+    for i, c in enumerate(ordered):
+        c.score = 1 - i if binary else len(ordered) - i
+    for c in off_scale:
+        c.note = "尺度外（score なし: 平均・肯定的回答の分母に含めない）"
+    item.choices = ordered + off_scale
+    item.type = "sa" if binary else "likert"
+    top = ordered[0].label
+    kind = "2択（score 1/0）" if binary else f"{len(ordered)}段階の尺度"
+    item.note = f"{kind}の文言と認識（{'／'.join(c.label for c in ordered)}）"
+    worse = _WORSE.search(item.header) or _WORSE.search(top)
+    item.polarity = "higher_is_worse" if worse else "higher_is_better"
+    item.polarity_note = (
+        f"「{top}」（score の高い側）を{'望ましくない' if worse else '望ましい'}側とみなした。逆なら "
+        f"{'higher_is_better' if worse else 'higher_is_worse'}"
+    )
+    positive = sorted(v for v in levels if v > 0)
+    negative = sorted(-v for v in levels if v < 0)
+    if positive != negative:  # ややそう思う without あまりそう思わない: a choice nobody chose?
+        item.note += "。# TODO: 肯定と否定の段階が揃わない。回答のなかった選択肢を加え score を振り直す"
+
+
+_NOT_STRATA = {normalize_key(s) for s in ("", "合計", "計", "総計", "total")}
+
+
+def frame_strata(path: str | Path) -> _Frame:
+    """The 職域 of a staff frame in the order it lists them (canonical spelling) and its total.
+
+    The frame is checked by :func:`~ppp_survey.spec.frame.load_frame` itself (a missing file or
+    column, a count that is not a number, a 職域 twice, a 合計 row: its messages, with the line),
+    against a codebook whose 職域 are the frame's own.
+    """
+    p = Path(path)
+    labels: dict[str, str] = {}
+    total = 0
+    if p.is_file():
+        text, _ = decode_text(p.read_bytes(), p)
+        try:
+            table = pd.read_csv(io.StringIO(text), dtype=str, comment="#", keep_default_na=False, skip_blank_lines=True)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError):
+            table = pd.DataFrame()
+        keys = {normalize_key(c): c for c in table.columns}
+        domain = next((keys[normalize_key(h)] for h in DOMAIN_HEADERS if normalize_key(h) in keys), None)
+        staff = next((keys[normalize_key(h)] for h in POPULATION_HEADERS if normalize_key(h) in keys), None)
+        if domain is not None and staff is not None:
+            filled = trailing_blank_rows(table[domain], table[staff])
+            for value, count in zip(table[domain][:filled], table[staff][:filled]):
+                if normalize_key(value) not in _NOT_STRATA:
+                    labels.setdefault(normalize_key(value), canonical(value))
+                    total += staff_count(count) or 0
+    checked = load_frame(p, _frame_codebook(list(labels.values()), max(total, 1)))
+    return _Frame(p.name, [str(d) for d in checked["domain"]], int(checked["population"].sum()))
+
+
+def _frame_codebook(labels: list[str], population: int) -> Codebook:
+    """A codebook whose 職域 are ``labels``, for :func:`load_frame` to check a frame against."""
+    day = dt.date(2000, 1, 1)
+    survey = SurveyInfo("frame", "", "", day, day, population, None, "", "")
+    stratum = Item(
+        "domain", "職域", "職域", ItemType.SA, tuple(Choice(i, lab) for i, lab in enumerate(labels, 1)), role="stratum"
+    )
+    return Codebook(survey, (stratum,), ())
+
+
+def _frame_order(stratum: _Item, frame: _Frame) -> None:
+    """The stratum's choices as the frame lists them; the export's other spellings as aliases; a
+    value of the export that the frame does not have after them, marked TODO."""
+    seen = {c.key: c for c in stratum.choices}
+    choices = []
+    for label in frame.labels:
+        found = seen.pop(normalize_key(label), None)
+        spellings = [] if found is None else [found.label, *found.aliases]
+        choices.append(_Choice(label, [s for s in dict.fromkeys(spellings) if s != label]))
+        if found is None and stratum.header:
+            choices[-1].note = "回答なし"
+    for c in seen.values():
+        c.note = f"# TODO: 職員数フレーム {frame.name} にない職域。フレームに加えるか、同じ職域の aliases に移す"
+        choices.append(c)
+    stratum.choices = choices
+    stratum.note = f"単一回答（選択肢は職員数フレーム {frame.name} の順）"
 
 
 def _dates(table: pd.DataFrame, headers: list[str]) -> tuple[str, str] | None:
@@ -174,17 +459,25 @@ def _yaml(
     ids: list[str],
     skipped: list[str],
     dates: tuple[str, str] | None,
+    frame: _Frame | None,
 ) -> str:
     start, end = dates or ("null", "null")
     date_note = "回答の日時から推定。実施期間と合うか確認" if dates else "TODO: 実施期間（YYYY-MM-DD）"
+    population = (
+        f"  population: {frame.population}  # 職員数フレーム {frame.name} の合計"
+        if frame
+        else "  population: null  # TODO: 調査対象の職員数（職員数フレームの合計。--frame を指定すると入る）"
+    )
     lines = [
         f"# コードブックの下書き: {raw.path.name} の見出しと回答から ppp_survey init-codebook が作成",
-        "# 使う前に: 「# TODO」の箇所（null）を埋める。埋めるまでは読み込めない（読み込み時に足りない項目を示す）。",
+        "# 使う前に: 「# TODO」の箇所を埋める。null のままでは読み込めない（読み込み時に足りない項目を示す）。",
         "# 確認すること:",
-        "#   - type: sa（単一回答）/ likert（尺度: 各選択肢に score を付け、polarity を書く）/ ma（複数回答）/ text（自由記述）",
-        "#   - choices: 回答に現れた値だけ。調査票の順に並べ替え、code を振り直し、回答のなかった選択肢を加える",
+        "#   - type: sa（単一回答）/ likert（尺度: 各選択肢に score、polarity）/ ma（複数回答）/ text（自由記述）",
+        "#     尺度の文言（重要である…、そう思う…、ある／ない など）は尺度の順に並べ、score と polarity を付けてある",
+        "#   - choices: 回答に現れた値だけ（尺度は尺度の順、職域は職員数フレームの順、ほかは回答に現れた順）。",
+        "#     調査票の順に並べ替え、code を振り直し、回答のなかった選択肢を加える",
         "#   - title と number: 図表の見出しと資料の番号（例 2-(1)）",
-        "#   - aliases: 来年の調査で列名や選択肢の文言が変わったら、ここに実際の文言を足す",
+        "#   - aliases: 回答データの表記（半角括弧など）。来年の列名や選択肢の文言が変わったら、ここに足す",
         "# スキーマ: schema_version 1（同梱の codebook_r7.yaml と同じ。README の「コードブック」参照）",
         "schema_version: 1",
         "",
@@ -194,7 +487,7 @@ def _yaml(
         "  wave: null  # 任意: 回（例 R8）。空なら id",
         f"  fielded_from: {start}  # {date_note}",
         f"  fielded_to: {end}  # {date_note}",
-        "  population: null  # TODO: 調査対象の職員数（職員数フレームの合計）",
+        population,
         f"  respondents: null  # 任意: 回答者数（このファイルは{len(raw.table):,}行）",
         '  source: ""  # 任意: 出典',
         '  source_note: ""  # 任意: 図表の出典注記（例 R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%））',
@@ -215,28 +508,40 @@ def _yaml(
 
 def _item_lines(it: _Item) -> list[str]:
     if not it.header:  # the 職域 placeholder: no header names it
-        return [
+        lines = [
             f"  - id: {it.id}",
             f"    role: {it.role}",
             f"    label: {it.label}",
             "    text: null  # TODO: 職域の列の見出し（推定の層。職員数フレームの職域と同じ区分）",
-            "    choices: []  # TODO: 職域の一覧（- {code: 1, label: 一般行政} の形で）",
         ]
+        if not it.choices:
+            return [*lines, "    choices: []  # TODO: 職域の一覧（- {code: 1, label: 一般行政} の形で）"]
+        return [*lines, f"    type: sa  # {it.note}", "    choices:", *_choice_lines(it)]
     lines = [f"  - id: {it.id}"]
     if it.role != "question":
         lines += [f"    role: {it.role}", f"    label: {it.label}"]
     else:
         lines += [
             '    number: ""  # 任意: 資料の番号（例 2-(1)）',
-            f"    title: {_q(it.header)}  # 図表の見出し（短くする）",
+            f"    title: {_q(canonical(it.header))}  # 図表の見出し（短くする）",
         ]
     lines += [f"    text: {_q(it.header)}", f"    type: {it.type}  # {it.note}"]
+    if it.polarity:
+        lines.append(f"    polarity: {it.polarity}  # {it.polarity_note}")
     if it.other_text:
         lines.append(f"    other_text: {_q(it.other_text)}  # 「その他」の記入欄")
     if it.choices:
-        lines.append("    choices:")
-    for code, label in enumerate(it.choices, start=1):
-        extra = ", exclusive: true" if label in it.exclusive else ""
-        extra += ", other: true" if it.type == "ma" and _OTHER.fullmatch(label) else ""
-        lines.append(f"      - {{code: {code}, label: {_q(label)}{extra}}}")
+        lines += ["    choices:", *_choice_lines(it)]
+    return lines
+
+
+def _choice_lines(it: _Item) -> list[str]:
+    lines = []
+    for code, c in enumerate(it.choices, start=1):
+        extra = f", aliases: [{', '.join(_q(a) for a in c.aliases)}]" if c.aliases else ""
+        extra += f", score: {c.score}" if c.score is not None else ""
+        extra += ", exclusive: true" if c.key in it.exclusive else ""
+        extra += ", other: true" if it.type == "ma" and _OTHER.fullmatch(c.label) else ""
+        note = f"  # {c.note}" if c.note else ""
+        lines.append(f"      - {{code: {code}, label: {_q(c.label)}{extra}}}{note}")
     return lines

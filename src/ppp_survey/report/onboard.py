@@ -28,6 +28,10 @@ from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.resources import resolve_codebook
 
 SUBCOMMANDS = ("check", "init-codebook")
+#: A cell or header longer than this is shown cut to its first :data:`SHOWN` characters, with its
+#: length and place (a 10 MB cell would otherwise flood the terminal); a choice's wording fits whole.
+LONG = 100
+SHOWN = 40
 _FIXED = {"id": "ID", "started": "開始時刻", "completed": "完了時刻", "modified": "最終変更時刻"}
 
 
@@ -40,7 +44,7 @@ def main(argv: list[str]) -> int:
             result = check_export(args.data, codebook, top=args.top)
             _print("\n".join(check_lines(result)))
             return 0 if result.ok else 1
-        return init_codebook(args.data, args.out, order=args.order, force=args.force)
+        return init_codebook(args.data, args.out, frame=args.frame, force=args.force)
     except PppSurveyError as exc:
         print(f"エラー: {exc}".replace("\n", " "), file=sys.stderr)
         return 2
@@ -79,10 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--data", type=Path, required=True, help="回答データ (.xlsx / .csv / .tsv / .txt / .sav)")
     init.add_argument("--out", type=Path, required=True, help="書き出す下書きのファイル（例 codebook_draft.yaml）")
     init.add_argument(
-        "--order",
-        choices=("frequency", "first"),
-        default="frequency",
-        help="選択肢の並び: frequency=回答の多い順（既定） / first=ファイルに現れた順",
+        "--frame",
+        type=Path,
+        help="職員数フレーム（1行目「職域,職員数」のCSV）。職域の選択肢をフレームの順・表記で書き、職員数の合計を入れる",
     )
     init.add_argument("--force", action="store_true", help="--out のファイルが既にあれば上書きする")
     return p
@@ -101,12 +104,14 @@ def check_lines(result: ExportCheck) -> list[str]:
     lines = [
         f"照合: {result.file.name}（{result.format}{encoding}{header}、データ{result.n_rows:,}行）",
         f"コードブック: {where}（{cb.survey.title}、属性{len(cb.attributes)}・設問{len(cb.questions)}）",
-        *(f"  {note}" for note in result.notes),
+        *(f"  {shown(note, limit=LONG * 3)}" for note in result.notes),
         "",
         f"■ 列（{len(result.columns)}列）",
     ]
+    row = result.header_row or None
     lines += [
-        f"  {column_letter(i)}列「{c.header}」→ {_role(c, result)}" for i, c in enumerate(result.columns, start=1)
+        f"  {column_letter(i)}列「{shown(c.header, row, column_letter(i))}」→ {_role(c, result)}"
+        for i, c in enumerate(result.columns, start=1)
     ]
     lines += ["", f"■ 列のない項目（{len(result.missing)}件）"]
     unmatched = [c.header for c in result.unmatched]
@@ -116,7 +121,7 @@ def check_lines(result: ExportCheck) -> list[str]:
             continue
         lines.append(f"  {item_name(m.item)}: 列名「{m.item.text}」の列がない")
         near = _nearest(m.item, unmatched)
-        if near:
+        if near and len(near) <= LONG:
             lines.append(f'      似た列「{near}」なら、コードブックのこの項目に aliases: ["{near}"] と書く')
     if not result.missing:
         lines.append("  なし")
@@ -128,6 +133,21 @@ def check_lines(result: ExportCheck) -> list[str]:
         lines += _value_lines(result, result.other, {})
     lines += ["", *_verdict(result, where)]
     return lines
+
+
+def shown(text: object, row: int | None = None, column: str | None = None, *, limit: int = LONG) -> str:
+    """A cell or header as one line of the report: line breaks shown as ↵, and a text longer than
+    ``limit`` cut to its first :data:`SHOWN` characters with its length and place,
+    「…（全10,485,760文字、5行目C列）」.
+
+    >>> shown("あ" * 120, 5, "C")[-20:]
+    'あああああ…（全120文字、5行目C列）'
+    """
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "↵")
+    if len(text) <= limit:
+        return text
+    where = f"、{row}行目{column}列" if row and column else ""
+    return f"{text[:SHOWN]}…（全{len(text):,}文字{where}）"
 
 
 def _role(c: Column, result: ExportCheck) -> str:
@@ -149,7 +169,9 @@ def _role(c: Column, result: ExportCheck) -> str:
 def _nearest(item, headers: list[str]) -> str | None:
     """The unmatched header most like the item's text or label (a renamed question), if any is close."""
     keys = [normalize_key(s) for s in (item.text, item.label, *item.aliases)]
-    scored = [(max(difflib.SequenceMatcher(None, k, normalize_key(h)).ratio() for k in keys), h) for h in headers]
+    scored = [
+        (max(difflib.SequenceMatcher(None, k, normalize_key(h[:LONG])).ratio() for k in keys), h) for h in headers
+    ]
     best = max(scored, default=(0.0, None))
     return best[1] if best[0] >= 0.4 else None
 
@@ -161,9 +183,12 @@ def _value_lines(result: ExportCheck, values, more: dict[str, int]) -> list[str]
         if not len(own):
             continue
         letters = {c.header: column_letter(i) for i, c in enumerate(result.columns, start=1)}
-        columns = "、".join(f"{letters.get(h, '')}列「{h}」" for h in dict.fromkeys(own["column"]))
+        columns = "、".join(f"{letters.get(h, '')}列「{shown(h)}」" for h in dict.fromkeys(own["column"]))
         lines.append(f"  {item_name(item)}（{columns}）")
-        lines += [f"      「{r.value}」 {r.count:,}件（{r.reason}）" for r in own.itertuples()]
+        lines += [
+            f"      「{shown(r.value, r.row, letters.get(r.column))}」 {r.count:,}件（{r.reason}）"
+            for r in own.itertuples()
+        ]
         if more.get(item.id):
             lines.append(f"      ほかに{more[item.id]:,}種類（--top で表示数を増やせます）")
     return lines
@@ -189,8 +214,9 @@ def _verdict(result: ExportCheck, where: str) -> list[str]:
 # ---------------------------------------------------------------- init-codebook
 
 
-def init_codebook(data: Path, out: Path, *, order: str = "frequency", force: bool = False) -> int:
-    """Write a draft codebook for ``data`` to ``out`` and say what to do next."""
+def init_codebook(data: Path, out: Path, *, frame: Path | None = None, force: bool = False) -> int:
+    """Write a draft codebook for ``data`` to ``out`` and say what to do next; ``frame``: the staff
+    frame, whose 職域 give the stratum's choices in its order and whose total the population."""
     from ppp_survey.ingest.draft import draft_codebook
     from ppp_survey.ingest.read import read_export
 
@@ -199,7 +225,7 @@ def init_codebook(data: Path, out: Path, *, order: str = "frequency", force: boo
             f"{out} は既にあります。別のファイル名を --out に指定するか、上書きするなら --force を付けてください"
         )
     raw: RawExport = read_export(data)
-    draft = draft_codebook(raw, order=order)
+    draft = draft_codebook(raw, frame=frame)
     try:
         with atomic_output(out) as tmp:
             tmp.write_text(draft.text, encoding="utf-8")
@@ -209,7 +235,7 @@ def init_codebook(data: Path, out: Path, *, order: str = "frequency", force: boo
         ) from None
     print(
         f"下書きを書きました: {out}（属性{draft.attributes}・設問{draft.questions}、TODO {draft.todo}か所）。"
-        f"TODO を埋め、各設問の type と選択肢の順を確かめてから "
+        f"TODO を埋め、各設問の type・score・選択肢の順を確かめてから "
         f"python -m ppp_survey.report check --data {data} --codebook {out} で照合してください"
     )
     return 0
