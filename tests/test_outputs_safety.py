@@ -2,8 +2,9 @@
 
 CSV: a text cell that begins with = + - @ tab or CR gets a leading apostrophe (OWASP); numbers, and
 plain numbers written as text, stay as they are. XLSX: every text is a string cell, never a formula
-(openpyxl makes a str that starts with '=' a formula unless told otherwise). Also: a workbook that
-expands beyond a size limit (a zip bomb) is refused by :func:`ppp_survey.files.check_zip_size`.
+(openpyxl makes a str that starts with '=' a formula unless told otherwise). The whole report with
+such labels, every file it writes scanned: test_hostile_labels.py. Also: a workbook that expands
+beyond a size limit (a zip bomb) is refused by :func:`ppp_survey.files.check_zip_size`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from conftest import BASELINE, FRAME
+from conftest import BASELINE
 from ppp_survey.errors import LoadError
 from ppp_survey.files import CSV_FLOAT_FORMAT, check_zip_size, csv_bytes, inert_text
 from ppp_survey.outputs.xlsx import Block, Sheet, write_workbook
-from ppp_survey.report.cli import main
 
 # codebook-label-like attacks: a link that phones home, DDE, an @-function, arithmetic
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -94,63 +93,6 @@ def test_xlsx_text_is_never_a_formula(tmp_path):
     assert {HYPERLINK, DDE, AT, ARITHMETIC, "#N/A"} <= texts  # text as given: no apostrophe in a string cell
     numbers = [c for c in cells if c.data_type == "n"]
     assert [c.value for c in numbers] == [-2.5, 10.0, 0.0, 1.0, 2.0]  # a negative number is still a number
-
-
-@pytest.fixture(scope="module")
-def hostile_labels(tmp_path_factory):
-    """The report on the bundled R7 data with a codebook whose labels are formulas (the data keep
-    their values: each hostile label has the original as an alias)."""
-    from importlib import resources
-
-    folder = tmp_path_factory.mktemp("hostile")
-    packaged = resources.files("ppp_survey") / "data" / "codebook_r7.yaml"
-    spec = yaml.safe_load(packaged.read_text(encoding="utf-8"))
-    q1, q2 = (q for q in spec["questions"] if q["id"] in ("q1", "q2"))
-    for choice, label in zip(q1["choices"], (HYPERLINK, DDE, AT, ARITHMETIC), strict=False):
-        choice["aliases"] = [*choice.get("aliases", []), choice["label"]]
-        choice["label"] = label
-    q2["choices"][0]["aliases"] = [q2["choices"][0]["label"]]
-    q2["choices"][0]["label"] = "@cmd"
-    position = next(a for a in spec["attributes"] if a["id"] == "position")
-    position["choices"][0]["aliases"] = [position["choices"][0]["label"]]
-    position["choices"][0]["label"] = "=1+1"
-    codebook = folder / "codebook_hostile.yaml"
-    codebook.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    out = folder / "out"
-    args = ["--data", str(BASELINE), "--frame", str(FRAME), "--codebook", str(codebook), "--out", str(out)]
-    assert main(args) == 0
-    return out
-
-
-def test_report_csvs_carry_no_live_formula(hostile_labels):
-    import csv
-
-    tables = sorted((hostile_labels / "data" / "processed").glob("*.csv"))
-    seen = set()
-    for path in tables:
-        raw = path.read_bytes().decode("utf-8-sig")
-        for row in csv.reader(io.StringIO(raw, newline="")):
-            for cell in row:
-                assert inert_text(cell) == cell, (path.name, cell)  # nothing left that a spreadsheet runs
-                seen.add(cell)
-    assert {"'" + HYPERLINK, "'" + DDE, "'" + AT, "'" + ARITHMETIC, "'@cmd", "'=1+1"} <= seen
-
-
-def test_report_workbook_carries_no_formula(hostile_labels):
-    from openpyxl import load_workbook
-
-    book = next((hostile_labels / "data" / "processed").glob("*.xlsx"))
-    wb = load_workbook(book)
-    found = set()
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for c in row:
-                assert c.data_type != "f", (ws.title, c.coordinate, c.value)
-                if isinstance(c.value, str):
-                    found.add(c.value)
-    assert {HYPERLINK, DDE, AT, ARITHMETIC, "@cmd", "=1+1"} <= found  # as given, in string cells
-    with zipfile.ZipFile(book) as z:
-        assert not any(b"<f>" in z.read(n) for n in z.namelist() if n.startswith("xl/worksheets/"))
 
 
 # ------------------------------------------------------------------------------------- zip bombs

@@ -10,7 +10,8 @@ number is the one the page and the workbook print (Analysis, policy result, chan
 The theme names 游ゴシック for every text (``font="メイリオ"`` for PCs without it); slides are 16:9
 or PowerPoint's A4 size (``layout="A4"``). python-pptx is imported only where a deck is written.
 The same results give the same bytes: document dates and zip entries (also those of the charts'
-embedded workbooks) carry the survey's last fielding day.
+embedded workbooks) carry the survey's last fielding day. A chart's data hold every label as text,
+never a formula (:mod:`ppp_survey.outputs.deck_data`).
 """
 
 from __future__ import annotations
@@ -317,9 +318,10 @@ def _table(slide, deck: Deck, rows: list[list], widths: list[float], *, top: flo
 
 
 def _rates_slide(deck: Deck, analysis: Analysis) -> None:
-    from pptx.chart.data import CategoryChartData
     from pptx.enum.chart import XL_CHART_TYPE
     from pptx.enum.text import PP_ALIGN
+
+    from ppp_survey.outputs.deck_data import TextChartData
 
     stratum = analysis.codebook.stratum.label
     slide = _slide(deck, f"{stratum}別の回答率")
@@ -330,7 +332,7 @@ def _rates_slide(deck: Deck, analysis: Analysis) -> None:
     for row in list(table.rows):
         for cell in list(row.cells)[1:]:
             cell.text_frame.paragraphs[0].alignment = PP_ALIGN.RIGHT
-    data = CategoryChartData(number_format="0.0")
+    data = TextChartData(number_format="0.0")
     body = r[r["domain"].astype(str) != ALL]
     data.categories = [str(d) for d in body["domain"]]
     data.add_series("回答率（%）", [float(round_half_up(100 * float(x))) for x in body["rate"]])
@@ -369,13 +371,14 @@ def _bar_style(chart, colors: list[str], *, label_format: str, size: float, lege
 
 
 def _chart_slide(deck: Deck, analysis: Analysis, chart: SectionChart, *, weighted: bool) -> None:
-    from pptx.chart.data import CategoryChartData
     from pptx.dml.color import RGBColor
     from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION
 
+    from ppp_survey.outputs.deck_data import TextChartData
+
     slide = _slide(deck, chart.heading)
     categories, series = chart_values(chart, weighted=weighted)
-    data = CategoryChartData(number_format="0.0")
+    data = TextChartData(number_format="0.0")
     data.categories = categories
     for name, values in series.items():
         data.add_series(name, values)
