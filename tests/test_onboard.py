@@ -191,3 +191,34 @@ def test_nothing_matched_names_the_header_row(forms, codebook, tmp_path):
     path.write_text("調査結果\n\n" + table.to_csv(index=False), encoding="utf-8")
     with pytest.raises(LoadError, match="3行目の見出しがどれもコードブックと合いません"):
         load_responses(path, codebook)
+
+
+@pytest.mark.parametrize("command", ["check", "init-codebook"])
+def test_over_the_size_limit_stops_as_the_loader_does(command, monkeypatch, tmp_path, capsys):
+    """Issue 28 item 5: check and init-codebook read through the loader's reader, so a workbook that
+    expands beyond the loader's limit stops before it is parsed, with the loader's one line (the
+    limit lowered to 1 MB here: the bundled workbook expands to 3.6 MB)."""
+    from ppp_survey import LoadError, files
+
+    monkeypatch.setattr(files.check_zip_size, "__defaults__", (1 << 20,))  # the guard's limit, as it is bound
+    with pytest.raises(LoadError) as loader:
+        load_responses(BASELINE)
+    assert "展開すると1 MBの上限を超えるため読み込みません" in str(loader.value)
+    out = tmp_path / "draft.yaml"
+    assert main([command, "--data", str(BASELINE), *(["--out", str(out)] if command != "check" else [])]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"エラー: {loader.value}\n" and not captured.out and not out.exists()
+
+
+def test_check_prints_a_long_cell_cut_with_its_place(forms, codebook, tmp_path, capsys):
+    table = forms.copy()
+    q2 = codebook.item("q2").text
+    table.loc[4, q2] = "長" * 100_000 + "\n"  # a 100,000-character cell in J6 (row 6: the header is row 1)
+    table.loc[7, q2] = "意欲が" + "とても" * 30 + "ある"  # 95 characters: a wording shown whole
+    path = tmp_path / "long.csv"
+    table.to_csv(path, index=False)
+    assert main(["check", "--data", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"「{'長' * 40}…（全100,001文字、6行目J列）」 1件（選択肢にない値）" in out
+    assert f"「意欲が{'とても' * 30}ある」 1件（選択肢にない値）" in out
+    assert max(len(line) for line in out.splitlines()) < 200

@@ -69,7 +69,7 @@ _OTHER = re.compile("その他")
 #: Headers of free-text columns (「その他」の内容, ご意見・ご提案をご記入ください, 理由…).
 _FREE_TEXT = re.compile("その他|自由記述|意見|記入|内容|理由|コメント|comment", re.IGNORECASE)
 #: A question whose favourable answer is the lower end (choosing more difficulties is worse).
-_WORSE = re.compile("難し|困難|課題|問題|不安|負担|悩|障害|障壁|ストレス|不満")
+_WORSE = re.compile("難し|困|課題|問題|不安|負担|悩|障害|障壁|ストレス|不満")
 #: 職位 from the bottom up (a choice is placed by the longest of these it contains).
 _RANKS = ("係員", "主事", "主任", "係長", "課長補佐", "課長", "次長", "部長", "局長")
 _NUMBER = re.compile(r"\d+")
@@ -298,9 +298,9 @@ def _guess(header: str, cells, missing: set[str]) -> _Item:
                 spellings[key].append(token)
     n = len(spellings)
     long_answer = any(len(s) > MAX_CHOICE_LENGTH for s in spellings)
-    if n > MAX_CHOICES or long_answer or (n < 2 and not multi) or (not multi and _FREE_TEXT.search(header)):
-        return _Item("", header, "text", [], note=f"自由記述とみなした（回答{n:,}種類）")
     choices = [_choice(seen) for seen in spellings.values()]
+    if n > MAX_CHOICES or long_answer or (n < 2 and not multi) or (not multi and _free_text(header, choices)):
+        return _Item("", header, "text", [], note=f"自由記述とみなした（回答{n:,}種類）")
     if multi:
         item = _Item("", header, "ma", choices, note="「;」区切りのセルがあるため複数回答とみなした")
         item.exclusive = {c.key for c in choices if c.key in _EXCLUSIVE}
@@ -315,6 +315,16 @@ def _guess(header: str, cells, missing: set[str]) -> _Item:
     if ordered is not None:
         item.choices, item.note = ordered
     return item
+
+
+def _free_text(header: str, choices: list[_Choice]) -> bool:
+    """A header that asks for text (ご意見をご記入ください, 「その他」の内容), unless its answers are a
+    scale's wordings (「意見を言いやすいと思いますか」 answered そう思う…)."""
+    if not _FREE_TEXT.search(header):
+        return False
+    probe = _Item("", header, "sa", [_Choice(c.label) for c in choices])
+    _scale(probe)
+    return probe.type == "sa" and not any(c.score is not None for c in probe.choices)
 
 
 def _choice(spellings: list[str]) -> _Choice:
@@ -431,7 +441,7 @@ def _frame_order(stratum: _Item, frame: _Frame) -> None:
         if found is None and stratum.header:
             choices[-1].note = "回答なし"
     for c in seen.values():
-        c.note = f"# TODO: 職員数フレーム {frame.name} にない職域。フレームに加えるか、同じ職域の aliases に移す"
+        c.note = f"TODO: 職員数フレーム {frame.name} にない職域。フレームに加えるか、同じ職域の aliases に移す"
         choices.append(c)
     stratum.choices = choices
     stratum.note = f"単一回答（選択肢は職員数フレーム {frame.name} の順）"
