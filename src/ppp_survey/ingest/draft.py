@@ -15,7 +15,9 @@ Choices are never in order of frequency (a chart lists them in codebook order):
   middle, 「わからない」 last without a score, ``type: likert`` from three points up, and ``polarity``;
 - 職域 in the staff frame's order when a frame is given (its spelling, the export's as ``aliases``);
 - 年代 and other choices that all carry a number, by the number; 職位 from 係員 up;
-- anything else in the order first seen in the export, with その他 and 特にない last.
+- a multi-select's choices in the order its cells write them (Forms writes a respondent's choices
+  in the form's order), その他 and 特にない last;
+- anything else in the order first seen in the export.
 
 Labels are written in the canonical spelling (full-width brackets: 「（指針）」 for the export's
 「(指針)」), with the export's spelling as an alias; the loader matches both through the same key
@@ -291,11 +293,16 @@ def _guess(header: str, cells, missing: set[str]) -> _Item:
     answered = [str(t).strip() for t, k in zip(cells.texts, cells.keys) if k not in missing]
     multi = any(";" in t for t in answered)
     spellings: dict[str, list[str]] = {}
+    before: dict[str, set[str]] = {}  # per choice, the choices written before it in some cell
     for t in answered:
+        keys = []
         for token in [s.strip() for s in t.split(";")] if multi else [t]:
             key = normalize_key(token)
             if token and key not in missing and token not in spellings.setdefault(key, []):
                 spellings[key].append(token)
+            if token and key not in missing:
+                before.setdefault(key, set()).update(keys)
+                keys.append(key)
     n = len(spellings)
     long_answer = any(len(s) > MAX_CHOICE_LENGTH for s in spellings)
     choices = [_choice(seen) for seen in spellings.values()]
@@ -304,7 +311,8 @@ def _guess(header: str, cells, missing: set[str]) -> _Item:
     if multi:
         item = _Item("", header, "ma", choices, note="「;」区切りのセルがあるため複数回答とみなした")
         item.exclusive = {c.key for c in choices if c.key in _EXCLUSIVE}
-        # その他 and 特にない last, as questionnaires print them; the rest in the order first seen
+        item.choices = _cell_order(choices, before)
+        # その他 and 特にない last, as questionnaires print them
         item.choices.sort(key=lambda c: (c.key in item.exclusive, _OTHER.fullmatch(c.label) is not None))
         if _WORSE.search(header):
             item.polarity = "higher_is_worse"
@@ -315,6 +323,21 @@ def _guess(header: str, cells, missing: set[str]) -> _Item:
     if ordered is not None:
         item.choices, item.note = ordered
     return item
+
+
+def _cell_order(choices: list[_Choice], before: dict[str, set[str]]) -> list[_Choice]:
+    """A multi-select's choices in the order its cells write them (Forms writes the ticked choices
+    in the form's order: 「A;C;D;」), each after every choice some cell writes before it; where the
+    cells disagree (or say nothing, as for 特にない), the order first seen."""
+    placed: set[str] = set()
+    order: list[_Choice] = []
+    remaining = list(choices)
+    while remaining:
+        ready = next((c for c in remaining if before.get(c.key, set()) - {c.key} <= placed), remaining[0])
+        order.append(ready)
+        placed.add(ready.key)
+        remaining.remove(ready)
+    return order
 
 
 def _free_text(header: str, choices: list[_Choice]) -> bool:
