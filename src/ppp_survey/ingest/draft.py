@@ -295,7 +295,7 @@ def _guess(header: str, cells, missing: set[str]) -> _Item:
     spellings: dict[str, list[str]] = {}
     before: dict[str, set[str]] = {}  # per choice, the choices written before it in some cell
     for t in answered:
-        keys = []
+        keys: list[str] = []
         for token in [s.strip() for s in t.split(";")] if multi else [t]:
             key = normalize_key(token)
             if token and key not in missing and token not in spellings.setdefault(key, []):
