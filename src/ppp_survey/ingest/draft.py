@@ -78,8 +78,9 @@ _NUMBER = re.compile(r"\d+")
 
 # ---------------------------------------------------------------- scale wordings (on matching keys)
 
-_DONT_KNOW = {
-    normalize_key(s) for s in ("わからない", "分からない", "わかりません", "分かりません", "判断できない", "知らない")
+_DONT_KNOW = {  # answers off the scale: no score, listed last
+    normalize_key(s)
+    for s in ("わからない", "分からない", "わかりません", "分かりません", "判断できない", "該当しない", "答えたくない")
 }
 _MIDDLE = {normalize_key(s) for s in ("どちらともいえない", "どちらとも言えない", "どちらでもない", "ふつう", "普通")}
 _INTENSITY = (  # (level, prefixes): level 3 strong, 2 plain (no prefix), 1 weak
@@ -392,7 +393,7 @@ def _scale(item: _Item) -> None:
     for i, c in enumerate(ordered):
         c.score = 1 - i if binary else len(ordered) - i
     for c in off_scale:
-        c.note = "尺度外（score なし: 平均・肯定的回答の分母に含めない）"
+        c.note = "尺度外（score なし: 平均点に含めず、肯定的回答の割合では分母に含む）"
     item.choices = ordered + off_scale
     item.type = "sa" if binary else "likert"
     top = ordered[0].label
