@@ -191,11 +191,6 @@ def test_bad_files_name_the_place(tmp_path, codebook):
     "mutate, message",
     [
         (
-            lambda r: r["categories"][1]["situations"][0]["indicators"][0].update(codes=[42]),
-            r"categories\[1\]\.situations\[0\]\.indicators\[0\]: 設問2-\(5\)「連携するにあたって難しいと思う点"
-            r".*（id: q5）に選択肢「code: 42」はない",
-        ),
-        (
             lambda r: r["categories"][2]["situations"][1]["indicators"][0].update(question="q3"),
             r"categories\[2\]\.situations\[1\]\.indicators\[0\]: 「statistic: top2」は尺度（type: likert）の設問にだけ"
             r".*（id: q3）は単一回答（type: sa）",
@@ -205,8 +200,11 @@ def test_bad_files_name_the_place(tmp_path, codebook):
             r"categories\[2\]\.situations\[0\]\.indicators\[1\]: 属性「shoku」はコードブック codebook_r7\.yaml（同梱） にない",
         ),
         (
-            lambda r: r["option_links"][0].update(code=99),
-            r"option_links\[0\]: 設問2-\(5\)「.*」（id: q5）に選択肢「code: 99」はない",
+            lambda r: r["option_links"].append(
+                {**r["option_links"][0], "choice": "基本的なルールやプロセスが 体系化されていない"}
+            ),
+            r"option_links\[21\]: 「question: q5」の「choice: 基本的なルールやプロセスが 体系化されていない」が2回ある"
+            r"（もう1つは option_links\[0\]）",  # compared by the loader's matching key: the space does not matter
         ),
     ],
 )
@@ -496,15 +494,17 @@ def test_unlinked_option_is_ranked_and_said_unlinked(codebook, analysis, survey)
     """An option without an option_link (e.g. one a later codebook adds) is ranked, not refused,
     and the reverse view says it is not linked to the matrix."""
     raw = yaml.safe_load((resources.files("ppp_survey") / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8"))
+    q5 = codebook.item("q5")
+    estimate = tally(survey[0], survey[1], q5).set_index("code")["estimate"]
     top = max(
-        ((lk["question"], lk["code"]) for lk in raw["option_links"] if lk["question"] == "q5"),
-        key=lambda qc: tally(survey[0], survey[1], codebook.item("q5")).set_index("code").loc[qc[1], "estimate"],
+        (lk["choice"] for lk in raw["option_links"] if lk["question"] == "q5"),
+        key=lambda label: estimate[mx.choice_for_label(q5, label).code],
     )
-    raw["option_links"] = [lk for lk in raw["option_links"] if (lk["question"], lk["code"]) != top]
+    raw["option_links"] = [lk for lk in raw["option_links"] if (lk["question"], lk["choice"]) != ("q5", top)]
     m = parse_matrix(raw, codebook=codebook)
     view = reverse_view(m, analysis)
     row = view[(view["finding_id"] == "f1") & (view["rank"] == 1)]
-    assert len(row) == 1 and row["code"].iloc[0] == top[1]
+    assert len(row) == 1 and row["label"].iloc[0] == top
     assert "対応づけなし" in row["link_text"].iloc[0]
 
 

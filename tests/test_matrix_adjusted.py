@@ -91,7 +91,7 @@ def test_the_packaged_rule_and_model(matrix):
         (lambda x: x.update(response="domain"), r"指標 s8\.2 の「response: domain」は指標のキーとして読めない"),
         (lambda x: x.update(control=x.pop("controls")), r"指標 s8\.2（statistic: adjusted）に「control」は書けない"),
         (lambda x: x.update(by="domain"), r"指標 s8\.2 は「statistic: adjusted」なので by は書けない"),
-        (lambda x: x.update(codes=[1]), r"指標 s8\.2 は「statistic: adjusted」なので codes は書けない"),
+        (lambda x: x.update(choices=["ある"]), r"指標 s8\.2 は「statistic: adjusted」なので choices は書けない"),
         (lambda x: x["controls"].append("q6:top2"), r"指標 s8\.2 の「controls」に term と同じ「q6:top2」がある"),
         (
             lambda x: x["controls"].append("q2:top2"),
@@ -123,19 +123,20 @@ def test_schema_errors_name_the_indicator_and_the_value(edit, message):
         (
             lambda x: x.update(term="q3:top2"),
             r"指標 s8\.2 の「term: q3:top2」: top2 は尺度（type: likert）の設問にだけ使えるが、設問2-\(3\)「.*」"
-            r"（id: q3）は単一回答（type: sa）。「q3:choice:1」のように選択肢を指定する",
+            r"（id: q3）は単一回答（type: sa）。「q3:choice:<選択肢のラベル>」のように選択肢を指定する",
         ),
         (
-            lambda x: x.update(term="q3:choice:7"),
-            r"指標 s8\.2 の「term: q3:choice:7」: 設問2-\(3\)「.*」（id: q3）に選択肢「code: 7」はない（.*番号は 1、2）",
+            lambda x: x.update(term="q5:choice:財政資源・人的資源が十分ではない"),
+            r"指標 s8\.2 の「term: q5:choice:財政資源・人的資源が十分ではない」: 設問2-\(5\)「.*」（id: q5）は複数選択。"
+            r"「q5:opt:財政資源・人的資源が十分ではない」と書く",
         ),
         (
-            lambda x: x.update(term="q5:choice:1"),
-            r"指標 s8\.2 の「term: q5:choice:1」: 設問2-\(5\)「.*」（id: q5）は複数選択。「q5:opt:1」と書く",
+            lambda x: x.update(term="q3:opt:ある"),
+            r"指標 s8\.2 の「term: q3:opt:ある」: opt は複数選択の設問の選択肢に使うが.*「q3:choice:ある」と書く",
         ),
         (
-            lambda x: x.update(term="q3:opt:1"),
-            r"指標 s8\.2 の「term: q3:opt:1」: opt は複数選択の設問の選択肢に使うが.*「q3:choice:1」と書く",
+            lambda x: x["controls"].append("q3:choice:　ある"),  # the same choice, spelt with a space
+            r"指標 s8\.2 の response・term・controls（terms）に同じ選択肢を指すものが2回ある（q3:choice:1。",
         ),
         (
             lambda x: x["controls"].append("shoku"),
@@ -174,12 +175,13 @@ def test_the_model_entry_is_checked_against_the_codebook(codebook, tmp_path):
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     with pytest.raises(MatrixError) as info:
         load_matrix(path, codebook=codebook)
-    message = str(info.value)  # one line: file, line, place, the value and what to do
-    assert message.startswith("政策マトリクス model.yaml 1行目 associations: 関連要因のモデル の「terms: q6:choice:9」")
-    assert message.endswith(
-        "選択肢「code: 9」はない（コードブック codebook_r7.yaml（同梱） の番号は 1、2、3、4、5）。番号を直す"
+    message = str(info.value)  # one line: file, line, place, the value, the question's labels and what to do
+    assert message.startswith(
+        "政策マトリクス model.yaml: 選択肢の参照1件がコードブック codebook_r7.yaml（同梱） の選択肢にない: "
+        "9行目 associations.terms[5]: 「q6:choice:9」の「9」は設問2-(6)「庁内で官民連携を相談しやすい雰囲気・仕組みが"
+        "あると感じるか」（id: q6）の選択肢にない（選択肢は 「感じる」「どちらかといえば感じる」"
     )
-    assert "\n" not in message
+    assert "番号ではなく選択肢のラベルを書く" in message and "\n" not in message
 
 
 # ------------------------------------------------------------------------------------- verdicts

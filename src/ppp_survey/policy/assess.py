@@ -10,6 +10,7 @@ from ppp_survey.analysis import Analysis
 from ppp_survey.policy.evidence import evaluate
 from ppp_survey.policy.kpi import kpi_table, reverse_view
 from ppp_survey.spec.matrix import PolicyMatrix
+from ppp_survey.spec.matrix_file import check_codebook
 from ppp_survey.survey.tables import DESIGN_NOTE, design_note
 
 __all__ = ["PolicyResult", "assess"]
@@ -41,7 +42,9 @@ class PolicyResult:
 
 def assess(matrix: PolicyMatrix, analysis: Analysis) -> PolicyResult:
     """Evidence, KPI table and reverse view of ``matrix`` on ``analysis`` (its tables, already
-    suppressed for anonymity)."""
+    suppressed for anonymity). The matrix is bound to the analysis' codebook first (its choices,
+    named by label, resolved to that codebook's codes); ``PolicyResult.matrix`` is the bound one."""
+    matrix = check_codebook(matrix, analysis.codebook)
     evidence = evaluate(matrix, analysis)
     return PolicyResult(
         matrix=matrix,

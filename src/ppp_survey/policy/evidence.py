@@ -220,7 +220,7 @@ def evaluate(
         as printed, ``verdict`` 支持/不支持/判定不能 with its ``reason``.
     """
     codebook = analysis.codebook
-    check_codebook(matrix, codebook)
+    matrix = check_codebook(matrix, codebook)  # bound to this codebook: its codes, from the labels
     min_base = matrix.min_base if min_base is None else min_base
     measures = _Measures(analysis)
     min_group = analysis.min_group

@@ -76,7 +76,7 @@ def reverse_view(matrix: PolicyMatrix, analysis: Analysis) -> pd.DataFrame:
         ``via`` 直接 or 現状→具体像→取組.
     """
     codebook = analysis.codebook
-    check_codebook(matrix, codebook)
+    matrix = check_codebook(matrix, codebook)  # bound to this codebook: its codes, from the labels
     rows = []
     for f in matrix.findings:
         item = codebook.item(f.question)
@@ -167,7 +167,7 @@ def kpi_frame(matrix: PolicyMatrix, codebook: Codebook) -> pd.DataFrame:
     :func:`kpi_table` (values from a wave) and by the wave comparison (values from a frozen
     baseline and the new wave).
     """
-    check_codebook(matrix, codebook)
+    matrix = check_codebook(matrix, codebook)  # bound to this codebook: its codes, from the labels
     rows = []
     for x in matrix.initiative_list:
         sits = [s for s in matrix.situation_list if set(s.goals) & set(x.goals)]
@@ -231,6 +231,7 @@ def levers(matrix: PolicyMatrix, evidence: pd.DataFrame, codebook: Codebook) -> 
     95% interval, e.g. 「2-(6) 肯定的回答：オッズ比 2.45（1.82–3.30）」 (several joined by 「；」; the
     interval as :func:`~ppp_survey.policy.evidence.evaluate` found it, 「推定できない」 without one).
     取組 without such a 現状 are not in the mapping."""
+    matrix = check_codebook(matrix, codebook)  # the terms as keys of this codebook
     found = evidence.set_index("indicator_id")
     out: dict[str, str] = {}
     for x in matrix.initiative_list:

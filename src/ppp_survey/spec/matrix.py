@@ -16,16 +16,32 @@ Workflow::
     from ppp_survey.spec.matrix_file import load_matrix
     matrix = load_matrix(codebook=load_codebook())      # validates the file and its references
     matrix.situations(), matrix.goals(), matrix.initiatives(), matrix.links()
-    # on survey data: ppp_survey.policy.evidence.evaluate(matrix, responses, design, codebook)
+    # on survey data: ppp_survey.policy.evidence.evaluate(matrix, analysis)
+
+**Answers are named by their label, never by their number** (issue 27). A file names a choice by
+its label as the codebook writes it (``choices: [基本的なルールやプロセスが体系化されていない]``,
+``choice: ある``, the key ``"q3:choice:ある"``), matched with the loader's own matching key
+(:func:`~ppp_survey.spec.normalize.normalize_key`: full/half width, spaces, numbering prefixes) against
+the choice's label and aliases (:meth:`Choice.keys`). A number would silently name another answer in a
+questionnaire numbered in another order, so it is refused. The file as read keeps the labels
+(:attr:`Indicator.choices`, :attr:`OptionLink.choice`, keys as written); binding it to a codebook
+(:func:`~ppp_survey.spec.matrix_file.check_codebook`, done by :func:`load_matrix` with a codebook and
+again by every evaluation with the analysis' codebook) resolves them to that codebook's codes
+(:attr:`Indicator.codes`, :attr:`OptionLink.code`, keys ``q3:choice:1``), which the statistics use.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ppp_survey.errors import PppSurveyError
+from ppp_survey.spec.normalize import normalize_key
+
+if TYPE_CHECKING:
+    from ppp_survey.spec.codebook import Choice, Codebook, Item
 
 __all__ = [
     "DEFAULT_MATRIX",
@@ -39,6 +55,8 @@ __all__ = [
     "PolicyMatrix",
     "Rule",
     "Situation",
+    "choice_for_label",
+    "is_number",
 ]
 
 SCHEMA_VERSION = 1
@@ -51,6 +69,26 @@ FINDING_KINDS = ("top_options", "association")
 
 class MatrixError(PppSurveyError):
     """The policy matrix file is missing, malformed, or refers to what the codebook does not have."""
+
+
+def choice_for_label(item: Item, ref: object) -> Choice | None:
+    """The choice of ``item`` a file names by ``ref``: its label or one of its aliases, compared by
+    the loader's matching key (:func:`~ppp_survey.spec.normalize.normalize_key`, the same key an
+    export's answers are matched with); None when no choice has it. Never by code or position.
+
+    >>> from ppp_survey import load_codebook
+    >>> q3 = load_codebook().item("q3")
+    >>> choice_for_label(q3, "ない").code, choice_for_label(q3, "　ない ").label, choice_for_label(q3, "2")
+    (2, 'ない', None)
+    """
+    key = normalize_key(ref)
+    return next((c for c in item.choices if key in c.keys()), None)
+
+
+def is_number(ref: object) -> bool:
+    """Whether a YAML value naming a choice is a number (``5``, not ``"5"``): the form issue 27 refuses,
+    since a choice's number changes from one questionnaire to the next (a quoted ``"5"`` is read as a label)."""
+    return isinstance(ref, (int, float)) and not isinstance(ref, bool)
 
 
 # ------------------------------------------------------------------------------------- the data
@@ -76,7 +114,7 @@ class Indicator:
     question: str
     statistic: str
     rule: Rule
-    codes: tuple[int, ...] = ()
+    codes: tuple[int, ...] = ()  # the choices' codes in the codebook the matrix is bound to; () unbound
     by: str | None = None
     in_every: str | None = None
     fit: str = "direct"
@@ -86,6 +124,8 @@ class Indicator:
     response: str | None = None  # an indicator key, e.g. "q2:top2"
     term: str | None = None  # a 0/1 indicator key, e.g. "q6:top2" (the lever)
     controls: tuple[str, ...] = ()  # attribute ids or indicator keys, e.g. ("domain", "position", "age")
+    # the choices as the file names them (labels; issue 27): `codes` is their resolution
+    choices: tuple[str, ...] = ()
 
     @property
     def model_terms(self) -> tuple[str, ...]:
@@ -149,10 +189,12 @@ class Initiative:
 
 @dataclass(frozen=True)
 class OptionLink:
-    """A multi-select option (difficulty, support) and the 現状 / 取組 it speaks to."""
+    """A multi-select option (difficulty, support) and the 現状 / 取組 it speaks to: ``choice`` as the
+    file names it (its label), ``code`` its code in the codebook the matrix is bound to (None unbound)."""
 
     question: str
-    code: int
+    choice: str
+    code: int | None = None
     situations: tuple[str, ...] = ()
     initiatives: tuple[str, ...] = ()
     note: str = ""
@@ -180,8 +222,12 @@ class PolicyMatrix:
 
     ``model`` is the file's ``associations`` entry, the association model the report fits and
     shows (``analyse(model=matrix.model)``): ``(response, terms)``, e.g. ``("q2:top2", ("domain",
-    "position", "age", "q3:choice:1", "q6:top2"))``; None when the file has none (the package's
-    default model then).
+    "position", "age", "q3:choice:1", "q6:top2"))`` once bound to a codebook (the file writes
+    ``"q3:choice:ある"``); None when the file has none (the package's default model then).
+
+    ``codebook`` is the codebook its references were resolved against (None: as read, unbound) and
+    ``written`` the matrix as read, from which :func:`~ppp_survey.spec.matrix_file.check_codebook`
+    binds it again to another codebook.
     """
 
     title: str
@@ -197,6 +243,8 @@ class PolicyMatrix:
     model: tuple[str, tuple[str, ...]] | None = None
     path: str = ""
     lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)  # key path → line, for messages
+    codebook: Codebook | None = field(default=None, compare=False, repr=False)
+    written: PolicyMatrix | None = field(default=None, compare=False, repr=False)
 
     def category(self, category_id: str) -> Category:
         return next(c for c in self.categories if c.id == category_id)
@@ -274,8 +322,8 @@ class PolicyMatrix:
         return pd.DataFrame(rows)
 
     def indicators(self) -> pd.DataFrame:
-        """The indicators as specified: ``situation_id, indicator_id, question, statistic, codes, by,
-        in_every, rule, fit, note``."""
+        """The indicators as specified: ``situation_id, indicator_id, question, statistic, choices
+        (labels as written, joined by 「／」), codes (resolved; '' unbound), by, in_every, rule, fit, note``."""
         return pd.DataFrame(
             [
                 {
@@ -283,6 +331,7 @@ class PolicyMatrix:
                     "indicator_id": i.id,
                     "question": i.question,
                     "statistic": i.statistic,
+                    "choices": "／".join(i.choices),
                     "codes": codes_text(i.codes),
                     "by": i.by,
                     "in_every": i.in_every,

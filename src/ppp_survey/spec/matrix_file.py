@@ -10,7 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.errors import PppSurveyError
+from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import (
     BASES,
     DEFAULT_MATRIX,
@@ -28,11 +29,25 @@ from ppp_survey.spec.matrix import (
     PolicyMatrix,
     Rule,
     Situation,
+    is_number,
 )
 from ppp_survey.spec.matrix_models import check_adjusted, check_model, parse_adjusted, parse_model
-from ppp_survey.spec.schema import FileChecker, file_label, read_yaml, yaml_lines
+from ppp_survey.spec.matrix_refs import (
+    FIX_LABELS,
+    Unresolved,
+    attribute_of,
+    check_distinct,
+    check_findings,
+    check_links,
+    question_of,
+    resolve_references,
+    unresolved_place,
+)
+from ppp_survey.spec.normalize import normalize_key
+from ppp_survey.spec.resources import resolve_codebook
+from ppp_survey.spec.schema import FileChecker, file_label, read_yaml, yaml_kind, yaml_lines
 
-__all__ = ["check_codebook", "load_matrix", "parse_matrix"]
+__all__ = ["Unresolved", "check_codebook", "check_matrix_references", "load_matrix", "parse_matrix"]
 
 
 def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None) -> PolicyMatrix:
@@ -167,12 +182,16 @@ def parse_matrix(  # noqa: C901 (a schema validator: one branch per documented r
     for i, lk in enumerate(v.sequence(m.get("option_links") or [], "option_links")):
         where = f"option_links[{i}]"
         lk = v.mapping(lk, where)
-        code = lk.get("code")
-        if not isinstance(code, int) or isinstance(code, bool):
-            v.fail(where, f"「code: {code}」は整数ではない。コードブックの選択肢の番号を書く（例: code: 1）")
+        if "code" in lk:
+            v.fail(
+                f"{where}.code",
+                f"「code: {lk['code']}」は選択肢を番号で指している。番号は調査票ごとに変わり別の回答を指しうるので"
+                "使えない。code を消し、選択肢のラベルを「choice: <コードブックの選択肢のラベル>」と書く",
+            )
+        choice = _choice_ref(v, v.required(lk, "choice", where), f"{where}.choice")
         link = OptionLink(
             question=str(v.required(lk, "question", where)),
-            code=code,
+            choice=choice,
             situations=_id_list(v, lk, "situations", where),
             initiatives=_id_list(v, lk, "initiatives", where),
             note=str(lk.get("note", "")),
@@ -180,13 +199,14 @@ def parse_matrix(  # noqa: C901 (a schema validator: one branch per documented r
         )
         if not (link.situations or link.initiatives):
             v.fail(where, "選択肢のつながりに situations も initiatives もない。どちらかに現状か取組のidを書く")
-        if (link.question, link.code) in seen_links:
+        seen = (link.question, normalize_key(link.choice))
+        if seen in seen_links:
             v.fail(
                 where,
-                f"「question: {link.question}」の「code: {link.code}」が2回ある（もう1つは "
-                f"{seen_links[(link.question, link.code)]}）。1つにまとめる",
+                f"「question: {link.question}」の「choice: {link.choice}」が2回ある（もう1つは "
+                f"{seen_links[seen]}）。1つにまとめる",
             )
-        seen_links[(link.question, link.code)] = where
+        seen_links[seen] = where
         _refs(v, where, "situations", link.situations, sit_ids, "現状")
         _refs(v, where, "initiatives", link.initiatives, ini_ids, "取組")
         links.append(link)
@@ -275,13 +295,23 @@ def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicat
     stat = str(v.required(x, "statistic", where))
     if stat not in STATISTICS:
         v.fail(where, f"「statistic: {stat}」は使えない。{'、'.join(STATISTICS)} のいずれかを書く")
-    codes = v.sequence(x.get("codes", []), f"{where}.codes")
-    if any(not isinstance(c, int) or isinstance(c, bool) for c in codes):
-        v.fail(where, f"「codes: {codes}」に整数でないものがある。コードブックの選択肢の番号（整数）を書く")
-    if stat == "share" and not codes:
-        v.fail(where, "「statistic: share」に codes がない。割合を測る選択肢の番号を「codes: [1]」のように書く")
-    if stat in ("top2", "bottom2", "mean") and codes:
-        v.fail(where, f"「statistic: {stat}」は尺度で決まるので codes は書けない。codes を消す")
+    if "codes" in x:
+        v.fail(
+            f"{where}.codes",
+            f"「codes: {x['codes']}」は選択肢を番号で指している。番号は調査票ごとに変わり別の回答を指しうるので"
+            "使えない。codes を消し、選択肢のラベルを「choices: [<コードブックの選択肢のラベル>]」と書く",
+        )
+    choices = tuple(
+        _choice_ref(v, c, f"{where}.choices[{k}]")
+        for k, c in enumerate(v.sequence(x.get("choices") or [], f"{where}.choices"))
+    )
+    if stat == "share" and not choices:
+        v.fail(
+            where,
+            "「statistic: share」に choices がない。割合を測る選択肢をラベルで「choices: [<選択肢のラベル>]」のように書く",
+        )
+    if stat in ("top2", "bottom2", "mean") and choices:
+        v.fail(where, f"「statistic: {stat}」は尺度で決まるので choices は書けない。choices を消す")
     text = str(v.required(x, "rule", where))
     if stat == "adjusted":
         return parse_adjusted(v, x, where, ident, text)
@@ -294,10 +324,10 @@ def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicat
             v.fail(where, "「statistic: association」に by がない。比べる属性のidを「by: domain」のように書く")
         if x.get("in_every"):
             v.fail(where, "「statistic: association」には in_every は書けない。in_every を消す")
-        if len(codes) > 1:
+        if len(choices) > 1:
             v.fail(
                 where,
-                f"「statistic: association」の codes は1つまで（複数選択の設問の選択肢1つ）なのに{len(codes)}個ある。1つにする",
+                f"「statistic: association」の choices は1つまで（複数選択の設問の選択肢1つ）なのに{len(choices)}個ある。1つにする",
             )
     else:
         mr = _RULE.match(text)
@@ -328,13 +358,26 @@ def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicat
         question=str(v.required(x, "question", where)),
         statistic=stat,
         rule=rule,
-        codes=tuple(int(c) for c in codes),
+        choices=choices,
         by=(str(x["by"]) if x.get("by") else None),
         in_every=(str(x["in_every"]) if x.get("in_every") else None),
         fit=fit,
         note=str(x.get("note", "")).strip(),
         where=where,
     )
+
+
+def _choice_ref(v: _Validator, raw: Any, where: str) -> str:
+    """A choice named in the file: its label (a text), never its number (issue 27)."""
+    if is_number(raw):
+        v.fail(
+            where,
+            f"「{raw}」は番号で、選択肢のラベルではない。番号は調査票ごとに変わり別の回答を指しうるので使えない。"
+            f'コードブックの選択肢のラベルを書く（数字だけのラベルなら引用符で囲む: "{raw}"）',
+        )
+    if not isinstance(raw, str) or not raw.strip():
+        v.fail(where, f"選択肢のラベルのはずが{yaml_kind(raw)}になっている。コードブックの選択肢のラベルを書く")
+    return raw.strip()
 
 
 def _id_list(v: _Validator, m: dict, key: str, where: str, *, required: bool = False) -> tuple[str, ...]:
@@ -355,47 +398,21 @@ def _refs(v: _Validator, where: str, key: str, refs: tuple[str, ...], known: lis
         v.fail(f"{where}.{key}", f"同じ{what}が2回ある（{'、'.join(refs)}）。1回にする")
 
 
-def _question(v: _Validator, where: str, qid: str, codebook: Codebook) -> Item:
-    found = [q for q in codebook.questions if q.id == qid]
-    if not found:
-        v.fail(
-            where,
-            f"「question: {qid}」はコードブック {file_label(codebook.path)} にない（設問のidは "
-            f"{'、'.join(q.id for q in codebook.questions)}）。idを直す",
-        )
-    return found[0]
-
-
-def _attribute(v: _Validator, where: str, aid: str | None, codebook: Codebook) -> Item:
-    found = [a for a in codebook.attributes if a.id == aid]
-    if not found:
-        v.fail(
-            where,
-            f"属性「{aid}」はコードブック {file_label(codebook.path)} にない（属性のidは "
-            f"{'、'.join(a.id for a in codebook.attributes)}）。idを直す",
-        )
-    return found[0]
-
-
-def _check_codes(v: _Validator, where: str, item: Item, codes: tuple[int, ...], codebook: Codebook) -> None:
-    known = [c.code for c in item.choices]
-    for c in codes:
-        if c not in known:
-            v.fail(
-                where,
-                f"設問{item.display}（id: {item.id}）に選択肢「code: {c}」はない（コードブック {file_label(codebook.path)} "
-                f"の番号は {'、'.join(map(str, known))}）。番号を直す",
-            )
-
-
-def _check_indicator(v: _Validator, ind: Indicator, codebook: Codebook) -> None:
+def _check_indicator(v: _Validator, ind: Indicator, written: Indicator, codebook: Codebook) -> None:  # noqa: C901 (a schema validator: one branch per documented rule)
+    """The structure of a bound indicator (``ind``) against the codebook; keys are checked as the
+    file writes them (``written``), so that messages quote the file."""
     if ind.statistic == "adjusted":  # its keys name the questions (response, term, controls)
-        check_adjusted(v, ind, codebook)
+        check_adjusted(v, written, codebook)
         return
-    item = _question(v, ind.where, ind.question, codebook)
+    item = question_of(v, ind.where, ind.question, codebook)
     if item.type == "text":
         v.fail(ind.where, f"設問{item.display}（id: {item.id}）は自由記述で、判定する数値がない。別の設問を指定する")
-    _check_codes(v, ind.where, item, ind.codes, codebook)
+    if len(set(ind.codes)) != len(ind.codes):
+        v.fail(
+            f"{ind.where}.choices",
+            f"「choices: [{'、'.join(ind.choices)}]」に設問{item.display}（id: {item.id}）の同じ選択肢が2回ある"
+            "（ラベルと別名、または全角・半角の違いだけの書き方）。1回にする",
+        )
     if ind.statistic in ("top2", "bottom2", "mean") and item.type != "likert":
         v.fail(
             ind.where,
@@ -403,19 +420,20 @@ def _check_indicator(v: _Validator, ind: Indicator, codebook: Codebook) -> None:
             f"（id: {item.id}）は{item.type_name}。statistic を share などにする",
         )
     if ind.statistic == "association":
-        _attribute(v, ind.where, ind.by, codebook)
+        attribute_of(v, ind.where, ind.by, codebook)
         if item.is_multi and len(ind.codes) != 1:
             v.fail(
                 ind.where,
-                f"設問{item.display}（id: {item.id}）は複数選択なので、{ind.by} と関連をみる選択肢を「codes: [1]」のように1つ書く",
+                f"設問{item.display}（id: {item.id}）は複数選択なので、{ind.by} と関連をみる選択肢を"
+                "「choices: [<選択肢のラベル>]」のように1つ書く",
             )
         if not item.is_multi and ind.codes:
             v.fail(
                 ind.where,
-                f"設問{item.display}（id: {item.id}）は単一回答で、関連は表全体で検定する。codes を消す",
+                f"設問{item.display}（id: {item.id}）は単一回答で、関連は表全体で検定する。choices を消す",
             )
     if ind.in_every:
-        _attribute(v, ind.where, ind.in_every, codebook)
+        attribute_of(v, ind.where, ind.in_every, codebook)
     if ind.statistic == "mean":
         scores = [c.score for c in item.choices if c.score is not None]
         if not min(scores) < ind.rule.threshold < max(scores):
@@ -434,39 +452,68 @@ class _Validator(FileChecker):
 
 
 def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
-    """Check every question id and choice code against ``codebook``; return the matrix unchanged.
+    """Bind ``matrix`` to ``codebook``: resolve every choice it names by label to that codebook's
+    code, and check every question id, attribute and statistic against it.
+
+    Returns the bound matrix (``Indicator.codes``, ``OptionLink.code`` and the model's keys in
+    ``codebook``'s codes); a matrix bound to another codebook is bound again from the file as read,
+    so the codes never come from another questionnaire. Evaluating a matrix
+    (:mod:`ppp_survey.policy`) binds it to the analysis' codebook through this function.
 
     Raises
     ------
     MatrixError
-        Naming the place in the matrix file and what the codebook has instead.
+        Naming the place in the matrix file and what the codebook has instead; when labels do not
+        resolve, one line lists every such reference (place, value, the question's labels).
     """
-    v = _Validator(matrix.path, dict(matrix.lines))
-    for s in matrix.situation_list:
-        for ind in s.indicators:
-            _check_indicator(v, ind, codebook)
-    if matrix.model is not None:
-        check_model(v, matrix.model, codebook)
-    for link in matrix.option_links:
-        item = _question(v, link.where, link.question, codebook)
-        if not item.is_multi:
-            v.fail(
-                link.where,
-                f"「question: {link.question}」の設問{item.display}は{item.type_name}。"
-                "選択肢のつながりには複数選択（type: ma）の設問を指定する",
-            )
-        _check_codes(v, link.where, item, (link.code,), codebook)
-    for f in matrix.findings:
-        item = _question(v, f.where, f.question, codebook)
-        if f.kind == "top_options":
-            if not item.is_multi:
-                v.fail(
-                    f.where,
-                    f"「kind: top_options」には複数選択（type: ma）の設問が要るが、「question: {f.question}」の"
-                    f"設問{item.display}は{item.type_name}。複数選択の設問を指定する",
-                )
-            # An option without an entry in option_links (e.g. one added in a later wave's
-            # codebook) is not an error: the reverse view ranks it and says it is not linked.
-        else:
-            _attribute(v, f.where, f.by, codebook)
-    return matrix
+    if matrix.codebook is codebook:
+        return matrix
+    bound, unresolved = resolve_references(matrix, codebook)
+    written = bound.written or matrix
+    v = _Validator(written.path, dict(written.lines))
+    if unresolved:
+        listed = "；".join(f"{unresolved_place(written, u)}: {u.detail()}" for u in unresolved)
+        raise MatrixError(
+            f"政策マトリクス {file_label(written.path)}: 選択肢の参照{len(unresolved)}件がコードブック "
+            f"{file_label(codebook.path)} の選択肢にない: {listed}。{FIX_LABELS}"
+        )
+    for s, w in zip(bound.situation_list, written.situation_list):
+        for ind, wind in zip(s.indicators, w.indicators):
+            _check_indicator(v, ind, wind, codebook)
+            if ind.statistic == "adjusted":
+                check_distinct(v, ind.where, f"指標 {ind.id}", (ind.response, ind.term, *ind.controls))
+    if written.model is not None and bound.model is not None:
+        check_model(v, written.model, codebook)
+        check_distinct(v, "associations", "関連要因のモデル", (bound.model[0], *bound.model[1]))
+    check_links(v, bound, codebook)
+    check_findings(v, bound, codebook)
+    return bound
+
+
+def check_matrix_references(matrix_path: str | Path | None, codebook: Codebook | str | Path | None) -> list[str]:
+    """Check a matrix file against a codebook, reference by reference (for ``check --matrix``): one
+    Japanese message per choice named by a label the codebook lacks (file, line, entry path, value,
+    the question's labels, what to do); when all resolve, the first other problem (unknown question
+    id, a statistic that does not fit, a malformed file); ``[]`` when the matrix fits. ``matrix_path``
+    None: the packaged matrix; ``codebook``: a :class:`Codebook`, a packaged name or a path.
+
+    >>> check_matrix_references(None, "codebook_r7.yaml")
+    []
+    """
+    try:
+        cb = resolve_codebook(codebook)
+        matrix = load_matrix(matrix_path)
+    except PppSurveyError as exc:
+        return [str(exc)]
+    _, unresolved = resolve_references(matrix, cb)
+    if unresolved:
+        return [
+            f"政策マトリクス {file_label(matrix.path)} {unresolved_place(matrix, u)}: {u.detail()}。"
+            f"コードブック {file_label(cb.path)} の{FIX_LABELS}"
+            for u in unresolved
+        ]
+    try:
+        check_codebook(matrix, cb)
+    except MatrixError as exc:
+        return [str(exc)]
+    return []

@@ -1,9 +1,12 @@
 """The association models of a policy matrix file (issue 19), read and checked for
 :mod:`ppp_survey.spec.matrix_file`: indicators of ``statistic: adjusted`` (an association with
 control: the odds ratio of a 0/1 ``term`` for a ``response``, adjusted for ``controls``) and the
-top-level ``associations`` entry (the model the report fits). Keys are the package's indicator
-keys (``q2:top2``, ``q3:choice:1``, ``q5:opt:3``) or attribute ids (``domain``); messages name the
-file, the line, the indicator (``s8.2``) and the value, in one Japanese line.
+top-level ``associations`` entry (the model the report fits). Keys are indicator keys that name a
+choice by its label (``q2:top2``, ``q3:choice:ある``, ``q5:opt:法務・財務・契約などの専門的なサポート体制が整っていない``;
+issue 27: never by its number) or attribute ids (``domain``); binding the matrix to a codebook
+(:func:`~ppp_survey.spec.matrix_file.check_codebook`) turns them into the package's keys
+(``q3:choice:1``, ``q5:opt:5``). Messages name the file, the line, the indicator (``s8.2``) and the
+value, in one Japanese line.
 """
 
 from __future__ import annotations
@@ -15,17 +18,29 @@ from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import FITS, Indicator, Rule
 from ppp_survey.spec.schema import FileChecker, file_label
 
-__all__ = ["check_adjusted", "check_model", "parse_adjusted", "parse_model"]
+__all__ = ["check_adjusted", "check_model", "parse_adjusted", "parse_model", "split_choice_key"]
 
 _OR_RULE = re.compile(r"^\s*OR\s*(<|>)\s*1\s*$", re.IGNORECASE)
-_KEY = re.compile(r"^[A-Za-z_][\w]*:(top2|bottom2|choice:\d+|opt:\d+)$")
+_KEY = re.compile(r"^[A-Za-z_][\w]*:(top2|bottom2|(?:choice|opt):.*\S.*)$")
+_KEY_FORMS = "「q2:top2」（肯定的回答）「q3:choice:ある」（選択肢をラベルで）「q5:opt:<選択肢のラベル>」（複数選択の選択肢）の形で書く"
+
+
+def split_choice_key(key: str) -> tuple[str, str, str] | None:
+    """``(question, kind, label)`` of a key naming a choice (``q3:choice:ある`` → ``("q3", "choice",
+    "ある")``; the label may itself hold a colon), None for other keys (``q2:top2``, ``domain``)."""
+    parts = key.split(":", 2)
+    if len(parts) == 3 and parts[1] in ("choice", "opt"):
+        return parts[0], parts[1], parts[2].strip()
+    return None
+
+
 _ADJUSTED_KEYS = {"question", "statistic", "response", "term", "controls", "rule", "fit", "note"}
 
 
 def parse_adjusted(v: FileChecker, x: dict, where: str, ident: str, text: str) -> Indicator:
     """An association with control (issue 19): ``response`` and ``term`` (indicator keys such as
-    ``q2:top2``, ``q6:top2``, ``q3:choice:1``), ``controls`` (attribute ids or keys), rule ``OR > 1``."""
-    for key in ("by", "in_every", "codes"):
+    ``q2:top2``, ``q6:top2``, ``q3:choice:ある``), ``controls`` (attribute ids or keys), rule ``OR > 1``."""
+    for key in ("by", "in_every", "choices"):
         if x.get(key):
             v.fail(
                 where,
@@ -78,14 +93,10 @@ def parse_adjusted(v: FileChecker, x: dict, where: str, ident: str, text: str) -
 
 
 def _key(v: FileChecker, where: str, whose: str, field: str, raw: Any) -> str:
-    """An indicator key (``q2:top2``, ``q3:choice:1``, ``q5:opt:3``) as written, or a message."""
+    """An indicator key (``q2:top2``, ``q3:choice:ある``, ``q5:opt:<label>``) as written, or a message."""
     key = str(raw).strip()
     if not _KEY.match(key):
-        v.fail(
-            where,
-            f"{whose} の「{field}: {raw}」は指標のキーとして読めない。"
-            "「q2:top2」（肯定的回答）「q3:choice:1」（選択肢）「q5:opt:3」（複数選択の選択肢）の形で書く",
-        )
+        v.fail(where, f"{whose} の「{field}: {raw}」は指標のキーとして読めない。{_KEY_FORMS}")
     return key
 
 
@@ -99,7 +110,7 @@ def _terms(v: FileChecker, where: str, whose: str, field: str, raw: Any, respons
             v.fail(
                 where,
                 f"{whose} の「{field}」の「{t}」は属性のidでも指標のキーでもない。"
-                "「domain」「position」のような属性のidか「q3:choice:1」のようなキーを書く",
+                "「domain」「position」のような属性のidか「q3:choice:ある」のようなキーを書く",
             )
     if response in terms:
         v.fail(where, f"{whose} の「{field}」に目的変数（response）と同じ「{response}」がある。{field} から消す")
@@ -127,7 +138,9 @@ def parse_model(v: FileChecker, raw: Any) -> tuple[str, tuple[str, ...]] | None:
 
 
 def check_adjusted(v: FileChecker, ind: Indicator, codebook: Codebook) -> None:
-    """The keys of an adjusted association exist in the codebook (attributes; likert for top2/bottom2; codes)."""
+    """The keys of an adjusted association (as the file writes them) fit the codebook: attributes exist,
+    top2/bottom2 on a likert question, opt on a multi-select one (the labels are resolved by
+    :func:`~ppp_survey.spec.matrix_file.check_codebook`)."""
     whose = f"指標 {ind.id}"
     _check_key(v, ind.where, whose, "response", ind.response or "", codebook, response=True)
     _check_key(v, ind.where, whose, "term", ind.term or "", codebook)
@@ -145,12 +158,12 @@ def _check_key(
             v.fail(
                 where,
                 f"{whose} の「{field}: {key}」はコードブック {file_label(codebook.path)} の属性のidではない"
-                f"（属性のidは {known}）。idを直すか「q3:choice:1」のような指標のキーにする"
+                f"（属性のidは {known}）。idを直すか「q3:choice:ある」のような指標のキーにする"
                 if not response
                 else f"{whose} の「{field}: {key}」は指標のキーではない。「q2:top2」のように書く",
             )
         return
-    qid, kind, *code = key.split(":")
+    qid, kind, *label = key.split(":", 2)
     found = [q for q in codebook.questions if q.id == qid]
     if not found:
         v.fail(
@@ -163,29 +176,22 @@ def _check_key(
         v.fail(
             where,
             f"{whose} の「{field}: {key}」: {kind} は尺度（type: likert）の設問にだけ使えるが、設問{item.display}"
-            f"（id: {item.id}）は{item.type_name}。「{qid}:choice:1」のように選択肢を指定する",
+            f"（id: {item.id}）は{item.type_name}。「{qid}:choice:<選択肢のラベル>」のように選択肢を指定する",
         )
     if kind == "opt" and not item.is_multi:
         v.fail(
             where,
             f"{whose} の「{field}: {key}」: opt は複数選択の設問の選択肢に使うが、設問{item.display}"
-            f"（id: {item.id}）は{item.type_name}。「{qid}:choice:{code[0]}」と書く",
+            f"（id: {item.id}）は{item.type_name}。「{qid}:choice:{label[0]}」と書く",
         )
     if kind == "choice" and item.is_multi:
         v.fail(
             where,
-            f"{whose} の「{field}: {key}」: 設問{item.display}（id: {item.id}）は複数選択。「{qid}:opt:{code[0]}」と書く",
+            f"{whose} の「{field}: {key}」: 設問{item.display}（id: {item.id}）は複数選択。「{qid}:opt:{label[0]}」と書く",
         )
     if item.type == "text":
         v.fail(
             where, f"{whose} の「{field}: {key}」: 設問{item.display}（id: {item.id}）は自由記述。別の設問を指定する"
-        )
-    codes = [c.code for c in item.choices]
-    if code and int(code[0]) not in codes:
-        v.fail(
-            where,
-            f"{whose} の「{field}: {key}」: 設問{item.display}（id: {item.id}）に選択肢「code: {code[0]}」はない"
-            f"（コードブック {file_label(codebook.path)} の番号は {'、'.join(map(str, codes))}）。番号を直す",
         )
 
 
