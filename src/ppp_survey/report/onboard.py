@@ -2,12 +2,18 @@
 
 ``python -m ppp_survey.report check --data 回答.xlsx [--codebook …]`` lists at once what every
 column of the export was taken for, the codebook's items without a column and the values the
-codebook does not describe (with counts). Exit status: 0 when everything matches, 1 when something
-does not, 2 on a user error (a file that cannot be read, a codebook with a mistake).
+codebook does not describe (with counts); a cell or header longer than :data:`LONG` characters is
+shown cut, with its length and place (:func:`shown`). Exit status: 0 when everything matches, 1 when
+something does not, 2 on a user error (a file that cannot be read, a codebook with a mistake).
 
-``python -m ppp_survey.report init-codebook --data 回答.xlsx --out codebook_draft.yaml`` writes a
-draft codebook from the export's headers and values, with TODO where only the analyst knows the
-answer (:func:`ppp_survey.ingest.draft.draft_codebook`).
+``python -m ppp_survey.report init-codebook --data 回答.xlsx [--frame 職員数.csv] --out
+codebook_draft.yaml`` writes a draft codebook from the export's headers and values (scales with
+scores and polarity, 職域 in the frame's order), with TODO where only the analyst knows the answer
+(:func:`ppp_survey.ingest.draft.draft_codebook`).
+
+Both read the export as the loader does (:func:`~ppp_survey.ingest.read.read_export`), so its
+guards apply: a workbook that expands beyond :data:`~ppp_survey.files.ZIP_SIZE_LIMIT` stops, unread,
+with the loader's one line.
 """
 
 from __future__ import annotations
