@@ -11,9 +11,7 @@ import hashlib
 import json
 import re
 import shutil
-from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -23,12 +21,15 @@ from scipy.special import ndtri
 
 from conftest import BASELINE, FRAME, REPO
 from ppp_survey import compare as cmp
+from ppp_survey.analysis import analyse, load_survey
 from ppp_survey.compare import baseline as frozen_baseline
 from ppp_survey.compare import changes as change_table
 from ppp_survey.compare.groups import grouped_baseline
-from ppp_survey.compare.wave import wave_from_responses, wave_indicators
+from ppp_survey.compare.wave import wave_indicators
+from ppp_survey.ingest.load import load_responses
 from ppp_survey.outputs import change_charts as change_plots
 from ppp_survey.spec.codebook import parse_codebook
+from ppp_survey.spec.frame import load_frame
 from ppp_survey.spec.mapping import GroupMap, MappingError, load_mapping, parse_mapping
 from ppp_survey.spec.resources import resolve_codebook
 from ppp_survey.synth.generator import generate, load_spec
@@ -41,6 +42,17 @@ SIGNIFICANT = ("改善", "悪化", "増加", "減少")
 
 
 # ------------------------------------------------------------------------------------ fixtures
+
+
+def frame_of(wave, path: Path = FRAME) -> pd.DataFrame:
+    """A wave's staff frame as read."""
+    return load_frame(path, wave.codebook)
+
+
+def wave_of(responses: pd.DataFrame, frame: pd.DataFrame, codebook, **options):
+    """A wave of in-memory responses (a simulation's), analysed as the report analyses an export:
+    groups pooled, weights made once (``tables=False``: the indicators need no other table)."""
+    return cmp.Wave.of(analyse(responses, frame, codebook, tables=False, **options))
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +119,9 @@ def test_r8_file_is_the_generator_output(r8):
     """data/raw/synthetic_r8_responses.xlsx is what `python -m ppp_survey.synth --wave r8` writes."""
     spec = load_spec("synthetic_r8.yaml")
     made = generate(spec=spec)
-    pd.testing.assert_frame_equal(r8.responses, made.responses)
-    assert len(r8.responses) == 1465 and r8.frame["population"].sum() == 3100  # synthetic_r8.yaml, frame r8
+    exported = load_responses(R8_DATA, r8.codebook).responses
+    pd.testing.assert_frame_equal(exported, made.responses)
+    assert len(exported) == 1465 and frame_of(r8, R8_FRAME)["population"].sum() == 3100  # synthetic_r8.yaml
     import openpyxl
 
     book = openpyxl.load_workbook(R8_DATA, read_only=True)
@@ -160,7 +173,7 @@ def test_default_false_change_rate(frozen, r7):
     so that intervals made too wide would fail too. With the FPC the same draws gave 13.8%."""
     hits = rows = 0
     for seed in range(101, 2121, 101):
-        fresh = wave_from_responses(generate(r7.codebook, seed=seed).responses, r7.frame, r7.codebook)
+        fresh = wave_of(generate(r7.codebook, seed=seed).responses, frame_of(r7), r7.codebook)
         h, n = false_verdicts(cmp.compare(frozen, fresh).rows)
         hits, rows = hits + h, rows + n
     assert rows == 9720
@@ -201,7 +214,7 @@ def test_fdr_option_judges_on_bh_adjusted_p_values(frozen, r7, r8, mapping, buil
     assert len(found) == sum(1 for c in built_in if c.get("check")), found
     hits = n = 0
     for seed in (101, 202, 303, 404, 505):
-        fresh = wave_from_responses(generate(r7.codebook, seed=seed).responses, r7.frame, r7.codebook)
+        fresh = wave_of(generate(r7.codebook, seed=seed).responses, frame_of(r7), r7.codebook)
         h, k = false_verdicts(cmp.compare(frozen, fresh, adjust="bh").rows)
         hits, n = hits + h, n + k
     assert n == 5 * 486 and hits <= 5, hits  # without the adjustment about 120 of these 2,430 rows
@@ -214,7 +227,7 @@ def test_fpc_on_fresh_draws_flags_too_many(frozen, r7):
     5% (13.8% over 30 seeds when this was measured)."""
     hits = rows = 0
     for seed in (101, 202):
-        fresh = wave_from_responses(generate(r7.codebook, seed=seed).responses, r7.frame, r7.codebook)
+        fresh = wave_of(generate(r7.codebook, seed=seed).responses, frame_of(r7), r7.codebook)
         h, n = false_verdicts(cmp.compare(frozen, fresh, fpc=True).rows)
         hits, rows = hits + h, rows + n
     assert hits / rows > 0.09, (hits, rows)
@@ -226,7 +239,8 @@ def test_null_same_population(r7):
     3,138 (the frame's N per 職域, made by the generator). Same bound and reasons as above; measured
     5.2% (2.7–7.4% per draw) over 30 populations while writing this test."""
     spec = load_spec()
-    population = dict(zip(r7.frame["domain"].astype(str), r7.frame["population"]))
+    frame = frame_of(r7)
+    population = dict(zip(frame["domain"].astype(str), frame["population"]))
     sizes = {k: int(v) for k, v in spec["respondents"].items()}
     rng = np.random.default_rng(20260716)
     hits = rows = 0
@@ -238,7 +252,7 @@ def test_null_same_population(r7):
             picked = np.concatenate(
                 [rng.choice(np.flatnonzero(domain == k), n, replace=False) for k, n in sizes.items()]
             )
-            return wave_from_responses(staff.iloc[np.sort(picked)].reset_index(drop=True), r7.frame, r7.codebook)
+            return wave_of(staff.iloc[np.sort(picked)].reset_index(drop=True), frame, r7.codebook)
 
         h, n = false_verdicts(cmp.compare(respondents(), respondents(), fpc=True).rows)
         hits, rows = hits + h, rows + n
@@ -331,7 +345,8 @@ def test_small_groups_are_pooled(frozen, r8, mapping):
     """A 職域 below the anonymity threshold in a wave is compared only inside its pool: the new
     wave's 技能労務 (26 respondents) with min_group 30 is merged with the next smallest 職域, and the
     comparison publishes that union for both waves, never 技能労務 alone."""
-    table = cmp.compare(frozen, r8, mapping, min_group=30)  # 技能労務 has 24 (R7) / 26 (R8) respondents
+    r8_30 = cmp.load_wave(R8_DATA, R8_FRAME, "codebook_r8.yaml", min_group=30)  # 技能労務: 24 (R7) / 26 (R8)
+    table = cmp.compare(frozen, r8_30, mapping)
     rows = table.rows
     groups = list(dict.fromkeys(rows["group"]))
     assert "技能労務" not in groups
@@ -342,15 +357,14 @@ def test_small_groups_are_pooled(frozen, r8, mapping):
     assert "q6:top2" in cmp.kpi_values(table, group=pool)
 
 
-def test_indicators_match_the_tables(r7):
-    """wave_indicators computes in one pass what tables.tally / likert_summary give question by question."""
-    from ppp_survey.survey.tables import likert_summary, make_design, tally
-
-    ind = wave_indicators(r7, groups={lab: lab for lab in r7.codebook.stratum.labels})
-    design = make_design(r7.responses, r7.frame, r7.codebook)
-    for qid in ("q5", "q6"):
-        item = r7.codebook.item(qid)
-        t = tally(r7.responses, design, item, by="domain")
+def test_indicators_are_the_published_estimates(r7):
+    """wave_indicators computes in one pass what the wave's own tables publish: the crosstab by 職域
+    (choice shares, multi-select options) and the Likert summary (肯定的回答), on the same weights."""
+    analysis = r7.analysis
+    ind = wave_indicators(r7, groups={lab: lab for lab in analysis.codebook.stratum.labels})
+    for qid in ("q1", "q5", "q6"):
+        item = analysis.codebook.item(qid)
+        t = analysis.tally(qid, by="domain")
         part = "opt" if item.is_multi else "choice"
         mine = ind.set_index(["indicator", "group"]).loc[
             [(f"{qid}:{part}:{c}", g) for c, g in zip(t["code"], t["group"])]
@@ -359,8 +373,8 @@ def test_indicators_match_the_tables(r7):
         np.testing.assert_allclose(mine["se"], t["se"], rtol=1e-12)
         np.testing.assert_array_equal(mine["base_n"], t["base_n"])
         np.testing.assert_array_equal(mine["n"], t["n"])
-    top = likert_summary(r7.responses, design, r7.codebook.item("q6"))
-    top = top[top["measure"] == "肯定的回答"].iloc[0]
+    likert = analysis.likert
+    top = likert[(likert["question"] == "q6") & (likert["measure"] == "肯定的回答") & (likert["by"] == "")].iloc[0]
     mine = ind.set_index(["indicator", "group"]).loc[("q6:top2", "全体")]
     assert mine["estimate"] == pytest.approx(top["estimate"], rel=1e-12) and mine["se"] == pytest.approx(
         top["se"], rel=1e-12
@@ -559,8 +573,9 @@ def test_baseline_round_trip(r7, r8, mapping, frozen, comparison, changes, monke
     assert (memory["baseline"] == "in-memory").all()
     # Inputs are recorded with their hashes
     recorded = json.loads(manifest.read_text(encoding="utf-8"))["inputs"]
-    assert recorded["data"]["sha256"] == hashlib.sha256(BASELINE.read_bytes()).hexdigest()
     assert recorded["frame"]["sha256"] == hashlib.sha256(FRAME.read_bytes()).hexdigest()
+    # never the export: its hash is a function of every answer (issue 28)
+    assert "data" not in recorded and hashlib.sha256(BASELINE.read_bytes()).hexdigest() not in manifest.read_text()
 
 
 def test_frozen_baseline_is_protected(r7, frozen, tmp_path):
@@ -568,7 +583,7 @@ def test_frozen_baseline_is_protected(r7, frozen, tmp_path):
     shutil.copytree(frozen.folder, copy)
     assert cmp.load_baseline(copy).id == frozen.id  # the name does not depend on where it lives
     assert cmp.freeze_baseline(r7, copy) == copy / "manifest.json"  # same results: nothing to do
-    fresh = wave_from_responses(generate(r7.codebook, seed=7).responses, r7.frame, r7.codebook)
+    fresh = wave_of(generate(r7.codebook, seed=7).responses, frame_of(r7), r7.codebook)
     with pytest.raises(cmp.BaselineError, match="^基準値フォルダ copy: このフォルダには別の凍結済み基準値がある"):
         cmp.freeze_baseline(fresh, copy)
     indicators = copy / "indicators.csv"
@@ -583,26 +598,16 @@ def test_committed_baseline_is_the_bundled_r7(r7):
     """data/processed/baseline_r7 is intact and was frozen from the bundled R7 files."""
     committed = cmp.load_baseline(COMMITTED_BASELINE)
     assert committed.wave == "R7" and committed.manifest["synthetic"] is True
-    assert committed.manifest["inputs"] == r7.inputs
+    assert committed.manifest["inputs"] == {k: {"file": f.file, "sha256": f.sha256} for k, f in r7.inputs.items()}
     assert committed.manifest["source_note"] == "R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%）　※架空データ"
 
 
 def test_a_survey_freezes_like_a_wave(r7):
-    """freeze_baseline / compare also take an analysed Survey (load_survey's result)."""
-    from ppp_survey.analysis import Survey
-    from ppp_survey.ingest.load import load_responses
-
-    loaded = load_responses(BASELINE, r7.codebook)
-    survey = Survey(
-        loaded=loaded,
-        analysis=SimpleNamespace(codebook=r7.codebook, rates=r7.rates),
-        note=r7.note,
-        synthetic=True,
-        frame=r7.frame,
-    )
-    pd.testing.assert_frame_equal(
-        frozen_baseline.baseline_from_wave(survey).indicators, frozen_baseline.baseline_from_wave(r7).indicators
-    )
+    """freeze_baseline / compare also take an analysed Survey (load_survey's result) or its Analysis."""
+    survey = load_survey(BASELINE, FRAME)
+    expected = frozen_baseline.baseline_from_wave(r7).indicators
+    pd.testing.assert_frame_equal(frozen_baseline.baseline_from_wave(survey).indicators, expected)
+    pd.testing.assert_frame_equal(frozen_baseline.baseline_from_wave(survey.analysis).indicators, expected)
 
 
 # ------------------------------------------------------------------------------------ charts
@@ -675,16 +680,23 @@ def _scaled_margins_file(margins, total: int, path: Path) -> Path:
     return path
 
 
+R7_MARGINS = REPO / "data" / "raw" / "staff_margins_r7.csv"
+
+
 @pytest.fixture(scope="module")
 def raked(r7, r8, tmp_path_factory):
+    """R7 and R8, each raked to its own margins (R8's: R7's scaled to its 3,100 staff)."""
     from ppp_survey.spec.margins import load_margins
 
-    m7 = load_margins(REPO / "data" / "raw" / "staff_margins_r7.csv", r7.codebook)
+    m7 = load_margins(R7_MARGINS, r7.codebook)
     path = _scaled_margins_file(m7, 3100, tmp_path_factory.mktemp("margins") / "staff_margins_r8.csv")
-    return replace(r7, margins=m7), replace(r8, margins=load_margins(path, r8.codebook))
+    return (
+        cmp.load_wave(BASELINE, FRAME, margins=R7_MARGINS, calibrate=True),
+        cmp.load_wave(R8_DATA, R8_FRAME, "codebook_r8.yaml", margins=path, calibrate=True),
+    )
 
 
-def test_waves_weighted_differently_are_not_compared(frozen, raked, mapping):
+def test_waves_weighted_differently_are_not_compared(frozen, raked, r8, mapping):
     """A change must not come from a change of method: a raked wave against a baseline frozen with
     the 職域 weights (and the reverse) is refused in one Japanese line."""
     r7_raked, r8_raked = raked
@@ -696,14 +708,12 @@ def test_waves_weighted_differently_are_not_compared(frozen, raked, mapping):
     raked_baseline = frozen_baseline.baseline_from_wave(r7_raked)
     assert raked_baseline.raked_to == ("position", "age") and frozen.raked_to == ()
     with pytest.raises(cmp.BaselineError, match="方法が違うため比べられない"):
-        cmp.compare(raked_baseline, replace(r8_raked, margins=None), mapping)
+        cmp.compare(raked_baseline, r8, mapping)
 
 
-def test_raked_waves_compare_their_raked_estimates(raked, mapping):
+def test_raked_waves_compare_their_raked_estimates(raked, r7, r8, mapping):
     """Both waves raked: the 全体 estimates of the change table are each wave's raked estimates
     (the tables' estimator on the calibration), and they differ from the 職域-weighted ones."""
-    from ppp_survey.analysis import analyse
-
     r7_raked, r8_raked = raked
     baseline = frozen_baseline.baseline_from_wave(r7_raked)
     assert "raked to 職域 and position, age" in baseline.manifest["method"]["estimates"]
@@ -716,7 +726,7 @@ def test_raked_waves_compare_their_raked_estimates(raked, mapping):
     overall = rows[(rows["group"] == "全体") & (rows["kind"] != "rate")].set_index("indicator")
     checked = 0
     for wave, column in ((r7_raked, "estimate_base"), (r8_raked, "estimate_new")):
-        a = analyse(wave.responses, wave.frame, wave.codebook, margins=wave.margins, calibrate=True)
+        a = wave.analysis  # the report's analysis of the wave: raked once, its tables published
         gt = a.gt[a.gt["question"] == "q1"]
         for code, estimate in zip(gt["code"], gt["estimate"]):
             key = f"q1:choice:{code}"
@@ -724,8 +734,6 @@ def test_raked_waves_compare_their_raked_estimates(raked, mapping):
                 assert overall.loc[key, column] == pytest.approx(estimate, rel=1e-12)
                 checked += 1
     assert checked >= 6
-    plain = cmp.compare(
-        frozen_baseline.baseline_from_wave(replace(r7_raked, margins=None)), replace(r8_raked, margins=None), mapping
-    ).rows
+    plain = cmp.compare(frozen_baseline.baseline_from_wave(r7), r8, mapping).rows
     plain = plain[(plain["group"] == "全体") & (plain["kind"] != "rate")].set_index("indicator")
     assert not np.allclose(overall["estimate_new"], plain.loc[overall.index, "estimate_new"])

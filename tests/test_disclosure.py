@@ -31,6 +31,9 @@ from ppp_survey.survey.privacy import POOL_JOIN
 from ppp_survey.synth.generator import load_spec
 
 SMALL = {"domain": ("技能労務", 3), "position": ("課長級以上", 4), "age": ("20代以下", 5)}
+#: Respondents left blank: one 職位 and a group of six 年代 (each pooled, as a group of its own 無回答).
+BLANK = {"position": 1, "age": 6}
+MARGINS = REPO / "data" / "raw" / "staff_margins_r7.csv"
 
 
 def _small_groups_data() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -47,6 +50,17 @@ def _small_groups_data() -> tuple[pd.DataFrame, pd.DataFrame]:
         members = np.flatnonzero((responses[attr] == label).to_numpy())
         other = next(lab for lab in cb.item(attr).labels if lab != label)
         responses.loc[responses.index[members[size:]], attr] = other
+    for attr, size in BLANK.items():  # keep `size` blanks of the attribute (among complete respondents)
+        blank = np.flatnonzero(responses[attr].isna().to_numpy())
+        complete = _complete(responses, cb)
+        keep = [i for i in blank if complete[i]][:size]
+        fill = [i for i in blank if i not in keep]
+        responses.loc[responses.index[fill], attr] = cb.item(attr).labels[0]
+        missing = size - len(keep)
+        if missing > 0:
+            extra = [i for i in np.flatnonzero(complete & responses[attr].notna().to_numpy()) if i not in keep]
+            responses.loc[responses.index[extra[:missing]], attr] = np.nan
+        assert int(responses[attr].isna().sum()) == size, attr
     return responses, survey.free_text
 
 
@@ -76,46 +90,59 @@ def _swap(responses: pd.DataFrame, cb, attr: str, small: str, partner: str, k: i
     return out
 
 
-def _published(out: Path) -> dict[str, object]:
-    """Every published file's content, keyed by its path in the output folder; a workbook as its
-    cell values (its 検証 sheet names the input file's SHA-256, which differs by construction)."""
-    files: dict[str, object] = {}
-    for path in sorted(out.rglob("*")):
-        if not path.is_file() or path.name == "manifest.json" or INTERNAL_FOLDER in path.parts:
-            continue
-        key = path.relative_to(out).as_posix()
-        if path.suffix == ".xlsx":
-            wb = load_workbook(path)
-            files[key] = [
-                (ws.title, row)
-                for ws in wb.worksheets
-                for row in ws.iter_rows(values_only=True)
-                if not (row and row[0] == "SHA-256")
-            ]
-        else:
-            files[key] = path.read_bytes()
-    return files
+def _swap_blank(responses: pd.DataFrame, cb, attr: str, partner: str, k: int) -> pd.DataFrame:
+    """Exchange k respondents who left ``attr`` blank with k members of ``partner`` (a group the
+    blank is pooled with) chosen so that the blank group's answers to 2-(2) change."""
+    out = responses.copy()
+    ok = _complete(responses, cb)
+    mine = np.flatnonzero(responses[attr].isna().to_numpy() & ok)[:k]
+    answers = responses[cb.item("q2").id].astype(str).to_numpy()
+    candidates = np.flatnonzero((responses[attr] == partner).to_numpy() & ok)
+    answer = next(a for a in pd.Series(answers[candidates]).value_counts().index if (answers[mine] != a).any())
+    theirs = [i for i in candidates if answers[i] == answer][: len(mine)]
+    assert len(mine) == len(theirs) == k, (attr, partner)
+    out[attr] = out[attr].astype(object)
+    out.loc[out.index[mine], attr] = partner
+    out.loc[out.index[theirs], attr] = np.nan
+    return out
 
 
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    """The same report on the small-groups wave and on the wave with every small group's members
-    swapped with members of its pool partner, each frozen as a baseline too."""
+def _published(out: Path) -> dict[str, bytes]:
+    """Every published file's bytes, keyed by its path in the output folder: tables, workbook,
+    charts, paper, matrix page, manifests and the frozen baseline (nothing names the export)."""
+    return {
+        path.relative_to(out).as_posix(): path.read_bytes()
+        for path in sorted(out.rglob("*"))
+        if path.is_file() and INTERNAL_FOLDER not in path.parts
+    }
+
+
+def _swapped_pair(tmp_path_factory, name: str, options: list[str]):
+    """The same report (with ``options``) on the small-groups wave and on the wave with every small
+    group's members swapped with members of its pool partner, and the blank 職位 respondent and the
+    blank 年代 group swapped with members of the group their blank is pooled with; each run frozen as
+    a baseline too."""
     from ppp_survey.analysis import analyse
     from ppp_survey.spec.frame import load_frame
+    from ppp_survey.survey.privacy import NO_ANSWER
 
     cb = load_codebook()
     first, free_text = _small_groups_data()
-    pools = analyse(first, load_frame(FRAME, cb), cb).pools.by_attribute
+    pools = analyse(first, load_frame(FRAME, cb), cb, tables=False).pools.by_attribute
     assert set(pools) == set(SMALL), pools  # every small group was pooled
     second = first
     for attr, (label, size) in SMALL.items():
         ((pool, members),) = pools[attr].items()
         partner = next(m for m in members if m != label)
         second = _swap(second, cb, attr, label, partner, size)
+    for attr, size in BLANK.items():
+        ((pool, members),) = pools[attr].items()
+        assert NO_ANSWER in members, (attr, pool)  # the blank is a group, pooled as any small group
+        partner = next(m for m in members if m not in (NO_ANSWER, SMALL[attr][0]))
+        second = _swap_blank(second, cb, attr, partner, size)
     runs = []
-    for name, responses in (("a", first), ("b", second)):
-        folder = tmp_path_factory.mktemp(name)
+    for side, responses in (("a", first), ("b", second)):
+        folder = tmp_path_factory.mktemp(f"{name}-{side}")
         data = write_export(responses, free_text, cb, folder / "export.xlsx")
         out = folder / "out"
         args = [
@@ -128,33 +155,62 @@ def two_runs(tmp_path_factory):
             "--freeze-baseline",
             str(out / "baseline"),
         ]
-        assert main(args) == 0
+        assert main([*args, *options]) == 0
         runs.append(out)
     return first, second, pools, runs
 
 
-def test_small_groups_answers_differ_between_the_two_exports(two_runs):
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The swapped pair with the 職域 weights."""
+    return _swapped_pair(tmp_path_factory, "plain", [])
+
+
+@pytest.fixture(scope="module")
+def two_raked_runs(tmp_path_factory):
+    """The swapped pair raked to the staff list's 職位 and 年代 margins (--margins --calibrate): the
+    margins are pooled as the groups are, so the raked weights do not tell pool members apart."""
+    return _swapped_pair(tmp_path_factory, "raked", ["--margins", str(MARGINS), "--calibrate"])
+
+
+def test_small_and_blank_groups_answers_differ_between_the_two_exports(two_runs):
     first, second, _, _ = two_runs
-    for attr, (label, _) in SMALL.items():
-        a = first.loc[first[attr] == label, "q2"].astype(str).value_counts().sort_index()
-        b = second.loc[second[attr] == label, "q2"].astype(str).value_counts().sort_index()
+    targets = [(attr, first[attr] == label, second[attr] == label) for attr, (label, _) in SMALL.items()]
+    targets += [(attr, first[attr].isna(), second[attr].isna()) for attr in BLANK]
+    for attr, in_first, in_second in targets:
+        a = first.loc[in_first, "q2"].astype(str).value_counts().sort_index()
+        b = second.loc[in_second, "q2"].astype(str).value_counts().sort_index()
         assert not a.equals(b), attr  # the attacker's target really changed
 
 
-def test_no_published_byte_depends_on_who_is_in_a_small_group(two_runs):
-    """Tables, workbook, charts, the policy matrix page and the frozen baseline are identical: the
-    published files cannot tell the 3-person 職域, the 4-person 職位 or the 5-person 年代 apart from
-    their pool partners, so no combination of them (totals, weights, bases, marks, tests,
-    evidence) recovers their answers."""
-    _, _, pools, (a, b) = two_runs
+@pytest.mark.parametrize("pair", ["two_runs", "two_raked_runs"])
+def test_no_published_byte_depends_on_who_is_in_a_small_or_blank_group(pair, request):
+    """Tables, workbook, charts, paper, the policy matrix page, the manifests and the frozen baseline
+    are byte-identical, with the 職域 weights and with weights raked to 職位 and 年代: the published
+    files cannot tell the 3-person 職域, the 4-person 職位, the 5-person 年代, the one respondent
+    who left 職位 blank or the six who left 年代 blank apart from their pool partners, so no
+    combination of them (totals, 全体 minus the groups, weights, bases, marks, tests, evidence)
+    recovers their answers."""
+    _, _, pools, (a, b) = request.getfixturevalue(pair)
     left, right = _published(a), _published(b)
     assert set(left) == set(right)
     assert any(k.endswith(".png") for k in left) and any(k.startswith("baseline/") for k in left)
+    assert "baseline/manifest.json" in left and any(k.endswith(".xlsx") for k in left)
     different = [k for k in left if left[k] != right[k]]
     assert not different, different
     for attr, (label, _) in SMALL.items():
         ((pool, _),) = pools[attr].items()
         assert POOL_JOIN in pool and label in pool.split(POOL_JOIN)
+
+
+def test_the_audit_reports_the_blank_groups_it_checked(two_raked_runs):
+    """The blank of 職位 and of 年代 are protected groups the LP audit solves for, as the small ones."""
+    import json
+
+    _, _, _, (a, _) = two_raked_runs
+    audit = json.loads((a / "data" / "processed" / "manifest.json").read_text(encoding="utf-8"))["disclosure_audit"]
+    assert {"position:無回答", "age:無回答"} <= set(audit["protected_groups"]), audit
+    assert audit["passed"] and audit["disclosed"] == 0 and audit["counts_checked"] > 0
 
 
 def test_the_workbook_names_the_pool(two_runs):
@@ -183,7 +239,6 @@ def test_a_split_in_the_mapping_recovers_nothing(tmp_path):
     from ppp_survey import compare as cmp
     from ppp_survey.analysis import analyse
     from ppp_survey.compare.baseline import baseline_from_wave
-    from ppp_survey.compare.wave import wave_from_responses
     from ppp_survey.spec.codebook import parse_codebook
     from ppp_survey.spec.frame import load_frame
     from ppp_survey.spec.mapping import parse_mapping
@@ -217,10 +272,9 @@ def test_a_split_in_the_mapping_recovers_nothing(tmp_path):
     ((pool, members),) = pools.items()
     partner = next(m for m in members if m != "保育")
     swapped = _swap(responses, r9, "domain", "保育", partner, 3)
-    frozen = baseline_from_wave(wave_from_responses(generate(r7).responses, old_frame, r7))
+    frozen = baseline_from_wave(analyse(generate(r7).responses, old_frame, r7, tables=False))
     tables = [
-        cmp.compare(frozen, wave_from_responses(data, frame, r9, inputs={}), mapping).rows
-        for data in (responses, swapped)
+        cmp.compare(frozen, analyse(data, frame, r9, tables=False), mapping).rows for data in (responses, swapped)
     ]
     pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
     groups = set(tables[0]["group"])

@@ -121,6 +121,27 @@ class Analysis:
         return self.design
 
     @property
+    def without_fpc(self) -> Weighting:
+        """:attr:`weights` without the finite population correction (the same weights): for
+        questions about the process behind the answers, a change between waves or an association."""
+        if self.process is not None:
+            return self.process
+        return replace(self.design, fpc=False)
+
+    @property
+    def raked_to(self) -> tuple[str, ...]:
+        """The margins (attribute ids) every estimate is raked to besides 職域; () for 職域 weights."""
+        if not (self.calibrated and self.calibration is not None):
+            return ()
+        stratum = self.codebook.stratum.id
+        return tuple(m.column for m in self.calibration.margins if m.column != stratum)
+
+    @property
+    def rake_bounds(self) -> tuple[float, float] | None:
+        """The limits of the raking factors (``--rake-bounds``) of raked estimates, else None."""
+        return self.calibration.bounds if self.raked_to and self.calibration is not None else None
+
+    @property
     def weights_label(self) -> str:
         """Which weights the estimates use, for the 説明 sheet and the notes."""
         if self.calibrated and self.calibration is not None:
@@ -226,7 +247,8 @@ class Analysis:
             for m in cal.margins:
                 pooled = {v: k for k, members in self.pools.by_attribute.get(m.column, {}).items() for v in members}
                 source = combos["stratum" if m.column == stratum else m.column]
-                table[m.column] = [NO_ANSWER if pd.isna(v) else pooled.get(str(v), str(v)) for v in source]
+                labels = (NO_ANSWER if pd.isna(v) else str(v) for v in source)  # a blank is the group 無回答
+                table[m.column] = [pooled.get(v, v) for v in labels]
             return cal.weights_for(table)
 
         return weights
@@ -254,6 +276,7 @@ def analyse(
     calibrate: bool = False,
     bounds: tuple[float, float] | None = None,
     model: tuple[str, Sequence[str]] = (DEFAULT_RESPONSE, DEFAULT_TERMS),
+    tables: bool = True,
     progress=None,
 ) -> Analysis:
     """Compute the design, response rates, GT, every crosstab and the Likert summaries.
@@ -266,7 +289,10 @@ def analyse(
     (variances with the calibration residuals, the design's FPC and df); ``bounds`` ``(L, U)`` keeps
     every raked weight within L–U times its 職域 weight (``--rake-bounds``). ``model`` is the
     association model's (response, terms): willingness on 職域, 職位, 年代, 2-(3) and 2-(6) unless the
-    policy matrix file names others.
+    policy matrix file names others. ``tables=False`` stops after the protected groups, the rates
+    and the weights (no 単純集計, crosstab, Likert summary, weights comparison or association model:
+    their tables are empty), for a simulation that needs only a wave's indicators
+    (:func:`~ppp_survey.compare.wave.wave_indicators`).
     """
     min_group = check_min_group(min_group)
     source_codebook = codebook
@@ -275,6 +301,24 @@ def analyse(
     rates = response_rates(responses, frame, codebook)
     calibration = _raked(responses, design, codebook, pools, margins, bounds, progress)
     weights: Weighting = calibration if calibrate and calibration is not None else design
+    if not tables:
+        return Analysis(
+            codebook=codebook,
+            responses=responses,
+            design=design,
+            rates=rates,
+            gt=pd.DataFrame(),
+            crosstabs={},
+            likert=pd.DataFrame(),
+            audit=pools.audit(),
+            min_group=min_group,
+            pools=pools,
+            source_codebook=source_codebook,
+            marks=MarkRule(marks),
+            calibration=calibration,
+            calibrated=bool(calibrate and calibration is not None),
+            process=_without_fpc(design, calibration if calibrate else None),
+        )
     audits = [pools.audit()]
     gt_parts = []
     for q in codebook.questions_of_type("sa", "likert", "ma"):
@@ -368,10 +412,7 @@ def _association(responses, design, codebook, calibration, *, model, progress):
     # waves is), so its standard errors have no finite population correction: on the generator's waves
     # the 95% intervals then hold the built-in effects 93-96% of the time (82-91% with the correction).
     # The raked weights are the same without it (raking uses the design weights only): not raked again.
-    without_fpc = replace(design, fpc=False)
-    process: StratifiedDesign | Calibration = without_fpc
-    if calibration is not None:
-        process = replace(calibration, design=without_fpc)
+    process = _without_fpc(design, calibration)
     association = None
     response, terms = model
     try:
@@ -381,6 +422,14 @@ def _association(responses, design, codebook, calibration, *, model, progress):
             reason = str(exc) if isinstance(exc, RegressionError) else f"コードブックにない項目がある（{exc}）"
             progress(f"        関連要因の回帰は省略: {reason}")
     return process, association
+
+
+def _without_fpc(design: StratifiedDesign, calibration: Calibration | None) -> StratifiedDesign | Calibration:
+    """The design's weights, raked when ``calibration`` is given, without the finite population
+    correction. The raked weights are the same without it (raking uses the design weights only):
+    not raked again."""
+    without_fpc = replace(design, fpc=False)
+    return without_fpc if calibration is None else replace(calibration, design=without_fpc)
 
 
 def gt_table_of(responses: pd.DataFrame, design: Weighting, item: Item) -> pd.DataFrame:
@@ -424,6 +473,7 @@ def load_survey(
     min_group: int = DEFAULT_MIN_GROUP,
     margins=None,
     calibrate: bool = False,
+    bounds: tuple[float, float] | None = None,
 ) -> Survey:
     """Load an export with its staff frame and compute every table (what the report does first).
 
@@ -435,9 +485,10 @@ def load_survey(
         A codebook path or :class:`~ppp_survey.spec.codebook.Codebook`; ``None`` for the packaged R7 one.
     synthetic
         Label outputs 架空データ; ``None`` decides from the file name (``synthetic``/``架空``).
-    margins, calibrate
-        A margins file (職位別・年代別の職員数) to rake the weights to, and whether every estimate
-        uses the raked weights (the report's ``--margins`` and ``--calibrate``).
+    margins, calibrate, bounds
+        A margins file (職位別・年代別の職員数) to rake the weights to, whether every estimate
+        uses the raked weights and the raking factors' limits (the report's ``--margins``,
+        ``--calibrate`` and ``--rake-bounds``).
     """
     import re
     from pathlib import Path
@@ -454,7 +505,9 @@ def load_survey(
         from ppp_survey.spec.margins import load_margins
 
         staff_margins = load_margins(margins, cb)
-    analysis = analyse(loaded.responses, staff, cb, min_group=min_group, margins=staff_margins, calibrate=calibrate)
+    analysis = analyse(
+        loaded.responses, staff, cb, min_group=min_group, margins=staff_margins, calibrate=calibrate, bounds=bounds
+    )
     if synthetic is None:
         synthetic = bool(re.search(r"synthetic|架空", Path(data).name, re.IGNORECASE))
     note = analysis.source_note(synthetic=synthetic)

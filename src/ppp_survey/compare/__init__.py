@@ -4,7 +4,7 @@ charts and sheets are in :mod:`ppp_survey.outputs`."""
 
 from ppp_survey.compare.baseline import Baseline, BaselineError, freeze_baseline, load_baseline
 from ppp_survey.compare.changes import CHANGE_COLUMNS, ChangeTable, compare, kpi_values
-from ppp_survey.compare.wave import Wave, load_wave, wave_indicators
+from ppp_survey.compare.wave import InputFile, Wave, load_wave, wave_indicators
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -12,6 +12,7 @@ __all__ = [
     "Baseline",
     "BaselineError",
     "Wave",
+    "InputFile",
     "compare",
     "freeze_baseline",
     "kpi_values",

@@ -19,8 +19,7 @@ import pandas as pd
 import yaml
 
 from ppp_survey import __version__
-from ppp_survey.compare.wave import INDICATOR_COLUMNS, Wave, as_wave, wave_indicators
-from ppp_survey.constants import DEFAULT_MIN_GROUP
+from ppp_survey.compare.wave import INDICATOR_COLUMNS, Wave, wave_indicators
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.files import atomic_output, csv_bytes, sha256_file
 from ppp_survey.spec.codebook import Codebook, parse_codebook
@@ -87,35 +86,34 @@ class Baseline:
         return f"{self.wave} 基準値（{where}manifest SHA-256 {self.manifest_sha256[:12]}…）"
 
 
-def baseline_from_wave(wave, *, min_group: int = DEFAULT_MIN_GROUP) -> Baseline:
+def baseline_from_wave(wave) -> Baseline:
     """The baseline a wave would freeze to, computed in memory (nothing written)."""
-    wave = as_wave(wave)
-    files, manifest = _baseline_files(wave, min_group=min_group)
+    files, manifest = _baseline_files(Wave.of(wave))
     return _baseline_from_files(files, manifest, manifest_sha256=None, folder=None)
 
 
-def freeze_baseline(survey, folder: str | Path, *, min_group: int = DEFAULT_MIN_GROUP, overwrite: bool = False) -> Path:
+def freeze_baseline(survey, folder: str | Path, *, overwrite: bool = False) -> Path:
     """Write a wave's results as a frozen baseline; return the path of its ``manifest.json``.
 
     Parameters
     ----------
     survey
-        A :class:`~ppp_survey.compare.wave.Wave` (:func:`load_wave`) or an analysed
-        :class:`~ppp_survey.analysis.Survey` (:func:`~ppp_survey.analysis.load_survey`).
+        A :class:`~ppp_survey.compare.wave.Wave` (:func:`load_wave`), an analysed
+        :class:`~ppp_survey.analysis.Survey` (:func:`~ppp_survey.analysis.load_survey`) or an
+        :class:`~ppp_survey.analysis.Analysis`: its published, pooled estimates are frozen as they
+        are (nothing is pooled or weighted again).
     folder
         Where to write ``indicators.csv``, ``response_rates.csv``, ``codebook.yaml`` and
         ``manifest.json`` (e.g. ``data/processed/baseline_r7``).
-    min_group
-        Anonymity threshold applied to the by-職域 indicators (as in every published table).
     overwrite
         A folder that already holds a different frozen baseline is refused unless True (freezing
         the same results again is a no-op).
 
-    The files are the same bytes for the same inputs (no time stamps, no absolute paths), so the
-    manifest hash names the results, not the moment they were written.
+    The files are the same bytes for the same published results (no time stamps, no absolute paths,
+    no hash of the response export), so the manifest hash names the results, not the moment they
+    were written nor the individual answers behind them.
     """
-    wave = as_wave(survey)
-    files, manifest = _baseline_files(wave, min_group=min_group)
+    files, manifest = _baseline_files(Wave.of(survey))
     data = _manifest_bytes(manifest)
     target = Path(folder)
     existing = target / "manifest.json"
@@ -180,12 +178,12 @@ def load_baseline(folder: str | Path) -> Baseline:
     return _baseline_from_files(files, manifest, manifest_sha256=hashlib.sha256(data).hexdigest(), folder=root)
 
 
-def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], dict]:
+def _baseline_files(wave: Wave) -> tuple[dict[str, bytes], dict]:
+    analysis = wave.analysis
     cb = wave.codebook
-    published, pools = wave.protected(min_group)  # small 職域 pooled before anything is estimated
-    labels = published.codebook.stratum.labels
-    indicators = wave_indicators(published, groups={lab: lab for lab in labels}, order=labels, min_group=min_group)
-    rates = published.rates.assign(domain=lambda t: t["domain"].astype(str))
+    labels = analysis.codebook.stratum.labels  # the published 職域 (pools under their label)
+    indicators = wave_indicators(wave, groups={lab: lab for lab in labels}, order=labels)
+    rates = analysis.rates.assign(domain=lambda t: t["domain"].astype(str))
     name, codebook_bytes = codebook_source(cb)
     files = {
         "indicators.csv": csv_bytes(indicators),
@@ -193,6 +191,7 @@ def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], di
         "codebook.yaml": codebook_bytes,
     }
     s = cb.survey
+    pools = wave.pools
     manifest = {
         "format": "ppp_survey baseline",
         "format_version": BASELINE_FORMAT,
@@ -207,21 +206,21 @@ def _baseline_files(wave: Wave, *, min_group: int) -> tuple[dict[str, bytes], di
         },
         "synthetic": bool(wave.synthetic),
         "source_note": wave.note,
-        "method": _method(wave, min_group),
+        "method": _method(wave),
         **({"pools": {label: list(members) for label, members in pools.items()}} if pools else {}),
-        "inputs": wave.inputs,
+        "inputs": {role: {"file": f.file, "sha256": f.sha256} for role, f in wave.inputs.items()},
         "files": [{"path": n, "sha256": hashlib.sha256(b).hexdigest()} for n, b in files.items()],
     }
     return files, manifest
 
 
-def _method(wave: Wave, min_group: int) -> dict:
+def _method(wave: Wave) -> dict:
     """How the baseline's estimates were made (the manifest's ``method``)."""
-    if wave.margins is None:
+    if not wave.raked_to:
         estimates = "stratified by 職域, weights N_h/n_h, 95% logit intervals"
         raked: dict = {}
     else:
-        columns = list(wave.margins.attributes)
+        columns = list(wave.raked_to)
         estimates = f"stratified by 職域, weights raked to 職域 and {', '.join(columns)}, 95% logit intervals"
         raked = {"raked_to": columns, **({"bounds": list(wave.bounds)} if wave.bounds else {})}
     return {
@@ -229,7 +228,7 @@ def _method(wave: Wave, min_group: int) -> dict:
         **raked,
         "se": "with finite population correction",
         "se_nofpc": "without it",
-        "min_group": int(min_group),
+        "min_group": int(wave.analysis.min_group),
     }
 
 

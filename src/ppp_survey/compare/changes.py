@@ -50,8 +50,8 @@ from scipy.special import ndtr, ndtri  # not scipy.stats: slow to import
 
 from ppp_survey.compare.baseline import Baseline, BaselineError, baseline_from_wave
 from ppp_survey.compare.groups import compared_groups, grouped_baseline
-from ppp_survey.compare.wave import Wave, as_wave, wave_indicators
-from ppp_survey.constants import ALL, DEFAULT_MIN_GROUP, MIN_BASE, SUPPRESSED
+from ppp_survey.compare.wave import Wave, wave_indicators
+from ppp_survey.constants import ALL, MIN_BASE, SUPPRESSED
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.codebook import Codebook, Polarity
 from ppp_survey.spec.mapping import Mapping, load_mapping
@@ -144,7 +144,6 @@ def compare(
     alpha: float = 0.05,
     power: float = 0.80,
     fpc: bool = False,
-    min_group: int = DEFAULT_MIN_GROUP,
     min_base: int = MIN_BASE,
     adjust: str = "none",
 ) -> ChangeTable:
@@ -155,7 +154,8 @@ def compare(
     baseline
         A :class:`Baseline` (:func:`load_baseline`); a Wave or Survey is frozen in memory first.
     survey
-        The new wave: a :class:`~ppp_survey.compare.wave.Wave` or an analysed Survey.
+        The new wave: a :class:`~ppp_survey.compare.wave.Wave`, an analysed Survey or an Analysis
+        (its published, pooled groups and its weights: nothing is pooled or weighted again).
     mapping
         :class:`~ppp_survey.spec.mapping.Mapping` between the baseline's codebook and the wave's, a mapping
         file, or ``None`` when the two codebooks must be identical.
@@ -163,9 +163,9 @@ def compare(
         Test level of the verdict and power of the minimum detectable difference.
     fpc
         Use each wave's finite population correction (see the module notes).
-    min_group, min_base
-        Anonymity threshold (groups below it in either wave are suppressed) and the base below
-        which a group is 参考値 and not tested (30, as the crosstabs of :mod:`ppp_survey.survey.tables`).
+    min_base
+        The base below which a group is 参考値 and not tested (30, as the crosstabs of
+        :mod:`ppp_survey.survey.tables`).
     adjust
         ``"none"`` (default): each row judged at ``alpha`` (about 5% of unchanged rows are flagged);
         ``"bh"``: the verdicts read the Benjamini–Hochberg adjusted p-values over every tested row of
@@ -188,14 +188,13 @@ def compare(
     if adjust not in ADJUSTMENTS:
         raise ValueError(f"adjust must be one of {ADJUSTMENTS}, got {adjust!r}")
     if not isinstance(baseline, Baseline):
-        baseline = baseline_from_wave(baseline, min_group=min_group)
-    wave = as_wave(survey)
+        baseline = baseline_from_wave(baseline)
+    wave = Wave.of(survey)
     if not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping, baseline.codebook, wave.codebook)
     _check_codebooks(mapping, baseline, wave)
     _check_weights(baseline, wave)
-    wave, new_pools = wave.protected(min_group)  # small 職域 pooled before anything is estimated
-    groups = compared_groups(mapping.compared_groups, baseline.pools, new_pools)
+    groups = compared_groups(mapping.compared_groups, baseline.pools, wave.pools)
     merged = [g.name for g in groups if len(g.old) > 1]
     if baseline.raked_to and merged:
         raise BaselineError(
@@ -203,7 +202,7 @@ def compare(
             f"（{'、'.join(merged)}）の推定を基準値の職域別の数値から作れない。--calibrate を外して比べる"
         )
     new_groups = {lab: g.name for g in groups for lab in g.new}
-    new = wave_indicators(wave, groups=new_groups, order=[g.name for g in groups], min_group=min_group)
+    new = wave_indicators(wave, groups=new_groups, order=[g.name for g in groups])
     old = grouped_baseline(baseline, groups)
     se = "se" if fpc else "se_nofpc"
     group_note = {g.name: g.note for g in groups}
@@ -259,16 +258,16 @@ def _raking_text(codebook: Codebook, margins: tuple[str, ...], bounds: tuple[flo
 
 def _weighting(wave: Wave) -> str:
     """How both waves' estimates were weighted (they must agree: :func:`_check_weights`), for the notes."""
-    if wave.margins is None:
+    if not wave.raked_to:
         return "職域による事後層化"
-    labels, limit = _raking_text(wave.codebook, tuple(wave.margins.attributes), wave.bounds)
+    labels, limit = _raking_text(wave.codebook, wave.raked_to, wave.bounds)
     return f"職域・{labels}の職員数に合わせたレイキング{limit}"
 
 
 def _check_weights(baseline: Baseline, wave: Wave) -> None:
     """Both waves weighted alike: a change must not come from a change of method (raked vs 職域 weights)."""
     old = (baseline.raked_to, baseline.rake_bounds)
-    new = (tuple(wave.margins.attributes) if wave.margins is not None else (), wave.bounds if wave.margins else None)
+    new = (wave.raked_to, wave.bounds)
     if old == new:
         return
 

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -183,10 +181,10 @@ def _validation_blocks(report: ValidationReport, codebook) -> tuple[Block, ...]:
     )
     info = pd.DataFrame(
         [
-            ("ファイル", Path(report.file).name),
+            # the export's name and SHA-256 (a function of every answer) are in the internal manifest only
+            ("ファイル", "（名前とSHA-256は内部用マニフェストに記録）"),
             ("形式", report.format),
             ("文字コード", report.encoding or "-"),
-            ("SHA-256", report.sha256),
         ],
         columns=["項目", "内容"],
     )

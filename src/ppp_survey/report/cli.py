@@ -150,7 +150,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     changes = None
     if opts.compare:
         progress(f"[4/{steps}] 経年比較: {opts.compare}")
-        changes, kpi = compare_waves(opts, baseline, loaded, frame, codebook, policy, progress=progress)
+        changes, kpi = compare_waves(opts, baseline, this_wave(opts, analysis), policy, progress=progress)
         if policy is not None and kpi is not None:
             labels = (f"{changes.baseline_wave}（基準値）", f"{changes.wave}（今回）")
             policy = replace(policy, kpi=kpi, kpi_labels=labels)
@@ -221,7 +221,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     written += paper.files
 
     if opts.freeze_baseline:
-        written += freeze(opts, loaded, frame, codebook, progress=progress)
+        written += freeze(opts, this_wave(opts, analysis), progress=progress)
 
     progress(f"[{steps}/{steps}] マニフェスト")
     roots = (staged.out, opts.out)
@@ -234,7 +234,9 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         disclosure=disclosure,
         roots=roots,
     )
-    internal.append(write_internal_manifest(internal, manifest, staged.internal / INTERNAL_MANIFEST, roots))
+    internal.append(
+        write_internal_manifest(internal, manifest, staged.internal / INTERNAL_MANIFEST, roots, export=opts.data)
+    )
     return [*written, manifest, *internal]
 
 
@@ -303,40 +305,22 @@ def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], No
     return policy
 
 
-def _wave(opts: ReportOptions, loaded, frame, codebook):
-    """This run's data as a comparison wave, with its inputs' hashes."""
-    import hashlib
+def this_wave(opts: ReportOptions, analysis):
+    """This run's analysis as a wave of the comparison and of a frozen baseline: the same pooled
+    groups and weights as every table of the run (nothing is loaded, pooled or raked again), with
+    the codebook, frame and margins files it came from. Its source note leaves the weights out:
+    a comparison states them in its own method note (``ChangeTable.weighting``)."""
+    from ppp_survey.compare.wave import Wave, wave_inputs
 
-    from ppp_survey.compare.wave import wave_from_responses
-    from ppp_survey.spec.resources import codebook_source
-
-    name, text = codebook_source(codebook)
-    inputs = {
-        "data": {"file": Path(opts.data).name, "sha256": loaded.report.sha256},
-        "frame": {"file": Path(opts.frame).name, "sha256": sha256_file(opts.frame)},
-        "codebook": {"file": name, "sha256": hashlib.sha256(text).hexdigest()},
-    }
-    margins = None
-    if opts.calibrate and opts.margins is not None:  # the wave's estimates on the raked weights, as its tables
-        margins = load_margins(opts.margins, codebook)
-        inputs["margins"] = {"file": Path(opts.margins).name, "sha256": sha256_file(opts.margins)}
-    return wave_from_responses(
-        loaded.responses,
-        frame,
-        codebook,
-        synthetic=opts.synthetic,
-        inputs=inputs,
-        margins=margins,
-        bounds=opts.rake_bounds if margins is not None else None,
-    )
+    margins = opts.margins if opts.calibrate else None
+    inputs = wave_inputs(analysis.source_codebook or analysis.codebook, opts.frame, margins)
+    return Wave(analysis, analysis.source_note(synthetic=opts.synthetic, weights=False), opts.synthetic, inputs)
 
 
 def compare_waves(
     opts: ReportOptions,
     baseline,
-    loaded,
-    frame,
-    codebook,
+    wave,
     policy: PolicyResult | None,
     *,
     progress: Callable[[str], None],
@@ -347,15 +331,9 @@ def compare_waves(
     from ppp_survey.spec.mapping import load_mapping
 
     progress(f"        基準値: {baseline.describe()}")
+    codebook = wave.codebook
     mapping = load_mapping(opts.mapping, baseline.codebook, codebook)
-    changes = compare(
-        baseline,
-        _wave(opts, loaded, frame, codebook),
-        mapping,
-        fpc=opts.fpc_change,
-        min_group=opts.min_group,
-        adjust="bh" if opts.change_fdr else "none",
-    )
+    changes = compare(baseline, wave, mapping, fpc=opts.fpc_change, adjust="bh" if opts.change_fdr else "none")
     counts = changes.rows[changes.rows["group"] == "全体"]["verdict"].value_counts()
     progress("        全体: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
     kpi = None
@@ -374,14 +352,14 @@ def compare_waves(
     return changes, kpi
 
 
-def freeze(opts: ReportOptions, loaded, frame, codebook, *, progress: Callable[[str], None]) -> list[Path]:
+def freeze(opts: ReportOptions, wave, *, progress: Callable[[str], None]) -> list[Path]:
     """Freeze this run's results as next year's baseline (see :func:`ppp_survey.compare.freeze_baseline`)."""
     from ppp_survey.compare.baseline import freeze_baseline
 
     folder = opts.freeze_baseline
     if folder is None:
         raise ValueError("freeze() needs opts.freeze_baseline, the folder to write the baseline to")
-    manifest = freeze_baseline(_wave(opts, loaded, frame, codebook), folder, min_group=opts.min_group)
+    manifest = freeze_baseline(wave, folder)
     progress(f"        基準値を凍結: {folder}（manifest SHA-256 {sha256_file(manifest)[:12]}…）")
     return sorted(p for p in folder.iterdir() if p.is_file())
 

@@ -207,6 +207,17 @@ class Codebook:
     def questions_of_type(self, *types: str) -> list[Item]:
         return [q for q in self.questions if q.type in types]
 
+    def with_choice(self, item_id: str, label: str) -> Codebook:
+        """The codebook with one more choice of one attribute, ``label`` after its others (the next
+        code): the blank of an attribute published as a group of its own (無回答)."""
+        item = self.item(item_id)
+        if label in item.labels:
+            return self
+        code = max((c.code for c in item.choices), default=0) + 1
+        new_item = replace(item, choices=(*item.choices, Choice(code=code, label=label)))
+        attributes = tuple(new_item if a.id == item_id else a for a in self.attributes)
+        return replace(self, attributes=attributes)
+
     def with_merged_choices(self, item_id: str, merged: dict[str, tuple[str, ...]]) -> Codebook:
         """The codebook with some choices of one attribute merged: ``merged`` maps a new label to
         the labels it replaces. The merged choice takes the place and code of its first member and

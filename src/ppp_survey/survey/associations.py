@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ppp_survey.constants import NO_ANSWER
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.survey.calibration import Calibration
 from ppp_survey.survey.design import StratifiedDesign
@@ -104,7 +105,7 @@ def association_model(
     data = pd.DataFrame(index=responses.index)
     data[response] = indicator(responses, codebook, response)
     for term in terms:
-        data[term] = indicator(responses, codebook, term) if ":" in term else responses[term]
+        data[term] = indicator(responses, codebook, term) if ":" in term else _stated(responses[term])
     return survey_glm(data, design, response, list(terms), family="binomial", reference=reference, level=level)
 
 
@@ -138,3 +139,13 @@ def adjusted_association(result: RegressionResult, term: str) -> AdjustedAssocia
         n=result.n,
         controls=tuple(t.name for t in result.terms if t.name != term),
     )
+
+
+def _stated(values: pd.Series) -> pd.Series:
+    """An attribute as a factor of the model: its blank (the group 無回答, privacy.with_blank_groups)
+    left out as a blank answer is, so a model's levels are the stated categories (a pool that
+    includes the blank stays one level)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and NO_ANSWER in values.cat.categories:
+        # set_categories, not remove_categories: pandas 3.1's remove_categories sorts the rest
+        return values.cat.set_categories([c for c in values.cat.categories if c != NO_ANSWER])
+    return values.where(values.astype(object) != NO_ANSWER)

@@ -37,7 +37,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import linprog
 
-from ppp_survey.constants import ALL
+from ppp_survey.constants import ALL, NO_ANSWER
 from ppp_survey.spec.codebook import Codebook, Item
 
 __all__ = ["PROTECTION", "AuditResult", "audit_publication"]
@@ -97,7 +97,10 @@ class _Cells:
         return 0 if attr.role == "stratum" else 1 + self.attributes.index(attr.id)
 
     def mask(self, position: int, values: set[str]) -> np.ndarray:
-        """Variables whose ``position``-th key (0 = 職域, then attributes, last = answer) is in ``values``."""
+        """Variables whose ``position``-th key (0 = 職域, then attributes, last = answer) is in ``values``
+        (an attribute's group 無回答 is its blank)."""
+        if 0 < position < self.answer_level:
+            values = {_MISSING if v == NO_ANSWER else v for v in values}
         return self.index.get_level_values(position).isin(values)
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import DEFAULT_MIN_GROUP
+from ppp_survey.constants import DEFAULT_MIN_GROUP, NO_ANSWER
 from ppp_survey.spec.codebook import Codebook, Item
 
 ABSOLUTE_MIN_GROUP = 3
@@ -260,10 +260,35 @@ def question_bases(responses: pd.DataFrame, codebook: Codebook, attribute: str) 
     return pd.DataFrame(out, index=pd.Index(labels, name=attribute))
 
 
+def with_blank_groups(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, Codebook]:
+    """Respondents who left an attribute (職位, 年代, …) blank as a group of their own, 無回答.
+
+    Otherwise 全体 minus the published groups would be exactly their answers, a group nobody
+    pools: with the blank a category like any other, a small one is pooled (and audited) as every
+    small group is. The stratum (職域) is never blank: the loader requires it.
+    """
+    out = responses
+    for attr in codebook.attributes:
+        if attr.role == "stratum" or attr.id not in responses.columns:
+            continue
+        blank = responses[attr.id].isna().to_numpy()
+        if not blank.any():
+            continue
+        codebook = codebook.with_choice(attr.id, NO_ANSWER)
+        if out is responses:
+            out = responses.copy()
+        values = responses[attr.id].astype(object).where(~blank, NO_ANSWER)
+        out[attr.id] = pd.Categorical(values, categories=codebook.item(attr.id).labels)
+    return out, codebook
+
+
 def protect(
     responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, min_group: int
 ) -> tuple[pd.DataFrame, pd.DataFrame, Codebook, Pools]:
     """Pool small groups of every attribute before anything is estimated.
+
+    A blank attribute is a group like any other (:func:`with_blank_groups`): published as 無回答
+    when large enough, pooled with the smallest others when not.
 
     Returns the responses with each attribute relabelled to the published groups, the staff frame
     with the pooled 職域' staff summed (collapsed strata: one weight inside a pool), the codebook
@@ -273,6 +298,7 @@ def protect(
     pools: dict[str, dict[str, tuple[str, ...]]] = {}
     sizes: dict[str, dict[str, int]] = {}
     small: list[tuple[str, str]] = []
+    responses, codebook = with_blank_groups(responses, codebook)
     out = responses
     for attr in codebook.attributes:
         bases = question_bases(responses, codebook, attr.id)  # one pass over the questions per attribute

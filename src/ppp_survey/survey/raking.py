@@ -117,7 +117,8 @@ def _margin(data: pd.DataFrame, design: StratifiedDesign, column: str, totals, m
     raw, labels = _labels_of(data[column])
     given = _totals(column, totals)
     position = {label: k for k, label in enumerate(given)}
-    unknown = [lab for k, lab in enumerate(labels) if lab not in position and np.any(raw == k)]
+    # the blank, published as a group 無回答 (privacy.with_blank_groups), is the margin's missing category
+    unknown = [lab for k, lab in enumerate(labels) if lab not in position and lab != NO_ANSWER and np.any(raw == k)]
     if unknown:
         raise CalibrationError(
             f"属性「{column}」の回答「{unknown[0]}」が周辺分布（{'、'.join(given)}）にない。"
