@@ -292,7 +292,8 @@ def _title_slide(deck: Deck, analysis: Analysis, title: str) -> None:
 def _survey_slide(deck: Deck, analysis: Analysis) -> None:
     s = analysis.codebook.survey
     lines = [f"調査：{s.title}", f"実施期間：{s.fielded_from:%Y年%m月%d日}～{s.fielded_to:%Y年%m月%d日}"]
-    lines += [f"回答状況：※{deck.note}", f"設問：{s.reconstruction or '調査票のとおり'}", f"出典：{s.source}"]
+    lines += [f"回答状況：※{deck.note}", f"設問：{s.reconstruction or '調査票のとおり'}"]
+    lines += [f"出典：{s.source}"] * bool(s.source)  # optional in the codebook: no empty 出典
     _textbox(_slide(deck, "調査の概要"), deck, 1.3, 5.6, lines + [SYNTHETIC_TEXT] * deck.synthetic, size=16)
 
 

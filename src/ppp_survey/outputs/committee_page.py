@@ -462,7 +462,8 @@ def method_notes(analysis: Analysis, policy: PolicyResult | None, note: str, *, 
     ]
     if policy is not None:
         notes.append(("政策マトリクス", f"{VERDICT_NOTE}{INTERPRETATION_NOTE}"))
-    notes.append(("出典", s.source))
+    if s.source:  # optional in the codebook (the draft leaves it ""): no empty 出典
+        notes.append(("出典", s.source))
     if synthetic:
         notes.append(("データ", SYNTHETIC_TEXT))
     return notes
