@@ -10,6 +10,7 @@ that cannot be used are refused in one line, exit 2.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -466,13 +467,38 @@ def test_out_that_is_a_file_or_unwritable(tmp_path):
     assert code == 2 and "figures" in err and "ファイルです" in err
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root writes anywhere")
-def test_out_without_write_permission(tmp_path):
+@pytest.mark.parametrize("failure", [errno.EACCES, errno.EROFS])
+@pytest.mark.parametrize("refused", ["files and folders", "folders"])
+def test_out_without_write_permission(tmp_path, monkeypatch, failure, refused):
+    """A folder the report cannot write in: a read-only folder (EACCES) or disk (EROFS). The failure
+    is injected, so the test also runs as root (as CI does; chmod does not stop root): inside that
+    folder, creating a file with os.open (the folder's lock, the run's first write) or a folder with
+    os.mkdir fails as the operating system would fail it. With folders only refused, the lock is
+    taken and the staging folder is refused (the same message; the lock is removed)."""
     locked = tmp_path / "読み取り専用"
     locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        code, err = quiet(r7(locked))
-    finally:
-        locked.chmod(0o700)
-    assert code == 2 and err.count("\n") == 1 and "書き込めません" in err
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def refuse(path):  # in the folder (a missing parent fails first, on ENOENT, as it would)
+        path = Path(os.fsdecode(path))
+        if locked in path.parents and path.parent.is_dir():
+            raise OSError(failure, os.strerror(failure), str(path))
+
+    def open_(path, flags, *args, **kwargs):
+        if refused == "files and folders" and flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR):
+            refuse(path)
+        return real_open(path, flags, *args, **kwargs)
+
+    def mkdir(path, *args, **kwargs):
+        refuse(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    code, err = quiet(r7(locked))
+    monkeypatch.undo()
+    assert code == 2 and err.count("\n") == 1 and "書き込めません" in err, err
+    reason = {errno.EACCES: "アクセスが拒否された", errno.EROFS: "読み取り専用"}[failure]
+    what = LOCK_NAME if refused == "files and folders" else STAGING_NAME
+    assert f"出力先 {locked} に書き込めません（{what}: {reason}" in err, err
+    assert list(locked.iterdir()) == []  # nothing was written, the lock removed
