@@ -12,8 +12,10 @@ import yaml
 from conftest import BASELINE, FRAME
 from ppp_survey import load_codebook, load_responses
 from ppp_survey.ingest.check import check_export
-from ppp_survey.ingest.draft import canonical, scale_point
+from ppp_survey.ingest.draft import canonical
+from ppp_survey.ingest.scales import read_scale, scale_point
 from ppp_survey.report.cli import main
+from ppp_survey.spec.codebook import Polarity
 
 SCALED = ("2-(1)", "2-(2)", "2-(3)", "2-(6)")
 
@@ -180,6 +182,21 @@ def test_a_one_sided_scale_is_marked_todo(tmp_path):
 def test_scale_points(label, level, form):
     point = scale_point(label)
     assert point is not None and point[0] == level and (form is None or form in point[1])
+
+
+def test_read_scale_orders_scores_and_polarity():
+    scale = read_scale(["やや不満", "わからない", "満足", "不満", "やや満足"], "職場に満足していますか")
+    assert scale is not None and scale.order == (2, 4, 0, 3) and scale.scores == (4, 3, 2, 1)
+    assert scale.off_scale == (1,) and scale.balanced and not scale.binary
+    assert scale.polarity is Polarity.HIGHER_IS_BETTER
+    two = read_scale(["ない", "ある"], "課題がありますか")  # 課題: the ある end is the unfavourable one
+    assert two is not None and two.binary and (two.order, two.scores) == ((1, 0), (1, 0))
+    assert two.polarity is Polarity.HIGHER_IS_WORSE
+    lacking = read_scale(["重要である", "どちらかといえば重要である", "重要ではない"], "重要ですか")
+    assert lacking is not None and not lacking.balanced
+    assert read_scale(["北", "南"], "地区") is None  # no wording of a scale
+    assert read_scale(["そう思う", "とてもそう思う"], "思いますか") is None  # one side only
+    assert read_scale(["そう思う", "感じない"], "どうですか") is None  # the negative negates another wording
 
 
 def test_dont_know_has_no_place_and_canonical_spelling():

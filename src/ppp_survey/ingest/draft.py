@@ -9,10 +9,11 @@ fielding dates from the completion times, the ID column.
 Choices are never in order of frequency (a chart lists them in codebook order):
 
 - a scale's wording (重要である／どちらかといえば重要である／…／重要ではない, 意欲がある／…, そう思う／
-  ややそう思う／どちらともいえない／…, 満足／やや不満…, ある／ない; :func:`scale_point`) is
-  recognised: the choices in the scale's order, the favourable end first, with ``score`` (4…1 or 5…1;
-  1/0 for a two-point ある／ない, as the packaged codebook writes 2-(3)), 「どちらともいえない」 as the
-  middle, 「わからない」 last without a score, ``type: likert`` from three points up, and ``polarity``;
+  ややそう思う／どちらともいえない／…, 満足／やや不満…, ある／ない) is recognised by
+  :mod:`ppp_survey.ingest.scales`: the choices in the scale's order, the positive end first, with
+  ``score`` (4…1 or 5…1; 1/0 for a two-point ある／ない, as the packaged codebook writes 2-(3)),
+  「どちらともいえない」 as the middle, 「わからない」 last without a score, ``type: likert`` from three
+  points up, and ``polarity`` (from the question's text); this module writes them with notes;
 - 職域 in the staff frame's order when a frame is given (its spelling, the export's as ``aliases``);
 - 年代 and other choices that all carry a number, by the number; 職位 from 係員 up;
 - a multi-select's choices in the order its cells write them (Forms writes a respondent's choices
@@ -50,11 +51,12 @@ from ppp_survey.ingest.columns import (
     STARTED_HEADERS,
 )
 from ppp_survey.ingest.read import RawExport
-from ppp_survey.spec.codebook import Choice, Codebook, Item, ItemType, SurveyInfo
+from ppp_survey.ingest.scales import read_scale, unfavourable
+from ppp_survey.spec.codebook import Choice, Codebook, Item, ItemType, Polarity, SurveyInfo
 from ppp_survey.spec.frame import DOMAIN_HEADERS, POPULATION_HEADERS, load_frame, staff_count, trailing_blank_rows
 from ppp_survey.spec.normalize import normalize_key
 
-__all__ = ["Draft", "canonical", "draft_codebook", "frame_strata", "scale_point"]
+__all__ = ["Draft", "canonical", "draft_codebook", "frame_strata"]
 
 MISSING = ["", "無回答", "未回答", "回答なし", "-", "－", "NA", "N/A"]
 #: More distinct answers than this in a column (or choices in a multi-select one): free text.
@@ -70,66 +72,10 @@ _EXCLUSIVE = {normalize_key(s) for s in ("特にない", "特になし", "なし
 _OTHER = re.compile("その他")
 #: Headers of free-text columns (「その他」の内容, ご意見・ご提案をご記入ください, 理由…).
 _FREE_TEXT = re.compile("その他|自由記述|意見|記入|内容|理由|コメント|comment", re.IGNORECASE)
-#: A question whose favourable answer is the lower end (choosing more difficulties is worse).
-_WORSE = re.compile("難し|困|課題|問題|不安|負担|悩|障害|障壁|ストレス|不満")
 #: 職位 from the bottom up (a choice is placed by the longest of these it contains).
 _RANKS = ("係員", "主事", "主任", "係長", "課長補佐", "課長", "次長", "部長", "局長")
 _NUMBER = re.compile(r"\d+")
 
-# ---------------------------------------------------------------- scale wordings (on matching keys)
-
-_DONT_KNOW = {  # answers off the scale: no score, listed last
-    normalize_key(s)
-    for s in ("わからない", "分からない", "わかりません", "分かりません", "判断できない", "該当しない", "答えたくない")
-}
-_MIDDLE = {normalize_key(s) for s in ("どちらともいえない", "どちらとも言えない", "どちらでもない", "ふつう", "普通")}
-_INTENSITY = (  # (level, prefixes): level 3 strong, 2 plain (no prefix), 1 weak
-    (
-        1,
-        (
-            "どちらかといえば",
-            "どちらかと言えば",
-            "どちらかというと",
-            "どちらかと言うと",
-            "ある程度",
-            "やや",
-            "まあ",
-            "まぁ",
-            "少し",
-            "多少",
-            "あまり",
-        ),
-    ),
-    (3, ("とても", "非常に", "大変", "たいへん", "かなり", "強く", "十分", "全く", "まったく", "全然", "ぜんぜん")),
-)
-_NEGATIONS = (  # (negative ending, positive ending): 重要ではない → 重要である, 感じない → 感じる, 思わない → 思う
-    ("ではない", "である"),
-    ("ではない", ""),
-    ("でない", "である"),
-    ("でない", ""),
-    ("じゃない", ""),
-    ("ない", "ある"),
-    ("ない", "る"),
-    ("ない", ""),
-    ("わない", "う"),
-    ("らない", "る"),
-    ("かない", "く"),
-    ("たない", "つ"),
-    ("まない", "む"),
-    ("ばない", "ぶ"),
-    ("さない", "す"),
-    ("くない", "い"),
-    ("ません", "ます"),
-)
-_ANTONYMS = {
-    "不満": "満足",
-    "不満足": "満足",
-    "不十分": "十分",
-    "不要": "必要",
-    "反対": "賛成",
-    "いいえ": "はい",
-    "なし": "あり",
-}
 _BRACKETS = str.maketrans({"(": "（", ")": "）", "[": "［", "]": "］", "~": "～"})
 _SPACES = re.compile(r"\s+")
 
@@ -144,33 +90,6 @@ def canonical(text: str) -> str:
     text = str(text).strip()
     spelled = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).translate(_BRACKETS).strip()
     return spelled if normalize_key(spelled) == normalize_key(text) else text
-
-
-def scale_point(label: str) -> tuple[int, frozenset[str]] | None:
-    """Where a scale's choice lies: ``(signed level, positive forms)``, or None for 「わからない」
-    (no place on the scale). The level is 3 (とても…), 2 (plain) or 1 (どちらかといえば…, やや…,
-    あまり…), negative for a negative wording (…ない, …ではない, 不満); 0 is 「どちらともいえない」.
-    The positive forms are the wordings the choice negates (「どちらかといえば重要ではない」 →
-    {重要である, 重要, …}): choices of one scale share one.
-
-    >>> scale_point("どちらかといえば意欲がない")[0], "意欲がある" in scale_point("意欲がない")[1]
-    (-1, True)
-    """
-    key = normalize_key(label)
-    if key in _DONT_KNOW:
-        return None
-    if key in _MIDDLE:
-        return 0, frozenset()
-    level = 2
-    for lv, prefixes in _INTENSITY:
-        prefix = next((p for p in prefixes if key.startswith(p) and len(key) > len(p)), None)
-        if prefix:
-            key, level = key[len(prefix) :], lv
-            break
-    if key in _ANTONYMS:
-        return -level, frozenset({_ANTONYMS[key]})
-    forms = {key[: len(key) - len(neg)] + pos for neg, pos in _NEGATIONS if key.endswith(neg)} - {""}
-    return (-level, frozenset(forms)) if forms else (level, frozenset({key}))
 
 
 @dataclass(frozen=True)
@@ -205,7 +124,7 @@ class _Item:
     label: str = ""
     note: str = ""
     other_text: str = ""
-    polarity: str = ""  # "" → not written (neutral)
+    polarity: Polarity | None = None  # None → not written (neutral)
     polarity_note: str = ""
     exclusive: set[str] = field(default_factory=set)  # keys
 
@@ -315,9 +234,11 @@ def _guess(header: str, cells, missing: set[str]) -> _Item:
         item.choices = _cell_order(choices, before)
         # その他 and 特にない last, as questionnaires print them
         item.choices.sort(key=lambda c: (c.key in item.exclusive, _OTHER.fullmatch(c.label) is not None))
-        if _WORSE.search(header):
-            item.polarity = "higher_is_worse"
-            item.polarity_note = "選ばれるほど望ましくない設問とみなした（見出しの文言から）。違えば neutral"
+        if unfavourable(header):
+            item.polarity = Polarity.HIGHER_IS_WORSE
+            item.polarity_note = (
+                f"選ばれるほど望ましくない設問とみなした（見出しの文言から）。違えば {Polarity.NEUTRAL.value}"
+            )
         return item
     item = _Item("", header, "sa", choices, note="単一回答とみなした（選択肢は回答に現れた順）")
     ordered = _natural_order(choices)
@@ -346,9 +267,7 @@ def _free_text(header: str, choices: list[_Choice]) -> bool:
     scale's wordings (「意見を言いやすいと思いますか」 answered そう思う…)."""
     if not _FREE_TEXT.search(header):
         return False
-    probe = _Item("", header, "sa", [_Choice(c.label) for c in choices])
-    _scale(probe)
-    return probe.type == "sa" and not any(c.score is not None for c in probe.choices)
+    return read_scale([c.label for c in choices], header) is None
 
 
 def _choice(spellings: list[str]) -> _Choice:
@@ -375,39 +294,31 @@ def _natural_order(choices: list[_Choice]) -> tuple[list[_Choice], str] | None:
 
 
 def _scale(item: _Item) -> None:
-    """A single-answer question whose choices are one scale's wordings (see :func:`scale_point`):
-    its choices in the scale's order with scores, ``likert`` from three points, polarity."""
+    """A single-answer question whose choices are one scale's wordings (:func:`read_scale`): its
+    choices in the scale's order with scores, ``likert`` from three points, polarity, and notes."""
     if item.type != "sa":
         return
-    points = [(c, scale_point(c.label)) for c in item.choices]
-    on_scale = [(c, p) for c, p in points if p is not None]
-    off_scale = [c for c, p in points if p is None]
-    levels = [p[0] for _, p in on_scale]
-    sides = [p[1] for _, p in on_scale if p[0] != 0]
-    if not (any(v > 0 for v in levels) and any(v < 0 for v in levels)) or len(set(levels)) != len(levels):
+    scale = read_scale([c.label for c in item.choices], item.header)
+    if scale is None:
         return
-    if not frozenset.intersection(*sides):
-        return  # the wordings do not negate one another: not one scale
-    ordered = [c for c, _ in sorted(on_scale, key=lambda cp: -cp[1][0])]
-    binary = len(ordered) == 2
-    for i, c in enumerate(ordered):
-        c.score = 1 - i if binary else len(ordered) - i
+    ordered = [item.choices[i] for i in scale.order]
+    off_scale = [item.choices[i] for i in scale.off_scale]
+    for c, score in zip(ordered, scale.scores):
+        c.score = score
     for c in off_scale:
         c.note = "尺度外（score なし: 平均点に含めず、肯定的回答の割合では分母に含む）"
     item.choices = ordered + off_scale
-    item.type = "sa" if binary else "likert"
+    item.type = "sa" if scale.binary else "likert"
     top = ordered[0].label
-    kind = "2択（score 1/0）" if binary else f"{len(ordered)}段階の尺度"
+    kind = "2択（score 1/0）" if scale.binary else f"{len(ordered)}段階の尺度"
     item.note = f"{kind}の文言と認識（{'／'.join(c.label for c in ordered)}）"
-    worse = _WORSE.search(item.header) or _WORSE.search(top)
-    item.polarity = "higher_is_worse" if worse else "higher_is_better"
+    worse = scale.polarity == Polarity.HIGHER_IS_WORSE
+    item.polarity = scale.polarity
     item.polarity_note = (
         f"「{top}」（score の高い側）を{'望ましくない' if worse else '望ましい'}側とみなした。逆なら "
-        f"{'higher_is_better' if worse else 'higher_is_worse'}"
+        f"{scale.polarity.opposite().value}"
     )
-    positive = sorted(v for v in levels if v > 0)
-    negative = sorted(-v for v in levels if v < 0)
-    if positive != negative:  # ややそう思う without あまりそう思わない: a choice nobody chose?
+    if not scale.balanced:  # ややそう思う without あまりそう思わない: a choice nobody chose?
         item.note += "。# TODO: 肯定と否定の段階が揃わない。回答のなかった選択肢を加え score を振り直す"
 
 
@@ -560,8 +471,8 @@ def _item_lines(it: _Item) -> list[str]:
             f"    title: {_q(canonical(it.header))}  # 図表の見出し（短くする）",
         ]
     lines += [f"    text: {_q(it.header)}", f"    type: {it.type}  # {it.note}"]
-    if it.polarity:
-        lines.append(f"    polarity: {it.polarity}  # {it.polarity_note}")
+    if it.polarity is not None:
+        lines.append(f"    polarity: {it.polarity.value}  # {it.polarity_note}")
     if it.other_text:
         lines.append(f"    other_text: {_q(it.other_text)}  # 「その他」の記入欄")
     if it.choices:
