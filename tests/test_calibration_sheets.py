@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import openpyxl
 import pytest
+from PIL import Image
 
 from ppp_survey.outputs.calibration_sheets import (
     ASSOCIATION_FIGURE,
@@ -18,7 +19,9 @@ from ppp_survey.outputs.calibration_sheets import (
     term_tests_display,
     weights_display,
 )
+from ppp_survey.outputs.chart_layout import PAGE_WIDTH_IN
 from ppp_survey.outputs.figure_files import save_figures
+from ppp_survey.outputs.plots import BAR_COLOR, FIGURE_DPI
 from ppp_survey.outputs.xlsx import write_workbook
 from ppp_survey.spec.margins import load_margins
 from ppp_survey.survey.associations import association_model, key_label
@@ -70,5 +73,19 @@ def test_sheets_write_to_a_workbook_and_the_forest_plot_to_png(pieces, codebook,
     assert "全体の推定: 職域別ウェイトとレイキング後" in text and "係数とオッズ比" in text and note in text
     assert calibration_sheets(source_note=note) == []
     written = save_figures(association_figure_plan(model, names=names, note=note), tmp_path, jobs=1)
-    (path,) = [p for p in written if p.suffix == ".png"]  # (save_figures may write an SVG beside it)
-    assert path.name == ASSOCIATION_FIGURE and path.stat().st_size > 10_000
+    (path,) = [p for p in written if p.suffix == ".png"]  # (save_figures writes an SVG beside it)
+    assert path.name == ASSOCIATION_FIGURE
+    with Image.open(path) as image:  # a 16 cm wide chart at print resolution, not an empty canvas
+        assert image.format == "PNG" and image.width == int(PAGE_WIDTH_IN * FIGURE_DPI)  # 1,889.8 → 1,889
+        assert image.info["dpi"] == pytest.approx((FIGURE_DPI, FIGURE_DPI), abs=0.01)
+        pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    colours = {tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in (BAR_COLOR, "#c0392b")}
+    assert colours <= set(map(tuple, np.unique(pixels, axis=0)))  # the filled points, the line at 1
+    assert 0.02 < (pixels != 255).any(axis=1).mean() < 0.3  # ink: 5% of the pixels (axes, text, points)
+    # the points of the chart (its SVG twin): one per coefficient, filled where the 95% interval
+    # excludes 1 (12 of 16 here), open elsewhere; plus one of each in the legend
+    rows = model.table.iloc[1:]
+    clear = int(((rows["or_ci_low"] > 1) | (rows["or_ci_high"] < 1)).sum())
+    svg = path.with_suffix(".svg").read_text(encoding="utf-8")
+    assert svg.count(f'style="fill: {BAR_COLOR}; stroke: {BAR_COLOR}"') == clear + 1
+    assert svg.count('style="fill: #ffffff; stroke: #767676"') == len(rows) - clear + 1
