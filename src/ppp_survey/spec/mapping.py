@@ -22,10 +22,11 @@ Mapping file schema (``schema_version: 1``; example: the packaged ``mapping_r7_r
         text_changed: 指示文を追記しただけ         # declares a reworded question the same item
       - {from: q6, to: q6b}                      # renamed id (same item)
       - id: q5
-        choices:                                 # unlisted choices match by code (same label, score)
-          - {to: 14, status: added}              # new choice
-          - {from: 9, status: removed}
-          - {from: 3, to: 4, changed: 表記の統一}  # recoded and/or relabelled: same choice
+        choices:                 # by LABEL, never by number (issue 27); unlisted choices pair by label
+          - {to: 指針がわかりにくい, status: added}      # new choice
+          - {from: その他の課題, status: removed}
+          - {from: 旧ラベル, to: 新ラベル, changed: 表記の統一}  # relabelled: the same choice
+          - {choice: 特にない, note: …}                 # the same label in both (a note only)
         polarity: higher_is_worse                # only when the codebooks' polarities differ
         note: 自由な注記（変化表の note 列に出る）
       - {id: q9, status: added}                  # only in the new wave
@@ -45,6 +46,8 @@ import pandas as pd
 
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.codebook import POLARITIES, Codebook, Item, Polarity
+from ppp_survey.spec.mapping_choices import check_mapping_labels, same_scale
+from ppp_survey.spec.matrix import choice_for_label
 from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.resources import resolve_codebook
 from ppp_survey.spec.schema import FileChecker, read_yaml, yaml_lines
@@ -317,6 +320,7 @@ def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tup
 def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[QuestionMap, ...]:  # noqa: C901 (a schema validator: one branch per documented rule)
     olds = {q.id: q for q in old.questions if q.type != "text"}
     news = {q.id: q for q in new.questions if q.type != "text"}
+    check_mapping_labels(v, entries, olds, news, (v.old, v.new))  # every label at once, before the rest
     declared: dict[tuple[str | None, str | None], tuple[str, dict]] = {}
     used_old: dict[str, str] = {}
     used_new: dict[str, str] = {}
@@ -433,7 +437,7 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
         )
     if note:
         caveats.append(note)
-    top2 = qn.type == "likert" and _same_scale(qo, qn, choices)
+    top2 = qn.type == "likert" and same_scale(qo, qn, choices)
     return QuestionMap(
         old=qo.id, new=qn.id, status="same", choices=choices, polarity=polarity, caveats=tuple(caveats), top2=top2
     )
@@ -442,62 +446,71 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
 def _choices(  # noqa: C901 (a schema validator: one branch per documented rule)
     v: _Check, place: str, name: str, e: dict, qo: Item, qn: Item, problems: list[str], caveats: list[str]
 ) -> tuple[ChoiceMap, ...]:
-    old_codes = {c.code: c for c in qo.choices}
-    new_codes = {c.code: c for c in qn.choices}
+    """A question's choices across waves, named by label (issue 27): the declared entries, then each
+    old choice paired with the new one of the same label (labels already resolve: :func:`_labels`)."""
     pairs: list[tuple[ChoiceMap, str]] = []
-    used_o: set[int] = set()
-    used_n: set[int] = set()
+    used_o: dict[int, str] = {}
+    used_n: dict[int, str] = {}
     for j, raw in enumerate(v.sequence(e.get("choices", []) or [], f"{place}.choices")):
         w = f"{place}.choices[{j}]"
         c = v.mapping(raw, w)
         status = str(c.get("status", "same"))
         if status not in ("same", "added", "removed"):
             v.fail(w, f"「status: {status}」は使えない。same、added、removed のいずれかを書く")
-        o = None if status == "added" else c.get("from", c.get("code"))
-        n = None if status == "removed" else c.get("to", c.get("code"))
-        for code, codes, used, wave in ((o, old_codes, used_o, v.old), (n, new_codes, used_n, v.new)):
-            if code is None:
-                continue
-            if not isinstance(code, int) or code not in codes:
+        found = []
+        for key, item, used, wave, skip in (("from", qo, used_o, v.old, "added"), ("to", qn, used_n, v.new, "removed")):
+            ref = None if status == skip else c.get(key, c.get("choice"))
+            hit = None if ref is None else choice_for_label(item, ref)
+            if hit is not None and hit.code in used:
                 v.fail(
                     w,
-                    f"{name}に{wave}の選択肢「code: {code}」はない（番号は {'、'.join(map(str, codes))}）。番号を直す",
+                    f"{name}の{wave}の選択肢「{hit.label}」を2回対応づけている（もう1つは {used[hit.code]}）。1回にする",
                 )
-            if code in used:
-                v.fail(w, f"{name}の{wave}の選択肢「code: {code}」を2回対応づけている。1回にする")
-            used.add(code)
+            if hit is not None:
+                used[hit.code] = w
+            found.append(None if hit is None else hit.code)
+        o, n = found
         if status == "same" and (o is None or n is None):
             v.fail(
                 w,
-                f"{name}の選択肢に from と to（または code）が要る（片方にしかないなら status: added か removed と書く）",
+                f"{name}の選択肢に from と to（または choice）が要る（片方にしかないなら status: added か removed と書く）",
             )
         pairs.append((ChoiceMap(old=o, new=n, status=status, note=str(c.get("note", ""))), str(c.get("changed", ""))))
-    for code in old_codes:
-        if code not in used_o:
-            if code in new_codes and code not in used_n:
-                pairs.append((ChoiceMap(old=code, new=code), ""))
-                used_o.add(code)
-                used_n.add(code)
-            else:
-                problems.append(
-                    f"{v.old}の選択肢 {code}「{old_codes[code].label}」が{v.new}にない"
-                    f"（{{from: {code}, status: removed}} か {{from: {code}, to: <番号>}} と書く）"
-                )
-    for code in new_codes:
-        if code not in used_n:
-            problems.append(
-                f"選択肢 {code}「{new_codes[code].label}」が{v.new}で新しい"
-                f"（{{to: {code}, status: added}} か {{from: <番号>, to: {code}}} と書く）"
-            )
+    new_by_label = {normalize_key(c.label): c for c in qn.choices}
+    left_o = [co for co in qo.choices if co.code not in used_o]
+    for co in left_o:
+        twin = new_by_label.get(normalize_key(co.label))
+        if twin is not None and twin.code not in used_n:
+            pairs.append((ChoiceMap(old=co.code, new=twin.code), ""))
+            used_o[co.code] = used_n[twin.code] = "(same label)"
+    left_n = {cn.code: cn for cn in qn.choices if cn.code not in used_n}
+    for co in (co for co in left_o if co.code not in used_o):
+        cn = left_n.pop(co.code, None)  # at the same place: perhaps the same choice, relabelled
+        problems.append(
+            f"{v.old}の選択肢 {co.code}「{co.label}」が{v.new}にない（{{from: {co.label}, status: removed}} と書く）"
+            if cn is None
+            else f"選択肢 {co.code}→{cn.code} のラベルが {v.old}「{co.label}」→ {v.new}「{cn.label}」"
+            f"（同じ選択肢なら {{from: {co.label}, to: {cn.label}, changed: <理由>}}、別の選択肢なら"
+            f" {{from: {co.label}, status: removed}} と {{to: {cn.label}, status: added}} と書く）"
+        )
+    for cn in left_n.values():
+        problems.append(
+            f"選択肢 {cn.code}「{cn.label}」が{v.new}で新しい"
+            f"（{{to: {cn.label}, status: added}} か {{from: <{v.old}のラベル>, to: {cn.label}, changed: <理由>}} と書く）"
+        )
     out = []
+    old_codes = {c.code: c for c in qo.choices}
+    new_codes = {c.code: c for c in qn.choices}
     for cm, changed in pairs:
         if cm.status == "added":
             if cm.new is None:
-                v.fail(place, f"{name}の「status: added」の選択肢に to（または code）がない。新しい選択肢の番号を書く")
+                v.fail(
+                    place, f"{name}の「status: added」の選択肢に to（または choice）がない。新しい選択肢のラベルを書く"
+                )
             caveats.append(f"{v.new}で選択肢「{new_codes[cm.new].label}」を追加")
         elif cm.status == "removed":
             if cm.old is None:
-                v.fail(place, f"{name}の「status: removed」の選択肢に from がない。番号を書く")
+                v.fail(place, f"{name}の「status: removed」の選択肢に from がない。前の調査の選択肢のラベルを書く")
             caveats.append(f"{v.new}で選択肢「{old_codes[cm.old].label}」を削除")
         else:
             code_o, code_n = cm.codes()
@@ -511,28 +524,14 @@ def _choices(  # noqa: C901 (a schema validator: one branch per documented rule)
                 diffs.append("exclusive/other の指定")
             if diffs and not changed:
                 problems.append(
-                    f"選択肢 {cm.old}→{cm.new} の"
+                    f"選択肢「{cn.label}」の"
                     + "・".join(diffs)
-                    + f"（{{from: {cm.old}, to: {cm.new}, changed: <理由>}} と書く）"
+                    + f"（{{from: {co.label}, to: {cn.label}, changed: <理由>}} と書く）"
                 )
             elif diffs:
                 caveats.append(f"選択肢「{cn.label}」変更: {changed}")
-            elif cm.old != cm.new:
-                caveats.append(f"選択肢「{cn.label}」のコード {cm.old}→{cm.new}")
         out.append(cm)
     return tuple(out)
-
-
-def _same_scale(qo: Item, qn: Item, choices: tuple[ChoiceMap, ...]) -> bool:
-    """The top-2 box compares only when the scored choices map one to one with equal scores."""
-    scored_o = {c.code for c in qo.choices if c.score is not None}
-    scored_n = {c.code for c in qn.choices if c.score is not None}
-    pairs = [c.codes() for c in choices if c.status == "same" and c.old in scored_o]
-    return (
-        len(pairs) == len(scored_o) == len(scored_n)
-        and {n for _, n in pairs} == scored_n
-        and all(qo.choice(o).score == qn.choice(n).score for o, n in pairs)
-    )
 
 
 def _as_list(value) -> list:
