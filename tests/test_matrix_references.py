@@ -273,3 +273,19 @@ def test_the_mapping_refuses_numbers_and_lists_unknown_labels():
         and "questions[1].choices[1].to: R8の「ルールがない」" in message
     )
     assert "\n" not in message
+
+
+def test_the_template_reads_and_is_judged_on_either_numbering(codebooks, surveys):
+    """The commented template (README 「自分の調査票に合わせたマトリクスの書き方」) is a matrix that
+    fits the packaged codebook, names every choice by label and is judged alike on both numberings."""
+    template = Path(str(PACKAGED / "policy_matrix_template.yaml"))
+    text = template.read_text(encoding="utf-8")
+    assert (
+        "codes:" not in text.split("schema_version: 1", 1)[1] and "code:" not in text.split("schema_version: 1", 1)[1]
+    )
+    (original, renumbered), (a, b) = codebooks, surveys
+    assert check_matrix_references(template, original) == [] == check_matrix_references(template, renumbered)
+    before = assess(load_matrix(template, codebook=original), a.analysis).evidence
+    after = assess(load_matrix(template, codebook=renumbered), b.analysis).evidence
+    pd.testing.assert_frame_equal(before.drop(columns="codes"), after.drop(columns="codes"))
+    assert len(before) == 6
