@@ -250,6 +250,20 @@ def test_scanner_catches_what_the_user_saw(tmp_path):
     assert "長崎市" not in found  # Nonexistent, -0.05, +0.04, 2-06, 0.0 and a 出典 with its source pass
 
 
+def test_signed_differences_have_one_zero():
+    """text.signed is the one convention: a change that rounds to zero is '0.0'; the committee
+    page's numbers and the round_half_up of every table agree."""
+    from ppp_survey.outputs.committee_page import number_text
+    from ppp_survey.text import SIGNED_FORMAT, round_half_up, signed
+
+    assert [signed(v) for v in (1.25, -0.4, -0.04, 0.049, -0.0, 0.0)] == ["+1.3", "-0.4", *["0.0"] * 4]
+    assert signed(float("nan")) == signed(None) == "-"
+    assert [number_text(v, "+.1f") for v in (-0.04, 2.0, float("nan"), "x")] == ["0.0", "+2.0", "-", "x"]
+    assert number_text(-0.04) == "0.0" and number_text(-1.26) == "-1.3"
+    assert str(round_half_up(-0.04)) == "0.0" and [f"{v}" for v in round_half_up([-0.04, -0.05])] == ["0.0", "-0.1"]
+    assert SIGNED_FORMAT.split(";")[2] == "0.0"  # Excel's zero section: the same '0.0'
+
+
 def test_no_none_nan_or_signed_zero_in_any_comparison_output(compared):
     found = offences(compared)
     assert not found, f"{len(found)}箇所:\n" + "\n".join(found[:60])
