@@ -19,8 +19,16 @@ FRAME = REPO / "data" / "raw" / "staff_frame_r7.csv"
 # Property-based tests: CI (CI=true) replays the same derandomised examples on every run, so a
 # submission never lands or fails by luck; a developer's run explores new examples (and keeps the
 # ones that failed in .hypothesis/). A failure found locally becomes a plain regression test.
-settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
-settings.register_profile("dev", print_blob=True)
+# max_examples is the count of the tests that do not set their own: the expensive ones, each example
+# of which runs the whole report (test_load_properties.test_cli_never_shows_a_traceback: 15-60 s an
+# example on a busy machine). CI runs a few fixed examples, chosen by the seed and checked to reach
+# both of the command line's ends (a report written, a one-line error; see that test); a developer
+# runs more, new ones each time. No deadline: a loaded CI machine runs one example in a minute.
+CI_EXAMPLES = 3
+settings.register_profile(
+    "ci", derandomize=True, database=None, print_blob=True, deadline=None, max_examples=CI_EXAMPLES
+)
+settings.register_profile("dev", print_blob=True, deadline=None, max_examples=6)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
