@@ -737,3 +737,56 @@ def test_raked_waves_compare_their_raked_estimates(raked, r7, r8, mapping):
     plain = cmp.compare(frozen_baseline.baseline_from_wave(r7), r8, mapping).rows
     plain = plain[(plain["group"] == "全体") & (plain["kind"] != "rate")].set_index("indicator")
     assert not np.allclose(overall["estimate_new"], plain.loc[overall.index, "estimate_new"])
+
+
+# ------------------------------------------------ one protected analysis per wave (issue 26)
+
+
+def _published_estimates(analysis) -> pd.DataFrame:
+    """The run's own published estimates of every choice and option share, 全体 and by 職域:
+    ``indicator, group, estimate`` read from its 単純集計 and crosstabs (Analysis.tally)."""
+    rows = []
+    for item in analysis.questions:
+        part = "opt" if item.is_multi else "choice"
+        t = analysis.tally(item.id, by=analysis.codebook.stratum.id)
+        rows += [
+            {"indicator": f"{item.id}:{part}:{c}", "group": g, "estimate": e}
+            for c, g, e in zip(t["code"], t["group"], t["estimate"])
+        ]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("calibrate", [False, True], ids=["design", "raked"])
+def test_change_table_shows_the_published_estimates(calibrate, tmp_path):
+    """The change table's baseline and new estimates of every published group (a pool of 職域
+    included: min_group 30 pools 技能労務) are the same runs' published estimates, to 1e-12, with
+    the 職域 weights and with the raked ones (the comparison estimates on the analysis's weights)."""
+    options = {"margins": R7_MARGINS, "calibrate": True} if calibrate else {}
+    wave = cmp.load_wave(BASELINE, FRAME, min_group=30, **options)
+    assert wave.pools, "a pooled 職域 is part of what is checked"
+    cmp.freeze_baseline(wave, tmp_path / "base")
+    table = cmp.compare(cmp.load_baseline(tmp_path / "base"), wave).rows
+    published = _published_estimates(wave.analysis)
+    merged = table.merge(published, on=["indicator", "group"], how="inner", validate="one_to_one")
+    assert len(merged) == len(table[table["kind"].isin(["choice", "option"])]) > 400
+    assert set(merged["group"]) == {"全体", *wave.analysis.codebook.stratum.labels}
+    # 1e-12 absolute on a fraction: the frozen baseline's CSV carries 12 significant digits
+    np.testing.assert_allclose(merged["estimate_base"], merged["estimate"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(merged["estimate_new"], merged["estimate"], rtol=0, atol=1e-15)
+
+
+def test_raking_runs_once_per_wave(tmp_path, monkeypatch):
+    """--margins --calibrate with --freeze-baseline, then --compare: the weights are raked once per
+    run (the report's analysis); the frozen baseline and the comparison use them as they are."""
+    import ppp_survey.survey.calibration as calibration
+    from ppp_survey.report.cli import main
+
+    calls = []
+    original = calibration.margins_of
+    monkeypatch.setattr(calibration, "margins_of", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
+    common = ["--margins", str(R7_MARGINS), "--calibrate", "--data", str(BASELINE), "--frame", str(FRAME)]
+    assert main([*common, "--out", str(tmp_path / "a"), "--freeze-baseline", str(tmp_path / "base")]) == 0
+    assert len(calls) == 1
+    assert main([*common, "--out", str(tmp_path / "b"), "--compare", str(tmp_path / "base")]) == 0
+    assert len(calls) == 2

@@ -306,21 +306,11 @@ def _empty_source_cells(path: Path) -> Iterator[str]:
     book.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outputs/survey_sheets.py writes the row ('出典', survey.source) to 説明 even when the optional "
-    "source is empty; it should leave the row out (as the committee page and deck do)",
-)
 def test_no_empty_source_row_in_the_workbook(compared):
     found = [f"{book.name}: {where}" for book in compared.rglob("*.xlsx") for where in _empty_source_cells(book)]
     assert not found, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report/manifest.py public_option publishes an unset option as the string 'None' "
-    "(matrix, margins, rake_bounds, freeze_baseline); it should be JSON null",
-)
 def test_manifest_options_say_null(compared):
     found = [f for f in offences(compared, manifest_options=True) if "/options/" in f]
     assert not found, "\n".join(found)

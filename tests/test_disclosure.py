@@ -27,12 +27,13 @@ from conftest import FRAME, REPO
 from ppp_survey import generate, load_codebook, write_export
 from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.report.cli import main
+from ppp_survey.report.ledger import LEDGER_NAME
 from ppp_survey.survey.privacy import POOL_JOIN
 from ppp_survey.synth.generator import load_spec
 
 SMALL = {"domain": ("技能労務", 3), "position": ("課長級以上", 4), "age": ("20代以下", 5)}
-#: Respondents left blank: one 職位 and a group of six 年代 (each pooled, as a group of its own 無回答).
-BLANK = {"position": 1, "age": 6}
+#: Respondents left blank: one 職位 and a group of four 年代 (each pooled, as a group of its own 無回答).
+BLANK = {"position": 1, "age": 4}
 MARGINS = REPO / "data" / "raw" / "staff_margins_r7.csv"
 
 
@@ -55,7 +56,7 @@ def _small_groups_data() -> tuple[pd.DataFrame, pd.DataFrame]:
         complete = _complete(responses, cb)
         keep = [i for i in blank if complete[i]][:size]
         fill = [i for i in blank if i not in keep]
-        responses.loc[responses.index[fill], attr] = cb.item(attr).labels[0]
+        responses.loc[responses.index[fill], attr] = next(lab for lab in cb.item(attr).labels if lab != SMALL[attr][0])
         missing = size - len(keep)
         if missing > 0:
             extra = [i for i in np.flatnonzero(complete & responses[attr].notna().to_numpy()) if i not in keep]
@@ -109,11 +110,12 @@ def _swap_blank(responses: pd.DataFrame, cb, attr: str, partner: str, k: int) ->
 
 def _published(out: Path) -> dict[str, bytes]:
     """Every published file's bytes, keyed by its path in the output folder: tables, workbook,
-    charts, paper, matrix page, manifests and the frozen baseline (nothing names the export)."""
+    charts, paper, matrix page, manifests and the frozen baseline (nothing names the export); not
+    the internal folder nor the internal publication record."""
     return {
         path.relative_to(out).as_posix(): path.read_bytes()
         for path in sorted(out.rglob("*"))
-        if path.is_file() and INTERNAL_FOLDER not in path.parts
+        if path.is_file() and INTERNAL_FOLDER not in path.parts and path.name != LEDGER_NAME
     }
 
 
@@ -133,7 +135,7 @@ def _swapped_pair(tmp_path_factory, name: str, options: list[str]):
     second = first
     for attr, (label, size) in SMALL.items():
         ((pool, members),) = pools[attr].items()
-        partner = next(m for m in members if m != label)
+        partner = next(m for m in members if m not in (label, NO_ANSWER))
         second = _swap(second, cb, attr, label, partner, size)
     for attr, size in BLANK.items():
         ((pool, members),) = pools[attr].items()
@@ -188,7 +190,7 @@ def test_no_published_byte_depends_on_who_is_in_a_small_or_blank_group(pair, req
     """Tables, workbook, charts, paper, the policy matrix page, the manifests and the frozen baseline
     are byte-identical, with the 職域 weights and with weights raked to 職位 and 年代: the published
     files cannot tell the 3-person 職域, the 4-person 職位, the 5-person 年代, the one respondent
-    who left 職位 blank or the six who left 年代 blank apart from their pool partners, so no
+    who left 職位 blank or the four who left 年代 blank apart from their pool partners, so no
     combination of them (totals, 全体 minus the groups, weights, bases, marks, tests, evidence)
     recovers their answers."""
     _, _, pools, (a, b) = request.getfixturevalue(pair)

@@ -277,6 +277,7 @@ def analyse(
     bounds: tuple[float, float] | None = None,
     model: tuple[str, Sequence[str]] = (DEFAULT_RESPONSE, DEFAULT_TERMS),
     tables: bool = True,
+    keep_pools: dict[str, dict[str, tuple[str, ...]]] | None = None,
     progress=None,
 ) -> Analysis:
     """Compute the design, response rates, GT, every crosstab and the Likert summaries.
@@ -292,11 +293,12 @@ def analyse(
     policy matrix file names others. ``tables=False`` stops after the protected groups, the rates
     and the weights (no 単純集計, crosstab, Likert summary, weights comparison or association model:
     their tables are empty), for a simulation that needs only a wave's indicators
-    (:func:`~ppp_survey.compare.wave.wave_indicators`).
+    (:func:`~ppp_survey.compare.wave.wave_indicators`). ``keep_pools`` pools groups as an earlier
+    publication of the wave did (``Pools.by_attribute``; ``--publish-anyway``).
     """
     min_group = check_min_group(min_group)
     source_codebook = codebook
-    responses, frame, codebook, pools = protect(responses, frame, codebook, min_group)
+    responses, frame, codebook, pools = protect(responses, frame, codebook, min_group, keep=keep_pools)
     design = make_design(responses, frame, codebook)
     rates = response_rates(responses, frame, codebook)
     calibration = _raked(responses, design, codebook, pools, margins, bounds, progress)

@@ -91,7 +91,7 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sh
         ("調査", s.title),
         ("実施期間", f"{s.fielded_from:%Y年%m月%d日}～{s.fielded_to:%Y年%m月%d日}"),
         ("回答状況", source_note),
-        ("出典", s.source),
+        *([("出典", s.source)] if s.source.strip() else []),  # an optional field left empty: no row
         (
             "データ",
             SYNTHETIC_STATEMENT

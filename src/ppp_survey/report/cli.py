@@ -45,6 +45,15 @@ from ppp_survey.files import (
 from ppp_survey.ingest.load import load_responses
 from ppp_survey.outputs.calibration_sheets import association_figure_plan, calibration_sheets
 from ppp_survey.policy.assess import PolicyResult, assess
+from ppp_survey.report.ledger import (
+    Ledger,
+    Publication,
+    PublicationError,
+    held_back,
+    ledger_path,
+    normalised_pools,
+    refusal,
+)
 from ppp_survey.report.manifest import write_internal_manifest, write_manifest
 from ppp_survey.report.onboard import SUBCOMMANDS
 from ppp_survey.report.onboard import main as onboard
@@ -108,7 +117,6 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     """Load, validate, tabulate, evaluate the matrix, compare, draw, writing under ``staged.out``
     (``opts`` names the places the user asked for; a frozen baseline goes straight there). Returns
     the paths written: the published files, the published manifest, then the internal files."""
-    from ppp_survey.analysis import analyse
     from ppp_survey.outputs.survey_sheets import report_sheets
     from ppp_survey.outputs.xlsx import write_workbook
     from ppp_survey.spec.resources import resolve_codebook
@@ -123,24 +131,18 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     codebook = resolve_codebook(opts.codebook)
     frame = load_frame(opts.frame, codebook)
     margins = load_margins(opts.margins, codebook) if opts.margins is not None else None
-    loaded = load_export(opts, codebook, progress)
+    ledger = Ledger(ledger_path(opts.out, opts.ledger))
+    loaded = load_export(opts, codebook, progress, ledger=ledger)
     report = loaded.report
 
     weighting = "レイキング後のウェイト" if opts.calibrate else "事後層化"
     progress(f"[2/{steps}] 集計（{weighting}・有限母集団修正、Rao–Scott検定）")
-    analysis = analyse(
-        loaded.responses,
-        frame,
-        codebook,
-        min_group=opts.min_group,
-        marks=opts.marks,
-        margins=margins,
-        calibrate=opts.calibrate,
-        bounds=opts.rake_bounds,
-        model=matrix_model(opts, codebook),
-        progress=progress,
+    analysis, publication, difference = published_analysis(
+        opts, codebook, loaded.responses, frame, margins, ledger, progress
     )
     disclosure = disclosure_audit(analysis, opts.min_group, progress)
+    if difference is not None:
+        disclosure = {**disclosure, "difference_from_earlier_publication": difference}
     note = analysis.source_note(synthetic=opts.synthetic)
     coverage = _coverage(analysis, progress)
 
@@ -223,6 +225,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     if opts.freeze_baseline:
         written += freeze(opts, this_wave(opts, analysis), progress=progress)
 
+    ledger.record(publication)
     progress(f"[{steps}/{steps}] マニフェスト")
     roots = (staged.out, opts.out)
     manifest = write_manifest(
@@ -240,8 +243,78 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     return [*written, manifest, *internal]
 
 
-def load_export(opts: ReportOptions, codebook, progress: Callable[[str], None]):
-    """The export loaded through the codebook, saying on screen how it was read and what was kept."""
+def published_analysis(opts: ReportOptions, codebook, responses, frame, margins, ledger: Ledger, progress):
+    """Every table of the run, checked against the earlier publications of the wave
+    (:mod:`ppp_survey.report.ledger`): ``(analysis, publication, difference)``, ``difference`` the
+    number of respondents an earlier publication differs by when published anyway, else None.
+    A publication close to an earlier one stops (:class:`PublicationError`) unless
+    ``--hold-new-respondents`` (the earlier set again) or ``--publish-anyway`` (the earlier pooling)."""
+    from ppp_survey.analysis import analyse
+
+    def analysed(keep_pools=None):
+        return analyse(
+            responses,
+            frame,
+            codebook,
+            min_group=opts.min_group,
+            marks=opts.marks,
+            margins=margins,
+            calibrate=opts.calibrate,
+            bounds=opts.rake_bounds,
+            model=matrix_model(opts, codebook),
+            keep_pools=keep_pools,
+            progress=progress,
+        )
+
+    analysis = analysed()
+    publication = this_publication(opts, ledger, analysis, responses)
+    risk = ledger.risk(publication)
+    if risk is None:
+        return analysis, publication, None
+    if not opts.publish_anyway:
+        raise PublicationError(refusal(risk, f"{codebook.survey.wave}の調査"))
+    progress(f"        公表記録: 前回と{risk.difference}人違う回答者で公表（--publish-anyway、前回の統合を保つ）")
+    analysis = analysed(keep_pools=risk.earlier.pools)
+    return analysis, this_publication(opts, ledger, analysis, responses), risk.difference
+
+
+def hold_back(loaded, ledger: Ledger, survey: str, progress: Callable[[str], None]):
+    """The export as the latest earlier publication of the survey had it (``--hold-new-respondents``):
+    respondents it did not have are left out of every table and of the published row counts, as if
+    not yet received; they stay in the export for a later publication."""
+    keep, held = held_back(ledger, survey, loaded.responses["respondent_id"])
+    kept_ids = set(loaded.responses["respondent_id"][keep].astype(str))
+    held_ids = set(loaded.responses["respondent_id"].astype(str)) - kept_ids
+    rows = loaded.report.rows
+    report = replace(loaded.report, rows=rows[~rows["respondent_id"].astype(str).isin(held_ids)].reset_index(drop=True))
+    free = loaded.free_text
+    progress(f"        前回の公表と同じ回答者で公表: 新しい回答者{held:,}人は保留（公表しない）")
+    return replace(
+        loaded,
+        responses=loaded.responses[keep].reset_index(drop=True),
+        free_text=free[~free["respondent_id"].astype(str).isin(held_ids)].reset_index(drop=True),
+        report=report,
+    )
+
+
+def this_publication(opts: ReportOptions, ledger: Ledger, analysis, responses) -> Publication:
+    """What this run publishes of its wave, for the publication record: the respondents' keyed
+    fingerprints and the pooling."""
+    survey = (analysis.source_codebook or analysis.codebook).survey
+    where = opts.out.name + (f"、基準値 {opts.freeze_baseline.name}" if opts.freeze_baseline else "")
+    return Publication(
+        survey=survey.id,
+        wave=survey.wave or survey.id,
+        respondents=ledger.fingerprints(responses["respondent_id"]),
+        pools=normalised_pools(analysis.pools.by_attribute),
+        min_group=opts.min_group,
+        where=where,
+    )
+
+
+def load_export(opts: ReportOptions, codebook, progress: Callable[[str], None], *, ledger: Ledger | None = None):
+    """The export loaded through the codebook, saying on screen how it was read and what was kept;
+    with ``--hold-new-respondents`` as the latest earlier publication in ``ledger`` had it."""
     loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
     report = loaded.report
     for note in report.notes:  # a tab delimiter, UTF-16, title rows skipped above the header
@@ -250,6 +323,8 @@ def load_export(opts: ReportOptions, codebook, progress: Callable[[str], None]):
     if report.n_rejected:  # say why on screen, not only in validation_rejected_rows.csv
         reasons = report.rejected()["reason"].value_counts(sort=False)
         progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
+    if opts.hold_new_respondents and ledger is not None:  # the earlier set again: the others wait
+        loaded = hold_back(loaded, ledger, codebook.survey.id, progress)
     return loaded
 
 

@@ -19,6 +19,11 @@ from ppp_survey.report.options import ReportOptions
 __all__ = ["input_files", "public_option", "relative_path", "write_internal_manifest", "write_manifest"]
 
 
+#: Options a published manifest leaves out: where the outputs and the export are, and how the
+#: publication record was consulted (internal choices; a republished set must give the same bytes).
+INTERNAL_OPTIONS = ("out", "data", "ledger", "hold_new_respondents", "publish_anyway")
+
+
 def write_manifest(
     opts: ReportOptions,
     outputs: list[Path],
@@ -41,7 +46,7 @@ def write_manifest(
         "version": __version__,
         "synthetic": opts.synthetic,
         "inputs": input_files(opts),
-        "options": {k: public_option(v) for k, v in asdict(opts).items() if k not in ("out", "data")},
+        "options": {k: public_option(v) for k, v in asdict(opts).items() if k not in INTERNAL_OPTIONS},
         "outputs": [{"path": relative_path(p, *(roots or (opts.out,))), "sha256": sha256_file(p)} for p in outputs],
     }
     if coverage is not None:
@@ -109,6 +114,9 @@ def relative_path(path: Path, *roots: Path) -> str:
     return path.name
 
 
-def public_option(value) -> str:
-    """An option as the manifest publishes it: paths by file or folder name only."""
+def public_option(value) -> str | None:
+    """An option as the manifest publishes it: paths by file or folder name only; an option not
+    given is JSON null (never the string "None")."""
+    if value is None:
+        return None
     return Path(value).name if isinstance(value, Path) else str(value)

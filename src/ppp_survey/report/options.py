@@ -97,6 +97,9 @@ class ReportOptions:
     rake_bounds: tuple[float, float] | None = None  # --rake-bounds L,U: each raked weight within L–U × its 職域 weight
     illustrative_frame: bool = False  # the frame says it is illustrative: outputs labelled 架空データ
     illustrative_margins: bool = False  # so does the margins file (--margins)
+    ledger: Path | None = None  # --ledger: the publication record (default: in the output folder)
+    hold_new_respondents: bool = False  # --hold-new-respondents: publish the earlier respondent set again
+    publish_anyway: bool = False  # --publish-anyway: publish a set close to an earlier one, earlier pooling kept
 
     @property
     def figures(self) -> Path:
@@ -232,6 +235,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="今回の結果を翌年比較用の基準値としてフォルダに凍結する（例 data/processed/baseline_r7）",
     )
     p.add_argument(
+        "--ledger",
+        type=Path,
+        metavar="FILE",
+        help="公表記録（内部用）のファイル。調査ごとに1つ使うと、別の出力先への公表も照合する"
+        "（既定: 出力先の 公表記録_内部用.json）",
+    )
+    p.add_argument(
+        "--hold-new-respondents",
+        action="store_true",
+        help="前回の公表と同じ回答者で公表し直す（前回にいない回答者は公表せず保留）",
+    )
+    p.add_argument(
+        "--publish-anyway",
+        action="store_true",
+        help="前回の公表と回答者が閾値未満しか違わなくても公表する（前回の統合を保ち、違う人数をマニフェストに記録）",
+    )
+    p.add_argument(
         "--no-paper",
         dest="paper",
         action="store_false",
@@ -283,6 +303,9 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         rake_bounds=bounds,
         illustrative_frame=illustrative,
         illustrative_margins=illustrative_margins,
+        ledger=getattr(args, "ledger", None),
+        hold_new_respondents=getattr(args, "hold_new_respondents", False),
+        publish_anyway=getattr(args, "publish_anyway", False),
     )
 
 

@@ -283,12 +283,19 @@ def with_blank_groups(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.D
 
 
 def protect(
-    responses: pd.DataFrame, frame: pd.DataFrame, codebook: Codebook, min_group: int
+    responses: pd.DataFrame,
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    min_group: int,
+    *,
+    keep: dict[str, dict[str, tuple[str, ...]]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, Codebook, Pools]:
     """Pool small groups of every attribute before anything is estimated.
 
     A blank attribute is a group like any other (:func:`with_blank_groups`): published as 無回答
-    when large enough, pooled with the smallest others when not.
+    when large enough, pooled with the smallest others when not. ``keep`` (an earlier
+    publication's ``Pools.by_attribute``) pools those groups as before, whatever their size now;
+    an attribute it does not name is pooled by the rule.
 
     Returns the responses with each attribute relabelled to the published groups, the staff frame
     with the pooled 職域' staff summed (collapsed strata: one weight inside a pool), the codebook
@@ -303,7 +310,7 @@ def protect(
     for attr in codebook.attributes:
         bases = question_bases(responses, codebook, attr.id)  # one pass over the questions per attribute
         sized = _sizes(responses, codebook, attr.id, bases)
-        merged = plan_pools(sized, min_group, bases)
+        merged = _kept(keep, attr.id, sized) if keep and attr.id in keep else plan_pools(sized, min_group, bases)
         if not merged:
             continue
         pools[attr.id] = merged
@@ -332,6 +339,19 @@ def protect(
             )
         codebook = pooled_cb
     return out, frame, codebook, Pools(pools, sizes, tuple(small))
+
+
+def _kept(
+    keep: dict[str, dict[str, tuple[str, ...]]], attribute: str, sizes: pd.DataFrame
+) -> dict[str, tuple[str, ...]]:
+    """An earlier publication's pools of one attribute, for the groups this codebook still has."""
+    known = set(sizes.index)
+    out = {}
+    for members in keep[attribute].values():
+        present = tuple(m for m in members if m in known)
+        if len(present) > 1:
+            out[POOL_JOIN.join(present)] = present
+    return out
 
 
 def publishable(value: float, suppressed: bool, *, digits: int = 1) -> str:

@@ -1,0 +1,203 @@
+"""The publication record: every publication of a wave, kept internally, checked before the next.
+
+One run cannot see what another published. A first run rejects a late answer (a 職域 of 9,
+pooled); a second, with the fielding window widened, accepts it (10, published alone): subtracting
+the first run's tables from the second's gives the late respondent's answers and the 9-person
+group's counts, although each run on its own passed the disclosure audit. The same holds for a
+frozen baseline made by the first run.
+
+So each publication records, internally (:data:`LEDGER_NAME` beside the internal folder, or
+``--ledger PATH`` to keep one record per survey across output folders): the survey and wave, a
+salted fingerprint of its respondent set (one keyed hash per respondent id, no answers; the salt is
+random and lives only in the record) and the pooling used. A new publication of a wave already
+published whose respondent set differs by fewer respondents than the anonymity threshold, or whose
+pooling differs, stops (:class:`PublicationError`, one line) with two ways on:
+
+* ``--hold-new-respondents``: publish the earlier set again; the respondents who were not in it are
+  held back (counted on screen and in the internal manifest) until they are enough;
+* ``--publish-anyway``: publish the new set with the earlier pooling kept, the manifest stating how
+  many respondents the difference discloses.
+
+Republishing the same respondents with the same pooling is allowed and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ppp_survey.errors import PppSurveyError
+from ppp_survey.files import atomic_output
+
+__all__ = ["LEDGER_NAME", "Ledger", "Publication", "PublicationError", "Risk"]
+
+LEDGER_NAME = "公表記録_内部用.json"
+LEDGER_FORMAT = "ppp_survey publication record"
+
+
+class PublicationError(PppSurveyError):
+    """A publication of a wave would disclose respondents by difference with an earlier one."""
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One publication of a wave: its survey id and wave, the respondents' salted fingerprints, the
+    pooling (``{attribute id: {pool label: members}}``) and the threshold it was made with."""
+
+    survey: str
+    wave: str
+    respondents: frozenset[str]
+    pools: dict[str, dict[str, list[str]]]
+    min_group: int
+    where: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "survey": self.survey,
+            "wave": self.wave,
+            "respondents": sorted(self.respondents),
+            "pools": self.pools,
+            "min_group": self.min_group,
+            "where": self.where,
+        }
+
+    @classmethod
+    def from_json(cls, entry: dict) -> Publication:
+        return cls(
+            survey=str(entry["survey"]),
+            wave=str(entry.get("wave", "")),
+            respondents=frozenset(entry["respondents"]),
+            pools={a: {k: list(v) for k, v in p.items()} for a, p in entry.get("pools", {}).items()},
+            min_group=int(entry.get("min_group", 0)),
+            where=str(entry.get("where", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Risk:
+    """How a new publication differs from an earlier one of the same wave."""
+
+    earlier: Publication
+    added: int  # respondents in the new set only
+    removed: int  # respondents in the earlier set only
+    pools_differ: bool
+
+    @property
+    def difference(self) -> int:
+        return self.added + self.removed
+
+
+def normalised_pools(pools: dict[str, dict[str, Iterable[str]]]) -> dict[str, dict[str, list[str]]]:
+    """Pools as the record keeps them (sorted keys, lists), so that two runs' pooling compare equal."""
+    return {a: {k: list(v) for k, v in sorted(p.items())} for a, p in sorted(pools.items()) if p}
+
+
+class Ledger:
+    """The publication record at ``path`` (created on the first publication)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._data = self._read()
+
+    def _read(self) -> dict:
+        if not self.path.is_file():
+            return {"format": LEDGER_FORMAT, "salt": secrets.token_hex(16), "publications": []}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") != LEDGER_FORMAT or "salt" not in data:
+                raise ValueError("not a publication record")
+        except (OSError, ValueError) as exc:
+            raise PublicationError(
+                f"公表記録 {self.path.name}: 読めない（{exc}）。--ledger に ppp_survey が書いた公表記録を指定するか、"
+                "ファイルを元に戻す"
+            ) from None
+        return data
+
+    def fingerprints(self, ids: Iterable[object]) -> frozenset[str]:
+        """Keyed hashes of respondent ids (no answers): the same id gives the same value in this record only."""
+        key = bytes.fromhex(self._data["salt"])
+        return frozenset(hmac.new(key, str(i).encode("utf-8"), hashlib.sha256).hexdigest()[:24] for i in ids)
+
+    def publications(self, survey: str) -> list[Publication]:
+        """Earlier publications of one survey (its codebook's ``survey.id``), oldest first."""
+        return [Publication.from_json(e) for e in self._data["publications"] if e.get("survey") == survey]
+
+    def risk(self, new: Publication) -> Risk | None:
+        """The closest earlier publication of the same survey that ``new`` would disclose by
+        difference (fewer than its threshold apart, not identical) or whose pooling differs; None
+        when every earlier one is identical or far enough apart."""
+        worst = None
+        for old in self.publications(new.survey):
+            added = len(new.respondents - old.respondents)
+            removed = len(old.respondents - new.respondents)
+            threshold = max(new.min_group, old.min_group)
+            close = 0 < added + removed < threshold
+            pools_differ = added + removed < threshold and old.pools != new.pools
+            if close or pools_differ:
+                risk = Risk(old, added, removed, pools_differ)
+                if worst is None or risk.difference < worst.difference:
+                    worst = risk
+        return worst
+
+    def record(self, new: Publication) -> None:
+        """Add a publication (an identical one already recorded is not added twice)."""
+        entry = new.to_json()
+        entries = self._data["publications"]
+        same = [
+            e for e in entries if {k: v for k, v in e.items() if k != "where"} == {k: v for k, v in entry.items() if k != "where"}
+        ]
+        if not same:
+            entries.append(entry)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(self.path) as tmp:
+            tmp.write_text(json.dumps(self._data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        if os.name == "posix":
+            os.chmod(self.path, 0o600)
+
+
+def refusal(risk: Risk, label: str) -> str:
+    """The one line that stops a publication: the risk and the two ways on."""
+    earlier = f"（{risk.earlier.where}）" if risk.earlier.where else ""
+    if risk.difference and not risk.pools_differ:
+        what = (
+            f"前回の公表{earlier}と回答者が{risk.difference}人（追加{risk.added}人・除外{risk.removed}人）だけ違うため、"
+            "2つの公表を差し引くとその回答者の回答がわかる"
+        )
+    elif risk.difference:
+        what = (
+            f"前回の公表{earlier}と回答者が{risk.difference}人だけ違い、匿名性のための統合も違うため、"
+            "差し引くとその回答者と統合した集団の回答がわかる"
+        )
+    else:
+        what = f"前回の公表{earlier}と同じ回答者を別の統合で公表すると、差し引いて小さな集団の回答がわかる"
+    return (
+        f"公表記録: {label}は{what}。前回と同じ回答者で公表し直すなら --hold-new-respondents（新しい回答者は人数が"
+        "そろうまで内部で保留）、承知のうえ公表するなら --publish-anyway（前回の統合を保ち、開示しうる人数をマニフェストに記録）を付けて再実行する"
+    )
+
+
+def ledger_path(out: Path, option: Path | None) -> Path:
+    """Where the record is: ``--ledger PATH``, else :data:`LEDGER_NAME` in the output folder (beside
+    the internal folder, never inside a folder a run replaces)."""
+    return option if option is not None else out / LEDGER_NAME
+
+
+def held_back(ledger: Ledger, survey: str, ids) -> tuple[object, int]:
+    """``--hold-new-respondents``: a mask of the respondents of the latest earlier publication of the
+    survey (the others are held back) and how many are held back. Without an earlier publication
+    nothing is held back."""
+    import numpy as np
+
+    earlier = ledger.publications(survey)
+    ids = list(ids)
+    if not earlier:
+        return np.ones(len(ids), dtype=bool), 0
+    known = earlier[-1].respondents
+    keep = np.array([next(iter(ledger.fingerprints([i]))) in known for i in ids], dtype=bool)
+    return keep, int((~keep).sum())

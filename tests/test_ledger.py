@@ -1,0 +1,104 @@
+"""Protection across publications (issue 28): two publications of one wave one respondent apart.
+
+A first run publishes the wave without a late answer; a second, with the late answer accepted,
+would let anyone subtract the two and read the late respondent's answers. The publication record
+(:mod:`ppp_survey.report.ledger`) stops the second run by default; republishing the earlier set
+gives the same bytes; publishing anyway keeps the earlier pooling and says how many respondents
+the difference discloses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import FRAME
+from ppp_survey import generate, load_codebook, write_export
+from ppp_survey.files import INTERNAL_FOLDER
+from ppp_survey.report.cli import main
+from ppp_survey.report.ledger import LEDGER_NAME, Ledger, Publication
+
+
+def _published(out: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and INTERNAL_FOLDER not in p.parts and p.name != LEDGER_NAME
+    }
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """The bundled generator's wave without its last respondent (the late answer), and with it."""
+    cb = load_codebook()
+    survey = generate(cb)
+    folder = tmp_path_factory.mktemp("exports")
+    late = len(survey.responses) - 1
+    first = write_export(survey.responses.iloc[:late], survey.free_text, cb, folder / "first.xlsx")
+    second = write_export(survey.responses, survey.free_text, cb, folder / "second.xlsx")
+    return first, second
+
+
+def _run(data: Path, out: Path, *extra: str) -> int:
+    return main(["--data", str(data), "--frame", str(FRAME), "--out", str(out), "--no-paper", *extra])
+
+
+@pytest.fixture(scope="module")
+def first_publication(exports, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pub") / "out"
+    assert _run(exports[0], out) == 0
+    return out, _published(out)
+
+
+def test_a_second_publication_one_respondent_apart_stops(exports, first_publication, capsys, monkeypatch):
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
+    out, before = first_publication
+    capsys.readouterr()
+    assert _run(exports[1], out) == 2
+    err = capsys.readouterr().err.strip().splitlines()  # progress lines, then the one error line
+    errors = [line for line in err if line.startswith("エラー")]
+    assert errors == [err[-1]] and err[-1].startswith("エラー: 公表記録:") and "Traceback" not in "\n".join(err)
+    assert "1人" in err[-1] and "--hold-new-respondents" in err[-1] and "--publish-anyway" in err[-1]
+    assert _published(out) == before  # nothing was published
+
+
+def test_republishing_the_earlier_set_gives_the_same_bytes(exports, first_publication, tmp_path, monkeypatch):
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
+    out, before = first_publication
+    again = tmp_path / "again"
+    ledger = out / LEDGER_NAME
+    assert _run(exports[1], again, "--ledger", str(ledger), "--hold-new-respondents") == 0
+    assert _published(again) == before
+    internal = json.loads((again / INTERNAL_FOLDER / "manifest_内部用_公開禁止.json").read_text(encoding="utf-8"))
+    assert internal["export"]["file"] == "second.xlsx"  # the export is named internally only
+
+
+def test_publishing_anyway_states_the_disclosure(exports, first_publication, tmp_path, monkeypatch):
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
+    out, _ = first_publication
+    anyway = tmp_path / "anyway"
+    assert _run(exports[1], anyway, "--ledger", str(out / LEDGER_NAME), "--publish-anyway") == 0
+    manifest = json.loads((anyway / "data" / "processed" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["disclosure_audit"]["difference_from_earlier_publication"] == 1
+
+
+def test_the_record_holds_ids_only_as_keyed_hashes(tmp_path):
+    ledger = Ledger(tmp_path / LEDGER_NAME)
+    ids = [f"R{i:04d}" for i in range(20)]
+    a = Publication("r7", "R7", ledger.fingerprints(ids), {}, 10)
+    ledger.record(a)
+    text = (tmp_path / LEDGER_NAME).read_text(encoding="utf-8")
+    assert "R0001" not in text and len(json.loads(text)["publications"]) == 1
+    again = Ledger(tmp_path / LEDGER_NAME)
+    assert again.risk(Publication("r7", "R7", again.fingerprints(ids), {}, 10)) is None  # the same set
+    near = again.risk(Publication("r7", "R7", again.fingerprints(ids[:-3]), {}, 10))
+    assert near is not None and near.removed == 3 and near.added == 0
+    far = Publication("r7", "R7", again.fingerprints([*ids, *[f"N{i}" for i in range(10)]]), {}, 10)
+    assert again.risk(far) is None  # ten new respondents: a group as large as any published one
+    repooled = Publication("r7", "R7", again.fingerprints(ids), {"domain": {"a＋b": ["a", "b"]}}, 10)
+    assert again.risk(repooled) is not None and again.risk(repooled).pools_differ
+    other = Ledger(tmp_path / "other.json")
+    assert np.intersect1d(sorted(other.fingerprints(ids)), sorted(again.fingerprints(ids))).size == 0  # salted
