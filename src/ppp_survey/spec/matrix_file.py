@@ -41,6 +41,7 @@ from ppp_survey.spec.matrix_refs import (
     check_links,
     question_of,
     resolve_references,
+    unresolved_list,
     unresolved_place,
 )
 from ppp_survey.spec.normalize import normalize_key
@@ -472,7 +473,7 @@ def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
     written = bound.written or matrix
     v = _Validator(written.path, dict(written.lines))
     if unresolved:
-        listed = "；".join(f"{unresolved_place(written, u)}: {u.detail()}" for u in unresolved)
+        listed = unresolved_list(written, unresolved)
         raise MatrixError(
             f"政策マトリクス {file_label(written.path)}: 選択肢の参照{len(unresolved)}件がコードブック "
             f"{file_label(codebook.path)} の選択肢にない: {listed}。{FIX_LABELS}"

@@ -25,6 +25,7 @@ __all__ = [
     "check_links",
     "question_of",
     "resolve_references",
+    "unresolved_list",
     "unresolved_place",
 ]
 
@@ -60,12 +61,18 @@ class Unresolved:
     item: Item
     key: str = ""  # the indicator key it is part of, as written (``q3:choice:7``), if any
 
-    def detail(self) -> str:
-        """``「label」は設問…（id: q5）の選択肢にない（選択肢は「A」「B」…）``, with a hint for a number."""
-        hint = "。番号ではなく選択肢のラベルを書く" if normalize_key(self.label).isdigit() else ""
+    @property
+    def head(self) -> str:
+        """The reference as written: ``「label」``, or ``「q3:choice:7」の「7」`` in a key."""
+        return f"「{self.key}」の「{self.label}」" if self.key else f"「{self.label}」"
+
+    def detail(self, heads: str | None = None, numbers: bool | None = None) -> str:
+        """``「label」は設問…（id: q5）の選択肢にない（選択肢は「A」「B」…）``, with a hint for a number;
+        ``heads`` (several references to the same question) in place of this one's."""
+        number = normalize_key(self.label).isdigit() if numbers is None else numbers
+        hint = "。番号ではなく選択肢のラベルを書く" if number else ""
         labels = "「" + "」「".join(self.item.labels) + "」"
-        head = f"「{self.key}」の「{self.label}」" if self.key else f"「{self.label}」"
-        return f"{head}は設問{self.item.display}（id: {self.item.id}）の選択肢にない（選択肢は {labels}{hint}）"
+        return f"{heads or self.head}は設問{self.item.display}（id: {self.item.id}）の選択肢にない（選択肢は {labels}{hint}）"
 
 
 FIX_LABELS = (
@@ -135,6 +142,20 @@ def resolve_references(matrix: PolicyMatrix, codebook: Codebook) -> tuple[Policy
     binder = Binder(codebook)
     bound = binder.bind(written)
     return replace(bound, codebook=codebook, written=written), binder.unresolved
+
+
+def unresolved_list(matrix: PolicyMatrix, unresolved: list[Unresolved]) -> str:
+    """Every unresolved reference, grouped by question (its labels shown once), joined by 「；」."""
+    groups: dict[str, list[Unresolved]] = {}
+    for u in unresolved:
+        groups.setdefault(u.item.id, []).append(u)
+    return "；".join(
+        refs[0].detail(
+            "、".join(f"{unresolved_place(matrix, u)}: {u.head}" for u in refs),
+            any(normalize_key(u.label).isdigit() for u in refs),
+        )
+        for refs in groups.values()
+    )
 
 
 def unresolved_place(matrix: PolicyMatrix, u: Unresolved) -> str:
