@@ -26,7 +26,6 @@ with one line and exit status 130; the traceback is kept for real bugs.
 from __future__ import annotations
 
 import errno
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -43,7 +42,8 @@ from ppp_survey.files import (
     sha256_file,
 )
 from ppp_survey.ingest.load import load_responses
-from ppp_survey.outputs.calibration_sheets import association_figure_plan, calibration_sheets
+from ppp_survey.outputs.calibration_sheets import calibration_sheets
+from ppp_survey.outputs.figure_plan import figure_name, figure_plan
 from ppp_survey.policy.assess import PolicyResult, assess
 from ppp_survey.report.ledger import (
     Ledger,
@@ -121,8 +121,8 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     from ppp_survey.outputs.xlsx import write_workbook
     from ppp_survey.spec.resources import resolve_codebook
 
-    steps = 7 if opts.compare else 6
-    progress(f"[1/{steps}] 読み込み: {opts.data}")
+    step = Steps(7 if opts.compare else 6, progress)
+    step(f"読み込み: {opts.data}")
     baseline = None
     if opts.compare:  # read first: a wrong baseline folder is reported before the wave is computed
         from ppp_survey.compare.baseline import load_baseline
@@ -136,7 +136,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     report = loaded.report
 
     weighting = "レイキング後のウェイト" if opts.calibrate else "事後層化"
-    progress(f"[2/{steps}] 集計（{weighting}・有限母集団修正、Rao–Scott検定）")
+    step(f"集計（{weighting}・有限母集団修正、Rao–Scott検定）")
     analysis, publication, difference = published_analysis(
         opts, codebook, loaded.responses, frame, margins, ledger, progress
     )
@@ -146,19 +146,18 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     note = analysis.source_note(synthetic=opts.synthetic)
     coverage = _coverage(analysis, progress)
 
-    progress(f"[3/{steps}] 政策マトリクス（2-(8)）")
+    step("政策マトリクス（2-(8)）")
     policy = policy_matrix(opts, analysis, progress=progress)
 
     changes = None
     if opts.compare:
-        progress(f"[4/{steps}] 経年比較: {opts.compare}")
+        step(f"経年比較: {opts.compare}")
         changes, kpi = compare_waves(opts, baseline, this_wave(opts, analysis), policy, progress=progress)
         if policy is not None and kpi is not None:
             labels = (f"{changes.baseline_wave}（基準値）", f"{changes.wave}（今回）")
             policy = replace(policy, kpi=kpi, kpi_labels=labels)
 
-    step = 5 if opts.compare else 4
-    progress(f"[{step}/{steps}] 表: {opts.tables}")
+    step(f"表: {opts.tables}")
     written = write_tables(staged, loaded, analysis, policy, changes, note)
     internal = write_internal(staged, loaded)
     sheets = report_sheets(analysis, report, synthetic=opts.synthetic, source_note=note)
@@ -190,7 +189,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     written.append(write_workbook(staged.tables / book, sheets, banner="架空データ" if opts.synthetic else ""))
     progress(f"        {book}（{len(sheets)}シート）")
 
-    progress(f"[{step + 1}/{steps}] 図: {opts.figures}")
+    step(f"図: {opts.figures}")
     if policy is not None:
         from ppp_survey.outputs.matrix_page import write_matrix_html
 
@@ -226,7 +225,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         written += freeze(opts, this_wave(opts, analysis), progress=progress)
 
     ledger.record(publication)
-    progress(f"[{steps}/{steps}] マニフェスト")
+    step("マニフェスト")
     roots = (staged.out, opts.out)
     manifest = write_manifest(
         opts,
@@ -310,6 +309,17 @@ def this_publication(opts: ReportOptions, ledger: Ledger, analysis, responses) -
         min_group=opts.min_group,
         where=where,
     )
+
+
+class Steps:
+    """The run's numbered progress lines, [k/n], counted as they are printed."""
+
+    def __init__(self, total: int, progress: Callable[[str], None]):
+        self.total, self.done, self.progress = total, 0, progress
+
+    def __call__(self, what: str) -> None:
+        self.done += 1
+        self.progress(f"[{self.done}/{self.total}] {what}")
 
 
 def load_export(opts: ReportOptions, codebook, progress: Callable[[str], None], *, ledger: Ledger | None = None):
@@ -437,58 +447,6 @@ def freeze(opts: ReportOptions, wave, *, progress: Callable[[str], None]) -> lis
     manifest = freeze_baseline(wave, folder)
     progress(f"        基準値を凍結: {folder}（manifest SHA-256 {sha256_file(manifest)[:12]}…）")
     return sorted(p for p in folder.iterdir() if p.is_file())
-
-
-def figure_name(item, suffix: str = "") -> str:
-    """File name of a question's chart, numbered as the document numbers it: 2-(5) → '2-05_…png'."""
-    match = re.fullmatch(r"(\d+)-\((\d+)\)", item.number.strip())
-    number = f"{match.group(1)}-{int(match.group(2)):02d}" if match else item.id
-    title = re.sub(r"（複数選択可）|\(複数選択可\)", "", item.label)
-    title = re.sub(r'[\\/:*?"<>|\s]', "", title)
-    return f"{number}_{title}{suffix}.png"
-
-
-def figure_plan(analysis, *, weighted: bool, note: str, plain_note: str | None = None) -> list[tuple[str, Callable]]:
-    """(file name, draw function) for every chart: response rates, one chart per question of the
-    document (by 職域 for single-answer questions), and a heatmap per question by 職域 (with a
-    全体 column). Each is saved as PNG and SVG (:func:`~ppp_survey.outputs.figure_files.save_figures`)."""
-    from ppp_survey.outputs import plots
-
-    cb = analysis.codebook
-    stratum = cb.stratum
-    plan: list[tuple[str, Callable]] = [
-        ("2-00_職域別回答率.png", lambda: plots.plot_response_rates(analysis.rates, note=plain_note or note)),
-    ]
-    for q in analysis.questions:
-        if q.is_multi:
-            plan.append(
-                (figure_name(q), lambda q=q: plots.plot_multi(analysis.tally(q.id), q, weighted=weighted, note=note))
-            )
-        else:
-            plan.append(
-                (
-                    figure_name(q),
-                    lambda q=q: plots.plot_stacked(
-                        analysis.tally(q.id, by=stratum.id), q, weighted=weighted, note=note
-                    ),
-                )
-            )
-    for q in analysis.questions:
-        ct = analysis.crosstabs[(q.id, stratum.id)]
-        plan.append(
-            (
-                figure_name(q, f"_{stratum.label}別"),
-                lambda q=q, ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note, overall=analysis.tally(q.id)),
-            )
-        )
-    if analysis.association is not None:  # issue 19: the forest plot of the willingness model
-        plan += association_figure_plan(
-            analysis.association,
-            names=analysis.term_labels(),
-            title="意欲あり（2-(2) 肯定的回答）と関連する要因：オッズ比（95%信頼区間）",
-            note=note,
-        )
-    return plan
 
 
 def _coverage(analysis, progress: Callable[[str], None]) -> dict:
