@@ -59,15 +59,15 @@ def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None
     path
         A matrix YAML file; ``None`` loads the packaged ``policy_matrix_r7.yaml``.
     codebook
-        When given, every indicator, option link and finding is checked against its question ids
-        and choice codes (:func:`check_codebook`).
+        When given, the matrix is bound to it (:func:`check_codebook`): question ids checked, the
+        choices it names by label resolved to the codebook's codes; without, the labels as written.
 
     Raises
     ------
     MatrixError
-        When the file is missing, is not YAML, breaks the schema, or (with ``codebook``) names a
-        question or code the codebook lacks; the message names the place, e.g.
-        ``initiatives[3].goals[1]: 具体像 'g11' does not exist``.
+        When the file is missing, is not YAML, breaks the schema (a choice named by number), or
+        (with ``codebook``) names a question or label the codebook lacks; the message names the
+        place, e.g. ``initiatives[3].goals[1]: 具体像「g11」はこのファイルにない``.
 
     Examples
     --------
