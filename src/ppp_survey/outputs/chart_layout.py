@@ -43,17 +43,17 @@ def contrast_ratio(a, b) -> float:
     return (lb + 0.05) / (la + 0.05)
 
 
+#: The one luminance at which a cell's text turns from white to black: where both contrast equally,
+#: (L + 0.05)^2 = 1.05 x 0.05, so either colour gives at least 4.58:1 on any background.
+LUMINANCE_THRESHOLD = (1.05 * 0.05) ** 0.5 - 0.05
+ON_LIGHT = "#000000"  # the text on a light background (the only dark that reaches 4.5:1 at the threshold)
+
+
 def text_color_on(background) -> str:
-    """White or dark grey, whichever contrasts more with ``background``; black where neither
-    reaches :data:`MIN_CONTRAST` (mid-tones: white or black always gives at least 4.58:1)."""
-
-    def ratio(color: str) -> float:
-        return contrast_ratio(color, background)
-
-    best = max((LIGHT_TEXT, DARK_TEXT), key=ratio)
-    if ratio(best) >= MIN_CONTRAST:
-        return best
-    return max((LIGHT_TEXT, "#000000"), key=ratio)
+    """White on a background darker than :data:`LUMINANCE_THRESHOLD`, black on a lighter one: one
+    threshold, so cells of nearly the same colour take the same text colour, and at least 4.58:1
+    contrast everywhere (WCAG 2 AA: 4.5:1)."""
+    return LIGHT_TEXT if relative_luminance(background) < LUMINANCE_THRESHOLD else ON_LIGHT
 
 
 # ------------------------------------------------------------------ what the numbers are (item 7)
@@ -87,7 +87,7 @@ def add_footer(fig, *, base: str, note: str, fontsize: float = SMALL_PT):
     each line wrapped at phrase boundaries to the figure's width; returns the Text."""
     usable = fig.get_size_inches()[0] * 72 - 2 * 72 * MARGIN_IN
     width = max(20, int(usable / fontsize) - 1)  # characters per line (a full-width character is 1 em)
-    lines = [wrap_ja(line, width) for line in f"{base}\n{note}".split("\n") if line]
+    lines = [wrap_items(line, width) for line in f"{base}\n{note}".split("\n") if line]
     return fig.text(
         MARGIN_IN,
         MARGIN_IN,
@@ -101,6 +101,21 @@ def add_footer(fig, *, base: str, note: str, fontsize: float = SMALL_PT):
     )
 
 
+def wrap_items(line: str, width: int) -> str:
+    """A footer line of items separated by a full-width space (「▲▼：…　※基数30未満は参考値」) in
+    lines of at most ``width`` characters, broken between items, so that no item is cut in two
+    (「※基数30未満は／参考値」); an item longer than a line is broken between its phrases."""
+    out: list[str] = []
+    for item in line.split("\u3000"):
+        if not item:
+            continue
+        if out and len(out[-1]) + 1 + len(item) <= width:
+            out[-1] += "\u3000" + item
+        else:
+            out += wrap_ja(item, width).split("\n")
+    return "\n".join(out)
+
+
 def fit_left_margin(ax, *, pad: float = 0.015) -> None:
     """Move the plot area's left edge so the longest y tick label fits (labels are Japanese text
     of very different lengths, so a fixed margin either clips them or wastes space)."""
@@ -109,17 +124,6 @@ def fit_left_margin(ax, *, pad: float = 0.015) -> None:
     widths = [t.get_window_extent(renderer).width for t in ax.get_yticklabels()] or [0.0]
     left = max(widths) / fig.bbox.width + pad + 0.01
     fig.subplots_adjust(left=min(0.6, left))
-
-
-_VERTICAL = str.maketrans(
-    {"（": "︵", "）": "︶", "(": "︵", ")": "︶", "「": "﹁", "」": "﹂", "ー": "丨", "、": "︑"}
-)
-
-
-def tategaki(text: str) -> str:
-    """Text set vertically (縦書き), one character a line, brackets in their vertical forms: a
-    column header of a narrow table column."""
-    return "\n".join(str(text).translate(_VERTICAL))
 
 
 def title_text(ax):
@@ -157,11 +161,12 @@ def footer_top(fig, renderer) -> float:
     return max(tops, default=0.0) / fig.dpi
 
 
-def fit_height(ax, *, axes_height: float, gap: float = 0.1) -> None:
+def fit_height(ax, *, axes_height: float, gap: float = 0.1, total: float | None = None) -> None:
     """Give ``ax`` a plot area ``axes_height`` inches tall and size the figure's height to what is
     around it: above the area its title, legend and headers, below it the tick labels, the axis
     label, ``gap`` inches and the footer (drawn by :func:`.plots.add_footer` at the bottom edge).
-    The figure keeps its width and the area its horizontal place."""
+    The figure keeps its width and the area its horizontal place. ``total``: the figure's height
+    instead (a page's free area, :mod:`.committee_page`), the plot area taking what is left."""
     fig = ax.figure
     place_title(ax)
     renderer = fig.canvas.get_renderer()
@@ -171,6 +176,8 @@ def fit_height(ax, *, axes_height: float, gap: float = 0.1) -> None:
     above = max(0.0, (tight.y1 - box.y1) / dpi)
     below = max(0.0, (box.y0 - tight.y0) / dpi)
     bottom = footer_top(fig, renderer) + gap + below
+    if total is not None:
+        axes_height = max(0.5 * axes_height, total - MARGIN_IN - above - bottom)
     height = MARGIN_IN + above + axes_height + bottom
     width = fig.get_size_inches()[0]
     fig.set_size_inches(width, height)
@@ -189,6 +196,9 @@ class Segment:
     height: float
     text: str
     color: str
+
+
+LABEL_GAP_PT = 9.0  # the least space between two value labels set above a bar (more than an em)
 
 
 def label_segments(ax, segments: Sequence[Segment], *, fontsize: float = SMALL_PT, pad_pt: float = 2.0) -> None:
@@ -212,7 +222,8 @@ def label_segments(ax, segments: Sequence[Segment], *, fontsize: float = SMALL_P
         text.remove()
         outside.setdefault(s.y, []).append((s, width))
     x0, x1 = ax.get_window_extent(renderer).intervalx
-    gap = 3 * px_per_pt
+    gap = LABEL_GAP_PT * px_per_pt  # between two labels, and between a label and the axes' edge
+    x0, x1 = x0 + gap, x1 - gap
     for row in outside.values():
         row.sort(key=lambda sw: sw[0].left)
         want = np.array([to_px((s.left + s.width / 2, s.y))[0] for s, _ in row])

@@ -223,7 +223,15 @@ def _likert_limits(lefts: list[float], rights: list[float]) -> tuple[float, floa
 
 
 def plot_stacked(  # noqa: C901 (draws one chart; branches are the two kinds of scale)
-    table: pd.DataFrame, item, *, weighted: bool = False, ax=None, title: str | None = None, note: str = ""
+    table: pd.DataFrame,
+    item,
+    *,
+    weighted: bool = False,
+    ax=None,
+    title: str | None = None,
+    note: str = "",
+    bare: bool = False,
+    height: float | None = None,
 ):
     """100% stacked horizontal bars of a single-answer question, one bar per group.
 
@@ -232,7 +240,8 @@ def plot_stacked(  # noqa: C901 (draws one chart; branches are the two kinds of 
     in a column at the right. Other single-answer items stack from zero. ``table`` is a
     :func:`ppp_survey.survey.tables.tally` result with the groups to show (全体 first). Every
     segment carries its value: inside where it fits, else just above the bar
-    (:func:`.chart_layout.label_segments`).
+    (:func:`.chart_layout.label_segments`). ``bare``: no title and no footer (the committee page
+    prints them); ``height``: the figure's height in inches (a page's free area).
     """
     groups = list(dict.fromkeys(table["group"]))
     own = ax is None
@@ -320,8 +329,9 @@ def plot_stacked(  # noqa: C901 (draws one chart; branches are the two kinds of 
     ax.set_yticks(y, [_row_label(g, int(bases[g])) for g in groups])
     top = len(groups) - 1 + STACK_HEIGHT / 2 + (1 - STACK_HEIGHT)  # a row's room above the first bar
     ax.set_ylim(-0.5, top)
-    if likert:
-        ax.axvline(0, color="#333333", lw=0.8, zorder=0.5)
+    if likert:  # the zero line through each bar only: a label set above a bar never sits on it
+        ys = np.array([yi for yi, _ in shown], dtype=float)
+        ax.vlines(np.zeros(len(ys)), ys - STACK_HEIGHT / 2, ys + STACK_HEIGHT / 2, color="#333333", lw=0.8, zorder=3)
         lo, hi = _likert_limits(lefts, rights)
         ax.set_xlim(lo, hi)
         ax.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(20 if hi - lo > 100 else 10))
@@ -340,11 +350,12 @@ def plot_stacked(  # noqa: C901 (draws one chart; branches are the two kinds of 
     else:
         ax.set_xlim(0, 100)
     ax.set_xlabel("%（左: 否定的／右: 肯定的）" if likert else "%")
-    _legend_and_title(ax, handles, title or f"{item.number} {item.label}")
-    add_footer(fig, base=f"{_base_text(table)}\n{method_text(weighted)}", note=note)
+    _legend_and_title(ax, handles, "" if bare else title or f"{item.number} {item.label}")
+    if not bare:
+        add_footer(fig, base=f"{_base_text(table)}\n{method_text(weighted)}", note=note)
     fit_left_margin(ax)
     if own:
-        fit_height(ax, axes_height=ROW_PITCH * (top + 0.5))
+        fit_height(ax, axes_height=ROW_PITCH * (top + 0.5), total=height)
     label_segments(
         ax,
         [
@@ -382,14 +393,26 @@ def _legend_and_title(ax, handles, title: str) -> None:
         if legend.get_window_extent(renderer).width <= room * 0.98:
             break
     height = legend.get_window_extent(renderer).height * 72 / fig.dpi if legend is not None else 0.0
-    ax.set_title(title, pad=height + 4)
+    if title:
+        ax.set_title(title, pad=height + 4)
 
 
-def plot_multi(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, title: str | None = None, note: str = ""):
+def plot_multi(
+    table: pd.DataFrame,
+    item,
+    *,
+    weighted: bool = False,
+    ax=None,
+    title: str | None = None,
+    note: str = "",
+    bare: bool = False,
+    height: float | None = None,
+):
     """Horizontal bars of a multi-select question, ranked by % of respondents (その他/特にない last).
 
     ``table`` is a :func:`ppp_survey.survey.tables.tally` result for one group. With ``weighted=True`` the
-    bars are the design-based estimates with 95% CI whiskers.
+    bars are the design-based estimates with 95% CI whiskers. ``bare`` and ``height`` as in
+    :func:`plot_stacked`.
     """
     t = table.reset_index(drop=True)
     special = {c.code for c in item.choices if c.other or c.exclusive}
@@ -421,11 +444,12 @@ def plot_multi(table: pd.DataFrame, item, *, weighted: bool = False, ax=None, ti
         )
     ax.set_xlim(0, max(10.0, top * 1.18))
     ax.set_xlabel("回答者に占める割合（%）" if not weighted else "職員全体の推定値（%）")
-    ax.set_title(title or f"{item.number} {item.label}")
-    add_footer(fig, base=f"{_base_text(t)}　複数回答\n{method_text(weighted, whiskers=True)}", note=note)
+    if not bare:
+        ax.set_title(title or f"{item.number} {item.label}")
+        add_footer(fig, base=f"{_base_text(t)}　複数回答\n{method_text(weighted, whiskers=True)}", note=note)
     fit_left_margin(ax)
     if own:
-        fit_height(ax, axes_height=MULTI_PITCH * len(order))
+        fit_height(ax, axes_height=MULTI_PITCH * len(order), total=height)
     return ax
 
 
