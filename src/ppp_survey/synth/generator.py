@@ -9,6 +9,7 @@ Regenerate the bundled files (a developer's task; the report never writes to ``d
 
     python -m ppp_survey.synth --out data/raw              # R7 baseline (synthetic_r7.yaml)
     python -m ppp_survey.synth --out data/raw --wave r8    # hypothetical second wave (synthetic_r8.yaml)
+    python -m ppp_survey.synth --out data/raw --wave r9    # hypothetical third wave (synthetic_r9.yaml)
 """
 
 from __future__ import annotations
@@ -351,8 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wave",
         default="r7",
-        choices=("r7", "r8"),
-        help="r7: 基準となる初回調査（synthetic_r7.yaml、既定）、r8: 仮想の2回目の調査",
+        choices=("r7", "r8", "r9"),
+        help="r7: 基準となる初回調査（synthetic_r7.yaml、既定）、r8: 仮想の2回目の調査、r9: 仮想の3回目の調査",
     )
     args = parser.parse_args(argv)
     for path in write_baseline(args.out, spec=load_spec(f"synthetic_{args.wave}.yaml")):
