@@ -268,7 +268,7 @@ def headline(table: TrendTable, codebook: Codebook) -> dict[str, str]:
             out[q] = f"{q}:top2"
             continue
         scored = [c for c in item.choices if c.score is not None]
-        choice = max(scored, key=lambda c: c.score) if scored else item.choices[0]
+        choice = max(scored, key=lambda c: float(c.score or 0)) if scored else item.choices[0]
         if f"{q}:choice:{choice.code}" in keys:
             out[q] = f"{q}:choice:{choice.code}"
     return out
