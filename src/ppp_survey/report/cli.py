@@ -66,6 +66,7 @@ from ppp_survey.report.options import (
     owned_outputs,
 )
 from ppp_survey.report.tables import FREE_TEXT, write_internal, write_tables
+from ppp_survey.report.trends import trend_step
 from ppp_survey.spec.frame import load_frame
 from ppp_survey.spec.margins import load_margins
 
@@ -156,9 +157,10 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         if policy is not None and kpi is not None:
             labels = (f"{changes.baseline_wave}（基準値）", f"{changes.wave}（今回）")
             policy = replace(policy, kpi=kpi, kpi_labels=labels)
+    trends = trend_step(opts, this_wave(opts, analysis), policy, progress=progress)  # --history (issue 29)
 
     step(f"表: {opts.tables}")
-    written = write_tables(staged, loaded, analysis, policy, changes, note)
+    written = write_tables(staged, loaded, analysis, policy, changes, note) + trends.tables(staged)
     internal = write_internal(staged, loaded)
     sheets = report_sheets(analysis, report, synthetic=opts.synthetic, source_note=note)
     if policy is not None:
@@ -177,6 +179,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         from ppp_survey.outputs.change_sheets import change_sheets
 
         sheets += change_sheets(changes, source_note=note)
+    sheets += trends.sheets(note)
     sheets += calibration_sheets(
         source_note=note,
         cal=analysis.calibration,
@@ -211,6 +214,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         from ppp_survey.outputs.change_sheets import change_figure_plan
 
         plan += change_figure_plan(changes, codebook, figure_name, note=changes.note)
+    plan += trends.figures(codebook, figure_name)
     # charts in forked worker processes where the platform allows (each chart whole in one process:
     # the same bytes as a one-process run; PPP_SURVEY_JOBS=1 forces one process), the committee paper
     # meanwhile; Ctrl-C ends the run after them: forked workers never print tracebacks

@@ -97,6 +97,8 @@ class ReportOptions:
     rake_bounds: tuple[float, float] | None = None  # --rake-bounds L,U: each raked weight within L–U × its 職域 weight
     illustrative_frame: bool = False  # the frame says it is illustrative: outputs labelled 架空データ
     illustrative_margins: bool = False  # so does the margins file (--margins)
+    history: tuple[Path, ...] = ()  # --history: frozen baselines of earlier waves, oldest first (issue 29)
+    history_mappings: tuple[Path, ...] = ()  # --history-mapping: mappings between consecutive waves' codebooks
     ledger: Path | None = None  # --ledger: the publication record (default: in the output folder)
     hold_new_respondents: bool = False  # --hold-new-respondents: publish the earlier respondent set again
     publish_anyway: bool = False  # --publish-anyway: publish a set close to an earlier one, earlier pooling kept
@@ -206,6 +208,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--mapping",
         type=Path,
         help="経年比較: 設問・選択肢・職域の対応ファイル（例 mapping_r7_r8.yaml）。設問が同一なら不要",
+    )
+    p.add_argument(
+        "--history",
+        type=Path,
+        action="append",
+        metavar="FOLDER",
+        help="経年変化（3回以上）: 以前の回の凍結した基準値のフォルダを古い順に1回ずつ指定する"
+        "（例 --history data/processed/baseline_r7 --history data/processed/baseline_r8）。"
+        "基準値のフォルダを並べたフォルダを1つ指定してもよい（実施日の順に並べる）",
+    )
+    p.add_argument(
+        "--history-mapping",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="経年変化: 隣り合う回のコードブックの対応ファイル（必要なだけ繰り返す。from/to で回を判定）。"
+        "ない組は同梱の mapping_<from>_<to>.yaml、それもなければ設問が同一であること",
     )
     p.add_argument(
         "--marks",
