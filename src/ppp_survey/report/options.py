@@ -325,6 +325,8 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         ledger=getattr(args, "ledger", None),
         hold_new_respondents=getattr(args, "hold_new_respondents", False),
         publish_anyway=getattr(args, "publish_anyway", False),
+        history=tuple(getattr(args, "history", None) or ()),
+        history_mappings=tuple(getattr(args, "history_mapping", None) or ()),
     )
 
 
