@@ -222,3 +222,19 @@ def test_check_prints_a_long_cell_cut_with_its_place(forms, codebook, tmp_path, 
     assert f"「{'長' * 40}…（全100,001文字、6行目J列）」 1件（選択肢にない値）" in out
     assert f"「意欲が{'とても' * 30}ある」 1件（選択肢にない値）" in out
     assert max(len(line) for line in out.splitlines()) < 200
+
+
+def test_check_also_checks_a_matrix_reference_by_reference(tmp_path, capsys):
+    """check --matrix: every answer the matrix names by a label the codebook lacks is listed, and the
+    check fails (exit 1); the packaged matrix fits the packaged codebook (exit 0)."""
+    packaged = REPO / "src" / "ppp_survey" / "data" / "policy_matrix_r7.yaml"
+    text = packaged.read_text(encoding="utf-8")
+    wrong = "choices: [基本的なルールが体系化されていない]"  # a wording the codebook does not have
+    bad = tmp_path / "matrix.yaml"
+    bad.write_text(text.replace("choices: [基本的なルールやプロセスが体系化されていない]", wrong), encoding="utf-8")
+    assert wrong in bad.read_text(encoding="utf-8")
+    assert main(["check", "--data", str(BASELINE), "--matrix", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "合わない参照1件" in out and "基本的なルールが体系化されていない" in out
+    assert main(["check", "--data", str(BASELINE), "--matrix", str(packaged)]) == 0
+    assert "すべての参照がコードブックに一致" in capsys.readouterr().out

@@ -16,12 +16,19 @@ from conftest import BASELINE, FRAME, REPO
 from ppp_survey.files import sha256_file
 from ppp_survey.outputs.committee_pdf import find_browser
 from ppp_survey.report.cli import main
+from ppp_survey.report.ledger import LEDGER_NAME
 
 # the committee paper: 報告書.html and 報告書.pptx, and 報告書.pdf where a browser prints it
 PAPER = 3 if find_browser() else 2
 # issue 19: what goes with willingness — association_coefficients.csv, association_tests.csv and the
 # forest plot 2-09 (PNG and SVG)
 ASSOCIATION = 4
+
+
+def output_files(folder):
+    """Every file a run leaves in its output folder but the internal publication record (its salt is
+    random: two records of the same publication differ by design)."""
+    return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file() and p.name != LEDGER_NAME)
 
 
 def run_report(tmp_path, *extra):
@@ -41,12 +48,13 @@ def two_runs(tmp_path_factory):
 
 def test_report_is_byte_for_byte_reproducible(two_runs):
     first, second, _ = two_runs
-    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    files = output_files(first)
+    assert (first / LEDGER_NAME).is_file() and (second / LEDGER_NAME).is_file()
     # published: 10 CSV tables + workbook + matrix page + 15 charts (PNG and SVG each) + committee paper
     # + manifest; internal (公開禁止): the rejected rows, their manifest and the folder's .gitignore
     assert len(files) == 28 + 15 + ASSOCIATION + PAPER + 3
     assert sum(p.parts[0] == "内部用_公開禁止" for p in files) == 3
-    assert sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file()) == files
+    assert output_files(second) == files
     for rel in files:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
 
@@ -74,7 +82,8 @@ def test_report_writes_tables_chart_and_manifest(two_runs, tmp_path, capsys):
     assert (tmp_path / "figures" / "2-00_職域別回答率.png").stat().st_size > 10_000
     manifest = json.loads((tmp_path / "data" / "processed" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["synthetic"] is True
-    assert len(manifest["inputs"]["data"]["sha256"]) == 64
+    assert len(manifest["inputs"]["frame"]["sha256"]) == 64 and len(manifest["inputs"]["codebook"]["sha256"]) == 64
+    assert "data" not in manifest["inputs"] and "data" not in manifest["options"]  # the export: internal only
     assert any(o["path"].endswith("2-00_職域別回答率.png") for o in manifest["outputs"])
     assert len(manifest["outputs"]) == 27 + 15 + ASSOCIATION + PAPER  # 15 charts as PNG and SVG
     assert manifest["disclosure_audit"]["passed"] is True
@@ -158,8 +167,8 @@ def test_compare_report_outputs(compared):
     """--compare writes the change tables, a dumbbell and a heatmap per question, the change sheets,
     and fills the KPI table's next-year column from the new wave; byte for byte reproducible."""
     first, second, err = compared
-    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
-    assert sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file()) == files
+    files = output_files(first)
+    assert output_files(second) == files
     for rel in files:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
     names = {p.name for p in files}
@@ -295,7 +304,7 @@ def test_manifest_carries_no_folder_of_this_machine(tmp_path):
         for folder in (str(tmp_path), str(REPO), str(inputs.name), "/tmp/", "/work/", "C:\\", "\\Users\\"):
             assert folder not in text, (name, folder)
     manifest = json.loads(texts["manifest.json"])
-    assert manifest["inputs"]["data"]["file"] == data.name
+    assert "data" not in manifest["inputs"] and data.name not in texts["manifest.json"]  # named internally only
     assert manifest["options"]["compare"] == BASELINE_R7.name
     # the internal files exist, in their own folder, and are not published
     internal = out / "内部用_公開禁止"
@@ -310,11 +319,11 @@ def test_the_matrix_file_names_the_association_model(tmp_path):
     """Issue 19: the policy matrix file's ``associations`` (response and terms) is the model the report
     fits, draws and judges; here without 職位 and 年代."""
     source = (REPO / "src" / "ppp_survey" / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8")
-    old = 'terms: [domain, position, age, "q3:choice:1", "q6:top2"]'
+    old = 'terms: [domain, position, age, "q3:choice:ある", "q6:top2"]'
     assert source.count(old) == 2  # the comment's example and the entry
     head, entry = source.rsplit(old, 1)
     matrix = tmp_path / "matrix.yaml"
-    matrix.write_text(head + 'terms: [domain, "q3:choice:1", "q6:top2"]' + entry, encoding="utf-8")
+    matrix.write_text(head + 'terms: [domain, "q3:choice:ある", "q6:top2"]' + entry, encoding="utf-8")
     out = tmp_path / "out"
     assert main(["--matrix", str(matrix), "--out", str(out), "--no-paper"]) == 0
     table = pd.read_csv(out / "data" / "processed" / "association_coefficients.csv")

@@ -48,8 +48,9 @@ def main(argv: list[str]) -> int:
         if args.command == "check":
             codebook = resolve_codebook(args.codebook)
             result = check_export(args.data, codebook, top=args.top)
-            _print("\n".join(check_lines(result)))
-            return 0 if result.ok else 1
+            fits, lines = matrix_check(args.matrix, codebook)
+            _print("\n".join([*check_lines(result), *lines]))
+            return 0 if result.ok and fits else 1
         return init_codebook(args.data, args.out, frame=args.frame, force=args.force)
     except PppSurveyError as exc:
         print(f"エラー: {exc}".replace("\n", " "), file=sys.stderr)
@@ -57,6 +58,19 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("中断しました（Ctrl+C）", file=sys.stderr)
         return 130
+
+
+def matrix_check(matrix: Path | None, codebook) -> tuple[bool, list[str]]:
+    """``check --matrix``: whether the matrix file fits the codebook, and the lines to print (one per
+    reference the codebook does not resolve, or its first other problem); (True, []) without it."""
+    if matrix is None:
+        return True, []
+    from ppp_survey.spec.matrix_file import check_matrix_references
+
+    problems = check_matrix_references(matrix, codebook)
+    if not problems:
+        return True, [f"政策マトリクス {matrix.name}: すべての参照がコードブックに一致"]
+    return False, [f"政策マトリクス {matrix.name}: 合わない参照{len(problems)}件", *(f"  {p}" for p in problems)]
 
 
 def _print(text: str) -> None:
@@ -78,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--data", type=Path, required=True, help="回答データ (.xlsx / .csv / .tsv / .txt / .sav)")
     check.add_argument("--codebook", help="コードブック (.yaml)。既定: 同梱の令和7年度版（再構成）")
+    check.add_argument(
+        "--matrix",
+        type=Path,
+        help="政策マトリクス (.yaml) も、選択肢の参照1つずつをコードブックと照合する（既定: 照合しない）",
+    )
     check.add_argument(
         "--top", type=int, default=10, help="設問ごとに表示するコードブックにない値の数（多い順、既定10）"
     )

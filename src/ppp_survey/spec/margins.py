@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ppp_survey.constants import NO_ANSWER
 from ppp_survey.errors import FrameError
 from ppp_survey.files import decode_text
 from ppp_survey.spec.codebook import Codebook, Item
@@ -219,9 +220,10 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
         if item.id not in found:
             continue
         rows = found[item.id]
+        stated = [lab for lab in item.labels if lab != NO_ANSWER]  # a blank has no staff count of its own
         check_staff_totals(
             rows,
-            item.labels,
+            stated,
             codebook.survey.population,
             where=f"{_WHAT} {p.name}",
             absent_of=item.label,
@@ -233,8 +235,8 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
             Margin(
                 attribute=item.id,
                 label=item.label,
-                categories=tuple(item.labels),
-                counts=tuple(rows[lab] for lab in item.labels),
+                categories=tuple(stated),
+                counts=tuple(rows[lab] for lab in stated),
             )
         )
     return Margins(margins=tuple(margins), source=p.name)
