@@ -289,6 +289,12 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
             "--calibrate には --margins（職位別・年代別の職員数のCSV: 列「属性,区分,職員数」）が必要。両方を指定する"
         )
     bounds = rake_bounds(args.rake_bounds, margins=args.margins)
+    for folder in getattr(args, "history", None) or ():  # before any work: a wrong folder is one line
+        if not Path(folder).exists():
+            raise OptionError(
+                f"--history {Path(folder).name}: フォルダが見つからない（場所: {folder}）。"
+                "以前の回で --freeze-baseline が書いた基準値のフォルダを古い順に指定する"
+            )
     root = default_root()
     if args.data is not None and args.frame is None:
         raise OptionError(NO_FRAME.format(frame=DEFAULT_FRAME.as_posix()))
