@@ -32,7 +32,7 @@ def test_indicator_columns(baseline, codebook, design):
     assert top.sum() == r["q6"].isin(["感じる", "どちらかといえば感じる"]).sum()  # わからない counts as 0
     # the same share as the tables' 肯定的回答
     summary = likert_summary(r, design, codebook.item("q6"))
-    row = summary[summary["measure"] == "肯定的回答"].iloc[0]
+    row = summary[summary["measure"] == "top2"].iloc[0]  # Measure.TOP2
     assert top.mean() == pytest.approx(row["unweighted"], rel=1e-12)
     assert indicator(r, codebook, "q3:choice:1").sum() == (r["q3"] == "ある").sum()
     np.testing.assert_array_equal(indicator(r, codebook, "q5:opt:3"), r["q5_3"].to_numpy(dtype=float, na_value=np.nan))

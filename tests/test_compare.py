@@ -373,8 +373,7 @@ def test_indicators_are_the_published_estimates(r7):
         np.testing.assert_allclose(mine["se"], t["se"], rtol=1e-12)
         np.testing.assert_array_equal(mine["base_n"], t["base_n"])
         np.testing.assert_array_equal(mine["n"], t["n"])
-    likert = analysis.likert
-    top = likert[(likert["question"] == "q6") & (likert["measure"] == "肯定的回答") & (likert["by"] == "")].iloc[0]
+    top = analysis.likert_for("q6", "top2").iloc[0]
     mine = ind.set_index(["indicator", "group"]).loc[("q6:top2", "全体")]
     assert mine["estimate"] == pytest.approx(top["estimate"], rel=1e-12) and mine["se"] == pytest.approx(
         top["se"], rel=1e-12

@@ -318,7 +318,7 @@ def test_values_are_the_tables(evidence, survey, codebook):
     responses, design = survey
     row = evidence.set_index("indicator_id")
     # q6 top-2 box: likert_summary's 肯定的回答 (the document's 2-(6) chart).
-    q6 = likert_summary(responses, design, codebook.item("q6")).set_index("measure").loc["肯定的回答"]
+    q6 = likert_summary(responses, design, codebook.item("q6")).set_index("measure").loc["top2"]
     assert row.loc["s8.1", ["value", "ci_low", "ci_high", "n"]].tolist() == pytest.approx(
         [q6["estimate"], q6["ci_low"], q6["ci_high"], q6["base_n"]]
     )

@@ -202,11 +202,11 @@ def test_likert_summary_boxes(baseline, design, codebook):
     item = codebook.item("q6")
     s = likert_summary(baseline.responses, design, item).set_index("measure")
     answered = baseline.responses["q6"].dropna()
-    assert s.loc["肯定的回答", "unweighted"] == pytest.approx(answered.isin(item.labels[:2]).mean())
-    assert s.loc["否定的回答", "unweighted"] == pytest.approx(answered.isin(item.labels[2:4]).mean())
+    assert s.loc["top2", "unweighted"] == pytest.approx(answered.isin(item.labels[:2]).mean())
+    assert s.loc["bottom2", "unweighted"] == pytest.approx(answered.isin(item.labels[2:4]).mean())
     scores = answered.astype(object).map({c.label: c.score for c in item.choices}).dropna()
-    assert s.loc["平均点", "unweighted"] == pytest.approx(scores.mean())
-    assert s.loc["肯定的回答", "estimate"] < 0.5  # 2-(8): 相談しやすい雰囲気がない
+    assert s.loc["mean", "unweighted"] == pytest.approx(scores.mean())
+    assert s.loc["top2", "estimate"] < 0.5  # 2-(8): 相談しやすい雰囲気がない
 
 
 def test_option_difference_counts_the_covariance(baseline, design, frame, codebook):

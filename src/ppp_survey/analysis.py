@@ -20,6 +20,7 @@ from ppp_survey.survey.associations import DEFAULT_RESPONSE, DEFAULT_TERMS, asso
 from ppp_survey.survey.audit import AuditResult, audit_publication
 from ppp_survey.survey.calibration import Calibration, rake
 from ppp_survey.survey.design import StratifiedDesign, Weighting
+from ppp_survey.survey.indicators import Measure
 from ppp_survey.survey.privacy import AUDIT_COLUMNS, Pools, check_min_group, protect, suppress_cells
 from ppp_survey.survey.rates import response_rates
 from ppp_survey.survey.regression import RegressionError, RegressionResult
@@ -172,6 +173,19 @@ class Analysis:
             return overall
         groups = self.crosstabs[(question, by)].cells[list(overall.columns)]
         return pd.concat([overall, groups], ignore_index=True)
+
+    def likert_for(self, question: str, measure: Measure | str, *, by: str | None = None) -> pd.DataFrame:
+        """One summary of a Likert question (:class:`~ppp_survey.survey.indicators.Measure`: top-2,
+        bottom-2 or the mean score) for 全体 (``by=None``, the one marker of all respondents) or one row
+        per published group of the attribute ``by``, already suppressed: the rows of :attr:`likert`
+        (``group, measure, base_n, unweighted, estimate, se, ci_low, ci_high, deff, suppressed, …``)."""
+        t = self.likert
+        if t.empty:
+            raise KeyError(f"{question} has no Likert summary (not a Likert question, or tables=False)")
+        rows = t[(t["question"] == question) & (t["by"] == (by or "")) & (t["measure"] == Measure(measure))]
+        if rows.empty:
+            raise KeyError(f"{question} has no Likert summary by {by!r}")
+        return rows.reset_index(drop=True)
 
     def share_of_any(self, question: str, codes: tuple[int, ...], *, by: str | None = None) -> pd.DataFrame:
         """The share choosing any of ``codes`` of one question, 全体 (``by=None``) or by group: the

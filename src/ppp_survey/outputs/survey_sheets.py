@@ -14,6 +14,7 @@ from ppp_survey.constants import ALL, NO_ANSWER
 from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.ingest.load import ValidationReport
 from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet, mark_format
+from ppp_survey.survey.indicators import MEASURE_LABEL, Measure
 from ppp_survey.survey.tables import design_note, mark_legend, table_notes
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
@@ -275,19 +276,21 @@ def _likert_block(analysis: Analysis) -> Block:
             "設問": lk["question"].map(lambda q: f"{cb.item(q).number} {cb.item(q).label}"),
             "属性": lk["by"].map(lambda b: attr_label.get(b, ALL)),
             "区分": lk["group"].astype(str),
-            "指標": lk["measure"],
+            "指標": lk["measure"].map(MEASURE_LABEL),
             "基数": lk["base_n"],
             "回答者の値": np.where(
-                lk["measure"] == "平均点", round_half_up(lk["unweighted"].to_numpy(float), 2), _pct(lk["unweighted"])
+                lk["measure"] == Measure.MEAN,
+                round_half_up(lk["unweighted"].to_numpy(float), 2),
+                _pct(lk["unweighted"]),
             ),
             "推定値": np.where(
-                lk["measure"] == "平均点", round_half_up(lk["estimate"].to_numpy(float), 2), _pct(lk["estimate"])
+                lk["measure"] == Measure.MEAN, round_half_up(lk["estimate"].to_numpy(float), 2), _pct(lk["estimate"])
             ),
             "95%信頼区間 下限": np.where(
-                lk["measure"] == "平均点", round_half_up(lk["ci_low"].to_numpy(float), 2), _pct(lk["ci_low"])
+                lk["measure"] == Measure.MEAN, round_half_up(lk["ci_low"].to_numpy(float), 2), _pct(lk["ci_low"])
             ),
             "95%信頼区間 上限": np.where(
-                lk["measure"] == "平均点", round_half_up(lk["ci_high"].to_numpy(float), 2), _pct(lk["ci_high"])
+                lk["measure"] == Measure.MEAN, round_half_up(lk["ci_high"].to_numpy(float), 2), _pct(lk["ci_high"])
             ),
         }
     )

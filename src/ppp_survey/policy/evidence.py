@@ -107,8 +107,7 @@ class _Measures:
         group of in_every)."""
         a, by = self.analysis, ind.in_every
         if ind.statistic in ("top2", "bottom2", "mean"):
-            t = a.likert[(a.likert["question"] == ind.question) & (a.likert["by"] == (by or ""))]
-            t = t[t["measure"] == MEASURE_LABEL[Measure(ind.statistic)]]
+            t = a.likert_for(ind.question, Measure(ind.statistic), by=by)
         elif len(ind.codes) == 1:
             t = a.tally(ind.question, by=by)
             t = t[t["code"] == ind.codes[0]]

@@ -131,10 +131,8 @@ def _spread(analysis: Analysis, item: Item, by: str, min_base: int) -> dict:
     """Highest − lowest share (肯定的回答 for likert, first choice otherwise) over the published
     groups with base ≥ min_base (suppressed groups never enter it)."""
     if item.type == "likert":
-        likert = analysis.likert
-        t = likert[(likert["question"] == item.id) & (likert["by"] == by)]
+        t = analysis.likert_for(item.id, Measure.TOP2, by=by).rename(columns={"base_n": "n"})
         what = MEASURE_LABEL[Measure.TOP2]
-        t = t[t["measure"] == what].rename(columns={"base_n": "n"})
     else:
         t = analysis.crosstabs[(item.id, by)].cells
         t = t[t["code"] == item.choices[0].code].rename(columns={"base_n": "n"})

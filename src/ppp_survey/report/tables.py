@@ -22,6 +22,7 @@ from ppp_survey.outputs.calibration_sheets import (
 )
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.report.options import ReportOptions
+from ppp_survey.survey.indicators import MEASURE_LABEL
 from ppp_survey.survey.privacy import publish
 from ppp_survey.text import round_half_up
 
@@ -45,7 +46,8 @@ def write_tables(
     written.append(write_csv(publish(analysis.gt), opts.tables / "gt.csv"))
     written.append(write_csv(publish(analysis.crosstab_cells()), opts.tables / "crosstab_cells.csv"))
     written.append(write_csv(analysis.tests(), opts.tables / "crosstab_tests.csv"))
-    written.append(write_csv(publish(analysis.likert), opts.tables / "likert_summary.csv"))
+    likert = analysis.likert.assign(measure=analysis.likert["measure"].map(MEASURE_LABEL))  # labels for readers
+    written.append(write_csv(publish(likert), opts.tables / "likert_summary.csv"))
     written.append(write_csv(analysis.audit, opts.tables / "suppression_audit.csv"))
     if analysis.calibration is not None:
         margins = margins_display(analysis.calibration, analysis.term_labels())

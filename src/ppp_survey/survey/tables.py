@@ -35,7 +35,7 @@ from ppp_survey.constants import ALL, MARK_RULE_TEXT, MIN_BASE, NO_ANSWER, MarkR
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.survey.design import StratifiedDesign, Weighting, stratified_design
 from ppp_survey.survey.estimate import survey_difference, survey_mean
-from ppp_survey.survey.indicators import bottom2, top2
+from ppp_survey.survey.indicators import Measure, bottom2, top2
 from ppp_survey.survey.item_sums import ItemSums, indicators, item_sums
 from ppp_survey.survey.kernels import (
     check_level,
@@ -323,7 +323,8 @@ def likert_summary(
     the base); the mean is over scored answers only. The polarity of the codebook decides which end
     is 肯定的: the higher scores for ``higher_is_better``.
 
-    Returns ``question, group, measure, base_n, unweighted, estimate, se, ci_low, ci_high, deff``.
+    Returns ``question, group, measure, base_n, unweighted, estimate, se, ci_low, ci_high, deff``;
+    ``measure`` is a :class:`~ppp_survey.survey.indicators.Measure` (its label: ``MEASURE_LABEL``).
     """
     values = responses[item.id]
     score_map = {c.label: c.score for c in item.choices_by_score()}
@@ -334,9 +335,11 @@ def likert_summary(
         codes = values.cat.codes.to_numpy()
         data = pd.DataFrame(
             {
-                "肯定的回答": np.array([*(c in top for c in categories), np.nan])[codes],
-                "否定的回答": np.array([*(c in bottom for c in categories), np.nan])[codes],
-                "平均点": np.array([*(score_map.get(c, np.nan) for c in categories), np.nan], dtype=float)[codes],
+                Measure.TOP2.value: np.array([*(c in top for c in categories), np.nan])[codes],
+                Measure.BOTTOM2.value: np.array([*(c in bottom for c in categories), np.nan])[codes],
+                Measure.MEAN.value: np.array([*(score_map.get(c, np.nan) for c in categories), np.nan], dtype=float)[
+                    codes
+                ],
             },
             index=responses.index,
         )
@@ -344,16 +347,17 @@ def likert_summary(
         answered = values.notna().to_numpy()
         data = pd.DataFrame(
             {
-                "肯定的回答": np.where(answered, values.isin(top).to_numpy(), np.nan),
-                "否定的回答": np.where(answered, values.isin(bottom).to_numpy(), np.nan),
-                "平均点": values.astype(object).map(score_map).astype(float).to_numpy(),
+                Measure.TOP2.value: np.where(answered, values.isin(top).to_numpy(), np.nan),
+                Measure.BOTTOM2.value: np.where(answered, values.isin(bottom).to_numpy(), np.nan),
+                Measure.MEAN.value: values.astype(object).map(score_map).astype(float).to_numpy(),
             },
             index=responses.index,
         )
     if by is not None:
         data[by] = responses[by]
-    est = survey_mean(data, design, ["肯定的回答", "否定的回答", "平均点"], by=by, level=level)
+    est = survey_mean(data, design, [str(m) for m in Measure], by=by, level=level)
     est = est.rename(columns={"variable": "measure", "n": "base_n"})
+    est["measure"] = est["measure"].map(Measure)  # members, never display labels (outputs/ name them)
     est.insert(0, "question", item.id)
     return est[["question", "group", "measure", "base_n", "unweighted", "estimate", "se", "ci_low", "ci_high", "deff"]]
 
