@@ -31,12 +31,15 @@ test: lint ## Lint, then the whole test suite (notebooks included), on both core
 bench: $(STAMP) ## Benchmark: estimates at n = 1,340 … 1,000,000 vs numpy floor and svy; report and import times
 	$(BIN)/python benchmarks/bench.py
 
-baseline: $(STAMP) ## Regenerate the synthetic (架空) R7 and R8 waves and the frozen R7 baseline (developers only)
+baseline: $(STAMP) ## Regenerate the synthetic (架空) R7, R8 and R9 waves and the frozen R7 and R8 baselines (developers only)
 	$(BIN)/python -m ppp_survey.synth --out data/raw
 	$(BIN)/python -m ppp_survey.synth --out data/raw --wave r8
-	rm -rf data/processed/baseline_r7
+	$(BIN)/python -m ppp_survey.synth --out data/raw --wave r9
+	rm -rf data/processed/baseline_r7 data/processed/baseline_r8
 	$(BIN)/python -m ppp_survey.report --freeze-baseline data/processed/baseline_r7
 	cp figures/2-0[0-7]_*.png docs/gallery/  # the charts of section 2 (2-09, the forest plot, is not in the gallery)
+	$(BIN)/python -m ppp_survey.report --data data/raw/synthetic_r8_responses.xlsx --frame data/raw/staff_frame_r8.csv \
+		--codebook src/ppp_survey/data/codebook_r8.yaml --freeze-baseline data/processed/baseline_r8 --out $$(mktemp -d) --no-paper
 
 lock: ## Refresh constraints.txt: the newest versions pyproject.toml allows, resolved in a throw-away venv (developers only)
 	rm -rf .venv-lock
