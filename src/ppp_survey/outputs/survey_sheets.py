@@ -30,11 +30,14 @@ def _pct(values) -> np.ndarray:
     return round_half_up(100 * np.asarray(values, dtype=float))
 
 
-def report_sheets(analysis: Analysis, report: ValidationReport, *, synthetic: bool, source_note: str) -> list[Sheet]:
-    """All sheets of the report workbook, in reading order."""
+def report_sheets(
+    analysis: Analysis, report: ValidationReport, *, synthetic: bool, source_note: str, matrix: bool = True
+) -> list[Sheet]:
+    """All sheets of the report workbook, in reading order (``matrix=False``: a run without the
+    policy matrix, ``--no-matrix``, whose 説明 sheet does not mention it)."""
     cb = analysis.codebook
     sheets = [
-        _explanation(analysis, synthetic=synthetic, source_note=source_note),
+        _explanation(analysis, synthetic=synthetic, source_note=source_note, matrix=matrix),
         Sheet("回答率", (_rates_block(analysis),)),
         Sheet("検証", _validation_blocks(report, analysis.source_codebook or cb)),
         Sheet("単純集計", tuple(_gt_block(analysis, q) for q in analysis.questions), widths={1: 48}),
@@ -73,12 +76,13 @@ def _audit_block(analysis: Analysis) -> Block:
     return Block("匿名性の確保（秘匿の記録）", table, notes=notes)
 
 
-def _weights_line(analysis: Analysis) -> str:
+def _weights_line(analysis: Analysis, *, matrix: bool = True) -> str:
     """Which weights the estimates use (the 説明 sheet): 職域 weights, or the raked ones (``--calibrate``)."""
     line = analysis.weights_label
     if analysis.calibrated:
+        evidence = "・政策マトリクスの根拠" if matrix else ""
         line += (
-            "。推定値・標準誤差・信頼区間・検定・有意差の記号・政策マトリクスの根拠のすべてをこのウェイトで計算した"
+            f"。推定値・標準誤差・信頼区間・検定・有意差の記号{evidence}のすべてをこのウェイトで計算した"
             "（標準誤差はレイキングの残差による線形化、Rのcalibrateと同じ）。職域別ウェイトとの比較は「レイキング」シート"
         )
     elif analysis.calibration is not None:
@@ -86,7 +90,7 @@ def _weights_line(analysis: Analysis) -> str:
     return line
 
 
-def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sheet:
+def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str, matrix: bool = True) -> Sheet:
     s = analysis.codebook.survey
     lines = [
         ("調査", s.title),
@@ -112,13 +116,14 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str) -> Sh
             design_note(analysis.weights)
             + "信頼区間はロジット変換（Rのsvyciprop既定）、0%・100%・基数30未満はKorn–Graubard法による。",
         ),
-        ("ウェイト", _weights_line(analysis)),
+        ("ウェイト", _weights_line(analysis, matrix=matrix)),
         ("有意差の記号", mark_legend(analysis.marks)),
         ("四捨五入", ROUNDING_NOTE),
         (
             "シート",
-            "回答率／検証／単純集計／クロス集計（属性別）／肯定的回答／検定／秘匿／政策マトリクス／具体像と取組／KPI／"
-            "所見から現状・取組へ（経年比較のときは 変化（全体）／変化（職域別）／比較対象外 も）",
+            "回答率／検証／単純集計／クロス集計（属性別）／肯定的回答／検定／秘匿"
+            + ("／政策マトリクス／具体像と取組／KPI／所見から現状・取組へ" if matrix else "")
+            + "（経年比較のときは 変化（全体）／変化（職域別）／比較対象外 も）",
         ),
     ]
     table = pd.DataFrame(lines, columns=["項目", "内容"])

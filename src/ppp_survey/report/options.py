@@ -102,6 +102,7 @@ class ReportOptions:
     ledger: Path | None = None  # --ledger: the publication record (default: in the output folder)
     hold_new_respondents: bool = False  # --hold-new-respondents: publish the earlier respondent set again
     publish_anyway: bool = False  # --publish-anyway: publish a set close to an earlier one, earlier pooling kept
+    no_matrix: bool = False  # --no-matrix: publish without the policy matrix (nothing mentions it)
 
     @property
     def figures(self) -> Path:
@@ -197,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--matrix", type=Path, help="政策マトリクス（現状→具体像→取組と調査指標）の .yaml。既定: 同梱の2-(8)"
+    )
+    p.add_argument(
+        "--no-matrix",
+        action="store_true",
+        help="政策マトリクスを作らずに公表する（どの出力にもマトリクスを載せない）。"
+        "同梱のマトリクスが自分の調査票に合わず、合わせたマトリクスもまだないとき",
     )
     p.add_argument(
         "--compare",
@@ -331,6 +338,7 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         ledger=getattr(args, "ledger", None),
         hold_new_respondents=getattr(args, "hold_new_respondents", False),
         publish_anyway=getattr(args, "publish_anyway", False),
+        no_matrix=getattr(args, "no_matrix", False),
         history=tuple(getattr(args, "history", None) or ()),
         history_mappings=tuple(getattr(args, "history_mapping", None) or ()),
     )
