@@ -31,6 +31,10 @@ test: lint ## Lint, then the whole test suite (notebooks included), on both core
 bench: $(STAMP) ## Benchmark: estimates at n = 1,340 … 1,000,000 vs numpy floor and svy; report and import times
 	$(BIN)/python benchmarks/bench.py
 
+.PHONY: readme-numbers
+readme-numbers: $(STAMP) ## README の精度・誤り率の数値を測り直す（シミュレーション、2コアで約13分）→ benchmarks/readme_numbers.json
+	$(BIN)/python benchmarks/readme_numbers.py
+
 baseline: $(STAMP) ## Regenerate the synthetic (架空) R7, R8 and R9 waves and the frozen R7 and R8 baselines (developers only)
 	$(BIN)/python -m ppp_survey.synth --out data/raw
 	$(BIN)/python -m ppp_survey.synth --out data/raw --wave r8
