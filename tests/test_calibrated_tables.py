@@ -23,7 +23,8 @@ from ppp_survey.survey.calibration import rake
 from ppp_survey.survey.estimate import survey_mean, survey_total
 from ppp_survey.survey.item_sums import indicators
 from ppp_survey.survey.significance import rao_scott
-from ppp_survey.survey.tables import CALIBRATED_NOTE, DESIGN_NOTE, crosstab, likert_summary, table_notes, tally
+from ppp_survey.survey.tables import DESIGN_NOTE, crosstab, design_note, likert_summary, table_notes, tally
+from ppp_survey.text import WeightsMethod, weights_text
 
 MARGINS = BASELINE.parent / "staff_margins_r7.csv"
 
@@ -158,7 +159,8 @@ def test_calibrate_puts_every_table_on_the_raked_weights(survey):
         raked.crosstabs[("q2", "position")].cells["estimate"], plain.crosstabs[("q2", "position")].cells["estimate"]
     )
     assert "レイキング" in raked.source_note(synthetic=True) and "レイキング" not in plain.source_note(synthetic=True)
-    assert CALIBRATED_NOTE in table_notes(raked.crosstabs[("q2", "position")])
+    assert design_note(raked.weights) in table_notes(raked.crosstabs[("q2", "position")])
+    assert "職域・職位・年代の職員数" in design_note(raked.weights)
     assert DESIGN_NOTE in table_notes(plain.crosstabs[("q2", "position")])
 
 
@@ -206,10 +208,11 @@ def test_every_output_of_a_raked_run_says_raked_and_plain_charts_do_not(survey, 
     out = tmp_path / "out"
     assert main(["--margins", str(MARGINS), "--calibrate", "--out", str(out), "--no-paper"]) == 0
     page = (out / "figures" / "2-08_政策マトリクス.html").read_text(encoding="utf-8")
-    assert CALIBRATED_NOTE in page and DESIGN_NOTE not in page and "事後層化" not in page
+    raked_note = weights_text(WeightsMethod(("職位", "年代")), "note")  # the margins of MARGINS
+    assert raked_note in page and DESIGN_NOTE not in page and "事後層化" not in page
     with zipfile.ZipFile(out / "data" / "processed" / "集計表_架空データ.xlsx") as z:
         book = html.unescape("".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml")))
-    assert CALIBRATED_NOTE in book and DESIGN_NOTE not in book
+    assert raked_note in book and DESIGN_NOTE not in book
 
     a = survey.analysis
     margins = load_margins(MARGINS, a.source_codebook or a.codebook)

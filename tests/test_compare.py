@@ -701,7 +701,7 @@ def test_waves_weighted_differently_are_not_compared(frozen, raked, r8, mapping)
     r7_raked, r8_raked = raked
     with pytest.raises(
         cmp.BaselineError,
-        match=r"^基準値（R7）の推定は職域別ウェイト、今回（R8）はレイキング後のウェイト（職域・職位・年代）",
+        match=r"^基準値（R7）の推定は職域別の事後層化ウェイト（職員数÷回答者数）、今回（R8）はレイキング後のウェイト（職域・職位・年代別の職員数に一致）",
     ):
         cmp.compare(frozen, r8_raked, mapping)
     raked_baseline = frozen_baseline.baseline_from_wave(r7_raked)

@@ -32,6 +32,7 @@ from ppp_survey.survey.tables import (
     tally,
 )
 from ppp_survey.survey.weights_comparison import compare_weights
+from ppp_survey.text import weights_text
 
 if TYPE_CHECKING:  # for the annotation only: load_survey imports ingest where it runs
     from ppp_survey.ingest.load import LoadResult
@@ -144,11 +145,8 @@ class Analysis:
 
     @property
     def weights_label(self) -> str:
-        """Which weights the estimates use, for the 説明 sheet and the notes."""
-        if self.calibrated and self.calibration is not None:
-            columns = "・".join(self.codebook.item(m.column).label for m in self.calibration.margins)
-            return f"レイキング後のウェイト（{columns}別の職員数に一致）"
-        return "職域別の事後層化ウェイト（N_h/n_h）"
+        """Which weights the estimates use, for the 説明 sheet and the notes (text.weights_text)."""
+        return weights_text(self.weights.method, "label")
 
     def term_labels(self) -> dict[str, str]:
         """Display names of the attributes and of the association model's terms (職位, 2-(6) 肯定的回答, …)."""

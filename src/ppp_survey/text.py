@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -154,3 +155,59 @@ def source_note(
     if weights:
         note += f"　{weights}"
     return f"{note}　※架空データ" if synthetic else note
+
+
+@dataclass(frozen=True)
+class WeightsMethod:
+    """How estimates were weighted: the 職域 weights (職員数÷回答者数, ``raked_to`` empty) or weights
+    raked to 職域 and the margins of ``raked_to`` (attribute labels, e.g. 職位, 年代), each raked
+    weight within ``bounds`` times its 職域 weight (``--rake-bounds``)."""
+
+    raked_to: tuple[str, ...] = ()
+    bounds: tuple[float, float] | None = None
+
+
+def weights_text(method: WeightsMethod, form: str = "label") -> str:
+    """The one wording of how estimates were weighted, in the form each place needs:
+
+    * ``"label"``: what the weights are (説明 sheet, source notes, the association model's footer);
+    * ``"note"``: the method sentence under every table;
+    * ``"change"``: how both waves of a comparison were weighted (their method notes);
+    * ``"short"``: the progress line.
+
+    >>> weights_text(WeightsMethod())
+    '職域別の事後層化ウェイト（職員数÷回答者数）'
+    >>> weights_text(WeightsMethod(("職位", "年代"), (0.5, 2.0)), "change")
+    '職域・職位・年代の職員数に合わせたレイキング、調整係数0.5～2倍'
+    """
+    if form not in ("label", "note", "change", "short"):
+        raise ValueError(f"form must be label, note, change or short, not {form!r}")
+    limit = f"、調整係数{method.bounds[0]:g}～{method.bounds[1]:g}倍" if method.bounds else ""
+    margins = "・".join(("職域", *method.raked_to))
+    if not method.raked_to:
+        return {
+            "label": "職域別の事後層化ウェイト（職員数÷回答者数）",
+            "note": "推定値・標準誤差・95%信頼区間は、職域ごとの回答者をその職域の職員からの無作為抽出とみなし"
+            "（職域内で回答の有無はランダムと仮定）、職域別に重み付け（職員数/回答者数）し有限母集団修正を行った層化推定。",
+            "change": "職域による事後層化",
+            "short": "事後層化",
+        }[form]
+    return {
+        "label": f"レイキング後のウェイト（{margins}別の職員数に一致{limit}）",
+        "note": f"推定値・標準誤差・95%信頼区間は、職域別の重み（職員数/回答者数）を、{margins}の職員数（周辺分布）の"
+        f"すべてに一致するよう調整した重み（レイキング{limit}）による推定。標準誤差は調整の残差による線形化"
+        "（Rのcalibrateと同じ）で、有限母集団修正を行った。",
+        "change": f"{margins}の職員数に合わせたレイキング{limit}",
+        "short": "レイキング後のウェイト",
+    }[form]
+
+
+def reference_note(min_base: int) -> str:
+    """The rule for small bases, as every legend and note states it: '基数30未満は参考値（検定しない）'
+    (the minimum base of the run or of the matrix file, never a number typed elsewhere)."""
+    return f"基数{min_base}未満は参考値（検定しない）"
+
+
+def reference_verdict(min_base: int) -> str:
+    """The verdict of a change or trend row whose base is under ``min_base``: '参考値（基数30未満）'."""
+    return f"参考値（基数{min_base}未満）"

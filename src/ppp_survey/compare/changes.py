@@ -58,10 +58,11 @@ from ppp_survey.spec.mapping import Mapping, load_mapping
 from ppp_survey.spec.schema import file_label
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 from ppp_survey.survey.multiplicity import adjust_p_values
+from ppp_survey.text import WeightsMethod, reference_verdict, weights_text
 
 IMPROVED, WORSENED, NO_CHANGE = "改善", "悪化", "有意な変化なし"
 INCREASED, DECREASED = "増加", "減少"
-REFERENCE = "参考値（基数30未満）"
+REFERENCE = reference_verdict(MIN_BASE)  # the default; a table's own: reference_verdict(ChangeTable.min_base)
 RATE_NOTE = "回答率は職員数フレームに対する全数の計数で標本誤差はない：差は記述的（検定しない）"
 
 #: Columns of :func:`compare`.
@@ -126,7 +127,7 @@ class ChangeTable:
     adjust: str = "none"
     not_compared: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(NOT_COMPARED_COLUMNS)))
     note: str = ""
-    weighting: str = "職域による事後層化"
+    weighting: str = weights_text(WeightsMethod(), "change")
 
     def with_rows(self, rows: pd.DataFrame) -> ChangeTable:
         """The same comparison with other rows (a subset, or rows derived from these)."""
@@ -250,18 +251,15 @@ def compare(
     )
 
 
-def _raking_text(codebook: Codebook, margins: tuple[str, ...], bounds: tuple[float, float] | None) -> tuple[str, str]:
-    """The margins' labels joined (職位・年代) and the bounds' phrase (、調整係数0.5～2倍, or "")."""
-    labels = [next((a.label for a in codebook.attributes if a.id == m), m) for m in margins]
-    return "・".join(labels), f"、調整係数{bounds[0]:g}～{bounds[1]:g}倍" if bounds else ""
+def _method(codebook: Codebook, margins: tuple[str, ...], bounds: tuple[float, float] | None) -> WeightsMethod:
+    """How a wave was weighted, from its margins' attribute ids (as a frozen baseline records them)."""
+    labels = tuple(next((a.label for a in codebook.attributes if a.id == m), m) for m in margins)
+    return WeightsMethod(labels, bounds if margins else None)
 
 
 def _weighting(wave: Wave) -> str:
     """How both waves' estimates were weighted (they must agree: :func:`_check_weights`), for the notes."""
-    if not wave.raked_to:
-        return "職域による事後層化"
-    labels, limit = _raking_text(wave.codebook, wave.raked_to, wave.bounds)
-    return f"職域・{labels}の職員数に合わせたレイキング{limit}"
+    return weights_text(_method(wave.codebook, wave.raked_to, wave.bounds), "change")
 
 
 def _check_weights(baseline: Baseline, wave: Wave) -> None:
@@ -272,10 +270,7 @@ def _check_weights(baseline: Baseline, wave: Wave) -> None:
         return
 
     def said(codebook: Codebook, method: tuple[tuple[str, ...], tuple[float, float] | None]) -> str:
-        if not method[0]:
-            return "職域別ウェイト"
-        labels, limit = _raking_text(codebook, *method)
-        return f"レイキング後のウェイト（職域・{labels}{limit}）"
+        return weights_text(_method(codebook, *method), "label")
 
     raise BaselineError(
         f"基準値（{baseline.wave}）の推定は{said(baseline.codebook, old)}、今回（{wave.label}）は"
@@ -412,7 +407,7 @@ def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int, adjus
         judged = out["p_adjusted"] = adjust_p_values(np.where(held, np.nan, p), "bh")
     out["mdd"] = np.where(rate, np.nan, (z_a + z_p) * se)
     out["verdict"] = [
-        REFERENCE if (sm and not h) else _verdict(d, pv, direction, h, alpha)
+        reference_verdict(min_base) if (sm and not h) else _verdict(d, pv, direction, h, alpha)
         for d, pv, direction, h, sm in zip(diff, judged, out["direction"], held, small)
     ]
     return out

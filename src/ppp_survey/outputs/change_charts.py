@@ -14,13 +14,12 @@ from ppp_survey.compare.changes import (
     DECREASED,
     IMPROVED,
     INCREASED,
-    REFERENCE,
     WORSENED,
     ChangeTable,
 )
 from ppp_survey.constants import ALL, SUPPRESSED
 from ppp_survey.spec.codebook import Polarity
-from ppp_survey.text import round_half_up, signed, wrap_ja
+from ppp_survey.text import reference_note, reference_verdict, round_half_up, signed, wrap_ja
 
 
 def display_changes(changes: ChangeTable, *, group: str | None = ALL) -> pd.DataFrame:
@@ -222,7 +221,7 @@ def plot_change_heatmap(changes: ChangeTable, question: str, *, ax=None, title: 
     limit = max(5.0, float(np.nanmax(np.abs(better.to_numpy(float)))) if finite.any() else 5.0)
     table = changes.rows
     of_question = table["question"].replace("", "rate") == question
-    reference = set(table.loc[(table["verdict"] == REFERENCE) & of_question, "group"])
+    reference = set(table.loc[(table["verdict"] == reference_verdict(changes.min_base)) & of_question, "group"])
     rows = table[of_question].drop_duplicates("group").set_index("group")
     notes = [
         (
@@ -246,7 +245,7 @@ def plot_change_heatmap(changes: ChangeTable, question: str, *, ax=None, title: 
         footer=f"列見出しの下は基数 n（{changes.baseline_wave}→{changes.wave}）。数値は差（ポイント、職員全体の推定値どうし）。\n"
         "色: 青=改善方向、赤=悪化方向（方向のない項目は無色）。"
         "↑上昇 ↓低下（5%水準で有意。改善か悪化かは色）。"
-        "※基数30未満は参考値（検定しない）。" + ("x: 秘匿" if (marks.to_numpy(object) == "x").any() else ""),
+        f"※{reference_note(changes.min_base)}。" + ("x: 秘匿" if (marks.to_numpy(object) == "x").any() else ""),
         note=note or changes.note,
         first_apart=ALL in grid.index and list(grid.index)[0] == ALL,
         ax=ax,

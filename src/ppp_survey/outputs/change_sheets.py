@@ -32,7 +32,7 @@ from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.text import ROUNDING_NOTE, SIGNED_FORMAT
+from ppp_survey.text import ROUNDING_NOTE, SIGNED_FORMAT, reference_note
 
 SUPPRESSED_MARK = "x"
 
@@ -114,7 +114,7 @@ def change_sheets(changes: ChangeTable, *, source_note: str) -> list[Sheet]:
     notes = (
         source_note,
         method_note(changes),
-        "x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。参考値（基数30未満）は検定しない。",
+        f"x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。{reference_note(changes.min_base)}。",
         ROUNDING_NOTE,
     )
     not_compared = changes.not_compared

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ppp_survey.analysis import Analysis
-from ppp_survey.constants import ALL, NO_ANSWER
+from ppp_survey.constants import ALL, MIN_BASE, NO_ANSWER
 from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.ingest.load import ValidationReport
 from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet, mark_format
@@ -114,7 +114,7 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str, matri
         (
             "推定方法",
             design_note(analysis.weights)
-            + "信頼区間はロジット変換（Rのsvyciprop既定）、0%・100%・基数30未満はKorn–Graubard法による。",
+            + f"信頼区間はロジット変換（Rのsvyciprop既定）、0%・100%・基数{MIN_BASE}未満はKorn–Graubard法による。",
         ),
         ("ウェイト", _weights_line(analysis, matrix=matrix)),
         ("有意差の記号", mark_legend(analysis.marks)),

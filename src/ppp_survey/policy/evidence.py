@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ppp_survey.analysis import Analysis
-from ppp_survey.constants import ALL
+from ppp_survey.constants import ALL, MIN_BASE
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.matrix import Finding, Indicator, PolicyMatrix, Rule, codes_text
 from ppp_survey.spec.matrix_file import check_codebook
@@ -345,7 +345,7 @@ def _judge_adjusted(ind: Indicator, measures: _Measures, min_base: int) -> dict:
     }
 
 
-def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
+def describe(ind: Indicator, codebook: Codebook, *, min_base: int = MIN_BASE) -> str:
     """A human-readable Japanese description of an indicator, from the codebook's wording.
 
     >>> from ppp_survey import load_codebook
@@ -394,7 +394,7 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = 30) -> str:
 
 
 def format_evidence(
-    table: pd.DataFrame, *, synthetic: bool = False, min_base: int = 30, method: str = DESIGN_NOTE
+    table: pd.DataFrame, *, synthetic: bool = False, min_base: int = MIN_BASE, method: str = DESIGN_NOTE
 ) -> str:
     """The evidence table as plain text for terminals and notes (% rounded half up to one decimal).
 

@@ -31,6 +31,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.files import atomic_output
@@ -150,7 +151,9 @@ class Ledger:
         entry = new.to_json()
         entries = self._data["publications"]
         same = [
-            e for e in entries if {k: v for k, v in e.items() if k != "where"} == {k: v for k, v in entry.items() if k != "where"}
+            e
+            for e in entries
+            if {k: v for k, v in e.items() if k != "where"} == {k: v for k, v in entry.items() if k != "where"}
         ]
         if not same:
             entries.append(entry)
@@ -201,3 +204,8 @@ def held_back(ledger: Ledger, survey: str, ids) -> tuple[object, int]:
     known = earlier[-1].respondents
     keep = np.array([next(iter(ledger.fingerprints([i]))) in known for i in ids], dtype=bool)
     return keep, int((~keep).sum())
+
+
+def refuse(risk: Risk, label: str) -> NoReturn:
+    """Stop the publication (:class:`PublicationError`, one line: :func:`refusal`)."""
+    raise PublicationError(refusal(risk, label))

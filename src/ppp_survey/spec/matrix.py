@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ppp_survey.constants import MIN_BASE
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.normalize import normalize_key
 
@@ -239,7 +240,7 @@ class PolicyMatrix:
     option_links: tuple[OptionLink, ...] = ()
     findings: tuple[Finding, ...] = ()
     codebook_name: str = ""
-    min_base: int = 30
+    min_base: int = MIN_BASE
     model: tuple[str, tuple[str, ...]] | None = None
     path: str = ""
     lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)  # key path → line, for messages

@@ -6,6 +6,8 @@ place of every problem; the result is the model of :mod:`ppp_survey.spec.matrix`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -104,7 +106,7 @@ def parse_matrix(  # noqa: C901 (a schema validator: one branch per documented r
             f"先頭に「schema_version: {SCHEMA_VERSION}」と書く",
         )
     defaults = v.mapping(m.get("defaults") or {}, "defaults")
-    min_base = defaults.get("min_base", 30)
+    min_base = defaults.get("min_base", PolicyMatrix.min_base)  # constants.MIN_BASE
     if not isinstance(min_base, int) or isinstance(min_base, bool) or min_base < 1:
         v.fail(
             "defaults.min_base", f"「{min_base}」は1以上の整数ではない。最小の回答者数を整数で書く（例: min_base: 30）"
@@ -465,37 +467,71 @@ def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
     ------
     MatrixError
         Naming the place in the matrix file and what the codebook has instead; when labels do not
-        resolve, one line lists every such reference (place, value, the question's labels).
+        resolve, one line lists every such reference (place, value, the question's labels); of other
+        problems, the first, with how many more there are (``check --matrix`` lists each).
     """
     if matrix.codebook is codebook:
         return matrix
     bound, unresolved = resolve_references(matrix, codebook)
     written = bound.written or matrix
-    v = _Validator(written.path, dict(written.lines))
     if unresolved:
         listed = unresolved_list(written, unresolved)
         raise MatrixError(
             f"政策マトリクス {file_label(written.path)}: 選択肢の参照{len(unresolved)}件がコードブック "
             f"{file_label(codebook.path)} の選択肢にない: {listed}。{FIX_LABELS}"
         )
+    problems = _problems(bound, written, codebook)
+    if problems:
+        more = (
+            f"（ほかに{len(problems) - 1}件。python -m ppp_survey.report check --data … --codebook … --matrix … "
+            "ですべて一覧できる）"
+            if len(problems) > 1
+            else ""
+        )
+        raise MatrixError(problems[0] + more)
+    return bound
+
+
+def _problems(bound: PolicyMatrix, written: PolicyMatrix, codebook: Codebook) -> list[str]:
+    """Every problem of a bound matrix against ``codebook`` other than an unresolved label, in the
+    file's order (indicators, the model, option links, findings), each entry checked on its own: a
+    question left out of the questionnaire is named at every place the file refers to it."""
+    v = _Validator(written.path, dict(written.lines))
+    found = _Problems()
     for s, w in zip(bound.situation_list, written.situation_list):
         for ind, wind in zip(s.indicators, w.indicators):
-            _check_indicator(v, ind, wind, codebook)
-            if ind.statistic == "adjusted":
-                check_distinct(v, ind.where, f"指標 {ind.id}", (ind.response, ind.term, *ind.controls))
-    if written.model is not None and bound.model is not None:
-        check_model(v, written.model, codebook)
-        check_distinct(v, "associations", "関連要因のモデル", (bound.model[0], *bound.model[1]))
-    check_links(v, bound, codebook)
-    check_findings(v, bound, codebook)
-    return bound
+            if found.attempt(_check_indicator, v, ind, wind, codebook) and ind.statistic == "adjusted":
+                found.attempt(check_distinct, v, ind.where, f"指標 {ind.id}", (ind.response, ind.term, *ind.controls))
+    if written.model is not None and bound.model is not None and found.attempt(check_model, v, written.model, codebook):
+        found.attempt(check_distinct, v, "associations", "関連要因のモデル", (bound.model[0], *bound.model[1]))
+    if not found.attempt(check_links, v, bound, codebook):  # the first problem, an option named twice included
+        for link in bound.option_links:
+            found.attempt(check_links, v, replace(bound, option_links=(link,)), codebook)
+    for finding in bound.findings:
+        found.attempt(check_findings, v, replace(bound, findings=(finding,)), codebook)
+    return list(found)
+
+
+class _Problems(list[str]):
+    """The messages of the checks attempted, each once, in order."""
+
+    def attempt(self, check: Callable[..., None], *args: Any) -> bool:
+        """Run ``check(*args)``; False (and its message kept) when it fails."""
+        try:
+            check(*args)
+        except MatrixError as exc:
+            if str(exc) not in self:
+                self.append(str(exc))
+            return False
+        return True
 
 
 def check_matrix_references(matrix_path: str | Path | None, codebook: Codebook | str | Path | None) -> list[str]:
     """Check a matrix file against a codebook, reference by reference (for ``check --matrix``): one
     Japanese message per choice named by a label the codebook lacks (file, line, entry path, value,
-    the question's labels, what to do); when all resolve, the first other problem (unknown question
-    id, a statistic that does not fit, a malformed file); ``[]`` when the matrix fits. ``matrix_path``
+    the question's labels, what to do); when all resolve, one message per other problem (an unknown
+    question id, a statistic that does not fit: every reference to a question the codebook lacks),
+    or the one of a malformed file; ``[]`` when the matrix fits. ``matrix_path``
     None: the packaged matrix; ``codebook``: a :class:`Codebook`, a packaged name or a path.
 
     >>> check_matrix_references(None, "codebook_r7.yaml")
@@ -506,15 +542,11 @@ def check_matrix_references(matrix_path: str | Path | None, codebook: Codebook |
         matrix = load_matrix(matrix_path)
     except PppSurveyError as exc:
         return [str(exc)]
-    _, unresolved = resolve_references(matrix, cb)
+    bound, unresolved = resolve_references(matrix, cb)
     if unresolved:
         return [
             f"政策マトリクス {file_label(matrix.path)} {unresolved_place(matrix, u)}: {u.detail()}。"
             f"コードブック {file_label(cb.path)} の{FIX_LABELS}"
             for u in unresolved
         ]
-    try:
-        check_codebook(matrix, cb)
-    except MatrixError as exc:
-        return [str(exc)]
-    return []
+    return _problems(bound, bound.written or matrix, cb)

@@ -49,6 +49,7 @@ import pandas as pd
 from ppp_survey.survey.design import StratifiedDesign, Weighting, stratified_covariance
 from ppp_survey.survey.estimate import survey_mean
 from ppp_survey.survey.raking import CalibrationError, CalibrationMargin, fit_margins, margins_of
+from ppp_survey.text import WeightsMethod
 
 __all__ = [
     "RAKE_SWEEPS",
@@ -142,6 +143,11 @@ class Calibration(Weighting):
     @property
     def stratified(self) -> StratifiedDesign:
         return self.design
+
+    @property
+    def method(self) -> WeightsMethod:
+        """Raked to 職域 and the further margins (their names), within the bounds."""
+        return WeightsMethod(tuple(m.name for m in self.margins[1:]), self.bounds)
 
     @property
     def row_weights(self) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ppp_survey.errors import PppSurveyError
+from ppp_survey.text import WeightsMethod
 
 __all__ = ["DesignError", "StratifiedDesign", "Weighting", "stratified_covariance", "stratified_design"]
 
@@ -85,6 +86,11 @@ class Weighting(ABC):
     @abstractmethod
     def stratified(self) -> StratifiedDesign:
         """The stratified design underneath (its strata, ``n_h``, FPC and df)."""
+
+    @property
+    @abstractmethod
+    def method(self) -> WeightsMethod:
+        """How the weights were made (``text.weights_text`` says it in words)."""
 
     @property
     @abstractmethod
@@ -210,6 +216,11 @@ class StratifiedDesign(Weighting):
     @property
     def stratified(self) -> StratifiedDesign:
         return self
+
+    @property
+    def method(self) -> WeightsMethod:
+        """The 職域 weights N_h/n_h."""
+        return WeightsMethod()
 
     @property
     def row_weights(self) -> np.ndarray:

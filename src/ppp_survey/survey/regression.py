@@ -41,6 +41,7 @@ from scipy import special  # not scipy.stats: it takes about a second to import
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.survey.design import Weighting
 from ppp_survey.survey.kernels import check_level, t_quantile
+from ppp_survey.text import WeightsMethod, weights_text
 
 __all__ = [
     "COEFFICIENT_COLUMNS",
@@ -125,6 +126,7 @@ class RegressionResult:
     table: pd.DataFrame = field(repr=False)
     tests: pd.DataFrame = field(repr=False)
     fpc: bool = True
+    method: WeightsMethod = WeightsMethod()
 
     @property
     def se(self) -> np.ndarray:
@@ -132,8 +134,8 @@ class RegressionResult:
 
     @property
     def weights_label(self) -> str:
-        """How the respondents were weighted, for captions."""
-        return "レイキング後のウェイト（職域＋周辺分布）" if self.calibrated else "職域別ウェイト（N_h/n_h）"
+        """How the respondents were weighted, for captions (text.weights_text)."""
+        return weights_text(self.method, "label")
 
 
 def _is_numeric(series: pd.Series) -> bool:
@@ -376,6 +378,7 @@ def survey_glm(
         n_dropped=int(base.n - used.sum()),
         population=float(w.sum()),
         calibrated=design is not base,
+        method=design.method,
         level=level,
         table=_table(specs, names, beta, se, float(df), level, family),
         tests=_tests(specs, names, beta, cov, float(df)),

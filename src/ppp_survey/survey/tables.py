@@ -47,34 +47,27 @@ from ppp_survey.survey.significance import (
     rao_scott_counts,
     versus_rest_score_arrays,
 )
-from ppp_survey.text import ROUNDING_NOTE, p_text, round_half_up
+from ppp_survey.text import ROUNDING_NOTE, WeightsMethod, p_text, reference_note, round_half_up, weights_text
 
 PROTECT_ALPHA = 0.05
 MARKS = {("high", 0.01): "▲", ("high", 0.05): "△", ("low", 0.01): "▼", ("low", 0.05): "▽"}
 
 
-def mark_legend(rule: MarkRule = MarkRule.HOLM) -> str:
+def mark_legend(rule: MarkRule = MarkRule.HOLM, min_base: int = MIN_BASE) -> str:
     """The legend of the marks under `rule`, for tables and sheets."""
     return (
         "▲/▼：その他の回答者と比べて有意に高い/低い（1%水準）、△/▽：同（5%水準）。"
-        f"{MARK_RULE_TEXT[MarkRule(rule)]}。基数30未満は参考値（検定しない）。"
+        f"{MARK_RULE_TEXT[MarkRule(rule)]}。{reference_note(min_base)}。"
     )
 
 
-DESIGN_NOTE = (
-    "推定値・標準誤差・95%信頼区間は、職域ごとの回答者をその職域の職員からの無作為抽出とみなし（職域内で回答の有無は"
-    "ランダムと仮定）、職域別に重み付け（職員数/回答者数）し有限母集団修正を行った層化推定。"
-)
-CALIBRATED_NOTE = (
-    "推定値・標準誤差・95%信頼区間は、職域別の重み（職員数/回答者数）を、職域と職位・年代などの職員数（周辺分布）の"
-    "すべてに一致するよう調整した重み（レイキング）による推定。標準誤差は調整の残差による線形化（Rのcalibrateと同じ）で、"
-    "有限母集団修正を行った。"
-)
+#: The method sentence of tables estimated with the 職域 weights (text.weights_text's "note").
+DESIGN_NOTE = weights_text(WeightsMethod(), "note")
 
 
 def design_note(weights: Weighting) -> str:
     """How the estimates of a table were made: the design's 職域 weights or the raked ones."""
-    return DESIGN_NOTE if isinstance(weights, StratifiedDesign) else CALIBRATED_NOTE
+    return weights_text(weights.method, "note")
 
 
 TALLY_COLUMNS = (
