@@ -282,3 +282,68 @@ def test_png_and_svg_have_the_same_bytes_on_every_run(analysis, tmp_path):
         assert png.info["dpi"] == pytest.approx((300, 300), abs=0.01)
         assert png.size[0] == int(PAGE_WIDTH_IN * 300)  # 16 cm at 300 dpi: 1,889 pixels
     assert matplotlib.rcParams["svg.hashsalt"] != "ppp_survey"  # theme() put the setting back
+
+
+def _axis_segments(ax):
+    """The lines a label must not sit on, in display pixels: the visible spines, the plotted lines
+    (a diverging chart's zero line, 2-00's reference line, whiskers) and line collections."""
+    from matplotlib.collections import LineCollection
+
+    segments = []
+    for spine in ax.spines.values():
+        if spine.get_visible():
+            path = spine.get_path().transformed(spine.get_transform())
+            v = path.vertices
+            segments += [(v[k], v[k + 1]) for k in range(len(v) - 1)]
+    for line in ax.get_lines():
+        drawn = line.get_linestyle() not in ("None", "none", "", " ")  # whisker caps: markers only
+        if drawn and line.get_visible() and line.get_color() not in ("white", "#ffffff", (1, 1, 1, 1)):
+            v = line.get_transform().transform(line.get_xydata())
+            segments += [(v[k], v[k + 1]) for k in range(len(v) - 1)]
+    for c in ax.collections:
+        if isinstance(c, LineCollection):
+            for path in c.get_paths():
+                v = c.get_transform().transform(path.vertices)
+                segments += [(v[k], v[k + 1]) for k in range(len(v) - 1)]
+    return segments
+
+
+def _crosses(box, a, b) -> bool:
+    """Whether the segment a–b passes through the box (shrunk by half a pixel)."""
+    x0, y0, x1, y1 = box.x0 + 0.5, box.y0 + 0.5, box.x1 - 0.5, box.y1 - 0.5
+    (ax_, ay), (bx, by) = a, b
+    if max(ax_, bx) < x0 or min(ax_, bx) > x1 or max(ay, by) < y0 or min(ay, by) > y1:
+        return False
+    steps = 50
+    return any(
+        x0 <= ax_ + (bx - ax_) * t / steps <= x1 and y0 <= ay + (by - ay) * t / steps <= y1 for t in range(steps + 1)
+    )
+
+
+def test_no_label_sits_on_an_axis_or_a_line(charts):
+    """Issue 30, item 3: measured on the drawn text extents, no value label, callout or header lies on
+    an axis line, the zero line of a diverging chart (2-(3)'s 「2.9」 sat on it), a reference line
+    or a whisker (tick labels stand outside the axes and are checked by the overlap test)."""
+    for name, ax in charts.items():
+        texts = [t for t in ax.texts if t.get_visible() and t.get_text().strip()]
+        segments = _axis_segments(ax)
+        for t in texts:
+            box = _box(t)
+            hit = [s for s in segments if _crosses(box, *s)]
+            assert not hit, (name, t.get_text()[:20])
+
+
+def test_value_labels_above_a_bar_keep_apart(charts):
+    """Labels set above a bar (small segments) stand at least 6 pt apart, so 「3.9 5.8」 read as two numbers."""
+    checked = 0
+    for name, ax in charts.items():
+        if _kind(name) != "chart":
+            continue
+        fig = ax.figure
+        above = [t for t in ax.texts if VALUE.match(t.get_text()) and t.get_va() == "bottom"]
+        boxes = sorted((_box(t) for t in above), key=lambda b: (round(b.y0), b.x0))
+        for a, b in zip(boxes, boxes[1:]):
+            if abs(a.y0 - b.y0) < 1:  # the same row
+                assert (b.x0 - a.x1) * 72 / fig.dpi >= 6, (name, a, b)
+                checked += 1
+    assert checked > 0

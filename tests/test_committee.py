@@ -27,6 +27,7 @@ from conftest import BASELINE, FRAME, REPO
 from ppp_survey.analysis import analyse, load_survey
 from ppp_survey.outputs import committee_page as cp
 from ppp_survey.outputs import committee_pdf as pdf
+from ppp_survey.outputs.paper_text import READING_TITLE, TECHNICAL_TOKENS
 from ppp_survey.policy.assess import assess
 from ppp_survey.spec.matrix_file import load_matrix
 from ppp_survey.text import round_half_up
@@ -145,7 +146,7 @@ def test_page_is_section_2(page, analysis, policy):
     assert [c.item.number for c in charts] == [f"2-({k})" for k in range(1, 8)]
     positions = [page.index(f"<h2>{html.escape(c.heading)}</h2>") for c in charts]
     assert positions == sorted(positions)  # the document's order
-    assert page.count('src="data:image/svg+xml;base64,') == 7
+    assert page.count('src="data:image/svg+xml;base64,') == 14  # each chart and its table by 職域
     for r in analysis.rates.itertuples():  # the rates table: every 職域 and 全体
         assert f'<td>{r.domain}</td><td class="num">{int(r.population):,}</td>' in page
         assert f'<td class="num">{round_half_up(100 * r.rate):.1f}</td>' in page
@@ -156,7 +157,7 @@ def test_page_is_section_2(page, analysis, policy):
     assert text.count("（再掲）") == sum(len(x.goals) - 1 for x in matrix.initiative_list) == 9
     assert page.count('class="ev"') == len(policy.evidence)
     assert "（8）官民連携に対する職員意識等の現状と具体的な取組イメージ" in text
-    assert "調査の方法と匿名性の確保" in text and "匿名性" in text and "推定方法" in text
+    assert READING_TITLE in text and "匿名性の確保" in text and "参考値" in text and "区間" in text
     for c in charts:  # each chart's base is printed under it
         first = c.table.iloc[0]
         assert f"n = {int(first['base_n']):,}" in text
@@ -206,7 +207,7 @@ def test_font_covers_every_character(analysis, policy, changes):
 
     page = cp.committee_html(analysis, policy, synthetic=True, changes=changes)
     fonts = re.findall(r"data:font/ttf;base64,([A-Za-z0-9+/=]+)", page)
-    assert len(fonts) == 2  # IPAexGothic, and DejaVu Sans for ₁ ₂
+    assert len(fonts) in (1, 2)  # IPAexGothic, and DejaVu Sans for what it lacks (none in plain words)
     covered = set().union(*(TTFont(io.BytesIO(base64.b64decode(f))).getBestCmap() for f in fonts))
     missing = {ch for ch in _shown(page) if not ch.isspace() and ord(ch) not in covered}
     assert not missing, "".join(sorted(missing))
@@ -276,10 +277,12 @@ def test_pdf_pages_headings_matrix_and_fonts(pdf_file, analysis, policy):
         assert "架空データ" in t and f"{k} / {n}" in t, (k, t[:80])
     squashed = [_squash(t) for t in texts]
     charts = cp.section_charts(analysis)
-    pages = [next(i for i, t in enumerate(squashed) if _squash(c.heading) in t) + 1 for c in charts]
-    assert pages == [2, 3, 4, 5, 6, 7, 8]  # page 1: title, note, rates; then each chart on a page of its own
-    matrix_page = next(i for i, t in enumerate(squashed) if _squash("（8）官民連携に対する職員意識等") in t) + 1
-    assert matrix_page == 9 and 10 <= n <= 14  # the matrix from page 9 (two to four pages), then the notes
+    pages = [next(i for i, t in enumerate(squashed) if i and _squash(c.heading) in t) + 1 for c in charts]
+    # page 1: title, note, contents, rates; page 2: how to read the numbers; then each chart and its
+    # table by 職域 on a page of its own each
+    assert pages == [3, 5, 7, 9, 11, 13, 15]
+    matrix_page = next(i for i, t in enumerate(squashed) if i and _squash("（8）官民連携に対する職員意識等") in t) + 1
+    assert matrix_page == 17 and 19 <= n <= 26  # the matrix from page 17 (three to nine pages)
     everything = "".join(squashed)
     assert _squash("2 職員意識調査の結果") in squashed[0]
     for s in policy.matrix.situation_list:
@@ -299,7 +302,19 @@ def test_pdf_pages_headings_matrix_and_fonts(pdf_file, analysis, policy):
     assert reader.metadata["/CreationDate"] == "D:20250731000000+00'00'"
     (top, inner) = reader.outline  # bookmarks: the title, then each heading
     assert top.title == "2 職員意識調査の結果"
-    assert [c.heading for c in charts] == [o.title for o in inner if o.title.startswith("（")][:7]
+    assert [c.heading for c in charts] == [o.title for o in inner if o.title.startswith("（")][:14:2]
+    # the contents list gives each part's first page, and that page starts with its heading
+    contents = re.findall(
+        r'<li[^>]*><a href="#([\w-]+)">([^<]+)</a><span class="dots"></span><span>(\d+)</span>', _page_of(pdf_file)
+    )
+    assert len(contents) == 1 + 14 + 1
+    for _, entry, number in contents:
+        assert _squash(html.unescape(entry)) in squashed[int(number) - 1][:200], (entry, number)
+    assert int(contents[-1][2]) < n
+
+
+def _page_of(pdf_file) -> str:
+    return pdf_file.with_name(cp.HTML_NAME).read_text(encoding="utf-8")
 
 
 def test_pdf_same_bytes(pdf_file, html_file, analysis):
@@ -439,10 +454,16 @@ def test_deck_slides_are_the_document(deck_file, analysis):
     assert (prs.slide_width, prs.slide_height) == (12192000, 6858000)
 
 
-def test_deck_charts_hold_the_tables(deck_file, analysis):
-    """Each chart is a native chart whose data are the published shares (% half up, one decimal):
-    100% stacked bars of 全体 and each 職域, or the options ranked by share."""
+def test_deck_charts_are_the_papers(deck_file, analysis):
+    """Issue 30, item 5: each chart is a native chart of the paper's design holding every number the
+    paper's chart prints (% half up, one decimal, none hidden): a Likert question diverges around
+    zero (the unfavourable half stored negative, labelled without sign) with わからない as numbers in
+    a column of their own; a multi-select one is bars ranked by share. Each table by 職域 is a native
+    table with the heatmap's numbers and marks, coloured as the heatmap."""
     from pptx.enum.chart import XL_CHART_TYPE
+
+    from ppp_survey.outputs.deck_charts import LABEL_FORMAT, chart_values
+    from ppp_survey.outputs.heatmaps import heatmap_grid
 
     prs = _slides(deck_file)
     by_title = {s.shapes.title.text: s for s in prs.slides if s.shapes.title is not None}
@@ -452,6 +473,9 @@ def test_deck_charts_hold_the_tables(deck_file, analysis):
         chart = shape.chart
         plot = chart.plots[0]
         categories = list(plot.categories)
+        assert '[<4]""' not in str(LABEL_FORMAT)  # nothing hidden
+        for series in plot.series:
+            assert series.data_labels.number_format == LABEL_FORMAT
         if c.item.is_multi:
             assert chart.chart_type == XL_CHART_TYPE.BAR_CLUSTERED
             table = analysis.tally(c.item.id)
@@ -461,14 +485,31 @@ def test_deck_charts_hold_the_tables(deck_file, analysis):
             main = [v for k, v in zip(categories, series.values) if k not in ("その他", "特にない")]
             assert main == sorted(main, reverse=True)
         else:
-            assert chart.chart_type == XL_CHART_TYPE.BAR_STACKED_100
+            assert chart.chart_type == XL_CHART_TYPE.BAR_STACKED
             table = analysis.tally(c.item.id, by=stratum)
             groups = list(dict.fromkeys(table["group"]))
             assert [k.split("（n=")[0] for k in categories] == groups and groups[0] == "全体"
-            assert [s.name for s in plot.series] == c.item.labels
-            for s, choice in zip(plot.series, c.item.choices):
+            named = {s.name: s for s in plot.series if s.name.strip()}
+            assert set(named) == set(c.item.labels)
+            _, published = chart_values(c)
+            for choice in c.item.choices:
                 rows = table[table["code"] == choice.code].set_index("group")
-                assert list(s.values) == [float(round_half_up(100 * rows.loc[g, "share"])) for g in groups]
+                expected = [float(round_half_up(100 * rows.loc[g, "share"])) for g in groups]
+                values = [abs(v) for v in named[choice.label].values]
+                assert values == expected == published[choice.label], (c.heading, choice.label)
+            if c.item.type == "likert":
+                negative = [s for s in plot.series if any(v < 0 for v in s.values)]
+                assert negative  # diverging: the unfavourable half to the left of zero
+                offscale = [ch.label for ch in c.item.choices if ch.score is None]
+                for label in offscale:  # わからない: a column of numbers, no bar
+                    assert named[label].format.fill.type is not None
+        heat = by_title[cp.heatmap_heading(analysis, c)]
+        (table_,) = [s.table for s in heat.shapes if s.has_table]
+        cells = [[cell.text for cell in row.cells] for row in table_.rows]
+        grid = heatmap_grid(analysis.crosstabs[(c.item.id, stratum)], overall=analysis.tally(c.item.id))
+        assert [r[0] for r in cells[1:]] == c.item.labels
+        assert [r[1:] for r in cells[1:]] == grid.text.T.tolist()
+        assert [h.split("\n")[0] for h in cells[0][1:]] == grid.columns
 
 
 def test_deck_matrix_tables(deck_file, policy):
@@ -541,7 +582,7 @@ def test_weighted_charts_and_no_matrix(analysis, tmp_path):
     assert 'id="matrix"' not in page and "職員全体の推定値（職員数で重み付け、95%信頼区間）" in _shown(page)
     prs = _slides(write_committee_deck(tmp_path / "w.pptx", analysis, None, synthetic=False, weighted=True))
     titles = [s.shapes.title.text for s in prs.slides if s.shapes.title is not None]
-    assert not [t for t in titles if t.startswith("（8）")] and titles[-1] == "調査の方法と匿名性の確保"
+    assert not [t for t in titles if t.startswith("（8）")] and READING_TITLE in titles
 
 
 # ------------------------------------------------------------------------- changes and pools
@@ -566,8 +607,8 @@ def test_changes_section_and_slides(analysis, policy, changes, tmp_path):
 
 
 def test_changes_pdf_sets_every_character_in_embedded_fonts(analysis, policy, changes, tmp_path):
-    """The comparison's formula (√(SE₁²+SE₂²)) has characters IPAexGothic lacks: they are printed in
-    the embedded subset of DejaVu Sans, never in a font of the machine."""
+    """A character IPAexGothic lacks would be printed in the embedded subset of DejaVu Sans, never in
+    a font of the machine (the paper's plain words need none: the formula is in the workbook)."""
     pypdf = _pypdf()
     page = cp.write_committee_html(tmp_path / cp.HTML_NAME, analysis, policy, synthetic=True, changes=changes)
     reader = pypdf.PdfReader(pdf.write_committee_pdf(page, tmp_path / pdf.PDF_NAME, browser=_browser()))
@@ -577,8 +618,86 @@ def test_changes_pdf_sets_every_character_in_embedded_fonts(analysis, policy, ch
         for f in (p["/Resources"].get("/Font") or {}).values()
         if f.get_object()["/Subtype"] != "/Type3"
     }
-    assert fonts == {"IPAexGothic", cp.FALLBACK_POSTSCRIPT}
+    assert "IPAexGothic" in fonts and fonts <= {"IPAexGothic", cp.FALLBACK_POSTSCRIPT}
     assert "経年比較" in "".join(p.extract_text() for p in reader.pages)
+
+
+def _deck_text(path) -> str:
+    prs = _slides(path)
+    shown = []
+    for slide in prs.slides:
+        for s in slide.shapes:
+            if s.has_text_frame:
+                shown.append(s.text_frame.text)
+            elif s.has_table:
+                shown += [c.text for r in s.table.rows for c in r.cells]
+            elif s.has_chart:
+                shown += [str(c) for c in s.chart.plots[0].categories] + [x.name for x in s.chart.plots[0].series]
+    return "\n".join(shown)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_committee_pages_use_plain_words(analysis, policy, changes, tmp_path, weighted):
+    """Issue 30, item 4: the paper's body and the slides print no formula symbol or English test name
+    (N_h/n_h, デザインベースの標準誤差, Rao–Scott, p < α, MDD, （記述）, CI …); the page
+    「調査の方法と数字の読み方」 says what the percentages, the intervals, 参考値 and the marks mean."""
+    page = cp.committee_html(analysis, policy, synthetic=True, changes=changes, weighted=weighted)
+    body = _shown(page)
+    found = [t for t in TECHNICAL_TOKENS if t in body]
+    assert not found, [(t, body[max(0, body.index(t) - 40) : body.index(t) + 20]) for t in found]
+    reading = body[body.index(READING_TITLE) :]
+    for words in ("割合（％）", "区間", "参考値", "▲▼", "匿名性の確保", "経年比較", "政策マトリクスの判定"):
+        assert words in reading, words
+    _pptx()
+    from ppp_survey.outputs.committee_deck import write_committee_deck
+
+    deck = write_committee_deck(
+        tmp_path / "w.pptx", analysis, policy, synthetic=True, changes=changes, weighted=weighted
+    )
+    text = _deck_text(deck)
+    found = [t for t in TECHNICAL_TOKENS if t in text]
+    assert not found, [(t, text[max(0, text.index(t) - 40) : text.index(t) + 20]) for t in found]
+    assert READING_TITLE in text
+
+
+def test_one_title_and_one_note_per_chart(page, analysis):
+    """Issue 30, item 1: a chart's title and notes are on the page once; the chart drawn for the
+    page has neither (no title, no footer text), and it is drawn to the height its page leaves it."""
+    from ppp_survey.outputs.plots import theme
+
+    shown = _shown(page)
+    for c in cp.section_charts(analysis):
+        assert page.count(f"<h2>{html.escape(c.heading)}</h2>") == 1
+        section = re.search(rf'<section class="page figure" id="chart-{c.k}">(.*?)</section>', page, re.S).group(1)
+        for line in cp.chart_notes(analysis, c, weighted=False):
+            assert section.count(f'<p class="note">{html.escape(line)}</p>') == 1, line
+        with theme():
+            ax = cp.draw_chart(c, weighted=False, bare=True, height=8.0)
+            fig = ax.figure
+            assert not ax.get_title(loc="left") and not [t for t in fig.texts if t.get_text()]
+            assert fig.get_size_inches()[1] == pytest.approx(8.0, abs=0.01)
+            hm = cp.draw_heatmap(analysis, c, weighted=False, bare=True, height=8.0)
+            assert not hm.get_title(loc="left")
+            assert all("▲▼" not in t.get_text() for t in hm.figure.texts)  # the page prints the legend
+    assert "（複数選択可）（" not in shown and "（複数選択可、職域別）" in shown
+
+
+def test_matrix_pages_repeat_the_category_and_keep_words_whole(page, policy):
+    """Issue 30, item 1: the matrix is cut into pages before printing, each page's first row names
+    its 区分 (「（続き）」 where it began before); text breaks only between phrases (BudouX <wbr>
+    with keep-all: 「職員意識等の」 and 「見直し」 stay whole)."""
+    sections = re.findall(r'<section class="page matrix"[^>]*>(.*?)</section>', page, re.S)
+    assert len(sections) >= 2
+    for k, part in enumerate(sections):
+        first = re.search(r'<tbody>\s*<tr><td class="([^"]*)">(.*?)</td>', part, re.S)
+        assert first.group(1) == "cat" and first.group(2), (k, first.group(0)[:80])
+        if k:
+            assert "（続き）" in first.group(2) or any(
+                c.label in html.unescape(re.sub("<[^>]+>", "", first.group(2))) for c in policy.matrix.categories
+            )
+    assert "職員意識等の<wbr>現状" in page and "word-break: keep-all" in page
+    for word in ("見直し", "仕組み"):
+        assert not re.search("<wbr>".join(word), page), word
 
 
 def test_small_groups_appear_only_pooled(baseline, frame, codebook, tmp_path):
@@ -607,3 +726,19 @@ def test_small_groups_appear_only_pooled(baseline, frame, codebook, tmp_path):
                 shown += [c.text for r in s.table.rows for c in r.cells]
     joined = "\n".join(shown)
     assert pool in joined and "教育・保育" not in joined.replace(pool, "")
+
+
+def test_heatmaps_in_an_appendix(analysis, policy, tmp_path):
+    """``heatmaps="appendix"``: the charts one after the other, then the matrix, then 付録 with the
+    tables by 職域; the contents list numbers them so (each chart and table a page)."""
+    page = cp.committee_html(analysis, policy, synthetic=True, heatmaps="appendix")
+    ids = re.findall(r'<section class="page[^"]*" id="([\w-]+)"', page)
+    charts = [f"chart-{k}" for k in range(1, 8)]
+    assert ids[: 1 + 7] == ["reading", *charts] and ids[8] == "matrix"
+    assert ids[-8:] == ["appendix", *[f"heatmap-{k}" for k in range(1, 8)]]
+    contents = re.findall(r'<a href="#([\w-]+)">[^<]+</a><span class="dots"></span><span>(\d+)</span>', page)
+    numbers = dict(contents)
+    assert [int(numbers[c]) for c in charts] == list(range(3, 10)) and numbers["matrix"] == "10"
+    assert int(numbers["heatmap-1"]) == int(numbers["appendix"]) + 1
+    with pytest.raises(ValueError, match="heatmaps"):
+        cp.committee_html(analysis, policy, synthetic=True, heatmaps="inline")

@@ -1,28 +1,30 @@
 """The committee paper's section 2 as one page: ``報告書.html`` (:mod:`.committee_pdf` prints it).
 
 The page follows section 2 of the committee document (「今後の官民連携の取組について」): the title
-「2 職員意識調査の結果」, the survey note, the response rates by 職域, each chart under its heading
-（1）…（7） (the codebook's number 2-(k) and label: the chart is the report's ``2-0k_….png``), the
-2-(8) matrix with the survey evidence and its verdicts, and the method and anonymity notes; with a
-:class:`~ppp_survey.compare.changes.ChangeTable`, a section on the changes since the baseline. Every
-number comes from the :class:`~ppp_survey.analysis.Analysis` (groups already pooled for anonymity),
-the :class:`~ppp_survey.policy.assess.PolicyResult` or the change table: nothing is estimated here.
-The section's parts (charts and headings, notes, matrix rows) are shared with the deck
-(:mod:`.committee_deck`), so both print the same words and numbers.
+「2 職員意識調査の結果」, the survey note, a contents list with page numbers and the response rates
+by 職域 on the first page; 「調査の方法と数字の読み方」 (what the percentages, the intervals, 参考値
+and the marks mean, in plain words: :mod:`.paper_text`); each chart under its heading （1）…（7）
+(the codebook's number 2-(k) and label), each on a page of its own and drawn to the height the page
+leaves it, followed by its table by 職域 (the heatmap; or all of them in an appendix,
+``heatmaps="appendix"``); the 2-(8) matrix with the survey evidence and its verdicts; with a
+:class:`~ppp_survey.compare.changes.ChangeTable`, the changes since the baseline. A chart's title and
+notes are printed once, on the page (the chart is drawn without them). Every number comes from the
+:class:`~ppp_survey.analysis.Analysis` (groups already pooled for anonymity), the
+:class:`~ppp_survey.policy.assess.PolicyResult` or the change table: nothing is estimated here. The
+section's parts (charts and headings, notes, matrix rows) are shared with the deck
+(:mod:`.committee_deck`), so both print the same words and numbers. Every part is cut into pages
+before printing (:mod:`.paper_layout`, :mod:`.paper_tables`), so the contents list knows its pages.
 
 The page is one file: charts inline as SVG images (text drawn as outlines, so they need no font),
 a subset of IPAexGothic embedded for the text (:func:`~.matrix_page.embedded_font_css`; DejaVu Sans
 for the few characters it lacks), no script, no external resource; the same results give the same
-bytes. Its print CSS lays it out on A4 portrait: each chart on a page of its own, table rows never
-split, table headers repeated, page numbers and (for synthetic data) 架空データ in the margins of
-every page (CSS margin boxes: Chromium / Edge 131 or later).
+bytes. Its print CSS lays it out on A4 portrait: page numbers and (for synthetic data) 架空データ in
+the margins of every page (CSS margin boxes: Chromium / Edge 131 or later).
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,20 +35,19 @@ from ppp_survey.analysis import Analysis
 from ppp_survey.compare.changes import ChangeTable
 from ppp_survey.constants import ALL
 from ppp_survey.files import atomic_output
-from ppp_survey.outputs.change_charts import VERDICT_COLORS as CHANGE_COLORS
-from ppp_survey.outputs.change_sheets import change_tables, method_note
-from ppp_survey.outputs.chart_layout import WEIGHTED_NUMBERS
 from ppp_survey.outputs.chart_layout import method_text as chart_method_text
+from ppp_survey.outputs.heatmaps import bracketed
 from ppp_survey.outputs.matrix_page import MATRIX_NUMBERS_NOTE, embedded_font_css, font_face_css
-from ppp_survey.outputs.matrix_sheets import INTERPRETATION_NOTE, VERDICT_COLORS, VERDICT_NOTE, ci_text, value_text
-from ppp_survey.outputs.survey_sheets import BASE_NOTE
+from ppp_survey.outputs.paper_layout import CHART_PAGE_CSS, chart_page, figure_svg
+from ppp_survey.outputs.paper_tables import Pages, change_notes, change_pages, matrix_pages
+from ppp_survey.outputs.paper_text import READING_TITLE, evidence_lines, heatmap_notes, reading_notes
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.spec.codebook import Item
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.survey.tables import design_note
 from ppp_survey.text import ROUNDING_NOTE, pct, signed
 
 __all__ = [
+    "HEATMAP_PLACES",
     "HTML_NAME",
     "MatrixRow",
     "SectionChart",
@@ -64,6 +65,9 @@ SYNTHETIC_TEXT = (
     "【架空データ】この資料の数値は ppp_survey に同梱の合成データ（架空データ）によるもので、実際の調査結果ではない。"
 )
 _NUMBER = re.compile(r"\s*(\d+)\s*-\s*\(\s*(\d+)\s*\)\s*")
+#: Where the tables by 職域 (heatmaps) go: after each chart, or together in an appendix.
+HEATMAP_PLACES = ("after", "appendix")
+APPENDIX_TITLE = "付録　職域別の表"
 
 
 # ------------------------------------------------------------------------------- the section
@@ -137,29 +141,38 @@ def chart_notes(analysis: Analysis, chart: SectionChart, *, weighted: bool) -> l
     return lines
 
 
-def draw_chart(chart: SectionChart, *, weighted: bool, note: str):
-    """The report's chart of this question (``2-0k_….png``): stacked bars by 職域, or ranked bars."""
+def draw_chart(chart: SectionChart, *, weighted: bool, note: str = "", bare: bool = False, height=None):
+    """The report's chart of this question (``2-0k_….png``): stacked bars by 職域, or ranked bars;
+    ``bare`` and ``height`` as :func:`.plots.plot_stacked` has them (the paper's page)."""
     from ppp_survey.outputs import plots
 
-    if chart.item.is_multi:
-        return plots.plot_multi(chart.table, chart.item, weighted=weighted, note=note)
-    return plots.plot_stacked(chart.table, chart.item, weighted=weighted, note=note)
+    draw = plots.plot_multi if chart.item.is_multi else plots.plot_stacked
+    return draw(chart.table, chart.item, weighted=weighted, note=note, bare=bare, height=height)
 
 
-def chart_svg(chart: SectionChart, *, weighted: bool, note: str) -> bytes:
-    """The chart as SVG bytes: text as outlines, no date, ids salted by the theme (same bytes)."""
-    import matplotlib.pyplot as plt
+def draw_heatmap(analysis: Analysis, chart: SectionChart, *, weighted: bool, bare: bool = False, height=None):
+    """The chart's table by 職域 (``2-0k_…_職域別.png``): a row per choice, 全体 and each 職域."""
+    from ppp_survey.outputs.heatmaps import plot_heatmap
 
-    from ppp_survey.outputs.plots import theme
+    crosstab = analysis.crosstabs[(chart.item.id, analysis.codebook.stratum.id)]
+    overall = analysis.tally(chart.item.id)
+    return plot_heatmap(crosstab, weighted=weighted, overall=overall, bare=bare, height=height)
 
-    with theme():
-        fig = draw_chart(chart, weighted=weighted, note=note).figure
-        buffer = io.BytesIO()
-        try:
-            fig.savefig(buffer, format="svg", metadata={"Date": None})
-        finally:
-            plt.close(fig)
-    return buffer.getvalue()
+
+def heatmap_heading(analysis: Analysis, chart: SectionChart) -> str:
+    """「（5）連携するにあたって難しいと思う点（複数選択可、職域別）」: one pair of brackets."""
+    return bracketed(chart.heading, f"{analysis.codebook.stratum.label}別")
+
+
+def heatmap_page_notes(analysis: Analysis, chart: SectionChart, *, weighted: bool, note: str) -> list[str]:
+    """The lines under a heatmap in plain words (:func:`.paper_text.heatmap_notes`) and the source."""
+    crosstab = analysis.crosstabs[(chart.item.id, analysis.codebook.stratum.id)]
+    held = bool(crosstab.cells.get("suppressed", pd.Series(dtype=bool)).any())
+    by = analysis.codebook.stratum.label
+    lines = heatmap_notes(
+        crosstab, by=by, base=base_text(analysis.tally(chart.item.id)), numbers=method_text(weighted), held=held
+    )
+    return [*lines, f"※{note}"]
 
 
 # ----------------------------------------------------------------------------------- the page
@@ -179,7 +192,7 @@ figure { margin: 0; break-inside: avoid; }
 figure img { display: block; width: 100%; max-width: 100%; height: auto; }
 table { border-collapse: collapse; width: 100%; max-width: 100%; table-layout: fixed; font-size: 8.5pt; }
 table.rates { width: 70%; font-size: 9.5pt; }
-th, td { border: 1px solid #999; padding: 2pt 4pt; vertical-align: top; text-align: left; overflow-wrap: anywhere; }
+th, td { border: 1px solid #999; padding: 2pt 4pt; vertical-align: top; text-align: left; word-break: keep-all; overflow-wrap: anywhere; }
 th { background: #ddebf7; } td.cat { background: #f3f3f3; font-weight: bold; }
 tr:has(+ tr > td.cont) > td.cat { border-bottom-color: #f3f3f3; }
 td.num, th.num { text-align: right; } tr.total td { font-weight: bold; background: #f7f7f7; }
@@ -189,10 +202,13 @@ td ul { margin: 0; padding-left: 1.1em; } td li { margin: 0; }
 .ev { margin: 0 0 2pt; padding: 2pt 3pt; border-radius: 2pt; }
 .verdict { font-weight: bold; } .legend span { padding: 1pt 6pt; margin-right: 4pt; border-radius: 2pt; }
 ul.notes { padding-left: 1.2em; font-size: 9pt; } ul.notes li { margin-bottom: 3pt; break-inside: avoid; }
+ol.contents { list-style: none; padding: 0; margin: 0 0 6pt; font-size: 9.5pt; }
+ol.contents li { display: flex; gap: 4pt; } ol.contents li .dots { flex: 1; border-bottom: 1px dotted #999; margin-bottom: 4pt; }
+ol.contents li.sub { padding-left: 1.5em; font-size: 9pt; color: #444; }
+ol.contents a { color: inherit; text-decoration: none; }
 @media print {
   body { padding: 0; max-width: none; }
   section { margin-top: 6mm; }
-  section.newpage { break-before: page; margin-top: 0; }
 }
 """.strip()
 
@@ -217,31 +233,72 @@ def committee_html(
     synthetic: bool,
     changes: ChangeTable | None = None,
     weighted: bool = False,
+    heatmaps: str = "after",
 ) -> str:
     """Section 2 of the committee paper as one self-contained HTML page (see the module's docstring).
 
     ``policy`` ``None`` leaves the matrix out (a codebook the packaged matrix does not fit);
-    ``weighted`` draws the design-based estimates, as the report's ``--weighted``.
+    ``weighted`` draws the design-based estimates, as the report's ``--weighted``; ``heatmaps``
+    puts each table by 職域 after its chart (``"after"``) or all of them in an appendix.
     """
+    if heatmaps not in HEATMAP_PLACES:
+        raise ValueError(f"heatmaps must be one of {HEATMAP_PLACES}, got {heatmaps!r}")
     note = analysis.source_note(synthetic=synthetic)
     charts = section_charts(analysis)
     title = section_title(charts)
-    parts = [_front(analysis, title, note, synthetic=synthetic)]
-    parts += [_chart_section(analysis, c, weighted=weighted, note=note) for c in charts]
+    parts: list[tuple[str, str, Pages, bool]] = []  # (anchor, contents entry, pages, indented)
+    reading = _reading_section(analysis, policy, changes, note, synthetic=synthetic, weighted=weighted)
+    parts.append(("reading", READING_TITLE, Pages(reading, 1), False))
+    tables = []
+    for c in charts:
+        parts.append((f"chart-{c.k}", c.heading, Pages(_chart_page(analysis, c, weighted, note), 1), False))
+        table = (f"heatmap-{c.k}", heatmap_heading(analysis, c), Pages(_heatmap_page(analysis, c, weighted, note), 1))
+        if heatmaps == "after":
+            parts.append((*table, True))
+        else:
+            tables.append((*table, True))
     if policy is not None:
-        parts.append(_matrix_section(policy, matrix_heading(charts, policy.matrix)))
+        heading = matrix_heading(charts, policy.matrix)
+        notes = [
+            MATRIX_NUMBERS_NOTE,
+            "判定の見方は「調査の方法と数字の読み方」にある。",
+            f"出典：{policy.matrix.source}",
+        ]
+        parts.append(("matrix", heading, matrix_pages(policy, heading, matrix_rows(policy), notes), False))
     if changes is not None:
-        parts.append(_changes_section(changes))
-    parts.append(_method_section(analysis, policy, note, synthetic=synthetic, weighted=weighted))
-    body = "\n".join(parts) + "\n"
+        heading = f"経年比較（{changes.baseline_wave}→{changes.wave}、全体）"
+        parts.append(("changes", heading, change_pages(changes, heading, change_notes(changes)), False))
+    if tables:  # a page naming the appendix, then the tables
+        lead = f'<section class="page appendix" id="appendix"><h2>{html.escape(APPENDIX_TITLE)}</h2></section>'
+        parts.append(("appendix", APPENDIX_TITLE, Pages(lead, 1), False))
+        parts += tables
+    body = "\n".join(
+        [_front(analysis, title, note, parts, synthetic=synthetic), *(p.html for _, _, p, _ in parts if p.html)]
+    )
+    body += "\n"
     page_css = _page_css(title, synthetic=synthetic)
-    shown = html.unescape(title + body) + SYNTHETIC_MARK + "0123456789 /"
+    shown = html.unescape(title + re.sub(r"<[^>]+>", "", body)) + SYNTHETIC_MARK + "0123456789 /"
     return (
         '<!DOCTYPE html>\n<html lang="ja">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>\n{embedded_font_css(shown)}\n{fallback_font_css(shown)}"
-        f"{page_css}\n{_CSS}\n</style>\n"
+        f"{page_css}\n{_CSS}\n{CHART_PAGE_CSS}\n</style>\n"
         f"</head>\n<body>\n{body}</body>\n</html>\n"
     )
+
+
+def _chart_page(analysis: Analysis, chart: SectionChart, weighted: bool, note: str) -> str:
+    """A chart's page: its heading, the chart (no title, no footer) filling the page, its notes."""
+    notes = [*chart_notes(analysis, chart, weighted=weighted), f"※{note}"]
+    svg = figure_svg(lambda h: draw_chart(chart, weighted=weighted, bare=True, height=h), notes)
+    kind = "複数回答の横棒グラフ" if chart.item.is_multi else "全体と職域別の100%積み上げ横棒グラフ"
+    return chart_page(f"chart-{chart.k}", chart.heading, f"{chart.heading}（{kind}）", svg, notes)
+
+
+def _heatmap_page(analysis: Analysis, chart: SectionChart, weighted: bool, note: str) -> str:
+    heading = heatmap_heading(analysis, chart)
+    notes = heatmap_page_notes(analysis, chart, weighted=weighted, note=note)
+    svg = figure_svg(lambda h: draw_heatmap(analysis, chart, weighted=weighted, bare=True, height=h), notes)
+    return chart_page(f"heatmap-{chart.k}", heading, f"{heading}（表）", svg, notes)
 
 
 def fallback_font_css(text: str) -> str:
@@ -269,9 +326,10 @@ def fallback_font_css(text: str) -> str:
     return rule + "\n"
 
 
-def _front(analysis: Analysis, title: str, note: str, *, synthetic: bool) -> str:
-    """The title, the survey note (as the document prints it, 「※R7.7.18～31実施 …」) and the
-    response rates by 職域."""
+def _front(analysis: Analysis, title: str, note: str, parts, *, synthetic: bool) -> str:
+    """The first page: the title, the survey note (as the document prints it, 「※R7.7.18～31実施 …」),
+    the contents list (each part's first page: the parts follow this page, one after the other)
+    and the response rates by 職域."""
     e = html.escape
     stratum = analysis.codebook.stratum.label
     rows = []
@@ -281,27 +339,21 @@ def _front(analysis: Analysis, title: str, note: str, *, synthetic: bool) -> str
             f'<tr{css}><td>{e(str(r.domain))}</td><td class="num">{int(r.population):,}</td>'
             f'<td class="num">{int(r.respondents):,}</td><td class="num">{pct(r.rate)}</td></tr>'
         )
+    entries, page = [], 2
+    for anchor, entry, pages, indented in parts:
+        css = ' class="sub"' if indented else ""
+        entries.append(f'<li{css}><a href="#{anchor}">{e(entry)}</a><span class="dots"></span><span>{page}</span></li>')
+        page += pages.count
     synth = f'<p class="synthetic">{e(SYNTHETIC_TEXT)}</p>\n' if synthetic else ""
     return (
         f"<header>\n<h1>{e(title)}</h1>\n{synth}"
         f'<p class="survey">※{e(note)}</p>\n</header>\n'
+        f'<nav>\n<h2>目次</h2>\n<ol class="contents">\n' + "\n".join(entries) + "\n</ol>\n</nav>\n"
         f"<section>\n<h2>{e(stratum)}別の回答率</h2>\n"
         f'<table class="rates">\n<thead><tr><th>{e(stratum)}</th><th class="num">職員数</th>'
         '<th class="num">回答者数</th><th class="num">回答率（%）</th></tr></thead>\n<tbody>\n'
         + "\n".join(rows)
         + f'\n</tbody>\n</table>\n<p class="note">回答率＝回答者数／職員数。{e(ROUNDING_NOTE)}</p>\n</section>'
-    )
-
-
-def _chart_section(analysis: Analysis, chart: SectionChart, *, weighted: bool, note: str) -> str:
-    e = html.escape
-    svg = base64.b64encode(chart_svg(chart, weighted=weighted, note=note)).decode("ascii")
-    kind = "複数回答の横棒グラフ" if chart.item.is_multi else "全体と職域別の100%積み上げ横棒グラフ"
-    notes = "".join(f'<p class="note">{e(line)}</p>' for line in chart_notes(analysis, chart, weighted=weighted))
-    return (
-        f'<section class="chart newpage" id="chart-{chart.k}">\n<h2>{e(chart.heading)}</h2>\n'
-        f'<figure><img alt="{e(chart.heading)}（{kind}）" src="data:image/svg+xml;base64,{svg}">\n'
-        f"<figcaption>{notes}</figcaption></figure>\n</section>"
     )
 
 
@@ -341,12 +393,9 @@ def matrix_rows(policy: PolicyResult) -> list[MatrixRow]:
 
 
 def evidence_value(r: dict) -> str:
-    """An indicator's value line: '39.2%（95%CI 37.0–41.3%）、n=1,326　規準 ≧30%' (a group first
-    where an every-group rule names it)."""
-    group = "" if r["group"] in (ALL, "") else f"{r['group']}："
-    ci = ci_text(r["statistic"], r["ci_low"], r["ci_high"])
-    value = f"{group}{value_text(r['statistic'], r['value'])}" + (f"（95%CI {ci}）" if ci else "")
-    return f"{value}、n={int(r['n']):,}　規準 {r['rule']}"
+    """An indicator's value line in plain words: '39.2%（95%の区間 37.0～41.3%）、回答者1,326人　目安：30%以上'
+    (a group first where an every-group rule names it: :func:`.paper_text.evidence_lines`)."""
+    return evidence_lines(r)[1]
 
 
 def number_text(value, spec: str = ".1f") -> str:
@@ -362,122 +411,35 @@ def number_text(value, spec: str = ".1f") -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # -0.04 → '0.0', not '-0.0'
 
 
-def _matrix_cells(row: MatrixRow) -> str:
-    e = html.escape
-    # no rowspan: rows of one 区分 may then break across pages (the label is on the first row)
-    head = f'<td class="cat">{e(row.category)}</td>' if row.category else '<td class="cat cont"></td>'
-    evidence = "".join(
-        f'<div class="ev" style="background:{VERDICT_COLORS.get(r["verdict"], "#fff")}">'
-        f'<span class="verdict">{e(r["verdict"])}</span> {e(r["indicator"])}<br>{e(evidence_value(r))}</div>'
-        for r in row.evidence
-    )
-    goals = "".join(f"<div>{e(g)}</div>" for g in row.goals)
-    actions = "".join(f"<li>{e(a)}</li>" for a in row.actions) or "<li>（前出の具体像の取組を参照）</li>"
-    return f"<tr>{head}<td>{e(row.situation)}</td><td>{evidence}</td><td>{goals}</td><td><ul>{actions}</ul></td></tr>"
-
-
-def _matrix_section(policy: PolicyResult, heading: str) -> str:
-    """2-(8) as a table: 区分, 現状, 調査結果（根拠と判定）, めざす具体像, 具体的な取組."""
-    e = html.escape
-    matrix, evidence = policy.matrix, policy.evidence
-    rows = [_matrix_cells(r) for r in matrix_rows(policy)]
-    legend = "".join(f'<span style="background:{c}">{e(v)}</span>' for v, c in VERDICT_COLORS.items())
-    counts = evidence["verdict"].value_counts()
-    tally = "、".join(f"{v} {int(counts.get(v, 0))}" for v in VERDICT_COLORS)
-    return (
-        f'<section class="matrix newpage" id="matrix">\n<h2>{e(heading)}</h2>\n'
-        f'<p class="note legend">{legend}　調査指標 {len(evidence)}件：{e(tally)}</p>\n'
-        '<table class="matrix">\n<colgroup><col style="width:10%"><col style="width:20%"><col style="width:30%">'
-        '<col style="width:20%"><col style="width:20%"></colgroup>\n'
-        "<thead><tr><th>区分</th><th>官民連携に対する職員意識等の現状</th><th>調査結果（根拠と判定）</th>"
-        "<th>本市がめざす官民連携の具体像</th><th>（参考）具体的な取組</th></tr></thead>\n<tbody>\n"
-        + "\n".join(rows)
-        + "\n</tbody>\n</table>\n"
-        + "".join(
-            f'<p class="note">{e(n)}</p>'
-            for n in (MATRIX_NUMBERS_NOTE, VERDICT_NOTE, INTERPRETATION_NOTE, f"出典：{matrix.source}")
-        )
-        + "\n</section>"
-    )
-
-
-def _changes_section(changes: ChangeTable) -> str:
-    """The changes since the baseline, 全体: one block of rows per question, verdict coloured."""
-    e = html.escape
-    overall, _ = change_tables(changes)
-    base, new = changes.baseline_wave, changes.wave
-    rows, question = [], None
-    for r in overall.to_dict("records"):
-        if r["設問"] != question:
-            question = r["設問"]
-            rows.append(f'<tr class="question"><td colspan="8">{e(str(question))}</td></tr>')
-        verdict = str(r["判定"])
-        color = CHANGE_COLORS.get(verdict, "#222")
-        cells = [(r[f"{base}(%)"], ".1f"), (r[f"{new}(%)"], ".1f"), (r["差(pt)"], "+.1f")]
-        cells += [(r["95%CI下限"], "+.1f"), (r["95%CI上限"], "+.1f"), (r["p値"], ".3f")]
-        numbers = "".join(f'<td class="num">{e(number_text(v, f))}</td>' for v, f in cells)
-        rows.append(
-            f"<tr><td>{e(str(r['選択肢']))}</td>{numbers}"
-            f'<td style="color:{color}; font-weight:bold">{e(verdict)}</td></tr>'
-        )
-    notes = [*changes.note.splitlines(), method_note(changes), "x：匿名性のため秘匿。" + ROUNDING_NOTE]
-    return (
-        f'<section class="changes newpage" id="changes">\n<h2>経年比較（{e(base)}→{e(new)}、全体）</h2>\n'
-        '<table class="changes">\n<colgroup><col style="width:31%"><col span="6" style="width:8.5%">'
-        '<col style="width:18%"></colgroup>\n'
-        f'<thead><tr><th>選択肢・指標</th><th class="num">{e(base)}（%）</th><th class="num">{e(new)}（%）</th>'
-        '<th class="num">差（pt）</th><th class="num">95%CI下限</th><th class="num">95%CI上限</th>'
-        '<th class="num">p値</th><th>判定</th></tr></thead>\n<tbody>\n'
-        + "\n".join(rows)
-        + "\n</tbody>\n</table>\n"
-        + "".join(f'<p class="note">{e(n)}</p>' for n in notes)
-        + f'\n<p class="note">{e(changes.wave)}の職域別の変化は集計表（変化（職域別））にある。</p>\n</section>'
-    )
-
-
-def method_notes(analysis: Analysis, policy: PolicyResult | None, note: str, *, synthetic: bool, weighted: bool):
-    """(heading, text) of the method and anonymity notes."""
+def method_notes(
+    analysis: Analysis,
+    policy: PolicyResult | None,
+    note: str,
+    *,
+    synthetic: bool,
+    weighted: bool,
+    changes: ChangeTable | None = None,
+) -> list[tuple[str, str]]:
+    """(heading, text) of 「調査の方法と数字の読み方」 in plain words (:func:`.paper_text.reading_notes`)."""
     s = analysis.codebook.survey
-    pooled = analysis.pools.note(analysis.codebook, analysis.min_group)
-    notes = [
-        ("調査", f"{s.title}（{s.fielded_from:%Y年%m月%d日}～{s.fielded_to:%Y年%m月%d日}）。{note}"),
-        ("設問", s.reconstruction or "調査票のとおり。"),
-        ("基数", BASE_NOTE),
-        (
-            "図の数値",
-            (
-                f"数値は{WEIGHTED_NUMBERS}。複数回答の図はひげが区間、積み上げ棒の区間は集計表（単純集計・クロス集計）に記載。"
-                if weighted
-                else method_text(False)
-            )
-            + ROUNDING_NOTE,
-        ),
-        ("推定方法", design_note(analysis.weights) + "政策マトリクスの判定はこの推定値と95%信頼区間による。"),
-        (
-            "匿名性の確保",
-            f"回答者が{analysis.min_group}人未満の区分は、推定の前にほかの区分と統合し、すべての図表で一つの区分として"
-            "公表している（個人の回答が推測されないため）。自由記述・「その他」の記入内容は掲載していない。"
-            + (pooled and f"{pooled}。"),
-        ),
-    ]
-    if policy is not None:
-        notes.append(("政策マトリクス", f"{VERDICT_NOTE}{INTERPRETATION_NOTE}"))
-    if s.source:  # optional in the codebook (the draft leaves it ""): no empty 出典
-        notes.append(("出典", s.source))
-    if synthetic:
-        notes.append(("データ", SYNTHETIC_TEXT))
-    return notes
-
-
-def _method_section(
-    analysis: Analysis, policy: PolicyResult | None, note: str, *, synthetic: bool, weighted: bool
-) -> str:
-    e = html.escape
-    items = "".join(
-        f"<li><b>{e(h)}</b>：{e(t)}</li>"
-        for h, t in method_notes(analysis, policy, note, synthetic=synthetic, weighted=weighted)
+    return reading_notes(
+        survey=f"{s.title}（{s.fielded_from:%Y年%m月%d日}～{s.fielded_to:%Y年%m月%d日}）",
+        note=note,
+        weighted=weighted,
+        min_group=analysis.min_group,
+        pooled=analysis.pools.note(analysis.codebook, analysis.min_group),
+        matrix=policy is not None,
+        changes=changes is not None,
+        source=s.source,  # optional in the codebook (the draft leaves it ""): no empty 出典
+        synthetic_text=SYNTHETIC_TEXT if synthetic else "",
     )
-    return f'<section class="method" id="method">\n<h2>調査の方法と匿名性の確保</h2>\n<ul class="notes">{items}</ul>\n</section>'
+
+
+def _reading_section(analysis, policy, changes, note: str, *, synthetic: bool, weighted: bool) -> str:
+    e = html.escape
+    notes = method_notes(analysis, policy, note, synthetic=synthetic, weighted=weighted, changes=changes)
+    items = "".join(f"<li><b>{e(h)}</b>：{e(t)}</li>" for h, t in notes)
+    return f'<section class="page method" id="reading">\n<h2>{e(READING_TITLE)}</h2>\n<ul class="notes">{items}</ul>\n</section>'
 
 
 def write_committee_html(
@@ -488,10 +450,11 @@ def write_committee_html(
     synthetic: bool,
     changes: ChangeTable | None = None,
     weighted: bool = False,
+    heatmaps: str = "after",
 ) -> Path:
     """Write :func:`committee_html` to ``path`` (UTF-8, LF, atomically); return the path."""
     path = Path(path)
-    page = committee_html(analysis, policy, synthetic=synthetic, changes=changes, weighted=weighted)
+    page = committee_html(analysis, policy, synthetic=synthetic, changes=changes, weighted=weighted, heatmaps=heatmaps)
     with atomic_output(path) as tmp:
         tmp.write_text(page, encoding="utf-8", newline="\n")
     return path

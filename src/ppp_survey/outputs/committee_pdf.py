@@ -96,6 +96,7 @@ def write_committee_paper(
     weighted: bool = False,
     layout: str = "16:9",
     meanwhile: Callable[[], object] | None = None,
+    heatmaps: str = "after",
 ) -> CommitteePaper:
     """報告書.html, 報告書.pptx and (with a browser) 報告書.pdf in ``folder``, from the same results.
 
@@ -103,8 +104,9 @@ def write_committee_paper(
     meanwhile, in a forked process where processes can be forked (Linux; ``PPP_SURVEY_JOBS=1``
     keeps one process), else while the browser prints. The files are the same either way. A
     missing or failing browser never fails the call: see ``CommitteePaper.message``.
+    ``heatmaps``: the tables by 職域 after each chart (``"after"``) or in an appendix.
     """
-    options = dict(synthetic=synthetic, changes=changes, weighted=weighted)
+    options = dict(synthetic=synthetic, changes=changes, weighted=weighted, heatmaps=heatmaps)
     run = _start_paper(Path(folder), analysis, policy, options, layout, fork=meanwhile is not None)
     try:
         if meanwhile is not None:
@@ -116,7 +118,8 @@ def write_committee_paper(
 
 class PaperOptions(Protocol):
     """What :func:`committee_paper` reads of the report's options (``ReportOptions``): the folder,
-    whether to make the paper, the 架空データ label, design-based estimates in the charts."""
+    whether to make the paper, the 架空データ label, design-based estimates in the charts (and,
+    where the options have it, ``heatmaps``: ``"after"`` each chart or ``"appendix"``)."""
 
     @property
     def figures(self) -> Path: ...
@@ -155,7 +158,12 @@ def committee_paper(
     if not options.paper:
         yield made
         return
-    extra = dict(synthetic=options.synthetic, changes=changes, weighted=options.weighted)
+    extra = dict(
+        synthetic=options.synthetic,
+        changes=changes,
+        weighted=options.weighted,
+        heatmaps=getattr(options, "heatmaps", "after"),
+    )
     run = _start_paper(Path(options.figures), analysis, policy, extra, "16:9", fork=True)
     try:
         yield made
