@@ -26,7 +26,7 @@ class MarkRule(StrEnum):
     (:func:`~ppp_survey.survey.significance.versus_rest_score_arrays`). ``holm`` (default): Holm's
     step-down adjustment over every tested cell of the table (all options × groups of a
     multi-select question), which keeps the chance of any false mark in a table at or below 5%:
-    measured on the generator's null waves (no group differs), 3.1% of 2,100 tables (21 tables ×
+    measured on the generator's null waves (no group differs), about 3% of 2,100 tables (21 tables ×
     100 waves) showed a false mark.
     ``bh``: Benjamini–Hochberg (false discovery rate 5%; the same rate when no group differs).
     ``protected``: the first release's rule, unadjusted cell tests shown when the table's

@@ -444,7 +444,7 @@ def versus_rest_score_arrays(design: Weighting, sums) -> dict[str, np.ndarray]:
     implies (every respondent, in the group and out of it, answers with one probability), so it does
     not vanish at 0% or 100% and does not shrink with a small group's own noisy share, which is what
     made the Wald test's false marks: measured with the generator's null waves (no group differs),
-    Holm over a table's cells gives a false-mark rate per table of 3.1% with this test (21
+    Holm over a table's cells gives a false-mark rate per table of about 3% with this test (21
     tables × 100 null waves) and 10–20% with the Wald test; at 0% cells its p-value is within a
     factor of 2 of Fisher's exact test. The question a mark answers is about the process that produces the answers
     (does this group answer differently?), as the wave comparison's, hence no FPC. Columns that are
