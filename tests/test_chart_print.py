@@ -347,3 +347,35 @@ def test_value_labels_above_a_bar_keep_apart(charts):
                 assert (b.x0 - a.x1) * 72 / fig.dpi >= 6, (name, a, b)
                 checked += 1
     assert checked > 0
+
+
+def test_the_papers_charts_keep_their_labels_apart(analysis):
+    """The committee paper draws each chart without title and footer, to the height its page leaves
+    (taller than the report's): there too no two texts overlap and none sits on an axis line."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from ppp_survey.outputs import committee_page as cp
+    from ppp_survey.outputs.paper_layout import figure_height_in
+
+    checked = 0
+    with plots.theme():
+        for chart in cp.section_charts(analysis):
+            height = figure_height_in(cp.chart_notes(analysis, chart, weighted=False))
+            for ax in (
+                cp.draw_chart(chart, weighted=False, bare=True, height=height),
+                cp.draw_heatmap(analysis, chart, weighted=False, bare=True, height=height),
+            ):
+                plt.close(ax.figure)
+                FigureCanvasAgg(ax.figure).draw()
+                texts = _texts(ax.figure)
+                boxes = [_box(t) for t in texts]
+                for (ta, a), (tb, b) in combinations(zip(texts, boxes), 2):
+                    assert not _overlap(a, b), (chart.heading, ta.get_text()[:20], tb.get_text()[:20])
+                segments = _axis_segments(ax)
+                for t in ax.texts:
+                    if t.get_visible() and t.get_text().strip():
+                        assert not [s for s in segments if _crosses(_box(t), *s)], (chart.heading, t.get_text())
+                assert ax.figure.get_size_inches()[1] == pytest.approx(height, abs=0.02)
+                checked += 1
+    assert checked == 14

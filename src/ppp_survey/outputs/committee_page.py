@@ -132,7 +132,7 @@ def chart_notes(analysis: Analysis, chart: SectionChart, *, weighted: bool) -> l
     stratum = analysis.codebook.stratum.label
     lines = [f"{base_text(chart.table)}　{method_text(weighted, whiskers=chart.item.is_multi)}"]
     if chart.item.is_multi:
-        lines.append("複数回答：回答者に占める割合のため、合計は100%を超える。")
+        lines.append("複数回答のため、合計は100%を超える。")
     else:
         lines.append(f"全体と{stratum}別（各行の n はその行の基数）。{ROUNDING_NOTE}")
         pooled = analysis.pools.note(analysis.codebook, analysis.min_group)
