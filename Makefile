@@ -26,7 +26,7 @@ lab: $(STAMP) ## JupyterLab で notebooks/ を開く（ブラウザで http://lo
 
 NOTEBOOKS_HTML := figures/notebooks
 
-notebooks: $(STAMP) ## ノートブック8本を実行し、結果つきの HTML を figures/notebooks/ に書く（実行せずに読める）
+notebooks: $(STAMP) ## notebooks/ のノートブックをすべて実行し、結果つきの HTML を figures/notebooks/ に書く（実行せずに読める）
 	mkdir -p $(NOTEBOOKS_HTML)
 	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=600 \
 		--output-dir $(NOTEBOOKS_HTML) notebooks/*.ipynb
