@@ -130,7 +130,10 @@ def test_trend_outputs_say_what_they_are(swapped_runs):
         assert col in overall.columns, col
     assert "q5:opt:14" not in set(overall["指標"])  # added in R8: not followed from R7
     figures = {p.name for p in (a / "figures").glob("経年_*.png")}
-    assert "経年_2-00_職域別回答率.png" in figures and len(figures) == 12
+    assert {"経年_2-00_職域別回答率.png", "経年_概要.png"} <= figures and len(figures) == 13
+    summary = pd.read_csv(a / "data" / "processed" / "trends_summary.csv", encoding="utf-8-sig")
+    assert list(summary.columns) == ["設問", "指標", "R7(%)", "R8(%)", "R9(%)", "傾き(pt/回)", "判定"]
+    assert len(summary) == 4  # the top-2 box of 2-(1), 2-(2), 2-(6) and 2-(3)'s ある
     kpi = pd.read_csv(a / "data" / "processed" / "policy_matrix_kpi_trend.csv", encoding="utf-8-sig")
     assert {"R7(%)", "R8(%)", "R9(%)", "傾き 判定"} <= set(kpi.columns)
 

@@ -17,7 +17,7 @@ from ppp_survey.constants import ALL, SUPPRESSED
 from ppp_survey.spec.codebook import Polarity
 from ppp_survey.text import p_text, signed, wrap_ja
 
-__all__ = ["plot_trend", "plot_trend_heatmap", "step_label", "trend_grid", "wave_ticks"]
+__all__ = ["plot_trend", "plot_trend_heatmap", "plot_trend_summary", "step_label", "trend_grid", "wave_ticks"]
 
 LINE_COLORS = ("#1f5f99", "#c4532b", "#3a8a3a", "#7b4f9e", "#b8860b", "#555555")
 SIGNIFICANT = (IMPROVED, WORSENED, INCREASED, DECREASED)
@@ -112,6 +112,66 @@ def plot_trend(
     add_footer(fig, base=base, note=note or table.note)
     if own:
         fit_height(ax, axes_height=2.3)
+    return ax
+
+
+def plot_trend_summary(table: TrendTable, lines: dict[str, str], *, ax=None, title: str | None = None, note: str = ""):
+    """The headline indicators of 全体 on one chart (a page's or a slide's summary): ``lines`` maps an
+    indicator to its legend label (e.g. ``{"q6:top2": "2-(6) 肯定的回答"}``); each line with its 95%
+    band, the slope and verdict in the legend, each wave's base in the footer. Returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    from ppp_survey.outputs.chart_layout import PAGE_WIDTH_IN, SMALL_PT, add_footer, fit_height
+
+    own = ax is None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, 3.4))
+        fig.subplots_adjust(left=0.09, right=0.62)
+    fig = ax.figure
+    x = np.arange(len(table.waves))
+    est = table.estimates[table.estimates["group"] == ALL]
+    trends = table.trends[table.trends["group"] == ALL].set_index("indicator")
+    bases = []
+    for i, (key, label) in enumerate(lines.items()):
+        part = est[est["indicator"] == key].sort_values("position")
+        if part.empty:
+            continue
+        color = LINE_COLORS[i % len(LINE_COLORS)]
+        ax.fill_between(
+            x,
+            100 * part["ci_low"].to_numpy(float),
+            100 * part["ci_high"].to_numpy(float),
+            color=color,
+            alpha=0.12,
+            lw=0,
+        )
+        row = trends.loc[key]
+        slope = f"{signed(100 * float(row['slope']))}pt／回、{row['verdict']}"
+        ax.plot(
+            x,
+            100 * part["estimate"].to_numpy(float),
+            color=color,
+            marker="o",
+            lw=2,
+            ms=4,
+            label=f"{_wrap(label, 16)}\n（{slope}）",
+        )
+        bases.append(f"{label.split(' ')[0]} " + "／".join(f"{int(v):,}" for v in part["n"]))
+    ax.set_xticks(x, wave_ticks(table))
+    ax.set_xlim(-0.3, len(x) - 0.7)
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("推定割合（%）")
+    ax.grid(axis="y", color="#dddddd", lw=0.6)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=SMALL_PT, labelspacing=0.9)
+    ax.set_title(title or f"主な指標の推移（全体、{table.first}～{table.last}）", pad=8)
+    base = (
+        f"n（回答者数、{'／'.join(table.waves)}）: " + "　".join(bases) + "\n"
+        f"数値は各回の職員全体の推定値（{table.weighting}、%）、帯は95%信頼区間。"
+        "傾きは1回あたりの変化（5%水準の検定による判定）"
+    )
+    add_footer(fig, base=base, note=note or table.note)
+    if own:
+        fit_height(ax, axes_height=2.4)
     return ax
 
 

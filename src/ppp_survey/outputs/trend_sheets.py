@@ -26,7 +26,7 @@ import pandas as pd
 from ppp_survey.compare.trend import TrendTable
 from ppp_survey.compare.trend_stats import CONSECUTIVE
 from ppp_survey.constants import ALL, SUPPRESSED
-from ppp_survey.outputs.trend_charts import plot_trend, plot_trend_heatmap, step_label
+from ppp_survey.outputs.trend_charts import plot_trend, plot_trend_heatmap, plot_trend_summary, step_label
 from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
@@ -40,6 +40,7 @@ __all__ = [
     "trend_figure_plan",
     "trend_method_note",
     "trend_sheets",
+    "trend_summary",
     "trend_tables",
 ]
 
@@ -155,8 +156,11 @@ def _formats(table: pd.DataFrame) -> dict[str, str]:
     return formats
 
 
-def trend_sheets(table: TrendTable, *, source_note: str, kpi: pd.DataFrame | None = None) -> list[Sheet]:
-    """Workbook sheets of the trend: 経年変化（全体）, 経年変化（職域別）, 経年変化の対象外, and with
+def trend_sheets(
+    table: TrendTable, *, source_note: str, kpi: pd.DataFrame | None = None, codebook: Codebook | None = None
+) -> list[Sheet]:
+    """Workbook sheets of the trend: 経年変化（全体） (with ``codebook``, the current wave's, the
+    headline summary :func:`trend_summary` first), 経年変化（職域別）, 経年変化の対象外, and with
     ``kpi`` (:func:`kpi_trend`) KPIの推移."""
     overall, groups = (t.drop(columns="指標") for t in trend_tables(table, p_text=False))
     notes = (
@@ -175,12 +179,12 @@ def trend_sheets(table: TrendTable, *, source_note: str, kpi: pd.DataFrame | Non
         }
     )
     span = f"{table.first}～{table.last}"
+    blocks = [Block(f"経年変化（全体、{span}）", overall, _formats(overall), notes=notes)]
+    if codebook is not None:
+        summary = trend_summary(table, codebook)
+        blocks.insert(0, Block(f"主な指標の推移（全体、{span}）", summary, _formats(summary)))
     sheets = [
-        Sheet(
-            "経年変化（全体）",
-            (Block(f"経年変化（全体、{span}）", overall, _formats(overall), notes=notes),),
-            widths={1: 30, 2: 40},
-        ),
+        Sheet("経年変化（全体）", tuple(blocks), widths={1: 30, 2: 40}),
         Sheet(
             "経年変化（職域別）",
             (Block(f"経年変化（職域別、{span}）", groups, _formats(groups), notes=notes),),
@@ -274,6 +278,30 @@ def headline(table: TrendTable, codebook: Codebook) -> dict[str, str]:
     return out
 
 
+def headline_labels(table: TrendTable, codebook: Codebook) -> dict[str, str]:
+    """``{indicator: "2-(6) 肯定的回答（上位2区分）"}`` of the headline indicators (:func:`headline`)."""
+    est = table.estimates.drop_duplicates("indicator").set_index("indicator")
+    return {key: f"{codebook.item(q).number} {est.loc[key, 'label']}" for q, key in headline(table, codebook).items()}
+
+
+def trend_summary(table: TrendTable, codebook: Codebook) -> pd.DataFrame:
+    """The headline indicators of 全体 in one small table (for the committee paper or a slide):
+    指標, each wave's % , the slope (points per wave) and its verdict; held values x."""
+    tr = table.trends[table.trends["group"] == ALL].set_index("indicator")
+    est = table.estimates[table.estimates["group"] == ALL].set_index(["indicator", "wave"])
+    rows = []
+    for key, label in headline_labels(table, codebook).items():
+        row: dict[str, object] = {"設問": est.loc[(key, table.last), "title"], "指標": label}
+        for w in table.waves:
+            v = est.loc[(key, w)]
+            row[f"{w}(%)"] = MARK if v["suppressed"] else float(round_half_up(100 * float(v["estimate"])))
+        held = bool(tr.loc[key, "suppressed"])
+        row[SLOPE] = MARK if held else float(round_half_up(100 * float(tr.loc[key, "slope"])))
+        row["判定"] = tr.loc[key, "verdict"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def trend_figure_plan(
     table: TrendTable,
     codebook: Codebook,
@@ -290,6 +318,9 @@ def trend_figure_plan(
         (trend_figure_name("2-00_職域別回答率.png"), lambda: plot_trend(table, "rate", note=note)),
     ]
     lines = headline(table, codebook)
+    plan.append(
+        (trend_figure_name("概要.png"), lambda: plot_trend_summary(table, headline_labels(table, codebook), note=note))
+    )
     by = f"_{codebook.stratum.label}別"
     for q in dict.fromkeys(table.trends["question"]):
         if not q:

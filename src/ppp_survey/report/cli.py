@@ -65,8 +65,7 @@ from ppp_survey.report.options import (
     options_from_args,
     owned_outputs,
 )
-from ppp_survey.report.tables import FREE_TEXT, write_internal, write_tables
-from ppp_survey.report.trends import trend_step
+from ppp_survey.report.tables import FREE_TEXT, trend_step, write_internal, write_tables
 from ppp_survey.spec.frame import load_frame
 from ppp_survey.spec.margins import load_margins
 
@@ -158,7 +157,6 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
             labels = (f"{changes.baseline_wave}（基準値）", f"{changes.wave}（今回）")
             policy = replace(policy, kpi=kpi, kpi_labels=labels)
     trends = trend_step(opts, this_wave(opts, analysis), policy, progress=progress)  # --history (issue 29)
-
     step(f"表: {opts.tables}")
     written = write_tables(staged, loaded, analysis, policy, changes, note) + trends.tables(staged)
     internal = write_internal(staged, loaded)
@@ -179,8 +177,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         from ppp_survey.outputs.change_sheets import change_sheets
 
         sheets += change_sheets(changes, source_note=note)
-    sheets += trends.sheets(note)
-    sheets += calibration_sheets(
+    sheets += trends.sheets(note) + calibration_sheets(
         source_note=note,
         cal=analysis.calibration,
         comparison=analysis.weights_comparison,

@@ -22,11 +22,12 @@ from ppp_survey.outputs.calibration_sheets import (
 )
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.report.options import ReportOptions
+from ppp_survey.report.trends import trend_step  # the trend step's tables, sheets and charts (--history)
 from ppp_survey.survey.indicators import MEASURE_LABEL
 from ppp_survey.survey.privacy import publish
 from ppp_survey.text import round_half_up
 
-__all__ = ["FREE_TEXT", "REJECTED_ROWS", "rates_display", "write_internal", "write_tables"]
+__all__ = ["FREE_TEXT", "REJECTED_ROWS", "rates_display", "trend_step", "write_internal", "write_tables"]
 
 REJECTED_ROWS = f"validation_rejected_rows{INTERNAL_MARK}.csv"
 FREE_TEXT = f"自由記述{INTERNAL_MARK}.csv"

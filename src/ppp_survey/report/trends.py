@@ -9,7 +9,8 @@ and ``--mapping``, then among the packaged mappings (``mapping_r7_r8.yaml``); a 
 requires identical codebooks. The trend itself is :func:`ppp_survey.compare.trend.trend`.
 
 :func:`trend_step` returns a :class:`TrendStep` that writes the CSV tables (``trends_overall.csv``,
-``trends_by_group.csv``, ``trends_not_followed.csv`` and with a policy matrix
+``trends_by_group.csv``, ``trends_not_followed.csv``, ``trends_summary.csv`` (the headline
+indicators: for the committee paper) and with a policy matrix
 ``policy_matrix_kpi_trend.csv``), the workbook sheets 経年変化 and the charts ``経年_….png``; without
 ``--history`` it writes nothing, so the pipeline calls it unconditionally.
 """
@@ -29,6 +30,7 @@ from ppp_survey.compare.baseline import Baseline, BaselineError, load_baseline
 from ppp_survey.compare.trend import TrendTable, trend
 from ppp_survey.files import write_csv
 from ppp_survey.report.options import ReportOptions
+from ppp_survey.spec.codebook import Codebook
 
 __all__ = ["TrendStep", "history_folders", "trend_step"]
 
@@ -40,12 +42,13 @@ class TrendStep:
     table: TrendTable | None = None
     kpi: pd.DataFrame | None = None
     note: str = ""
+    codebook: Codebook | None = None  # the current wave's
 
     def tables(self, staged: ReportOptions) -> list[Path]:
         """The published CSVs of the trend (none without ``--history``)."""
         if self.table is None:
             return []
-        from ppp_survey.outputs.trend_sheets import kpi_trend_display, trend_tables
+        from ppp_survey.outputs.trend_sheets import kpi_trend_display, trend_summary, trend_tables
 
         overall, groups = trend_tables(self.table)
         nf = self.table.not_followed.rename(
@@ -56,6 +59,8 @@ class TrendStep:
             write_csv(groups, staged.tables / "trends_by_group.csv"),
             write_csv(nf, staged.tables / "trends_not_followed.csv"),
         ]
+        if self.codebook is not None:  # the headline indicators: the committee paper's 経年変化 table
+            written.append(write_csv(trend_summary(self.table, self.codebook), staged.tables / "trends_summary.csv"))
         if self.kpi is not None:
             kpi = kpi_trend_display(self.kpi, self.table)
             written.append(write_csv(kpi, staged.tables / "policy_matrix_kpi_trend.csv"))
@@ -67,7 +72,7 @@ class TrendStep:
             return []
         from ppp_survey.outputs.trend_sheets import trend_sheets
 
-        return trend_sheets(self.table, source_note=self.note or source_note, kpi=self.kpi)
+        return trend_sheets(self.table, source_note=self.note or source_note, kpi=self.kpi, codebook=self.codebook)
 
     def figures(self, codebook, name_of: Callable) -> list[tuple[str, Callable]]:
         """(file name, draw function) of the trend charts."""
@@ -91,7 +96,7 @@ def trend_step(opts: ReportOptions, wave, policy=None, *, progress: Callable[[st
     table = trend(history, wave, mappings, fpc=opts.fpc_change, adjust="bh" if opts.change_fdr else "none")
     overall = table.trends[table.trends["group"] == "全体"]["verdict"].value_counts()
     progress("        傾き（全体）: " + "、".join(f"{k}{int(v)}" for k, v in overall.items()))
-    return TrendStep(table, _kpi(opts, history[0], table, policy, progress), table.note)
+    return TrendStep(table, _kpi(opts, history[0], table, policy, progress), table.note, wave.codebook)
 
 
 def history_folders(given: tuple[Path, ...]) -> list[Path]:
