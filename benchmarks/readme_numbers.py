@@ -19,8 +19,8 @@ What is measured (seeds are this script's own, none of them used by the tests):
   report: share of waves with a mark in any of their 21 tables. The first release's rule (unadjusted,
   where the Rao–Scott test is significant) through ``crosstab`` on the first PROTECTED waves.
 * **Rao–Scott tests under the same null** (``rao_scott``): the crosstabs' table tests (検定 sheet, the
-  matrix's "differs by 職域" rules) on PROTECTED other null waves, with the FPC (as the report) and
-  without: the share significant at 5% (not stated in the READMEs; a finding for the estimators).
+  matrix's "differs by 職域" rules) on PROTECTED other null waves, with the FPC (as the report tested
+  them before 2026-12-06) and without (as now): the share significant at 5% (why they drop the FPC).
 * **Changes when nothing changed** (``changes``): PAIRS pairs of independent regenerations of the R7
   generator (both waves fresh, nothing changed), each analysed as the report does and compared without
   the FPC (the default), with it (``--fpc-change``) and with Benjamini–Hochberg (``--change-fdr``);
@@ -220,10 +220,27 @@ def measure_marks(numbers: Numbers, codebook, frame, counts: dict) -> None:
     )
 
 
+def _table_tests(one: pd.DataFrame, design, item, by: str) -> np.ndarray:
+    """The Rao–Scott p-values of one question by ``by`` on ``design`` as given (with or without its FPC):
+    the whole table (single answer) or each option (multi-select), as the crosstabs define them."""
+    from ppp_survey.survey.significance import rao_scott
+
+    if not item.is_multi:
+        return np.array([rao_scott(one, design, by, item.id).p_value])
+    out = []
+    for col in item.option_columns:
+        flag = one[col].astype("Float64").map({1.0: "選択", 0.0: "非選択"}, na_action="ignore").astype(object)
+        data = pd.DataFrame({by: one[by], col: pd.Categorical(flag, categories=["選択", "非選択"])}, index=one.index)
+        if data.dropna()[col].nunique() == 2:
+            out.append(rao_scott(data, design, by, col).p_value)
+    return np.array(out)
+
+
 def measure_rao_scott(numbers: Numbers, codebook, frame, counts: dict) -> None:
     """The crosstabs' Rao–Scott tests (検定 sheet; the matrix's "differs by 職域" rules) under a full null,
-    on the report's weights (with the FPC) and without the FPC: the share of tests significant at 5%."""
-    from ppp_survey.survey.tables import crosstab, make_design
+    with the FPC (as the report tested them before 2026-12-06) and without it (as it tests them now):
+    the share of tests significant at 5%."""
+    from ppp_survey.survey.tables import make_design
     from ppp_survey.synth.generator import generate
 
     n_waves = counts["protected"]
@@ -239,8 +256,8 @@ def measure_rao_scott(numbers: Numbers, codebook, frame, counts: dict) -> None:
             design = make_design(one, frame, codebook, fpc=fpc)
             for item in items:
                 for attr in codebook.attributes:
-                    p = crosstab(one, design, item, by=attr.id).tests["p_value"].dropna().to_numpy()
-                    rejected[fpc].extend(p < 0.05)
+                    p = _table_tests(one, design, item, attr.id)
+                    rejected[fpc].extend(p[np.isfinite(p)] < 0.05)
     for fpc, tag in ((True, "fpc"), (False, "nofpc")):
         rate = float(np.mean(rejected[fpc]))
         numbers.add(

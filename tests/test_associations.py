@@ -11,6 +11,7 @@ from ppp_survey.survey.associations import (
     DEFAULT_TERMS,
     adjusted_association,
     association_model,
+    canonical_key,
     indicator,
     key_label,
 )
@@ -56,7 +57,11 @@ def test_willingness_model_on_the_baseline(baseline, codebook, design, tmp_path,
         path.write_text(ILLUSTRATIVE, encoding="utf-8")
         weights = rake(r, design, load_margins(path, codebook).targets())
     result = association_model(r, weights, codebook)
-    assert result.response == "q2:top2" and [t.name for t in result.terms] == list(DEFAULT_TERMS)
+    # the default terms name 2-(3) by its label; the model names every term by this codebook's code
+    assert result.response == "q2:top2" and [t.name for t in result.terms] == [
+        canonical_key(codebook, t) for t in DEFAULT_TERMS
+    ]
+    assert "q3:choice:1" in [t.name for t in result.terms] and "q3:choice:ある" in DEFAULT_TERMS
     data = r[["domain", "position", "age"]].assign(
         y=np.where(r["q2"].isna(), np.nan, r["q2"].isin(["意欲がある", "どちらかといえば意欲がある"]).astype(float)),
         exp=np.where(r["q3"].isna(), np.nan, (r["q3"] == "ある").astype(float)),

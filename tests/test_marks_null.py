@@ -119,19 +119,20 @@ def test_the_one_pass_gives_crosstabs_marks(null_tables):
 
 def test_default_rule_keeps_false_marks_near_five_percent(null_tables):
     """Holm over each table's cells, on the score test: 3.0% of 2,100 null tables (21 per wave)
-    show a false mark (3.1% on the waves drawn one call per wave); the first release's rule showed
-    one in more than half.
+    show a false mark (3.1% on the waves drawn one call per wave); the first release's rule shows
+    one in about a fifth.
 
     The bounds are unchanged from one generator call per wave: the same 100 waves × 21 tables, each
     wave with the distribution of a separately generated one. The old rule is measured on 20 waves
-    (420 tables) only: 50% against its bound of 25%; even counting only the 140 question-waves as
-    independent trials (the tables of different questions are independent under the null), 25
-    points are 6 standard errors (√(0.25/140) = 0.042)."""
+    (420 tables) only: 19% against its bound of 10% (see the comment below)."""
     holm = null_tables["any_mark"]
     assert holm.shape == (WAVES, TABLES)
     assert 0.025 <= holm.mean() <= 0.075, holm.mean()
     assert len(null_tables["protected"]) == PROTECTED_WAVES * TABLES
-    assert null_tables["protected"].mean() > 0.25  # why the default changed
+    # why the default changed: unadjusted cell tests behind a 5% table test still mark 19% of null
+    # tables (50% while the table test kept the FPC, before 2026-12-06); 10 points are 3 standard
+    # errors on the 140 independent question-waves (√(0.19·0.81/140) = 0.033)
+    assert null_tables["protected"].mean() > 0.10
     # no table is far off: per table, at most 12 of 100 waves (binomial 5%: P(X ≥ 12) < 0.5%)
     per_table = holm.sum(axis=0)
     assert per_table.max() <= 12, per_table

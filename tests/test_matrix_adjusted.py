@@ -29,7 +29,8 @@ from ppp_survey.policy.evidence import describe, evaluate, format_evidence
 from ppp_survey.policy.kpi import kpi_table, levers
 from ppp_survey.spec.matrix import MatrixError
 from ppp_survey.spec.matrix_file import load_matrix, parse_matrix
-from ppp_survey.survey.associations import DEFAULT_TERMS, AdjustedAssociation, association_model
+from ppp_survey.spec.resources import packaged_codebook
+from ppp_survey.survey.associations import DEFAULT_TERMS, AdjustedAssociation, association_model, canonical_key
 from ppp_survey.synth.generator import generate, load_spec
 from ppp_survey.text import round_half_up
 
@@ -69,12 +70,17 @@ def evidence(matrix, analysis):
 # ------------------------------------------------------------------------------------- loading
 
 
+def matrix_codebook():
+    return packaged_codebook("codebook_r7.yaml")
+
+
 def test_the_packaged_rule_and_model(matrix):
     ind = matrix.situation("s8").indicators[1]
     assert (ind.statistic, ind.question, ind.response, ind.term) == ("adjusted", "q2", "q2:top2", "q6:top2")
     assert ind.controls == ("domain", "position", "age", "q3:choice:1") and ind.rule.text == "OR > 1"
-    assert ind.model_terms == DEFAULT_TERMS  # the same model as the report's: fitted once
-    assert matrix.model == ("q2:top2", DEFAULT_TERMS)
+    default = tuple(canonical_key(matrix_codebook(), t) for t in DEFAULT_TERMS)  # 2-(3) ある → q3:choice:1
+    assert ind.model_terms == default  # the same model as the report's: fitted once
+    assert matrix.model == ("q2:top2", default)
     raw = _raw()
     del raw["associations"]
     assert parse_matrix(raw, name="m.yaml").model is None

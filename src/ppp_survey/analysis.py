@@ -16,7 +16,13 @@ import pandas as pd
 from ppp_survey.constants import DEFAULT_MIN_GROUP, NO_ANSWER, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.margins import Margins
-from ppp_survey.survey.associations import DEFAULT_RESPONSE, DEFAULT_TERMS, association_model, key_label
+from ppp_survey.survey.associations import (
+    DEFAULT_RESPONSE,
+    DEFAULT_TERMS,
+    association_model,
+    canonical_key,
+    key_label,
+)
 from ppp_survey.survey.audit import AuditResult, audit_publication
 from ppp_survey.survey.calibration import Calibration, rake
 from ppp_survey.survey.design import StratifiedDesign, Weighting
@@ -98,7 +104,7 @@ class Analysis:
         Raises ``ValueError`` (:class:`~ppp_survey.survey.regression.RegressionError`) when the model
         cannot be fitted, ``KeyError`` for a key the codebook lacks.
         """
-        key = (response, tuple(terms))
+        key = (canonical_key(self.codebook, response), tuple(canonical_key(self.codebook, t) for t in terms))
         if key not in self.models:
             if self.association is not None and key == (self.association.response, self.association_terms):
                 self.models[key] = self.association
@@ -126,9 +132,7 @@ class Analysis:
     def without_fpc(self) -> Weighting:
         """:attr:`weights` without the finite population correction (the same weights): for
         questions about the process behind the answers, a change between waves or an association."""
-        if self.process is not None:
-            return self.process
-        return replace(self.design, fpc=False)
+        return self.process if self.process is not None else self.weights.without_fpc()
 
     @property
     def raked_to(self) -> tuple[str, ...]:
@@ -442,8 +446,7 @@ def _without_fpc(design: StratifiedDesign, calibration: Calibration | None) -> S
     """The design's weights, raked when ``calibration`` is given, without the finite population
     correction. The raked weights are the same without it (raking uses the design weights only):
     not raked again."""
-    without_fpc = replace(design, fpc=False)
-    return without_fpc if calibration is None else replace(calibration, design=without_fpc)
+    return (design if calibration is None else calibration).without_fpc()
 
 
 def gt_table_of(responses: pd.DataFrame, design: Weighting, item: Item) -> pd.DataFrame:

@@ -30,8 +30,8 @@ class MarkRule(StrEnum):
     100 waves) showed a false mark.
     ``bh``: Benjamini–Hochberg (false discovery rate 5%; the same rate when no group differs).
     ``protected``: the first release's rule, unadjusted cell tests shown when the table's
-    Rao–Scott test is significant at 5% (a false mark in more than half of the same null tables;
-    kept for comparison).
+    Rao–Scott test (without the FPC) is significant at 5% (a false mark in about a fifth of the same
+    null tables, half while the table test kept the FPC; kept for comparison).
     """
 
     HOLM = "holm"
@@ -41,7 +41,8 @@ class MarkRule(StrEnum):
 
 #: The legend of each mark rule, as printed under tables and charts.
 MARK_RULE_TEXT = {
-    MarkRule.HOLM: "各区分とその他の回答者の差の検定（スコア検定）を表内の全セルでHolm法により多重比較調整（表全体で誤検出5%以下）",
+    MarkRule.HOLM: "各区分とその他の回答者の差の検定（スコア検定）を表内の全セルでHolm法により多重比較調整"
+    "（差がないときに誤った記号が出る表は5%以下、実測で約3%。表が21ある報告書全体では約半数の報告書のどこかに1つ以上出る）",
     MarkRule.BH: "各区分とその他の回答者の差の検定（スコア検定）を表内の全セルでBenjamini–Hochberg法により調整（偽発見率5%）",
     MarkRule.PROTECTED: "表全体の関連（Rao–Scott検定）が5%水準で有意な場合のみ表示（セルごとの調整なし）",
 }

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ppp_survey.constants import NO_ANSWER
 from ppp_survey.spec.codebook import Codebook, Item
+from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.survey.calibration import Calibration
 from ppp_survey.survey.design import StratifiedDesign
 from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, bottom2, top2
@@ -35,6 +36,7 @@ __all__ = [
     "AdjustedAssociation",
     "adjusted_association",
     "association_model",
+    "canonical_key",
     "indicator",
     "key_label",
 ]
@@ -42,7 +44,7 @@ __all__ = [
 #: 2-(2) 肯定的回答 (意欲がある＋どちらかといえば意欲がある).
 DEFAULT_RESPONSE = "q2:top2"
 #: 職域, 職位, 年代, 2-(3) experience of handling a proposal (ある), 2-(6) ease of consulting (肯定的回答).
-DEFAULT_TERMS = ("domain", "position", "age", "q3:choice:1", "q6:top2")
+DEFAULT_TERMS = ("domain", "position", "age", "q3:choice:ある", "q6:top2")
 
 
 def _parse(key: str, codebook: Codebook) -> tuple[Item, str, int | None]:
@@ -58,7 +60,28 @@ def _parse(key: str, codebook: Codebook) -> tuple[Item, str, int | None]:
     if len(parts) == 3 and parts[1] in ("choice", "opt") and parts[2].lstrip("-").isdigit():
         item.choice(int(parts[2]))  # KeyError for an unknown code
         return item, parts[1], int(parts[2])
-    raise ValueError(f"{key!r} is not an indicator key: write 'q2:top2', 'q3:choice:1' or 'q5:opt:3'")
+    if len(parts) == 3 and parts[1] in ("choice", "opt"):  # a choice by its label (or alias), never its position
+        wanted = normalize_key(parts[2])
+        for choice in item.choices:
+            if wanted in choice.keys():
+                return item, parts[1], choice.code
+        raise KeyError(f"{key!r}: {item.id} has no choice labelled {parts[2]!r} (its labels: {item.labels})")
+    raise ValueError(f"{key!r} is not an indicator key: write 'q2:top2', 'q3:choice:ある' or 'q5:opt:3'")
+
+
+def canonical_key(codebook: Codebook, key: str) -> str:
+    """A term as the model names it: an attribute id as it is, an indicator key with the choice's code
+    of this codebook (``q3:choice:ある`` → ``q3:choice:1``), so a model named by labels and the same
+    model named by codes are one model.
+
+    >>> from ppp_survey.spec.resources import packaged_codebook
+    >>> canonical_key(packaged_codebook("codebook_r7.yaml"), "q3:choice:ある")
+    'q3:choice:1'
+    """
+    if ":" not in key:
+        return key
+    item, kind, code = _parse(key, codebook)
+    return f"{item.id}:{kind}" if code is None else f"{item.id}:{kind}:{code}"
 
 
 def indicator(responses: pd.DataFrame, codebook: Codebook, key: str) -> pd.Series:
@@ -102,6 +125,7 @@ def association_model(
     Attributes enter as factors (reference: their first category, or ``reference[attribute]``);
     indicator keys as 0/1 columns named by the key. Rows are the respondents of `design`.
     """
+    response, terms = canonical_key(codebook, response), [canonical_key(codebook, t) for t in terms]
     data = pd.DataFrame(index=responses.index)
     data[response] = indicator(responses, codebook, response)
     for term in terms:

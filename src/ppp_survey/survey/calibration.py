@@ -40,7 +40,7 @@ non-answerers are assumed to be spread over the categories as the staff list is)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -148,6 +148,10 @@ class Calibration(Weighting):
     def method(self) -> WeightsMethod:
         """Raked to 職域 and the further margins (their names), within the bounds."""
         return WeightsMethod(tuple(m.name for m in self.margins[1:]), self.bounds)
+
+    def without_fpc(self) -> Calibration:
+        """The raked weights are the same without the FPC (raking uses the design weights only): not raked again."""
+        return replace(self, design=self.design.without_fpc()) if self.design.fpc else self
 
     @property
     def row_weights(self) -> np.ndarray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,11 @@ class Weighting(ABC):
     @abstractmethod
     def method(self) -> WeightsMethod:
         """How the weights were made (``text.weights_text`` says it in words)."""
+
+    @abstractmethod
+    def without_fpc(self) -> Weighting:
+        """The same weights without the finite population correction: for questions about the process
+        that produces the answers (does a group answer differently? did the answers change?)."""
 
     @property
     @abstractmethod
@@ -221,6 +226,9 @@ class StratifiedDesign(Weighting):
     def method(self) -> WeightsMethod:
         """The 職域 weights N_h/n_h."""
         return WeightsMethod()
+
+    def without_fpc(self) -> StratifiedDesign:
+        return replace(self, fpc=False) if self.fpc else self
 
     @property
     def row_weights(self) -> np.ndarray:
