@@ -21,7 +21,7 @@ import yaml
 from ppp_survey import __version__
 from ppp_survey.compare.wave import INDICATOR_COLUMNS, Wave, wave_indicators
 from ppp_survey.errors import PppSurveyError
-from ppp_survey.files import atomic_output, csv_bytes, sha256_file
+from ppp_survey.files import Staging, atomic_output, csv_bytes, output_lock, settle, sha256_file
 from ppp_survey.spec.codebook import Codebook, parse_codebook
 from ppp_survey.spec.resources import codebook_source
 
@@ -92,7 +92,7 @@ def baseline_from_wave(wave) -> Baseline:
     return _baseline_from_files(files, manifest, manifest_sha256=None, folder=None)
 
 
-def freeze_baseline(survey, folder: str | Path, *, overwrite: bool = False) -> Path:
+def freeze_baseline(survey, folder: str | Path, *, overwrite: bool = False, stage: Staging | None = None) -> Path:
     """Write a wave's results as a frozen baseline; return the path of its ``manifest.json``.
 
     Parameters
@@ -108,6 +108,14 @@ def freeze_baseline(survey, folder: str | Path, *, overwrite: bool = False) -> P
     overwrite
         A folder that already holds a different frozen baseline is refused unless True (freezing
         the same results again is a no-op).
+    stage
+        A run's :class:`~ppp_survey.files.Staging`: the files are staged through it
+        (:meth:`~ppp_survey.files.Staging.place`: inside its output folder, or beside ``folder``)
+        and switched in by its commit together with the run's other outputs; the path returned is
+        then the staged manifest. Without it the baseline is a switch of its own: staged beside
+        ``folder`` (``.<name>.ppp_survey_staging``, same disk) and moved in by one journaled commit
+        under the folder's lock, so a reader never finds half a baseline (:func:`load_baseline`
+        completes or undoes a switch a killed process left, :func:`~ppp_survey.files.settle`).
 
     The files are the same bytes for the same published results (no time stamps, no absolute paths,
     no hash of the response export), so the manifest hash names the results, not the moment they
@@ -116,23 +124,42 @@ def freeze_baseline(survey, folder: str | Path, *, overwrite: bool = False) -> P
     files, manifest = _baseline_files(Wave.of(survey))
     data = _manifest_bytes(manifest)
     target = Path(folder)
+    if stage is not None:
+        if _frozen_already(target, files, data, overwrite=overwrite):
+            return target / "manifest.json"
+        return _write_baseline(stage.place(target), files, data)
+    with output_lock(target, beside=True), Staging(target, beside=True) as own:
+        if not _frozen_already(target, files, data, overwrite=overwrite):
+            _write_baseline(own.new, files, data)
+            own.commit([])
+    return target / "manifest.json"
+
+
+def _frozen_already(target: Path, files: dict[str, bytes], data: bytes, *, overwrite: bool) -> bool:
+    """Whether ``target`` holds this baseline already; a different one is refused unless ``overwrite``."""
+    settle(target)
     existing = target / "manifest.json"
-    if existing.is_file():
-        if existing.read_bytes() == data and all(
-            (target / n).is_file() and (target / n).read_bytes() == b for n, b in files.items()
-        ):
-            return existing
-        if not overwrite:
-            raise BaselineError(
-                f"基準値フォルダ {target.name}: このフォルダには別の凍結済み基準値がある（manifest.json の SHA-256 "
-                f"{sha256_file(existing)[:12]}…、場所: {target}）。別のフォルダを指定する"
-            )
+    if not existing.is_file():
+        return False
+    if existing.read_bytes() == data and all(
+        (target / n).is_file() and (target / n).read_bytes() == b for n, b in files.items()
+    ):
+        return True
+    if not overwrite:
+        raise BaselineError(
+            f"基準値フォルダ {target.name}: このフォルダには別の凍結済み基準値がある（manifest.json の SHA-256 "
+            f"{sha256_file(existing)[:12]}…、場所: {target}）。別のフォルダを指定する"
+        )
+    return False
+
+
+def _write_baseline(folder: Path, files: dict[str, bytes], data: bytes) -> Path:
     for name, content in files.items():
-        with atomic_output(target / name) as tmp:
+        with atomic_output(folder / name) as tmp:
             tmp.write_bytes(content)
-    with atomic_output(existing) as tmp:  # last: a folder with a manifest is complete
+    with atomic_output(folder / "manifest.json") as tmp:  # last: a folder with a manifest is complete
         tmp.write_bytes(data)
-    return existing
+    return folder / "manifest.json"
 
 
 def load_baseline(folder: str | Path) -> Baseline:
@@ -140,6 +167,7 @@ def load_baseline(folder: str | Path) -> Baseline:
     path = Path(folder)
     manifest_path = path if path.name == "manifest.json" else path / "manifest.json"
     root = manifest_path.parent
+    settle(root)  # a switch a killed run left half done is completed or undone before reading
     if not manifest_path.is_file():
         what = "フォルダが見つからない" if not root.is_dir() else "フォルダに manifest.json がない"
         raise BaselineError(

@@ -91,7 +91,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
         if opts.illustrative_margins and opts.margins is not None:
             progress(illustrative_frame_notice(opts.margins, what="職員数の周辺分布", option="--margins"))
         if stage.recovered:
-            progress("        前回中断された出力の置き換えを元に戻しました")
+            progress(f"        前回中断された出力の置き換えを{'取り消し' if stage.recovery == 'undone' else '完了'}")
         staged = replace(opts, out=stage.new)
         try:
             written = build(opts, staged, progress=progress)
@@ -104,7 +104,7 @@ def run(opts: ReportOptions, *, progress: Callable[[str], None] = _stderr) -> li
             ) from None
         with deferred_interrupts(reraise=False):  # from here on the run completes
             gone = stage.commit(owned_outputs(opts))
-            final = [opts.out / p.relative_to(stage.new) if stage.new in p.parents else p for p in written]
+            final = [stage.final_path(p) for p in written]
             if gone:
                 progress(f"        前回の出力のうち今回は作らないファイル{len(gone)}件を削除")
             free_text = f"（自由記述 {FREE_TEXT} を含む）" if opts.export_free_text else ""
@@ -439,15 +439,15 @@ def compare_waves(
 
 
 def freeze(opts: ReportOptions, wave, *, progress: Callable[[str], None]) -> list[Path]:
-    """Freeze this run's results as next year's baseline (see :func:`ppp_survey.compare.freeze_baseline`)."""
+    """Freeze this run's results as next year's baseline, staged and switched with the rest (:func:`ppp_survey.compare.freeze_baseline`)."""
     from ppp_survey.compare.baseline import freeze_baseline
 
     folder = opts.freeze_baseline
     if folder is None:
         raise ValueError("freeze() needs opts.freeze_baseline, the folder to write the baseline to")
-    manifest = freeze_baseline(wave, folder)
+    manifest = freeze_baseline(wave, folder, stage=Staging.current())
     progress(f"        基準値を凍結: {folder}（manifest SHA-256 {sha256_file(manifest)[:12]}…）")
-    return sorted(p for p in folder.iterdir() if p.is_file())
+    return sorted(p for p in manifest.parent.iterdir() if p.is_file())
 
 
 def _coverage(analysis, progress: Callable[[str], None]) -> dict:

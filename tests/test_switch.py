@@ -1,0 +1,285 @@
+"""All or nothing (issue 28, item 3): the published set, frozen baseline included, switches in one step.
+
+A real previous set (the bundled R7 data) and a real new set (R8 compared with R7, a baseline frozen)
+are switched again and again, failing at every move of the switch in turn:
+
+* ``error``: the k-th move raises PermissionError (a file open in Excel): undone at once;
+* ``killed``: the process dies at the k-th move (a BaseException that skips every clean-up, locks
+  left behind as a dead process leaves them); the next reader (the next run, :func:`settle`,
+  :func:`load_baseline`) completes the switch: the new set was whole;
+* ``error_then_killed``: the k-th move fails and the process dies while undoing it: the next
+  reader finishes the undo.
+
+Each time the folders hold the complete previous set or the complete new set, every file's bytes
+compared, with the baseline frozen inside the output folder and beside it (another folder). One
+run is killed for real (SIGKILL in a child process) in the middle of its switch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import BASELINE, FRAME, REPO
+from ppp_survey.compare.baseline import BaselineError, load_baseline
+from ppp_survey.files import LOCK_NAME, STAGING_NAME, OutputError, Staging, output_lock, settle
+from ppp_survey.report.cli import main
+from ppp_survey.report.ledger import LEDGER_NAME
+
+R8 = [
+    "--data",
+    str(REPO / "data/raw/synthetic_r8_responses.xlsx"),
+    "--frame",
+    str(REPO / "data/raw/staff_frame_r8.csv"),
+]
+R8 += ["--codebook", "codebook_r8.yaml", "--compare", str(REPO / "data/processed/baseline_r7")]
+R8 += ["--mapping", "mapping_r7_r8.yaml"]
+NEW_BASELINE = "data/processed/baseline_r8"
+OUTSIDE = "elsewhere/baseline_r8"
+
+
+class Killed(BaseException):
+    """The process dies here: nothing after this line runs, not even a clean-up."""
+
+
+def quiet(argv) -> int:
+    with contextlib.redirect_stderr(io.StringIO()):
+        return main(argv)
+
+
+_digests: dict[tuple, str] = {}
+
+
+def digest(path: Path) -> str:
+    """A file's SHA-256 (cached by inode: the cases are hard links, and no move rewrites a file)."""
+    st = path.stat()
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _digests:
+        _digests[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _digests[key]
+
+
+def ours(rel: str) -> bool:
+    """Files of the switch's machinery (staging folders, locks) and the publication record (written
+    by the run itself, not switched) are not part of a set."""
+    parts = rel.split("/")
+    return not any(STAGING_NAME in p or LOCK_NAME in p for p in parts) and parts[-1] != LEDGER_NAME
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        rel: digest(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ours(rel := p.relative_to(folder).as_posix())
+    }
+
+
+def machinery(folder: Path) -> list[str]:
+    """Staging folders and lock files left behind."""
+    return sorted(
+        str(p.relative_to(folder)) for p in folder.rglob("*") if STAGING_NAME in p.name or LOCK_NAME in p.name
+    )
+
+
+def link_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, copy_function=os.link, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="module")
+def sets(tmp_path_factory):
+    """The previous set (a run of R7, beside a file that is not the report's), the new set staged by
+    a run of R8 that freezes its baseline (as its commit found it), what that commit was given, and
+    the folder that run left (the complete new set)."""
+    base = tmp_path_factory.mktemp("sets")
+    old = base / "old"
+    (old / "data" / "processed").mkdir(parents=True)
+    (old / "data" / "processed" / "メモ.txt").write_text("担当者のメモ", encoding="utf-8")
+    assert quiet(["--data", str(BASELINE), "--frame", str(FRAME), "--out", str(old)]) == 0
+    new = base / "new"
+    link_tree(old, new)
+    captured: dict = {}
+    real = Staging.commit
+
+    def capture(stage, owned):
+        owned = list(owned)
+        shutil.copytree(stage.new, base / "staged")
+        captured["owned"] = owned
+        return real(stage, owned)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Staging, "commit", capture)
+        assert quiet([*R8, "--out", str(new), "--freeze-baseline", str(new / NEW_BASELINE)]) == 0
+    assert (base / "staged" / NEW_BASELINE / "manifest.json").is_file()
+    return {"old": old, "staged": base / "staged", "owned": captured["owned"], "new": new}
+
+
+def expected(sets, outside: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """The complete previous and new sets as a case folder holds them (``out/…``, ``elsewhere/…``)."""
+    old = {f"out/{rel}": h for rel, h in snapshot(sets["old"]).items()}
+    new = {}
+    for rel, h in snapshot(sets["new"]).items():
+        moved = outside and rel.startswith(NEW_BASELINE + "/")
+        new[OUTSIDE + rel.removeprefix(NEW_BASELINE) if moved else f"out/{rel}"] = h
+    assert old != new
+    return old, new
+
+
+def staged_case(sets, case: Path, outside: bool) -> Staging:
+    """A copy of the previous set with the new set staged, as the run stages it before its commit."""
+    link_tree(sets["old"], case / "out")
+    stage = Staging(case / "out").__enter__()
+    link_tree(sets["staged"], stage.new)
+    if outside:
+        staged = stage.place(case / OUTSIDE)
+        for f in sorted((stage.new / NEW_BASELINE).iterdir()):
+            os.replace(f, staged / f.name)
+        (stage.new / NEW_BASELINE).rmdir()
+    return stage
+
+
+def failing_moves(fail_at: int, kinds: list[type[BaseException] | None]):
+    """os.replace failing at the ``fail_at``-th move of a file (journal writes are not moves), then
+    with ``kinds[1]`` at the next one, and so on."""
+    real = os.replace
+    moves = []
+
+    def replace(src, dst):
+        if ".partial" not in Path(src).name:
+            moves.append(src)
+            i = len(moves) - fail_at
+            if 0 <= i < len(kinds) and kinds[i] is not None:
+                raise PermissionError(13, "Permission denied", str(src)) if kinds[i] is OSError else Killed()
+        return real(src, dst)
+
+    return replace, moves
+
+
+def dies(case: Path) -> None:
+    """What a killed process leaves: its lock files, naming a process that no longer exists."""
+    for lock in case.rglob(f"*{LOCK_NAME}"):
+        lock.write_text(f"999999999\n{socket.gethostname()}\n", encoding="utf-8")
+
+
+def next_reader(case: Path, outside: bool, which: int) -> None:
+    """Whoever touches the folders next: the next run, a reader calling settle, load_baseline."""
+    out, baseline = case / "out", case / (OUTSIDE if outside else f"out/{NEW_BASELINE}")
+    if which == 0:
+        with output_lock(out), Staging(out) as run:
+            assert run.recovered
+    elif which == 1:
+        assert settle(baseline if outside else out) in ("completed", "undone")
+    else:
+        with contextlib.suppress(BaselineError):  # undone: there is no new baseline to read
+            load_baseline(baseline)
+
+
+def switch(sets, case: Path, outside: bool, fail_at: int, kinds) -> str:
+    """Stage the new set in ``case``, switch it failing at move ``fail_at``; the outcome's name."""
+    stage = staged_case(sets, case, outside)
+    replace, _ = failing_moves(fail_at, kinds)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "replace", replace)
+        try:
+            stage.commit(sets["owned"])
+        except Killed:
+            dies(case)
+            return "killed"
+        except OutputError:
+            stage.__exit__(None, None, None)
+            return "error"
+    stage.__exit__(None, None, None)
+    return "done"
+
+
+def count_moves(sets, tmp_path: Path, outside: bool) -> int:
+    stage = staged_case(sets, tmp_path / "count", outside)
+    replace, moves = failing_moves(0, [])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "replace", replace)
+        stage.commit(sets["owned"])
+    stage.__exit__(None, None, None)
+    return len(moves)
+
+
+KINDS = {"error": [OSError], "killed": [Killed], "error_then_killed": [OSError, Killed]}
+
+
+@pytest.mark.parametrize("outside", [False, True], ids=["baseline_inside", "baseline_beside"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_failing_at_every_move_leaves_the_old_or_the_new_set(sets, tmp_path, kind, outside):
+    """Every move k = 1…n of the switch fails in turn (k = n+1: nothing fails). Afterwards, once the
+    next reader has been, the folders hold exactly the previous set (an error; an error whose undo
+    was killed) or exactly the new set (killed: the switch is completed), and no staging or lock."""
+    old, new = expected(sets, outside)
+    n = count_moves(sets, tmp_path, outside)
+    assert n > len(new) - 5  # every new file moves in (the old ones aside): a real switch, not a toy
+    outcomes = set()
+    for k in range(1, n + 2):
+        case = tmp_path / f"k{k}"
+        result = contextvars.copy_context().run(switch, sets, case, outside, k, KINDS[kind])
+        if result == "killed":
+            contextvars.copy_context().run(next_reader, case, outside, k % 3)
+        state = snapshot(case)
+        want = new if k > n or kind == "killed" else old
+        assert state == want, (kind, k, n, result, sorted(set(state.items()) ^ set(want.items()))[:6])
+        assert not machinery(case), (kind, k, machinery(case))
+        outcomes.add(result)
+        shutil.rmtree(case)
+    assert outcomes == {"killed" if kind != "error" else "error", "done"} | ({"error"} if kind != "killed" else set())
+
+
+def test_a_new_set_not_whole_is_undone(sets, tmp_path):
+    """Killed in the middle of the switch with a staged file gone meanwhile: the next reader cannot
+    complete the switch, so it undoes it: the previous set, every byte."""
+    case = tmp_path / "case"
+    old, _ = expected(sets, outside=True)
+    n = count_moves(sets, tmp_path, outside=True)
+    assert contextvars.copy_context().run(switch, sets, case, True, n // 2, [Killed]) == "killed"
+    staged = sorted(p for p in (case / "out" / STAGING_NAME / "new").rglob("*.png"))
+    staged[0].unlink()
+    assert settle(case / OUTSIDE) == "undone"
+    assert snapshot(case) == old
+    assert not machinery(case)
+
+
+def test_a_run_killed_in_its_switch(sets, tmp_path):
+    """A real run (its own process) killed with SIGKILL in the middle of its switch: a reader of
+    the frozen baseline completes the switch; the folder then holds the same bytes as a run that
+    was not killed."""
+    out = tmp_path / "out"
+    link_tree(sets["old"], out)
+    moves = len(sets["owned"]) + 40
+    hook = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "real, moves = os.replace, []\n"
+        "def replace(src, dst):\n"
+        "    if '.partial' not in Path(src).name:\n"
+        "        moves.append(src)\n"
+        f"        if len(moves) == {moves}:\n"
+        "            os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return real(src, dst)\n"
+        "os.replace = replace\n"
+        "from ppp_survey.report.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    args = [*R8, "--out", str(out), "--freeze-baseline", str(out / NEW_BASELINE)]
+    env = {**os.environ, "PPP_SURVEY_JOBS": "1"}
+    done = subprocess.run([sys.executable, "-c", hook, *args], cwd=REPO, env=env, capture_output=True, timeout=900)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode("utf-8", "replace")[-600:]
+    assert (out / STAGING_NAME / "journal.json").is_file()  # killed half-way: the journal decides
+    assert snapshot(out) not in (snapshot(sets["old"]), snapshot(sets["new"]))
+    assert load_baseline(out / NEW_BASELINE).wave
+    assert snapshot(out) == snapshot(sets["new"])
+    assert not machinery(out)
