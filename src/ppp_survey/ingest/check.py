@@ -3,7 +3,8 @@
 :func:`check_export` reads the file as :func:`~ppp_survey.ingest.load.load_responses` does and says,
 without stopping at the first problem: what every column was taken for (a question, an option
 column, その他 text, ID/time, identity (dropped), or nothing), which items of the codebook have no
-column, and which values of each item the codebook does not describe, with their counts. The
+column, which values of each item the codebook does not describe, with their counts, and how many
+rows were completed outside the codebook's fielding window (rows the report excludes). The
 loader's own rules decide (:mod:`.columns`, :mod:`.answers`): what ``check`` accepts, the report
 accepts. Values are counted per distinct text (vectorised), so a large export checks as fast as it
 loads.
@@ -11,20 +12,21 @@ loads.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ppp_survey.ingest.answers import ParseContext, multi_select_cells, multi_select_options, single_answer
-from ppp_survey.ingest.cells import Cells, code_column
+from ppp_survey.ingest.answers import ParseContext, multi_select_cells, multi_select_options, single_answer, times
+from ppp_survey.ingest.cells import Cells, code_column, code_raw
 from ppp_survey.ingest.columns import Assignment, Column, Missing, assign_columns
 from ppp_survey.ingest.read import read_export
 from ppp_survey.ingest.reasons import R_MULTIPLE, R_UNKNOWN_STRATUM, R_UNMATCHED, CellProblems
 from ppp_survey.spec.codebook import Codebook, Item, load_codebook
 
-__all__ = ["ExportCheck", "check_export", "column_letter"]
+__all__ = ["ExportCheck", "OutsideWindow", "check_export", "column_letter"]
 
 
 def column_letter(position: int) -> str:
@@ -46,6 +48,8 @@ class ExportCheck:
     describe, tidy: ``item``, ``column``, ``value``, ``count`` (cells), ``reason``, ``row`` (the
     spreadsheet row of its first cell, so a long value can be shown cut with where it is); the ``top`` most frequent per item, and ``more``: per item, how many other distinct values there are.
     ``other``: the same for text a multi-select item reads as その他 (free text: shown, never an error).
+    ``window``: the rows whose completion time (else start time) lies outside the codebook's
+    fielding window, as the loader's row rule finds them (:mod:`.rows`).
     """
 
     file: Path
@@ -61,6 +65,7 @@ class ExportCheck:
     values: pd.DataFrame
     more: dict[str, int]
     other: pd.DataFrame
+    window: OutsideWindow
 
     @property
     def unmatched(self) -> list[Column]:
@@ -70,8 +75,25 @@ class ExportCheck:
     @property
     def ok(self) -> bool:
         """Everything matches: every column is taken for something, every item has its column, no
-        two columns for one item, every value is the codebook's."""
-        return not (self.unmatched or self.missing or self.clashes or len(self.values))
+        two columns for one item, every value is the codebook's, and not every dated row lies outside
+        the fielding window (a few late answers are the loader's to exclude; all of them means the
+        codebook's window is not this export's, and the report would have no respondent)."""
+        return not (self.unmatched or self.missing or self.clashes or len(self.values) or self.window.all)
+
+
+@dataclass(frozen=True)
+class OutsideWindow:
+    """Rows completed outside the fielding window (``count`` of ``dated`` rows with a time), the
+    window, and the first and last day of the export's times (None without any)."""
+
+    count: int
+    dated: int
+    window: tuple[dt.date, dt.date]
+    days: tuple[dt.date, dt.date] | None
+
+    @property
+    def all(self) -> bool:
+        return self.dated > 0 and self.count == self.dated
 
 
 _VALUE_COLUMNS = ["item", "column", "value", "count", "reason", "row"]
@@ -115,6 +137,7 @@ def check_export(path: str | Path, codebook: Codebook | None = None, *, top: int
         values.append(_problems(item, ctx.problems, raw.first_row))
     values_table, more = _top(values, top)
     other_table, _ = _top(other, top)
+    window = _outside_window(table, found, codebook)
     return ExportCheck(
         raw.path,
         raw.format,
@@ -129,7 +152,27 @@ def check_export(path: str | Path, codebook: Codebook | None = None, *, top: int
         values_table,
         more,
         other_table,
+        window,
     )
+
+
+def _outside_window(table: pd.DataFrame, found: Assignment, codebook: Codebook) -> OutsideWindow:
+    """The loader's fielding-window rule (:func:`~ppp_survey.ingest.rows.row_rules`): a row's
+    completion time, else its start time, read as the loader reads it, outside the window."""
+    stamps = np.full(len(table), np.datetime64("NaT"), dtype="datetime64[ns]")
+    ctx = ParseContext(frozenset(), CellProblems(len(table)))
+    for role in ("started", "completed"):  # the completion time wins where there is one
+        header = found.columns.header(role)
+        if header is None:
+            continue
+        read = times(code_raw(table[header]), code_column(header, table[header]), len(table), ctx).to_numpy()
+        stamps = np.where(np.isnat(read), stamps, read)
+    window = (codebook.survey.fielded_from, codebook.survey.fielded_to)
+    dated = ~np.isnat(stamps)
+    days = stamps[dated].astype("datetime64[D]")
+    outside = (days < np.datetime64(window[0], "D")) | (days > np.datetime64(window[1], "D"))
+    span = (pd.Timestamp(days.min()).date(), pd.Timestamp(days.max()).date()) if len(days) else None
+    return OutsideWindow(int(outside.sum()), int(dated.sum()), window, span)
 
 
 def _counted(

@@ -1,10 +1,12 @@
 """Adapting a codebook to an export: ``check`` and ``init-codebook``, the report's two subcommands.
 
 ``python -m ppp_survey.report check --data 回答.xlsx [--codebook …]`` lists at once what every
-column of the export was taken for, the codebook's items without a column and the values the
-codebook does not describe (with counts); a cell or header longer than :data:`LONG` characters is
-shown cut, with its length and place (:func:`shown`). Exit status: 0 when everything matches, 1 when
-something does not, 2 on a user error (a file that cannot be read, a codebook with a mistake).
+column of the export was taken for, the codebook's items without a column, the values the
+codebook does not describe (with counts) and the rows completed outside its fielding window (the
+report excludes them; when that is every row, the window is not this export's: a mismatch); a cell
+or header longer than :data:`LONG` characters is shown cut, with its length and place
+(:func:`shown`). Exit status: 0 when everything matches, 1 when something does not, 2 on a user
+error (a file that cannot be read, a codebook with a mistake).
 
 ``python -m ppp_survey.report init-codebook --data 回答.xlsx [--frame 職員数.csv] --out
 codebook_draft.yaml`` writes a draft codebook from the export's headers and values (scales with
@@ -156,8 +158,24 @@ def check_lines(result: ExportCheck) -> list[str]:
     if len(result.other):
         lines += ["", "■ 選択肢にない記述（「その他」の回答として読みます。選択肢の書き換えでないか確認）"]
         lines += _value_lines(result, result.other, {})
+    lines += _window_lines(result)
     lines += ["", *_verdict(result, where)]
     return lines
+
+
+def _window_lines(result: ExportCheck) -> list[str]:
+    """The rows completed outside the codebook's fielding window (the report excludes them), if any."""
+    w = result.window
+    if not w.count:
+        return []
+    start, end = w.window
+    seen = f"（回答の日付は {w.days[0]}～{w.days[1]}）" if w.days else ""
+    what = "すべての行" if w.all else f"{w.count:,}行（日時のある{w.dated:,}行のうち）"
+    return [
+        "",
+        f"■ 実施期間外の回答（コードブックの実施期間 {start}～{end}）",
+        f"  {what}{seen}: 集計から除外される（除外の理由「実施期間外の回答」）",
+    ]
 
 
 def shown(text: object, row: int | None = None, column: str | None = None, *, limit: int = LONG) -> str:
@@ -227,13 +245,18 @@ def _verdict(result: ExportCheck, where: str) -> list[str]:
         (len(result.missing), "列のない項目"),
         (len(result.clashes), "列が2つある項目"),
         (len(result.values) + sum(result.more.values()), "コードブックにない値"),
+        (result.window.count if result.window.all else 0, "実施期間外の行"),
     ]
-    found = "、".join(f"{what}{n}" + ("種類" if what.endswith("値") else "") for n, what in counts if n)
-    return [
-        f"結果: 一致しない箇所があります（{found}。終了ステータス 1）",
-        f"対処: 列名を直すか、コードブック（{where}）の項目の aliases に実際の列名を書く。"
-        "値は選択肢の aliases に加えるかデータを直す。自分のコードブックは init-codebook で下書きを作れます",
-    ]
+    found = "、".join(f"{what}{n:,}" + ("種類" if what.endswith("値") else "") for n, what in counts if n)
+    todo = []
+    if any(n for n, _ in counts[:4]):
+        todo.append(
+            f"列名を直すか、コードブック（{where}）の項目の aliases に実際の列名を書く。"
+            "値は選択肢の aliases に加えるかデータを直す。自分のコードブックは init-codebook で下書きを作れます"
+        )
+    if result.window.all:
+        todo.append(f"実施期間はコードブック（{where}）の survey の fielded_from・fielded_to を回答の日付に合わせる")
+    return [f"結果: 一致しない箇所があります（{found}。終了ステータス 1）", f"対処: {'。'.join(todo)}"]
 
 
 # ---------------------------------------------------------------- init-codebook

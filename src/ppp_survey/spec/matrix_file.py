@@ -6,8 +6,6 @@ place of every problem; the result is the model of :mod:`ppp_survey.spec.matrix`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,15 +31,11 @@ from ppp_survey.spec.matrix import (
     Situation,
     is_number,
 )
-from ppp_survey.spec.matrix_models import check_adjusted, check_model, parse_adjusted, parse_model
+from ppp_survey.spec.matrix_models import parse_adjusted, parse_model
 from ppp_survey.spec.matrix_refs import (
     FIX_LABELS,
     Unresolved,
-    attribute_of,
-    check_distinct,
-    check_findings,
-    check_links,
-    question_of,
+    codebook_problems,
     resolve_references,
     unresolved_list,
     unresolved_place,
@@ -401,52 +395,6 @@ def _refs(v: _Validator, where: str, key: str, refs: tuple[str, ...], known: lis
         v.fail(f"{where}.{key}", f"同じ{what}が2回ある（{'、'.join(refs)}）。1回にする")
 
 
-def _check_indicator(v: _Validator, ind: Indicator, written: Indicator, codebook: Codebook) -> None:  # noqa: C901 (a schema validator: one branch per documented rule)
-    """The structure of a bound indicator (``ind``) against the codebook; keys are checked as the
-    file writes them (``written``), so that messages quote the file."""
-    if ind.statistic == "adjusted":  # its keys name the questions (response, term, controls)
-        check_adjusted(v, written, codebook)
-        return
-    item = question_of(v, ind.where, ind.question, codebook)
-    if item.type == "text":
-        v.fail(ind.where, f"設問{item.display}（id: {item.id}）は自由記述で、判定する数値がない。別の設問を指定する")
-    if len(set(ind.codes)) != len(ind.codes):
-        v.fail(
-            f"{ind.where}.choices",
-            f"「choices: [{'、'.join(ind.choices)}]」に設問{item.display}（id: {item.id}）の同じ選択肢が2回ある"
-            "（ラベルと別名、または全角・半角の違いだけの書き方）。1回にする",
-        )
-    if ind.statistic in ("top2", "bottom2", "mean") and item.type != "likert":
-        v.fail(
-            ind.where,
-            f"「statistic: {ind.statistic}」は尺度（type: likert）の設問にだけ使えるが、設問{item.display}"
-            f"（id: {item.id}）は{item.type_name}。statistic を share などにする",
-        )
-    if ind.statistic == "association":
-        attribute_of(v, ind.where, ind.by, codebook)
-        if item.is_multi and len(ind.codes) != 1:
-            v.fail(
-                ind.where,
-                f"設問{item.display}（id: {item.id}）は複数選択なので、{ind.by} と関連をみる選択肢を"
-                "「choices: [<選択肢のラベル>]」のように1つ書く",
-            )
-        if not item.is_multi and ind.codes:
-            v.fail(
-                ind.where,
-                f"設問{item.display}（id: {item.id}）は単一回答で、関連は表全体で検定する。choices を消す",
-            )
-    if ind.in_every:
-        attribute_of(v, ind.where, ind.in_every, codebook)
-    if ind.statistic == "mean":
-        scores = [c.score for c in item.choices if c.score is not None]
-        if not min(scores) < ind.rule.threshold < max(scores):
-            v.fail(
-                ind.where,
-                f"「rule: {ind.rule.text}」の基準が設問{item.display}（id: {item.id}）の尺度 "
-                f"{min(scores):g}～{max(scores):g} の内側にない。尺度の範囲内の値にする",
-            )
-
-
 class _Validator(FileChecker):
     """Raises :class:`MatrixError` naming the file and the place in it."""
 
@@ -480,7 +428,7 @@ def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
             f"政策マトリクス {file_label(written.path)}: 選択肢の参照{len(unresolved)}件がコードブック "
             f"{file_label(codebook.path)} の選択肢にない: {listed}。{FIX_LABELS}"
         )
-    problems = _problems(bound, written, codebook)
+    problems = codebook_problems(_Validator(written.path, dict(written.lines)), bound, written, codebook)
     if problems:
         more = (
             f"（ほかに{len(problems) - 1}件。python -m ppp_survey.report check --data … --codebook … --matrix … "
@@ -490,40 +438,6 @@ def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:
         )
         raise MatrixError(problems[0] + more)
     return bound
-
-
-def _problems(bound: PolicyMatrix, written: PolicyMatrix, codebook: Codebook) -> list[str]:
-    """Every problem of a bound matrix against ``codebook`` other than an unresolved label, in the
-    file's order (indicators, the model, option links, findings), each entry checked on its own: a
-    question left out of the questionnaire is named at every place the file refers to it."""
-    v = _Validator(written.path, dict(written.lines))
-    found = _Problems()
-    for s, w in zip(bound.situation_list, written.situation_list):
-        for ind, wind in zip(s.indicators, w.indicators):
-            if found.attempt(_check_indicator, v, ind, wind, codebook) and ind.statistic == "adjusted":
-                found.attempt(check_distinct, v, ind.where, f"指標 {ind.id}", (ind.response, ind.term, *ind.controls))
-    if written.model is not None and bound.model is not None and found.attempt(check_model, v, written.model, codebook):
-        found.attempt(check_distinct, v, "associations", "関連要因のモデル", (bound.model[0], *bound.model[1]))
-    if not found.attempt(check_links, v, bound, codebook):  # the first problem, an option named twice included
-        for link in bound.option_links:
-            found.attempt(check_links, v, replace(bound, option_links=(link,)), codebook)
-    for finding in bound.findings:
-        found.attempt(check_findings, v, replace(bound, findings=(finding,)), codebook)
-    return list(found)
-
-
-class _Problems(list[str]):
-    """The messages of the checks attempted, each once, in order."""
-
-    def attempt(self, check: Callable[..., None], *args: Any) -> bool:
-        """Run ``check(*args)``; False (and its message kept) when it fails."""
-        try:
-            check(*args)
-        except MatrixError as exc:
-            if str(exc) not in self:
-                self.append(str(exc))
-            return False
-        return True
 
 
 def check_matrix_references(matrix_path: str | Path | None, codebook: Codebook | str | Path | None) -> list[str]:
@@ -549,4 +463,5 @@ def check_matrix_references(matrix_path: str | Path | None, codebook: Codebook |
             f"コードブック {file_label(cb.path)} の{FIX_LABELS}"
             for u in unresolved
         ]
-    return _problems(bound, bound.written or matrix, cb)
+    written = bound.written or matrix
+    return codebook_problems(_Validator(written.path, dict(written.lines)), bound, written, cb)

@@ -7,11 +7,13 @@ question lacks is collected (:class:`Unresolved`), never guessed, so that every 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.matrix import Indicator, PolicyMatrix, choice_for_label
-from ppp_survey.spec.matrix_models import split_choice_key
+from ppp_survey.spec.matrix_models import check_adjusted, check_model, split_choice_key
 from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.schema import FileChecker, file_label
 
@@ -20,8 +22,10 @@ __all__ = [
     "Binder",
     "Unresolved",
     "attribute_of",
+    "codebook_problems",
     "check_distinct",
     "check_findings",
+    "check_indicator",
     "check_links",
     "question_of",
     "resolve_references",
@@ -209,3 +213,88 @@ def check_findings(v: FileChecker, bound: PolicyMatrix, codebook: Codebook) -> N
             # codebook) is not an error: the reverse view ranks it and says it is not linked.
         if f.kind != "top_options":
             attribute_of(v, f.where, f.by, codebook)
+
+
+def check_indicator(v: FileChecker, ind: Indicator, written: Indicator, codebook: Codebook) -> None:  # noqa: C901 (a schema validator: one branch per documented rule)
+    """The structure of a bound indicator (``ind``) against the codebook; keys are checked as the
+    file writes them (``written``), so that messages quote the file."""
+    if ind.statistic == "adjusted":  # its keys name the questions (response, term, controls)
+        check_adjusted(v, written, codebook)
+        return
+    item = question_of(v, ind.where, ind.question, codebook)
+    if item.type == "text":
+        v.fail(ind.where, f"設問{item.display}（id: {item.id}）は自由記述で、判定する数値がない。別の設問を指定する")
+    if len(set(ind.codes)) != len(ind.codes):
+        v.fail(
+            f"{ind.where}.choices",
+            f"「choices: [{'、'.join(ind.choices)}]」に設問{item.display}（id: {item.id}）の同じ選択肢が2回ある"
+            "（ラベルと別名、または全角・半角の違いだけの書き方）。1回にする",
+        )
+    if ind.statistic in ("top2", "bottom2", "mean") and item.type != "likert":
+        v.fail(
+            ind.where,
+            f"「statistic: {ind.statistic}」は尺度（type: likert）の設問にだけ使えるが、設問{item.display}"
+            f"（id: {item.id}）は{item.type_name}。statistic を share などにする",
+        )
+    if ind.statistic == "association":
+        attribute_of(v, ind.where, ind.by, codebook)
+        if item.is_multi and len(ind.codes) != 1:
+            v.fail(
+                ind.where,
+                f"設問{item.display}（id: {item.id}）は複数選択なので、{ind.by} と関連をみる選択肢を"
+                "「choices: [<選択肢のラベル>]」のように1つ書く",
+            )
+        if not item.is_multi and ind.codes:
+            v.fail(
+                ind.where,
+                f"設問{item.display}（id: {item.id}）は単一回答で、関連は表全体で検定する。choices を消す",
+            )
+    if ind.in_every:
+        attribute_of(v, ind.where, ind.in_every, codebook)
+    if ind.statistic == "mean":
+        scores = [c.score for c in item.choices if c.score is not None]
+        if not min(scores) < ind.rule.threshold < max(scores):
+            v.fail(
+                ind.where,
+                f"「rule: {ind.rule.text}」の基準が設問{item.display}（id: {item.id}）の尺度 "
+                f"{min(scores):g}～{max(scores):g} の内側にない。尺度の範囲内の値にする",
+            )
+
+
+def codebook_problems(v: FileChecker, bound: PolicyMatrix, written: PolicyMatrix, codebook: Codebook) -> list[str]:
+    """Every problem of a bound matrix against ``codebook`` other than an unresolved label, in the
+    file's order (indicators, the model, option links, findings), each entry checked on its own: a
+    question left out of the questionnaire is named at every place the file refers to it. ``v``
+    names the file in each message (:func:`~ppp_survey.spec.matrix_file.check_codebook` raises the
+    first, ``check --matrix`` lists them all)."""
+    found = _Problems(v.error)
+    for s, w in zip(bound.situation_list, written.situation_list):
+        for ind, wind in zip(s.indicators, w.indicators):
+            if found.attempt(check_indicator, v, ind, wind, codebook) and ind.statistic == "adjusted":
+                found.attempt(check_distinct, v, ind.where, f"指標 {ind.id}", (ind.response, ind.term, *ind.controls))
+    if written.model is not None and bound.model is not None and found.attempt(check_model, v, written.model, codebook):
+        found.attempt(check_distinct, v, "associations", "関連要因のモデル", (bound.model[0], *bound.model[1]))
+    if not found.attempt(check_links, v, bound, codebook):  # the first problem, an option named twice included
+        for link in bound.option_links:
+            found.attempt(check_links, v, replace(bound, option_links=(link,)), codebook)
+    for finding in bound.findings:
+        found.attempt(check_findings, v, replace(bound, findings=(finding,)), codebook)
+    return list(found)
+
+
+class _Problems(list[str]):
+    """The messages of the checks attempted, each once, in order."""
+
+    def __init__(self, error: type[Exception]) -> None:
+        super().__init__()
+        self.error = error
+
+    def attempt(self, check: Callable[..., None], *args: Any) -> bool:
+        """Run ``check(*args)``; False (and its message kept) when it fails."""
+        try:
+            check(*args)
+        except self.error as exc:
+            if str(exc) not in self:
+                self.append(str(exc))
+            return False
+        return True
