@@ -319,12 +319,12 @@ def test_the_audit_passes_a_pooled_publication(three_person_wave):
 def test_the_audit_fails_a_publication_that_leaks(three_person_wave, monkeypatch):
     """The first release's design (suppress the 3-person 職域 and its complement, weight by the
     original strata) leaks: the audit finds each of its counts pinned, and to the true value."""
-    import ppp_survey.analysis as analysis_module
+    import ppp_survey.analysis.run as analysis_module
     from ppp_survey.survey.privacy import Pools
 
     responses, frame, cb = three_person_wave
     monkeypatch.setattr(
-        analysis_module, "protect", lambda r, f, c, k: (r, f, c, Pools({}, {}, (("domain", "技能労務"),)))
+        analysis_module, "protect", lambda r, f, c, k, **_: (r, f, c, Pools({}, {}, (("domain", "技能労務"),)))
     )
     result = analysis_module.analyse(responses, frame, cb).audit_disclosure()
     assert not result.passed
@@ -339,7 +339,7 @@ def test_the_audit_fails_a_publication_that_leaks(three_person_wave, monkeypatch
 def test_the_report_refuses_to_publish_when_the_audit_fails(three_person_wave, monkeypatch, tmp_path, capsys):
     """The audit runs in every report: a run whose publication would leak (the first release's
     design, forced here) ends with one line and exit 2, and publishes nothing."""
-    import ppp_survey.analysis as analysis_module
+    import ppp_survey.analysis.run as analysis_module
     from ppp_survey.survey.privacy import Pools
 
     responses, _, cb = three_person_wave
@@ -353,7 +353,7 @@ def test_the_report_refuses_to_publish_when_the_audit_fails(three_person_wave, m
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     capsys.readouterr()
     monkeypatch.setattr(
-        analysis_module, "protect", lambda r, f, c, k: (r, f, c, Pools({}, {}, (("domain", "技能労務"),)))
+        analysis_module, "protect", lambda r, f, c, k, **_: (r, f, c, Pools({}, {}, (("domain", "技能労務"),)))
     )
     assert main(["--data", str(data), "--frame", str(FRAME), "--out", str(out), "--no-paper"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -366,7 +366,7 @@ def test_the_audit_of_raked_estimates_uses_the_raked_weights(three_person_wave):
     equations carry each cell's raked weight (with the design's N_h/n_h the true table would not
     satisfy them: the first try stopped with "no solution"). The pooled 3-person 職域 stays protected,
     and the leaking design is still caught on raked weights."""
-    import ppp_survey.analysis as analysis_module
+    import ppp_survey.analysis.run as analysis_module
     from ppp_survey.spec.margins import load_margins
 
     responses, frame, cb = three_person_wave

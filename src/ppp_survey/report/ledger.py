@@ -28,13 +28,14 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.files import atomic_output
+from ppp_survey.report.options import ReportOptions
 
 __all__ = ["LEDGER_NAME", "Ledger", "Publication", "PublicationError", "Risk"]
 
@@ -209,3 +210,76 @@ def held_back(ledger: Ledger, survey: str, ids) -> tuple[object, int]:
 def refuse(risk: Risk, label: str) -> NoReturn:
     """Stop the publication (:class:`PublicationError`, one line: :func:`refusal`)."""
     raise PublicationError(refusal(risk, label))
+
+
+# ------------------------------------------------------------ the report's use of the record
+
+
+def published_analysis(opts: ReportOptions, codebook, responses, frame, margins, ledger: Ledger, progress, *, model):
+    """Every table of the run, checked against the earlier publications of the wave
+    (:mod:`ppp_survey.report.ledger`): ``(analysis, publication, difference)``, ``difference`` the
+    number of respondents an earlier publication differs by when published anyway, else None.
+    A publication close to an earlier one stops (:class:`PublicationError`) unless
+    ``--hold-new-respondents`` (the earlier set again) or ``--publish-anyway`` (the earlier pooling).
+    ``model`` is the association model (response, terms) the matrix names."""
+    from ppp_survey.analysis import analyse
+
+    def analysed(keep_pools=None):
+        return analyse(
+            responses,
+            frame,
+            codebook,
+            min_group=opts.min_group,
+            marks=opts.marks,
+            margins=margins,
+            calibrate=opts.calibrate,
+            bounds=opts.rake_bounds,
+            model=model,
+            keep_pools=keep_pools,
+            progress=progress,
+        )
+
+    analysis = analysed()
+    publication = this_publication(opts, ledger, analysis, responses)
+    risk = ledger.risk(publication)
+    if risk is None:
+        return analysis, publication, None
+    if not opts.publish_anyway:
+        refuse(risk, f"{codebook.survey.wave}の調査")
+    progress(f"        公表記録: 前回と{risk.difference}人違う回答者で公表（--publish-anyway、前回の統合を保つ）")
+    analysis = analysed(keep_pools=risk.earlier.pools)
+    return analysis, this_publication(opts, ledger, analysis, responses), risk.difference
+
+
+def hold_back(loaded, ledger: Ledger, survey: str, progress: Callable[[str], None]):
+    """The export as the latest earlier publication of the survey had it (``--hold-new-respondents``):
+    respondents it did not have are left out of every table and of the published row counts, as if
+    not yet received; they stay in the export for a later publication."""
+    keep, held = held_back(ledger, survey, loaded.responses["respondent_id"])
+    kept_ids = set(loaded.responses["respondent_id"][keep].astype(str))
+    held_ids = set(loaded.responses["respondent_id"].astype(str)) - kept_ids
+    rows = loaded.report.rows
+    report = replace(loaded.report, rows=rows[~rows["respondent_id"].astype(str).isin(held_ids)].reset_index(drop=True))
+    free = loaded.free_text
+    progress(f"        前回の公表と同じ回答者で公表: 新しい回答者{held:,}人は保留（公表しない）")
+    return replace(
+        loaded,
+        responses=loaded.responses[keep].reset_index(drop=True),
+        free_text=free[~free["respondent_id"].astype(str).isin(held_ids)].reset_index(drop=True),
+        report=report,
+    )
+
+
+def this_publication(opts: ReportOptions, ledger: Ledger, analysis, responses) -> Publication:
+    """What this run publishes of its wave, for the publication record: the respondents' keyed
+    fingerprints and the pooling."""
+    survey = (analysis.source_codebook or analysis.codebook).survey
+    where = opts.out.name + (f"、基準値 {opts.freeze_baseline.name}" if opts.freeze_baseline else "")
+    return Publication(
+        survey=survey.id,
+        wave=survey.wave or survey.id,
+        respondents=ledger.fingerprints(responses["respondent_id"]),
+        pools=normalised_pools(analysis.pools.by_attribute),
+        min_group=opts.min_group,
+        where=where,
+    )
