@@ -45,15 +45,7 @@ from ppp_survey.ingest.load import load_responses
 from ppp_survey.outputs.calibration_sheets import calibration_sheets
 from ppp_survey.outputs.figure_plan import figure_name, figure_plan
 from ppp_survey.policy.assess import PolicyResult, assess
-from ppp_survey.report.ledger import (
-    Ledger,
-    Publication,
-    PublicationError,
-    held_back,
-    ledger_path,
-    normalised_pools,
-    refusal,
-)
+from ppp_survey.report.ledger import Ledger, hold_back, ledger_path, published_analysis
 from ppp_survey.report.manifest import write_internal_manifest, write_manifest
 from ppp_survey.report.onboard import SUBCOMMANDS
 from ppp_survey.report.onboard import main as onboard
@@ -68,6 +60,7 @@ from ppp_survey.report.options import (
 from ppp_survey.report.tables import FREE_TEXT, trend_step, write_internal, write_tables
 from ppp_survey.spec.frame import load_frame
 from ppp_survey.spec.margins import load_margins
+from ppp_survey.text import WeightsMethod, weights_text
 
 
 def _stderr(message: str) -> None:
@@ -135,10 +128,14 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     loaded = load_export(opts, codebook, progress, ledger=ledger)
     report = loaded.report
 
-    weighting = "レイキング後のウェイト" if opts.calibrate else "事後層化"
+    raked = (
+        WeightsMethod(tuple(m.label for m in margins.margins), opts.rake_bounds) if opts.calibrate and margins else None
+    )
+    weighting = weights_text(raked or WeightsMethod(), "short")
     step(f"集計（{weighting}・有限母集団修正、Rao–Scott検定）")
+    model = matrix_model(opts, codebook)
     analysis, publication, difference = published_analysis(
-        opts, codebook, loaded.responses, frame, margins, ledger, progress
+        opts, codebook, loaded.responses, frame, margins, ledger, progress, model=model
     )
     disclosure = disclosure_audit(analysis, opts.min_group, progress)
     if difference is not None:
@@ -160,7 +157,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     step(f"表: {opts.tables}")
     written = write_tables(staged, loaded, analysis, policy, changes, note) + trends.tables(staged)
     internal = write_internal(staged, loaded)
-    sheets = report_sheets(analysis, report, synthetic=opts.synthetic, source_note=note)
+    sheets = report_sheets(analysis, report, synthetic=opts.synthetic, source_note=note, matrix=policy is not None)
     if policy is not None:
         from ppp_survey.outputs.matrix_sheets import matrix_sheets
 
@@ -243,75 +240,6 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     return [*written, manifest, *internal]
 
 
-def published_analysis(opts: ReportOptions, codebook, responses, frame, margins, ledger: Ledger, progress):
-    """Every table of the run, checked against the earlier publications of the wave
-    (:mod:`ppp_survey.report.ledger`): ``(analysis, publication, difference)``, ``difference`` the
-    number of respondents an earlier publication differs by when published anyway, else None.
-    A publication close to an earlier one stops (:class:`PublicationError`) unless
-    ``--hold-new-respondents`` (the earlier set again) or ``--publish-anyway`` (the earlier pooling)."""
-    from ppp_survey.analysis import analyse
-
-    def analysed(keep_pools=None):
-        return analyse(
-            responses,
-            frame,
-            codebook,
-            min_group=opts.min_group,
-            marks=opts.marks,
-            margins=margins,
-            calibrate=opts.calibrate,
-            bounds=opts.rake_bounds,
-            model=matrix_model(opts, codebook),
-            keep_pools=keep_pools,
-            progress=progress,
-        )
-
-    analysis = analysed()
-    publication = this_publication(opts, ledger, analysis, responses)
-    risk = ledger.risk(publication)
-    if risk is None:
-        return analysis, publication, None
-    if not opts.publish_anyway:
-        raise PublicationError(refusal(risk, f"{codebook.survey.wave}の調査"))
-    progress(f"        公表記録: 前回と{risk.difference}人違う回答者で公表（--publish-anyway、前回の統合を保つ）")
-    analysis = analysed(keep_pools=risk.earlier.pools)
-    return analysis, this_publication(opts, ledger, analysis, responses), risk.difference
-
-
-def hold_back(loaded, ledger: Ledger, survey: str, progress: Callable[[str], None]):
-    """The export as the latest earlier publication of the survey had it (``--hold-new-respondents``):
-    respondents it did not have are left out of every table and of the published row counts, as if
-    not yet received; they stay in the export for a later publication."""
-    keep, held = held_back(ledger, survey, loaded.responses["respondent_id"])
-    kept_ids = set(loaded.responses["respondent_id"][keep].astype(str))
-    held_ids = set(loaded.responses["respondent_id"].astype(str)) - kept_ids
-    rows = loaded.report.rows
-    report = replace(loaded.report, rows=rows[~rows["respondent_id"].astype(str).isin(held_ids)].reset_index(drop=True))
-    free = loaded.free_text
-    progress(f"        前回の公表と同じ回答者で公表: 新しい回答者{held:,}人は保留（公表しない）")
-    return replace(
-        loaded,
-        responses=loaded.responses[keep].reset_index(drop=True),
-        free_text=free[~free["respondent_id"].astype(str).isin(held_ids)].reset_index(drop=True),
-        report=report,
-    )
-
-
-def this_publication(opts: ReportOptions, ledger: Ledger, analysis, responses) -> Publication:
-    """What this run publishes of its wave, for the publication record: the respondents' keyed
-    fingerprints and the pooling."""
-    survey = (analysis.source_codebook or analysis.codebook).survey
-    where = opts.out.name + (f"、基準値 {opts.freeze_baseline.name}" if opts.freeze_baseline else "")
-    return Publication(
-        survey=survey.id,
-        wave=survey.wave or survey.id,
-        respondents=ledger.fingerprints(responses["respondent_id"]),
-        pools=normalised_pools(analysis.pools.by_attribute),
-        min_group=opts.min_group,
-        where=where,
-    )
-
-
 class Steps:
     """The run's numbered progress lines, [k/n], counted as they are printed."""
 
@@ -368,23 +296,26 @@ def matrix_model(opts: ReportOptions, codebook) -> tuple[str, tuple[str, ...]]:
 def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], None]) -> PolicyResult | None:
     """Evaluate the policy matrix on this run's data: evidence, KPI table and reverse view.
 
-    The packaged matrix is written for the R7 codebook; when it does not fit the codebook of the
-    run (another year's questionnaire) and no ``--matrix`` was given, the matrix is skipped with a
-    message. A ``--matrix`` that does not fit is an error.
+    The matrix never disappears silently: a matrix that does not fit the run's codebook (the
+    packaged one, written for the R7 questionnaire, or ``--matrix``) stops the run with one line
+    saying how to go on; only ``--no-matrix`` publishes without it (and then no output mentions it).
     """
     from ppp_survey.spec.matrix import MatrixError
     from ppp_survey.spec.matrix_file import load_matrix
 
+    if opts.no_matrix:
+        progress("        作らない（--no-matrix）: 政策マトリクスはどの出力にも載せない")
+        return None
     try:
         matrix = load_matrix(opts.matrix, codebook=analysis.codebook)
     except MatrixError as exc:
         if opts.matrix is not None:
             raise
-        progress(
-            f"        省略: 同梱のマトリクスがこのコードブックに合わない（{str(exc).splitlines()[0]}）。"
-            "--matrix で対応するファイルを指定する"
-        )
-        return None
+        raise MatrixError(
+            f"同梱の政策マトリクス（令和7年度の調査票用）がこのコードブックに合わない（{str(exc).splitlines()[0]}）。"
+            "自分の調査票に合わせたマトリクスを --matrix で指定するか（README「自分の調査票に合わせたマトリクスの書き方」）、"
+            "マトリクスなしで公表するなら --no-matrix を付けて再実行する"
+        ) from None
     policy = assess(matrix, analysis)
     counts = policy.verdict_counts()
     progress(f"        指標{len(policy.evidence)}件: " + "、".join(f"{k}{v}" for k, v in counts.items()))
@@ -423,16 +354,14 @@ def compare_waves(
     counts = changes.rows[changes.rows["group"] == "全体"]["verdict"].value_counts()
     progress("        全体: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
     kpi = None
+    if policy is None:  # --no-matrix: no KPI table either
+        return changes, kpi
+    from ppp_survey.outputs.change_sheets import kpi_progress
+    from ppp_survey.policy.kpi import levers
     from ppp_survey.spec.matrix import MatrixError
-    from ppp_survey.spec.matrix_file import load_matrix
 
     try:
-        matrix = policy.matrix if policy is not None else load_matrix(opts.matrix, codebook=baseline.codebook)
-        from ppp_survey.outputs.change_sheets import kpi_progress
-        from ppp_survey.policy.kpi import levers
-
-        lever = levers(matrix, policy.evidence, codebook) if policy is not None else None
-        kpi = kpi_progress(matrix, baseline, changes, levers=lever)
+        kpi = kpi_progress(policy.matrix, baseline, changes, levers=levers(policy.matrix, policy.evidence, codebook))
     except MatrixError as exc:
         progress(f"        KPI表: 基準値のコードブックにマトリクスが合わないため省略（{str(exc).splitlines()[0]}）")
     return changes, kpi
