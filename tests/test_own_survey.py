@@ -35,9 +35,9 @@ and matrix on the same answers, indicator by indicator (the choices are numbered
 matrix that followed numbers would judge other answers); the comparison's text outputs have no
 None/nan/-0.0 (the scan of ``test_comparison_text``); the charts list the 職域 in the frame's order.
 A slip on the way (next year's export checked with last year's fielding window) is caught by
-``check``. Two defects found here are marked ``xfail(strict=True)`` with the defect as the reason:
-the report's one line when every row lies outside the window, and the workbook's 架空データ
-statement, which describes the bundled R7 file whatever survey the workbook holds.
+``check``. Two defects this test found are fixed and checked here: the report's one line when every
+row lies outside the window names the window, and the workbook's 架空データ statement no longer
+describes the bundled R7 file whatever survey the workbook holds.
 
 Every report runs once (module-scoped fixtures), in one process (``PPP_SURVEY_JOBS=1``), without the
 paper except the comparison's.
@@ -393,12 +393,6 @@ def test_next_years_export_with_last_years_window(wave2, codebook_file):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="survey/design.py: when the loader excluded every row (here all outside the codebook's fielding "
-    "window) the report's one line reads 「回答データ: 回答者が1人もいない。回答の入ったファイルを指定する」: "
-    "the file has 1,200 answers, and the line names neither the window nor the codebook",
-)
 def test_a_report_with_last_years_window_says_why(root, wave2, frame, codebook_file, matrix_file):
     status, _, err = _run(
         *("--data", str(wave2[0]), "--frame", str(frame), "--codebook", str(codebook_file)),
@@ -537,13 +531,6 @@ def test_the_committee_paper_is_written(report2):
     assert "政策マトリクス" in page and "官民連携に関する職員意識調査（自前の調査票）" in page
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outputs/survey_sheets.py SYNTHETIC_STATEMENT is a constant: every workbook labelled 架空データ "
-    "(here because the staff frame says 例示) says on its 説明 sheet that it is the package's bundled synthetic "
-    "data reproducing the R7 document's figures (職員3,138人中1,340人回答、R7.7.18～31実施), whatever survey it "
-    "holds: an analyst's own export weighted by an illustrative frame, or this R8 wave of 1,200 respondents",
-)
 def test_the_workbook_describes_its_own_survey(report2):
     """The 説明 sheet's 架空データ statement speaks of this wave (1,200 respondents), not of the
     bundled R7 file."""

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import LoadError, PppSurveyError
 from ppp_survey.files import (
     INTERNAL_MARK,
     OutputError,
@@ -42,6 +42,7 @@ from ppp_survey.files import (
     sha256_file,
 )
 from ppp_survey.ingest.load import load_responses
+from ppp_survey.ingest.reasons import R_WINDOW
 from ppp_survey.outputs.calibration_sheets import calibration_sheets
 from ppp_survey.outputs.figure_plan import figure_name, figure_plan
 from ppp_survey.policy.assess import PolicyResult, assess
@@ -262,9 +263,27 @@ def load_export(opts: ReportOptions, codebook, progress: Callable[[str], None], 
     if report.n_rejected:  # say why on screen, not only in validation_rejected_rows.csv
         reasons = report.rejected()["reason"].value_counts(sort=False)
         progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
+        if not report.n_accepted:
+            raise LoadError(all_rejected(report, codebook))
     if opts.hold_new_respondents and ledger is not None:  # the earlier set again: the others wait
         loaded = hold_back(loaded, ledger, codebook.survey.id, progress)
     return loaded
+
+
+def all_rejected(report, codebook) -> str:
+    """The one line when every row of an export was excluded: the reasons, and what to check first
+    (the fielding window of last year's codebook is the usual cause)."""
+    reasons = report.rejected()["reason"].value_counts()
+    said = "、".join(f"{k} {int(v):,}行" for k, v in reasons.items())
+    s = codebook.survey
+    if reasons.index[0] == R_WINDOW:
+        hint = (
+            f"コードブックの実施期間（survey の fielded_from {s.fielded_from}～fielded_to {s.fielded_to}）が回答の日付と"
+            "合っているか確かめ、今回の調査のコードブックを --codebook で指定する"
+        )
+    else:
+        hint = "python -m ppp_survey.report check --data で列と値をコードブックと照合してから再実行する"
+    return f"回答データ {Path(report.file).name}: 読み込んだ{report.n_read:,}行をすべて除外した（{said}）。{hint}"
 
 
 def illustrative_frame_notice(frame: Path, *, what: str = "職員数フレーム", option: str = "--frame") -> str:
