@@ -103,6 +103,7 @@ class ReportOptions:
     hold_new_respondents: bool = False  # --hold-new-respondents: publish the earlier respondent set again
     publish_anyway: bool = False  # --publish-anyway: publish a set close to an earlier one, earlier pooling kept
     no_matrix: bool = False  # --no-matrix: publish without the policy matrix (nothing mentions it)
+    heatmaps: str = "after"  # --heatmaps: the paper's tables by 職域 after each chart, or in an appendix
 
     @property
     def figures(self) -> Path:
@@ -278,6 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="前回の公表と回答者が閾値未満しか違わなくても公表する（前回の統合を保ち、違う人数をマニフェストに記録）",
     )
     p.add_argument(
+        "--heatmaps",
+        choices=("after", "appendix"),
+        default="after",
+        help="委員会資料の職域別の表: after=各グラフの次のページ（既定） / appendix=巻末の付録にまとめる",
+    )
+    p.add_argument(
         "--no-paper",
         dest="paper",
         action="store_false",
@@ -339,6 +346,7 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         hold_new_respondents=getattr(args, "hold_new_respondents", False),
         publish_anyway=getattr(args, "publish_anyway", False),
         no_matrix=getattr(args, "no_matrix", False),
+        heatmaps=getattr(args, "heatmaps", "after"),
         history=tuple(getattr(args, "history", None) or ()),
         history_mappings=tuple(getattr(args, "history_mapping", None) or ()),
     )
