@@ -21,6 +21,8 @@ LOGIC = re.compile(r"\.groupby\(|\.value_counts\(|\.mean\(|\.sum\(|np\.|pd\.cros
 ID_LITERAL = re.compile(r"""["']q\d+["']|["']domain["']""")
 # A call that draws a chart: each must show one image in the executed notebook.
 PLOT_CALL = re.compile(r"\bplot_\w+\(")
+# A loop over the questions (05 draws every question by 職域): one chart per question of the codebook.
+QUESTION_LOOP = re.compile(r"^for \w+ in analysis\.questions:", re.MULTILINE)
 SETTINGS = (
     "PPP_SURVEY_DATA",
     "PPP_SURVEY_FRAME",
@@ -65,17 +67,48 @@ def _text(cell) -> str:
     return "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
 
 
-def _missing_charts(nb) -> list[str]:
-    """Cells whose number of images differs from the number of charts they draw."""
+def _missing_charts(nb, questions: int = 0) -> list[str]:
+    """Cells whose number of images differs from the number of charts they draw (``questions``: the
+    number of questions, for a cell that loops over them)."""
     wrong = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         charts = len(PLOT_CALL.findall(cell.source))
+        if QUESTION_LOOP.search(cell.source):
+            charts *= questions
         images = sum("image/png" in o.get("data", {}) for o in cell.outputs)
         if images != charts:
             wrong.append(f"cell {i} draws {charts} chart(s) and shows {images} image(s): {cell.source!r}")
     return wrong
+
+
+def _bundled_questions() -> list:
+    """The questions of the bundled R7 codebook (what a notebook draws with no setting)."""
+    from ppp_survey import load_codebook
+
+    return load_codebook().questions_of_type("sa", "likert", "ma")
+
+
+def test_notebook_05_draws_every_question_by_stratum():
+    """05 promises every question by 職域: its chart cell loops over all of them."""
+    nb = nbformat.read(REPO / "notebooks" / "05-crosstabs-by-domain.ipynb", as_version=4)
+    loops = [c.source for c in nb.cells if c.cell_type == "code" and QUESTION_LOOP.search(c.source)]
+    assert any("plot_heatmap(" in source for source in loops), "05 draws a heatmap per question"
+    assert len(_bundled_questions()) == 7
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_reads_as_an_analyst_walkthrough(path):
+    """Markdown in Japanese with no developer notes; code without query strings."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            assert not re.search(r"issue\s*\d+|no analysis logic", cell.source, re.IGNORECASE), cell.source
+            assert not re.search(r" / [A-Z][a-z]", cell.source), f"an English subtitle: {cell.source!r}"
+        else:
+            assert ".query(" not in cell.source, f"a query string; use the Analysis accessors: {cell.source!r}"
+            assert "resolve_codebook" not in cell.source and "analysis.likert." not in cell.source
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -83,7 +116,7 @@ def test_notebook_executes_and_shows_every_chart(path, monkeypatch):
     for name in SETTINGS:  # the bundled synthetic data, whatever the developer's shell has set
         monkeypatch.delenv(name, raising=False)
     nb = _execute(path)
-    missing = _missing_charts(nb)
+    missing = _missing_charts(nb, questions=len(_bundled_questions()))
     assert not missing, "\n".join(missing)
     text = "".join(_text(c) for c in nb.cells if c.cell_type == "code")
     assert "Glyph" not in text  # a missing Japanese glyph would be warned on stderr
