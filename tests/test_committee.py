@@ -742,3 +742,36 @@ def test_heatmaps_in_an_appendix(analysis, policy, tmp_path):
     assert int(numbers["heatmap-1"]) == int(numbers["appendix"]) + 1
     with pytest.raises(ValueError, match="heatmaps"):
         cp.committee_html(analysis, policy, synthetic=True, heatmaps="inline")
+
+
+def test_every_question_has_its_chart_whatever_its_number(tmp_path):
+    """An analyst's codebook numbers its questions 問1… (or not at all): the paper and the deck still
+    chart every question, in the codebook's order, headed with its own number (found by an outside
+    test: with 問k numbering the paper had no chart page, exit 0)."""
+    from importlib import resources
+
+    import yaml
+
+    from ppp_survey.outputs.committee_page import section_charts, section_title
+    from ppp_survey.spec.codebook import parse_codebook
+
+    raw = yaml.safe_load((resources.files("ppp_survey") / "data" / "codebook_r7.yaml").read_text(encoding="utf-8"))
+    numbered = 0
+    for item in raw["questions"]:
+        if str(item.get("number", "")).startswith("2-("):
+            numbered += 1
+            item["number"] = f"問{numbered}" if numbered % 2 else ""
+    codebook = parse_codebook(raw, name="問k")
+    responses, frame, _ = _bundled_inputs(codebook)
+    charts = section_charts(analyse(responses, frame, codebook))
+    questions = codebook.questions_of_type("sa", "likert", "ma")
+    assert [c.item.id for c in charts] == [q.id for q in questions] and len(charts) == 7
+    assert charts[0].heading == f"問1 {questions[0].label}" and charts[1].heading == f"（2）{questions[1].label}"
+    assert section_title(charts) == "職員意識調査の結果"
+
+
+def _bundled_inputs(codebook):
+    from ppp_survey.ingest.load import load_responses
+    from ppp_survey.spec.frame import load_frame
+
+    return load_responses(BASELINE, codebook).responses, load_frame(FRAME, codebook), codebook

@@ -167,3 +167,28 @@ def test_a_wrong_history_folder_is_one_line(tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "out"), "--history", str(tmp_path / "nowhere"), "--no-paper"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("エラー: --history nowhere: フォルダが見つからない") and "\n" not in err
+
+
+def test_the_paper_and_the_deck_carry_the_trend(tmp_path, monkeypatch):
+    """With --history the committee paper has a 経年変化 page (in its contents) and the deck a
+    slide, both with the headline indicators' values of every wave (trends_summary.csv)."""
+    import html as html_module
+
+    from pptx import Presentation
+
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
+    out = tmp_path / "out"
+    args = ["--data", str(REPO / "data" / "raw" / "synthetic_r9_responses.xlsx"), "--frame", str(R9_FRAME)]
+    assert main([*args, "--codebook", "codebook_r9.yaml", "--out", str(out), *HISTORY]) == 0
+    summary = pd.read_csv(out / "data" / "processed" / "trends_summary.csv", encoding="utf-8-sig")
+    heading = "経年変化（R7→R8→R9、全体）"
+    page = html_module.unescape((out / "figures" / "報告書.html").read_text(encoding="utf-8"))
+    assert page.count(heading) >= 2  # the contents list and the page
+    deck = Presentation(str(out / "figures" / "報告書.pptx"))
+    (slide,) = [s for s in deck.slides if s.shapes.title is not None and s.shapes.title.text == heading]
+    (table,) = [sh.table for sh in slide.shapes if sh.has_table]
+    cells = [[c.text for c in row.cells] for row in table.rows]
+    for r in summary.to_dict("records"):
+        values = [f"{float(r[f'{w}(%)']):.1f}" for w in ("R7", "R8", "R9")]
+        assert " → ".join(f"{v}%" for v in values) in page, values  # the page's line of the indicator
+        assert any(row[1] == r["指標"] and row[2:5] == values for row in cells), (r["指標"], cells)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ppp_survey.analysis import Analysis
 from ppp_survey.compare.changes import DECREASED, IMPROVED, INCREASED, WORSENED, ChangeTable
+from ppp_survey.compare.trend import TrendTable
 from ppp_survey.constants import ALL
 from ppp_survey.files import atomic_output
 from ppp_survey.outputs.change_sheets import change_tables
@@ -46,6 +47,7 @@ from ppp_survey.outputs.deck_parts import EMU, MARGIN, Deck, inches, native_tabl
 from ppp_survey.outputs.paper_tables import interval_text
 from ppp_survey.outputs.paper_text import READING_TITLE, change_verdict, plain_indicator
 from ppp_survey.outputs.plots import BAR_COLOR
+from ppp_survey.outputs.trend_paper import trend_slides
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.policy.evidence import NOT_SUPPORTED, SUPPORTED, UNDECIDED
 from ppp_survey.text import ROUNDING_NOTE, pct, round_half_up
@@ -106,6 +108,7 @@ def write_committee_deck(
     weighted: bool = False,
     font: str = "游ゴシック",
     heatmaps: str = "after",
+    trends: TrendTable | None = None,
 ) -> Path:
     """Write the deck (see the module's docstring) to ``path`` atomically; return the path.
 
@@ -135,6 +138,8 @@ def write_committee_deck(
         _matrix_slides(deck, policy, matrix_heading(charts, policy.matrix))
     if changes is not None:
         _change_slides(deck, changes)
+    if trends is not None:
+        trend_slides(deck, trends, analysis.source_codebook or analysis.codebook)
     if heatmaps != "after":
         for chart in charts:
             heatmap_slide(deck, analysis, chart, weighted=weighted)

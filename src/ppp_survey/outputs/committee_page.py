@@ -33,6 +33,7 @@ import pandas as pd
 
 from ppp_survey.analysis import Analysis
 from ppp_survey.compare.changes import ChangeTable
+from ppp_survey.compare.trend import TrendTable
 from ppp_survey.constants import ALL
 from ppp_survey.files import atomic_output
 from ppp_survey.outputs.chart_layout import method_text as chart_method_text
@@ -41,6 +42,7 @@ from ppp_survey.outputs.matrix_page import MATRIX_NUMBERS_NOTE, embedded_font_cs
 from ppp_survey.outputs.paper_layout import CHART_PAGE_CSS, chart_page, figure_svg
 from ppp_survey.outputs.paper_tables import Pages, change_notes, change_pages, matrix_pages
 from ppp_survey.outputs.paper_text import READING_TITLE, evidence_lines, heatmap_notes, reading_notes
+from ppp_survey.outputs.trend_paper import trend_page
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.spec.codebook import Item
 from ppp_survey.spec.matrix import PolicyMatrix
@@ -87,23 +89,29 @@ class SectionChart:
 
 
 def section_charts(analysis: Analysis) -> list[SectionChart]:
-    """The charts of section 2 in the document's order: every question numbered ``S-(k)`` in the
-    codebook (``number``), headed 「（k）label」."""
+    """The charts of section 2, one per question, none left out: numbered as the document numbers
+    them when every question's ``number`` reads ``S-(k)`` (headed 「（k）label」, in k's order);
+    otherwise in the codebook's order, headed with the question's own number (「問3 label」) or,
+    without one, its position (「（3）label」)."""
     stratum = analysis.codebook.stratum.id
+    questions = analysis.questions
+    matches = [_NUMBER.fullmatch(q.number) for q in questions]
+    documented = bool(questions) and all(matches)
     charts = []
-    for q in analysis.questions:
-        match = _NUMBER.fullmatch(q.number)
-        if not match:
-            continue
+    for position, (q, match) in enumerate(zip(questions, matches), start=1):
         table = analysis.tally(q.id) if q.is_multi else analysis.tally(q.id, by=stratum)
-        k = int(match.group(2))
-        charts.append(SectionChart(q, match.group(1), k, f"（{k}）{q.label}", table))
-    return sorted(charts, key=lambda c: c.k)
+        if documented and match:
+            k = int(match.group(2))
+            charts.append(SectionChart(q, match.group(1), k, f"（{k}）{q.label}", table))
+            continue
+        heading = f"{q.number.strip()} {q.label}" if q.number.strip() else f"（{position}）{q.label}"
+        charts.append(SectionChart(q, "", position, heading, table))
+    return sorted(charts, key=lambda c: c.k) if documented else charts
 
 
 def section_title(charts: list[SectionChart]) -> str:
     """「2 職員意識調査の結果」: the section number of the charts' numbering, then the title."""
-    return f"{charts[0].section} {SECTION_TITLE}" if charts else SECTION_TITLE
+    return f"{charts[0].section} {SECTION_TITLE}" if charts and charts[0].section else SECTION_TITLE
 
 
 def matrix_heading(charts: list[SectionChart], matrix: PolicyMatrix) -> str:
@@ -234,12 +242,14 @@ def committee_html(
     changes: ChangeTable | None = None,
     weighted: bool = False,
     heatmaps: str = "after",
+    trends: TrendTable | None = None,
 ) -> str:
     """Section 2 of the committee paper as one self-contained HTML page (see the module's docstring).
 
     ``policy`` ``None`` leaves the matrix out (a codebook the packaged matrix does not fit);
     ``weighted`` draws the design-based estimates, as the report's ``--weighted``; ``heatmaps``
-    puts each table by 職域 after its chart (``"after"``) or all of them in an appendix.
+    puts each table by 職域 after its chart (``"after"``) or all of them in an appendix; ``trends`` (a
+    run with ``--history``) adds the 経年変化 page.
     """
     if heatmaps not in HEATMAP_PLACES:
         raise ValueError(f"heatmaps must be one of {HEATMAP_PLACES}, got {heatmaps!r}")
@@ -268,6 +278,9 @@ def committee_html(
     if changes is not None:
         heading = f"経年比較（{changes.baseline_wave}→{changes.wave}、全体）"
         parts.append(("changes", heading, change_pages(changes, heading, change_notes(changes)), False))
+    if trends is not None:
+        anchor, heading, page = trend_page(trends, analysis.source_codebook or analysis.codebook)
+        parts.append((anchor, heading, Pages(page, 1), False))
     if tables:  # a page naming the appendix, then the tables
         lead = f'<section class="page appendix" id="appendix"><h2>{html.escape(APPENDIX_TITLE)}</h2></section>'
         parts.append(("appendix", APPENDIX_TITLE, Pages(lead, 1), False))
@@ -451,10 +464,13 @@ def write_committee_html(
     changes: ChangeTable | None = None,
     weighted: bool = False,
     heatmaps: str = "after",
+    trends: TrendTable | None = None,
 ) -> Path:
     """Write :func:`committee_html` to ``path`` (UTF-8, LF, atomically); return the path."""
     path = Path(path)
-    page = committee_html(analysis, policy, synthetic=synthetic, changes=changes, weighted=weighted, heatmaps=heatmaps)
+    page = committee_html(
+        analysis, policy, synthetic=synthetic, changes=changes, weighted=weighted, heatmaps=heatmaps, trends=trends
+    )
     with atomic_output(path) as tmp:
         tmp.write_text(page, encoding="utf-8", newline="\n")
     return path

@@ -97,6 +97,7 @@ def write_committee_paper(
     layout: str = "16:9",
     meanwhile: Callable[[], object] | None = None,
     heatmaps: str = "after",
+    trends=None,
 ) -> CommitteePaper:
     """報告書.html, 報告書.pptx and (with a browser) 報告書.pdf in ``folder``, from the same results.
 
@@ -106,7 +107,7 @@ def write_committee_paper(
     missing or failing browser never fails the call: see ``CommitteePaper.message``.
     ``heatmaps``: the tables by 職域 after each chart (``"after"``) or in an appendix.
     """
-    options = dict(synthetic=synthetic, changes=changes, weighted=weighted, heatmaps=heatmaps)
+    options = dict(synthetic=synthetic, changes=changes, weighted=weighted, heatmaps=heatmaps, trends=trends)
     run = _start_paper(Path(folder), analysis, policy, options, layout, fork=meanwhile is not None)
     try:
         if meanwhile is not None:
@@ -148,6 +149,7 @@ def committee_paper(
     policy: PolicyResult | None,
     changes: ChangeTable | None = None,
     *,
+    trends=None,
     progress: Callable[[str], None] | None = None,
 ) -> Iterator[PaperFiles]:
     """The committee paper made in ``options.figures`` while the block runs (the report draws its
@@ -163,6 +165,7 @@ def committee_paper(
         changes=changes,
         weighted=options.weighted,
         heatmaps=getattr(options, "heatmaps", "after"),
+        trends=trends,
     )
     run = _start_paper(Path(options.figures), analysis, policy, extra, "16:9", fork=True)
     try:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ppp_survey.analysis import Analysis
 from ppp_survey.outputs.calibration_sheets import association_figure_plan
+from ppp_survey.survey.associations import key_label
 
 __all__ = ["figure_name", "figure_plan"]
 
@@ -58,11 +59,13 @@ def figure_plan(
                 lambda q=q, ct=ct: plots.plot_heatmap(ct, weighted=weighted, note=note, overall=analysis.tally(q.id)),
             )
         )
-    if analysis.association is not None:  # issue 19: the forest plot of the willingness model
+    if analysis.association is not None:  # the forest plot of the association model (willingness by default)
+        response = analysis.association.response
+        item = analysis.codebook.item(response.split(":")[0])
         plan += association_figure_plan(
             analysis.association,
             names=analysis.term_labels(),
-            title="意欲あり（2-(2) 肯定的回答）と関連する要因：オッズ比（95%信頼区間）",
+            title=f"「{key_label(analysis.codebook, response)}」（{item.label}）と関連する要因：オッズ比（95%信頼区間）",
             note=note,
         )
     return plan

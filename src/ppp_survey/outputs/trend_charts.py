@@ -115,10 +115,13 @@ def plot_trend(
     return ax
 
 
-def plot_trend_summary(table: TrendTable, lines: dict[str, str], *, ax=None, title: str | None = None, note: str = ""):
+def plot_trend_summary(
+    table: TrendTable, lines: dict[str, str], *, ax=None, title: str | None = None, note: str = "", bare: bool = False
+):
     """The headline indicators of 全体 on one chart (a page's or a slide's summary): ``lines`` maps an
     indicator to its legend label (e.g. ``{"q6:top2": "2-(6) 肯定的回答"}``); each line with its 95%
-    band, the slope and verdict in the legend, each wave's base in the footer. Returns the Axes."""
+    band, the slope and verdict in the legend, each wave's base in the footer. ``bare``: no title and
+    no footer (the committee paper's page says them, :func:`trend_summary_notes`). Returns the Axes."""
     import matplotlib.pyplot as plt
 
     from ppp_survey.outputs.chart_layout import PAGE_WIDTH_IN, SMALL_PT, add_footer, fit_height
@@ -163,16 +166,33 @@ def plot_trend_summary(table: TrendTable, lines: dict[str, str], *, ax=None, tit
     ax.set_ylabel("推定割合（%）")
     ax.grid(axis="y", color="#dddddd", lw=0.6)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=SMALL_PT, labelspacing=0.9)
+    if bare:
+        return ax
     ax.set_title(title or f"主な指標の推移（全体、{table.first}～{table.last}）", pad=8)
-    base = (
-        f"n（回答者数、{'／'.join(table.waves)}）: " + "　".join(bases) + "\n"
-        f"数値は各回の職員全体の推定値（{table.weighting}、%）、帯は95%信頼区間。"
-        "傾きは1回あたりの変化（5%水準の検定による判定）"
-    )
-    add_footer(fig, base=base, note=note or table.note)
+    add_footer(fig, base="\n".join(trend_summary_notes(table, bases)), note=note or table.note)
     if own:
         fit_height(ax, axes_height=2.4)
     return ax
+
+
+def trend_summary_notes(table: TrendTable, bases: list[str]) -> list[str]:
+    """The summary chart's footer lines: each headline indicator's base per wave, what the numbers are."""
+    return [
+        f"n（回答者数、{'／'.join(table.waves)}）: " + "　".join(bases),
+        f"数値は各回の職員全体の推定値（{table.weighting}、%）、帯は95%信頼区間。"
+        "傾きは1回あたりの変化（5%水準の検定による判定）",
+    ]
+
+
+def summary_bases(table: TrendTable, lines: dict[str, str]) -> list[str]:
+    """Each headline indicator's base per wave, as the summary chart's footer names them."""
+    est = table.estimates[table.estimates["group"] == ALL]
+    out = []
+    for key, label in lines.items():
+        part = est[est["indicator"] == key].sort_values("position")
+        if not part.empty:
+            out.append(f"{label.split(' ')[0]} " + "／".join(f"{int(v):,}" for v in part["n"]))
+    return out
 
 
 def _slope_text(group: str, row: pd.Series) -> str:

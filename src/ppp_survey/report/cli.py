@@ -216,7 +216,10 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     from ppp_survey.outputs.committee_pdf import committee_paper
     from ppp_survey.outputs.figure_files import save_figures
 
-    with committee_paper(staged, analysis, policy, changes, progress=progress) as paper, deferred_interrupts():
+    with (
+        committee_paper(staged, analysis, policy, changes, trends=trends.table, progress=progress) as paper,
+        deferred_interrupts(),
+    ):
         written += save_figures(plan, staged.figures, progress=lambda name: progress(f"        {name}"))
     written += paper.files
 

@@ -52,10 +52,12 @@ def _parse(key: str, codebook: Codebook) -> tuple[Item, str, int | None]:
     try:
         item = codebook.item(parts[0])
     except KeyError:
-        raise KeyError(f"{key!r}: {parts[0]!r} is not an item of the codebook") from None
+        raise KeyError(f"指標「{key}」: 「{parts[0]}」はコードブックにない設問") from None
     if len(parts) == 2 and parts[1] in ("top2", "bottom2"):
         if item.type != "likert":
-            raise ValueError(f"{key!r}: {parts[1]} needs a likert question; {item.id} is {item.type}")
+            raise ValueError(
+                f"指標「{key}」: {parts[1]} は尺度の設問（likert）にだけ使える（{item.id} は {item.type}）"
+            )
         return item, parts[1], None
     if len(parts) == 3 and parts[1] in ("choice", "opt") and parts[2].lstrip("-").isdigit():
         item.choice(int(parts[2]))  # KeyError for an unknown code
@@ -65,8 +67,8 @@ def _parse(key: str, codebook: Codebook) -> tuple[Item, str, int | None]:
         for choice in item.choices:
             if wanted in choice.keys():
                 return item, parts[1], choice.code
-        raise KeyError(f"{key!r}: {item.id} has no choice labelled {parts[2]!r} (its labels: {item.labels})")
-    raise ValueError(f"{key!r} is not an indicator key: write 'q2:top2', 'q3:choice:ある' or 'q5:opt:3'")
+        raise KeyError(f"指標「{key}」: {item.id} に選択肢「{parts[2]}」がない（選択肢: {'、'.join(item.labels)}）")
+    raise ValueError(f"「{key}」は指標の書き方ではない。'q2:top2'、'q3:choice:ある'、'q5:opt:<選択肢>' の形で書く")
 
 
 def canonical_key(codebook: Codebook, key: str) -> str:
