@@ -157,13 +157,13 @@ def run_ppp_core(responses, frame, codebook):
     for q in questions:
         targets = zip(q.option_columns, [c.code for c in q.choices]) if q.is_multi else [(q.id, None)]
         for column, code in targets:
-            test = rao_scott(responses, design, by, column)
+            test = rao_scott(responses, design.without_fpc(), by, column)  # the crosstabs' test: no FPC
             names.append(q.id), codes.append(code), f.append(test.f), d.append(test.df_num)
     return _tidy_estimates(est), _tidy_tests(names, codes, f, d)
 
 
 def run_floor(responses, frame, codebook, level=0.95):
-    """Plain numpy: one-hot sums by np.bincount, stratified variance with FPC, logit CI, Rao–Scott F."""
+    """Plain numpy: one-hot sums by np.bincount, stratified variance with FPC, logit CI, Rao–Scott F (no FPC)."""
     import numpy as np
     from scipy import special
 
@@ -177,6 +177,7 @@ def run_floor(responses, frame, codebook, level=0.95):
     n_h = np.bincount(h, minlength=n_strata).astype(float)
     w = population / n_h
     c = (1.0 - n_h / population) * n_h / (n_h - 1.0)
+    c_test = n_h / (n_h - 1.0)  # the table tests have no FPC (a question about the process behind the answers)
     q = special.stdtrit(n - n_strata, 0.5 + level / 2.0)  # t quantile
     groupings = {"全体": (h, 1, ["全体"]), by: (h * n_strata + h, n_strata, strata)}
 
@@ -221,13 +222,13 @@ def run_floor(responses, frame, codebook, level=0.95):
             for _col, choice, y in zip(item.option_columns, item.choices, ys):
                 cell = h * (2 * n_strata) + (1 - y.astype(np.intp)) * n_strata + h  # (選択, 非選択)
                 counts = np.bincount(cell[answered], minlength=n_strata * n_strata * 2)
-                f, d = _floor_rao_scott(counts.reshape(n_strata, 2 * n_strata), n_strata, 2, w, c, n_h, n)
+                f, d = _floor_rao_scott(counts.reshape(n_strata, 2 * n_strata), n_strata, 2, w, c_test, n_h, n)
                 tests.append((item.id, choice.code, f, d))
         else:
             base = k >= 0
             cell = h * (n_strata * n_k) + k * n_strata + h
             counts = np.bincount(cell[base], minlength=n_strata * n_strata * n_k)
-            f, d = _floor_rao_scott(counts.reshape(n_strata, n_k * n_strata), n_strata, n_k, w, c, n_h, n)
+            f, d = _floor_rao_scott(counts.reshape(n_strata, n_k * n_strata), n_strata, n_k, w, c_test, n_h, n)
             tests.append((item.id, None, f, d))
     import pandas as pd
 

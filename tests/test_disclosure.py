@@ -355,7 +355,9 @@ def test_the_report_refuses_to_publish_when_the_audit_fails(three_person_wave, m
     monkeypatch.setattr(
         analysis_module, "protect", lambda r, f, c, k, **_: (r, f, c, Pools({}, {}, (("domain", "技能労務"),)))
     )
-    assert main(["--data", str(data), "--frame", str(FRAME), "--out", str(out), "--no-paper"]) == 2
+    # a record of its own: the folder's record would stop the differently pooled run first (report/ledger.py)
+    ledger = ["--ledger", str(tmp_path / "record.json")]
+    assert main(["--data", str(data), "--frame", str(FRAME), "--out", str(out), "--no-paper", *ledger]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("エラー: 開示監査: ") and "技能労務" in err[-1] and "公表を中止" in err[-1]
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before  # the previous set, untouched

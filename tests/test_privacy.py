@@ -203,7 +203,7 @@ def test_real_data_is_ignored_by_git():
     # no chart is tracked: a report on real data into the default folders leaves git clean
     tracked = subprocess.run(["git", "ls-files", "figures"], cwd=REPO, capture_output=True, text=True).stdout.split()
     assert tracked in ([], ["figures/.gitkeep"]), tracked
-    assert ignored("data/processed/baseline_r8/manifest.json")  # a real wave's frozen baseline
+    assert ignored("data/processed/baseline_r10/manifest.json")  # a real wave's frozen baseline
     for synthetic in (
         "data/raw/synthetic_r7_responses.xlsx",
         "data/raw/staff_frame_r7.csv",
@@ -211,5 +211,7 @@ def test_real_data_is_ignored_by_git():
         "data/raw/staff_frame_r8.csv",
         "data/processed/baseline_r7/manifest.json",
         "data/processed/baseline_r7/indicators.csv",
+        "data/processed/baseline_r8/manifest.json",  # the bundled synthetic R8, frozen for the trend example
+        "data/raw/synthetic_r9_responses.xlsx",
     ):
         assert not ignored(synthetic), synthetic
