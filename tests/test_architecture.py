@@ -228,3 +228,19 @@ def test_every_runtime_dependency_is_used():
         if needle not in source and f"from {name}" not in source:
             unused.append(name)
     assert not unused, f"declared but never used by the package: {unused}"
+
+
+def test_the_product_names_no_issue_numbers():
+    """Docstrings, comments and packaged data say what the code does, not which ticket asked for it
+    (the tracker keeps that history)."""
+    import re
+
+    pattern = re.compile(r"\b[Ii]ssue \d+|\(#\d+\)")
+    files = [*PACKAGE.rglob("*.py"), *PACKAGE.rglob("*.yaml")]
+    found = [
+        f"{p.relative_to(PACKAGE)}:{i}"
+        for p in files
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert not found, found

@@ -160,7 +160,7 @@ def analyse(
 
 
 def _raked(responses, design, codebook, pools, margins, bounds, progress) -> Calibration | None:
-    """Issue 19: the design weights raked to the 職域 totals and the margins file (pooled as the
+    """the design weights raked to the 職域 totals and the margins file (pooled as the
     respondents are), or None without margins."""
     if margins is None:
         return None
@@ -176,7 +176,7 @@ def _raked(responses, design, codebook, pools, margins, bounds, progress) -> Cal
 
 
 def _association(responses, design, codebook, calibration, *, model, progress):
-    """The weights of the association models and the default model (issue 19), on the raked weights
+    """The weights of the association models and the default model, on the raked weights
     of ``calibration`` when given (``--calibrate``)."""
     # The association is a question about the process that produces the answers (as a change between
     # waves is), so its standard errors have no finite population correction: on the generator's waves

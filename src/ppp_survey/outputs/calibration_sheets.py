@@ -1,4 +1,4 @@
-"""Display tables and workbook sheets of issue 19: the raking (margins met, estimates with 職域 weights
+"""Display tables and workbook sheets of the raking and the association model: the raking (margins met, estimates with 職域 weights
 and with raked weights side by side) and the adjusted associations (odds ratios and term tests).
 
 Everything here formats results computed in the survey layer (:class:`~ppp_survey.survey.calibration.Calibration`,

@@ -1,4 +1,4 @@
-"""The deck's chart slides: the paper's chart designs as native charts, and its tables by 職域 (issue 30, item 5).
+"""The deck's chart slides: the paper's chart designs as native charts, and its tables by 職域.
 
 A chart of section 2 is drawn natively with the paper's design (:func:`native_chart`): a Likert
 question diverges around zero with わからない as numbers in a column of its own, other

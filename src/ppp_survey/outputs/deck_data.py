@@ -1,4 +1,4 @@
-"""The data behind the deck's native charts, every label stored as text (issue 28).
+"""The data behind the deck's native charts, every label stored as text.
 
 python-pptx writes each chart's data (the workbook PowerPoint opens with データの編集) with
 XlsxWriter, whose workbook by default makes a string that begins with ``=`` a live formula

@@ -19,7 +19,7 @@ from ppp_survey.spec.matrix import PolicyMatrix
 from ppp_survey.survey.tables import DESIGN_NOTE
 from ppp_survey.text import ROUNDING_NOTE
 
-# One number per page, named (issue 17, item 7): what the matrix's numbers are beside the charts'.
+# One number per page, named: what the matrix's numbers are beside the charts'.
 MATRIX_NUMBERS_NOTE = (
     "マトリクスの数値は職員全体の推定値（職員数で重み付け、95%信頼区間）で、回答率の違いを職員数で補正して"
     "いるため、図の「回答者に占める割合」とはわずかに異なることがある。"

@@ -122,7 +122,7 @@ def number_formats(table: pd.DataFrame, columns: list[str], units: list[str]) ->
 def kpi_display(kpi: pd.DataFrame, *, base_label: str = "基準値", next_label: str = "次回値") -> pd.DataFrame:
     """The KPI table with Japanese headers and numeric values (unit beside them); the next-year
     columns stay empty (a place to fill) until a comparison fills them. 「てこ（関連要因）」 names the
-    lever a 取組 pulls where the matrix has an adjusted association for it (``lever``, issue 19)."""
+    lever a 取組 pulls where the matrix has an adjusted association for it (``lever``)."""
     k = kpi
     stats = k["statistic"].tolist()
     out = pd.DataFrame(

@@ -1,4 +1,4 @@
-"""The committee paper's words: plain Japanese for a committee, no formula or test name (issue 30).
+"""The committee paper's words: plain Japanese for a committee, no formula or test name.
 
 The paper (:mod:`.committee_page`) and the deck (:mod:`.committee_deck`) print what is here: the
 page 「調査の方法と数字の読み方」 (:func:`reading_notes`: what the percentages, the intervals,

@@ -26,7 +26,7 @@ every group (職域) with at least ``min_base`` answers; smaller groups are 参�
 in the package's crosstabs. An association rule (``"p < 0.05"``) reads the Rao–Scott test of the
 question by an attribute: 支持 when p is below the rule's level, 不支持 otherwise, 判定不能 when fewer than
 ``min_base`` answered or the test cannot be computed. An association with control (``statistic:
-adjusted``, rule ``"OR > 1"``/``"OR < 1"``, issue 19) reads the odds ratio of a 0/1 term (the lever,
+adjusted``, rule ``"OR > 1"``/``"OR < 1"``) reads the odds ratio of a 0/1 term (the lever,
 e.g. 2-(6) 肯定的回答) for a response (2-(2) 肯定的回答) in a logistic model with the controls
 (職域, 職位, 年代, …; :meth:`Analysis.association_for`, design-based SEs, no FPC, raked weights with
 ``--calibrate``): 支持 when its 95% interval lies wholly on the rule's side of 1, 不支持 when wholly
@@ -127,7 +127,7 @@ class _Measures:
         )
 
     def adjusted(self, ind: Indicator) -> AdjustedAssociation:
-        """The adjusted odds ratio of ``ind.term`` (issue 19), from the analysis' logistic model of
+        """The adjusted odds ratio of ``ind.term``, from the analysis' logistic model of
         ``ind.response`` on the controls and the term (:meth:`Analysis.association_for`: fitted once
         per model, on the weights of the association models, raked with ``--calibrate``). Raises
         ``ValueError`` when the model cannot be fitted."""

@@ -224,7 +224,7 @@ def kpi_table(matrix: PolicyMatrix, evidence: pd.DataFrame, codebook: Codebook) 
 
 
 def levers(matrix: PolicyMatrix, evidence: pd.DataFrame, codebook: Codebook) -> dict[str, str]:
-    """The lever each 取組 pulls, as the data show it (issue 19): for each 取組 that serves a 具体像 of a
+    """The lever each 取組 pulls, as the data show it: for each 取組 that serves a 具体像 of a
     現状 with an adjusted association (``statistic: adjusted``), the term and its odds ratio with the
     95% interval, e.g. 「2-(6) 肯定的回答：オッズ比 2.45（1.82–3.30）」 (several joined by 「；」; the
     interval as :func:`~ppp_survey.policy.evidence.evaluate` found it, 「推定できない」 without one).

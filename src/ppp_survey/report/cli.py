@@ -154,7 +154,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         if policy is not None and kpi is not None:
             labels = (f"{changes.baseline_wave}（基準値）", f"{changes.wave}（今回）")
             policy = replace(policy, kpi=kpi, kpi_labels=labels)
-    trends = trend_step(opts, this_wave(opts, analysis), policy, progress=progress)  # --history (issue 29)
+    trends = trend_step(opts, this_wave(opts, analysis), policy, progress=progress)  # --history
     step(f"表: {opts.tables}")
     written = write_tables(staged, loaded, analysis, policy, changes, note) + trends.tables(staged)
     internal = write_internal(staged, loaded)

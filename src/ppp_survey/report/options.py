@@ -92,12 +92,12 @@ class ReportOptions:
     change_fdr: bool = False
     freeze_baseline: Path | None = None
     paper: bool = True
-    margins: Path | None = None  # --margins: 職位別・年代別などの職員数 (issue 19)
+    margins: Path | None = None  # --margins: 職位別・年代別などの職員数
     calibrate: bool = False  # --calibrate: every estimate, test and matrix evidence on the raked weights
     rake_bounds: tuple[float, float] | None = None  # --rake-bounds L,U: each raked weight within L–U × its 職域 weight
     illustrative_frame: bool = False  # the frame says it is illustrative: outputs labelled 架空データ
     illustrative_margins: bool = False  # so does the margins file (--margins)
-    history: tuple[Path, ...] = ()  # --history: frozen baselines of earlier waves, oldest first (issue 29)
+    history: tuple[Path, ...] = ()  # --history: frozen baselines of earlier waves, oldest first
     history_mappings: tuple[Path, ...] = ()  # --history-mapping: mappings between consecutive waves' codebooks
     ledger: Path | None = None  # --ledger: the publication record (default: in the output folder)
     hold_new_respondents: bool = False  # --hold-new-respondents: publish the earlier respondent set again

@@ -22,7 +22,7 @@ Mapping file schema (``schema_version: 1``; example: the packaged ``mapping_r7_r
         text_changed: 指示文を追記しただけ         # declares a reworded question the same item
       - {from: q6, to: q6b}                      # renamed id (same item)
       - id: q5
-        choices:                 # by LABEL, never by number (issue 27); unlisted choices pair by label
+        choices:                 # by LABEL, never by number; unlisted choices pair by label
           - {to: 指針がわかりにくい, status: added}      # new choice
           - {from: その他の課題, status: removed}
           - {from: 旧ラベル, to: 新ラベル, changed: 表記の統一}  # relabelled: the same choice
@@ -446,7 +446,7 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
 def _choices(  # noqa: C901 (a schema validator: one branch per documented rule)
     v: _Check, place: str, name: str, e: dict, qo: Item, qn: Item, problems: list[str], caveats: list[str]
 ) -> tuple[ChoiceMap, ...]:
-    """A question's choices across waves, named by label (issue 27): the declared entries, then each
+    """A question's choices across waves, named by label: the declared entries, then each
     old choice paired with the new one of the same label (labels already resolve: :func:`_labels`)."""
     pairs: list[tuple[ChoiceMap, str]] = []
     used_o: dict[int, str] = {}

@@ -1,5 +1,5 @@
 """Choices across two waves, for :mod:`ppp_survey.spec.mapping`: the choices a mapping file names
-(issue 27: by label, never by number) and whether a Likert scale stayed the same.
+(by label, never by number) and whether a Likert scale stayed the same.
 
 :func:`check_mapping_labels` runs before the mapping's structural checks
 (:mod:`ppp_survey.spec.mapping`): every ``from``/``to``/``choice`` of ``questions[].choices[]`` must be

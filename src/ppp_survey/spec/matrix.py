@@ -18,7 +18,7 @@ Workflow::
     matrix.situations(), matrix.goals(), matrix.initiatives(), matrix.links()
     # on survey data: ppp_survey.policy.evidence.evaluate(matrix, analysis)
 
-**Answers are named by their label, never by their number** (issue 27). A file names a choice by
+**Answers are named by their label, never by their number**. A file names a choice by
 its label as the codebook writes it (``choices: [基本的なルールやプロセスが体系化されていない]``,
 ``choice: ある``, the key ``"q3:choice:ある"``), matched with the loader's own matching key
 (:func:`~ppp_survey.spec.normalize.normalize_key`: full/half width, spaces, numbering prefixes) against
@@ -87,7 +87,7 @@ def choice_for_label(item: Item, ref: object) -> Choice | None:
 
 
 def is_number(ref: object) -> bool:
-    """Whether a YAML value naming a choice is a number (``5``, not ``"5"``): the form issue 27 refuses,
+    """Whether a YAML value naming a choice is a number (``5``, not ``"5"``): the form the loader refuses,
     since a choice's number changes from one questionnaire to the next (a quoted ``"5"`` is read as a label)."""
     return isinstance(ref, (int, float)) and not isinstance(ref, bool)
 
@@ -121,11 +121,11 @@ class Indicator:
     fit: str = "direct"
     note: str = ""
     where: str = field(default="", compare=False, repr=False)
-    # statistic "adjusted" (issue 19): the odds ratio of `term` for `response`, adjusted for `controls`
+    # statistic "adjusted": the odds ratio of `term` for `response`, adjusted for `controls`
     response: str | None = None  # an indicator key, e.g. "q2:top2"
     term: str | None = None  # a 0/1 indicator key, e.g. "q6:top2" (the lever)
     controls: tuple[str, ...] = ()  # attribute ids or indicator keys, e.g. ("domain", "position", "age")
-    # the choices as the file names them (labels; issue 27): `codes` is their resolution
+    # the choices as the file names them (labels): `codes` is their resolution
     choices: tuple[str, ...] = ()
 
     @property

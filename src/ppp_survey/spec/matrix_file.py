@@ -365,7 +365,7 @@ def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicat
 
 
 def _choice_ref(v: _Validator, raw: Any, where: str) -> str:
-    """A choice named in the file: its label (a text), never its number (issue 27)."""
+    """A choice named in the file: its label (a text), never its number."""
     if is_number(raw):
         v.fail(
             where,

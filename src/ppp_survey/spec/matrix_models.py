@@ -1,9 +1,9 @@
-"""The association models of a policy matrix file (issue 19), read and checked for
+"""The association models of a policy matrix file, read and checked for
 :mod:`ppp_survey.spec.matrix_file`: indicators of ``statistic: adjusted`` (an association with
 control: the odds ratio of a 0/1 ``term`` for a ``response``, adjusted for ``controls``) and the
 top-level ``associations`` entry (the model the report fits). Keys are indicator keys that name a
 choice by its label (``q2:top2``, ``q3:choice:ある``, ``q5:opt:法務・財務・契約などの専門的なサポート体制が整っていない``;
-issue 27: never by its number) or attribute ids (``domain``); binding the matrix to a codebook
+never by its number) or attribute ids (``domain``); binding the matrix to a codebook
 (:func:`~ppp_survey.spec.matrix_file.check_codebook`) turns them into the package's keys
 (``q3:choice:1``, ``q5:opt:5``). Messages name the file, the line, the indicator (``s8.2``) and the
 value, in one Japanese line.
@@ -38,7 +38,7 @@ _ADJUSTED_KEYS = {"question", "statistic", "response", "term", "controls", "rule
 
 
 def parse_adjusted(v: FileChecker, x: dict, where: str, ident: str, text: str) -> Indicator:
-    """An association with control (issue 19): ``response`` and ``term`` (indicator keys such as
+    """An association with control: ``response`` and ``term`` (indicator keys such as
     ``q2:top2``, ``q6:top2``, ``q3:choice:ある``), ``controls`` (attribute ids or keys), rule ``OR > 1``."""
     for key in ("by", "in_every", "choices"):
         if x.get(key):
@@ -122,7 +122,7 @@ def _terms(v: FileChecker, where: str, whose: str, field: str, raw: Any, respons
 
 def parse_model(v: FileChecker, raw: Any) -> tuple[str, tuple[str, ...]] | None:
     """The top-level ``associations: {response: "q2:top2", terms: [...]}``: the association model
-    the report fits (issue 19); None when the file has none."""
+    the report fits; None when the file has none."""
     if raw is None:
         return None
     where = "associations"

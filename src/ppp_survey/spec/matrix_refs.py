@@ -1,4 +1,4 @@
-"""A policy matrix's references to a codebook (issue 27): the choices it names by label, resolved
+"""A policy matrix's references to a codebook: the choices it names by label, resolved
 to one codebook's codes (:class:`Binder`), and the lookups and checks
 :func:`~ppp_survey.spec.matrix_file.check_codebook` shares with it. Labels are compared by the
 loader's matching key (:func:`~ppp_survey.spec.matrix.choice_for_label`); a label the codebook's

@@ -1,4 +1,4 @@
-"""Adjusted associations (issue 19): what goes with willingness when 職域, 職位 and 年代 are held fixed.
+"""Adjusted associations: what goes with willingness when 職域, 職位 and 年代 are held fixed.
 
 A model is written with the keys the comparison and the KPI table use for indicators
 (:class:`~ppp_survey.survey.indicators.IndicatorKey`): the response is a 0/1 indicator such as

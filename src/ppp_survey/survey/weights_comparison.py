@@ -1,4 +1,4 @@
-"""全体 estimates with the 職域 weights and with the raked weights, side by side (issue 19).
+"""全体 estimates with the 職域 weights and with the raked weights, side by side.
 
 With a margins file (``--margins``) the report shows how much raking the weights to the staff
 list's 職位 and 年代 moves each 全体 share: :func:`compare_weights`.

@@ -131,7 +131,7 @@ def generate(  # noqa: C901 (the generator's documented steps, one branch per qu
                 free.append(pd.DataFrame({"index": rows, "item": item.id, "field": "other", "text": texts}))
         else:
             data[item.id] = _single(rng, item, p, strata, nonresponse if item.role != "stratum" else 0.0)
-    for item_id, rule in (spec.get("dependence") or {}).items():  # issue 19: on a second random stream
+    for item_id, rule in (spec.get("dependence") or {}).items():  # on a second random stream
         item = _dependence_item(codebook, item_id, rule, data)
         dependent = np.random.default_rng([seed, 19])
         data[item_id] = _dependent(dependent, item, params.get(item_id, {}), rule, data, strata)
