@@ -193,6 +193,11 @@ ONE_OWNER = {
     '"p < 0.001"': "text",  # the p-value text (text.p_text)
     '"higher_is_worse"': "spec.codebook",  # polarity's values (spec.codebook.Polarity)
     "scored[:2]": None,  # the top-2 box is survey.indicators.top2, never a slice of scored choices
+    '"職域による事後層化"': "text",  # how estimates were weighted: text.weights_text
+    "事後層化ウェイト（": "text",
+    "未満は参考値（検定": "text",  # the minimum base's rule: text.reference_note, from the run's min_base
+    "参考値（基数30": "text",  # text.reference_verdict(min_base) (its docstring's example), never a typed 30
+    "基数30未満": "text",
 }
 
 

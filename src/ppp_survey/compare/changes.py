@@ -182,7 +182,7 @@ def compare(
         ``difference`` = new − base with its 95% ``ci_low``/``ci_high``, ``p_value``, ``mdd``,
         ``verdict``, bases ``n_base``/``n_new`` (answered; staff for ``rate``), SEs, ``suppressed``
         (a group under the anonymity threshold in either wave: values NaN, verdict 秘匿; a base under
-        ``min_base`` in either wave: verdict 参考値（基数30未満）, no p-value), ``note``
+        ``min_base`` in either wave: verdict text.reference_verdict(min_base), no p-value), ``note``
         (declared changes of the item or 職域), ``baseline`` (the baseline's manifest SHA-256).
         The other fields hold the baseline, mapping, alpha, power, fpc and what was not compared.
     """

@@ -86,6 +86,7 @@ from ppp_survey.spec.mapping import GroupMap, Mapping, load_mapping
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 from ppp_survey.survey.kernels import logit_interval
 from ppp_survey.survey.privacy import POOL_JOIN
+from ppp_survey.text import WeightsMethod, weights_text
 
 __all__ = [
     "ADJUSTMENTS",
@@ -156,7 +157,7 @@ class TrendTable:
     fpc: bool = False
     min_base: int = MIN_BASE
     adjust: str = "none"
-    weighting: str = "職域による事後層化"
+    weighting: str = weights_text(WeightsMethod(), "change")
     note: str = ""
     not_followed: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["link", "item", "status", "reason"])

@@ -102,9 +102,9 @@ def add_footer(fig, *, base: str, note: str, fontsize: float = SMALL_PT):
 
 
 def wrap_items(line: str, width: int) -> str:
-    """A footer line of items separated by a full-width space (「▲▼：…　※基数30未満は参考値」) in
+    """A footer line of items separated by a full-width space (「▲▼：…　※基数n未満は参考値」) in
     lines of at most ``width`` characters, broken between items, so that no item is cut in two
-    (「※基数30未満は／参考値」); an item longer than a line is broken between its phrases."""
+    (「※基数n未満は／参考値」); an item longer than a line is broken between its phrases."""
     out: list[str] = []
     for item in line.split("\u3000"):
         if not item:

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import ALL, MARK_RULE_SHORT
+from ppp_survey.constants import ALL, MARK_RULE_SHORT, MIN_BASE
 from ppp_survey.outputs.chart_layout import (
     PAGE_WIDTH_IN,
     SMALL_PT,
@@ -30,7 +30,7 @@ from ppp_survey.outputs.chart_layout import (
     method_text,
     text_color_on,
 )
-from ppp_survey.text import p_text, pct, phrases, wrap_ja
+from ppp_survey.text import p_text, pct, phrases, reference_note, wrap_ja
 
 ROW_LABEL_WIDTH = 14  # characters per line of a row label (a choice)
 ROW_PT = SMALL_PT + 0.5  # row labels
@@ -62,7 +62,7 @@ def plot_heatmap(
     test_text = "" if item.is_multi else f"　Rao–Scott検定 {p_text(tests['p_value'].iloc[0])}"
     legend = (
         "▲▼：その他の回答者より有意に高い／低い（1%）　△▽：同（5%）"
-        f"（{MARK_RULE_SHORT[crosstab.marks]}）　※基数30未満は参考値（検定なし）"
+        f"（{MARK_RULE_SHORT[crosstab.marks]}）　※{reference_note(MIN_BASE)}"
         + ("　x：秘匿（匿名性の確保）" if (text == "x").any() else "")
     )
     n_total = int(bases.drop(index=ALL, errors="ignore")["base_n"].sum())

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from ppp_survey.constants import ALL
+from ppp_survey.constants import ALL, MIN_BASE
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 __all__ = [
@@ -52,7 +52,7 @@ MARKS_TEXT = (
     "▲▼：その職域の割合がほかの職員より高い（▲）・低い（▼）差で、偶然では説明しにくいもの"
     "（偶然で生じる見込みが1%未満）。△▽：同じく見込みが5%未満のもの。"
 )
-REFERENCE_TEXT = "※：回答者が30人未満の職域の数値は参考値（少しの回答の違いで大きく動くため、印は付けない）。"
+REFERENCE_TEXT = f"※：回答者が{MIN_BASE}人未満の職域の数値は参考値（少しの回答の違いで大きく動くため、印は付けない）。"
 SUPPRESSED_TEXT = "x：回答者が少なく個人が推測されるおそれがあるため表示しない。"
 
 
@@ -157,7 +157,7 @@ _INDICATOR = (
     (re.compile(r"（Rao[–-]Scott検定）"), ""),
     (re.compile(r"（(.+?)を調整したオッズ比、ロジスティック回帰）"), r"（\1が同じ人どうしで比べた関連の強さ）"),
     (re.compile(r"［間接指標］"), "（間接的な指標）"),
-    (re.compile(r"基数30未満"), "回答者30人未満"),
+    (re.compile(rf"基数{MIN_BASE}未満"), f"回答者{MIN_BASE}人未満"),
 )
 
 

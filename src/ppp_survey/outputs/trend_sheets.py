@@ -31,7 +31,7 @@ from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.text import ROUNDING_NOTE, SIGNED_FORMAT, round_half_up
+from ppp_survey.text import ROUNDING_NOTE, SIGNED_FORMAT, reference_note, round_half_up
 
 __all__ = [
     "kpi_trend",
@@ -166,7 +166,7 @@ def trend_sheets(
     notes = (
         source_note or table.note,
         trend_method_note(table),
-        "x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。参考値（基数30未満）は検定しない。",
+        f"x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。{reference_note(table.min_base)}。",
         ROUNDING_NOTE,
     )
     nf = table.not_followed
