@@ -64,7 +64,8 @@ SECTION_TITLE = "職員意識調査の結果"
 FALLBACK_POSTSCRIPT = "PPP-DejaVuSans"  # the PostScript name of the embedded fallback font
 SYNTHETIC_MARK = "架空データ"
 SYNTHETIC_TEXT = (
-    "【架空データ】この資料の数値は ppp_survey に同梱の合成データ（架空データ）によるもので、実際の調査結果ではない。"
+    "【架空データ】この資料の数値は架空のデータ（ppp_survey の合成データ、または例示の職員数で重み付けしたデータ）"
+    "によるもので、実際の調査結果ではない。"
 )
 _NUMBER = re.compile(r"\s*(\d+)\s*-\s*\(\s*(\d+)\s*\)\s*")
 #: Where the tables by 職域 (heatmaps) go: after each chart, or together in an appendix.
