@@ -42,7 +42,7 @@ from ppp_survey.outputs.committee_page import (
     section_title,
 )
 from ppp_survey.outputs.committee_pdf import pin_package
-from ppp_survey.outputs.deck_charts import chart_slide, chart_values, heatmap_slide
+from ppp_survey.outputs.deck_charts import chart_slide, chart_values, heatmap_slide, style_bars
 from ppp_survey.outputs.deck_parts import EMU, MARGIN, Deck, inches, native_table, pt, set_text, textbox, titled_slide
 from ppp_survey.outputs.paper_tables import interval_text
 from ppp_survey.outputs.paper_text import READING_TITLE, change_verdict, plain_indicator
@@ -209,34 +209,8 @@ def _rates_slide(deck: Deck, analysis: Analysis) -> None:
     shape = slide.shapes.add_chart(
         XL_CHART_TYPE.BAR_CLUSTERED, *map(inches, (left, 1.2, deck.width - MARGIN - left, 5.2)), data
     )
-    _bar_style(shape.chart, [BAR_COLOR], label_format="0.0", size=11)
+    style_bars(shape.chart, [BAR_COLOR], legend=False)
     textbox(slide, deck, 6.55, 0.7, [f"回答率＝回答者数／職員数。※{deck.note}"], size=10, color="444444")
-
-
-def _bar_style(chart, colors: list[str], *, label_format: str, size: float, legend: bool = False) -> None:
-    """Bars with value labels, categories top to bottom, no value axis or gridlines."""
-    from pptx.dml.color import RGBColor
-    from pptx.enum.chart import XL_LEGEND_POSITION
-
-    chart.font.size = pt(size)
-    chart.has_legend = legend
-    if legend:
-        chart.legend.position = XL_LEGEND_POSITION.TOP
-        chart.legend.include_in_layout = False
-    chart.category_axis.reverse_order = True
-    chart.category_axis.has_major_gridlines = False
-    chart.value_axis.visible = False
-    chart.value_axis.has_major_gridlines = False
-    plot = chart.plots[0]
-    plot.gap_width = 50
-    for k, series in enumerate(plot.series):
-        series.format.fill.solid()
-        series.format.fill.fore_color.rgb = RGBColor.from_string(colors[k % len(colors)].lstrip("#").upper())
-        labels = series.data_labels
-        labels.show_value = True
-        labels.number_format = label_format
-        labels.number_format_is_linked = False
-        labels.font.size = pt(size - 1)
 
 
 def _matrix_cells(row: MatrixRow) -> list:

@@ -106,7 +106,7 @@ def native_chart(slide, box, chart: SectionChart, *, weighted: bool):
     ((name, values),) = series.items()
     data.add_series(name, values)
     shape = slide.shapes.add_chart(XL_CHART_TYPE.BAR_CLUSTERED, *box, data)
-    style_font(shape.chart, [BAR_COLOR], legend=False)
+    style_bars(shape.chart, [BAR_COLOR], legend=False)
     special = {c.label for c in item.choices if c.other or c.exclusive}
     points = shape.chart.plots[0].series[0].points
     for k, label in enumerate(categories):
@@ -124,7 +124,7 @@ def _stacked_chart(slide, box, data, layout: _Diverging):
         data.add_series(part.name, part.values)
     shape = slide.shapes.add_chart(XL_CHART_TYPE.BAR_STACKED, *box, data)
     chart = shape.chart
-    style_font(chart, [part.color or "#FFFFFF" for part in layout.series], legend=True)
+    style_bars(chart, [part.color or "#FFFFFF" for part in layout.series], legend=True)
     chart.legend.position = XL_LEGEND_POSITION.TOP
     plot = chart.plots[0]
     plot.overlap = 100
@@ -211,7 +211,7 @@ def diverging_series(item, series: dict[str, list[float | None]]) -> _Diverging:
     return _Diverging(out, lo, start + 12.0 * len(offscale))
 
 
-def style_font(chart, colors: list[str], *, legend: bool) -> None:
+def style_bars(chart, colors: list[str], *, legend: bool) -> None:
     """Bars with value labels (all of them, one decimal), categories top to bottom, no value axis."""
     from pptx.dml.color import RGBColor
 
