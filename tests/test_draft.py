@@ -225,3 +225,25 @@ def test_frame_order_todo_and_errors(tmp_path, capsys):
     assert err.count("\n") == 1 and "職員数フレーム frame.csv 3行目: 合計の行（「合計」）。この行を削除する" in err
     assert main(["init-codebook", "--data", str(data), "--out", str(tmp_path / "y.yaml"), "--frame", "none.csv"]) == 2
     assert "職員数フレーム none.csv: ファイルが見つからない" in capsys.readouterr().err
+
+
+def test_a_stratum_column_with_an_unknown_header_is_found_by_its_answers(tmp_path):
+    """An export whose 職域 column is headed 「あなたの所属を選択してください」 or 「部署」: the draft makes
+    it the stratum (by its header, or with --frame by its answers being the frame's 職域), never a
+    question beside a TODO stratum (found by an outside test)."""
+    import pandas as pd
+
+    from ppp_survey.report.cli import main
+
+    frame = FRAME
+    responses = pd.read_excel(BASELINE, sheet_name=0)
+    header = next(c for c in responses.columns if "職域" in str(c))
+    for name, new in (("unknown", "あなたの勤務先を選んでください"), ("busho", "部署")):
+        export = tmp_path / f"{name}.csv"
+        responses.rename(columns={header: new}).to_csv(export, index=False, encoding="utf-8")
+        out = tmp_path / f"{name}.yaml"
+        assert main(["init-codebook", "--data", str(export), "--frame", str(frame), "--out", str(out)]) == 0
+        text = out.read_text(encoding="utf-8")
+        stratum = yaml.safe_load(text)["attributes"][0]
+        assert (stratum["role"], stratum["text"], stratum["choices"][0]["label"]) == ("stratum", new, "一般行政")
+        assert "TODO: 職域の列の見出し" not in text and f'"{new}"' not in text.split("questions:")[-1]

@@ -148,7 +148,15 @@ def test_init_codebook_draft_loads_once_filled(tmp_path, capsys):
 
 
 def test_init_codebook_without_a_domain_header(forms, codebook, tmp_path):
-    table = forms.rename(columns={codebook.item("domain").text: "所属"})
+    """A 職域 column headed 所属 or 部署 is the stratum; one headed with words the draft cannot know
+    (and no --frame to recognise its answers) leaves a TODO stratum and the column as a question."""
+    busho = tmp_path / "busho.csv"
+    forms.rename(columns={codebook.item("domain").text: "所属"}).to_csv(busho, index=False)
+    assert main(["init-codebook", "--data", str(busho), "--out", str(tmp_path / "busho.yaml")]) == 0
+    stratum = yaml.safe_load((tmp_path / "busho.yaml").read_text(encoding="utf-8"))["attributes"][0]
+    assert (stratum["role"], stratum["text"]) == ("stratum", "所属") and stratum["choices"]
+    unknown = "あなたの勤務先"
+    table = forms.rename(columns={codebook.item("domain").text: unknown})
     data = tmp_path / "export.csv"
     table.to_csv(data, index=False)
     out = tmp_path / "draft.yaml"
@@ -156,9 +164,9 @@ def test_init_codebook_without_a_domain_header(forms, codebook, tmp_path):
     draft = yaml.safe_load(out.read_text(encoding="utf-8"))
     placeholder = draft["attributes"][0]
     assert placeholder["role"] == "stratum" and placeholder["text"] is None and placeholder["choices"] == []
-    所属 = next(q for q in draft["questions"] if q["text"] == "所属")  # the column is there, as a question
-    draft["questions"].remove(所属)
-    placeholder.update(text="所属", choices=所属["choices"])
+    column = next(q for q in draft["questions"] if q["text"] == unknown)  # the column is there, as a question
+    draft["questions"].remove(column)
+    placeholder.update(text=unknown, choices=column["choices"])
     filled = tmp_path / "codebook.yaml"
     filled.write_text(yaml.safe_dump(fill(draft), allow_unicode=True), encoding="utf-8")
     assert check_export(data, load_codebook(filled)).ok

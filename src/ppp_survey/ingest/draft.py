@@ -64,7 +64,7 @@ MAX_CHOICES = 30
 #: An answer longer than this is free text, not a choice.
 MAX_CHOICE_LENGTH = 100
 _ATTRIBUTES = (  # (pattern on the header's key, id, label, role)
-    (re.compile("職域"), "domain", "職域", "stratum"),
+    (re.compile("職域|部署|所属"), "domain", "職域", "stratum"),
     (re.compile("職位|役職"), "position", "職位", "attribute"),
     (re.compile("年代|年齢"), "age", "年代", "attribute"),
 )
@@ -182,12 +182,7 @@ def draft_codebook(raw: RawExport, *, frame: str | Path | None = None) -> Draft:
             item.id = f"q{len(questions) + 1}"
             _scale(item)
             questions.append(item)
-    stratum = next((a for a in attributes if a.role == "stratum"), None)
-    if stratum is None:
-        stratum = _Item("domain", "", "sa", [], role="stratum", label="職域")
-        attributes.insert(0, stratum)
-    if strata is not None:
-        _frame_order(stratum, strata)
+    _place_stratum(attributes, questions, strata)
     dates = _dates(table, times)
     text = _yaml(raw, attributes, questions, ids, skipped, dates, strata)
     return Draft(text, len(attributes), len(questions), text.count("# TODO:"))
@@ -362,6 +357,39 @@ def _frame_codebook(labels: list[str], population: int) -> Codebook:
         "domain", "職域", "職域", ItemType.SA, tuple(Choice(i, lab) for i, lab in enumerate(labels, 1)), role="stratum"
     )
     return Codebook(survey, (stratum,), ())
+
+
+def _place_stratum(attributes: list[_Item], questions: list[_Item], strata: _Frame | None) -> None:
+    """The stratum among the attributes: recognised by its header, else (with a frame) by its answers,
+    else a TODO placeholder; in the frame's order when a frame is given."""
+    stratum = next((a for a in attributes if a.role == "stratum"), None)
+    if stratum is None and strata is not None:  # a header we do not know, with the frame's 職域 as answers
+        stratum = _stratum_by_values(questions, strata)
+        if stratum is not None:
+            attributes.insert(0, stratum)
+    if stratum is None:
+        stratum = _Item("domain", "", "sa", [], role="stratum", label="職域")
+        attributes.insert(0, stratum)
+    if strata is not None:
+        _frame_order(stratum, strata)
+
+
+def _stratum_by_values(questions: list[_Item], frame: _Frame) -> _Item | None:
+    """The single-answer column whose answers are mostly the frame's 職域 (its header unknown, e.g.
+    「あなたの所属を選んでください」): taken out of the questions as the stratum, the others renumbered."""
+    wanted = {normalize_key(label) for label in frame.labels}
+    best, share = None, 0.5
+    for item in questions:
+        keys = [c.key for c in item.choices]
+        if item.type == "sa" and keys and (found := sum(k in wanted for k in keys) / len(keys)) > share:
+            best, share = item, found
+    if best is None:
+        return None
+    questions.remove(best)
+    for k, item in enumerate(questions, start=1):
+        item.id = f"q{k}"
+    best.id, best.label, best.role = "domain", "職域", "stratum"  # its note: _frame_order's
+    return best
 
 
 def _frame_order(stratum: _Item, frame: _Frame) -> None:
