@@ -107,6 +107,11 @@ def change_tables(changes: ChangeTable, *, p_text: bool = True) -> tuple[pd.Data
     )
 
 
+def held_note(min_base: int) -> str:
+    """The note on x and 参考値 under every table that sets waves side by side."""
+    return f"x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。{reference_note(min_base)}。"
+
+
 def change_sheets(changes: ChangeTable, *, source_note: str) -> list[Sheet]:
     """Workbook sheets of the comparison: 変化（全体）, 変化（職域別）, 比較対象外."""
     # people read the sheets: the question and choice name the row (the CSVs keep the 指標 key for joining)
@@ -114,7 +119,7 @@ def change_sheets(changes: ChangeTable, *, source_note: str) -> list[Sheet]:
     notes = (
         source_note,
         method_note(changes),
-        f"x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。{reference_note(changes.min_base)}。",
+        held_note(changes.min_base),
         ROUNDING_NOTE,
     )
     not_compared = changes.not_compared

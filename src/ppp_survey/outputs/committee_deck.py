@@ -44,6 +44,7 @@ from ppp_survey.outputs.committee_page import (
 from ppp_survey.outputs.committee_pdf import pin_package
 from ppp_survey.outputs.deck_charts import chart_slide, chart_values, heatmap_slide, style_bars
 from ppp_survey.outputs.deck_parts import EMU, MARGIN, Deck, inches, native_table, pt, set_text, textbox, titled_slide
+from ppp_survey.outputs.paper_layout import paginate
 from ppp_survey.outputs.paper_tables import interval_text
 from ppp_survey.outputs.paper_text import READING_TITLE, change_verdict, plain_indicator
 from ppp_survey.outputs.plots import BAR_COLOR
@@ -78,23 +79,6 @@ def text_height(text: str, width_in: float, size_pt: float, *, spacing: float = 
     per_line = max(1.0, width_in / em)
     lines = sum(max(1, math.ceil(text_width(p) / per_line)) for p in text.split("\n"))
     return lines * em * spacing
-
-
-def pack(heights: list[float], budget: float) -> list[list[int]]:
-    """Indices of consecutive rows packed into pages whose heights add up to at most ``budget``
-    (a row taller than the budget gets a page of its own)."""
-    pages: list[list[int]] = [[]]
-    used = 0.0
-    for k, h in enumerate(heights):
-        if pages[-1] and used + h > budget:
-            pages.append([])
-            used = 0.0
-        pages[-1].append(k)
-        used += h
-    return pages
-
-
-# --------------------------------------------------------------------------------- the deck
 
 
 def write_committee_deck(
@@ -237,7 +221,7 @@ def _matrix_slides(deck: Deck, policy: PolicyResult, heading: str) -> None:
     footer = (
         f"調査指標{len(policy.evidence)}件：{tally}（判定の見方は「{READING_TITLE}」）。出典：{policy.matrix.source}"
     )
-    for k, page in enumerate(pack(heights, 5.45)):
+    for k, page in enumerate(paginate(heights, 5.45)):
         title = heading if k == 0 else f"{heading}（続き）"
         slide = titled_slide(deck, title)
         body = [rows[i] for i in page]
@@ -287,7 +271,7 @@ def _change_slides(deck: Deck, changes: ChangeTable) -> None:
     heights = [max(text_height(_plain(c), w - 0.1, 10) for c, w in zip(row, widths)) + 0.08 for row in rows]
     title = f"経年比較（{base}→{new}、全体）"
     same = int((overall["判定"] == "有意な変化なし").sum())
-    for k, page in enumerate(pack(heights, 4.6) if rows else [[]]):
+    for k, page in enumerate(paginate(heights, 4.6) if rows else [[]]):
         slide = titled_slide(deck, title if k == 0 else f"{title}（続き）")
         if page:
             native_table(slide, deck, [header, *(rows[i] for i in page)], widths, top=1.15, size=10)
@@ -301,7 +285,7 @@ def _change_slides(deck: Deck, changes: ChangeTable) -> None:
 def _bullet_slides(deck: Deck, title: str, items: list[str], *, size: float = 14) -> None:
     """Paragraphs under ``title``, on as many slides as they need."""
     heights = [text_height(t, deck.inner - 0.2, size) + size / 72 * 0.6 for t in items]
-    for k, page in enumerate(pack(heights, 5.6)):
+    for k, page in enumerate(paginate(heights, 5.6)):
         slide = titled_slide(deck, title if k == 0 else f"{title}（続き）")
         textbox(slide, deck, 1.25, 5.8, [items[i] for i in page], size=size)
         for p in slide.shapes[-1].text_frame.paragraphs:

@@ -26,12 +26,13 @@ import pandas as pd
 from ppp_survey.compare.trend import TrendTable
 from ppp_survey.compare.trend_stats import CONSECUTIVE
 from ppp_survey.constants import ALL, SUPPRESSED
+from ppp_survey.outputs.change_sheets import held_note
 from ppp_survey.outputs.trend_charts import plot_trend, plot_trend_heatmap, plot_trend_summary, step_label
 from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.text import ROUNDING_NOTE, SIGNED_FORMAT, reference_note, round_half_up
+from ppp_survey.text import ROUNDING_NOTE, SIGNED_FORMAT, round_half_up
 
 __all__ = [
     "kpi_trend",
@@ -166,7 +167,7 @@ def trend_sheets(
     notes = (
         source_note or table.note,
         trend_method_note(table),
-        f"x: 匿名性のため秘匿（いずれかの回で基数が閾値未満）。{reference_note(table.min_base)}。",
+        held_note(table.min_base),
         ROUNDING_NOTE,
     )
     nf = table.not_followed

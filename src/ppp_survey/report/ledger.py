@@ -121,10 +121,15 @@ class Ledger:
             ) from None
         return data
 
+    def fingerprint(self, respondent: object) -> str:
+        """The keyed hash of a respondent id (no answers): the same id gives the same value in this record only."""
+        return hmac.new(bytes.fromhex(self._data["salt"]), str(respondent).encode("utf-8"), hashlib.sha256).hexdigest()[
+            :24
+        ]
+
     def fingerprints(self, ids: Iterable[object]) -> frozenset[str]:
-        """Keyed hashes of respondent ids (no answers): the same id gives the same value in this record only."""
-        key = bytes.fromhex(self._data["salt"])
-        return frozenset(hmac.new(key, str(i).encode("utf-8"), hashlib.sha256).hexdigest()[:24] for i in ids)
+        """:meth:`fingerprint` of every id."""
+        return frozenset(self.fingerprint(i) for i in ids)
 
     def publications(self, survey: str) -> list[Publication]:
         """Earlier publications of one survey (its codebook's ``survey.id``), oldest first."""
@@ -192,21 +197,6 @@ def ledger_path(out: Path, option: Path | None) -> Path:
     return option if option is not None else out / LEDGER_NAME
 
 
-def held_back(ledger: Ledger, survey: str, ids) -> tuple[object, int]:
-    """``--hold-new-respondents``: a mask of the respondents of the latest earlier publication of the
-    survey (the others are held back) and how many are held back. Without an earlier publication
-    nothing is held back."""
-    import numpy as np
-
-    earlier = ledger.publications(survey)
-    ids = list(ids)
-    if not earlier:
-        return np.ones(len(ids), dtype=bool), 0
-    known = earlier[-1].respondents
-    keep = np.array([next(iter(ledger.fingerprints([i]))) in known for i in ids], dtype=bool)
-    return keep, int((~keep).sum())
-
-
 def refuse(risk: Risk, label: str) -> NoReturn:
     """Stop the publication (:class:`PublicationError`, one line: :func:`refusal`)."""
     raise PublicationError(refusal(risk, label))
@@ -255,9 +245,12 @@ def hold_back(loaded, ledger: Ledger, survey: str, progress: Callable[[str], Non
     """The export as the latest earlier publication of the survey had it (``--hold-new-respondents``):
     respondents it did not have are left out of every table and of the published row counts, as if
     not yet received; they stay in the export for a later publication."""
-    keep, held = held_back(ledger, survey, loaded.responses["respondent_id"])
-    kept_ids = set(loaded.responses["respondent_id"][keep].astype(str))
-    held_ids = set(loaded.responses["respondent_id"].astype(str)) - kept_ids
+    earlier = ledger.publications(survey)
+    ids = loaded.responses["respondent_id"].astype(str)
+    known = earlier[-1].respondents if earlier else None  # without an earlier publication nothing waits
+    keep = ids.map(lambda i: known is None or ledger.fingerprint(i) in known).to_numpy(bool)
+    held = int((~keep).sum())
+    held_ids = set(ids[~keep])
     rows = loaded.report.rows
     report = replace(loaded.report, rows=rows[~rows["respondent_id"].astype(str).isin(held_ids)].reset_index(drop=True))
     free = loaded.free_text
