@@ -19,6 +19,7 @@ sibling subpackage of the same layer (compare ↔ policy, ingest ↔ synth).
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -68,8 +69,13 @@ def _rank(module: str) -> int:
 def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
     """(line, imported ppp_survey module relative to the package, names) for every import in the file,
     including imports inside functions."""
+    return _imports_of(ast.parse(path.read_text(encoding="utf-8")))
+
+
+def _imports_of(tree: ast.Module) -> list[tuple[int, str, list[str]]]:
+    """:func:`_imports` of a parsed module."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module == "ppp_survey":
                 found.append((node.lineno, "__init__", [a.name for a in node.names]))
@@ -206,6 +212,111 @@ def test_one_owner_per_rule(literal):
     owners = sorted(m for m, p in _modules().items() if literal in p.read_text(encoding="utf-8"))
     expected = [] if ONE_OWNER[literal] is None else [ONE_OWNER[literal]]
     assert owners == expected, f"{literal} written in {owners}; it belongs to {expected or 'no module'}"
+
+
+#: The estimation layers return typed facts (a WeightsMethod, a minimum base, a mark rule, a Coverage);
+#: the captions, legends and notes made from them are outputs/ (ppp_survey.outputs.captions), which
+#: call the one wording of each rule in ppp_survey.text.
+ESTIMATION = ("survey", "analysis", "policy")
+WORDINGS = {"weights_text", "reference_note", "reference_verdict", "source_note", "ROUNDING_NOTE"}
+CAPTION_NAME = re.compile(r"(?i)^_?(display_\w+|\w+_(notes?|legend|caption|label)|(\w+_)?(note|legend|caption)s?)$")
+#: Names that match but are not captions: display names of data that the results' own columns carry.
+NOT_CAPTIONS = {
+    "survey.associations.key_label",  # a model term's name from the codebook (職位, 2-(6) 肯定的回答)
+    "analysis.result.Analysis.term_labels",  # the same for every term of the association model
+    "survey.indicators.MEASURE_LABEL",  # the measures' names (肯定的回答, 否定的回答, 平均点)
+    "survey.rates.TOTAL_LABEL",  # the total row's group value (全体)
+}
+#: Notes still made in an estimation layer; each is to move to ppp_survey.outputs.captions.
+NOT_YET_MOVED: set[str] = set()
+
+
+def _caption_makers(module: str, tree: ast.Module) -> list[str]:
+    """Functions, methods, properties and module constants of ``module`` named like a caption, legend,
+    note or display table (``*_note``, ``*_legend``, ``*_label``, ``display_*``, ``DESIGN_NOTE``)."""
+    found = []
+
+    def visit(body: list[ast.stmt], prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                name = f"{module}.{prefix}{node.name}"
+                if CAPTION_NAME.match(node.name) and name not in NOT_CAPTIONS | NOT_YET_MOVED:
+                    found.append(f"line {node.lineno}: def {prefix}{node.name}")
+            elif isinstance(node, ast.Assign | ast.AnnAssign) and not prefix:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if not (isinstance(target, ast.Name) and target.id.isupper() and CAPTION_NAME.match(target.id)):
+                        continue
+                    if f"{module}.{target.id}" not in NOT_CAPTIONS | NOT_YET_MOVED:
+                        found.append(f"line {node.lineno}: {target.id}")
+
+    visit(tree.body, "")
+    return found
+
+
+def _caption_text_in(module: str, source: str) -> list[str]:
+    """What of ``source`` (the module ``module``) makes caption text: an import of a wording of
+    ppp_survey.text or of outputs/, or a caption-like name."""
+    tree = ast.parse(source)
+    found = [
+        f"line {line}: imports {target}.{name}"
+        for line, target, names in _imports_of(tree)
+        for name in names
+        if (target == "text" and name in WORDINGS)
+        or _unit(target) == "outputs"
+        or (CAPTION_NAME.match(name) and f"{target}.{name}" not in NOT_CAPTIONS | NOT_YET_MOVED)
+    ]
+    return found + _caption_makers(module, tree)
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _unit(m) in ESTIMATION))
+def test_estimation_layers_make_no_captions(module):
+    """survey/, analysis/ and policy/ return typed facts; every caption, legend and note is made in
+    outputs/ from them (through ppp_survey.text's wordings), never in an estimation layer."""
+    found = _caption_text_in(module, MODULES[module].read_text(encoding="utf-8"))
+    assert not found, f"ppp_survey.{module} makes report text (belongs in ppp_survey.outputs.captions): {found}"
+
+
+def test_the_caption_check_can_fail():
+    """The check above catches what the estimation layers held before the captions moved to outputs/:
+    a legend, a method note and its constant, display tables, a weights label, a source note."""
+    bad = """
+from ppp_survey.text import ROUNDING_NOTE, WeightsMethod, reference_note, weights_text
+
+DESIGN_NOTE = weights_text(WeightsMethod(), "note")
+
+def mark_legend(rule): ...
+def design_note(weights): ...
+def display_tally(table, item): ...
+def table_notes(ct=None): ...
+
+class Analysis:
+    @property
+    def weights_label(self): ...
+    def source_note(self, *, synthetic): ...
+    def term_labels(self): ...
+    def weights(self): ...
+"""
+    found = _caption_text_in("analysis.result", bad)
+    assert [f.split(": ", 1)[1] for f in found] == [
+        "imports text.ROUNDING_NOTE",
+        "imports text.reference_note",
+        "imports text.weights_text",
+        "DESIGN_NOTE",
+        "def mark_legend",
+        "def design_note",
+        "def display_tally",
+        "def table_notes",
+        "def Analysis.weights_label",
+        "def Analysis.source_note",
+    ]
+    assert _caption_text_in("policy.assess", "from ppp_survey.survey.tables import DESIGN_NOTE, design_note\n") == [
+        "line 1: imports survey.tables.DESIGN_NOTE",
+        "line 1: imports survey.tables.design_note",
+    ]
+    assert not _caption_text_in("survey.tables", "from ppp_survey.text import WeightsMethod, round_half_up\n")
 
 
 # How each runtime dependency shows in the package's source (import name, or the name pandas /

@@ -18,12 +18,13 @@ import pytest
 
 from conftest import BASELINE, FRAME
 from ppp_survey.analysis import analyse, load_survey
+from ppp_survey.outputs.captions import DESIGN_NOTE, design_note, source_note, table_notes
 from ppp_survey.spec.margins import load_margins
 from ppp_survey.survey.calibration import rake
 from ppp_survey.survey.estimate import survey_mean, survey_total
 from ppp_survey.survey.item_sums import indicators
 from ppp_survey.survey.significance import rao_scott
-from ppp_survey.survey.tables import DESIGN_NOTE, crosstab, design_note, likert_summary, table_notes, tally
+from ppp_survey.survey.tables import crosstab, likert_summary, tally
 from ppp_survey.text import WeightsMethod, weights_text
 
 MARGINS = BASELINE.parent / "staff_margins_r7.csv"
@@ -158,9 +159,9 @@ def test_calibrate_puts_every_table_on_the_raked_weights(survey):
     assert not np.allclose(
         raked.crosstabs[("q2", "position")].cells["estimate"], plain.crosstabs[("q2", "position")].cells["estimate"]
     )
-    assert "レイキング" in raked.source_note(synthetic=True) and "レイキング" not in plain.source_note(synthetic=True)
-    assert design_note(raked.weights) in table_notes(raked.crosstabs[("q2", "position")])
-    assert "職域・職位・年代の職員数" in design_note(raked.weights)
+    assert "レイキング" in source_note(raked, synthetic=True) and "レイキング" not in source_note(plain, synthetic=True)
+    assert design_note(raked.weights.method) in table_notes(raked.crosstabs[("q2", "position")])
+    assert "職域・職位・年代の職員数" in design_note(raked.weights.method)
     assert DESIGN_NOTE in table_notes(plain.crosstabs[("q2", "position")])
 
 
@@ -217,7 +218,7 @@ def test_every_output_of_a_raked_run_says_raked_and_plain_charts_do_not(survey, 
     a = survey.analysis
     margins = load_margins(MARGINS, a.source_codebook or a.codebook)
     raked = analyse(survey.loaded.responses, survey.frame, a.source_codebook, margins=margins, calibrate=True)
-    note, plain = raked.source_note(synthetic=True), raked.source_note(synthetic=True, weights=False)
+    note, plain = source_note(raked, synthetic=True), source_note(raked, synthetic=True, weights=False)
     assert "レイキング" in note and "レイキング" not in plain
 
     def footer(plan, name):

@@ -28,7 +28,7 @@ from ppp_survey.survey.associations import association_model, key_label
 from ppp_survey.survey.calibration import rake
 from ppp_survey.survey.tables import make_design
 from ppp_survey.survey.weights_comparison import compare_weights
-from ppp_survey.text import source_note
+from ppp_survey.text import Coverage, source_note
 from test_margins import ILLUSTRATIVE
 
 
@@ -64,7 +64,7 @@ def test_display_tables_show_the_numbers(pieces):
 
 def test_sheets_write_to_a_workbook_and_the_forest_plot_to_png(pieces, codebook, tmp_path):
     cal, comparison, model, names = pieces
-    note = source_note(codebook, 3138, 1340, synthetic=True)
+    note = source_note(codebook, Coverage(3138, 1340), synthetic=True)
     sheets = calibration_sheets(source_note=note, cal=cal, comparison=comparison, association=model, names=names)
     assert [s.name for s in sheets] == ["レイキング", "関連要因"]
     book = write_workbook(tmp_path / "book.xlsx", sheets, banner="架空データ")

@@ -23,6 +23,7 @@ from conftest import REPO
 from ppp_survey import compare as cmp
 from ppp_survey.analysis import analyse
 from ppp_survey.outputs import plots
+from ppp_survey.outputs.captions import source_note
 from ppp_survey.outputs.change_sheets import change_figure_plan
 from ppp_survey.outputs.chart_layout import (
     MIN_CONTRAST,
@@ -47,7 +48,7 @@ def analysis(baseline, frame, codebook):
 @pytest.fixture(scope="module")
 def charts(analysis):
     """Every chart drawn once (plain, weighted, change charts), laid out by a first draw."""
-    note = analysis.source_note(synthetic=True)
+    note = source_note(analysis, synthetic=True)
     plan = [(f"plain/{n}", d) for n, d in figure_plan(analysis, weighted=False, note=note)]
     plan += [(f"weighted/{n}", d) for n, d in figure_plan(analysis, weighted=True, note=note)]
     r8 = cmp.load_wave(
@@ -266,7 +267,7 @@ def test_footers_name_what_the_numbers_are(charts):
 def test_png_and_svg_have_the_same_bytes_on_every_run(analysis, tmp_path):
     from ppp_survey.outputs.figure_files import save_figures
 
-    plan = figure_plan(analysis, weighted=False, note=analysis.source_note(synthetic=True))[:2]
+    plan = figure_plan(analysis, weighted=False, note=source_note(analysis, synthetic=True))[:2]
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
     first = save_figures(plan, tmp_path / "a", jobs=1)

@@ -27,6 +27,7 @@ from conftest import BASELINE, FRAME, REPO
 from ppp_survey.analysis import analyse, load_survey
 from ppp_survey.outputs import committee_page as cp
 from ppp_survey.outputs import committee_pdf as pdf
+from ppp_survey.outputs.captions import source_note
 from ppp_survey.outputs.paper_text import READING_TITLE, TECHNICAL_TOKENS
 from ppp_survey.policy.assess import assess
 from ppp_survey.spec.matrix_file import load_matrix
@@ -174,7 +175,7 @@ def test_pages_say_which_number_is_which(page, analysis, policy):
     matrix_part = shown[shown.index("（8）") :]
     assert MATRIX_NUMBERS_NOTE in matrix_part
     assert shown.count("数値は回答者に占める割合（%）。") >= len(cp.section_charts(analysis))
-    note = analysis.source_note(synthetic=True)
+    note = source_note(analysis, synthetic=True)
     assert MATRIX_NUMBERS_NOTE in _shown(matrix_html(policy.matrix, policy.evidence, source_note=note, synthetic=True))
     # the example of the issue: the chart's plain share and the matrix's estimate of one 2-(5) choice
     q5 = analysis.tally("q5").set_index("label")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from conftest import FRAME
+from ppp_survey.outputs.captions import source_note
 from ppp_survey.report.cli import main
 from ppp_survey.synth.forms import to_forms_frame
 
@@ -29,5 +30,5 @@ def test_an_empty_domain_is_named_everywhere(baseline, codebook, tmp_path, capsy
 def test_full_coverage_says_nothing_more(baseline, frame, codebook):
     from ppp_survey.analysis import analyse
 
-    note = analyse(baseline.responses, frame, codebook).source_note(synthetic=True)
+    note = source_note(analyse(baseline.responses, frame, codebook), synthetic=True)
     assert note == "R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%）　※架空データ"

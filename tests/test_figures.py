@@ -12,7 +12,7 @@ import pytest
 from ppp_survey.analysis import analyse
 from ppp_survey.outputs import plots
 from ppp_survey.report.cli import figure_plan
-from ppp_survey.text import source_note
+from ppp_survey.text import Coverage, source_note
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def drawn(analysis, codebook, tmp_path_factory):
     import matplotlib.pyplot as plt
 
     out = tmp_path_factory.mktemp("figs")
-    note = source_note(codebook, 3138, 1340, synthetic=True)
+    note = source_note(codebook, Coverage(3138, 1340), synthetic=True)
     result = {}
     with plots.theme():
         for name, draw in figure_plan(analysis, weighted=False, note=note):

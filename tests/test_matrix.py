@@ -19,10 +19,11 @@ import pytest
 import yaml
 
 from ppp_survey.analysis import analyse
+from ppp_survey.outputs.evidence_text import format_evidence
 from ppp_survey.policy import evidence as ev
 from ppp_survey.policy import kpi
 from ppp_survey.policy.assess import assess
-from ppp_survey.policy.evidence import EVIDENCE_COLUMNS, evaluate, format_evidence
+from ppp_survey.policy.evidence import EVIDENCE_COLUMNS, evaluate
 from ppp_survey.policy.kpi import KPI_COLUMNS, REVERSE_COLUMNS, kpi_table, reverse_view
 from ppp_survey.spec import matrix as mx
 from ppp_survey.spec import matrix_file as mxf

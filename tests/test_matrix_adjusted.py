@@ -23,9 +23,10 @@ import yaml
 from ppp_survey.analysis import analyse
 from ppp_survey.compare.baseline import load_baseline
 from ppp_survey.outputs.change_sheets import kpi_progress
+from ppp_survey.outputs.evidence_text import format_evidence
 from ppp_survey.outputs.matrix_sheets import LEVER_HEADER, evidence_display, kpi_display
 from ppp_survey.policy import evidence as ev
-from ppp_survey.policy.evidence import describe, evaluate, format_evidence
+from ppp_survey.policy.evidence import describe, evaluate
 from ppp_survey.policy.kpi import kpi_table, levers
 from ppp_survey.spec.matrix import MatrixError
 from ppp_survey.spec.matrix_file import load_matrix, parse_matrix

@@ -14,7 +14,7 @@ from ppp_survey.outputs.regression_charts import odds_ratio_labels, plot_odds_ra
 from ppp_survey.survey.indicators import top2
 from ppp_survey.survey.regression import survey_glm
 from ppp_survey.survey.tables import make_design
-from ppp_survey.text import source_note
+from ppp_survey.text import Coverage, source_note
 
 NAMES = {"domain": "職域", "position": "職位", "age": "年代"}
 
@@ -29,7 +29,7 @@ def fitted(baseline, frame, codebook):
 
 
 def test_forest_plot_draws_odds_ratios_with_intervals(fitted, codebook):
-    note = source_note(codebook, 3138, 1340, synthetic=True)
+    note = source_note(codebook, Coverage(3138, 1340), synthetic=True)
     ax = plot_odds_ratios(fitted, names=NAMES, title="意欲ありのオッズ比（95%信頼区間）", note=note)
     ax.figure.canvas.draw()
     rows = fitted.table[fitted.table["term"] != "(Intercept)"]

@@ -10,17 +10,16 @@ import pandas as pd
 import pytest
 
 from ppp_survey.constants import MarkRule
+from ppp_survey.outputs.captions import table_notes
+from ppp_survey.outputs.display_tables import display_crosstab, display_tally
 from ppp_survey.survey.design import stratified_design
 from ppp_survey.survey.item_sums import indicators
 from ppp_survey.survey.tables import (
     crosstab,
-    display_crosstab,
-    display_tally,
     gt_table,
     likert_summary,
     make_design,
     option_difference,
-    table_notes,
     tally,
 )
 

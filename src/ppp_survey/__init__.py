@@ -50,7 +50,7 @@ _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, sc
     "PolicyResult": "policy.assess",
     "reverse_view": "policy.kpi",
     "kpi_table": "policy.kpi",
-    "format_evidence": "policy.evidence",
+    "format_evidence": "outputs.evidence_text",
     # waves and the codebook mapping: next year's survey against the frozen baseline (the comparison is
     # ppp_survey.compare.compare: a top-level name `compare` would clash with the submodule)
     "Wave": "compare.wave",

@@ -127,36 +127,6 @@ def wareki(date: dt.date) -> tuple[str, int]:
     return "H", date.year - 1988
 
 
-def source_note(
-    codebook,
-    population: int,
-    respondents: int,
-    *,
-    synthetic: bool,
-    without: tuple[str, ...] = (),
-    covered: int = 0,
-    weights: str = "",
-) -> str:
-    """The chart source note, e.g. 'R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%）'.
-
-    ``without``: strata (職域) with no respondent; estimates then represent only the ``covered``
-    staff, and the note says so: '…　推定は職員3,048人を代表（教育・保育は回答なし）'.
-    ``weights``: said when the estimates are not the default 職域 weights, e.g.
-    '推定はレイキング後のウェイト（職域・職位・年代の職員数に一致）'."""
-    start, end = codebook.survey.fielded_from, codebook.survey.fielded_to
-    era, year = wareki(start)
-    tail = f"{end.day}" if (end.year, end.month) == (start.year, start.month) else f"{end.month}.{end.day}"
-    note = (
-        f"{era}{year}.{start.month}.{start.day}～{tail}実施 職員{population:,}人中{respondents:,}人回答"
-        f"（回答率{pct(respondents / population)}%）"
-    )
-    if without:
-        note += f"　推定は職員{covered:,}人を代表（{'・'.join(without) if len(without) < 2 else '、'.join(without)}は回答なし）"
-    if weights:
-        note += f"　{weights}"
-    return f"{note}　※架空データ" if synthetic else note
-
-
 @dataclass(frozen=True)
 class WeightsMethod:
     """How estimates were weighted: the 職域 weights (職員数÷回答者数, ``raked_to`` empty) or weights
@@ -200,6 +170,43 @@ def weights_text(method: WeightsMethod, form: str = "label") -> str:
         "change": f"{margins}の職員数に合わせたレイキング{limit}",
         "short": "レイキング後のウェイト",
     }[form]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Whom a wave's estimates speak for, the facts its source note states: ``population`` staff of
+    whom ``respondents`` answered; ``without`` the strata (職域) with no respondent, whose staff the
+    estimates then do not represent (they represent ``covered`` staff); ``calibrated`` how the weights
+    were made when every estimate uses the raked ones (``--calibrate``), else None."""
+
+    population: int
+    respondents: int
+    without: tuple[str, ...] = ()
+    covered: int = 0
+    calibrated: WeightsMethod | None = None
+
+
+def source_note(codebook, coverage: Coverage, *, synthetic: bool, weights: bool = True) -> str:
+    """The chart source note, e.g. 'R7.7.18～31実施 職員3,138人中1,340人回答（回答率42.7%）'.
+
+    With strata without respondents (``coverage.without``) the estimates represent only the
+    ``covered`` staff, and the note says so: '…　推定は職員3,048人を代表（教育・保育は回答なし）'.
+    With ``coverage.calibrated`` the note names the raked weights, e.g.
+    '推定はレイキング後のウェイト（職域・職位・年代別の職員数に一致）' (``weights=False`` leaves them
+    out: for a chart of plain shares of the respondents, which no weight touches)."""
+    start, end = codebook.survey.fielded_from, codebook.survey.fielded_to
+    era, year = wareki(start)
+    tail = f"{end.day}" if (end.year, end.month) == (start.year, start.month) else f"{end.month}.{end.day}"
+    population, respondents, without = coverage.population, coverage.respondents, coverage.without
+    note = (
+        f"{era}{year}.{start.month}.{start.day}～{tail}実施 職員{population:,}人中{respondents:,}人回答"
+        f"（回答率{pct(respondents / population)}%）"
+    )
+    if without:
+        note += f"　推定は職員{coverage.covered:,}人を代表（{'・'.join(without) if len(without) < 2 else '、'.join(without)}は回答なし）"
+    if weights and coverage.calibrated is not None:
+        note += f"　推定は{weights_text(coverage.calibrated, 'label')}"
+    return f"{note}　※架空データ" if synthetic else note
 
 
 def reference_note(min_base: int) -> str:

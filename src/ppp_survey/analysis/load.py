@@ -22,14 +22,14 @@ class Survey:
     """A loaded and analysed wave, as notebooks use it.
 
     ``loaded`` is the :class:`~ppp_survey.ingest.load.LoadResult` (responses, free text, validation
-    report), ``analysis`` every table, ``note`` the source note every chart carries,
-    ``synthetic`` whether the data are the bundled 架空データ and ``frame`` the staff frame as read
-    (before small 職域 were pooled; ``analysis`` holds only published groups).
+    report), ``analysis`` every table, ``synthetic`` whether the data are the bundled 架空データ and
+    ``frame`` the staff frame as read (before small 職域 were pooled; ``analysis`` holds only published
+    groups). The source note every chart carries is made from them in :mod:`ppp_survey.outputs`
+    (:func:`~ppp_survey.outputs.captions.source_note`) or by :class:`~ppp_survey.compare.wave.Wave`.
     """
 
     loaded: LoadResult
     analysis: Analysis
-    note: str
     synthetic: bool
     frame: pd.DataFrame
 
@@ -90,5 +90,4 @@ def load_survey(
     )
     if synthetic is None:
         synthetic = bool(re.search(r"synthetic|架空", Path(data).name, re.IGNORECASE))
-    note = analysis.source_note(synthetic=synthetic)
-    return Survey(loaded=loaded, analysis=analysis, note=note, synthetic=synthetic, frame=staff)
+    return Survey(loaded=loaded, analysis=analysis, synthetic=synthetic, frame=staff)

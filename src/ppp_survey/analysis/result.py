@@ -25,7 +25,7 @@ from ppp_survey.survey.regression import RegressionResult
 from ppp_survey.survey.tables import (
     Crosstab,
 )
-from ppp_survey.text import weights_text
+from ppp_survey.text import Coverage
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,18 @@ class Analysis:
         return self.calibration.bounds if self.raked_to and self.calibration is not None else None
 
     @property
-    def weights_label(self) -> str:
-        """Which weights the estimates use, for the 説明 sheet and the notes (text.weights_text)."""
-        return weights_text(self.weights.method, "label")
+    def coverage(self) -> Coverage:
+        """Whom the estimates speak for (what a source note states): staff and respondents, the strata
+        without respondents and the staff the estimates then represent, and how the weights were made
+        when every estimate uses the raked ones (``--calibrate``)."""
+        total = self.rates.iloc[-1]
+        return Coverage(
+            population=int(total["population"]),
+            respondents=int(total["respondents"]),
+            without=tuple(str(s) for s in self.design.empty_strata),
+            covered=int(self.design.covered_population),
+            calibrated=self.weights.method if self.calibrated else None,
+        )
 
     def term_labels(self) -> dict[str, str]:
         """Display names of the attributes and of the association model's terms (職位, 2-(6) 肯定的回答, …)."""
@@ -202,24 +211,6 @@ class Analysis:
             value_columns=("estimate", "se", "ci_low", "ci_high"),
         )
         return t
-
-    def source_note(self, *, synthetic: bool, weights: bool = True) -> str:
-        """The source note of this wave's outputs: period, staff, respondents, response rate, the
-        strata without respondents (which the estimates then do not represent) and, with
-        ``--calibrate``, the raked weights (``weights=False`` leaves them out: for a chart of plain
-        shares of the respondents, which no weight touches)."""
-        from ppp_survey.text import source_note
-
-        total = self.rates.iloc[-1]
-        return source_note(
-            self.codebook,
-            int(total["population"]),
-            int(total["respondents"]),
-            synthetic=synthetic,
-            without=tuple(str(s) for s in self.design.empty_strata),
-            covered=int(self.design.covered_population),
-            weights=f"推定は{self.weights_label}" if self.calibrated and weights else "",
-        )
 
     def audit_disclosure(self) -> AuditResult:
         """What an attacker holding every published table can derive about each protected group

@@ -36,6 +36,7 @@ from ppp_survey.spec.resources import codebook_source, resolve_codebook
 from ppp_survey.survey.associations import indicator
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 from ppp_survey.survey.privacy import suppress_cells
+from ppp_survey.text import source_note
 
 __all__ = [
     "ALL",
@@ -107,11 +108,13 @@ class Wave:
         if isinstance(obj, Survey):
             frame = InputFile("(staff frame table)", _table_hash(obj.frame))
             codebook = _codebook_file(obj.analysis.source_codebook or obj.codebook)
-            return cls(obj.analysis, obj.note, obj.synthetic, {"frame": frame, "codebook": codebook})
+            return cls(
+                obj.analysis, _note(obj.analysis, obj.synthetic), obj.synthetic, {"frame": frame, "codebook": codebook}
+            )
         if isinstance(obj, Analysis):
             fake = True if synthetic is None else synthetic
             codebook = _codebook_file(obj.source_codebook or obj.codebook)
-            return cls(obj, obj.source_note(synthetic=fake), fake, {"codebook": codebook})
+            return cls(obj, _note(obj, fake), fake, {"codebook": codebook})
         raise TypeError(f"expected an Analysis, a Survey (load_survey) or a Wave, got {type(obj).__name__}")
 
     @property
@@ -167,7 +170,14 @@ def load_wave(
         calibrate=calibrate,
         bounds=bounds,
     )
-    return Wave(survey.analysis, survey.note, survey.synthetic, wave_inputs(cb, frame, margins))
+    return Wave(
+        survey.analysis, _note(survey.analysis, survey.synthetic), survey.synthetic, wave_inputs(cb, frame, margins)
+    )
+
+
+def _note(analysis: Analysis, synthetic: bool) -> str:
+    """The source note of a wave loaded outside the report (text.source_note, the raked weights named)."""
+    return source_note(analysis.codebook, analysis.coverage, synthetic=synthetic)
 
 
 def wave_inputs(codebook: Codebook, frame: str | Path, margins: str | Path | None = None) -> dict[str, InputFile]:

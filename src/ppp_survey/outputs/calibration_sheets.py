@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
+from ppp_survey.outputs.captions import weights_label
 from ppp_survey.outputs.regression_charts import odds_ratio_labels, plot_odds_ratios
 from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
 from ppp_survey.survey.calibration import Calibration
@@ -137,7 +138,7 @@ def _model_note(result: RegressionResult) -> str:
     kind = "ロジスティック回帰（オッズ比）" if result.family == "binomial" else "線形回帰"
     return (
         f"{kind}。目的変数: {result.response}。n = {result.n:,}（無回答等{result.n_dropped:,}人を除く）、"
-        f"{result.weights_label}。標準誤差はデザインベース（サンドイッチ推定、層別"
+        f"{weights_label(result.method)}。標準誤差はデザインベース（サンドイッチ推定、層別"
         + ("・有限母集団修正" if result.fpc else "、有限母集団修正なし: 回答を生む傾向についての推論")
         + "、Rの svyglm と同じ）、"
         f"t検定の自由度 {result.df_residual}。各項の検定は設計に基づくWald F検定（Rの regTermTest）"

@@ -28,6 +28,7 @@ from ppp_survey.compare.changes import DECREASED, IMPROVED, INCREASED, WORSENED,
 from ppp_survey.compare.trend import TrendTable
 from ppp_survey.constants import ALL
 from ppp_survey.files import atomic_output
+from ppp_survey.outputs.captions import source_note
 from ppp_survey.outputs.change_sheets import change_tables
 from ppp_survey.outputs.committee_page import (
     SYNTHETIC_MARK,
@@ -106,7 +107,7 @@ def write_committee_deck(
         raise ValueError(f"layout must be one of {sorted(LAYOUTS)}, got {layout!r}")
     prs = Presentation()
     _resize(prs, *LAYOUTS[layout])
-    note = analysis.source_note(synthetic=synthetic)
+    note = source_note(analysis, synthetic=synthetic)
     deck = Deck(prs, LAYOUTS[layout][0] / EMU, synthetic, note, 20 if layout == "A4" else 24)
     charts = section_charts(analysis)
     _title_slide(deck, analysis, section_title(charts))
@@ -296,7 +297,7 @@ def _properties(prs, title: str, analysis: Analysis, *, synthetic: bool, when: d
     """Document properties dated the survey's last day, named for the package (not a user)."""
     core, stamp = prs.core_properties, dt.datetime(when.year, when.month, when.day)
     core.title = title + (f"（{SYNTHETIC_MARK}）" if synthetic else "")
-    core.subject, core.comments = analysis.codebook.survey.title, analysis.source_note(synthetic=synthetic)
+    core.subject, core.comments = analysis.codebook.survey.title, source_note(analysis, synthetic=synthetic)
     core.author = core.last_modified_by = "ppp_survey"
     core.keywords, core.language, core.revision = (SYNTHETIC_MARK if synthetic else ""), "ja-JP", 1
     core.created = core.modified = core.last_printed = stamp

@@ -36,6 +36,7 @@ from ppp_survey.compare.changes import ChangeTable
 from ppp_survey.compare.trend import TrendTable
 from ppp_survey.constants import ALL
 from ppp_survey.files import atomic_output
+from ppp_survey.outputs.captions import pooling_note, source_note
 from ppp_survey.outputs.chart_layout import method_text as chart_method_text
 from ppp_survey.outputs.heatmaps import bracketed
 from ppp_survey.outputs.matrix_page import MATRIX_NUMBERS_NOTE, embedded_font_css, font_face_css
@@ -144,7 +145,7 @@ def chart_notes(analysis: Analysis, chart: SectionChart, *, weighted: bool) -> l
         lines.append("複数回答のため、合計は100%を超える。")
     else:
         lines.append(f"全体と{stratum}別（各行の n はその行の基数）。{ROUNDING_NOTE}")
-        pooled = analysis.pools.note(analysis.codebook, analysis.min_group)
+        pooled = pooling_note(analysis.pools, analysis.codebook, analysis.min_group)
         if pooled:
             lines.append(pooled)
     return lines
@@ -254,7 +255,7 @@ def committee_html(
     """
     if heatmaps not in HEATMAP_PLACES:
         raise ValueError(f"heatmaps must be one of {HEATMAP_PLACES}, got {heatmaps!r}")
-    note = analysis.source_note(synthetic=synthetic)
+    note = source_note(analysis, synthetic=synthetic)
     charts = section_charts(analysis)
     title = section_title(charts)
     parts: list[tuple[str, str, Pages, bool]] = []  # (anchor, contents entry, pages, indented)
@@ -441,7 +442,7 @@ def method_notes(
         note=note,
         weighted=weighted,
         min_group=analysis.min_group,
-        pooled=analysis.pools.note(analysis.codebook, analysis.min_group),
+        pooled=pooling_note(analysis.pools, analysis.codebook, analysis.min_group),
         matrix=policy is not None,
         changes=changes is not None,
         source=s.source,  # optional in the codebook (the draft leaves it ""): no empty 出典

@@ -14,10 +14,10 @@ import pandas as pd
 
 from ppp_survey.constants import ALL
 from ppp_survey.files import atomic_output
+from ppp_survey.outputs.captions import DESIGN_WEIGHTS, design_note
 from ppp_survey.outputs.matrix_sheets import INTERPRETATION_NOTE, VERDICT_COLORS, VERDICT_NOTE, ci_text, value_text
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.survey.tables import DESIGN_NOTE
-from ppp_survey.text import ROUNDING_NOTE
+from ppp_survey.text import ROUNDING_NOTE, WeightsMethod
 
 # One number per page, named: what the matrix's numbers are beside the charts'.
 MATRIX_NUMBERS_NOTE = (
@@ -38,10 +38,16 @@ th { background: #ddebf7; } td.cat { background: #f3f3f3; font-weight: bold; }
 
 
 def matrix_html(
-    matrix: PolicyMatrix, evidence: pd.DataFrame, *, source_note: str, synthetic: bool, method: str = DESIGN_NOTE
+    matrix: PolicyMatrix,
+    evidence: pd.DataFrame,
+    *,
+    source_note: str,
+    synthetic: bool,
+    weights: WeightsMethod = DESIGN_WEIGHTS,
 ) -> str:
-    """The matrix as one HTML page: 区分 → 現状 → evidence (coloured by verdict) → 具体像 → 取組; ``method``
-    says how the estimates were made (:attr:`~ppp_survey.policy.assess.PolicyResult.method`)."""
+    """The matrix as one HTML page: 区分 → 現状 → evidence (coloured by verdict) → 具体像 → 取組; ``weights``
+    is how the estimates were made (:attr:`~ppp_survey.policy.assess.PolicyResult.weights`), said in
+    the notes."""
     e = html.escape
     rows = []
     printed: set[str] = set()
@@ -90,7 +96,7 @@ def matrix_html(
             MATRIX_NUMBERS_NOTE,
             VERDICT_NOTE,
             INTERPRETATION_NOTE,
-            method,
+            design_note(weights),
             ROUNDING_NOTE,
             f"出典：{matrix.source}",
         )
@@ -176,11 +182,11 @@ def write_matrix_html(
     *,
     source_note: str,
     synthetic: bool,
-    method: str = DESIGN_NOTE,
+    weights: WeightsMethod = DESIGN_WEIGHTS,
 ) -> Path:
     """Write :func:`matrix_html` to ``path`` (UTF-8, atomically); return the path."""
     path = Path(path)
-    page = matrix_html(matrix, evidence, source_note=source_note, synthetic=synthetic, method=method)
+    page = matrix_html(matrix, evidence, source_note=source_note, synthetic=synthetic, weights=weights)
     with atomic_output(path) as tmp:
         tmp.write_text(page, encoding="utf-8", newline="\n")
     return path

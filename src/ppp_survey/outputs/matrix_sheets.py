@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ppp_survey.outputs.captions import DESIGN_WEIGHTS, design_note
 from ppp_survey.outputs.xlsx import Block, Sheet
 from ppp_survey.policy.evidence import NOT_SUPPORTED, SUPPORTED, UNDECIDED
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.survey.tables import DESIGN_NOTE
-from ppp_survey.text import ROUNDING_NOTE, p_text, round_half_up
+from ppp_survey.text import ROUNDING_NOTE, WeightsMethod, p_text, round_half_up
 
 #: Background colours of the verdicts (HTML page): light green / light orange / light grey.
 VERDICT_COLORS = {SUPPORTED: "#d9ead3", NOT_SUPPORTED: "#fce5cd", UNDECIDED: "#eeeeee"}
@@ -182,10 +182,12 @@ def matrix_sheets(
     *,
     source_note: str,
     kpi_labels: tuple[str, str] = ("基準値", "次回値"),
-    method: str = DESIGN_NOTE,
+    weights: WeightsMethod = DESIGN_WEIGHTS,
 ) -> list[Sheet]:
-    """Workbook sheets: 政策マトリクス (evidence), 取組と具体像 (links), KPI, 所見→現状・取組; ``method``
-    says how the estimates were made (:attr:`~ppp_survey.policy.assess.PolicyResult.method`)."""
+    """Workbook sheets: 政策マトリクス (evidence), 取組と具体像 (links), KPI, 所見→現状・取組; ``weights``
+    is how the estimates were made (:attr:`~ppp_survey.policy.assess.PolicyResult.weights`), said in
+    the notes."""
+    method = design_note(weights)
     notes = (source_note, VERDICT_NOTE, INTERPRETATION_NOTE, method, ROUNDING_NOTE)
     links = matrix.links()
     links = pd.DataFrame(

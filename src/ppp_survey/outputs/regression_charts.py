@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import ticker
 
+from ppp_survey.outputs.captions import weights_label
 from ppp_survey.outputs.chart_layout import PAGE_WIDTH_IN, SMALL_PT, fit_height
 from ppp_survey.outputs.plots import BAR_COLOR, FONT_FAMILY, add_footer, fit_left_margin, theme
 from ppp_survey.survey.regression import INTERCEPT, RegressionResult
@@ -66,7 +67,7 @@ def plot_odds_ratios(
     title : str, optional
         Default: 「{response}のオッズ比（95%信頼区間）」.
     note : str
-        The source note (e.g. :func:`ppp_survey.text.source_note`), printed under the base.
+        The source note (e.g. :func:`ppp_survey.outputs.captions.source_note`), printed under the base.
 
     Returns
     -------
@@ -117,7 +118,9 @@ def plot_odds_ratios(
         )
         base = f"n = {result.n:,}" + (f"（無回答等 {result.n_dropped:,}人を除く）" if result.n_dropped else "")
         method = "デザインベースの標準誤差" + ("" if result.fpc else "（有限母集団修正なし）")
-        add_footer(fig, base=f"{base}\n{NUMBERS}\nロジスティック回帰、{result.weights_label}、{method}", note=note)
+        add_footer(
+            fig, base=f"{base}\n{NUMBERS}\nロジスティック回帰、{weights_label(result.method)}、{method}", note=note
+        )
         if own:
             fit_left_margin(ax)
             fit_height(ax, axes_height=ROW_PITCH * k + 0.3)

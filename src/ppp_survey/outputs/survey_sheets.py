@@ -13,9 +13,9 @@ from ppp_survey.analysis import Analysis
 from ppp_survey.constants import ALL, MIN_BASE, NO_ANSWER
 from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.ingest.load import ValidationReport
+from ppp_survey.outputs.captions import design_note, mark_legend, table_notes, weights_label
 from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet, mark_format
 from ppp_survey.survey.indicators import MEASURE_LABEL, Measure
-from ppp_survey.survey.tables import design_note, mark_legend, table_notes
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 PCT = "0.0"
@@ -78,7 +78,7 @@ def _audit_block(analysis: Analysis) -> Block:
 
 def _weights_line(analysis: Analysis, *, matrix: bool = True) -> str:
     """Which weights the estimates use (the 説明 sheet): 職域 weights, or the raked ones (``--calibrate``)."""
-    line = analysis.weights_label
+    line = weights_label(analysis.weights.method)
     if analysis.calibrated:
         evidence = "・政策マトリクスの根拠" if matrix else ""
         line += (
@@ -113,7 +113,7 @@ def _explanation(analysis: Analysis, *, synthetic: bool, source_note: str, matri
         ("基数", BASE_NOTE),
         (
             "推定方法",
-            design_note(analysis.weights)
+            design_note(analysis.weights.method)
             + f"信頼区間はロジット変換（Rのsvyciprop既定）、0%・100%・基数{MIN_BASE}未満はKorn–Graubard法による。",
         ),
         ("ウェイト", _weights_line(analysis, matrix=matrix)),
@@ -305,7 +305,7 @@ def _likert_block(analysis: Analysis) -> Block:
     table["基数"] = lk["base_n"].to_numpy()
     notes = (
         "肯定的回答＝上位2区分、否定的回答＝下位2区分の割合（%、わからないを含む回答者が基数）。平均点は4点尺度（わからないを除く）。",
-        design_note(analysis.weights),
+        design_note(analysis.weights.method),
         ROUNDING_NOTE,
     )
     return Block("肯定的回答・否定的回答・平均点", table, formats={c: "0.0#" for c in table.columns[5:]}, notes=notes)

@@ -11,7 +11,7 @@ from ppp_survey.policy.evidence import evaluate
 from ppp_survey.policy.kpi import kpi_table, reverse_view
 from ppp_survey.spec.matrix import PolicyMatrix
 from ppp_survey.spec.matrix_file import check_codebook
-from ppp_survey.survey.tables import DESIGN_NOTE, design_note
+from ppp_survey.text import WeightsMethod
 
 __all__ = ["PolicyResult", "assess"]
 
@@ -33,7 +33,7 @@ class PolicyResult:
     #: headings of the KPI table's two value columns (a comparison sets the waves' names)
     kpi_labels: tuple[str, str] = ("基準値", "次回値")
     #: how the estimates behind the evidence were made (職域 weights or raking), for the notes
-    method: str = DESIGN_NOTE
+    weights: WeightsMethod = WeightsMethod()
 
     def verdict_counts(self) -> dict[str, int]:
         """How many indicators got each verdict (支持 / 不支持 / 判定不能), in order of frequency."""
@@ -51,5 +51,5 @@ def assess(matrix: PolicyMatrix, analysis: Analysis) -> PolicyResult:
         evidence=evidence,
         kpi=kpi_table(matrix, evidence, analysis.codebook),
         reverse=reverse_view(matrix, analysis),
-        method=design_note(analysis.weights),
+        weights=analysis.weights.method,
     )

@@ -5,14 +5,16 @@ by which rule; this module computes them on a wave's respondents and design and 
 the design-based estimate's 95% confidence interval (not on the point estimate alone), so that a
 verdict carries the sampling uncertainty of the survey. It also gives the other readings of the same matrix: the reverse view (from
 each finding the package reports to the 現状 and 取組 it speaks to), the KPI table (for each 取組,
-the indicators that should move if it works, with their baseline) and the evidence as plain text.
-The matrix never depends on this module; the sheets and HTML page are :mod:`ppp_survey.outputs.matrix_sheets`.
+the indicators that should move if it works, with their baseline). The matrix never depends on
+this module; the sheets and HTML page are :mod:`ppp_survey.outputs.matrix_sheets`, the evidence as
+plain text :func:`ppp_survey.outputs.evidence_text.format_evidence`.
 
 Workflow::
 
     from ppp_survey import load_survey
     from ppp_survey.spec.matrix_file import load_matrix
-    from ppp_survey.policy.evidence import evaluate, format_evidence
+    from ppp_survey.policy.evidence import evaluate
+    from ppp_survey.outputs.evidence_text import format_evidence
     survey = load_survey("data/raw/synthetic_r7_responses.xlsx", "data/raw/staff_frame_r7.csv")
     matrix = load_matrix(codebook=survey.codebook)      # validates the file and its references
     evidence = evaluate(matrix, survey.analysis)        # values read from the analysis' tables
@@ -49,14 +51,12 @@ from ppp_survey.spec.matrix import Finding, Indicator, PolicyMatrix, Rule, codes
 from ppp_survey.spec.matrix_file import check_codebook
 from ppp_survey.survey.associations import AdjustedAssociation, adjusted_association, key_label
 from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, bottom2, top2
-from ppp_survey.survey.tables import DESIGN_NOTE
-from ppp_survey.text import ROUNDING_NOTE, p_text, round_half_up
+from ppp_survey.text import round_half_up
 
 __all__ = [
     "EVIDENCE_COLUMNS",
     "describe",
     "evaluate",
-    "format_evidence",
     "odds_ratio_text",
 ]
 
@@ -83,12 +83,6 @@ EVIDENCE_COLUMNS = (
     "reason",
     "fit",
     "note",
-)
-#: Columns of :func:`reverse_view`.
-_VERDICT_NOTE = (
-    "判定：支持＝95%信頼区間の全体が規準の側、不支持＝全体が反対側、判定不能＝区間が閾値をまたぐ又は基数{m}未満"
-    "（全職域の規準は基数{m}以上の職域で判定）。関連の規準はRao–Scott検定（p < α で支持）、"
-    "調整した関連の規準はロジスティック回帰のオッズ比の95%信頼区間と1の比較。"
 )
 
 
@@ -390,67 +384,10 @@ def describe(ind: Indicator, codebook: Codebook, *, min_base: int = MIN_BASE) ->
     return head + body
 
 
-# ------------------------------------------------------------------------------------- text
-
-
-def format_evidence(
-    table: pd.DataFrame, *, synthetic: bool = False, min_base: int = MIN_BASE, method: str = DESIGN_NOTE
-) -> str:
-    """The evidence table as plain text for terminals and notes (% rounded half up to one decimal).
-
-    Parameters
-    ----------
-    table
-        From :func:`evaluate`.
-    synthetic
-        Say 架空データ in the heading (for the bundled synthetic data).
-    min_base
-        The base below which rules were not judged (for the legend).
-    method
-        How the estimates were made (:attr:`~ppp_survey.policy.assess.PolicyResult.method`: 職域 weights or raking).
-    """
-    lines = ["2-(8) 官民連携に対する職員意識等の現状と調査結果" + ("　※架空データ" if synthetic else "")]
-    category = situation = None
-    for row in table.to_dict("records"):
-        if row["区分"] != category:
-            category = row["区分"]
-            lines += ["", f"■ {category}"]
-        if row["situation_id"] != situation:
-            situation = row["situation_id"]
-            lines.append(f"[{situation}] {row['現状']}")
-        lines.append(f"  {row['verdict'].ljust(4, chr(0x3000))} {row['indicator']}")
-        lines.append(" " * 11 + f"{_value_text(row)}　規準 {row['rule']}　{row['reason']}")
-    lines += ["", _VERDICT_NOTE.format(m=min_base), method, ROUNDING_NOTE]
-    return "\n".join(lines) + "\n"
-
-
-def _value_text(row: dict) -> str:
-    n = f"n={int(row['n']):,}"
-    group = "" if row["group"] in (ALL, "") else f"{row['group']}："
-    v = row["value"]
-    if not np.isfinite(v):
-        return f"{group}-（{n}）"
-    if row["statistic"] == "association":
-        return f"{p_text(v)}（{n}）"
-    if row["statistic"] == "adjusted":
-        r = round_half_up
-        return f"オッズ比 {r(v, 2):.2f}（95%CI {r(row['ci_low'], 2):.2f}–{r(row['ci_high'], 2):.2f}、{n}）"
-    if row["statistic"] == "mean":
-        return (
-            f"{group}{round_half_up(v, 2):.2f}点（95%CI {round_half_up(row['ci_low'], 2):.2f}–"
-            f"{round_half_up(row['ci_high'], 2):.2f}、{n}）"
-        )
-    return f"{group}{_pct(v)}（95%CI {_pct(row['ci_low'], sign=False)}–{_pct(row['ci_high'])}、{n}）"
-
-
 def odds_ratio_text(value: float, low: float, high: float) -> str:
     """An odds ratio with its 95% interval as printed: ``オッズ比 2.45（1.82–3.30）`` (two decimals, half up)."""
     r = round_half_up
     return f"オッズ比 {r(value, 2):.2f}（{r(low, 2):.2f}–{r(high, 2):.2f}）"
-
-
-def _pct(x: float, *, sign: bool = True) -> str:
-    return f"{round_half_up(100 * float(x)):.1f}" + ("%" if sign else "")
 
 
 def _title(item: Item) -> str:

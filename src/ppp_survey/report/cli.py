@@ -44,6 +44,7 @@ from ppp_survey.files import (
 from ppp_survey.ingest.load import load_responses
 from ppp_survey.ingest.reasons import R_WINDOW
 from ppp_survey.outputs.calibration_sheets import calibration_sheets
+from ppp_survey.outputs.captions import pooling_note, source_note
 from ppp_survey.outputs.figure_plan import figure_name, figure_plan
 from ppp_survey.policy.assess import PolicyResult, assess
 from ppp_survey.report.ledger import Ledger, hold_back, ledger_path, published_analysis
@@ -141,7 +142,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     disclosure = disclosure_audit(analysis, opts.min_group, progress)
     if difference is not None:
         disclosure = {**disclosure, "difference_from_earlier_publication": difference}
-    note = analysis.source_note(synthetic=opts.synthetic)
+    note = source_note(analysis, synthetic=opts.synthetic)
     coverage = _coverage(analysis, progress)
 
     step("政策マトリクス（2-(8)）")
@@ -169,7 +170,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
             policy.reverse,
             source_note=note,
             kpi_labels=policy.kpi_labels,
-            method=policy.method,
+            weights=policy.weights,
         )
     if changes is not None:
         from ppp_survey.outputs.change_sheets import change_sheets
@@ -199,11 +200,11 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
                 policy.evidence,
                 source_note=note,
                 synthetic=opts.synthetic,
-                method=policy.method,
+                weights=policy.weights,
             )
         )
         progress(f"        {name}")
-    plain = analysis.source_note(synthetic=opts.synthetic, weights=False)  # charts of respondents' shares
+    plain = source_note(analysis, synthetic=opts.synthetic, weights=False)  # charts of respondents' shares
     plan = figure_plan(analysis, weighted=opts.weighted, note=note if opts.weighted else plain, plain_note=plain)
     if changes is not None:
         from ppp_survey.outputs.change_sheets import change_figure_plan
@@ -353,7 +354,7 @@ def this_wave(opts: ReportOptions, analysis):
 
     margins = opts.margins if opts.calibrate else None
     inputs = wave_inputs(analysis.source_codebook or analysis.codebook, opts.frame, margins)
-    return Wave(analysis, analysis.source_note(synthetic=opts.synthetic, weights=False), opts.synthetic, inputs)
+    return Wave(analysis, source_note(analysis, synthetic=opts.synthetic, weights=False), opts.synthetic, inputs)
 
 
 def compare_waves(
@@ -427,7 +428,7 @@ def disclosure_audit(analysis, min_group: int, progress: Callable[[str], None]) 
     Returns the audit's summary for the manifest."""
     pools = analysis.pools
     if pools:
-        progress(f"        匿名性: {pools.note(analysis.source_codebook or analysis.codebook, min_group)}")
+        progress(f"        匿名性: {pooling_note(pools, analysis.source_codebook or analysis.codebook, min_group)}")
     else:
         progress(f"        匿名性: 回答者{min_group}人未満の集団はなし（統合なし）")
     result = analysis.audit_disclosure()

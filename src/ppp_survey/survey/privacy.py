@@ -170,14 +170,6 @@ class Pools:
     def __bool__(self) -> bool:
         return any(self.by_attribute.values())
 
-    def note(self, codebook: Codebook, min_group: int) -> str:
-        """One line for the outputs' notes, e.g.
-        '匿名性のため統合した区分（回答者10人未満の区分を含む）：職域「技能労務＋教育・保育」'."""
-        parts = [
-            f"{codebook.item(attr).label}「{label}」" for attr, pools in self.by_attribute.items() for label in pools
-        ]
-        return f"匿名性のため統合した区分（回答者{min_group}人未満の区分を含む）：{'、'.join(parts)}" if parts else ""
-
     def audit(self) -> pd.DataFrame:
         """One audit row (:data:`AUDIT_COLUMNS`) per merged group."""
         rows = [

@@ -41,7 +41,7 @@ from scipy import special  # not scipy.stats: it takes about a second to import
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.survey.design import Weighting
 from ppp_survey.survey.kernels import check_level, t_quantile
-from ppp_survey.text import WeightsMethod, weights_text
+from ppp_survey.text import WeightsMethod
 
 __all__ = [
     "COEFFICIENT_COLUMNS",
@@ -108,7 +108,8 @@ class RegressionResult:
     ``level`` the factor level or empty, ``name`` the coefficient's name; odds-ratio columns NaN for
     a linear model); ``tests`` one row per term (:data:`TEST_COLUMNS`). ``n`` respondents were used
     (``n_dropped`` had a missing value), representing ``population`` staff (the sum of their weights);
-    ``fpc`` says whether the variance used the finite population correction (the design's).
+    ``fpc`` says whether the variance used the finite population correction (the design's), ``method``
+    how the respondents were weighted (the design's or the raked weights).
     """
 
     response: str
@@ -131,11 +132,6 @@ class RegressionResult:
     @property
     def se(self) -> np.ndarray:
         return np.sqrt(np.diag(self.cov))
-
-    @property
-    def weights_label(self) -> str:
-        """How the respondents were weighted, for captions (text.weights_text)."""
-        return weights_text(self.method, "label")
 
 
 def _is_numeric(series: pd.Series) -> bool:

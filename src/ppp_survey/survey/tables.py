@@ -3,7 +3,10 @@
 Each function takes the typed respondent table, the stratified design and a codebook item, turns
 the item into 0/1 indicator columns, and calls the design-based estimators of
 :mod:`ppp_survey.survey.estimate` and :mod:`ppp_survey.survey.significance`. Results are tidy DataFrames with the
-columns listed in each docstring; ``display_*`` functions make the wide, rounded tables people read.
+columns listed in each docstring, and typed facts (the weights' :class:`~ppp_survey.text.WeightsMethod`,
+the minimum base, the mark rule) in place of text: the wide, rounded tables people read and the notes
+under them are made in :mod:`ppp_survey.outputs` (:mod:`~ppp_survey.outputs.display_tables`,
+:mod:`~ppp_survey.outputs.captions`).
 
 Conventions (stated on every published table):
 
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import ALL, MARK_RULE_TEXT, MIN_BASE, NO_ANSWER, MarkRule
+from ppp_survey.constants import MIN_BASE, MarkRule
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.survey.design import StratifiedDesign, Weighting, stratified_design
 from ppp_survey.survey.estimate import survey_difference, survey_mean
@@ -47,27 +50,10 @@ from ppp_survey.survey.significance import (
     rao_scott_counts,
     versus_rest_score_arrays,
 )
-from ppp_survey.text import ROUNDING_NOTE, WeightsMethod, p_text, reference_note, round_half_up, weights_text
+from ppp_survey.text import WeightsMethod
 
 PROTECT_ALPHA = 0.05
 MARKS = {("high", 0.01): "▲", ("high", 0.05): "△", ("low", 0.01): "▼", ("low", 0.05): "▽"}
-
-
-def mark_legend(rule: MarkRule = MarkRule.HOLM, min_base: int = MIN_BASE) -> str:
-    """The legend of the marks under `rule`, for tables and sheets."""
-    return (
-        "▲/▼：その他の回答者と比べて有意に高い/低い（1%水準）、△/▽：同（5%水準）。"
-        f"{MARK_RULE_TEXT[MarkRule(rule)]}。{reference_note(min_base)}。"
-    )
-
-
-#: The method sentence of tables estimated with the 職域 weights (text.weights_text's "note").
-DESIGN_NOTE = weights_text(WeightsMethod(), "note")
-
-
-def design_note(weights: Weighting) -> str:
-    """How the estimates of a table were made: the design's 職域 weights or the raked ones."""
-    return weights_text(weights.method, "note")
 
 
 TALLY_COLUMNS = (
@@ -152,10 +138,11 @@ class Crosstab:
     """A クロス集計 of one question by one attribute.
 
     ``cells``: the :func:`tally` columns plus ``difference`` (group − rest, design-based),
-    ``p_value``, ``mark`` (▲△▼▽ or ''), ``reference`` (True for 参考値: base n < 30, not tested).
+    ``p_value``, ``mark`` (▲△▼▽ or ''), ``reference`` (True for 参考値: base n < ``min_base``, not tested).
     ``tests``: one row per Rao–Scott test (one per table; per option for multi-select):
     ``question, by, code, label, n, f, df_num, df_den, p_value, chisq, pearson``.
-    ``method``: how the estimates were made (:func:`design_note`), printed under the table.
+    ``weights``: how the estimates were made (the design's or the raked weights), ``min_base``: the
+    base below which a row is 参考値 and not tested.
     """
 
     item: Item
@@ -164,7 +151,8 @@ class Crosstab:
     tests: pd.DataFrame
     by_label: str = ""
     marks: MarkRule = MarkRule.HOLM
-    method: str = DESIGN_NOTE
+    weights: WeightsMethod = WeightsMethod()
+    min_base: int = MIN_BASE
 
 
 def crosstab(
@@ -216,7 +204,8 @@ def crosstab(
         tests=tests,
         by_label=by_label or by,
         marks=marks,
-        method=design_note(design),
+        weights=design.method,
+        min_base=min_base,
     )
 
 
@@ -369,68 +358,3 @@ def option_difference(
         data[by] = responses[by]
     out = survey_difference(data, design, a, b, by=by)
     return out.assign(label_a=item.choice(code_a).label, label_b=item.choice(code_b).label)
-
-
-# ------------------------------------------------------------------------------------- display
-
-
-def _pct(values) -> np.ndarray:
-    return round_half_up(100 * np.asarray(values, dtype=float))
-
-
-def display_tally(table: pd.DataFrame, item: Item, *, weighted: bool = False) -> pd.DataFrame:
-    """A question's 単純集計 as people read it: choices in rows, 回答数 and %, then 無回答 and 合計/M.T."""
-    t = table[table["group"] == ALL]
-    if "suppressed" in t and t["suppressed"].any():  # fewer answers than the anonymity threshold
-        return pd.DataFrame(
-            {"選択肢": [*t["label"], "基数"], "回答数": ["x"] * (len(t) + 1), "%": ["x"] * (len(t) + 1)}
-        )
-    value = t["estimate"] if weighted else t["share"]
-    out = pd.DataFrame({"選択肢": t["label"].to_numpy(), "回答数": t["n"].to_numpy(), "%": _pct(value)})
-    base, missing = int(t["base_n"].iloc[0]), int(t["no_answer_n"].iloc[0])
-    total_label = "M.T.（複数回答計）" if item.is_multi else "合計"
-    tail = pd.DataFrame(
-        {
-            "選択肢": [total_label, f"基数（{NO_ANSWER}を除く）", NO_ANSWER],
-            "回答数": [int(t["n"].sum()), base, missing],
-            "%": [float(np.sum(_pct(value))), np.nan, np.nan],
-        }
-    )
-    shown = pd.concat([out, tail], ignore_index=True)
-    shown["回答数"] = shown["回答数"].astype("Int64")
-    return shown
-
-
-def display_crosstab(ct: Crosstab, *, weighted: bool = False) -> pd.DataFrame:
-    """A crosstab as people read it: groups in rows with base n, % per choice with its mark."""
-    cells = ct.cells
-    value = cells["estimate"] if weighted else cells["share"]
-    held = cells["suppressed"] if "suppressed" in cells else pd.Series(False, index=cells.index)
-    text = [
-        "x" if h else (f"{v:.1f}{m}" if np.isfinite(v) else "-") for v, m, h in zip(_pct(value), cells["mark"], held)
-    ]
-    wide = cells.assign(text=text).pivot(index="group", columns="label", values="text")
-    groups = list(dict.fromkeys(cells["group"]))
-    wide = wide.reindex(index=groups, columns=ct.item.labels)
-    base = cells.drop_duplicates("group").set_index("group")
-    wide.insert(0, "基数", base["base_n"].reindex(groups).to_numpy())
-    wide.insert(1, "備考", np.where(base["reference"].reindex(groups).to_numpy(), "参考値", ""))
-    wide.index.name = ct.by
-    return wide.reset_index()
-
-
-def table_notes(ct: Crosstab | None = None) -> list[str]:
-    """The notes printed under a table: test result, legend, method (the crosstab's weights; the
-    design's 職域 weights without one), rounding."""
-    notes = []
-    if ct is not None:
-        for row in ct.tests.itertuples():
-            head = f"{row.label}：" if row.label else ""
-            if not np.isfinite(row.p_value):
-                notes.append(f"{head}Rao–Scott検定：回答が1区分のみのため検定できない")
-                continue
-            notes.append(
-                f"{head}Rao–Scott検定 F({row.df_num:.2f}, {row.df_den:.1f}) = {row.f:.2f}, {p_text(row.p_value)}"
-            )
-        notes.append(mark_legend(ct.marks))
-    return [*notes, ct.method if ct is not None else DESIGN_NOTE, ROUNDING_NOTE]
