@@ -22,13 +22,15 @@ FRAME = REPO / "data" / "raw" / "staff_frame_r7.csv"
 # max_examples is the count of the tests that do not set their own: the expensive ones, each example
 # of which runs the whole report (test_load_properties.test_cli_never_shows_a_traceback: 15-60 s an
 # example on a busy machine). CI runs a few fixed examples, chosen by the seed and checked to reach
-# both of the command line's ends (a report written, a one-line error; see that test); a developer
-# runs more, new ones each time. No deadline: a loaded CI machine runs one example in a minute.
+# both of the command line's ends (a report written, a one-line error; see that test); a developer's
+# make test runs as many, new ones each time, and HYPOTHESIS_PROFILE=explore runs 25 (about five
+# minutes more). No deadline: a loaded CI machine runs one example in a minute.
 CI_EXAMPLES = 3
 settings.register_profile(
     "ci", derandomize=True, database=None, print_blob=True, deadline=None, max_examples=CI_EXAMPLES
 )
-settings.register_profile("dev", print_blob=True, deadline=None, max_examples=6)
+settings.register_profile("dev", print_blob=True, deadline=None, max_examples=CI_EXAMPLES)
+settings.register_profile("explore", print_blob=True, deadline=None, max_examples=25)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 

@@ -16,7 +16,7 @@ each other attribute × answer (無回答 included) — and the equations the pu
   raked weight and the same equations hold with it: the audit gives the attacker those weights
   exactly (``cell_weights``), more than the published margins would tell.
 
-For each protected group and answer it solves two linear programmes (scipy's HiGHS: the smallest
+For each protected group and answer it solves two linear programmes (HiGHS: the smallest
 and the largest count consistent with all equations, counts ≥ 0). A count pinned to an interval
 narrower than :data:`PROTECTION` (one respondent) is a disclosure, unless the interval is forced
 by a published group of at least ``min_group`` respondents giving (or not giving) that answer
@@ -30,12 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import product
 
+import highspy
 import numpy as np
 import pandas as pd
+from highspy._core import _Highs
 from scipy import sparse
-from scipy.optimize import linprog
 
 from ppp_survey.constants import ALL, NO_ANSWER
 from ppp_survey.spec.codebook import Codebook, Item
@@ -83,15 +83,30 @@ class AuditResult:
 
 @dataclass(frozen=True)
 class _Cells:
-    """The unknown respondent table of one question: one variable per (職域, attribute levels…, answer)."""
+    """The unknown respondent table of one question: one variable per (職域, attribute levels…, answer),
+    in the order of ``itertools.product`` over ``labels``; ``codes[k]`` is each variable's index in
+    ``labels[k]`` (position 0 = 職域, then the attributes, last = the answer)."""
 
-    attributes: list[str]  # the non-stratum attributes, in index order after 職域
-    answers: list[str]
-    index: pd.MultiIndex
+    attributes: list[str]  # the non-stratum attributes, in position order after 職域
+    labels: list[list[str]]
+    codes: np.ndarray  # shape (positions, variables)
+
+    @classmethod
+    def of(cls, attributes: list[str], labels: list[list[str]]) -> _Cells:
+        codes = np.indices([len(level) for level in labels]).reshape(len(labels), -1)
+        return cls(attributes, labels, codes)
+
+    @property
+    def answers(self) -> list[str]:
+        return self.labels[-1]
+
+    @property
+    def size(self) -> int:
+        return int(self.codes.shape[1])
 
     @property
     def answer_level(self) -> int:
-        return len(self.index.names) - 1
+        return len(self.labels) - 1
 
     def level_of(self, attr: Item) -> int:
         return 0 if attr.role == "stratum" else 1 + self.attributes.index(attr.id)
@@ -101,7 +116,53 @@ class _Cells:
         (an attribute's group 無回答 is its blank)."""
         if 0 < position < self.answer_level:
             values = {_MISSING if v == NO_ANSWER else v for v in values}
-        return self.index.get_level_values(position).isin(values)
+        wanted = [i for i, label in enumerate(self.labels[position]) if label in values]
+        return np.isin(self.codes[position], wanted)
+
+    def combinations(self) -> pd.DataFrame:
+        """Each variable's groups (one column per attribute, 職域 as ``stratum``; NaN for 無回答)."""
+        names = ["stratum", *self.attributes]
+        return pd.DataFrame(
+            {
+                name: pd.Series(np.asarray(self.labels[k], dtype=object)[self.codes[k]]).replace(_MISSING, np.nan)
+                for k, name in enumerate(names)
+            }
+        )
+
+
+class _Program:
+    """The linear programme of one question: its equations loaded once into HiGHS (``highspy``),
+    re-solved for each objective from the previous optimal basis."""
+
+    def __init__(self, size: int, a_eq, b_eq, a_ub, bound_ub) -> None:
+        # highspy's Highs subclass prints HiGHS's banner on stdout once per process even with output_flag
+        # off (ERGO-Code/HiGHS#2749); its base class is the same solver without the Python callbacks
+        h = _Highs()
+        h.setOptionValue("output_flag", False)
+        # primal simplex: a new objective leaves the last optimum feasible, so each re-solve starts
+        # there (5–6 times faster here than HiGHS's default dual simplex, which starts over)
+        h.setOptionValue("simplex_strategy", 4)
+        h.addVars(size, np.zeros(size), np.full(size, highspy.kHighsInf))
+        for a, low, high in ((a_eq, b_eq, b_eq), (a_ub, -bound_ub, bound_ub)):
+            if a is not None:
+                h.addRows(a.shape[0], low, high, a.nnz, a.indptr[:-1], a.indices, a.data)
+        self._highs = h
+        self._columns = np.arange(size, dtype=np.int32)
+
+    def bounds(self, objective: np.ndarray) -> tuple[float, float]:
+        """The smallest and the largest value of ``objective · x`` over the published equations."""
+        return self._solve(objective, highspy.ObjSense.kMinimize), self._solve(objective, highspy.ObjSense.kMaximize)
+
+    def _solve(self, objective: np.ndarray, sense) -> float:
+        h = self._highs
+        h.changeColsCost(len(self._columns), self._columns, objective)
+        h.changeObjectiveSense(sense)
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            message = h.modelStatusToString(status)
+            raise RuntimeError(f"disclosure audit: the published equations have no solution ({message})")
+        return float(h.getInfo().objective_function_value)
 
 
 def audit_publication(
@@ -153,15 +214,13 @@ def _audit_part(
 ) -> list[dict]:
     if not protected:
         return []
-    space, a_eq, b_eq, a_ub, b_ub = _equations(codebook, rates, cells, gt, groups, item, option, cell_weights)
+    space, program = _equations(codebook, rates, cells, gt, groups, item, option, cell_weights)
     out = []
     for attr_id, label in protected:
         target = space.mask(space.level_of(codebook.item(attr_id)), {label})
         pooled = next((p for p, m in groups.get(attr_id, {}).items() if label in m), None)
         for answer in space.answers:
-            objective = (target & space.mask(space.answer_level, {answer})).astype(float)
-            low = _solve(objective, a_eq, b_eq, a_ub, b_ub)
-            high = -_solve(-objective, a_eq, b_eq, a_ub, b_ub)
+            low, high = program.bounds((target & space.mask(space.answer_level, {answer})).astype(float))
             status = "保護"
             if high - low < PROTECTION - 1e-6:
                 status = "全員同一回答" if _unanimous(cells, item, option, attr_id, pooled, answer) else "開示"
@@ -179,25 +238,23 @@ def _audit_part(
     return out
 
 
-def _equations(codebook: Codebook, rates, cells, gt, groups, item: Item, option: int | None, cell_weights=None):
-    """The unknown cells of one question (or option) and every equation the publication gives."""
+def _equations(
+    codebook: Codebook, rates, cells, gt, groups, item: Item, option: int | None, cell_weights=None
+) -> tuple[_Cells, _Program]:
+    """The unknown cells of one question (or option) and the programme of every equation the
+    publication gives."""
     stratum = codebook.stratum
     others = [a for a in codebook.attributes if a.role != "stratum"]
     answers = [*(["選択", "非選択"] if option is not None else list(item.labels)), _MISSING]
-    levels = [[*a.labels, _MISSING] for a in others]
-    index = pd.MultiIndex.from_tuples(
-        list(product(stratum.labels, *levels, answers)), names=["stratum", *[a.id for a in others], "answer"]
-    )
-    space = _Cells([a.id for a in others], answers, index)
+    space = _Cells.of([a.id for a in others], [list(stratum.labels), *[[*a.labels, _MISSING] for a in others], answers])
     eq_rows: list[np.ndarray] = []
     ub_rows: list[np.ndarray] = []
     eq_rhs: list[float] = []
     ub_rhs: list[float] = []
     if cell_weights is None:
-        w = _weights(rates, stratum, groups.get(stratum.id, {}))[space.index.get_level_values(0)].to_numpy(float)
+        w = _weights(rates, stratum, groups.get(stratum.id, {})).to_numpy(float)[space.codes[0]]
     else:
-        combos = index.droplevel("answer").to_frame(index=False).replace(_MISSING, np.nan)
-        w = np.asarray(cell_weights(combos), dtype=float)
+        w = np.asarray(cell_weights(space.combinations()), dtype=float)
 
     def members(attr_id: str, label: str) -> set[str]:
         return set(groups.get(attr_id, {}).get(label, (label,)))
@@ -216,12 +273,17 @@ def _equations(codebook: Codebook, rates, cells, gt, groups, item: Item, option:
             table = table[table["code"] == option]
         for group, t in table.groupby("group", sort=False):
             where = (
-                np.ones(len(index), dtype=bool) if level is None else space.mask(level, members(attr_id, str(group)))
+                np.ones(space.size, dtype=bool) if level is None else space.mask(level, members(attr_id, str(group)))
             )
             _group_equations(t, where, space, w, option, eq_rows, eq_rhs, ub_rows, ub_rhs)
-    a_eq = sparse.csr_matrix(np.vstack(eq_rows)) if eq_rows else None
-    a_ub = sparse.csr_matrix(np.vstack(ub_rows)) if ub_rows else None
-    return space, a_eq, eq_rhs, a_ub, ub_rhs
+    program = _Program(
+        space.size,
+        sparse.csr_matrix(np.vstack(eq_rows)) if eq_rows else None,
+        np.asarray(eq_rhs, dtype=float),
+        sparse.csr_matrix(np.vstack(ub_rows)) if ub_rows else None,
+        np.asarray(ub_rhs, dtype=float),
+    )
+    return space, program
 
 
 def _group_equations(t, where, space, w, option, eq_rows, eq_rhs, ub_rows, ub_rhs) -> None:
@@ -235,18 +297,18 @@ def _group_equations(t, where, space, w, option, eq_rows, eq_rhs, ub_rows, ub_rh
     if "no_answer_n" in t.columns and np.isfinite(float(first["no_answer_n"])):
         eq_rows.append((where & space.mask(answer_level, {_MISSING})).astype(float))
         eq_rhs.append(float(first["no_answer_n"]))
-    for r in t.itertuples():
-        answer = "選択" if option is not None else str(r.label)
-        chosen = where & space.mask(answer_level, {answer})
-        if np.isfinite(float(r.n)):
+    labels = t["label"].astype(str).to_numpy() if option is None else np.full(len(t), "選択")
+    counts = t["n"].to_numpy(dtype=float)
+    shares = t["estimate"].to_numpy(dtype=float)
+    for answer, n, share in zip(labels, counts, shares, strict=True):
+        chosen = where & space.mask(answer_level, {str(answer)})
+        if np.isfinite(n):
             eq_rows.append(chosen.astype(float))
-            eq_rhs.append(float(r.n))
-        if np.isfinite(float(r.estimate)):
-            # Σ w X_c − p̂ Σ w X_answered = 0, within the published figure's rounding
-            row = w * chosen - float(r.estimate) * w * answered
-            scale = SHARE_TOLERANCE * float(np.sum(w * answered)) + 1e-9
-            ub_rows += [row, -row]
-            ub_rhs += [scale, scale]
+            eq_rhs.append(float(n))
+        if np.isfinite(share):
+            # |Σ w X_c − p̂ Σ w X_answered| ≤ the published figure's rounding
+            ub_rows.append(w * chosen - float(share) * w * answered)
+            ub_rhs.append(SHARE_TOLERANCE * float(np.sum(w * answered)) + 1e-9)
 
 
 def _weights(rates: pd.DataFrame, stratum: Item, pools: dict[str, tuple[str, ...]]) -> pd.Series:
@@ -260,21 +322,6 @@ def _weights(rates: pd.DataFrame, stratum: Item, pools: dict[str, tuple[str, ...
         for m in pools.get(label, (label,)):
             out[m] = value
     return pd.Series(out).reindex(stratum.labels).fillna(0.0)
-
-
-def _solve(c: np.ndarray, a_eq, b_eq, a_ub, b_ub) -> float:
-    res = linprog(
-        c,
-        A_eq=a_eq,
-        b_eq=np.asarray(b_eq) if a_eq is not None else None,
-        A_ub=a_ub,
-        b_ub=np.asarray(b_ub) if a_ub is not None else None,
-        bounds=(0, None),
-        method="highs",
-    )
-    if res.status != 0:
-        raise RuntimeError(f"disclosure audit: the published equations have no solution ({res.message})")
-    return float(res.fun)
 
 
 def _unanimous(cells: pd.DataFrame, item: Item, option, attr_id: str, pooled: str | None, answer: str) -> bool:
