@@ -3,7 +3,7 @@
 The layers, lowest first (README.en.md, section Layout, draws the same picture)::
 
     errors, constants                   base: user errors; labels and limits
-    files, text                         safe files in and out; number and text formatting
+    files, text, workers                safe files in and out; number and text formatting; forked work
     spec/                               data files and their schema (codebook, frame, mapping, matrix)
     ingest/, synth/                     an export in (bytes → cells → rows) / synthetic exports out
     survey/                             design, estimators, tests, tallies, rates, disclosure control
@@ -31,6 +31,7 @@ LAYERS = {
     "constants": 0,
     "files": 1,
     "text": 1,
+    "workers": 1,
     "spec": 2,
     "ingest": 3,
     "synth": 3,

@@ -29,6 +29,7 @@ from ppp_survey.survey.calibration import rake
 from ppp_survey.survey.tables import make_design
 from ppp_survey.survey.weights_comparison import compare_weights
 from ppp_survey.text import Coverage, source_note
+from ppp_survey.workers import Workers
 from test_margins import ILLUSTRATIVE
 
 
@@ -72,7 +73,7 @@ def test_sheets_write_to_a_workbook_and_the_forest_plot_to_png(pieces, codebook,
     text = " ".join(str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None)
     assert "全体の推定: 職域別ウェイトとレイキング後" in text and "係数とオッズ比" in text and note in text
     assert calibration_sheets(source_note=note) == []
-    written = save_figures(association_figure_plan(model, names=names, note=note), tmp_path, jobs=1)
+    written = save_figures(association_figure_plan(model, names=names, note=note), tmp_path, workers=Workers(1))
     (path,) = [p for p in written if p.suffix == ".png"]  # (save_figures writes an SVG beside it)
     assert path.name == ASSOCIATION_FIGURE
     with Image.open(path) as image:  # a 16 cm wide chart at print resolution, not an empty canvas

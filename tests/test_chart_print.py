@@ -266,12 +266,13 @@ def test_footers_name_what_the_numbers_are(charts):
 
 def test_png_and_svg_have_the_same_bytes_on_every_run(analysis, tmp_path):
     from ppp_survey.outputs.figure_files import save_figures
+    from ppp_survey.workers import Workers
 
     plan = figure_plan(analysis, weighted=False, note=source_note(analysis, synthetic=True))[:2]
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
-    first = save_figures(plan, tmp_path / "a", jobs=1)
-    second = save_figures(plan, tmp_path / "b", jobs=1)
+    first = save_figures(plan, tmp_path / "a", workers=Workers(1))
+    second = save_figures(plan, tmp_path / "b", workers=Workers(1))
     assert [p.suffix for p in first] == [".png", ".svg"] * 2
     for a, b in zip(first, second):
         assert a.read_bytes() == b.read_bytes(), a.name

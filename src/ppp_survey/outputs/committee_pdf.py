@@ -22,22 +22,20 @@ import io
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import traceback
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from ppp_survey.analysis import Analysis
 from ppp_survey.compare.changes import ChangeTable
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.outputs.committee_page import HTML_NAME, write_committee_html
 from ppp_survey.policy.assess import PolicyResult
+from ppp_survey.workers import Child, WorkerDied, Workers
 
 __all__ = [
     "PDF_HINT",
@@ -98,17 +96,26 @@ def write_committee_paper(
     meanwhile: Callable[[], object] | None = None,
     heatmaps: str = "after",
     trends=None,
+    workers: Workers | None = None,
 ) -> CommitteePaper:
     """報告書.html, 報告書.pptx and (with a browser) 報告書.pdf in ``folder``, from the same results.
 
     ``meanwhile()`` is the caller's other work (the report draws its charts): the paper is made
-    meanwhile, in a forked process where processes can be forked (Linux; ``PPP_SURVEY_JOBS=1``
-    keeps one process), else while the browser prints. The files are the same either way. A
+    meanwhile, in a forked process where ``workers`` allow one (default
+    :meth:`~ppp_survey.workers.Workers.from_environment`), else while the browser prints. The files are the same either way. A
     missing or failing browser never fails the call: see ``CommitteePaper.message``.
     ``heatmaps``: the tables by 職域 after each chart (``"after"``) or in an appendix.
     """
     options = dict(synthetic=synthetic, changes=changes, weighted=weighted, heatmaps=heatmaps, trends=trends)
-    run = _start_paper(Path(folder), analysis, policy, options, layout, fork=meanwhile is not None)
+    alone = Workers(1)  # nothing to do meanwhile: nothing to fork for
+    run = _start_paper(
+        Path(folder),
+        analysis,
+        policy,
+        options,
+        layout,
+        workers=(workers or Workers.from_environment()) if meanwhile is not None else alone,
+    )
     try:
         if meanwhile is not None:
             meanwhile()
@@ -151,10 +158,12 @@ def committee_paper(
     *,
     trends=None,
     progress: Callable[[str], None] | None = None,
+    workers: Workers | None = None,
 ) -> Iterator[PaperFiles]:
     """The committee paper made in ``options.figures`` while the block runs (the report draws its
     charts in it), as :func:`write_committee_paper` with the block as ``meanwhile``; nothing when
-    ``options.paper`` is false. ``progress`` gets the files' names and, without a PDF, why. An
+    ``options.paper`` is false; in a forked process where ``workers`` allow one (default
+    :meth:`~ppp_survey.workers.Workers.from_environment`). ``progress`` gets the files' names and, without a PDF, why. An
     exception in the block stops the paper (its browser too) and leaves no partial file."""
     made = PaperFiles()
     if not options.paper:
@@ -167,7 +176,9 @@ def committee_paper(
         heatmaps=getattr(options, "heatmaps", "after"),
         trends=trends,
     )
-    run = _start_paper(Path(options.figures), analysis, policy, extra, "16:9", fork=True)
+    run = _start_paper(
+        Path(options.figures), analysis, policy, extra, "16:9", workers=workers or Workers.from_environment()
+    )
     try:
         yield made
         paper = run.result()
@@ -180,10 +191,26 @@ def committee_paper(
             progress(f"        {paper.message}")
 
 
-def _start_paper(folder: Path, analysis, policy, options: dict, layout: str, *, fork: bool) -> _Child | _Inline:
-    """Start making the paper: in a forked process (``fork`` and the platform allows), else here."""
-    child = _fork(functools.partial(_paper_here, folder, analysis, policy, options, layout)) if fork else None
-    return child or _Inline(folder, analysis, policy, options, layout)
+def _start_paper(folder: Path, analysis, policy, options: dict, layout: str, *, workers: Workers) -> _Forked | _Inline:
+    """Start making the paper: in a forked process where ``workers`` allow one, else here."""
+    child = workers.fork(functools.partial(_paper_here, folder, analysis, policy, options, layout))
+    return _Forked(child) if child is not None else _Inline(folder, analysis, policy, options, layout)
+
+
+@dataclass
+class _Forked:
+    """The paper made in a forked process (:meth:`Workers.fork`); its death is a CommitteeError."""
+
+    child: Child
+
+    def result(self) -> CommitteePaper:
+        try:
+            return self.child.result()
+        except WorkerDied as exc:
+            raise CommitteeError(f"報告書を作るプロセスが異常終了しました（終了コード {exc.exitcode}）") from None
+
+    def cancel(self) -> None:
+        self.child.cancel()
 
 
 def _paper_here(folder: Path, analysis, policy, options: dict, layout: str) -> CommitteePaper:
@@ -224,70 +251,6 @@ class _Inline:
     def cancel(self) -> None:
         if self.job is not None:
             self.job.cancel()
-
-
-@dataclass
-class _Child:
-    """A forked process computing one value (:func:`_fork`)."""
-
-    process: Any
-    receive: Any
-
-    def result(self):
-        """The child's value, or its exception raised here (with the child's traceback as a note)."""
-        try:
-            kind, value, trace = self.receive.recv()
-        except EOFError:
-            self.process.join()
-            raise CommitteeError(
-                f"報告書を作るプロセスが異常終了しました（終了コード {self.process.exitcode}）"
-            ) from None
-        self.process.join()
-        if kind == "ok":
-            return value
-        value.add_note(trace)
-        raise value
-
-    def cancel(self) -> None:
-        """End the child if it still runs (its browser with it); nothing once :meth:`result` returned."""
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join()
-        self.receive.close()
-
-
-def _fork(task: Callable[[], object]) -> _Child | None:
-    """Run ``task()`` in a forked process; ``None`` (the caller then runs it itself) off Linux (as the
-    report's charts: forking is safe there), in a daemonic process (which may not fork) or with
-    ``PPP_SURVEY_JOBS=1`` (one process)."""
-    import multiprocessing
-
-    one = os.environ.get("PPP_SURVEY_JOBS", "").strip() == "1" or multiprocessing.current_process().daemon
-    if one or not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_run_child, args=(task, send), daemon=True)
-    process.start()
-    send.close()
-    return _Child(process, receive)
-
-
-def _run_child(task: Callable[[], object], send) -> None:
-    # Ctrl-C is the parent's to handle (it ends this process); SIGTERM runs the finally blocks, so
-    # a browser this process started is stopped and its partial PDF removed
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    try:
-        send.send(("ok", task(), ""))
-    except Exception as exc:  # handed to the parent, which raises it
-        trace = traceback.format_exc()
-        try:
-            send.send(("error", exc, trace))
-        except Exception:  # an exception that cannot be pickled
-            send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}"), trace))
-    finally:
-        send.close()
 
 
 def find_browser() -> str | None:

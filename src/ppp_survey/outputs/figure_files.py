@@ -3,7 +3,7 @@ parallel where possible.
 
 :func:`save_figure` writes one figure's two files atomically with no timestamp or software tag;
 :func:`save_figures` draws and saves a report's plan of figures inside :func:`.plots.theme`,
-in forked worker processes on Linux (``PPP_SURVEY_JOBS=1`` for one process).
+in the run's forked workers (:class:`~ppp_survey.workers.Workers`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from ppp_survey.files import atomic_output
 from ppp_survey.outputs.plots import FIGURE_DPI, PNG_COMPRESS_LEVEL, theme
+from ppp_survey.workers import Workers
 
 
 def save_figure(fig, path: str | Path, *, svg: bool = True) -> Path:
@@ -73,22 +74,21 @@ def _render_rgba(fig, dpi: float) -> np.ndarray | None:
 
 
 def save_figures(
-    plan, folder: str | Path, *, jobs: int | None = None, progress: Callable[[str], None] | None = None
+    plan, folder: str | Path, *, workers: Workers | None = None, progress: Callable[[str], None] | None = None
 ) -> list[Path]:
     """Draw and save every ``(file name, draw)`` of ``plan`` into ``folder`` inside :func:`theme`,
-    each as PNG and SVG; return the paths in plan order (each PNG, then its SVG). ``draw()`` returns the Axes of a new figure.
+    each as PNG and SVG; return the paths in plan order (each PNG, then its SVG). ``draw()`` returns
+    the Axes of a new figure.
 
-    With ``jobs`` > 1 the figures are drawn by that many forked worker processes, each figure
-    whole in one process, so every file has the bytes a one-process run writes. The default is
-    one process per CPU (at most 4) where processes can be forked (Linux), else one;
-    ``PPP_SURVEY_JOBS=1`` forces one process. ``progress(name)`` is called for each file written,
-    in plan order.
+    With ``workers`` allowing more than one process (default: :meth:`Workers.from_environment`) the
+    figures are drawn in forked processes, each figure whole in one process, so every file has the
+    bytes a one-process run writes. ``progress(name)`` is called for each file written, in plan order.
     """
     folder = Path(folder)
     plan = list(plan)
-    jobs = _jobs(jobs, len(plan))
+    workers = workers or Workers.from_environment()
     names = []
-    if jobs <= 1:
+    if workers.for_tasks(len(plan)) <= 1:
         with theme():
             for name, draw in plan:
                 save_figure(draw().figure, folder / name)
@@ -96,15 +96,11 @@ def save_figures(
                 if progress is not None:
                     progress(name)
         return _written(folder, names)
-    import multiprocessing
-
-    # with fork, the initializer's arguments reach the workers unpickled (the draw functions are
-    # closures); only the workers hold the plan, the calling process keeps no state
-    with multiprocessing.get_context("fork").Pool(jobs, initializer=_receive_plan, initargs=(plan, folder)) as pool:
-        for name in pool.imap(_draw_and_save, range(len(plan))):
-            names.append(name)
-            if progress is not None:
-                progress(name)
+    # only the workers hold the plan (its draw functions are closures): the calling process keeps no state
+    for name in workers.map(_draw_and_save, len(plan), setup=_receive_plan, setup_args=(plan, folder)):
+        names.append(name)
+        if progress is not None:
+            progress(name)
     return _written(folder, names)
 
 
@@ -129,19 +125,3 @@ def _draw_and_save(index: int) -> str:
     with theme():
         save_figure(draw().figure, folder / name)
     return name
-
-
-def _jobs(jobs: int | None, n_figures: int) -> int:
-    if jobs is None:
-        import multiprocessing
-        import os
-        import sys
-
-        env = os.environ.get("PPP_SURVEY_JOBS", "").strip()
-        if env:
-            jobs = int(env) if env.isdigit() else 1
-        elif sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
-            jobs = min(os.cpu_count() or 1, 4)
-        else:
-            jobs = 1
-    return max(1, min(int(jobs), n_figures))

@@ -216,12 +216,18 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     # meanwhile; Ctrl-C ends the run after them: forked workers never print tracebacks
     from ppp_survey.outputs.committee_pdf import committee_paper
     from ppp_survey.outputs.figure_files import save_figures
+    from ppp_survey.workers import Workers
 
+    workers = Workers.from_environment()
     with (
-        committee_paper(staged, analysis, policy, changes, trends=trends.table, progress=progress) as paper,
+        committee_paper(
+            staged, analysis, policy, changes, trends=trends.table, progress=progress, workers=workers
+        ) as paper,
         deferred_interrupts(),
     ):
-        written += save_figures(plan, staged.figures, progress=lambda name: progress(f"        {name}"))
+        written += save_figures(
+            plan, staged.figures, workers=workers, progress=lambda name: progress(f"        {name}")
+        )
     written += paper.files
 
     if opts.freeze_baseline:
