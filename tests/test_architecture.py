@@ -118,6 +118,55 @@ def test_imports_go_down(module):
     assert not wrong, f"ppp_survey.{module} imports upward or sideways: " + "; ".join(wrong)
 
 
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import cycle of ``graph`` (module → modules it imports), each as the path that closes it."""
+    found, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == "open":
+                found.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return found
+
+
+def _module_of(target: str) -> str | None:
+    """The module an import names (``outputs.committee_pdf``; a package's ``__init__`` as its name)."""
+    if target in MODULES:
+        return target
+    return f"{target}.__init__" if f"{target}.__init__" in MODULES else None
+
+
+def _runtime_imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    """:func:`_imports` without those under ``if TYPE_CHECKING:`` (annotations only, never run)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                kept = [n for n in block if not (isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")]
+                setattr(node, field, kept)
+    return _imports_of(tree)
+
+
+def test_no_module_imports_itself_back():
+    """No import cycle between modules, imports inside functions included (a cycle hidden in a
+    function is still two modules that cannot be read one without the other)."""
+    graph = {
+        module: {m for _, target, _ in _runtime_imports(path) if (m := _module_of(target)) and m != module}
+        for module, path in MODULES.items()
+    }
+    assert not _cycles(graph), _cycles(graph)
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]  # the check can fail
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_no_private_name_crosses_a_module(module):
     path = MODULES[module]

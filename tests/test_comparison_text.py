@@ -253,7 +253,7 @@ def test_scanner_catches_what_the_user_saw(tmp_path):
 def test_signed_differences_have_one_zero():
     """text.signed is the one convention: a change that rounds to zero is '0.0'; the committee
     page's numbers and the round_half_up of every table agree."""
-    from ppp_survey.outputs.committee_page import number_text
+    from ppp_survey.outputs.paper_text import number_text
     from ppp_survey.text import SIGNED_FORMAT, round_half_up, signed
 
     assert [signed(v) for v in (1.25, -0.4, -0.04, 0.049, -0.0, 0.0)] == ["+1.3", "-0.4", *["0.0"] * 4]

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as dt
 import hashlib
 import io
 import os
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -59,8 +60,7 @@ __all__ = [
     "INTERNAL_FOLDER",
     "INTERNAL_MARK",
     "LOCK_NAME",
-    "PINNED_ISO_TIME",
-    "PINNED_ZIP_TIME",
+    "PINNED_DATE",
     "STAGING_NAME",
     "ZIP_SIZE_LIMIT",
     "OutputError",
@@ -76,6 +76,7 @@ __all__ = [
     "os_error_reason",
     "output_lock",
     "pid_alive",
+    "pin_package",
     "pin_xlsx",
     "safe_relative",
     "settle",
@@ -88,8 +89,7 @@ __all__ = [
 # exact far beyond what is printed, and the bytes no longer depend on the last bit a particular
 # numpy/BLAS build leaves in a sum (Python's %g: 0.52 → 0.52, 1340.0 → 1340, 1/3 → 0.333333333333).
 CSV_FLOAT_FORMAT = "%.12g"
-PINNED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-PINNED_ISO_TIME = "1980-01-01T00:00:00Z"
+PINNED_DATE = dt.date(1980, 1, 1)  # the zip format's earliest date: a workbook's entries and document dates
 _CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
@@ -110,16 +110,30 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
 def pin_xlsx(path: str | Path) -> None:
     """Rewrite an .xlsx in place with fixed zip entry times and fixed document dates."""
     p = Path(path)
-    with zipfile.ZipFile(p) as src:
-        entries = [(info, src.read(info.filename)) for info in src.infolist()]
-    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info, data in entries:
-            if info.filename == "docProps/core.xml":
-                data = _CORE_DATES.sub(rb"\g<1>" + PINNED_ISO_TIME.encode() + rb"\g<3>", data)
-            pinned = zipfile.ZipInfo(info.filename, date_time=PINNED_ZIP_TIME)
-            pinned.compress_type = zipfile.ZIP_DEFLATED
-            pinned.external_attr = 0o644 << 16
-            dst.writestr(pinned, data)
+    p.write_bytes(pin_package(p.read_bytes(), PINNED_DATE))
+
+
+def pin_package(data: bytes, when: dt.date, *, transform: Callable[[str, bytes], bytes] | None = None) -> bytes:
+    """An Office package (pptx, xlsx) rewritten with every zip entry dated ``when`` and its document
+    dates (``docProps/core.xml``) set to it, the same inside the workbooks it embeds (a chart's
+    data); ``transform(name, body)`` may rewrite the package's own entries."""
+    stamp = (when.year, when.month, when.day, 0, 0, 0)
+    iso = f"{when:%Y-%m-%d}T00:00:00Z".encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename.endswith(".xlsx"):
+                body = pin_package(body, when)
+            elif info.filename.endswith("docProps/core.xml"):
+                body = _CORE_DATES.sub(rb"\g<1>" + iso + rb"\g<3>", body)
+            elif transform is not None:
+                body = transform(info.filename, body)
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, body)
+    return out.getvalue()
 
 
 def sha256_file(path: str | Path) -> str:

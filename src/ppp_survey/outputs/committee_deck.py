@@ -27,27 +27,24 @@ from ppp_survey.analysis import Analysis
 from ppp_survey.compare.changes import DECREASED, IMPROVED, INCREASED, WORSENED, ChangeTable
 from ppp_survey.compare.trend import TrendTable
 from ppp_survey.constants import ALL
-from ppp_survey.files import atomic_output
+from ppp_survey.files import atomic_output, pin_package
 from ppp_survey.outputs.captions import source_note
 from ppp_survey.outputs.change_sheets import change_tables
 from ppp_survey.outputs.committee_page import (
-    SYNTHETIC_MARK,
     SYNTHETIC_TEXT,
     MatrixRow,
     evidence_value,
     matrix_heading,
     matrix_rows,
     method_notes,
-    number_text,
     section_charts,
     section_title,
 )
-from ppp_survey.outputs.committee_pdf import pin_package
 from ppp_survey.outputs.deck_charts import chart_slide, chart_values, heatmap_slide, style_bars
 from ppp_survey.outputs.deck_parts import EMU, MARGIN, Deck, inches, native_table, pt, set_text, textbox, titled_slide
 from ppp_survey.outputs.paper_layout import paginate
 from ppp_survey.outputs.paper_tables import interval_text
-from ppp_survey.outputs.paper_text import READING_TITLE, change_verdict, plain_indicator
+from ppp_survey.outputs.paper_text import READING_TITLE, SYNTHETIC_MARK, change_verdict, number_text, plain_indicator
 from ppp_survey.outputs.plots import BAR_COLOR
 from ppp_survey.outputs.trend_paper import trend_slides
 from ppp_survey.policy.assess import PolicyResult

@@ -42,12 +42,18 @@ from ppp_survey.outputs.heatmaps import bracketed
 from ppp_survey.outputs.matrix_page import MATRIX_NUMBERS_NOTE, embedded_font_css, font_face_css
 from ppp_survey.outputs.paper_layout import CHART_PAGE_CSS, chart_page, figure_svg
 from ppp_survey.outputs.paper_tables import Pages, change_notes, change_pages, matrix_pages
-from ppp_survey.outputs.paper_text import READING_TITLE, evidence_lines, heatmap_notes, reading_notes
+from ppp_survey.outputs.paper_text import (
+    READING_TITLE,
+    SYNTHETIC_MARK,
+    evidence_lines,
+    heatmap_notes,
+    reading_notes,
+)
 from ppp_survey.outputs.trend_paper import trend_page
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.spec.codebook import Item
 from ppp_survey.spec.matrix import PolicyMatrix
-from ppp_survey.text import ROUNDING_NOTE, pct, signed
+from ppp_survey.text import ROUNDING_NOTE, pct
 
 __all__ = [
     "HEATMAP_PLACES",
@@ -63,7 +69,6 @@ __all__ = [
 HTML_NAME = "報告書.html"
 SECTION_TITLE = "職員意識調査の結果"
 FALLBACK_POSTSCRIPT = "PPP-DejaVuSans"  # the PostScript name of the embedded fallback font
-SYNTHETIC_MARK = "架空データ"
 SYNTHETIC_TEXT = (
     "【架空データ】この資料の数値は架空のデータ（ppp_survey の合成データ、または例示の職員数で重み付けしたデータ）"
     "によるもので、実際の調査結果ではない。"
@@ -411,19 +416,6 @@ def evidence_value(r: dict) -> str:
     """An indicator's value line in plain words: '39.2%（95%の区間 37.0～41.3%）、回答者1,326人　目安：30%以上'
     (a group first where an every-group rule names it: :func:`.paper_text.evidence_lines`)."""
     return evidence_lines(r)[1]
-
-
-def number_text(value, spec: str = ".1f") -> str:
-    """A published number as printed: '-' where there is none, text ('x', '<0.001') as it is; a
-    signed spec ('+.1f') as :func:`ppp_survey.text.signed` prints differences (no change: '0.0')."""
-    if isinstance(value, str):
-        return value
-    if value is None or pd.isna(value):
-        return "-"
-    if spec.startswith("+"):
-        return signed(value, int(spec.strip("+.f")))
-    text = format(float(value), spec)
-    return text[1:] if text.startswith("-") and float(text) == 0 else text  # -0.04 → '0.0', not '-0.0'
 
 
 def method_notes(

@@ -10,7 +10,7 @@ a browser that fails costs the PDF only: the HTML page is the paper, complete wi
 Chromium, Chrome or Edge: A4 portrait, the page's own margins, header and page numbers. Its dates
 and structure ids are pinned (:func:`pin_pdf`), so one browser version prints the same page to the
 same bytes;
-:func:`pin_package` does the same for the deck (an Office zip package).
+:func:`ppp_survey.files.pin_package` does the same for the deck (an Office zip package).
 """
 
 from __future__ import annotations
@@ -18,13 +18,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import io
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +45,6 @@ __all__ = [
     "PdfJob",
     "committee_paper",
     "find_browser",
-    "pin_package",
     "pin_pdf",
     "start_committee_pdf",
     "write_committee_paper",
@@ -382,29 +379,3 @@ def pin_pdf(data: bytes, date: dt.date) -> bytes:
 
     rank = {old: b"(node%08d)" % (k + 1) for k, old in enumerate(sorted(set(_NODE_ID.findall(data))))}
     return _NODE_ID.sub(lambda m: rank[m.group(1)], _PDF_DATE.sub(pin, data))
-
-
-_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
-
-
-def pin_package(data: bytes, when: dt.date, *, transform: Callable[[str, bytes], bytes] | None = None) -> bytes:
-    """An Office package (pptx, xlsx) rewritten with every zip entry dated ``when`` and its document
-    dates (``docProps/core.xml``) set to it, the same inside the workbooks it embeds (a chart's
-    data); ``transform(name, body)`` may rewrite the package's own entries."""
-    stamp = (when.year, when.month, when.day, 0, 0, 0)
-    iso = f"{when:%Y-%m-%d}T00:00:00Z".encode()
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename.endswith(".xlsx"):
-                body = pin_package(body, when)
-            elif info.filename.endswith("docProps/core.xml"):
-                body = _CORE_DATES.sub(rb"\g<1>" + iso + rb"\g<3>", body)
-            elif transform is not None:
-                body = transform(info.filename, body)
-            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, body)
-    return out.getvalue()

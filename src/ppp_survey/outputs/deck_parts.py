@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ppp_survey.outputs.committee_page import SYNTHETIC_MARK
+from ppp_survey.outputs.paper_text import SYNTHETIC_MARK
 
 __all__ = ["EMU", "MARGIN", "Deck", "inches", "native_table", "pt", "set_text", "textbox", "titled_slide"]
 

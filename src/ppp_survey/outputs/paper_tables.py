@@ -26,7 +26,7 @@ from ppp_survey.outputs.paper_layout import (
     phrase_html,
     text_height_mm,
 )
-from ppp_survey.outputs.paper_text import change_verdict, evidence_lines
+from ppp_survey.outputs.paper_text import change_verdict, evidence_lines, number_text
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.text import ROUNDING_NOTE
 
@@ -134,7 +134,6 @@ CHANGE_WIDTHS = (0.36, 0.09, 0.09, 0.13, 0.17, 0.16)
 def change_pages(changes: ChangeTable, title: str, notes: list[str]) -> Pages:
     """The changes since the baseline, 全体, as pages: a row per question, then a row per choice or
     indicator with both waves' %, the difference, its 95% interval and the verdict (coloured)."""
-    from ppp_survey.outputs.committee_page import number_text
 
     e = html.escape
     overall, _ = change_tables(changes)
@@ -176,7 +175,6 @@ def change_pages(changes: ChangeTable, title: str, notes: list[str]) -> Pages:
 
 def interval_text(low, high) -> str:
     """A difference's 95% interval, '+8.1～+14.4'; '-' where there is none (a response rate: counted)."""
-    from ppp_survey.outputs.committee_page import number_text
 
     a, b = number_text(low, "+.1f"), number_text(high, "+.1f")
     return "-" if a == b == "-" else f"{a}～{b}"

@@ -13,21 +13,26 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 
 from ppp_survey.constants import ALL, MIN_BASE
-from ppp_survey.text import ROUNDING_NOTE, round_half_up
+from ppp_survey.text import ROUNDING_NOTE, round_half_up, signed
 
 __all__ = [
     "READING_TITLE",
+    "SYNTHETIC_MARK",
     "TECHNICAL_TOKENS",
     "change_verdict",
     "evidence_lines",
     "heatmap_notes",
+    "number_text",
     "plain_indicator",
     "reading_notes",
 ]
 
 READING_TITLE = "調査の方法と数字の読み方"
+#: The mark on every page and slide of a paper made from synthetic data.
+SYNTHETIC_MARK = "架空データ"
 #: Formula symbols and English test names a committee page never prints (checked by the tests).
 TECHNICAL_TOKENS = (
     "N_h",
@@ -215,3 +220,16 @@ def evidence_lines(r: dict) -> tuple[str, str]:
 def change_verdict(verdict: str) -> str:
     """A change's verdict as the paper prints it: 「増加（記述）」 → 「増加」 (回答率: counted, not tested)."""
     return verdict.replace("（記述）", "")
+
+
+def number_text(value, spec: str = ".1f") -> str:
+    """A published number as printed: '-' where there is none, text ('x', '<0.001') as it is; a
+    signed spec ('+.1f') as :func:`ppp_survey.text.signed` prints differences (no change: '0.0')."""
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return "-"
+    if spec.startswith("+"):
+        return signed(value, int(spec.strip("+.f")))
+    text = format(float(value), spec)
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # -0.04 → '0.0', not '-0.0'
