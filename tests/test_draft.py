@@ -247,3 +247,29 @@ def test_a_stratum_column_with_an_unknown_header_is_found_by_its_answers(tmp_pat
         stratum = yaml.safe_load(text)["attributes"][0]
         assert (stratum["role"], stratum["text"], stratum["choices"][0]["label"]) == ("stratum", new, "一般行政")
         assert "TODO: 職域の列の見出し" not in text and f'"{new}"' not in text.split("questions:")[-1]
+
+
+def test_other_text_columns_told_apart_by_their_numbers(tmp_path):
+    """Two free-text columns headed 「Q4. その他（具体的に）」 and 「Q5. その他（具体的に）」 (their matching
+    keys are one once the numbering is set aside): the draft names each as its question's その他 text
+    and the loader puts each on its own question (found by an outside test: `check` reported one
+    item with two columns)."""
+    responses = pd.read_excel(BASELINE, sheet_name=0, engine="openpyxl")
+    others = [c for c in responses.columns if "「その他」の内容" in str(c)][:2]
+    export = tmp_path / "numbered.csv"
+    renamed = {others[0]: "Q4. その他（具体的に）", others[1]: "Q5. その他（具体的に）"}
+    responses.rename(columns=renamed).to_csv(export, index=False, encoding="utf-8")
+    _, draft = draft_of(export, tmp_path, "--frame", str(FRAME))
+    codebook = loaded(draft, tmp_path)
+    texts = {q.other_text: q for q in codebook.questions if q.other_text}
+    assert set(renamed.values()) <= set(texts)
+    assert check_export(export, codebook).ok
+    packaged = {q.other_text: q.text for q in load_codebook().questions if q.other_text}
+    for old, new in renamed.items():
+        assert texts[new].text == packaged[old]  # each on the question it follows in the export
+    result = load_responses(export, codebook)
+    for old, new in renamed.items():
+        q = texts[new]
+        written = responses[old].dropna().astype(str).tolist()
+        got = result.free_text.loc[result.free_text["item"] == q.id, "text"].astype(str).tolist()
+        assert sorted(got) == sorted(written) and written, (new, q.id)

@@ -9,12 +9,13 @@ multi-select choice), ``other_text`` (その他 free text) and ``ignored``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ppp_survey.errors import LoadError
 from ppp_survey.ingest.read import RawExport
 from ppp_survey.spec.codebook import Codebook, Item
-from ppp_survey.spec.normalize import normalize_key
+from ppp_survey.spec.normalize import normalize_key, spelled_key
 
 ID_HEADERS = ("ID", "Id", "回答ID", "回答者ID", "Response ID", "Respondent ID")
 STARTED_HEADERS = ("開始時刻", "開始日時", "Start time")
@@ -88,15 +89,15 @@ def item_name(item: Item) -> str:
 def assign_columns(raw: RawExport, cb: Codebook) -> Assignment:
     """Give every header a role and list, all at once, what does not fit (nothing is raised)."""
     fixed = _fixed_keys(cb)
-    item_keys = _item_keys(cb)
+    names = _item_names(cb)
+    spelled = _keyed(names, spelled_key)
+    item_keys = _keyed(names, normalize_key)
     mapped: list[Column] = []
     taken: dict[tuple, str] = {}
     clashes: list[tuple[str, str, str]] = []
     for header in raw.table.columns:
-        candidates = [normalize_key(header)]
-        if header in raw.column_labels:
-            candidates.append(normalize_key(raw.column_labels[header]))
-        col = _match(header, candidates, fixed, item_keys)
+        texts = [header, *([raw.column_labels[header]] if header in raw.column_labels else [])]
+        col = _match(header, texts, fixed, spelled, item_keys)
         if col.role not in ("ignored", "identity"):
             slot = (col.role, col.item, col.code)
             if slot in taken:
@@ -157,11 +158,12 @@ def _fixed_keys(cb: Codebook) -> dict[str, str]:
     return fixed
 
 
-def _item_keys(cb: Codebook) -> dict[str, Column]:
-    item_keys: dict[str, Column] = {}
+def _item_names(cb: Codebook) -> list[tuple[str, Column]]:
+    """Every header text that names a column of an item (its question, an option, its その他 text),
+    in the codebook's order, with the column it names."""
+    names: list[tuple[str, Column]] = []
     for item in cb.items:
-        for k in item.header_keys():
-            item_keys.setdefault(k, Column("", "item", item.id))
+        names += [(s, Column("", "item", item.id)) for s in (item.text, item.label, *item.aliases, item.id)]
         if item.is_multi:
             for c in item.choices:
                 for k in (
@@ -171,21 +173,37 @@ def _item_keys(cb: Codebook) -> dict[str, Column]:
                     f"{item.label}[{c.label}]",
                     f"{item.id}[{c.label}]",
                 ):
-                    item_keys.setdefault(normalize_key(k), Column("", "option", item.id, c.code))
+                    names.append((k, Column("", "option", item.id, c.code)))
         if item.other_text or item.is_multi:
             for k in (item.other_text or "", f"{item.id}_other", f"{item.id}_その他", f"{item.id}_text"):
                 if k:
-                    item_keys.setdefault(normalize_key(k), Column("", "other_text", item.id))
-    return item_keys
+                    names.append((k, Column("", "other_text", item.id)))
+    return names
 
 
-def _match(header: str, candidates: list[str], fixed: dict[str, str], item_keys: dict[str, Column]) -> Column:
+def _keyed(names: list[tuple[str, Column]], key: Callable[[object], str]) -> dict[str, Column]:
+    """The columns by ``key`` of their header texts (the first item naming a key keeps it)."""
+    keyed: dict[str, Column] = {}
+    for text, column in names:
+        keyed.setdefault(key(text), column)
+    return keyed
+
+
+def _match(
+    header: str, texts: list[str], fixed: dict[str, str], spelled: dict[str, Column], item_keys: dict[str, Column]
+) -> Column:
+    """The role of a header (or its SPSS label): a fixed column (id, times, identity), else the item
+    it spells out with its numbering (「Q5. その他」 is question 5's, not question 4's), else the item
+    its matching key names."""
+    candidates = [normalize_key(t) for t in texts]
     for key in candidates:
         if key in fixed:
             return Column(header, fixed[key])
-        if key in item_keys:
-            proto = item_keys[key]
-            return Column(header, proto.role, proto.item, proto.code)
+    for keys, table in (([spelled_key(t) for t in texts], spelled), (candidates, item_keys)):
+        for key in keys:
+            if key in table:
+                proto = table[key]
+                return Column(header, proto.role, proto.item, proto.code)
     if any(IDENTITY_PATTERN.search(key) for key in candidates):
         return Column(header, "identity")
     return Column(header, "ignored")

@@ -138,10 +138,6 @@ class Item:
         """The answer type in words with its YAML value (``複数選択（type: ma）``)."""
         return f"{ITEM_TYPE_NAMES.get(str(self.type), str(self.type))}（type: {self.type}）"
 
-    def header_keys(self) -> tuple[str, ...]:
-        """Normalised headers that identify this item's column in an export."""
-        return tuple(dict.fromkeys(normalize_key(s) for s in (self.text, self.label, *self.aliases, self.id)))
-
 
 @dataclass(frozen=True)
 class SurveyInfo:

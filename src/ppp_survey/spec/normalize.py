@@ -34,11 +34,20 @@ def normalize_key(value: object) -> str:
     >>> normalize_key("20代以下")
     '20代以下'
     """
-    text = "" if value is None else str(value)
-    text = _CIRCLED.sub("", text.strip())
-    text = unicodedata.normalize("NFKC", text)
-    text = _SPACE.sub("", text).casefold()
+    text = spelled_key(_CIRCLED.sub("", "" if value is None else str(value).strip()))
     stripped = _NUMBERED.sub("", text)
     if stripped:
         return stripped
     return re.sub(r"\D", "", text) or text  # a bare number with its punctuation: "2." or "(2)" → "2"
+
+
+def spelled_key(value: object) -> str:
+    """The matching key with its numbering kept: NFKC, no whitespace, case folded. Tells apart two
+    headers that differ only by their numbers (「Q4. その他（具体的に）」, 「Q5. その他（具体的に）」),
+    which :func:`normalize_key` makes one.
+
+    >>> spelled_key("Q4. その他（具体的に）")
+    'q4.その他(具体的に)'
+    """
+    text = "" if value is None else str(value)
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text.strip())).casefold()
