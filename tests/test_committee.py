@@ -89,20 +89,41 @@ def policy(analysis):
 
 @pytest.fixture(scope="module")
 def page(analysis, policy):
+    """The page (committee_html, synthetic, no comparison), built once: shared read-only by the page's
+    tests, the font test, the byte comparisons and the paper's tests."""
     return cp.committee_html(analysis, policy, synthetic=True)
 
 
 @pytest.fixture(scope="module")
-def html_file(tmp_path_factory, analysis, policy):
-    return cp.write_committee_html(tmp_path_factory.mktemp("html") / cp.HTML_NAME, analysis, policy, synthetic=True)
+def paper(tmp_path_factory, analysis, policy):
+    """The paper in one call, built once: write_committee_paper (synthetic, forked where it can be)
+    with the caller's work ``meanwhile`` recording that it ran; (the CommitteePaper, what the work
+    recorded). Its 報告書.html (written by write_committee_html) is ``html_file`` and its 報告書.pdf
+    (printed by the browser find_browser names, dated the survey's last day) is ``pdf_file``;
+    test_the_paper_in_one_call checks the call itself. Read-only."""
+    _pptx()
+    ran = []
+    made = pdf.write_committee_paper(
+        tmp_path_factory.mktemp("paper"), analysis, policy, synthetic=True, meanwhile=lambda: ran.append(1)
+    )
+    return made, tuple(ran)
 
 
 @pytest.fixture(scope="module")
-def pdf_file(html_file, analysis):
-    exe = _browser()
-    return pdf.write_committee_pdf(
-        html_file, html_file.with_name(pdf.PDF_NAME), browser=exe, date=analysis.codebook.survey.fielded_to
-    )
+def html_file(paper):
+    """報告書.html written from the same results as ``page`` (a build of its own, by ``paper``:
+    test_same_results_same_bytes compares the two), printed to ``pdf_file``."""
+    made, _ = paper
+    return made.html
+
+
+@pytest.fixture(scope="module")
+def pdf_file(paper):
+    """報告書.pdf printed from ``html_file`` (by ``paper``); the PDF tests and test_pdf_same_bytes read it."""
+    _browser()
+    made, _ = paper
+    assert made.pdf is not None, made.message
+    return made.pdf
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +146,32 @@ def changes():
         "codebook_r8.yaml",
     )
     return cmp.compare(base, r8, load_mapping("mapping_r7_r8.yaml", base.codebook, r8.codebook))
+
+
+@pytest.fixture(scope="module")
+def changes_html_file(tmp_path_factory, analysis, policy, changes):
+    """報告書.html with the R7→R8 comparison (write_committee_html, plain charts), written once: the
+    changes PDF test prints it; its text is ``changes_page``."""
+    folder = tmp_path_factory.mktemp("changes_html")
+    return cp.write_committee_html(folder / cp.HTML_NAME, analysis, policy, synthetic=True, changes=changes)
+
+
+@pytest.fixture(scope="module")
+def changes_page(changes_html_file):
+    """The text of ``changes_html_file`` (its bytes, decoded: committee_html with ``changes``), read
+    once for the font, changes and plain-words (unweighted) tests."""
+    return changes_html_file.read_bytes().decode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def changes_deck(tmp_path_factory, analysis, policy, changes):
+    """報告書.pptx with the R7→R8 comparison (plain charts), written once for the changes and
+    plain-words (unweighted) tests."""
+    _pptx()
+    from ppp_survey.outputs.committee_deck import DECK_NAME, write_committee_deck
+
+    folder = tmp_path_factory.mktemp("changes_deck")
+    return write_committee_deck(folder / DECK_NAME, analysis, policy, synthetic=True, changes=changes)
 
 
 def _shown(page: str) -> str:
@@ -200,26 +247,26 @@ def test_page_is_self_contained_and_marked(page, analysis, policy):
     assert "架空" not in real and "@top-right" not in real
 
 
-def test_font_covers_every_character(analysis, policy, changes):
+def test_font_covers_every_character(changes_page, page):
     """The embedded fonts (a subset of IPAexGothic, and of DejaVu Sans for what IPAexGothic lacks: the
     subscripts of the comparison's formula) have a glyph for every character the page shows (body,
     title, the margins' header, 架空データ and page numbers): nothing depends on the machine's fonts."""
     from fontTools.ttLib import TTFont
 
-    page = cp.committee_html(analysis, policy, synthetic=True, changes=changes)
-    fonts = re.findall(r"data:font/ttf;base64,([A-Za-z0-9+/=]+)", page)
+    fonts = re.findall(r"data:font/ttf;base64,([A-Za-z0-9+/=]+)", changes_page)
     assert len(fonts) in (1, 2)  # IPAexGothic, and DejaVu Sans for what it lacks (none in plain words)
     covered = set().union(*(TTFont(io.BytesIO(base64.b64decode(f))).getBestCmap() for f in fonts))
-    missing = {ch for ch in _shown(page) if not ch.isspace() and ord(ch) not in covered}
+    missing = {ch for ch in _shown(changes_page) if not ch.isspace() and ord(ch) not in covered}
     assert not missing, "".join(sorted(missing))
-    without = cp.committee_html(analysis, policy, synthetic=True)  # nothing IPAexGothic lacks: one font
-    assert len(re.findall(r"data:font/ttf;base64,", without)) == 1
+    # the page without the comparison: nothing IPAexGothic lacks, one font
+    assert len(re.findall(r"data:font/ttf;base64,", page)) == 1
 
 
-def test_same_results_same_bytes(page, analysis, policy, tmp_path):
+def test_same_results_same_bytes(page, html_file, analysis, policy):
+    """Built again from the same results, the page is the same; write_committee_html (``html_file``,
+    a build of its own) writes exactly its bytes."""
     assert cp.committee_html(analysis, policy, synthetic=True) == page
-    written = cp.write_committee_html(tmp_path / cp.HTML_NAME, analysis, policy, synthetic=True)
-    assert written.read_bytes() == page.encode("utf-8")
+    assert html_file.read_bytes() == page.encode("utf-8")
 
 
 def test_no_element_wider_than_the_page(page, tmp_path):
@@ -346,14 +393,12 @@ def test_a_started_pdf_can_be_cancelled(html_file, tmp_path):
     assert list(tmp_path.iterdir()) == [] and job.process.poll() is not None
 
 
-def test_the_paper_in_one_call(analysis, policy, page, deck_file, tmp_path, monkeypatch):
+def test_the_paper_in_one_call(analysis, policy, page, deck_file, paper, tmp_path, monkeypatch):
     """write_committee_paper writes the three files while the caller's work runs: in a forked
-    process (Linux) or in this one (PPP_SURVEY_JOBS=1, Windows), with the same bytes."""
-    _pptx()
-    ran = []
-    forked = pdf.write_committee_paper(
-        tmp_path / "a", analysis, policy, synthetic=True, meanwhile=lambda: ran.append(1)
-    )
+    process (Linux; the module's ``paper``) or in this one (PPP_SURVEY_JOBS=1, Windows), with the
+    same bytes."""
+    forked, recorded = paper
+    ran = list(recorded)  # a copy: this test records the second call's work too
     assert ran == [1] and forked.html.read_bytes() == page.encode("utf-8")
     assert forked.deck.read_bytes() == deck_file.read_bytes()
     if pdf.find_browser() is None:
@@ -398,6 +443,7 @@ def test_a_failure_in_the_forked_paper_is_raised_here(analysis, policy, tmp_path
     def broken(*args, **kwargs):
         raise ValueError("壊れたページ")
 
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "2")  # forked even on a one-core machine (one job forks nothing)
     monkeypatch.setattr(pdf, "write_committee_html", broken)
     with pytest.raises(ValueError, match="壊れたページ") as raised:
         pdf.write_committee_paper(tmp_path, analysis, policy, synthetic=True, meanwhile=lambda: None)
@@ -589,17 +635,13 @@ def test_weighted_charts_and_no_matrix(analysis, tmp_path):
 # ------------------------------------------------------------------------- changes and pools
 
 
-def test_changes_section_and_slides(analysis, policy, changes, tmp_path):
+def test_changes_section_and_slides(changes, changes_page, changes_deck):
     """With a comparison, the page and the deck carry the changes (全体) with their verdicts."""
-    page = cp.committee_html(analysis, policy, synthetic=True, changes=changes)
-    text = _shown(page)
+    text = _shown(changes_page)
     assert "経年比較（R7→R8、全体）" in text and "R8.7.16～29実施" in text
     overall = changes.rows[changes.rows["group"] == "全体"]
     assert text.count("改善") >= int((overall["verdict"] == "改善").sum())
-    _pptx()
-    from ppp_survey.outputs.committee_deck import write_committee_deck
-
-    prs = _slides(write_committee_deck(tmp_path / "c.pptx", analysis, policy, synthetic=True, changes=changes))
+    prs = _slides(changes_deck)
     change_slides = [s for s in prs.slides if s.shapes.title is not None and s.shapes.title.text.startswith("経年比較")]
     cells = "\n".join(
         c.text for s in change_slides for sh in s.shapes if sh.has_table for r in sh.table.rows for c in r.cells
@@ -607,12 +649,11 @@ def test_changes_section_and_slides(analysis, policy, changes, tmp_path):
     assert cells.count("悪化") == int((overall["verdict"] == "悪化").sum()) >= 1
 
 
-def test_changes_pdf_sets_every_character_in_embedded_fonts(analysis, policy, changes, tmp_path):
+def test_changes_pdf_sets_every_character_in_embedded_fonts(changes_html_file, tmp_path):
     """A character IPAexGothic lacks would be printed in the embedded subset of DejaVu Sans, never in
     a font of the machine (the paper's plain words need none: the formula is in the workbook)."""
     pypdf = _pypdf()
-    page = cp.write_committee_html(tmp_path / cp.HTML_NAME, analysis, policy, synthetic=True, changes=changes)
-    reader = pypdf.PdfReader(pdf.write_committee_pdf(page, tmp_path / pdf.PDF_NAME, browser=_browser()))
+    reader = pypdf.PdfReader(pdf.write_committee_pdf(changes_html_file, tmp_path / pdf.PDF_NAME, browser=_browser()))
     fonts = {
         str(f.get_object()["/BaseFont"]).split("+")[-1]
         for p in reader.pages
@@ -620,7 +661,14 @@ def test_changes_pdf_sets_every_character_in_embedded_fonts(analysis, policy, ch
         if f.get_object()["/Subtype"] != "/Type3"
     }
     assert "IPAexGothic" in fonts and fonts <= {"IPAexGothic", cp.FALLBACK_POSTSCRIPT}
-    assert "経年比較" in "".join(p.extract_text() for p in reader.pages)
+    # the text of the pages in order, extracted up to the first prefix holding 経年比較 (pypdf takes
+    # a third of a second a page): the same test as on the whole text, which any such prefix begins
+    printed = ""
+    for p in reader.pages:
+        printed += p.extract_text()
+        if "経年比較" in printed:
+            break
+    assert "経年比較" in printed
 
 
 def _deck_text(path) -> str:
@@ -638,23 +686,28 @@ def _deck_text(path) -> str:
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_committee_pages_use_plain_words(analysis, policy, changes, tmp_path, weighted):
+def test_committee_pages_use_plain_words(analysis, policy, changes, changes_page, changes_deck, tmp_path, weighted):
     """Issue 30, item 4: the paper's body and the slides print no formula symbol or English test name
     (N_h/n_h, デザインベースの標準誤差, Rao–Scott, p < α, MDD, （記述）, CI …); the page
-    「調査の方法と数字の読み方」 says what the percentages, the intervals, 参考値 and the marks mean."""
-    page = cp.committee_html(analysis, policy, synthetic=True, changes=changes, weighted=weighted)
+    「調査の方法と数字の読み方」 says what the percentages, the intervals, 参考値 and the marks mean.
+    Unweighted, the page and deck are the module's ``changes_page`` and ``changes_deck`` (the same
+    inputs); weighted, they are built here."""
+    _pptx()
+    from ppp_survey.outputs.committee_deck import write_committee_deck
+
+    if weighted:
+        page = cp.committee_html(analysis, policy, synthetic=True, changes=changes, weighted=True)
+        deck = write_committee_deck(
+            tmp_path / "w.pptx", analysis, policy, synthetic=True, changes=changes, weighted=True
+        )
+    else:
+        page, deck = changes_page, changes_deck
     body = _shown(page)
     found = [t for t in TECHNICAL_TOKENS if t in body]
     assert not found, [(t, body[max(0, body.index(t) - 40) : body.index(t) + 20]) for t in found]
     reading = body[body.index(READING_TITLE) :]
     for words in ("割合（％）", "区間", "参考値", "▲▼", "匿名性の確保", "経年比較", "政策マトリクスの判定"):
         assert words in reading, words
-    _pptx()
-    from ppp_survey.outputs.committee_deck import write_committee_deck
-
-    deck = write_committee_deck(
-        tmp_path / "w.pptx", analysis, policy, synthetic=True, changes=changes, weighted=weighted
-    )
     text = _deck_text(deck)
     found = [t for t in TECHNICAL_TOKENS if t in text]
     assert not found, [(t, text[max(0, text.index(t) - 40) : text.index(t) + 20]) for t in found]
