@@ -410,3 +410,73 @@ def test_the_product_names_no_issue_numbers():
         if pattern.search(line)
     ]
     assert not found, found
+
+
+#: Exceptions defined outside ppp_survey.errors, each for a stated reason.
+OWN_EXCEPTIONS = {
+    "workers.WorkerDied",  # a forked process died: an internal RuntimeError, never the user's doing
+}
+
+
+def _exception_classes(sources: dict[str, str]) -> list[str]:
+    """``module.Class`` of every class in ``sources`` (module → source) that derives from an exception:
+    a built-in one, one whose name says so (``…Error``, ``…Exception``, ``…Warning``), or, through any
+    number of steps, another class found here (``class MarginsError(FrameError)``)."""
+    import builtins
+
+    known = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
+    classes = [
+        (module, node)
+        for module, source in sources.items()
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ClassDef)
+    ]
+
+    def base_name(base: ast.expr) -> str:
+        return base.attr if isinstance(base, ast.Attribute) else base.id if isinstance(base, ast.Name) else ""
+
+    def is_exception(name: str) -> bool:
+        return name in known or name.endswith(("Error", "Exception", "Warning"))
+
+    found: dict[str, str] = {}
+    while True:
+        new = {
+            f"{module}.{node.name}": node.name
+            for module, node in classes
+            if any(is_exception(base_name(b)) for b in node.bases) and f"{module}.{node.name}" not in found
+        }
+        if not new:
+            return sorted(found)
+        found.update(new)
+        known.update(new.values())
+
+
+def test_errors_are_defined_in_one_place():
+    """Every exception the package raises is defined in ppp_survey.errors (with a docstring saying
+    when it is raised); the modules that raise one import it from there."""
+    sources = {module: path.read_text(encoding="utf-8") for module, path in MODULES.items()}
+    outside = [c for c in _exception_classes(sources) if not c.startswith("errors.") and c not in OWN_EXCEPTIONS]
+    assert not outside, f"exceptions defined outside ppp_survey.errors: {outside}"
+    errors = ast.parse(sources["errors"])
+    undocumented = [n.name for n in errors.body if isinstance(n, ast.ClassDef) and not ast.get_docstring(n)]
+    assert not undocumented, f"say when each is raised: {undocumented}"
+
+
+def test_the_exception_check_can_fail():
+    """The check above finds what the package held before the errors moved: an error on the package's
+    base, one on a sibling error (margins on the frame's), one on a built-in, one on a class found in
+    another module, and nothing that is not an exception."""
+    sources = {
+        "spec.mapping": "from ppp_survey.errors import PppSurveyError\nclass MappingError(PppSurveyError): ...\n",
+        "spec.margins": "from ppp_survey.errors import FrameError\nclass MarginsError(FrameError): ...\n",
+        "workers": "class WorkerDied(RuntimeError): ...\n",
+        "report.x": "class Refused(Base): ...\nclass Plain: ...\n",
+        "report.y": "class Base(KeyError): ...\n",
+    }
+    assert _exception_classes(sources) == [
+        "report.x.Refused",
+        "report.y.Base",
+        "spec.mapping.MappingError",
+        "spec.margins.MarginsError",
+        "workers.WorkerDied",
+    ]

@@ -9,13 +9,22 @@ The bundled data are synthetic (架空データ); see README.md.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("ppp_survey")  # single source: pyproject.toml
 except PackageNotFoundError:  # run from a source tree that was never installed
     __version__ = "0+unknown"
 
-from ppp_survey.errors import CodebookError, FrameError, LoadError, PppSurveyError
+from ppp_survey.errors import (
+    BaselineError,
+    CodebookError,
+    FrameError,
+    LoadError,
+    MappingError,
+    MatrixError,
+    PppSurveyError,
+)
 
 _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, scipy nor matplotlib
     "Choice": "spec.codebook",
@@ -43,7 +52,6 @@ _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, sc
     "versus_rest": "survey.significance",
     # policy matrix (2-(8)): 現状 → めざす具体像 → 具体的な取組 (matrix), the survey's evidence (evidence)
     "PolicyMatrix": "spec.matrix",
-    "MatrixError": "spec.matrix",
     "load_matrix": "spec.matrix_file",
     "evaluate": "policy.evidence",
     "assess": "policy.assess",
@@ -56,16 +64,14 @@ _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, sc
     "Wave": "compare.wave",
     "load_wave": "compare.wave",
     "load_mapping": "spec.mapping",
-    "MappingError": "spec.mapping",
     "Baseline": "compare.baseline",
-    "BaselineError": "compare.baseline",
     "freeze_baseline": "compare.baseline",
     "load_baseline": "compare.baseline",
     "display_changes": "outputs.change_charts",
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 

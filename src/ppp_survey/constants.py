@@ -6,6 +6,7 @@ Nothing here imports from the package; every module may import from here.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar, NoReturn
 
 #: The row or group of all respondents (全体) in every table, chart and change table.
 ALL = "全体"
@@ -19,7 +20,29 @@ DEFAULT_MIN_GROUP = 10
 SUPPRESSED = "秘匿"
 
 
-class MarkRule(StrEnum):
+class Option(StrEnum):
+    """A fixed set of values an option takes, named once: ``Adjust("bh")`` is ``Adjust.BH``.
+
+    Each subclass names its option, ``class Adjust(Option, option="adjust")``, and converting a value
+    outside the set raises a :class:`ValueError` that names the option and its values
+    (``adjust must be one of 'none', 'holm', 'bh', got 'bonferroni'``). A member is its string
+    (``Adjust.BH == "bh"``, ``str(Adjust.BH) == "bh"``, ``json.dumps`` writes ``"bh"``), so
+    functions take either and what is written out is the plain value.
+    """
+
+    _option_name: ClassVar[str]  # the option's name in messages (set by each subclass)
+
+    def __init_subclass__(cls, *, option: str = "value", **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._option_name = option
+
+    @classmethod
+    def _missing_(cls, value: object) -> NoReturn:
+        allowed = ", ".join(repr(m.value) for m in cls)
+        raise ValueError(f"{cls._option_name} must be one of {allowed}, got {value!r}")
+
+
+class MarkRule(Option, option="marks"):
     """How a クロス集計's cell tests (each group against the rest) are adjusted before ▲▼△▽.
 
     The cell test is a score test without finite population correction

@@ -12,14 +12,24 @@ import functools
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import pandas as pd
 
+from ppp_survey.constants import Option
+
+if TYPE_CHECKING:  # budoux is imported where text is first cut into phrases
+    from budoux import Parser
+
 ROUNDING_NOTE = "※構成比（%）は小数点以下第2位を四捨五入しているため、合計が100.0%にならない場合がある。"
 
 
-def round_half_up(values, digits: int = 1):
+@overload
+def round_half_up(values: np.ndarray, digits: int = 1) -> np.ndarray: ...
+@overload
+def round_half_up(values: float | None, digits: int = 1) -> float: ...
+def round_half_up(values, digits: int = 1) -> float | np.ndarray | pd.Series:
     """Round half up (away from zero for .5) to ``digits`` decimals; NaN stays NaN, and a value that
     rounds to zero is 0.0 (never -0.0: ``round_half_up(-0.04) == 0.0`` prints '0.0').
 
@@ -32,7 +42,7 @@ def round_half_up(values, digits: int = 1):
     """
     quantum = Decimal(1).scaleb(-digits)
 
-    def one(x):
+    def one(x: Any) -> float:  # a number, None, NaN or pd.NA
         if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
             return np.nan
         # + 0.0: a value that rounds to zero is 0.0, never -0.0 (printed '-0.0' in tables and CSVs)
@@ -60,7 +70,7 @@ def p_text(p: float) -> str:
 
 
 @functools.cache
-def _phrase_parser():
+def _phrase_parser() -> Parser:
     import budoux
 
     return budoux.load_default_japanese_parser()
@@ -137,38 +147,42 @@ class WeightsMethod:
     bounds: tuple[float, float] | None = None
 
 
-def weights_text(method: WeightsMethod, form: str = "label") -> str:
-    """The one wording of how estimates were weighted, in the form each place needs:
+class WeightsForm(Option, option="form"):
+    """The forms of :func:`weights_text`, one for each kind of place that says how estimates were weighted."""
 
-    * ``"label"``: what the weights are (説明 sheet, source notes, the association model's footer);
-    * ``"note"``: the method sentence under every table;
-    * ``"change"``: how both waves of a comparison were weighted (their method notes);
-    * ``"short"``: the progress line.
+    LABEL = "label"  # what the weights are (説明 sheet, source notes, the association model's footer)
+    NOTE = "note"  # the method sentence under every table
+    CHANGE = "change"  # how both waves of a comparison were weighted (their method notes)
+    SHORT = "short"  # the progress line
+
+
+def weights_text(method: WeightsMethod, form: WeightsForm | str = WeightsForm.LABEL) -> str:
+    """The one wording of how estimates were weighted, in the form each place needs
+    (:class:`WeightsForm`: ``"label"``, ``"note"``, ``"change"``, ``"short"``).
 
     >>> weights_text(WeightsMethod())
     '職域別の事後層化ウェイト（職員数÷回答者数）'
     >>> weights_text(WeightsMethod(("職位", "年代"), (0.5, 2.0)), "change")
     '職域・職位・年代の職員数に合わせたレイキング、調整係数0.5～2倍'
     """
-    if form not in ("label", "note", "change", "short"):
-        raise ValueError(f"form must be label, note, change or short, not {form!r}")
+    form = WeightsForm(form)
     limit = f"、調整係数{method.bounds[0]:g}～{method.bounds[1]:g}倍" if method.bounds else ""
     margins = "・".join(("職域", *method.raked_to))
     if not method.raked_to:
         return {
-            "label": "職域別の事後層化ウェイト（職員数÷回答者数）",
-            "note": "推定値・標準誤差・95%信頼区間は、職域ごとの回答者をその職域の職員からの無作為抽出とみなし"
+            WeightsForm.LABEL: "職域別の事後層化ウェイト（職員数÷回答者数）",
+            WeightsForm.NOTE: "推定値・標準誤差・95%信頼区間は、職域ごとの回答者をその職域の職員からの無作為抽出とみなし"
             "（職域内で回答の有無はランダムと仮定）、職域別に重み付け（職員数/回答者数）し有限母集団修正を行った層化推定。",
-            "change": "職域による事後層化",
-            "short": "事後層化",
+            WeightsForm.CHANGE: "職域による事後層化",
+            WeightsForm.SHORT: "事後層化",
         }[form]
     return {
-        "label": f"レイキング後のウェイト（{margins}別の職員数に一致{limit}）",
-        "note": f"推定値・標準誤差・95%信頼区間は、職域別の重み（職員数/回答者数）を、{margins}の職員数（周辺分布）の"
+        WeightsForm.LABEL: f"レイキング後のウェイト（{margins}別の職員数に一致{limit}）",
+        WeightsForm.NOTE: f"推定値・標準誤差・95%信頼区間は、職域別の重み（職員数/回答者数）を、{margins}の職員数（周辺分布）の"
         f"すべてに一致するよう調整した重み（レイキング{limit}）による推定。標準誤差は調整の残差による線形化"
         "（Rのcalibrateと同じ）で、有限母集団修正を行った。",
-        "change": f"{margins}の職員数に合わせたレイキング{limit}",
-        "short": "レイキング後のウェイト",
+        WeightsForm.CHANGE: f"{margins}の職員数に合わせたレイキング{limit}",
+        WeightsForm.SHORT: "レイキング後のウェイト",
     }[form]
 
 
@@ -205,7 +219,7 @@ def source_note(codebook, coverage: Coverage, *, synthetic: bool, weights: bool 
     if without:
         note += f"　推定は職員{coverage.covered:,}人を代表（{'・'.join(without) if len(without) < 2 else '、'.join(without)}は回答なし）"
     if weights and coverage.calibrated is not None:
-        note += f"　推定は{weights_text(coverage.calibrated, 'label')}"
+        note += f"　推定は{weights_text(coverage.calibrated, WeightsForm.LABEL)}"
     return f"{note}　※架空データ" if synthetic else note
 
 

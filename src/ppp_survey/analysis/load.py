@@ -14,7 +14,7 @@ from ppp_survey.constants import DEFAULT_MIN_GROUP
 from ppp_survey.spec.codebook import Codebook
 
 if TYPE_CHECKING:  # for the annotation only: load_survey imports ingest where it runs
-    from ppp_survey.ingest.load import LoadResult
+    from ppp_survey.ingest.load import LoadResult, OnInvalid
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def load_survey(
     frame,
     *,
     codebook=None,
-    on_invalid: str = "error",
+    on_invalid: OnInvalid | str = "error",
     synthetic: bool | None = None,
     min_group: int = DEFAULT_MIN_GROUP,
     margins=None,

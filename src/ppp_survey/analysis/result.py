@@ -3,7 +3,7 @@ groups and its weights, with typed accessors in place of string filters on its D
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -225,7 +225,7 @@ class Analysis:
             cell_weights=self._raked_cell_weights() if self.calibrated else None,
         )
 
-    def _raked_cell_weights(self):
+    def _raked_cell_weights(self) -> Callable[[pd.DataFrame], np.ndarray] | None:
         """For the audit of raked estimates: the raked weight of any combination of original groups
         (pools mapped to their published label, NaN to 無回答), from :meth:`Calibration.weights_for`."""
         cal = self.calibration

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ppp_survey.analysis.result import Analysis
 from ppp_survey.constants import DEFAULT_MIN_GROUP, MarkRule
+from ppp_survey.errors import RegressionError
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.margins import Margins
 from ppp_survey.survey.associations import (
@@ -21,7 +22,7 @@ from ppp_survey.survey.calibration import Calibration, rake
 from ppp_survey.survey.design import StratifiedDesign, Weighting
 from ppp_survey.survey.privacy import AUDIT_COLUMNS, check_min_group, protect, suppress_cells
 from ppp_survey.survey.rates import response_rates
-from ppp_survey.survey.regression import RegressionError
+from ppp_survey.survey.regression import RegressionResult
 from ppp_survey.survey.tables import (
     crosstab,
     likert_summary,
@@ -175,7 +176,9 @@ def _raked(responses, design, codebook, pools, margins, bounds, progress) -> Cal
     return calibration
 
 
-def _association(responses, design, codebook, calibration, *, model, progress):
+def _association(
+    responses, design, codebook, calibration, *, model, progress
+) -> tuple[StratifiedDesign | Calibration, RegressionResult | None]:
     """The weights of the association models and the default model, on the raked weights
     of ``calibration`` when given (``--calibrate``)."""
     # The association is a question about the process that produces the answers (as a change between

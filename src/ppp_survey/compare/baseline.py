@@ -20,16 +20,12 @@ import yaml
 
 from ppp_survey import __version__
 from ppp_survey.compare.wave import INDICATOR_COLUMNS, Wave, wave_indicators
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import BaselineError
 from ppp_survey.files import Staging, atomic_output, csv_bytes, output_lock, settle, sha256_file
 from ppp_survey.spec.codebook import Codebook, parse_codebook
 from ppp_survey.spec.resources import codebook_source
 
 BASELINE_FORMAT = 1
-
-
-class BaselineError(PppSurveyError):
-    """A frozen baseline folder is missing, incomplete, or no longer matches its manifest."""
 
 
 # ---------------------------------------------------------------------------------- baseline

@@ -48,17 +48,17 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri  # not scipy.stats: slow to import
 
-from ppp_survey.compare.baseline import Baseline, BaselineError, baseline_from_wave
+from ppp_survey.compare.baseline import Baseline, baseline_from_wave
 from ppp_survey.compare.groups import compared_groups, grouped_baseline
 from ppp_survey.compare.wave import Wave, wave_indicators
 from ppp_survey.constants import ALL, MIN_BASE, SUPPRESSED
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import BaselineError, PppSurveyError
 from ppp_survey.spec.codebook import Codebook, Polarity
 from ppp_survey.spec.mapping import Mapping, load_mapping
 from ppp_survey.spec.schema import file_label
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
-from ppp_survey.survey.multiplicity import adjust_p_values
-from ppp_survey.text import WeightsMethod, reference_verdict, weights_text
+from ppp_survey.survey.multiplicity import Adjust, adjust_p_values
+from ppp_survey.text import WeightsForm, WeightsMethod, reference_verdict, weights_text
 
 IMPROVED, WORSENED, NO_CHANGE = "改善", "悪化", "有意な変化なし"
 INCREASED, DECREASED = "増加", "減少"
@@ -67,7 +67,7 @@ RATE_NOTE = "回答率は職員数フレームに対する全数の計数で標�
 
 #: Columns of :func:`compare`.
 #: Multiplicity adjustments of a comparison's verdicts (:func:`compare`'s ``adjust``).
-ADJUSTMENTS = ("none", "bh")
+ADJUSTMENTS = (Adjust.NONE, Adjust.BH)
 CHANGE_COLUMNS = (
     "indicator",
     "question",
@@ -124,10 +124,10 @@ class ChangeTable:
     power: float = 0.80
     fpc: bool = False
     min_base: int = MIN_BASE
-    adjust: str = "none"
+    adjust: Adjust = Adjust.NONE
     not_compared: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(NOT_COMPARED_COLUMNS)))
     note: str = ""
-    weighting: str = weights_text(WeightsMethod(), "change")
+    weighting: str = weights_text(WeightsMethod(), WeightsForm.CHANGE)
 
     def with_rows(self, rows: pd.DataFrame) -> ChangeTable:
         """The same comparison with other rows (a subset, or rows derived from these)."""
@@ -146,7 +146,7 @@ def compare(
     power: float = 0.80,
     fpc: bool = False,
     min_base: int = MIN_BASE,
-    adjust: str = "none",
+    adjust: Adjust | str = Adjust.NONE,
 ) -> ChangeTable:
     """Compare a wave with the baseline, indicator by indicator, 全体 and by 職域.
 
@@ -186,8 +186,11 @@ def compare(
         (declared changes of the item or 職域), ``baseline`` (the baseline's manifest SHA-256).
         The other fields hold the baseline, mapping, alpha, power, fpc and what was not compared.
     """
+    adjust = Adjust(adjust)
     if adjust not in ADJUSTMENTS:
-        raise ValueError(f"adjust must be one of {ADJUSTMENTS}, got {adjust!r}")
+        raise ValueError(
+            f"adjust must be one of {', '.join(repr(a.value) for a in ADJUSTMENTS)} for a comparison, got {adjust.value!r}"
+        )
     if not isinstance(baseline, Baseline):
         baseline = baseline_from_wave(baseline)
     wave = Wave.of(survey)
@@ -231,7 +234,7 @@ def compare(
     ]
     out = _test(grid, alpha=alpha, power=power, min_base=min_base, adjust=adjust)
     out["baseline"] = baseline.id
-    columns = [*CHANGE_COLUMNS, *(["p_adjusted"] if adjust != "none" else [])]
+    columns = [*CHANGE_COLUMNS, *(["p_adjusted"] if adjust is not Adjust.NONE else [])]
     return ChangeTable(
         rows=out[columns].reset_index(drop=True),
         baseline=baseline.id,
@@ -259,7 +262,7 @@ def _method(codebook: Codebook, margins: tuple[str, ...], bounds: tuple[float, f
 
 def _weighting(wave: Wave) -> str:
     """How both waves' estimates were weighted (they must agree: :func:`_check_weights`), for the notes."""
-    return weights_text(_method(wave.codebook, wave.raked_to, wave.bounds), "change")
+    return weights_text(_method(wave.codebook, wave.raked_to, wave.bounds), WeightsForm.CHANGE)
 
 
 def _check_weights(baseline: Baseline, wave: Wave) -> None:
@@ -270,7 +273,7 @@ def _check_weights(baseline: Baseline, wave: Wave) -> None:
         return
 
     def said(codebook: Codebook, method: tuple[tuple[str, ...], tuple[float, float] | None]) -> str:
-        return weights_text(_method(codebook, *method), "label")
+        return weights_text(_method(codebook, *method), WeightsForm.LABEL)
 
     raise BaselineError(
         f"基準値（{baseline.wave}）の推定は{said(baseline.codebook, old)}、今回（{wave.label}）は"
@@ -384,7 +387,7 @@ def _direction(item, choice, polarity: str) -> str:
     return polarity if choice.score == max(scores) else Polarity(polarity).opposite()
 
 
-def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int, adjust: str = "none") -> pd.DataFrame:
+def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int, adjust: Adjust) -> pd.DataFrame:
     z_a, z_p = float(ndtri(1 - alpha / 2)), float(ndtri(power))
     out = out.copy()
     held = out["suppressed"].to_numpy(bool)
@@ -403,8 +406,8 @@ def _test(out: pd.DataFrame, *, alpha: float, power: float, min_base: int, adjus
     out["ci_high"] = np.where(rate, np.nan, diff + z_a * se)
     out["p_value"] = p
     judged = p
-    if adjust == "bh":
-        judged = out["p_adjusted"] = adjust_p_values(np.where(held, np.nan, p), "bh")
+    if adjust is Adjust.BH:
+        judged = out["p_adjusted"] = adjust_p_values(np.where(held, np.nan, p), Adjust.BH)
     out["mdd"] = np.where(rate, np.nan, (z_a + z_p) * se)
     out["verdict"] = [
         reference_verdict(min_base) if (sm and not h) else _verdict(d, pv, direction, h, alpha)

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from ppp_survey.compare.baseline import Baseline, BaselineError, baseline_from_wave
+from ppp_survey.compare.baseline import Baseline, baseline_from_wave
 from ppp_survey.compare.changes import compare
 from ppp_survey.compare.groups import grouped_baseline
 from ppp_survey.compare.trend_stats import (
@@ -81,15 +81,15 @@ from ppp_survey.compare.trend_stats import (
 )
 from ppp_survey.compare.wave import Wave, wave_indicators
 from ppp_survey.constants import ALL, MIN_BASE
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import BaselineError, TrendError
 from ppp_survey.spec.mapping import GroupMap, Mapping, load_mapping
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 from ppp_survey.survey.kernels import logit_interval
+from ppp_survey.survey.multiplicity import Adjust
 from ppp_survey.survey.privacy import POOL_JOIN
-from ppp_survey.text import WeightsMethod, weights_text
+from ppp_survey.text import WeightsForm, WeightsMethod, weights_text
 
 __all__ = [
-    "ADJUSTMENTS",
     "CHANGE_STEP_COLUMNS",
     "ESTIMATE_COLUMNS",
     "TREND_COLUMNS",
@@ -101,7 +101,6 @@ __all__ = [
     "wls_slope",
 ]
 
-ADJUSTMENTS = ("none", "holm", "bh")
 _META = KEY_COLUMNS
 #: Columns of :attr:`TrendTable.estimates` (one row per indicator × group × wave).
 ESTIMATE_COLUMNS = (
@@ -117,10 +116,6 @@ ESTIMATE_COLUMNS = (
     "nhat",
     "suppressed",
 )
-
-
-class TrendError(PppSurveyError):
-    """A history of waves that cannot make a trend (too few waves, mappings that do not chain)."""
 
 
 @dataclass(frozen=True)
@@ -156,8 +151,8 @@ class TrendTable:
     alpha: float = 0.05
     fpc: bool = False
     min_base: int = MIN_BASE
-    adjust: str = "none"
-    weighting: str = weights_text(WeightsMethod(), "change")
+    adjust: Adjust = Adjust.NONE
+    weighting: str = weights_text(WeightsMethod(), WeightsForm.CHANGE)
     note: str = ""
     not_followed: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["link", "item", "status", "reason"])
@@ -180,7 +175,7 @@ def trend(
     alpha: float = 0.05,
     fpc: bool = False,
     min_base: int = MIN_BASE,
-    adjust: str = "none",
+    adjust: Adjust | str = Adjust.NONE,
 ) -> TrendTable:
     """Trend tables of every indicator followed across ``history`` (oldest first) and ``wave``.
 
@@ -205,8 +200,7 @@ def trend(
     -------
     TrendTable
     """
-    if adjust not in ADJUSTMENTS:
-        raise ValueError(f"adjust must be one of {ADJUSTMENTS}, got {adjust!r}")
+    adjust = Adjust(adjust)
     olds = [h if isinstance(h, Baseline) else baseline_from_wave(h) for h in history]
     if not olds:
         raise TrendError("経年変化には基準値が1つ以上必要（--history に凍結した基準値のフォルダを古い順に指定する）")

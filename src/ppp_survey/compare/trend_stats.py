@@ -12,7 +12,7 @@ from scipy.special import ndtr, ndtri
 
 from ppp_survey.compare.changes import DECREASED, IMPROVED, INCREASED, NO_CHANGE, REFERENCE, WORSENED
 from ppp_survey.constants import SUPPRESSED
-from ppp_survey.survey.multiplicity import adjust_p_values
+from ppp_survey.survey.multiplicity import Adjust, adjust_p_values
 
 __all__ = [
     "CHANGE_STEP_COLUMNS",
@@ -90,7 +90,9 @@ def _verdict(value: float, p: float, direction: str, alpha: float) -> str:
     return IMPROVED if (value > 0) == (direction == "higher_is_better") else WORSENED
 
 
-def _judge(out: pd.DataFrame, value: np.ndarray, se: np.ndarray, small: np.ndarray, *, alpha: float, adjust: str):
+def _judge(
+    out: pd.DataFrame, value: np.ndarray, se: np.ndarray, small: np.ndarray, *, alpha: float, adjust: Adjust
+) -> pd.DataFrame:
     """p-values, adjusted p-values and verdicts of a normal test of ``value`` (compare's rules)."""
     held = out["suppressed"].to_numpy(bool)
     rate = (out["kind"] == "rate").to_numpy()
@@ -101,8 +103,8 @@ def _judge(out: pd.DataFrame, value: np.ndarray, se: np.ndarray, small: np.ndarr
     out["ci_low"] = np.where(rate, np.nan, value - z_a * se)
     out["ci_high"] = np.where(rate, np.nan, value + z_a * se)
     out["p_value"] = p
-    judged = p if adjust == "none" else adjust_p_values(p, adjust)
-    out["p_adjusted"] = judged if adjust != "none" else np.nan
+    judged = p if adjust is Adjust.NONE else adjust_p_values(p, adjust)
+    out["p_adjusted"] = judged if adjust is not Adjust.NONE else np.nan
     out["verdict"] = [
         SUPPRESSED if h else REFERENCE if sm else _verdict(v, pv, d, alpha)
         for v, pv, d, h, sm in zip(value, judged, out["direction"], held, small)
@@ -110,7 +112,7 @@ def _judge(out: pd.DataFrame, value: np.ndarray, se: np.ndarray, small: np.ndarr
     return out
 
 
-def change_rows(est: pd.DataFrame, n: int, *, alpha: float, min_base: int, adjust: str) -> pd.DataFrame:
+def change_rows(est: pd.DataFrame, n: int, *, alpha: float, min_base: int, adjust: Adjust) -> pd.DataFrame:
     steps = [(CONSECUTIVE, t, t + 1) for t in range(n - 1)] + ([(FIRST_LAST, 0, n - 1)] if n > 2 else [])
     parts = []
     keys = ["indicator", "group"]
@@ -140,7 +142,7 @@ def change_rows(est: pd.DataFrame, n: int, *, alpha: float, min_base: int, adjus
     return out[list(CHANGE_STEP_COLUMNS)]
 
 
-def trend_rows(est: pd.DataFrame, *, alpha: float, min_base: int, adjust: str) -> pd.DataFrame:
+def trend_rows(est: pd.DataFrame, *, alpha: float, min_base: int, adjust: Adjust) -> pd.DataFrame:
     rows = []
     for _, part in est.groupby(["group", "indicator"], sort=False):
         first = part.iloc[0]

@@ -24,6 +24,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,9 @@ from ppp_survey.survey.associations import indicator
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 from ppp_survey.survey.privacy import suppress_cells
 from ppp_survey.text import source_note
+
+if TYPE_CHECKING:  # for the annotation only: loading runs through ppp_survey.analysis.load_survey
+    from ppp_survey.ingest.load import OnInvalid
 
 __all__ = [
     "ALL",
@@ -152,7 +156,7 @@ def load_wave(
     calibrate: bool = False,
     bounds: tuple[float, float] | None = None,
     min_group: int = DEFAULT_MIN_GROUP,
-    on_invalid: str = "error",
+    on_invalid: OnInvalid | str = "error",
     synthetic: bool | None = None,
 ) -> Wave:
     """Load one wave from its export, staff frame and codebook (``None``: packaged R7) and analyse it

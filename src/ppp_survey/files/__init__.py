@@ -31,19 +31,12 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
-from ppp_survey.errors import LoadError
-from ppp_survey.files.lock import (
-    LOCK_NAME,
-    OutputError,
-    deferred_interrupts,
-    lock_path,
-    os_error_reason,
-    output_lock,
-    pid_alive,
-)
+from ppp_survey.errors import LoadError, OutputError
+from ppp_survey.files.lock import LOCK_NAME, deferred_interrupts, lock_path, os_error_reason, output_lock, pid_alive
 from ppp_survey.files.staging import (
     INTERNAL_FOLDER,
     INTERNAL_MARK,
@@ -150,9 +143,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # ... except a plain number written as text ("-15.2", "+0.2", "-3%"): a spreadsheet reads it as the
 # number it is, nothing runs. A lone "-" (no value) is not a formula either.
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?")
+_Cell = TypeVar("_Cell")  # a CSV cell of any type: text comes back as text
 
 
-def inert_text(value):
+def inert_text(value: _Cell) -> _Cell | str:
     """A CSV cell as a spreadsheet must read it: text that a spreadsheet would run as a formula gets
     a leading apostrophe (OWASP's advice); numbers, plain numbers written as text and anything that
     is not text are returned as they are."""

@@ -13,14 +13,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import OutputError
 
 LOCK_NAME = ".ppp_survey.lock"
 _UNREADABLE_LOCK_IS_STALE_AFTER = 30.0  # seconds: a lock file its creator never got to write
-
-
-class OutputError(PppSurveyError):
-    """The output folder cannot be written, or another run is writing to it."""
 
 
 def lock_path(folder: str | Path, *, beside: bool = False) -> Path:

@@ -41,9 +41,9 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ppp_survey.errors import OutputError
 from ppp_survey.files.lock import (
     LOCK_NAME,
-    OutputError,
     clear_stale_lock,
     deferred_interrupts,
     lock_path,

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ppp_survey.constants import Option
 from ppp_survey.errors import LoadError
 from ppp_survey.ingest.answers import (
     MultiSelect,
@@ -74,6 +75,7 @@ __all__ = [
     "R_UNMATCHED",
     "R_WINDOW",
     "LoadResult",
+    "OnInvalid",
     "ValidationReport",
     "load_responses",
 ]
@@ -147,11 +149,18 @@ class LoadResult:
     codebook: Codebook
 
 
+class OnInvalid(Option, option="on_invalid"):
+    """What a cell the codebook does not describe does (:func:`load_responses`, ``--on-invalid``)."""
+
+    ERROR = "error"  # stop with a LoadError naming file, row, column and value
+    REJECT = "reject"  # reject the row, with the reason recorded in the validation report
+
+
 def load_responses(
     path: str | Path,
     codebook: Codebook | None = None,
     *,
-    on_invalid: str = "error",
+    on_invalid: OnInvalid | str = OnInvalid.ERROR,
 ) -> LoadResult:
     """Load a response export through the codebook.
 
@@ -170,8 +179,7 @@ def load_responses(
     -------
     LoadResult
     """
-    if on_invalid not in ("error", "reject"):
-        raise ValueError(f"on_invalid must be 'error' or 'reject', not {on_invalid!r}")
+    on_invalid = OnInvalid(on_invalid)
     codebook = codebook or load_codebook()
     raw = read_export(path)
     columns = map_columns(raw, codebook)
@@ -302,12 +310,12 @@ def _row_facts(
 
 
 def _settle_cell_problems(
-    source: _Source, cb: Codebook, problems: CellProblems, rejected: Rejections, on_invalid: str
+    source: _Source, cb: Codebook, problems: CellProblems, rejected: Rejections, on_invalid: OnInvalid
 ) -> None:
     """Rows the row rules kept but with a problem in their cells: an error naming the first, or
     rejected for it; then an unknown 職域, as loud as an unknown label."""
     pending = np.flatnonzero((problems.first >= 0) & ~rejected.decided)
-    if len(pending) and on_invalid == "error":
+    if len(pending) and on_invalid is OnInvalid.ERROR:
         p = problems.problem(int(pending[0]))
         more = len(pending) - 1
         raise LoadError(
@@ -316,7 +324,7 @@ def _settle_cell_problems(
             + (f"（ほかに{more}行。--on-invalid reject でこれらの行を除外して続行できます）" if more else "")
         )
     unknown = np.flatnonzero(rejected.reason == R_UNKNOWN_STRATUM)
-    if len(unknown) and on_invalid == "error":
+    if len(unknown) and on_invalid is OnInvalid.ERROR:
         # an unknown 職域 removes respondents from their stratum: as loud as an unknown label
         i = unknown[0]
         values = sorted(set(rejected.value[unknown].tolist()))

@@ -15,8 +15,8 @@ import pandas as pd
 from ppp_survey.outputs.captions import weights_label
 from ppp_survey.outputs.regression_charts import odds_ratio_labels, plot_odds_ratios
 from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
-from ppp_survey.survey.calibration import Calibration
-from ppp_survey.survey.regression import INTERCEPT, RegressionResult
+from ppp_survey.survey.calibration import Calibration, Variance
+from ppp_survey.survey.regression import INTERCEPT, Family, RegressionResult
 from ppp_survey.text import ROUNDING_NOTE, round_half_up
 
 __all__ = [
@@ -48,7 +48,9 @@ def calibration_note(cal: Calibration, labels: Mapping[str, str] | None = None) 
     columns = "・".join(names.get(m.column, m.column) for m in cal.margins)
     bounds = f"、調整係数を{cal.bounds[0]:g}～{cal.bounds[1]:g}倍に制限" if cal.bounds else ""
     method = (
-        "Rの calibrate（設計ウェイトによる回帰残差）" if cal.variance == "calibrate" else "Rの rake（10回の掃き出し）"
+        "Rの calibrate（設計ウェイトによる回帰残差）"
+        if cal.variance == Variance.CALIBRATE
+        else "Rの rake（10回の掃き出し）"
     )
     blanks = [m for m in cal.margins if m.missing]
     missing = ""
@@ -112,7 +114,7 @@ def association_display(result: RegressionResult, names: Mapping[str, str] | Non
             "p値": table["p_value"].to_numpy(),
         }
     )
-    if result.family == "binomial":
+    if result.family == Family.BINOMIAL:
         out["オッズ比"] = round_half_up(table["odds_ratio"].to_numpy(), 2)
         out["95%CI下限"] = round_half_up(table["or_ci_low"].to_numpy(), 2)
         out["95%CI上限"] = round_half_up(table["or_ci_high"].to_numpy(), 2)
@@ -135,7 +137,7 @@ def term_tests_display(result: RegressionResult, names: Mapping[str, str] | None
 
 
 def _model_note(result: RegressionResult) -> str:
-    kind = "ロジスティック回帰（オッズ比）" if result.family == "binomial" else "線形回帰"
+    kind = "ロジスティック回帰（オッズ比）" if result.family == Family.BINOMIAL else "線形回帰"
     return (
         f"{kind}。目的変数: {result.response}。n = {result.n:,}（無回答等{result.n_dropped:,}人を除く）、"
         f"{weights_label(result.method)}。標準誤差はデザインベース（サンドイッチ推定、層別"
@@ -182,6 +184,6 @@ def association_figure_plan(
     result: RegressionResult, *, names: Mapping[str, str] | None = None, title: str | None = None, note: str = ""
 ) -> list[tuple[str, Callable]]:
     """(file name, draw function) of the forest plot, for :func:`ppp_survey.outputs.figure_files.save_figures`."""
-    if result.family != "binomial":
+    if result.family != Family.BINOMIAL:
         return []
     return [(ASSOCIATION_FIGURE, lambda: plot_odds_ratios(result, names=names, title=title, note=note))]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ppp_survey.constants import MARK_RULE_TEXT, MIN_BASE, MarkRule
-from ppp_survey.text import ROUNDING_NOTE, WeightsMethod, p_text, reference_note, weights_text
+from ppp_survey.text import ROUNDING_NOTE, WeightsForm, WeightsMethod, p_text, reference_note, weights_text
 from ppp_survey.text import source_note as coverage_note
 
 if TYPE_CHECKING:  # annotations only: the captions need no estimator loaded
@@ -59,7 +59,7 @@ def mark_legend(rule: MarkRule = MarkRule.HOLM, min_base: int = MIN_BASE) -> str
 def design_note(method: WeightsMethod = DESIGN_WEIGHTS) -> str:
     """How the estimates of a table were made, the method sentence under it: the 職域 weights or the
     raked ones (a result's ``weights``, a design's ``method``)."""
-    return weights_text(method, "note")
+    return weights_text(method, WeightsForm.NOTE)
 
 
 #: The method sentence of tables estimated with the 職域 weights.
@@ -68,7 +68,7 @@ DESIGN_NOTE = design_note()
 
 def weights_label(method: WeightsMethod) -> str:
     """Which weights the estimates use, for the 説明 sheet, the model notes and the forest plot."""
-    return weights_text(method, "label")
+    return weights_text(method, WeightsForm.LABEL)
 
 
 def table_notes(ct: Crosstab | None = None) -> list[str]:

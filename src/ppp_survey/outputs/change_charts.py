@@ -6,6 +6,7 @@ They draw the change table of :func:`ppp_survey.compare.changes.compare`; nothin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ from ppp_survey.constants import ALL, SUPPRESSED
 from ppp_survey.spec.codebook import Polarity
 from ppp_survey.text import reference_note, reference_verdict, round_half_up, signed, wrap_ja
 
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.axes import Axes
+
 
 def display_changes(changes: ChangeTable, *, group: str | None = ALL) -> pd.DataFrame:
     """The change table as people read it: % and points rounded half up, Japanese headers."""
@@ -28,7 +32,7 @@ def display_changes(changes: ChangeTable, *, group: str | None = ALL) -> pd.Data
     t = rows if group is None else rows[rows["group"] == group]
     base, new = changes.baseline_wave, changes.wave
 
-    def pts(x):
+    def pts(x) -> np.ndarray:
         return round_half_up(100 * np.asarray(x, float))
 
     adjusted = {"調整後p値": round_half_up(t["p_adjusted"].to_numpy(float), 3)} if "p_adjusted" in t else {}
@@ -140,7 +144,7 @@ def plot_dumbbell(
     note: str = "",
     xlabel: str = "推定割合（%）",
     base: str | None = None,
-):
+) -> Axes:
     """Both waves' estimates of one question's indicators as a dumbbell chart (one row per indicator).
 
     Grey dot: baseline; blue dot: new wave; the connecting line is coloured by the verdict (blue 改善,
@@ -203,7 +207,9 @@ def plot_dumbbell(
     return ax
 
 
-def plot_change_heatmap(changes: ChangeTable, question: str, *, ax=None, title: str | None = None, note: str = ""):
+def plot_change_heatmap(
+    changes: ChangeTable, question: str, *, ax=None, title: str | None = None, note: str = ""
+) -> Axes:
     """Differences (points) of one question's indicators by 職域: colour blue = better, red = worse.
 
     Items without a direction are left uncoloured; arrows ↑/↓: a rise/fall significant at the 5%

@@ -15,6 +15,7 @@ Suppressed groups (below the anonymity threshold in either wave) stay ``x`` in e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,7 +33,11 @@ from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import PolicyMatrix
+from ppp_survey.survey.multiplicity import Adjust
 from ppp_survey.text import ROUNDING_NOTE, SIGNED_FORMAT, reference_note
+
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.axes import Axes
 
 SUPPRESSED_MARK = "x"
 
@@ -71,7 +76,7 @@ def _change_formats(table: pd.DataFrame) -> dict[str, str]:
 
 
 def _adjust_text(changes: ChangeTable) -> str:
-    if changes.adjust == "bh":
+    if changes.adjust == Adjust.BH:
         tested = int(np.isfinite(changes.rows["p_adjusted"].to_numpy(float)).sum())
         return (
             f"多重比較：検定した{tested}行すべてについてBenjamini–Hochberg法で調整したp値（調整後p値）で判定する"
@@ -209,7 +214,7 @@ def change_figure_plan(
     return plan
 
 
-def plot_rate_change(changes: ChangeTable, *, note: str = ""):
+def plot_rate_change(changes: ChangeTable, *, note: str = "") -> Axes:
     """Response rates of both waves by 職域 as a dumbbell chart (one row per group, 全体 first).
 
     Rates are census counts of the frame, so the differences are descriptive (no test).

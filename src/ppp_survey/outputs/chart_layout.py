@@ -13,12 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_rgb
 
 from ppp_survey.text import wrap_ja
+
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.text import Text
+    from matplotlib.transforms import Transform
 
 PAGE_WIDTH_IN = 16 / 2.54  # the text width of an A4 page with 2.5 cm margins: 16 cm
 MIN_TEXT_PT = 8.0  # the smallest text on the printed page
@@ -82,7 +87,7 @@ def held_groups(table: pd.DataFrame) -> dict:
 # --------------------------------------------------------------------------------------- layout
 
 
-def add_footer(fig, *, base: str, note: str, fontsize: float = SMALL_PT):
+def add_footer(fig, *, base: str, note: str, fontsize: float = SMALL_PT) -> Text:
     """Write the base (n), what the numbers are and the source note at the figure's bottom left,
     each line wrapped at phrase boundaries to the figure's width; returns the Text."""
     usable = fig.get_size_inches()[0] * 72 - 2 * 72 * MARGIN_IN
@@ -126,7 +131,7 @@ def fit_left_margin(ax, *, pad: float = 0.015) -> None:
     fig.subplots_adjust(left=min(0.6, left))
 
 
-def title_text(ax):
+def title_text(ax) -> Text | None:
     """The Text of the Axes' title (left, centre or right: the first that is set), or None."""
     from matplotlib.text import Text
 
@@ -248,7 +253,7 @@ def label_segments(ax, segments: Sequence[Segment], *, fontsize: float = SMALL_P
             )
 
 
-def _offset(ax, points: float):
+def _offset(ax, points: float) -> Transform:
     from matplotlib.transforms import offset_copy
 
     return offset_copy(ax.transData, fig=ax.figure, y=points, units="points")

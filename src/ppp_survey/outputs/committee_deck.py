@@ -21,17 +21,20 @@ import io
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from ppp_survey.analysis import Analysis
 from ppp_survey.compare.changes import DECREASED, IMPROVED, INCREASED, WORSENED, ChangeTable
 from ppp_survey.compare.trend import TrendTable
-from ppp_survey.constants import ALL
+from ppp_survey.constants import ALL, Option
 from ppp_survey.files import atomic_output, pin_package
 from ppp_survey.outputs.captions import source_note
 from ppp_survey.outputs.change_sheets import change_tables
 from ppp_survey.outputs.committee_page import (
     SYNTHETIC_TEXT,
+    HeatmapPlace,
     MatrixRow,
     evidence_value,
     matrix_heading,
@@ -51,12 +54,24 @@ from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.policy.evidence import NOT_SUPPORTED, SUPPORTED, UNDECIDED
 from ppp_survey.text import ROUNDING_NOTE, pct, round_half_up
 
-__all__ = ["DECK_NAME", "LAYOUTS", "chart_values", "write_committee_deck"]
+if TYPE_CHECKING:  # annotations only
+    from pptx.shapes.graphfrm import GraphicFrame
+
+__all__ = ["DECK_NAME", "LAYOUTS", "Layout", "chart_values", "write_committee_deck"]
 
 
 DECK_NAME = "報告書.pptx"
-#: Slide sizes in EMU (914,400 per inch): 16:9 widescreen and PowerPoint's 「A4 (210×297 mm)」.
-LAYOUTS = {"16:9": (12192000, 6858000), "A4": (9906000, 6858000)}
+
+
+class Layout(Option, option="layout"):
+    """The slide size of the deck (:func:`write_committee_deck`, and through it :func:`~ppp_survey.outputs.committee_pdf.write_committee_paper`)."""
+
+    WIDE = "16:9"  # widescreen
+    A4 = "A4"  # PowerPoint's 「A4 (210×297 mm)」
+
+
+#: Slide sizes in EMU (914,400 per inch).
+LAYOUTS = {Layout.WIDE: (12192000, 6858000), Layout.A4: (9906000, 6858000)}
 VERDICT_TEXT_COLORS = {SUPPORTED: "38761D", NOT_SUPPORTED: "B45F06", UNDECIDED: "666666"}
 CHANGE_TEXT_COLORS = {IMPROVED: "1F5F99", WORSENED: "C4532B", INCREASED: "555555", DECREASED: "555555"}
 SIGNIFICANT = (IMPROVED, WORSENED, INCREASED, DECREASED)
@@ -85,11 +100,11 @@ def write_committee_deck(
     policy: PolicyResult | None,
     *,
     synthetic: bool,
-    layout: str = "16:9",
+    layout: Layout | str = Layout.WIDE,
     changes: ChangeTable | None = None,
     weighted: bool = False,
     font: str = "游ゴシック",
-    heatmaps: str = "after",
+    heatmaps: HeatmapPlace | str = HeatmapPlace.AFTER,
     trends: TrendTable | None = None,
 ) -> Path:
     """Write the deck (see the module's docstring) to ``path`` atomically; return the path.
@@ -100,12 +115,11 @@ def write_committee_deck(
     """
     from pptx import Presentation
 
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {sorted(LAYOUTS)}, got {layout!r}")
+    layout, heatmaps = Layout(layout), HeatmapPlace(heatmaps)
     prs = Presentation()
     _resize(prs, *LAYOUTS[layout])
     note = source_note(analysis, synthetic=synthetic)
-    deck = Deck(prs, LAYOUTS[layout][0] / EMU, synthetic, note, 20 if layout == "A4" else 24)
+    deck = Deck(prs, LAYOUTS[layout][0] / EMU, synthetic, note, 20 if layout is Layout.A4 else 24)
     charts = section_charts(analysis)
     _title_slide(deck, analysis, section_title(charts))
     _survey_slide(deck, analysis)
@@ -114,7 +128,7 @@ def write_committee_deck(
     _rates_slide(deck, analysis)
     for chart in charts:
         chart_slide(deck, analysis, chart, weighted=weighted)
-        if heatmaps == "after":
+        if heatmaps is HeatmapPlace.AFTER:
             heatmap_slide(deck, analysis, chart, weighted=weighted)
     if policy is not None:
         _matrix_slides(deck, policy, matrix_heading(charts, policy.matrix))
@@ -122,7 +136,7 @@ def write_committee_deck(
         _change_slides(deck, changes)
     if trends is not None:
         trend_slides(deck, trends, analysis.source_codebook or analysis.codebook)
-    if heatmaps != "after":
+    if heatmaps is HeatmapPlace.APPENDIX:
         for chart in charts:
             heatmap_slide(deck, analysis, chart, weighted=weighted)
     fielded = analysis.codebook.survey.fielded_to
@@ -188,10 +202,11 @@ def _rates_slide(deck: Deck, analysis: Analysis) -> None:
     data.categories = [str(d) for d in body["domain"]]
     data.add_series("回答率（%）", [float(round_half_up(100 * float(x))) for x in body["rate"]])
     left = MARGIN + 5.3
-    shape = slide.shapes.add_chart(
-        XL_CHART_TYPE.BAR_CLUSTERED, *map(inches, (left, 1.2, deck.width - MARGIN - left, 5.2)), data
-    )
-    style_bars(shape.chart, [BAR_COLOR], legend=False)
+    # python-pptx's annotation of add_chart names ChartData (it takes any chart data) and returns a
+    # Chart (it returns the GraphicFrame that holds the chart)
+    add_chart = cast("Callable[..., GraphicFrame]", slide.shapes.add_chart)
+    frame = add_chart(XL_CHART_TYPE.BAR_CLUSTERED, *map(inches, (left, 1.2, deck.width - MARGIN - left, 5.2)), data)
+    style_bars(frame.chart, [BAR_COLOR], legend=False)
     textbox(slide, deck, 6.55, 0.7, [f"回答率＝回答者数／職員数。※{deck.note}"], size=10, color="444444")
 
 
@@ -285,8 +300,8 @@ def _bullet_slides(deck: Deck, title: str, items: list[str], *, size: float = 14
     heights = [text_height(t, deck.inner - 0.2, size) + size / 72 * 0.6 for t in items]
     for k, page in enumerate(paginate(heights, 5.6)):
         slide = titled_slide(deck, title if k == 0 else f"{title}（続き）")
-        textbox(slide, deck, 1.25, 5.8, [items[i] for i in page], size=size)
-        for p in slide.shapes[-1].text_frame.paragraphs:
+        box = textbox(slide, deck, 1.25, 5.8, [items[i] for i in page], size=size)
+        for p in box.text_frame.paragraphs:
             p.space_after = pt(size * 0.6)
 
 

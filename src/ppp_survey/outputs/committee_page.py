@@ -28,13 +28,14 @@ import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ppp_survey.analysis import Analysis
 from ppp_survey.compare.changes import ChangeTable
 from ppp_survey.compare.trend import TrendTable
-from ppp_survey.constants import ALL
+from ppp_survey.constants import ALL, Option
 from ppp_survey.files import atomic_output
 from ppp_survey.outputs.captions import pooling_note, source_note
 from ppp_survey.outputs.chart_layout import method_text as chart_method_text
@@ -55,9 +56,12 @@ from ppp_survey.spec.codebook import Item
 from ppp_survey.spec.matrix import PolicyMatrix
 from ppp_survey.text import ROUNDING_NOTE, pct
 
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.axes import Axes
+
 __all__ = [
-    "HEATMAP_PLACES",
     "HTML_NAME",
+    "HeatmapPlace",
     "MatrixRow",
     "SectionChart",
     "committee_html",
@@ -74,8 +78,15 @@ SYNTHETIC_TEXT = (
     "によるもので、実際の調査結果ではない。"
 )
 _NUMBER = re.compile(r"\s*(\d+)\s*-\s*\(\s*(\d+)\s*\)\s*")
-#: Where the tables by 職域 (heatmaps) go: after each chart, or together in an appendix.
-HEATMAP_PLACES = ("after", "appendix")
+
+
+class HeatmapPlace(Option, option="heatmaps"):
+    """Where the paper's tables by 職域 (heatmaps) go (``--heatmaps``)."""
+
+    AFTER = "after"  # each after its chart
+    APPENDIX = "appendix"  # all together in an appendix
+
+
 APPENDIX_TITLE = "付録　職域別の表"
 
 
@@ -156,7 +167,7 @@ def chart_notes(analysis: Analysis, chart: SectionChart, *, weighted: bool) -> l
     return lines
 
 
-def draw_chart(chart: SectionChart, *, weighted: bool, note: str = "", bare: bool = False, height=None):
+def draw_chart(chart: SectionChart, *, weighted: bool, note: str = "", bare: bool = False, height=None) -> Axes:
     """The report's chart of this question (``2-0k_….png``): stacked bars by 職域, or ranked bars;
     ``bare`` and ``height`` as :func:`.plots.plot_stacked` has them (the paper's page)."""
     from ppp_survey.outputs import plots
@@ -165,7 +176,7 @@ def draw_chart(chart: SectionChart, *, weighted: bool, note: str = "", bare: boo
     return draw(chart.table, chart.item, weighted=weighted, note=note, bare=bare, height=height)
 
 
-def draw_heatmap(analysis: Analysis, chart: SectionChart, *, weighted: bool, bare: bool = False, height=None):
+def draw_heatmap(analysis: Analysis, chart: SectionChart, *, weighted: bool, bare: bool = False, height=None) -> Axes:
     """The chart's table by 職域 (``2-0k_…_職域別.png``): a row per choice, 全体 and each 職域."""
     from ppp_survey.outputs.heatmaps import plot_heatmap
 
@@ -248,7 +259,7 @@ def committee_html(
     synthetic: bool,
     changes: ChangeTable | None = None,
     weighted: bool = False,
-    heatmaps: str = "after",
+    heatmaps: HeatmapPlace | str = HeatmapPlace.AFTER,
     trends: TrendTable | None = None,
 ) -> str:
     """Section 2 of the committee paper as one self-contained HTML page (see the module's docstring).
@@ -258,8 +269,7 @@ def committee_html(
     puts each table by 職域 after its chart (``"after"``) or all of them in an appendix; ``trends`` (a
     run with ``--history``) adds the 経年変化 page.
     """
-    if heatmaps not in HEATMAP_PLACES:
-        raise ValueError(f"heatmaps must be one of {HEATMAP_PLACES}, got {heatmaps!r}")
+    heatmaps = HeatmapPlace(heatmaps)
     note = source_note(analysis, synthetic=synthetic)
     charts = section_charts(analysis)
     title = section_title(charts)
@@ -270,7 +280,7 @@ def committee_html(
     for c in charts:
         parts.append((f"chart-{c.k}", c.heading, Pages(_chart_page(analysis, c, weighted, note), 1), False))
         table = (f"heatmap-{c.k}", heatmap_heading(analysis, c), Pages(_heatmap_page(analysis, c, weighted, note), 1))
-        if heatmaps == "after":
+        if heatmaps is HeatmapPlace.AFTER:
             parts.append((*table, True))
         else:
             tables.append((*table, True))
@@ -457,7 +467,7 @@ def write_committee_html(
     synthetic: bool,
     changes: ChangeTable | None = None,
     weighted: bool = False,
-    heatmaps: str = "after",
+    heatmaps: HeatmapPlace | str = HeatmapPlace.AFTER,
     trends: TrendTable | None = None,
 ) -> Path:
     """Write :func:`committee_html` to ``path`` (UTF-8, LF, atomically); return the path."""

@@ -30,8 +30,9 @@ from typing import Protocol
 
 from ppp_survey.analysis import Analysis
 from ppp_survey.compare.changes import ChangeTable
-from ppp_survey.errors import PppSurveyError
-from ppp_survey.outputs.committee_page import HTML_NAME, write_committee_html
+from ppp_survey.errors import CommitteeError
+from ppp_survey.outputs.committee_deck import DECK_NAME, Layout, write_committee_deck
+from ppp_survey.outputs.committee_page import HTML_NAME, HeatmapPlace, write_committee_html
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.workers import Child, WorkerDied, Workers
 
@@ -66,10 +67,6 @@ WINDOWS_EDGE = (
 )
 
 
-class CommitteeError(PppSurveyError):
-    """The PDF could not be printed (the browser failed or timed out)."""
-
-
 @dataclass(frozen=True)
 class CommitteePaper:
     """The files :func:`write_committee_paper` wrote: ``pdf`` is ``None`` when none could be printed,
@@ -89,9 +86,9 @@ def write_committee_paper(
     synthetic: bool,
     changes: ChangeTable | None = None,
     weighted: bool = False,
-    layout: str = "16:9",
+    layout: Layout | str = Layout.WIDE,
     meanwhile: Callable[[], object] | None = None,
-    heatmaps: str = "after",
+    heatmaps: HeatmapPlace | str = HeatmapPlace.AFTER,
     trends=None,
     workers: Workers | None = None,
 ) -> CommitteePaper:
@@ -103,6 +100,7 @@ def write_committee_paper(
     missing or failing browser never fails the call: see ``CommitteePaper.message``.
     ``heatmaps``: the tables by 職域 after each chart (``"after"``) or in an appendix.
     """
+    layout, heatmaps = Layout(layout), HeatmapPlace(heatmaps)
     options = dict(synthetic=synthetic, changes=changes, weighted=weighted, heatmaps=heatmaps, trends=trends)
     alone = Workers(1)  # nothing to do meanwhile: nothing to fork for
     run = _start_paper(
@@ -170,11 +168,11 @@ def committee_paper(
         synthetic=options.synthetic,
         changes=changes,
         weighted=options.weighted,
-        heatmaps=getattr(options, "heatmaps", "after"),
+        heatmaps=HeatmapPlace(getattr(options, "heatmaps", HeatmapPlace.AFTER)),
         trends=trends,
     )
     run = _start_paper(
-        Path(options.figures), analysis, policy, extra, "16:9", workers=workers or Workers.from_environment()
+        Path(options.figures), analysis, policy, extra, Layout.WIDE, workers=workers or Workers.from_environment()
     )
     try:
         yield made
@@ -188,7 +186,9 @@ def committee_paper(
             progress(f"        {paper.message}")
 
 
-def _start_paper(folder: Path, analysis, policy, options: dict, layout: str, *, workers: Workers) -> _Forked | _Inline:
+def _start_paper(
+    folder: Path, analysis, policy, options: dict, layout: Layout, *, workers: Workers
+) -> _Forked | _Inline:
     """Start making the paper: in a forked process where ``workers`` allow one, else here."""
     child = workers.fork(functools.partial(_paper_here, folder, analysis, policy, options, layout))
     return _Forked(child) if child is not None else _Inline(folder, analysis, policy, options, layout)
@@ -210,7 +210,7 @@ class _Forked:
         self.child.cancel()
 
 
-def _paper_here(folder: Path, analysis, policy, options: dict, layout: str) -> CommitteePaper:
+def _paper_here(folder: Path, analysis, policy, options: dict, layout: Layout) -> CommitteePaper:
     run = _Inline(folder, analysis, policy, options, layout)
     try:
         return run.result()
@@ -222,7 +222,7 @@ class _Inline:
     """The paper made in this process: the page and the browser's start at once, then (at
     :meth:`result`) the deck while the browser prints, and the PDF."""
 
-    def __init__(self, folder: Path, analysis, policy, options: dict, layout: str):
+    def __init__(self, folder: Path, analysis, policy, options: dict, layout: Layout):
         self.folder, self.analysis, self.policy, self.options, self.layout = folder, analysis, policy, options, layout
         self.page = write_committee_html(folder / HTML_NAME, analysis, policy, **options)
         self.job: PdfJob | None = None
@@ -233,8 +233,6 @@ class _Inline:
             self.message = f"{exc}。{PRINT_IT}"
 
     def result(self) -> CommitteePaper:
-        from ppp_survey.outputs.committee_deck import DECK_NAME, write_committee_deck
-
         deck = write_committee_deck(
             self.folder / DECK_NAME, self.analysis, self.policy, layout=self.layout, **self.options
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -28,6 +29,10 @@ from ppp_survey.outputs.heatmaps import heatmap_grid
 from ppp_survey.outputs.paper_text import heatmap_notes
 from ppp_survey.outputs.plots import BAR_COLOR, OFFSCALE_COLOR
 from ppp_survey.text import round_half_up
+
+if TYPE_CHECKING:  # annotations only
+    from pptx.shapes.graphfrm import GraphicFrame
+    from pptx.util import Length
 
 __all__ = ["chart_slide", "chart_values", "diverging_series", "heatmap_slide", "native_chart"]
 
@@ -85,7 +90,7 @@ def chart_slide(deck, analysis: Analysis, chart: SectionChart, *, weighted: bool
 LABEL_FORMAT = "0.0;0.0;0.0"
 
 
-def native_chart(slide, box, chart: SectionChart, *, weighted: bool):
+def native_chart(slide, box, chart: SectionChart, *, weighted: bool) -> GraphicFrame:
     """A native PowerPoint chart of the paper's design holding its numbers (editable with データの
     編集): bars ranked by share with その他/特にない in grey (multi-select); for a single-answer
     question stacked bars of 全体 and each 職域, a Likert scale diverging around zero (the
@@ -116,7 +121,7 @@ def native_chart(slide, box, chart: SectionChart, *, weighted: bool):
     return shape
 
 
-def _stacked_chart(slide, box, data, layout: _Diverging):
+def _stacked_chart(slide, box, data, layout: _Diverging) -> GraphicFrame:
     """The stacked (diverging) bars of :func:`native_chart`, series as :func:`diverging_series` lays them out."""
     from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
 
@@ -236,7 +241,7 @@ def style_bars(chart, colors: list[str], *, legend: bool) -> None:
         labels.font.size = pt(10)
 
 
-def pt(size: float):
+def pt(size: float) -> Length:
     from pptx.util import Pt
 
     return Pt(size)

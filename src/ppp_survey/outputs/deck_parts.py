@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ppp_survey.outputs.paper_text import SYNTHETIC_MARK
+
+if TYPE_CHECKING:  # annotations only
+    from pptx.shapes.autoshape import Shape
+    from pptx.slide import Slide
+    from pptx.table import Table
+    from pptx.util import Length
 
 __all__ = ["EMU", "MARGIN", "Deck", "inches", "native_table", "pt", "set_text", "textbox", "titled_slide"]
 
@@ -54,7 +60,7 @@ def set_text(frame, paragraphs: Iterable[str | list[tuple[str, dict]]], *, size:
             style_font(run.font, {**style, **own})
 
 
-def pt(size: float):
+def pt(size: float) -> Length:
     from pptx.util import Pt
 
     return Pt(size)
@@ -71,7 +77,7 @@ def style_font(font, style: dict) -> None:
         font.size = pt(style["size"])
 
 
-def titled_slide(deck: Deck, title: str):
+def titled_slide(deck: Deck, title: str) -> Slide:
     """A Title Only slide with ``title`` across the top and, for synthetic data, 架空データ in the corner."""
     slide = deck.prs.slides.add_slide(deck.prs.slide_layouts[5])
     shape = slide.shapes.title
@@ -83,14 +89,16 @@ def titled_slide(deck: Deck, title: str):
     return slide
 
 
-def textbox(slide, deck: Deck, top: float, height: float, lines: list[str], *, size: float = 10, **style) -> None:
+def textbox(slide, deck: Deck, top: float, height: float, lines: list[str], *, size: float = 10, **style) -> Shape:
+    """A text box across the slide's inner width holding ``lines``; returns it."""
     box = slide.shapes.add_textbox(*map(inches, (MARGIN, top, deck.inner, height)))
     set_text(box.text_frame, lines, size=size, **style)
+    return box
 
 
 def native_table(
     slide, deck: Deck, rows: list[list], widths: list[float], *, top: float, size: float, left: float = MARGIN
-):
+) -> Table:
     """A native table: the first row is the header; ``widths`` in inches; cells strings or runs."""
     from pptx.util import Inches
 

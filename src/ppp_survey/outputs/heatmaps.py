@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -32,6 +33,9 @@ from ppp_survey.outputs.chart_layout import (
 )
 from ppp_survey.text import p_text, pct, phrases, reference_note, wrap_ja
 
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.axes import Axes
+
 ROW_LABEL_WIDTH = 14  # characters per line of a row label (a choice)
 ROW_PT = SMALL_PT + 0.5  # row labels
 LINE_IN = ROW_PT * 1.2 / 72  # one line of a row label, in inches
@@ -49,7 +53,7 @@ def plot_heatmap(
     overall: pd.DataFrame | None = None,
     bare: bool = False,
     height: float | None = None,
-):
+) -> Axes:
     """Shares by choice (rows) and group (columns) of a :class:`~ppp_survey.survey.tables.Crosstab`,
     with its ▲▼ marks; ``overall``, the question's :func:`~ppp_survey.survey.tables.tally` for
     全体, adds a first column 全体 to compare the groups with. ``bare``: no title and no footer but
@@ -108,7 +112,7 @@ class HeatmapGrid:
     bases: pd.DataFrame
     vmax: float
 
-    def color(self, value: float):
+    def color(self, value: float) -> tuple[float, float, float, float]:
         """The cell colour of a value (RGBA), as the chart draws it."""
         norm = matplotlib.colors.Normalize(vmin=0.0, vmax=self.vmax)
         return matplotlib.colormaps[CMAP](norm(value))
@@ -158,7 +162,7 @@ def grid_chart(
     ax=None,
     bare: bool = False,
     height: float | None = None,
-):
+) -> Axes:
     """A heatmap (``data``: rows × columns, each cell's ``text``) with row labels at the left, column
     headers and their ``notes`` (bases) on top, title and footer, sized for the page when it makes
     its figure. ``first_apart`` sets the first column (全体) apart by a wider white line; ``bare`` and

@@ -42,6 +42,8 @@ from ppp_survey.survey.indicators import favourable_first
 from ppp_survey.text import pct, wrap_ja
 
 if TYPE_CHECKING:  # matplotlib >= 3.10 names the rcParams keys; older versions run unchecked
+    from matplotlib.axes import Axes
+    from matplotlib.transforms import Transform
     from matplotlib.typing import RcKeyType
 
 FONT_FAMILY = "IPAexGothic"
@@ -113,7 +115,7 @@ MULTI_PITCH = 0.36  # inches per bar of a multi-select chart
 REFERENCE_COLOR = "#c0392b"
 
 
-def plot_response_rates(rates: pd.DataFrame, *, ax=None, title: str = "職域別の回答率", note: str = ""):
+def plot_response_rates(rates: pd.DataFrame, *, ax=None, title: str = "職域別の回答率", note: str = "") -> Axes:
     """Horizontal bars of the response rate per 職域, with the overall rate as a reference line.
 
     ``rates`` is the table of :func:`ppp_survey.survey.rates.response_rates`. Each rate and
@@ -178,7 +180,7 @@ def plot_response_rates(rates: pd.DataFrame, *, ax=None, title: str = "職域別
     return ax
 
 
-def _points_right_of_axes(ax, points: float):
+def _points_right_of_axes(ax, points: float) -> Transform:
     """A transform: x in axes coordinates moved ``points`` to the right, y in data."""
     from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
@@ -232,7 +234,7 @@ def plot_stacked(  # noqa: C901 (draws one chart; branches are the two kinds of 
     note: str = "",
     bare: bool = False,
     height: float | None = None,
-):
+) -> Axes:
     """100% stacked horizontal bars of a single-answer question, one bar per group.
 
     Likert items (``item.type == "likert"``) diverge around the neutral point: the positive half
@@ -407,7 +409,7 @@ def plot_multi(
     note: str = "",
     bare: bool = False,
     height: float | None = None,
-):
+) -> Axes:
     """Horizontal bars of a multi-select question, ranked by % of respondents (その他/特にない last).
 
     ``table`` is a :func:`ppp_survey.survey.tables.tally` result for one group. With ``weighted=True`` the

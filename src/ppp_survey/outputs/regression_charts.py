@@ -10,6 +10,7 @@ Rows of a factor name its reference level (「職位（基準: 係員）: 係長
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,8 +19,11 @@ from matplotlib import ticker
 from ppp_survey.outputs.captions import weights_label
 from ppp_survey.outputs.chart_layout import PAGE_WIDTH_IN, SMALL_PT, fit_height
 from ppp_survey.outputs.plots import BAR_COLOR, FONT_FAMILY, add_footer, fit_left_margin, theme
-from ppp_survey.survey.regression import INTERCEPT, RegressionResult
+from ppp_survey.survey.regression import INTERCEPT, Family, RegressionResult
 from ppp_survey.text import wrap_ja
+
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.axes import Axes
 
 __all__ = ["odds_ratio_labels", "plot_odds_ratios"]
 
@@ -53,7 +57,7 @@ def plot_odds_ratios(
     names: Mapping[str, str] | None = None,
     title: str | None = None,
     note: str = "",
-):
+) -> Axes:
     """Forest plot of the odds ratios of a logistic :func:`~ppp_survey.survey.regression.survey_glm`.
 
     Parameters
@@ -73,7 +77,7 @@ def plot_odds_ratios(
     -------
     matplotlib Axes
     """
-    if result.family != "binomial":
+    if result.family != Family.BINOMIAL:
         raise ValueError("plot_odds_ratios draws a logistic regression (family='binomial')")
     rows = result.table[result.table["term"] != INTERCEPT]
     labels = [wrap_ja(label, 16) for label in odds_ratio_labels(result, names)]

@@ -7,6 +7,8 @@ their codebooks name them (``R7``, ``R8``, … with the month each was fielded).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +18,9 @@ from ppp_survey.compare.trend_stats import FIRST_LAST
 from ppp_survey.constants import ALL, SUPPRESSED
 from ppp_survey.spec.codebook import Polarity
 from ppp_survey.text import p_text, signed, wrap_ja
+
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_trend", "plot_trend_heatmap", "plot_trend_summary", "step_label", "trend_grid", "wave_ticks"]
 
@@ -46,7 +51,7 @@ def plot_trend(
     ax=None,
     title: str | None = None,
     note: str = "",
-):
+) -> Axes:
     """One indicator over the waves: a line per group (全体 and the groups asked for), each wave's
     estimate with its 95% confidence band, the value at each point; the footer gives each wave's base,
     the slope per wave with its p-value and verdict, and the source note. Suppressed values are
@@ -117,7 +122,7 @@ def plot_trend(
 
 def plot_trend_summary(
     table: TrendTable, lines: dict[str, str], *, ax=None, title: str | None = None, note: str = "", bare: bool = False
-):
+) -> Axes:
     """The headline indicators of 全体 on one chart (a page's or a slide's summary): ``lines`` maps an
     indicator to its legend label (e.g. ``{"q6:top2": "2-(6) 肯定的回答"}``); each line with its 95%
     band, the slope and verdict in the legend, each wave's base in the footer. ``bare``: no title and
@@ -204,7 +209,9 @@ def _slope_text(group: str, row: pd.Series) -> str:
     return f"{group}の{SLOPE}: {slope}（{p_text(float(row['p_value']))}、{row['verdict']}）"
 
 
-def trend_grid(table: TrendTable, *, indicator: str | None = None, question: str | None = None):
+def trend_grid(
+    table: TrendTable, *, indicator: str | None = None, question: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str], list[str], list[str]]:
     """The heatmap's grid: rows are the groups of one ``indicator`` (全体 first), or the indicators
     of one ``question`` in 全体; columns each step's change and the slope (points). Returns
     ``(values, improvement, marks, rows, columns, bases)``: ``improvement`` is the value signed so
@@ -269,7 +276,7 @@ def plot_trend_heatmap(
     ax=None,
     title: str | None = None,
     note: str = "",
-):
+) -> Axes:
     """Changes across the waves as a heatmap: for one ``indicator`` by group (rows 全体 and each 職域),
     or for the indicators of one ``question`` (全体); columns each consecutive change, first → last and
     the slope per wave (points). Colour: blue better, red worse (uncoloured without a direction);

@@ -8,11 +8,16 @@ the deck gets the same numbers as a native table. Plain words only, as on every 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ppp_survey.compare.trend import TrendTable
 from ppp_survey.outputs.trend_charts import plot_trend_summary, summary_bases
 from ppp_survey.outputs.trend_sheets import SLOPE, headline_labels, trend_summary
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.text import signed
+
+if TYPE_CHECKING:  # annotations only
+    from matplotlib.axes import Axes
 
 __all__ = ["trend_heading", "trend_notes", "trend_page", "trend_slides"]
 
@@ -58,7 +63,7 @@ def trend_page(table: TrendTable, codebook: Codebook) -> tuple[str, str, str]:
     notes = trend_notes(table, codebook)
     lines = headline_labels(table, codebook)
 
-    def draw(height: float):
+    def draw(height: float) -> Axes:
         fig, ax = plt.subplots(figsize=(PAGE_WIDTH_IN, height))
         fig.subplots_adjust(left=0.09, right=0.62, top=0.95, bottom=0.1)
         return plot_trend_summary(table, lines, ax=ax, bare=True)

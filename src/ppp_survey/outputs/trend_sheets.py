@@ -32,6 +32,7 @@ from ppp_survey.outputs.xlsx import P_FORMAT, Block, Sheet
 from ppp_survey.policy.kpi import kpi_frame
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import PolicyMatrix
+from ppp_survey.survey.multiplicity import Adjust
 from ppp_survey.text import ROUNDING_NOTE, SIGNED_FORMAT, round_half_up
 
 __all__ = [
@@ -53,9 +54,9 @@ def trend_method_note(table: TrendTable) -> str:
     """One paragraph on how the trend was judged."""
     fpc = "有限母集団修正あり" if table.fpc else "有限母集団修正なし（回答を生む過程の変化を問う）"
     adjust = {
-        "none": "行ごとに5%水準で判定し、多重比較の調整はしない（変化のない項目の約5%が偶然に有意になる）。",
-        "holm": "多重比較：変化の行・傾きの行それぞれの全体についてHolm法で調整したp値（調整後p値）で判定する。",
-        "bh": "多重比較：変化の行・傾きの行それぞれの全体についてBenjamini–Hochberg法で調整したp値（調整後p値）で判定する"
+        Adjust.NONE: "行ごとに5%水準で判定し、多重比較の調整はしない（変化のない項目の約5%が偶然に有意になる）。",
+        Adjust.HOLM: "多重比較：変化の行・傾きの行それぞれの全体についてHolm法で調整したp値（調整後p値）で判定する。",
+        Adjust.BH: "多重比較：変化の行・傾きの行それぞれの全体についてBenjamini–Hochberg法で調整したp値（調整後p値）で判定する"
         f"（偽発見率{int(100 * table.alpha)}%）。",
     }[table.adjust]
     return (
@@ -98,7 +99,7 @@ def _display(table: TrendTable, groups: pd.DataFrame) -> tuple[pd.DataFrame, np.
         out[f"{name} 差(pt)"] = _pts(c["difference"])
         out[f"{name} p値"] = round_half_up(c["p_value"].to_numpy(float), 3)
         pvals[f"{name} p値"] = c["p_value"].to_numpy(float)
-        if table.adjust != "none":
+        if table.adjust != Adjust.NONE:
             out[f"{name} 調整後p値"] = round_half_up(c["p_adjusted"].to_numpy(float), 3)
             pvals[f"{name} 調整後p値"] = c["p_adjusted"].to_numpy(float)
         out[f"{name} 判定"] = c["verdict"].to_numpy()
@@ -107,7 +108,7 @@ def _display(table: TrendTable, groups: pd.DataFrame) -> tuple[pd.DataFrame, np.
     out[f"{SLOPE} 95%CI上限"] = _pts(groups["ci_high"])
     out["傾き p値"] = round_half_up(groups["p_value"].to_numpy(float), 3)
     pvals["傾き p値"] = groups["p_value"].to_numpy(float)
-    if table.adjust != "none":
+    if table.adjust != Adjust.NONE:
         out["傾き 調整後p値"] = round_half_up(groups["p_adjusted"].to_numpy(float), 3)
         pvals["傾き 調整後p値"] = groups["p_adjusted"].to_numpy(float)
     out["傾き 判定"] = groups["verdict"].to_numpy()

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ppp_survey.files import atomic_output, pin_xlsx
+
+if TYPE_CHECKING:  # annotations only
+    from openpyxl.cell.cell import Cell
 
 HEADER_FILL = "DDEBF7"
 TITLE_FONT_SIZE = 12
@@ -144,7 +148,7 @@ def _page_setup(ws, spec: Sheet, max_cols: int, banner: str) -> None:
         ws.print_title_rows = "2:2"
 
 
-def _cell(ws, row: int, column: int, value):
+def _cell(ws, row: int, column: int, value) -> Cell:
     """Set a cell; text is a string cell whatever it begins with (openpyxl reads a str that starts
     with '=' as a formula and '#N/A' as an error value)."""
     c = ws.cell(row=row, column=column, value=value)
@@ -153,7 +157,7 @@ def _cell(ws, row: int, column: int, value):
     return c
 
 
-def _excel_value(value):
+def _excel_value(value) -> str | int | float | bool | None:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, (float, np.floating)):

@@ -30,18 +30,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ppp_survey.errors import LoadError, PppSurveyError
-from ppp_survey.files import (
-    INTERNAL_MARK,
-    OutputError,
-    Staging,
-    deferred_interrupts,
-    os_error_reason,
-    output_lock,
-    sha256_file,
-)
-from ppp_survey.ingest.load import load_responses
+from ppp_survey.errors import DisclosureError, LoadError, MatrixError, OutputError, PppSurveyError
+from ppp_survey.files import INTERNAL_MARK, Staging, deferred_interrupts, os_error_reason, output_lock, sha256_file
+from ppp_survey.ingest.load import LoadResult, load_responses
 from ppp_survey.ingest.reasons import R_WINDOW
 from ppp_survey.outputs.calibration_sheets import calibration_sheets
 from ppp_survey.outputs.captions import pooling_note, source_note
@@ -62,7 +55,14 @@ from ppp_survey.report.options import (
 from ppp_survey.report.tables import FREE_TEXT, trend_step, write_internal, write_tables
 from ppp_survey.spec.frame import load_frame
 from ppp_survey.spec.margins import load_margins
-from ppp_survey.text import WeightsMethod, weights_text
+from ppp_survey.survey.multiplicity import Adjust
+from ppp_survey.text import WeightsForm, WeightsMethod, weights_text
+
+if TYPE_CHECKING:  # annotations only: the comparison is imported where a run compares
+    import pandas as pd
+
+    from ppp_survey.compare.changes import ChangeTable
+    from ppp_survey.compare.wave import Wave
 
 
 def _stderr(message: str) -> None:
@@ -133,7 +133,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     raked = (
         WeightsMethod(tuple(m.label for m in margins.margins), opts.rake_bounds) if opts.calibrate and margins else None
     )
-    weighting = weights_text(raked or WeightsMethod(), "short")
+    weighting = weights_text(raked or WeightsMethod(), WeightsForm.SHORT)
     step(f"集計（{weighting}・有限母集団修正、Rao–Scott検定）")
     model = matrix_model(opts, codebook)
     analysis, publication, difference = published_analysis(
@@ -262,7 +262,9 @@ class Steps:
         self.progress(f"[{self.done}/{self.total}] {what}")
 
 
-def load_export(opts: ReportOptions, codebook, progress: Callable[[str], None], *, ledger: Ledger | None = None):
+def load_export(
+    opts: ReportOptions, codebook, progress: Callable[[str], None], *, ledger: Ledger | None = None
+) -> LoadResult:
     """The export loaded through the codebook, saying on screen how it was read and what was kept;
     with ``--hold-new-respondents`` as the latest earlier publication in ``ledger`` had it."""
     loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
@@ -311,7 +313,6 @@ def matrix_model(opts: ReportOptions, codebook) -> tuple[str, tuple[str, ...]]:
     """The association model the policy matrix file names (its ``associations``: response and terms),
     or willingness on 職域, 職位, 年代, 2-(3) and 2-(6); a matrix that does not fit the codebook is
     reported by the matrix step (:func:`policy_matrix`)."""
-    from ppp_survey.spec.matrix import MatrixError
     from ppp_survey.spec.matrix_file import load_matrix
     from ppp_survey.survey.associations import DEFAULT_RESPONSE, DEFAULT_TERMS
 
@@ -329,7 +330,6 @@ def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], No
     packaged one, written for the R7 questionnaire, or ``--matrix``) stops the run with one line
     saying how to go on; only ``--no-matrix`` publishes without it (and then no output mentions it).
     """
-    from ppp_survey.spec.matrix import MatrixError
     from ppp_survey.spec.matrix_file import load_matrix
 
     if opts.no_matrix:
@@ -351,7 +351,7 @@ def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], No
     return policy
 
 
-def this_wave(opts: ReportOptions, analysis):
+def this_wave(opts: ReportOptions, analysis) -> Wave:
     """This run's analysis as a wave of the comparison and of a frozen baseline: the same pooled
     groups and weights as every table of the run (nothing is loaded, pooled or raked again), with
     the codebook, frame and margins files it came from. Its source note leaves the weights out:
@@ -370,7 +370,7 @@ def compare_waves(
     policy: PolicyResult | None,
     *,
     progress: Callable[[str], None],
-):
+) -> tuple[ChangeTable, pd.DataFrame | None]:
     """The change table against the frozen baseline (read by :func:`run`), and the KPI table with
     next year's column."""
     from ppp_survey.compare.changes import compare
@@ -379,7 +379,9 @@ def compare_waves(
     progress(f"        基準値: {baseline.describe()}")
     codebook = wave.codebook
     mapping = load_mapping(opts.mapping, baseline.codebook, codebook)
-    changes = compare(baseline, wave, mapping, fpc=opts.fpc_change, adjust="bh" if opts.change_fdr else "none")
+    changes = compare(
+        baseline, wave, mapping, fpc=opts.fpc_change, adjust=Adjust.BH if opts.change_fdr else Adjust.NONE
+    )
     counts = changes.rows[changes.rows["group"] == "全体"]["verdict"].value_counts()
     progress("        全体: " + "、".join(f"{k}{int(v)}" for k, v in counts.items()))
     kpi = None
@@ -387,7 +389,6 @@ def compare_waves(
         return changes, kpi
     from ppp_survey.outputs.change_sheets import kpi_progress
     from ppp_survey.policy.kpi import levers
-    from ppp_survey.spec.matrix import MatrixError
 
     try:
         kpi = kpi_progress(policy.matrix, baseline, changes, levers=levers(policy.matrix, policy.evidence, codebook))
@@ -422,10 +423,6 @@ def _coverage(analysis, progress: Callable[[str], None]) -> dict:
         "covered": int(design.covered_population),
         "no_respondents": [str(x) for x in design.empty_strata],
     }
-
-
-class DisclosureError(PppSurveyError):
-    """The disclosure audit found a protected count an attacker could derive: nothing is published."""
 
 
 def disclosure_audit(analysis, min_group: int, progress: Callable[[str], None]) -> dict:

@@ -31,20 +31,20 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import PublicationError
 from ppp_survey.files import atomic_output
 from ppp_survey.report.options import ReportOptions
+
+if TYPE_CHECKING:  # annotations only: the analysis is imported where the record is checked
+    from ppp_survey.analysis import Analysis
+    from ppp_survey.ingest.load import LoadResult
 
 __all__ = ["LEDGER_NAME", "Ledger", "Publication", "PublicationError", "Risk"]
 
 LEDGER_NAME = "公表記録_内部用.json"
 LEDGER_FORMAT = "ppp_survey publication record"
-
-
-class PublicationError(PppSurveyError):
-    """A publication of a wave would disclose respondents by difference with an earlier one."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,9 @@ def refuse(risk: Risk, label: str) -> NoReturn:
 # ------------------------------------------------------------ the report's use of the record
 
 
-def published_analysis(opts: ReportOptions, codebook, responses, frame, margins, ledger: Ledger, progress, *, model):
+def published_analysis(
+    opts: ReportOptions, codebook, responses, frame, margins, ledger: Ledger, progress, *, model
+) -> tuple[Analysis, Publication, int | None]:
     """Every table of the run, checked against the earlier publications of the wave
     (:mod:`ppp_survey.report.ledger`): ``(analysis, publication, difference)``, ``difference`` the
     number of respondents an earlier publication differs by when published anyway, else None.
@@ -214,7 +216,7 @@ def published_analysis(opts: ReportOptions, codebook, responses, frame, margins,
     ``model`` is the association model (response, terms) the matrix names."""
     from ppp_survey.analysis import analyse
 
-    def analysed(keep_pools=None):
+    def analysed(keep_pools=None) -> Analysis:
         return analyse(
             responses,
             frame,
@@ -241,7 +243,7 @@ def published_analysis(opts: ReportOptions, codebook, responses, frame, margins,
     return analysis, this_publication(opts, ledger, analysis, responses), risk.difference
 
 
-def hold_back(loaded, ledger: Ledger, survey: str, progress: Callable[[str], None]):
+def hold_back(loaded, ledger: Ledger, survey: str, progress: Callable[[str], None]) -> LoadResult:
     """The export as the latest earlier publication of the survey had it (``--hold-new-respondents``):
     respondents it did not have are left out of every table and of the published row counts, as if
     not yet received; they stay in the export for a later publication."""

@@ -26,8 +26,8 @@ import os
 import sys
 from pathlib import Path
 
-from ppp_survey.errors import PppSurveyError
-from ppp_survey.files import OutputError, atomic_output
+from ppp_survey.errors import OutputError, PppSurveyError
+from ppp_survey.files import atomic_output
 from ppp_survey.ingest.check import ExportCheck, check_export, column_letter
 from ppp_survey.ingest.columns import Column, item_name
 from ppp_survey.ingest.read import RawExport, encoding_name

@@ -12,16 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
 
-from ppp_survey.constants import DEFAULT_MIN_GROUP
-from ppp_survey.errors import PppSurveyError
-from ppp_survey.files import (
-    INTERNAL_FOLDER,
-    STAGING_NAME,
-    OutputError,
-    decode_text,
-    os_error_reason,
-    safe_relative,
-)
+from ppp_survey.constants import DEFAULT_MIN_GROUP, MarkRule, Option
+from ppp_survey.errors import OptionError, OutputError, PppSurveyError
+from ppp_survey.files import INTERNAL_FOLDER, STAGING_NAME, decode_text, os_error_reason, safe_relative
+from ppp_survey.ingest.load import OnInvalid
+from ppp_survey.outputs.committee_page import HeatmapPlace
 
 
 def _stderr(message: str) -> None:
@@ -33,10 +28,6 @@ DEFAULT_FRAME = Path("data/raw/staff_frame_r7.csv")
 _SYNTHETIC_NAME = re.compile(r"synthetic|架空", re.IGNORECASE)
 # a staff frame that says in a ``#`` comment line that its numbers are illustrative (the bundled ones do)
 _ILLUSTRATIVE_NOTE = re.compile(r"架空|例示|illustrative|synthetic", re.IGNORECASE)
-
-
-class OptionError(PppSurveyError):
-    """Options the report cannot run with (a real export without its staff frame)."""
 
 
 class JapaneseParser(argparse.ArgumentParser):
@@ -79,11 +70,11 @@ class ReportOptions:
     frame: Path
     codebook: Path | None
     out: Path
-    on_invalid: str = "error"
+    on_invalid: OnInvalid = OnInvalid.ERROR
     synthetic: bool = False
     weighted: bool = False
     min_group: int = DEFAULT_MIN_GROUP
-    marks: str = "holm"
+    marks: MarkRule = MarkRule.HOLM
     export_free_text: bool = False
     matrix: Path | None = None
     compare: Path | None = None
@@ -103,7 +94,7 @@ class ReportOptions:
     hold_new_respondents: bool = False  # --hold-new-respondents: publish the earlier respondent set again
     publish_anyway: bool = False  # --publish-anyway: publish a set close to an earlier one, earlier pooling kept
     no_matrix: bool = False  # --no-matrix: publish without the policy matrix (nothing mentions it)
-    heatmaps: str = "after"  # --heatmaps: the paper's tables by 職域 after each chart, or in an appendix
+    heatmaps: HeatmapPlace = HeatmapPlace.AFTER  # --heatmaps: tables by 職域 after each chart or in an appendix
 
     @property
     def figures(self) -> Path:
@@ -124,6 +115,11 @@ class ReportOptions:
 def default_root() -> Path:
     """The project folder outputs and default inputs resolve against: $PPP_SURVEY_ROOT or the cwd."""
     return Path(os.environ.get("PPP_SURVEY_ROOT") or Path.cwd())
+
+
+def _choices(option: type[Option]) -> list[str]:
+    """An option's values as the parser's choices (plain strings: argparse prints them in messages)."""
+    return [m.value for m in option]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,8 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--on-invalid",
-        choices=("error", "reject"),
-        default="error",
+        choices=_choices(OnInvalid),
+        default=OnInvalid.ERROR.value,
         help="コードブックにない値: error=停止して場所を示す（既定） / reject=その行を除外して記録",
     )
     p.add_argument(
@@ -236,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--marks",
-        choices=["holm", "bh", "protected"],
-        default="holm",
+        choices=_choices(MarkRule),
+        default=MarkRule.HOLM.value,
         help="クロス集計の有意差記号の多重比較: holm=表内の全セルをHolm法で調整（既定） / bh=Benjamini–Hochberg法（偽発見率）"
         " / protected=表全体のRao–Scott検定が5%%水準で有意な場合のみ無調整で表示（旧版の既定。誤表示が多い）",
     )
@@ -280,8 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--heatmaps",
-        choices=("after", "appendix"),
-        default="after",
+        choices=_choices(HeatmapPlace),
+        default=HeatmapPlace.AFTER.value,
         help="委員会資料の職域別の表: after=各グラフの次のページ（既定） / appendix=巻末の付録にまとめる",
     )
     p.add_argument(
@@ -322,13 +318,13 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         frame=frame,
         codebook=args.codebook,
         out=out,
-        on_invalid=args.on_invalid,
+        on_invalid=OnInvalid(args.on_invalid),
         synthetic=bool(
             args.synthetic or _SYNTHETIC_NAME.search(Path(data).name) or illustrative or illustrative_margins
         ),
         weighted=args.weighted,
         min_group=args.min_group,
-        marks=args.marks,
+        marks=MarkRule(args.marks),
         export_free_text=args.export_free_text,
         matrix=args.matrix,
         compare=args.compare,
@@ -346,7 +342,7 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         hold_new_respondents=getattr(args, "hold_new_respondents", False),
         publish_anyway=getattr(args, "publish_anyway", False),
         no_matrix=getattr(args, "no_matrix", False),
-        heatmaps=getattr(args, "heatmaps", "after"),
+        heatmaps=HeatmapPlace(getattr(args, "heatmaps", HeatmapPlace.AFTER)),
         history=tuple(getattr(args, "history", None) or ()),
         history_mappings=tuple(getattr(args, "history_mapping", None) or ()),
     )

@@ -26,11 +26,13 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ppp_survey.compare.baseline import Baseline, BaselineError, load_baseline
+from ppp_survey.compare.baseline import Baseline, load_baseline
 from ppp_survey.compare.trend import TrendTable, trend
+from ppp_survey.errors import BaselineError, MatrixError
 from ppp_survey.files import write_csv
 from ppp_survey.report.options import ReportOptions
 from ppp_survey.spec.codebook import Codebook
+from ppp_survey.survey.multiplicity import Adjust
 
 __all__ = ["TrendStep", "history_folders", "trend_step"]
 
@@ -93,7 +95,7 @@ def trend_step(opts: ReportOptions, wave, policy=None, *, progress: Callable[[st
     codebooks = [b.codebook for b in history] + [wave.codebook]
     mappings: list = _mappings(codebooks, [*opts.history_mappings, *([opts.mapping] if opts.mapping else [])])
     progress(f"        経年変化: {'→'.join(cb.survey.wave for cb in codebooks)}（基準値{len(history)}件）")
-    table = trend(history, wave, mappings, fpc=opts.fpc_change, adjust="bh" if opts.change_fdr else "none")
+    table = trend(history, wave, mappings, fpc=opts.fpc_change, adjust=Adjust.BH if opts.change_fdr else Adjust.NONE)
     overall = table.trends[table.trends["group"] == "全体"]["verdict"].value_counts()
     progress("        傾き（全体）: " + "、".join(f"{k}{int(v)}" for k, v in overall.items()))
     return TrendStep(table, _kpi(opts, history[0], table, policy, progress), table.note, wave.codebook)
@@ -163,7 +165,6 @@ def _mappings(codebooks, files: list[Path]) -> list[Path | str | None]:
 def _kpi(opts: ReportOptions, first: Baseline, table: TrendTable, policy, progress) -> pd.DataFrame | None:
     """The KPI table with a column per wave, on the codebook of the first wave (the matrix's)."""
     from ppp_survey.outputs.trend_sheets import kpi_trend
-    from ppp_survey.spec.matrix import MatrixError
     from ppp_survey.spec.matrix_file import load_matrix
 
     try:

@@ -44,7 +44,7 @@ from typing import Any, NoReturn
 
 import pandas as pd
 
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import MappingError
 from ppp_survey.spec.codebook import POLARITIES, Codebook, Item, Polarity
 from ppp_survey.spec.mapping_choices import check_mapping_labels, same_scale
 from ppp_survey.spec.matrix import choice_for_label
@@ -65,10 +65,6 @@ __all__ = [
 
 MAPPING_SCHEMA_VERSION = 1
 NO_FILE = "（対応表なし）"  # the mapping's name when none is given (every question must then be identical)
-
-
-class MappingError(PppSurveyError):
-    """A mapping file is malformed, or the two codebooks differ in a way it does not declare."""
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from ppp_survey.constants import NO_ANSWER
-from ppp_survey.errors import FrameError
+from ppp_survey.errors import MarginsError
 from ppp_survey.files import decode_text
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.frame import check_staff_totals, data_lines, staff_count, trailing_blank_rows
@@ -46,10 +46,6 @@ ATTRIBUTE_HEADERS = ("属性", "attribute")
 CATEGORY_HEADERS = ("区分", "category", "level")
 POPULATION_HEADERS = ("職員数", "population", "staff", "n")
 _WHAT = "職員数の周辺分布"
-
-
-class MarginsError(FrameError):
-    """The margins file (職位別・年代別の職員数) is missing, malformed or inconsistent with the codebook."""
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ppp_survey.constants import MIN_BASE
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import MatrixError
 from ppp_survey.spec.normalize import normalize_key
 
 if TYPE_CHECKING:
@@ -66,10 +66,6 @@ STATISTICS = ("share", "top2", "bottom2", "mean", "association", "adjusted")
 BASES = ("layout", "interpretation")
 FITS = ("direct", "proxy")
 FINDING_KINDS = ("top_options", "association")
-
-
-class MatrixError(PppSurveyError):
-    """The policy matrix file is missing, malformed, or refers to what the codebook does not have."""
 
 
 def choice_for_label(item: Item, ref: object) -> Choice | None:

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import MatrixError, PppSurveyError
 from ppp_survey.spec.codebook import Codebook
 from ppp_survey.spec.matrix import (
     BASES,
@@ -24,7 +24,6 @@ from ppp_survey.spec.matrix import (
     Goal,
     Indicator,
     Initiative,
-    MatrixError,
     OptionLink,
     PolicyMatrix,
     Rule,

@@ -28,7 +28,7 @@ from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.survey.calibration import Calibration
 from ppp_survey.survey.design import StratifiedDesign
 from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, bottom2, top2
-from ppp_survey.survey.regression import RegressionResult, survey_glm
+from ppp_survey.survey.regression import Family, RegressionResult, survey_glm
 
 __all__ = [
     "DEFAULT_RESPONSE",
@@ -132,7 +132,7 @@ def association_model(
     data[response] = indicator(responses, codebook, response)
     for term in terms:
         data[term] = indicator(responses, codebook, term) if ":" in term else _stated(responses[term])
-    return survey_glm(data, design, response, list(terms), family="binomial", reference=reference, level=level)
+    return survey_glm(data, design, response, list(terms), family=Family.BINOMIAL, reference=reference, level=level)
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class AdjustedAssociation:
 
 def adjusted_association(result: RegressionResult, term: str) -> AdjustedAssociation:
     """The odds ratio of a one-coefficient term of a logistic model, adjusted for the model's other terms."""
-    if result.family != "binomial":
+    if result.family != Family.BINOMIAL:
         raise ValueError("an adjusted association is read from a logistic model (family='binomial')")
     rows = result.table[result.table["term"] == term]
     if len(rows) != 1:

@@ -41,14 +41,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from ppp_survey.constants import Option
+from ppp_survey.errors import CalibrationError
 from ppp_survey.survey.design import StratifiedDesign, Weighting, stratified_covariance
 from ppp_survey.survey.estimate import survey_mean
-from ppp_survey.survey.raking import CalibrationError, CalibrationMargin, fit_margins, margins_of
+from ppp_survey.survey.raking import CalibrationMargin, Missing, fit_margins, margins_of
 from ppp_survey.text import WeightsMethod
 
 __all__ = [
@@ -56,12 +57,21 @@ __all__ = [
     "Calibration",
     "CalibrationError",
     "CalibrationMargin",
+    "Missing",
+    "Variance",
     "calibrated_mean",
     "rake",
 ]
 
 #: Sweeps of R's raking variance (``svyrecvar``: ``for (iterations in 1:10)``).
 RAKE_SWEEPS = 10
+
+
+class Variance(Option, option="variance"):
+    """Which residuals the variances of raked estimates use (:func:`rake`; module docstring)."""
+
+    CALIBRATE = "calibrate"  # the d-weighted least-squares residual, R's calibrate()
+    RAKE = "rake"  # RAKE_SWEEPS sweeps within each margin's categories, R's rake() and svy
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -106,7 +116,7 @@ class Calibration(Weighting):
         Largest relative margin error ``|Σ_{i∈l} w_i − N_l| / N_l`` over every category.
     bounds : tuple of float or None
         ``(L, U)`` limits of ``g_i``, or None.
-    variance : {"calibrate", "rake"}
+    variance : Variance, {"calibrate", "rake"}
         Which residuals the variances use (module docstring).
     """
 
@@ -116,13 +126,12 @@ class Calibration(Weighting):
     iterations: int
     max_error: float
     bounds: tuple[float, float] | None = None
-    variance: str = "calibrate"
+    variance: Variance = Variance.CALIBRATE
     gram: np.ndarray = field(init=False, repr=False)
     cells: _Cells = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.variance not in ("calibrate", "rake"):
-            raise ValueError(f"variance must be 'calibrate' or 'rake', got {self.variance!r}")
+        object.__setattr__(self, "variance", Variance(self.variance))
         object.__setattr__(self, "weights", _frozen(np.asarray(self.weights, dtype=float)))
         object.__setattr__(self, "cells", _cells_of(self))
         object.__setattr__(self, "gram", _frozen(self._gram()))
@@ -239,7 +248,7 @@ class Calibration(Weighting):
         ``linear`` (C, q): the ``d``-weighted least-squares fit (R's ``calibrate``) or R's ``rake``
         sweeps (:attr:`variance`), computed on cell sums (every unit of a cell has the same dummies)."""
         cells = self.cells
-        if self.variance == "rake":
+        if self.variance is Variance.RAKE:
             f = np.zeros_like(linear)
             counts = [
                 np.bincount(codes, weights=cells.sizes, minlength=m.size)[:, np.newaxis]
@@ -369,8 +378,8 @@ def rake(
     bounds: tuple[float, float] | None = None,
     tol: float = 1e-10,
     max_iter: int = 1000,
-    missing: Literal["share", "error"] = "share",
-    variance: Literal["calibrate", "rake"] = "calibrate",
+    missing: Missing | str = Missing.SHARE,
+    variance: Variance | str = Variance.CALIBRATE,
     names: Mapping[str, str] | None = None,
 ) -> Calibration:
     """Rake the design weights ``N_h/n_h`` to the 職域 totals and the given margins.
@@ -393,10 +402,10 @@ def rake(
         Stop when the largest relative margin error is at most `tol`.
     max_iter : int, default 1000
         Sweeps over all margins before giving up.
-    missing : {"share", "error"}
+    missing : Missing or str, {"share", "error"}
         A blank in a margin's column: ``"share"`` makes 無回答 a category holding its design-weighted
         count (module docstring); ``"error"`` refuses.
-    variance : {"calibrate", "rake"}
+    variance : Variance or str, {"calibrate", "rake"}
         The residuals of the variances: R's ``calibrate()`` (default) or R's ``rake()`` (= svy).
     names : mapping, optional
         How messages call the columns (``{"position": "職位"}``); the column names by default.
@@ -418,8 +427,7 @@ def rake(
         raise ValueError(f"data has {len(data)} rows but the design has {design.n} respondents (pass its data)")
     if bounds is not None and not (0 < bounds[0] <= 1 <= bounds[1]):
         raise ValueError(f"bounds must satisfy 0 < lower <= 1 <= upper, got {bounds!r}")
-    if missing not in ("share", "error"):
-        raise ValueError(f"missing must be 'share' or 'error', got {missing!r}")
+    missing, variance = Missing(missing), Variance(variance)
     all_margins = margins_of(data, design, margins or {}, missing, names)
     limits = None if bounds is None else (float(bounds[0]), float(bounds[1]))
     weights, sweeps, error = fit_margins(all_margins, design.weights, bounds=limits, tol=tol, max_iter=max_iter)

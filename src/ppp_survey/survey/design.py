@@ -22,18 +22,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.errors import DesignError
 from ppp_survey.text import WeightsMethod
 
 __all__ = ["DesignError", "StratifiedDesign", "Weighting", "stratified_covariance", "stratified_design"]
-
-
-class DesignError(PppSurveyError, ValueError):
-    """The data and the sampling frame do not make a valid stratified design.
-
-    A :class:`ValueError` (bad values) and a :class:`~ppp_survey.errors.PppSurveyError`
-    (the user can act on it), so the command line reports it in one line.
-    """
 
 
 class Weighting(ABC):

@@ -53,6 +53,7 @@ from scipy import special  # not scipy.stats: it takes about a second to import
 from ppp_survey.constants import ALL
 from ppp_survey.survey.design import Weighting
 from ppp_survey.survey.kernels import (
+    Interval,
     as_names,
     cell_bincount,
     cell_index,
@@ -75,6 +76,7 @@ __all__ = [
     "GROUP_ALL",
     "ESTIMATE_COLUMNS",
     "DIFFERENCE_COLUMNS",
+    "Interval",
     "survey_mean",
     "survey_total",
     "survey_difference",
@@ -172,7 +174,7 @@ def survey_mean(
     *,
     by: str | Sequence[str] | None = None,
     level: float = 0.95,
-    ci: str = "auto",
+    ci: Interval | str = Interval.AUTO,
     df: float | None = None,
 ) -> pd.DataFrame:
     """Design-based means (proportions for 0/1 columns), overall or by domain.
@@ -196,7 +198,7 @@ def survey_mean(
         unused categories dropped) or sorted order.
     level : float, default 0.95
         Confidence level of the interval.
-    ci : {"auto", "logit", "beta", "wald"}
+    ci : Interval or str, {"auto", "logit", "beta", "wald"}
         ``"auto"``: for columns whose answers are all 0/1, the logit interval
         (R's ``svyciprop(method="logit")``), except where it collapses or is
         unreliable — an estimate of 0% or 100% or a base under 30 — where it
@@ -227,8 +229,7 @@ def survey_mean(
     data, names, by = expand_columns(data, columns, by)
     check_aligned(data, design, names)
     check_level(level)
-    if ci not in ("auto", "logit", "beta", "wald"):
-        raise ValueError(f"ci must be 'auto', 'logit', 'beta' or 'wald', got {ci!r}")
+    ci = Interval(ci)
     groups = group_codes(data, by)
     sums = stratum_sums(data, design, names, groups, center=True)
     return mean_table(design, names, groups, sums, level=level, ci=ci, df=df)

@@ -16,8 +16,19 @@ import pandas as pd
 from scipy import special  # not scipy.stats: it takes about a second to import
 
 from ppp_survey.constants import ALL as GROUP_ALL
-from ppp_survey.constants import MIN_BASE
+from ppp_survey.constants import MIN_BASE, Option
 from ppp_survey.survey.design import Weighting
+
+
+class Interval(Option, option="ci"):
+    """The confidence interval of a mean or a share (:func:`~ppp_survey.survey.estimate.survey_mean`'s
+    ``ci``; the methods are described there)."""
+
+    AUTO = "auto"  # logit for 0/1 columns, Korn–Graubard where logit collapses or is unreliable; Wald otherwise
+    LOGIT = "logit"  # R's svyciprop(method="logit") for every cell (0/1 columns only)
+    BETA = "beta"  # Korn–Graubard, R's svyciprop(method="beta"), for every cell (0/1 columns only)
+    WALD = "wald"  # estimate ± t·se for every cell
+
 
 # ---------------------------------------------------------------------------
 # input handling
@@ -327,7 +338,7 @@ def mean_table(
     sums: StratumSums,
     *,
     level: float,
-    ci: str,
+    ci: Interval,
     df: float | None,
 ) -> pd.DataFrame:
     """:func:`survey_mean`'s table from the (centred) sums, so other tables can share one pass."""
@@ -339,14 +350,15 @@ def mean_arrays(
     sums: StratumSums,
     *,
     level: float,
-    ci: str,
+    ci: Interval,
     df: float | None,
     names: Sequence[str] | None = None,
 ) -> dict[str, np.ndarray]:
     """The columns of :func:`survey_mean`'s table as (G, J) arrays, from the (centred) sums."""
-    if ci in ("logit", "beta") and not sums.binary.all():
+    proportions_only = ci in (Interval.LOGIT, Interval.BETA)
+    if proportions_only and not sums.binary.all():
         bad = [nm for nm, b in zip(names if names is not None else range(len(sums.binary)), sums.binary) if not b]
-        raise ValueError(f"ci={ci!r} needs 0/1 columns; not 0/1: {bad}")
+        raise ValueError(f"ci={ci.value!r} needs 0/1 columns; not 0/1: {bad}")
 
     parts = ratio_parts(design, sums.count, sums.s1, sums.s2)
     variance = design.variance_from_sums(parts.linear, parts.square)
@@ -362,13 +374,15 @@ def mean_arrays(
 
     q = t_quantile(level, resolve_df(design, df))
     low, high = wald_interval(estimate, se, q)
-    proportion = sums.binary if ci == "auto" else np.full(len(sums.binary), ci in ("logit", "beta"))
+    proportion = sums.binary if ci is Interval.AUTO else np.full(len(sums.binary), proportions_only)
     if proportion.any():
         # logit (R's svyciprop default); Korn–Graubard where logit collapses or is unreliable: an
         # estimate of 0 or 1 (zero SE) or a base under MIN_BASE ("auto"), or everywhere ("beta")
         p_low, p_high = logit_interval(estimate, se, q)
         beta = (
-            (estimate <= 0.0) | (estimate >= 1.0) | (n < MIN_BASE) if ci == "auto" else np.full(n.shape, ci == "beta")
+            (estimate <= 0.0) | (estimate >= 1.0) | (n < MIN_BASE)
+            if ci is Interval.AUTO
+            else np.full(n.shape, ci is Interval.BETA)
         )
         if beta.any():
             k_low, k_high = korn_graubard_interval(

@@ -12,19 +12,21 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ppp_survey.constants import NO_ANSWER
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.constants import NO_ANSWER, Option
+from ppp_survey.errors import CalibrationError
 from ppp_survey.survey.design import StratifiedDesign
 
-__all__ = ["CalibrationError", "CalibrationMargin", "fit_margins", "margins_of"]
+__all__ = ["CalibrationError", "CalibrationMargin", "Missing", "fit_margins", "margins_of"]
 
 _NEWTON_STEPS = 200
 _STALL_SWEEPS = 50  # sweeps without the error falling by 1%: the margins cannot be met together
 
 
-class CalibrationError(PppSurveyError, ValueError):
-    """The margins cannot be met by the respondents' weights (a category without respondents,
-    totals that disagree, bounds that are too tight, or no convergence)."""
+class Missing(Option, option="missing"):
+    """What raking does with a blank in a margin's column (:func:`~ppp_survey.survey.calibration.rake`)."""
+
+    SHARE = "share"  # 無回答 is a category of its own, holding its design-weighted count
+    ERROR = "error"  # refuse (CalibrationError): every respondent needs a category
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -107,7 +109,7 @@ def _strata_margin(design: StratifiedDesign) -> CalibrationMargin:
     )
 
 
-def _margin(data: pd.DataFrame, design: StratifiedDesign, column: str, totals, missing: str) -> CalibrationMargin:
+def _margin(data: pd.DataFrame, design: StratifiedDesign, column: str, totals, missing: Missing) -> CalibrationMargin:
     if column not in data.columns:
         raise CalibrationError(f"周辺分布の属性「{column}」がデータの列にない。属性名（コードブックの id）を直す")
     if column == design.stratum_column:
@@ -143,7 +145,7 @@ def _margin(data: pd.DataFrame, design: StratifiedDesign, column: str, totals, m
     n_missing = int(np.count_nonzero(codes < 0))
     if n_missing == 0:
         return CalibrationMargin(column, tuple(given), codes, stated, stated)
-    if missing == "error":
+    if missing is Missing.ERROR:
         raise CalibrationError(
             f"属性「{column}」が無回答の回答者が{n_missing}人いる。レイキングには全員の区分が必要"
             "（missing='share' なら無回答を1区分として設計ウェイトの合計を保つ）"
@@ -158,7 +160,7 @@ def margins_of(
     data: pd.DataFrame,
     design: StratifiedDesign,
     margins: Mapping[str, Mapping[str, float] | pd.Series],
-    missing: str,
+    missing: Missing,
     names: Mapping[str, str] | None = None,
 ) -> tuple[CalibrationMargin, ...]:
     """The strata (their ``N_h``) and each further margin, checked against the data; ``names``: how

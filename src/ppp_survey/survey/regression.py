@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 from scipy import special  # not scipy.stats: it takes about a second to import
 
-from ppp_survey.errors import PppSurveyError
+from ppp_survey.constants import Option
+from ppp_survey.errors import RegressionError
 from ppp_survey.survey.design import Weighting
 from ppp_survey.survey.kernels import check_level, t_quantile
 from ppp_survey.text import WeightsMethod
@@ -47,6 +48,7 @@ __all__ = [
     "COEFFICIENT_COLUMNS",
     "INTERCEPT",
     "TEST_COLUMNS",
+    "Family",
     "ModelTerm",
     "RegressionError",
     "RegressionResult",
@@ -54,6 +56,14 @@ __all__ = [
 ]
 
 INTERCEPT = "(Intercept)"
+
+
+class Family(Option, option="family"):
+    """The model of :func:`survey_glm`."""
+
+    GAUSSIAN = "gaussian"  # linear regression
+    BINOMIAL = "binomial"  # logistic regression (R's quasibinomial)
+
 
 #: Columns of :attr:`RegressionResult.table`.
 COEFFICIENT_COLUMNS = (
@@ -83,11 +93,6 @@ _SEPARATION = (
 )
 
 
-class RegressionError(PppSurveyError, ValueError):
-    """The model cannot be fitted to these data (a response that is not 0/1, a term without
-    variation, separation, or a fit that does not converge)."""
-
-
 @dataclass(frozen=True)
 class ModelTerm:
     """One explanatory term: a numeric column (one coefficient) or a factor (one coefficient per
@@ -113,7 +118,7 @@ class RegressionResult:
     """
 
     response: str
-    family: Literal["gaussian", "binomial"]
+    family: Family
     terms: tuple[ModelTerm, ...]
     names: tuple[str, ...]
     coefficients: np.ndarray = field(repr=False)
@@ -141,13 +146,13 @@ def _is_numeric(series: pd.Series) -> bool:
     return bool(pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype))
 
 
-def _response(series: pd.Series, family: str) -> np.ndarray:
+def _response(series: pd.Series, family: Family) -> np.ndarray:
     if not _is_numeric(series):
         raise RegressionError(
             f"目的変数「{series.name}」が数値ではない（{series.dtype}）。0/1 などの数値列にしてから渡す"
         )
     y = series.to_numpy(dtype=float, na_value=np.nan)
-    if family == "binomial" and not np.all(np.isin(y[~np.isnan(y)], (0.0, 1.0))):
+    if family is Family.BINOMIAL and not np.all(np.isin(y[~np.isnan(y)], (0.0, 1.0))):
         raise RegressionError(f"ロジスティック回帰の目的変数「{series.name}」は 0/1 で渡す（肯定的回答=1 など）")
     return y
 
@@ -211,8 +216,8 @@ class _Fit:
     variance: np.ndarray  # (dμ/dη)²/V(μ) of the last iteration, before its update (R's working weights / prior)
 
 
-def _deviance(y: np.ndarray, mu: np.ndarray, prior: np.ndarray, family: str) -> float:
-    if family == "gaussian":
+def _deviance(y: np.ndarray, mu: np.ndarray, prior: np.ndarray, family: Family) -> float:
+    if family is Family.GAUSSIAN:
         return float(np.sum(prior * (y - mu) ** 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         ll = np.where(y > 0, y * np.log(mu), 0.0) + np.where(y < 1, (1 - y) * np.log(1 - mu), 0.0)
@@ -230,14 +235,14 @@ def _check_rank(x: np.ndarray, names: Sequence[str]) -> None:
         raise RegressionError("説明変数が一次従属（同じ情報の項が重複している）。重複する項を除く")
 
 
-def _fit(y: np.ndarray, x: np.ndarray, w: np.ndarray, family: str) -> _Fit:
+def _fit(y: np.ndarray, x: np.ndarray, w: np.ndarray, family: Family) -> _Fit:
     """R's ``glm.fit`` (IRLS): prior weights ``w/mean(w)`` (R's svyglm rescales them), R's starting
     values (``(w·y + 0.5)/(w + 1)`` for the binomial), stopped when the deviance changes by less than
     ``1e-8·(|deviance| + 0.1)``. Like R it keeps the working weights of the last iteration (computed
     before its update), which R's ``svyglm`` puts in the information matrix and the scores; iterating
     on to full convergence (svy) moves logistic standard errors in the fifth or sixth digit."""
     prior = w / w.mean()
-    logistic = family == "binomial"
+    logistic = family is Family.BINOMIAL
     mu = (prior * y + 0.5) / (prior + 1.0) if logistic else y.astype(float)
     eta = np.log(mu / (1.0 - mu)) if logistic else mu
     dev_old = _deviance(y, mu, prior, family)
@@ -262,7 +267,9 @@ def _fit(y: np.ndarray, x: np.ndarray, w: np.ndarray, family: str) -> _Fit:
     return _Fit(beta=beta, mu=mu, residual=(y - mu) / slope, variance=working / prior)
 
 
-def _tests(terms: Sequence[ModelTerm], names: Sequence[str], beta: np.ndarray, cov: np.ndarray, df: float):
+def _tests(
+    terms: Sequence[ModelTerm], names: Sequence[str], beta: np.ndarray, cov: np.ndarray, df: float
+) -> pd.DataFrame:
     rows = []
     for term in terms:
         index = [names.index(c) for c in term.columns]
@@ -273,7 +280,7 @@ def _tests(terms: Sequence[ModelTerm], names: Sequence[str], beta: np.ndarray, c
     return pd.DataFrame(rows, columns=list(TEST_COLUMNS))
 
 
-def _table(terms, names, beta, se, df: float, level: float, family: str) -> pd.DataFrame:
+def _table(terms, names, beta, se, df: float, level: float, family: Family) -> pd.DataFrame:
     q = t_quantile(level, df)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = beta / se
@@ -282,7 +289,7 @@ def _table(terms, names, beta, se, df: float, level: float, family: str) -> pd.D
         for column, lv in zip(term.columns, term.levels[1:] if term.kind == "factor" else ("",)):
             term_of[column] = (term.name, lv)
     low, high = beta - q * se, beta + q * se
-    logistic = family == "binomial"
+    logistic = family is Family.BINOMIAL
     return pd.DataFrame(
         {
             "term": [term_of[nm][0] for nm in names],
@@ -307,7 +314,7 @@ def survey_glm(
     response: str,
     terms: Sequence[str],
     *,
-    family: Literal["gaussian", "binomial"] = "gaussian",
+    family: Family | str = Family.GAUSSIAN,
     reference: Mapping[str, str] | None = None,
     level: float = 0.95,
 ) -> RegressionResult:
@@ -325,7 +332,7 @@ def survey_glm(
     terms : sequence of str
         Explanatory columns: numeric columns enter as they are; categorical or text columns as
         factors (treatment coding, one coefficient per level against the reference).
-    family : {"gaussian", "binomial"}
+    family : Family or str, {"gaussian", "binomial"}
         Linear regression, or logistic regression (R's ``quasibinomial``).
     reference : mapping, optional
         ``{column: level}``: a factor's reference level (default: its first level used, in
@@ -337,8 +344,7 @@ def survey_glm(
     -------
     RegressionResult
     """
-    if family not in ("gaussian", "binomial"):
-        raise ValueError(f"family must be 'gaussian' or 'binomial', got {family!r}")
+    family = Family(family)
     check_level(level)
     if not isinstance(design, Weighting):
         raise TypeError(f"design must be a StratifiedDesign or a Calibration, not {type(design).__name__}")

@@ -18,6 +18,8 @@ from scipy import special  # not scipy.stats: it takes about a second to import
 
 from ppp_survey.survey.design import Weighting
 from ppp_survey.survey.kernels import (
+    Interval,
+    RatioParts,
     as_names,
     cell_weights,
     check_aligned,
@@ -385,7 +387,7 @@ def _means_and_versus_rest(
         raise ValueError("versus_rest needs a grouping column (by=)")
     groups = group_codes(data, by)
     sums = stratum_sums(data, design, names, groups, center=True)
-    means = mean_table(design, names, groups, sums, level=level, ci="auto", df=None)
+    means = mean_table(design, names, groups, sums, level=level, ci=Interval.AUTO, df=None)
     return means, _versus_rest_table(design, names, groups, sums)
 
 
@@ -403,7 +405,7 @@ def _versus_rest_table(design: Weighting, names: Sequence[str], groups, sums) ->
     return out[list(VERSUS_REST_COLUMNS)]
 
 
-def _group_and_rest(design: Weighting, sums):
+def _group_and_rest(design: Weighting, sums) -> tuple[dict[str, np.ndarray], RatioParts, RatioParts]:
     """The rest of each group's per-stratum sums (all grouped respondents minus the group) and the
     ratio parts of the group and of its rest."""
     rest = {key: getattr(sums, key).sum(axis=1, keepdims=True) - getattr(sums, key) for key in ("count", "s1", "s2")}

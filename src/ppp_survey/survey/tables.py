@@ -41,11 +41,13 @@ from ppp_survey.survey.estimate import survey_difference, survey_mean
 from ppp_survey.survey.indicators import Measure, bottom2, top2
 from ppp_survey.survey.item_sums import ItemSums, indicators, item_sums
 from ppp_survey.survey.kernels import (
+    Interval,
     check_level,
     mean_arrays,
 )
-from ppp_survey.survey.multiplicity import adjust_p_values
+from ppp_survey.survey.multiplicity import Adjust, adjust_p_values
 from ppp_survey.survey.significance import (
+    RaoScottTest,
     rao_scott,
     rao_scott_counts,
     versus_rest_score_arrays,
@@ -88,7 +90,7 @@ def _tally_columns(item: Item, parts: ItemSums, design: Weighting, level: float)
     n = parts.chosen.ravel().round().astype(int)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(base > 0, n / np.where(base > 0, base, 1), np.nan)
-    est = mean_arrays(design, parts.sums, level=level, ci="auto", df=None)  # (G, K) arrays
+    est = mean_arrays(design, parts.sums, level=level, ci=Interval.AUTO, df=None)  # (G, K) arrays
     return {
         "question": item.id,
         # group labels keep their own type (an object column, not pandas' str dtype)
@@ -212,7 +214,7 @@ def crosstab(
 def _adjust(p_value: np.ndarray, testable: np.ndarray, rule: MarkRule) -> np.ndarray:
     """The cell p-values adjusted over the table's tested cells (Holm or Benjamini–Hochberg,
     :func:`~ppp_survey.survey.multiplicity.adjust_p_values`); untested cells keep NaN."""
-    method = {MarkRule.HOLM: "holm", MarkRule.BH: "bh"}[rule]
+    method = {MarkRule.HOLM: Adjust.HOLM, MarkRule.BH: Adjust.BH}[rule]
     return adjust_p_values(np.where(testable, p_value, np.nan), method)
 
 
@@ -261,7 +263,7 @@ def _tests_from_sums(parts: ItemSums, design: Weighting, item: Item, by: str) ->
     return pd.DataFrame(rows)
 
 
-def _rao_scott_or_none(data: pd.DataFrame, design: Weighting, row: str, col: str):
+def _rao_scott_or_none(data: pd.DataFrame, design: Weighting, row: str, col: str) -> RaoScottTest | None:
     """The Rao–Scott test, or None when the table has fewer than two answered levels on a side
     (for example an option nobody chose): there is no association to test, so no marks."""
     base = data[row].notna() & data[col].notna()

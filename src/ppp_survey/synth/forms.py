@@ -59,7 +59,9 @@ def to_forms_frame(responses: pd.DataFrame, free_text: pd.DataFrame, codebook: C
     return out
 
 
-def to_spss_frame(responses: pd.DataFrame, free_text: pd.DataFrame, codebook: Codebook):
+def to_spss_frame(
+    responses: pd.DataFrame, free_text: pd.DataFrame, codebook: Codebook
+) -> tuple[pd.DataFrame, dict[str, str | None], dict[str, dict[float, str]]]:
     """The respondent table as SPSS variables: (frame, variable labels, value labels)."""
     out = pd.DataFrame(
         {
@@ -68,8 +70,8 @@ def to_spss_frame(responses: pd.DataFrame, free_text: pd.DataFrame, codebook: Co
             "completed": responses["completed"],
         }
     )
-    var_labels = {"ID": "ID", "started": "開始時刻", "completed": "完了時刻"}
-    value_labels: dict[str, dict] = {}
+    var_labels: dict[str, str | None] = {"ID": "ID", "started": "開始時刻", "completed": "完了時刻"}
+    value_labels: dict[str, dict[float, str]] = {}
     texts = _free_lookup(free_text, responses)
     for item in codebook.items:
         if item.type == "text":
