@@ -94,7 +94,7 @@ TARGETS = {
 
 
 def _questions(codebook):
-    return codebook.questions_of_type("sa", "likert", "ma")
+    return codebook.tabulated
 
 
 def run_ppp(responses, frame, codebook):

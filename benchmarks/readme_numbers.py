@@ -168,7 +168,7 @@ def measure_marks(numbers: Numbers, codebook, frame, counts: dict) -> None:
     responses = generate(codebook, spec, n=n_waves * per_wave, seed=SEED_MARKS).responses
     wave = responses.groupby(codebook.stratum.id, observed=True).cumcount().to_numpy() % n_waves
     waves = responses.assign(wave=wave)
-    tables = [(i, a) for i in codebook.questions_of_type("sa", "likert", "ma") for a in codebook.attributes]
+    tables = [(i, a) for i in codebook.tabulated for a in codebook.attributes]
     any_mark = np.stack([holm_any_mark(waves, frame, codebook, i, a, n_waves) for i, a in tables], axis=1)
     per_table = any_mark.mean()
     per_wave_rate = any_mark.mean(axis=1)
@@ -248,7 +248,7 @@ def measure_rao_scott(numbers: Numbers, codebook, frame, counts: dict) -> None:
     per_wave = sum(spec["respondents"].values())
     responses = generate(codebook, spec, n=n_waves * per_wave, seed=SEED_RAO_SCOTT).responses
     wave = responses.groupby(codebook.stratum.id, observed=True).cumcount().to_numpy() % n_waves
-    items = codebook.questions_of_type("sa", "likert", "ma")
+    items = codebook.tabulated
     rejected = {True: [], False: []}
     for w in range(n_waves):
         one = responses[wave == w].reset_index(drop=True)
@@ -349,7 +349,7 @@ def shares_by_domain(responses, design, codebook):
     from ppp_survey.survey.tables import tally
 
     parts = []
-    for item in codebook.questions_of_type("sa", "likert", "ma"):
+    for item in codebook.tabulated:
         for by in (None, codebook.stratum.id):
             t = tally(responses, design, item, by=by)
             parts.append(t[["question", "group", "code", "estimate", "ci_low", "ci_high"]])
@@ -367,7 +367,7 @@ def truth_shares(codebook, frame, factor: int) -> pd.DataFrame:
     stratum = codebook.stratum.id
     rows = []
     population = dict(zip(frame["domain"].astype(str), frame["population"]))
-    for item in codebook.questions_of_type("sa", "likert", "ma"):
+    for item in codebook.tabulated:
         for choice in item.choices:
             if item.is_multi:
                 col = item.option_columns[item.choices.index(choice)]
@@ -489,7 +489,7 @@ def measure_baseline(numbers: Numbers, codebook, frame) -> None:
     responses = load_responses(BASELINE, codebook).responses
     with_fpc, without = make_design(responses, frame, codebook), make_design(responses, frame, codebook, fpc=False)
     cut = []
-    for item in codebook.questions_of_type("sa", "likert", "ma"):
+    for item in codebook.tabulated:
         a, b = tally(responses, with_fpc, item), tally(responses, without, item)
         ok = b["se"] > 0
         cut.append(1 - a.loc[ok, "se"].to_numpy() / b.loc[ok, "se"].to_numpy())

@@ -239,7 +239,7 @@ def test_no_label_is_crossed_by_the_reference_line(charts):
 def test_heatmaps_have_a_total_column(charts, analysis, codebook):
     """Each heatmap by 職域: one row per choice, 全体 first then each 職域; the 全体 column shows the
     question's overall shares."""
-    for item in codebook.questions_of_type("sa", "likert", "ma"):
+    for item in codebook.tabulated:
         ax = charts[f"plain/{figure_name(item, '_職域別')}"]
         headers = [t.get_text().replace("\n", "") for t in ax.get_xticklabels()]
         assert headers[0].startswith("全体"), headers

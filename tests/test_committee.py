@@ -818,7 +818,7 @@ def test_every_question_has_its_chart_whatever_its_number(tmp_path):
     codebook = parse_codebook(raw, name="問k")
     responses, frame, _ = _bundled_inputs(codebook)
     charts = section_charts(analyse(responses, frame, codebook))
-    questions = codebook.questions_of_type("sa", "likert", "ma")
+    questions = codebook.tabulated
     assert [c.item.id for c in charts] == [q.id for q in questions] and len(charts) == 7
     assert charts[0].heading == f"問1 {questions[0].label}" and charts[1].heading == f"（2）{questions[1].label}"
     assert section_title(charts) == "職員意識調査の結果"

@@ -68,7 +68,7 @@ def _small_groups_data() -> tuple[pd.DataFrame, pd.DataFrame]:
 def _complete(responses: pd.DataFrame, cb) -> np.ndarray:
     """Respondents who answered every question (a swap among them changes no question's base)."""
     ok = np.ones(len(responses), dtype=bool)
-    for q in cb.questions_of_type("sa", "likert", "ma"):
+    for q in cb.tabulated:
         ok &= responses[q.option_columns[0] if q.is_multi else q.id].notna().to_numpy()
     return ok
 
@@ -310,7 +310,7 @@ def test_the_audit_passes_a_pooled_publication(three_person_wave, capfd):
     assert result.protected_groups == (("domain", "技能労務"),)
     assert result.passed and result.summary()["disclosed"] == 0
     assert len(result.intervals) == sum(
-        len(q.choices) + 1 if not q.is_multi else 3 * len(q.choices) for q in cb.questions_of_type("sa", "likert", "ma")
+        len(q.choices) + 1 if not q.is_multi else 3 * len(q.choices) for q in cb.tabulated
     )
     # the attacker's intervals are wide: at most the pool's count, never one value (except unanimous pools)
     judged = result.intervals[result.intervals["status"] == "保護"]

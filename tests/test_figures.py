@@ -117,7 +117,7 @@ def test_multi_bars_match_plain_shares(drawn, baseline, codebook):
 
 def test_heatmaps_match_plain_crosstabs(drawn, baseline, codebook):
     responses = baseline.responses
-    for item in codebook.questions_of_type("sa", "likert", "ma"):
+    for item in codebook.tabulated:
         ax, _ = next(v for k, v in drawn.items() if k.startswith(f"2-0{item.number[3]}_") and k.endswith("職域別.png"))
         # one row per choice; columns 全体, then each 職域
         values = np.asarray(ax.collections[0].get_array(), dtype=float).reshape(

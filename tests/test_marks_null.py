@@ -92,7 +92,7 @@ def null_tables(null_waves, codebook, frame):
     """Any mark per (wave, table): Holm over every wave in one pass, the old rule through crosstab;
     and crosstab's Holm cells next to the one-pass ones on the first CHECKED waves."""
     waves, _ = null_waves
-    tables = [(item, attr) for item in codebook.questions_of_type("sa", "likert", "ma") for attr in codebook.attributes]
+    tables = [(item, attr) for item in codebook.tabulated for attr in codebook.attributes]
     holm = {(item.id, attr.id): holm_tables(waves, frame, codebook, item, attr) for item, attr in tables}
     protected, checked = [], []
     for w in range(max(CHECKED, PROTECTED_WAVES)):

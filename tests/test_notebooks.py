@@ -87,7 +87,7 @@ def _bundled_questions() -> list:
     """The questions of the bundled R7 codebook (what a notebook draws with no setting)."""
     from ppp_survey import load_codebook
 
-    return load_codebook().questions_of_type("sa", "likert", "ma")
+    return load_codebook().tabulated
 
 
 def test_notebook_05_draws_every_question_by_stratum():

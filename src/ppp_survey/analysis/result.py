@@ -155,7 +155,7 @@ class Analysis:
     @property
     def questions(self) -> list[Item]:
         """The questions that have tables (single answer, Likert, multi-select), in codebook order."""
-        return self.codebook.questions_of_type("sa", "likert", "ma")
+        return self.codebook.tabulated
 
     def tally(self, question: str, *, by: str | None = None) -> pd.DataFrame:
         """One question's tally, 全体 then each group of ``by``: the rows of :attr:`gt` and of the

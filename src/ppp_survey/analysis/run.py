@@ -92,7 +92,7 @@ def analyse(
         )
     audits = [pools.audit()]
     gt_parts = []
-    for q in codebook.questions_of_type("sa", "likert", "ma"):
+    for q in codebook.tabulated:
         part, audit = suppress_cells(
             gt_table_of(responses, weights, q),
             min_group,
@@ -105,7 +105,7 @@ def analyse(
         gt_parts.append(part)
         audits.append(audit)
     gt = pd.concat(gt_parts, ignore_index=True)
-    questions = codebook.questions_of_type("sa", "likert", "ma")
+    questions = codebook.tabulated
     crosstabs = {}
     for attr in codebook.attributes:
         if progress:

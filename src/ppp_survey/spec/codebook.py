@@ -49,6 +49,8 @@ class Polarity(StrEnum):
 
 
 ITEM_TYPES = tuple(t.value for t in ItemType)
+#: The types of question that have tables (every type but free text).
+TABULATED = (ItemType.SA, ItemType.LIKERT, ItemType.MA)
 ITEM_TYPE_NAMES = {"sa": "単一回答", "likert": "尺度", "ma": "複数選択", "text": "自由記述"}
 POLARITIES = tuple(p.value for p in Polarity)
 ROLES = ("stratum", "attribute")
@@ -202,6 +204,12 @@ class Codebook:
 
     def questions_of_type(self, *types: str) -> list[Item]:
         return [q for q in self.questions if q.type in types]
+
+    @property
+    def tabulated(self) -> list[Item]:
+        """The questions that have tables (single answer, Likert, multi-select; not free text), in
+        codebook order."""
+        return self.questions_of_type(*TABULATED)
 
     def with_choice(self, item_id: str, label: str) -> Codebook:
         """The codebook with one more choice of one attribute, ``label`` after its others (the next

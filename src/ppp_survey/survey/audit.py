@@ -195,7 +195,7 @@ def audit_publication(
         original labels, NaN for 無回答), the raked weight of each; None: the design's ``N_h/n_h``.
     """
     rows = []
-    for item in codebook.questions_of_type("sa", "likert", "ma"):
+    for item in codebook.tabulated:
         for part in _parts(item):
             rows += _audit_part(codebook, rates, cells, gt, groups, protected, item, part, cell_weights)
     return AuditResult(

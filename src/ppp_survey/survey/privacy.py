@@ -246,7 +246,7 @@ def question_bases(responses: pd.DataFrame, codebook: Codebook, attribute: str) 
     labels = codebook.item(attribute).labels
     codes = pd.Categorical(responses[attribute].astype(object), categories=labels).codes
     out = {}
-    for q in codebook.questions_of_type("sa", "likert", "ma"):
+    for q in codebook.tabulated:
         ok = answered(responses, q) & (codes >= 0)
         out[q.id] = np.bincount(codes[ok], minlength=len(labels))
     return pd.DataFrame(out, index=pd.Index(labels, name=attribute))

@@ -131,7 +131,7 @@ def tally_by(responses: pd.DataFrame, design: Weighting, item: Item, *, by: str,
 
 def gt_table(responses: pd.DataFrame, design: Weighting, codebook: Codebook) -> pd.DataFrame:
     """単純集計: :func:`tally` of every single-answer, Likert and multi-select question, stacked."""
-    items = codebook.questions_of_type("sa", "likert", "ma")
+    items = codebook.tabulated
     return pd.concat([tally(responses, design, q) for q in items], ignore_index=True)
 
 
