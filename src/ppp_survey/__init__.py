@@ -63,6 +63,7 @@ _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, sc
     # ppp_survey.compare.compare: a top-level name `compare` would clash with the submodule)
     "Wave": "compare.wave",
     "load_wave": "compare.wave",
+    "load_wave_from_environment": "compare.wave",
     "load_mapping": "spec.mapping",
     "Baseline": "compare.baseline",
     "freeze_baseline": "compare.baseline",
@@ -111,6 +112,7 @@ __all__ = [
     "load_mapping",
     "load_matrix",
     "load_wave",
+    "load_wave_from_environment",
     "reverse_view",
     "Survey",
     "analyse",

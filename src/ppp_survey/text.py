@@ -22,6 +22,8 @@ from ppp_survey.constants import Option
 if TYPE_CHECKING:  # budoux is imported where text is first cut into phrases
     from budoux import Parser
 
+#: The first line a notebook prints for synthetic data.
+SYNTHETIC_WARNING = "【架空データ】合成データであり、実際の調査結果ではありません"
 ROUNDING_NOTE = "※構成比（%）は小数点以下第2位を四捨五入しているため、合計が100.0%にならない場合がある。"
 
 

@@ -37,10 +37,10 @@ from ppp_survey.spec.resources import codebook_source, resolve_codebook
 from ppp_survey.survey.associations import indicator
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 from ppp_survey.survey.privacy import suppress_cells
-from ppp_survey.text import source_note
+from ppp_survey.text import SYNTHETIC_WARNING, source_note
 
 if TYPE_CHECKING:  # for the annotation only: loading runs through ppp_survey.analysis.load_survey
-    from ppp_survey.ingest.load import OnInvalid
+    from ppp_survey.ingest.load import OnInvalid, ValidationReport
 
 __all__ = [
     "ALL",
@@ -94,13 +94,15 @@ class Wave:
     ``inputs`` names the codebook, the staff frame and the margins file (``--margins``) with their
     SHA-256, never the response export: the export's hash is a function of every answer (a small
     group's members swapped with their pool partner's would change it and nothing else), so it is
-    recorded only in the internal manifest.
+    recorded only in the internal manifest. ``report`` accounts for every row of the export it was
+    loaded from (kept in memory, never published; None for a wave made from an analysis).
     """
 
     analysis: Analysis
     note: str = ""
     synthetic: bool = False
     inputs: Mapping[str, InputFile] = field(default_factory=dict)
+    report: ValidationReport | None = None
 
     @classmethod
     def of(cls, obj: Analysis | Survey | Wave, *, synthetic: bool | None = None) -> Wave:
@@ -112,9 +114,8 @@ class Wave:
         if isinstance(obj, Survey):
             frame = InputFile("(staff frame table)", _table_hash(obj.frame))
             codebook = _codebook_file(obj.analysis.source_codebook or obj.codebook)
-            return cls(
-                obj.analysis, _note(obj.analysis, obj.synthetic), obj.synthetic, {"frame": frame, "codebook": codebook}
-            )
+            inputs = {"frame": frame, "codebook": codebook}
+            return cls(obj.analysis, _note(obj.analysis, obj.synthetic), obj.synthetic, inputs, obj.loaded.report)
         if isinstance(obj, Analysis):
             fake = True if synthetic is None else synthetic
             codebook = _codebook_file(obj.source_codebook or obj.codebook)
@@ -140,6 +141,11 @@ class Wave:
     def raked_to(self) -> tuple[str, ...]:
         """The margins (attribute ids) the estimates are raked to besides 職域; () for 職域 weights."""
         return self.analysis.raked_to
+
+    def describe(self) -> str:
+        """What a notebook prints first: the 架空データ warning for synthetic data, then the source note."""
+        warning = [SYNTHETIC_WARNING] if self.synthetic else []
+        return "\n".join([*warning, self.note])
 
     @property
     def bounds(self) -> tuple[float, float] | None:
@@ -174,8 +180,40 @@ def load_wave(
         calibrate=calibrate,
         bounds=bounds,
     )
-    return Wave(
-        survey.analysis, _note(survey.analysis, survey.synthetic), survey.synthetic, wave_inputs(cb, frame, margins)
+    note = _note(survey.analysis, survey.synthetic)
+    return Wave(survey.analysis, note, survey.synthetic, wave_inputs(cb, frame, margins), survey.loaded.report)
+
+
+#: The environment variables a notebook takes its wave from (set before JupyterLab starts): the
+#: export, the staff frame, the codebook and the staff list's margins (for raking).
+ENVIRONMENT = {
+    "data": "PPP_SURVEY_DATA",
+    "frame": "PPP_SURVEY_FRAME",
+    "codebook": "PPP_SURVEY_CODEBOOK",
+    "margins": "PPP_SURVEY_MARGINS",
+}
+
+
+def load_wave_from_environment(
+    data: str | Path,
+    frame: str | Path,
+    codebook: Codebook | str | Path | None = None,
+    *,
+    margins: str | Path | None = None,
+    calibrate: bool = False,
+) -> Wave:
+    """:func:`load_wave` of the files the environment names (:data:`ENVIRONMENT`: PPP_SURVEY_DATA,
+    PPP_SURVEY_FRAME, PPP_SURVEY_CODEBOOK, PPP_SURVEY_MARGINS), else of the given ones (a notebook's
+    bundled synthetic wave): an analyst points every notebook at the real export without editing one."""
+    import os
+
+    env = {name: os.environ.get(variable) or None for name, variable in ENVIRONMENT.items()}
+    return load_wave(
+        env["data"] or data,
+        env["frame"] or frame,
+        env["codebook"] or codebook,
+        margins=env["margins"] or margins,
+        calibrate=calibrate,
     )
 
 
