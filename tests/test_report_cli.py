@@ -12,7 +12,7 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import BASELINE, FRAME, REPO
+from conftest import BASELINE, FRAME, REPO, shared_argv
 from ppp_survey.files import sha256_file
 from ppp_survey.outputs.committee_pdf import find_browser
 from ppp_survey.report.cli import main
@@ -56,14 +56,15 @@ def run_report(tmp_path, *extra):
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    """The report run twice on the same inputs into two folders."""
-    first, second = tmp_path_factory.mktemp("run1"), tmp_path_factory.mktemp("run2")
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        assert run_report(first) == 0
-    assert run_report(second) == 0
-    return first, second, err.getvalue()
+def two_runs(shared_report, tmp_path_factory):
+    """The report run twice on the same inputs into two folders: the session's shared run of the
+    default R7 report (conftest.shared_report, read only here) and a run of its own, with exactly
+    the same command line; and what the first printed."""
+    first = shared_report("r7")
+    assert first.status == 0, first.stderr
+    second = tmp_path_factory.mktemp("run2")
+    assert main(shared_argv("r7", second)) == 0
+    return first.out, second, first.stderr
 
 
 def test_report_is_byte_for_byte_reproducible(two_runs):
@@ -174,14 +175,17 @@ def run_compare(out, *extra):
 
 
 @pytest.fixture(scope="module")
-def compared(tmp_path_factory):
-    """The synthetic R8 wave compared against the frozen R7 baseline, twice."""
-    first, second = tmp_path_factory.mktemp("cmp1"), tmp_path_factory.mktemp("cmp2")
+def compared(shared_report, tmp_path_factory):
+    """The synthetic R8 wave compared against the frozen R7 baseline, twice: the session's shared
+    run (conftest.shared_report, read only here) and a run of its own with the same command line;
+    and what both printed."""
+    first = shared_report("r8_compared")
+    assert first.status == 0, first.stderr
+    second = tmp_path_factory.mktemp("cmp2")
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        assert run_compare(first, "--mapping", "mapping_r7_r8.yaml") == 0
-        assert run_compare(second, "--mapping", "mapping_r7_r8.yaml") == 0
-    return first, second, err.getvalue()
+        assert main(shared_argv("r8_compared", second)) == 0
+    return first.out, second, first.stderr + err.getvalue()
 
 
 def test_compare_report_outputs(compared):
@@ -228,7 +232,10 @@ def test_compare_without_mapping_is_refused_naming_the_item(tmp_path, capsys):
 def test_freeze_baseline_from_the_report(tmp_path, capsys):
     """--freeze-baseline writes the same frozen baseline as the committed one (same inputs)."""
     folder = tmp_path / "baseline"
-    assert run_report(tmp_path, "--freeze-baseline", str(folder)) == 0
+    # --no-paper: only the frozen baseline is read here. It is written from the run's analysis once
+    # the paper is done; the paper reads that analysis (on Linux in a forked process) and writes only
+    # figures/報告書.*. The same R7 report with its paper is conftest.shared_report("r7").
+    assert run_report(tmp_path, "--freeze-baseline", str(folder), "--no-paper") == 0
     assert (folder / "codebook.yaml").read_bytes() == (BASELINE_R7 / "codebook.yaml").read_bytes()
     # Numbers compared as numbers: another numpy/BLAS build may move the 12th digit (issue 13); text exactly.
     for name in ("indicators.csv", "response_rates.csv"):

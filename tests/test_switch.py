@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASELINE, FRAME, REPO
+from conftest import REPO
 from ppp_survey.compare.baseline import BaselineError, load_baseline
 from ppp_survey.files import LOCK_NAME, STAGING_NAME, OutputError, Staging, output_lock, settle
 from ppp_survey.report.cli import main
@@ -97,15 +97,17 @@ def link_tree(src: Path, dst: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def sets(tmp_path_factory):
+def sets(shared_report, tmp_path_factory):
     """The previous set (a run of R7, beside a file that is not the report's), the new set staged by
     a run of R8 that freezes its baseline (as its commit found it), what that commit was given, and
-    the folder that run left (the complete new set)."""
+    the folder that run left (the complete new set). The R7 run is the session's shared default R7
+    run (conftest.shared_report: --data BASELINE --frame FRAME), copied, the file added beside it."""
     base = tmp_path_factory.mktemp("sets")
     old = base / "old"
-    (old / "data" / "processed").mkdir(parents=True)
+    run = shared_report("r7")
+    assert run.status == 0, run.stderr
+    shutil.copytree(run.out, old)
     (old / "data" / "processed" / "メモ.txt").write_text("担当者のメモ", encoding="utf-8")
-    assert quiet(["--data", str(BASELINE), "--frame", str(FRAME), "--out", str(old)]) == 0
     new = base / "new"
     link_tree(old, new)
     captured: dict = {}

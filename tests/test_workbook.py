@@ -9,22 +9,19 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from conftest import REPO
-from ppp_survey.report.cli import main
-
-R8_DATA = REPO / "data" / "raw" / "synthetic_r8_responses.xlsx"
-R8_FRAME = REPO / "data" / "raw" / "staff_frame_r8.csv"
-BASELINE_R7 = REPO / "data" / "processed" / "baseline_r7"
 INTERNAL_IDS = re.compile(r"^(q\d+(:\S+)?|domain|position|age|identity|ignored|other_text|option|rejected|accepted)$")
 
 
 @pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wb")
-    args = ["--data", str(R8_DATA), "--frame", str(R8_FRAME), "--codebook", "codebook_r8.yaml"]
-    args += ["--compare", str(BASELINE_R7), "--mapping", "mapping_r7_r8.yaml"]
-    assert main([*args, "--out", str(out), "--no-paper"]) == 0
-    return load_workbook(out / "data" / "processed" / "集計表_架空データ.xlsx")
+def book(shared_report):
+    """The workbook of the R8 wave compared with the frozen R7 baseline (--data R8_DATA --frame
+    R8_FRAME --codebook codebook_r8.yaml --compare BASELINE_R7 --mapping mapping_r7_r8.yaml): the
+    session's shared run (conftest.shared_report), read only. That run also writes the committee
+    paper, which the workbook does not depend on: it is written before the paper is started (the
+    same bytes as a --no-paper run's workbook)."""
+    run = shared_report("r8_compared")
+    assert run.status == 0, run.stderr
+    return load_workbook(run.out / "data" / "processed" / "集計表_架空データ.xlsx")
 
 
 def test_every_sheet_prints_on_a4_fitted_to_the_width_with_the_banner(book):
