@@ -1,7 +1,7 @@
 """Forked work: how many processes a run may use, and the two ways the report uses them.
 
 A run decides once (:meth:`Workers.from_environment`, the only reader of ``PPP_SURVEY_JOBS``) and
-passes the :class:`Workers` down: :meth:`Workers.map` draws the charts in a pool of forked
+passes the :class:`Workers` down: :meth:`Workers.map` (or :meth:`Workers.started`) draws the charts in a pool of forked
 processes, :meth:`Workers.fork` makes the committee paper in one forked process while the charts
 are drawn. Processes are forked only on Linux (where forking a process that has loaded matplotlib
 and pandas is safe and fast) and never from inside a worker; elsewhere, or with ``jobs == 1``,
@@ -10,6 +10,7 @@ everything runs in the calling process and gives the same files.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -62,9 +63,19 @@ class Workers:
         """``task(i)`` for i in 0..n_tasks-1 in forked processes, results in order. Each process runs
         ``setup(*setup_args)`` first: with fork the arguments reach it unpickled (closures too), so
         only the workers hold them. Call only when :meth:`for_tasks` is more than 1."""
+        with self.started(task, n_tasks, setup=setup, setup_args=setup_args) as results:
+            yield from results
+
+    @contextlib.contextmanager
+    def started(
+        self, task: Callable[[int], Any], n_tasks: int, *, setup: Callable[..., None], setup_args: Sequence[Any]
+    ) -> Iterator[Iterator[Any]]:
+        """As :meth:`map`, but the processes start working on entering the block, which the caller
+        uses meanwhile; the block gets the iterator of results (in order). Leaving the block ends the
+        processes, finished or not. Call only when :meth:`for_tasks` is more than 1."""
         context = multiprocessing.get_context("fork")
         with context.Pool(self.for_tasks(n_tasks), initializer=setup, initargs=tuple(setup_args)) as pool:
-            yield from pool.imap(task, range(n_tasks))
+            yield pool.imap(task, range(n_tasks))
 
     def fork(self, task: Callable[[], object]) -> Child | None:
         """Start ``task()`` in a forked process and return it; ``None`` (the caller then runs the task

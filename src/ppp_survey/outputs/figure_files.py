@@ -3,13 +3,16 @@ parallel where possible.
 
 :func:`save_figure` writes one figure's two files atomically with no timestamp or software tag;
 :func:`save_figures` draws and saves a report's plan of figures inside :func:`.plots.theme`,
-in the run's forked workers (:class:`~ppp_survey.workers.Workers`).
+in the run's forked workers (:class:`~ppp_survey.workers.Workers`); :func:`figures_started` starts
+them and lets the caller work meanwhile (the report writes its tables).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -78,30 +81,56 @@ def save_figures(
 ) -> list[Path]:
     """Draw and save every ``(file name, draw)`` of ``plan`` into ``folder`` inside :func:`theme`,
     each as PNG and SVG; return the paths in plan order (each PNG, then its SVG). ``draw()`` returns
-    the Axes of a new figure.
+    the Axes of a new figure. ``progress(name)`` is called for each file written, in plan order.
+    The same as :func:`figures_started` with nothing else to do meanwhile."""
+    with figures_started(plan, folder, workers=workers) as figures:
+        return figures.collect(progress)
 
-    With ``workers`` allowing more than one process (default: :meth:`Workers.from_environment`) the
-    figures are drawn in forked processes, each figure whole in one process, so every file has the
-    bytes a one-process run writes. ``progress(name)`` is called for each file written, in plan order.
-    """
+
+@contextlib.contextmanager
+def figures_started(plan, folder: str | Path, *, workers: Workers | None = None) -> Iterator[StartedFigures]:
+    """Start drawing and saving ``plan`` (as :func:`save_figures`) and run the block meanwhile; the
+    block ends with :meth:`StartedFigures.collect`. With ``workers`` allowing more than one process
+    (default: :meth:`Workers.from_environment`) the figures are drawn in forked processes from the
+    block's start, each figure whole in one process, so every file has the bytes a one-process run
+    writes; with one process they are drawn at ``collect``. Leaving the block early (an error)
+    ends the workers; their partial files are the caller's staging folder's to discard."""
     folder = Path(folder)
     plan = list(plan)
     workers = workers or Workers.from_environment()
-    names = []
     if workers.for_tasks(len(plan)) <= 1:
-        with theme():
-            for name, draw in plan:
-                save_figure(draw().figure, folder / name)
-                names.append(name)
-                if progress is not None:
-                    progress(name)
-        return _written(folder, names)
+        yield StartedFigures(plan, folder, None)
+        return
     # only the workers hold the plan (its draw functions are closures): the calling process keeps no state
-    for name in workers.map(_draw_and_save, len(plan), setup=_receive_plan, setup_args=(plan, folder)):
-        names.append(name)
-        if progress is not None:
-            progress(name)
-    return _written(folder, names)
+    with workers.started(_draw_and_save, len(plan), setup=_receive_plan, setup_args=(plan, folder)) as results:
+        yield StartedFigures(plan, folder, results)
+
+
+@dataclass
+class StartedFigures:
+    """A plan of figures being drawn (:func:`figures_started`); ``results`` yields each file name as
+    the workers finish it, in plan order (``None``: draw here at :meth:`collect`)."""
+
+    plan: list
+    folder: Path
+    results: Iterator[str] | None
+
+    def collect(self, progress: Callable[[str], None] | None = None) -> list[Path]:
+        """Wait for every figure (or draw them here); each PNG then its SVG, in plan order."""
+        names = []
+        if self.results is None:
+            with theme():
+                for name, draw in self.plan:
+                    save_figure(draw().figure, self.folder / name)
+                    names.append(name)
+                    if progress is not None:
+                        progress(name)
+            return _written(self.folder, names)
+        for name in self.results:
+            names.append(name)
+            if progress is not None:
+                progress(name)
+        return _written(self.folder, names)
 
 
 def _written(folder: Path, names: list[str]) -> list[Path]:

@@ -112,8 +112,6 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     """Load, validate, tabulate, evaluate the matrix, compare, draw, writing under ``staged.out``
     (``opts`` names the places the user asked for; a frozen baseline goes straight there). Returns
     the paths written: the published files, the published manifest, then the internal files."""
-    from ppp_survey.outputs.survey_sheets import report_sheets
-    from ppp_survey.outputs.xlsx import write_workbook
     from ppp_survey.spec.resources import resolve_codebook
 
     step = Steps(7 if opts.compare else 6, progress)
@@ -128,7 +126,6 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     margins = load_margins(opts.margins, codebook) if opts.margins is not None else None
     ledger = Ledger(ledger_path(opts.out, opts.ledger))
     loaded = load_export(opts, codebook, progress, ledger=ledger)
-    report = loaded.report
 
     raked = (
         WeightsMethod(tuple(m.label for m in margins.margins), opts.rake_bounds) if opts.calibrate and margins else None
@@ -156,10 +153,81 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
             labels = (f"{changes.baseline_wave}（基準値）", f"{changes.wave}（今回）")
             policy = replace(policy, kpi=kpi, kpi_labels=labels)
     trends = trend_step(opts, this_wave(opts, analysis), policy, progress=progress)  # --history
+    plain = source_note(analysis, synthetic=opts.synthetic, weights=False)  # charts of respondents' shares
+    plan = figure_plan(analysis, weighted=opts.weighted, note=note if opts.weighted else plain, plain_note=plain)
+    if changes is not None:
+        from ppp_survey.outputs.change_sheets import change_figure_plan
+
+        plan += change_figure_plan(changes, codebook, figure_name, note=changes.note)
+    plan += trends.figures(codebook, figure_name)
+    # the committee paper and the charts start now, in forked processes where the platform allows
+    # (each chart whole in one process: the same bytes as a one-process run; PPP_SURVEY_JOBS=1 forces
+    # one process, which draws the charts at the 図 step), and this process writes the tables
+    # meanwhile; Ctrl-C from here ends the run after them: forked workers never print tracebacks
+    from ppp_survey.outputs.committee_pdf import committee_paper
+    from ppp_survey.outputs.figure_files import figures_started
+    from ppp_survey.workers import Workers
+
+    workers = Workers.from_environment()
+    with (
+        committee_paper(
+            staged, analysis, policy, changes, trends=trends.table, progress=progress, workers=workers
+        ) as paper,
+        deferred_interrupts(),
+        figures_started(plan, staged.figures, workers=workers) as figures,
+    ):
+        written = _tables_step(opts, staged, loaded, analysis, policy, changes, trends, note, progress, step)
+        internal = write_internal(staged, loaded)
+        step(f"図: {opts.figures}")
+        if policy is not None:
+            from ppp_survey.outputs.matrix_page import write_matrix_html
+
+            name = "2-08_政策マトリクス.html"
+            written.append(
+                write_matrix_html(
+                    staged.figures / name,
+                    policy.matrix,
+                    policy.evidence,
+                    source_note=note,
+                    synthetic=opts.synthetic,
+                    weights=policy.weights,
+                )
+            )
+            progress(f"        {name}")
+        written += figures.collect(lambda name: progress(f"        {name}"))
+    written += paper.files
+
+    if opts.freeze_baseline:
+        written += freeze(opts, this_wave(opts, analysis), progress=progress)
+
+    ledger.record(publication)
+    step("マニフェスト")
+    roots = (staged.out, opts.out)
+    manifest = write_manifest(
+        opts,
+        written,
+        staged.tables / "manifest.json",
+        changes=changes,
+        coverage=coverage,
+        disclosure=disclosure,
+        roots=roots,
+    )
+    internal.append(
+        write_internal_manifest(internal, manifest, staged.internal / INTERNAL_MANIFEST, roots, export=opts.data)
+    )
+    return [*written, manifest, *internal]
+
+
+def _tables_step(opts, staged, loaded, analysis, policy, changes, trends, note, progress, step) -> list[Path]:
+    """Step 表: the CSV tables and the workbook; returns their paths."""
+    from ppp_survey.outputs.survey_sheets import report_sheets
+    from ppp_survey.outputs.xlsx import write_workbook
+
     step(f"表: {opts.tables}")
     written = write_tables(staged, loaded, analysis, policy, changes, note) + trends.tables(staged)
-    internal = write_internal(staged, loaded)
-    sheets = report_sheets(analysis, report, synthetic=opts.synthetic, source_note=note, matrix=policy is not None)
+    sheets = report_sheets(
+        analysis, loaded.report, synthetic=opts.synthetic, source_note=note, matrix=policy is not None
+    )
     if policy is not None:
         from ppp_survey.outputs.matrix_sheets import matrix_sheets
 
@@ -188,67 +256,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     written.append(write_workbook(staged.tables / book, sheets, banner="架空データ" if opts.synthetic else ""))
     progress(f"        {book}（{len(sheets)}シート）")
 
-    step(f"図: {opts.figures}")
-    if policy is not None:
-        from ppp_survey.outputs.matrix_page import write_matrix_html
-
-        name = "2-08_政策マトリクス.html"
-        written.append(
-            write_matrix_html(
-                staged.figures / name,
-                policy.matrix,
-                policy.evidence,
-                source_note=note,
-                synthetic=opts.synthetic,
-                weights=policy.weights,
-            )
-        )
-        progress(f"        {name}")
-    plain = source_note(analysis, synthetic=opts.synthetic, weights=False)  # charts of respondents' shares
-    plan = figure_plan(analysis, weighted=opts.weighted, note=note if opts.weighted else plain, plain_note=plain)
-    if changes is not None:
-        from ppp_survey.outputs.change_sheets import change_figure_plan
-
-        plan += change_figure_plan(changes, codebook, figure_name, note=changes.note)
-    plan += trends.figures(codebook, figure_name)
-    # charts in forked worker processes where the platform allows (each chart whole in one process:
-    # the same bytes as a one-process run; PPP_SURVEY_JOBS=1 forces one process), the committee paper
-    # meanwhile; Ctrl-C ends the run after them: forked workers never print tracebacks
-    from ppp_survey.outputs.committee_pdf import committee_paper
-    from ppp_survey.outputs.figure_files import save_figures
-    from ppp_survey.workers import Workers
-
-    workers = Workers.from_environment()
-    with (
-        committee_paper(
-            staged, analysis, policy, changes, trends=trends.table, progress=progress, workers=workers
-        ) as paper,
-        deferred_interrupts(),
-    ):
-        written += save_figures(
-            plan, staged.figures, workers=workers, progress=lambda name: progress(f"        {name}")
-        )
-    written += paper.files
-
-    if opts.freeze_baseline:
-        written += freeze(opts, this_wave(opts, analysis), progress=progress)
-
-    ledger.record(publication)
-    step("マニフェスト")
-    roots = (staged.out, opts.out)
-    manifest = write_manifest(
-        opts,
-        written,
-        staged.tables / "manifest.json",
-        changes=changes,
-        coverage=coverage,
-        disclosure=disclosure,
-        roots=roots,
-    )
-    internal.append(
-        write_internal_manifest(internal, manifest, staged.internal / INTERNAL_MANIFEST, roots, export=opts.data)
-    )
-    return [*written, manifest, *internal]
+    return written
 
 
 class Steps:
