@@ -137,3 +137,22 @@ def test_a_duplicate_of_an_empty_or_cut_off_row_is_the_first(forms, codebook, tm
             f"{len(g.columns)}列中{len(g.columns) - 1}列（ファイルを書き出し直してください）",
         ),
     }
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_cell_with_a_line_break_is_shown_on_the_messages_one_line(forms, codebook, tmp_path, suffix):
+    """A cell holding a line break (Alt+Enter in Excel) is named in the error's one line with ↵ for the
+    break, as the CLI prints it (Hypothesis found 「\\u3000 どれでもない回答 \\n」 in 職位 broke the line)."""
+    path = tmp_path / f"x{suffix}"
+    table = forms.copy()
+    column = next(c for c in table.columns if "職位" in str(c))
+    table.loc[3, column] = "\u3000 どれでもない\n回答 \n"
+    if suffix == ".csv":
+        table.to_csv(path, index=False, encoding="utf-8-sig")
+    else:
+        table.to_excel(path, index=False)
+    with pytest.raises(LoadError) as err:
+        load_responses(path, codebook, on_invalid="error")
+    message = str(err.value)
+    assert "\n" not in message and "\r" not in message
+    assert "値「\u3000 どれでもない↵回答 ↵」" in message and f"列「{column}」" in message

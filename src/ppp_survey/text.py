@@ -106,6 +106,15 @@ def wrap_ja(text: str, width: int) -> str:
     return "\n".join(lines)
 
 
+def one_line(value: object) -> str:
+    """A cell or header as messages show it, on one line: each line break as ↵.
+
+    >>> one_line("どれでもない\r\n回答")
+    'どれでもない↵回答'
+    """
+    return str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "↵")
+
+
 def pct(value: float, digits: int = 1) -> str:
     """A fraction as a percentage string rounded half up: 0.4270 → '42.7'."""
     return f"{round_half_up(100 * value, digits):.{digits}f}"

@@ -16,6 +16,7 @@ from ppp_survey.errors import LoadError
 from ppp_survey.ingest.read import RawExport
 from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.normalize import normalize_key, spelled_key
+from ppp_survey.text import one_line
 
 ID_HEADERS = ("ID", "Id", "回答ID", "回答者ID", "Response ID", "Respondent ID")
 STARTED_HEADERS = ("開始時刻", "開始日時", "Start time")
@@ -116,7 +117,7 @@ def map_columns(raw: RawExport, cb: Codebook) -> ColumnMap:
     every one of them in one message."""
     found = assign_columns(raw, cb)
     if found.clashes:
-        pairs = "、".join(f"列「{h}」と列「{other}」（{what}）" for h, other, what in found.clashes)
+        pairs = "、".join(f"列「{one_line(h)}」と列「{one_line(other)}」（{what}）" for h, other, what in found.clashes)
         raise LoadError(f"{raw.path}: 同じ項目に対応する列が2つあります: {pairs}。どちらかの列名を直してください")
     if found.missing:
         raise LoadError(missing_message(raw, cb, found))

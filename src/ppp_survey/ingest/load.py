@@ -62,6 +62,7 @@ from ppp_survey.ingest.reasons import (
 )
 from ppp_survey.ingest.rows import Rejections, RowFacts, row_rules
 from ppp_survey.spec.codebook import Codebook, Item, load_codebook
+from ppp_survey.text import one_line
 
 __all__ = [
     "R_BAD_TIME",
@@ -319,8 +320,8 @@ def _settle_cell_problems(
         p = problems.problem(int(pending[0]))
         more = len(pending) - 1
         raise LoadError(
-            f"{source.path}：{source.first_row + p.row}行目、列「{p.column}」、値「{p.value}」：{p.reason}"
-            f"（{p.detail}）。コードブックの aliases に加えるかデータを直してください"
+            f"{source.path}：{source.first_row + p.row}行目、列「{one_line(p.column)}」、値「{one_line(p.value)}」：{p.reason}"
+            f"（{one_line(p.detail)}）。コードブックの aliases に加えるかデータを直してください"
             + (f"（ほかに{more}行。--on-invalid reject でこれらの行を除外して続行できます）" if more else "")
         )
     unknown = np.flatnonzero(rejected.reason == R_UNKNOWN_STRATUM)
@@ -329,8 +330,8 @@ def _settle_cell_problems(
         i = unknown[0]
         values = sorted(set(rejected.value[unknown].tolist()))
         raise LoadError(
-            f"{source.path}：{source.first_row + i}行目、列「{rejected.column[i]}」、値「{rejected.value[i]}」：{R_UNKNOWN_STRATUM}"
-            f"（この値の行は計{len(unknown)}行、値: {'、'.join(values)}; コードブックの職域: {'、'.join(cb.stratum.labels)}）。"
+            f"{source.path}：{source.first_row + i}行目、列「{one_line(rejected.column[i])}」、値「{one_line(rejected.value[i])}」：{R_UNKNOWN_STRATUM}"
+            f"（この値の行は計{len(unknown)}行、値: {'、'.join(map(one_line, values))}; コードブックの職域: {'、'.join(cb.stratum.labels)}）。"
             "コードブックの aliases に加えるかデータを直してください（--on-invalid reject でこれらの行を除外して続行）"
         )
     if len(pending):

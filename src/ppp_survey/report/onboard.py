@@ -34,6 +34,7 @@ from ppp_survey.ingest.read import RawExport, encoding_name
 from ppp_survey.report.options import JapaneseParser
 from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.resources import resolve_codebook
+from ppp_survey.text import one_line
 
 SUBCOMMANDS = ("check", "init-codebook")
 #: A cell or header longer than this is shown cut to its first :data:`SHOWN` characters, with its
@@ -186,7 +187,7 @@ def shown(text: object, row: int | None = None, column: str | None = None, *, li
     >>> shown("あ" * 120, 5, "C")[-20:]
     'あああああ…（全120文字、5行目C列）'
     """
-    text = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\n", "↵")
+    text = one_line(text)
     if len(text) <= limit:
         return text
     where = f"、{row}行目{column}列" if row and column else ""
