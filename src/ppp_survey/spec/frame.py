@@ -9,20 +9,22 @@ and its total must equal the codebook's ``survey.population``.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ppp_survey.errors import FrameError
 from ppp_survey.files import decode_text
-from ppp_survey.spec.codebook import Codebook
+from ppp_survey.spec.codebook import Codebook, Item
 from ppp_survey.spec.normalize import normalize_key
 
 DOMAIN_HEADERS = ("職域", "domain", "stratum")
 POPULATION_HEADERS = ("職員数", "population", "staff", "n")
 
 
-def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C901 (a schema validator: one branch per documented rule)
+def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     """Read and validate a staff frame.
 
     Returns
@@ -38,48 +40,23 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C
         a 職域 of the codebook absent from the frame, or a total that differs from the codebook's.
     """
     p = Path(path)
-    if not p.is_file():
-        raise FrameError(f"職員数フレーム {p.name}: ファイルが見つからない。--frame で職員数のCSVを指定する")
-    text, _ = decode_text(p.read_bytes(), p)
-    try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, comment="#", keep_default_na=False, skip_blank_lines=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise FrameError(
-            f"職員数フレーム {p.name}: CSVとして読めない（{exc}）。Excelで「CSV UTF-8」として保存し直す"
-        ) from None
-    keys = {normalize_key(c): c for c in raw.columns}
-    dom_col = next((keys[normalize_key(h)] for h in DOMAIN_HEADERS if normalize_key(h) in keys), None)
-    pop_col = next((keys[normalize_key(h)] for h in POPULATION_HEADERS if normalize_key(h) in keys), None)
+    raw, text = read_table(p, "職員数フレーム", "--frame で職員数のCSVを指定する", FrameError)
+    dom_col, pop_col = find_column(raw, DOMAIN_HEADERS), find_column(raw, POPULATION_HEADERS)
     if dom_col is None or pop_col is None:
         raise FrameError(
             f"職員数フレーム {p.name}: 列「職域」と「職員数」が必要（見出しは {'、'.join(map(str, raw.columns))}）。"
             "1行目を「職域,職員数」にする"
         )
-
     stratum = codebook.stratum
     lookup = {k: c.label for c in stratum.choices for k in (*c.keys(), normalize_key(c.code))}
-    lines = data_lines(text)
     rows: dict[str, int] = {}
-    filled = trailing_blank_rows(raw[dom_col], raw[pop_col])
-    for i, (dom, pop) in enumerate(zip(raw[dom_col][:filled], raw[pop_col][:filled])):
-        line = lines[i] if i < len(lines) else "?"
-        label = lookup.get(normalize_key(dom))
-        if label is None and normalize_key(dom) in ("", "合計", "計", "総計", "total"):
-            what = "空の行" if not normalize_key(dom) else f"合計の行（「{dom}」）"
-            raise FrameError(f"職員数フレーム {p.name} {line}行目: {what}。この行を削除する（合計は自動で計算する）")
-        if label is None:
-            raise FrameError(
-                f"職員数フレーム {p.name} {line}行目 列「{dom_col}」: 「{dom}」はコードブックの{stratum.label}"
-                f"（{'、'.join(stratum.labels)}）にない。フレームを直すか、コードブックに別名（aliases）を加える"
-            )
-        if label in rows:
-            raise FrameError(f"職員数フレーム {p.name} {line}行目 列「{dom_col}」: 「{dom}」が2回ある。1行にまとめる")
-        count = staff_count(pop)
-        if count is None:
-            raise FrameError(
-                f"職員数フレーム {p.name} {line}行目 列「{pop_col}」: 「{pop}」は職員数（1以上の整数）ではない。数字で書く"
-            )
-        rows[label] = count
+    for line, (dom, pop) in table_rows(raw, text, dom_col, pop_col):
+        row = _FrameRow(
+            f"職員数フレーム {p.name} {line}行目", dom_col, pop_col, dom, pop, lookup.get(normalize_key(dom))
+        )
+        for rule in FRAME_ROW_RULES:
+            rule(row, stratum, rows)
+        rows[str(row.label)] = _frame_count(row)
     check_staff_totals(
         rows,
         stratum.labels,
@@ -92,6 +69,77 @@ def load_frame(path: str | Path, codebook: Codebook) -> pd.DataFrame:  # noqa: C
     out = pd.DataFrame({"domain": stratum.labels, "population": [rows[lab] for lab in stratum.labels]})
     out["domain"] = pd.Categorical(out["domain"], categories=stratum.labels)
     return out
+
+
+@dataclass(frozen=True)
+class _FrameRow:
+    """One data row of a staff frame: ``where`` (file and line), the columns' names, the cells, and
+    the codebook's 職域 label the first cell names (None: none)."""
+
+    where: str
+    dom_col: str
+    pop_col: str
+    dom: str
+    pop: str
+    label: str | None
+
+
+def _not_blank_or_total(r: _FrameRow, stratum: Item, rows: dict[str, int]) -> None:
+    if r.label is None and normalize_key(r.dom) in ("", "合計", "計", "総計", "total"):
+        what = "空の行" if not normalize_key(r.dom) else f"合計の行（「{r.dom}」）"
+        raise FrameError(f"{r.where}: {what}。この行を削除する（合計は自動で計算する）")
+
+
+def _known_domain(r: _FrameRow, stratum: Item, rows: dict[str, int]) -> None:
+    if r.label is None:
+        raise FrameError(
+            f"{r.where} 列「{r.dom_col}」: 「{r.dom}」はコードブックの{stratum.label}"
+            f"（{'、'.join(stratum.labels)}）にない。フレームを直すか、コードブックに別名（aliases）を加える"
+        )
+
+
+def _domain_once(r: _FrameRow, stratum: Item, rows: dict[str, int]) -> None:
+    if r.label in rows:
+        raise FrameError(f"{r.where} 列「{r.dom_col}」: 「{r.dom}」が2回ある。1行にまとめる")
+
+
+FRAME_ROW_RULES = (_not_blank_or_total, _known_domain, _domain_once)
+"""The rules of a staff frame's row, in the order they are reported (then its count: :func:`staff_count`)."""
+
+
+def _frame_count(r: _FrameRow) -> int:
+    count = staff_count(r.pop)
+    if count is None:
+        raise FrameError(f"{r.where} 列「{r.pop_col}」: 「{r.pop}」は職員数（1以上の整数）ではない。数字で書く")
+    return count
+
+
+def read_table(p: Path, what: str, hint: str, error: type[FrameError]) -> tuple[pd.DataFrame, str]:
+    """A staff table's CSV (every cell text, ``#`` lines comments) and its decoded text; ``what``
+    names the file in messages, ``hint`` says which option gives it."""
+    if not p.is_file():
+        raise error(f"{what} {p.name}: ファイルが見つからない。{hint}")
+    text, _ = decode_text(p.read_bytes(), p)
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype=str, comment="#", keep_default_na=False, skip_blank_lines=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise error(f"{what} {p.name}: CSVとして読めない（{exc}）。Excelで「CSV UTF-8」として保存し直す") from None
+    return raw, text
+
+
+def find_column(raw: pd.DataFrame, headers: tuple[str, ...]) -> str | None:
+    """The first column whose header matches one of ``headers`` (by matching key), else None."""
+    keys = {normalize_key(c): c for c in raw.columns}
+    return next((keys[normalize_key(h)] for h in headers if normalize_key(h) in keys), None)
+
+
+def table_rows(raw: pd.DataFrame, text: str, *columns: str) -> Iterator[tuple[int | str, tuple[str, ...]]]:
+    """``(line, cells)`` of each data row (the empty rows below the table skipped), the line as
+    the user sees it (``?`` when unknown)."""
+    lines = data_lines(text)
+    filled = trailing_blank_rows(*(raw[c] for c in columns))
+    for i, cells in enumerate(zip(*(raw[c][:filled] for c in columns))):
+        yield (lines[i] if i < len(lines) else "?"), cells
 
 
 def staff_count(value: object) -> int | None:

@@ -46,11 +46,10 @@ import pandas as pd
 
 from ppp_survey.errors import MappingError
 from ppp_survey.spec.codebook import POLARITIES, Codebook, Item, Polarity
-from ppp_survey.spec.mapping_choices import check_mapping_labels, same_scale
-from ppp_survey.spec.matrix import choice_for_label
+from ppp_survey.spec.mapping_choices import ChoiceMap, WaveChecker, check_mapping_labels, map_choices, same_scale
 from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.resources import resolve_codebook
-from ppp_survey.spec.schema import FileChecker, read_yaml, yaml_lines
+from ppp_survey.spec.schema import Entry, Field, read_entry, read_yaml, yaml_lines
 
 __all__ = [
     "MAPPING_SCHEMA_VERSION",
@@ -65,22 +64,6 @@ __all__ = [
 
 MAPPING_SCHEMA_VERSION = 1
 NO_FILE = "（対応表なし）"  # the mapping's name when none is given (every question must then be identical)
-
-
-@dataclass(frozen=True)
-class ChoiceMap:
-    """One choice across waves: ``old``/``new`` codes (``None`` when only one wave has it)."""
-
-    old: int | None
-    new: int | None
-    status: str = "same"  # same | added | removed
-    note: str = ""
-
-    def codes(self) -> tuple[int, int]:
-        """``(old, new)`` codes of a choice in both waves (status ``same``)."""
-        if self.old is None or self.new is None:
-            raise ValueError(f"choice {self.old}→{self.new} is {self.status}: it is not in both waves")
-        return self.old, self.new
 
 
 @dataclass(frozen=True)
@@ -258,50 +241,73 @@ def parse_mapping(
     return Mapping(old=old, new=new, questions=questions, groups=groups, path=name)
 
 
-def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[GroupMap, ...]:  # noqa: C901 (a schema validator: one branch per documented rule)
+# The shape of a mapping file's entries, declared once (read by schema.read_entry); what follows
+# each declaration are the entries' semantic rules: labels and ids of the two codebooks, each used once.
+STRATUM = (
+    Field("status", default="same", allowed=("same", "added", "removed")),
+    Field("from", "texts"),
+    Field("to", "texts"),
+    Field("note"),
+)
+QUESTION = (Field("status", default="same", allowed=("same", "added", "removed", "not_comparable")),)
+
+
+def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[GroupMap, ...]:
     so, sn = old.stratum, new.stratum
-    used_old: dict[str, str] = {}
-    used_new: dict[str, str] = {}
-    groups: list[GroupMap] = []
-    for i, raw in enumerate(entries):
-        where = f"strata[{i}]"
-        e = v.mapping(raw, where)
-        status = str(e.get("status", "same"))
-        if status not in ("same", "added", "removed"):
-            v.fail(where, f"「status: {status}」は使えない。same、added、removed のいずれかを書く")
-        olds = [v.label(so, x, where, v.old) for x in _as_list(e.get("from"))]
-        news = [v.label(sn, x, where, v.new) for x in _as_list(e.get("to"))]
-        if status == "same" and not (olds and news):
-            v.fail(where, "from と to の両方が要る（片方の調査にしかないなら status: added か status: removed と書く）")
-        if status == "added" and (olds or not news):
-            v.fail(where, "「status: added」（新しい調査にだけある）には to だけを書く。from を消す")
-        if status == "removed" and (news or not olds):
-            v.fail(where, "「status: removed」（前の調査にだけある）には from だけを書く。to を消す")
-        for labs, used, wave, item in ((olds, used_old, v.old, so), (news, used_new, v.new, sn)):
-            for lab in labs:
-                if lab in used:
-                    v.fail(where, f"{wave}の{item.label}「{lab}」は {used[lab]} でも対応づけている。1か所にする")
-                used[lab] = where
-        note = str(e.get("note", ""))
-        if status == "same" and (olds != news):
-            note = "；".join(x for x in (f"{v.old}: {'・'.join(olds)}", note) if x)
-        groups.append(
-            GroupMap(name="・".join(news or olds), old=tuple(olds), new=tuple(news), status=status, note=note)
-        )
+    used: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    groups = [_stratum(v, read_entry(v, raw, f"strata[{i}]", STRATUM), so, sn, used) for i, raw in enumerate(entries)]
+    groups += _same_label_strata(v, so, sn, used)
+    _unlisted_new_strata(v, so, sn, used[1])
+    position = {lab: i for i, lab in enumerate(sn.labels)}
+    return tuple(sorted(groups, key=lambda g: position[g.new[0]] if g.new else len(position)))
+
+
+def _stratum(v: _Check, e: Entry, so: Item, sn: Item, used: tuple[dict[str, str], dict[str, str]]) -> GroupMap:
+    """One declared entry of ``strata``: its labels in their codebooks, each side as its status says,
+    each label mapped once."""
+    where, status = e.where, e["status"]
+    olds = [v.label(so, x, where, v.old) for x in e["from"]]
+    news = [v.label(sn, x, where, v.new) for x in e["to"]]
+    _stratum_sides(v, where, status, olds, news)
+    for labs, used_labs, wave, item in ((olds, used[0], v.old, so), (news, used[1], v.new, sn)):
+        for lab in labs:
+            if lab in used_labs:
+                v.fail(where, f"{wave}の{item.label}「{lab}」は {used_labs[lab]} でも対応づけている。1か所にする")
+            used_labs[lab] = where
+    note = e["note"]
+    if status == "same" and (olds != news):
+        note = "；".join(x for x in (f"{v.old}: {'・'.join(olds)}", note) if x)
+    return GroupMap(name="・".join(news or olds), old=tuple(olds), new=tuple(news), status=status, note=note)
+
+
+def _stratum_sides(v: _Check, where: str, status: str, olds: list[str], news: list[str]) -> None:
+    if status == "same" and not (olds and news):
+        v.fail(where, "from と to の両方が要る（片方の調査にしかないなら status: added か status: removed と書く）")
+    if status == "added" and (olds or not news):
+        v.fail(where, "「status: added」（新しい調査にだけある）には to だけを書く。from を消す")
+    if status == "removed" and (news or not olds):
+        v.fail(where, "「status: removed」（前の調査にだけある）には from だけを書く。to を消す")
+
+
+def _same_label_strata(v: _Check, so: Item, sn: Item, used: tuple[dict[str, str], dict[str, str]]) -> list[GroupMap]:
+    """The old 職域 the file does not list: each the same item as the new one of the same label."""
     new_keys = {normalize_key(lab): lab for lab in sn.labels}
-    for lab in so.labels:
-        if lab in used_old:
-            continue
+    groups = []
+    for lab in (lab for lab in so.labels if lab not in used[0]):
         twin = new_keys.get(normalize_key(lab))
-        if twin is None or twin in used_new:
+        if twin is None or twin in used[1]:
             v.fail(
                 "strata",
                 f"{v.old}の{so.label}「{lab}」が{v.new}の{sn.label}（{'、'.join(sn.labels)}）になく、対応表にも書かれていない。"
                 f"名前が変わったか統合されたなら {{from: {lab}, to: <{v.new}の{sn.label}>}}、"
                 f"なくなったなら {{from: {lab}, status: removed}} を strata に加える",
             )
-        used_new[twin] = "(same label)"
+        used[1][twin] = "(same label)"
         groups.append(GroupMap(name=twin, old=(lab,), new=(twin,)))
+    return groups
+
+
+def _unlisted_new_strata(v: _Check, so: Item, sn: Item, used_new: dict[str, str]) -> None:
     for lab in sn.labels:
         if lab not in used_new:
             v.fail(
@@ -309,62 +315,22 @@ def _parse_strata(v: _Check, entries: list, old: Codebook, new: Codebook) -> tup
                 f"{v.new}の{sn.label}「{lab}」が{v.old}の{so.label}になく、対応表にも書かれていない。"
                 f"{{from: <{v.old}の{so.label}>, to: {lab}}} か {{to: {lab}, status: added}} を strata に加える",
             )
-    position = {lab: i for i, lab in enumerate(sn.labels)}
-    return tuple(sorted(groups, key=lambda g: position[g.new[0]] if g.new else len(position)))
 
 
-def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[QuestionMap, ...]:  # noqa: C901 (a schema validator: one branch per documented rule)
+def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> tuple[QuestionMap, ...]:
     olds = {q.id: q for q in old.questions if q.type != "text"}
     news = {q.id: q for q in new.questions if q.type != "text"}
     check_mapping_labels(v, entries, olds, news, (v.old, v.new))  # every label at once, before the rest
     declared: dict[tuple[str | None, str | None], tuple[str, dict]] = {}
-    used_old: dict[str, str] = {}
-    used_new: dict[str, str] = {}
+    used: tuple[dict[str, str], dict[str, str]] = ({}, {})
     for i, raw in enumerate(entries):
-        where = f"questions[{i}]"
-        e = v.mapping(raw, where)
-        status = str(e.get("status", "same"))
-        if status not in ("same", "added", "removed", "not_comparable"):
-            v.fail(where, f"「status: {status}」は使えない。same、added、removed、not_comparable のいずれかを書く")
-        o: str | None
-        n: str | None
-        if "id" in e:
-            o = n = str(e["id"])
-        else:
-            o = None if e.get("from") is None else str(e["from"])
-            n = None if e.get("to") is None else str(e["to"])
-        o = None if status == "added" else o
-        n = None if status == "removed" else n
-        if status in ("same", "not_comparable") and (o is None or n is None):
-            v.fail(where, f"「status: {status}」には id（または from と to）が要る。設問のidを書く")
-        if status == "not_comparable" and not e.get("reason"):
-            v.fail(where, f"「id: {n}」の「status: not_comparable」に reason がない。比べられない理由を reason に書く")
-        for qid, used, wave, known in ((o, used_old, v.old, olds), (n, used_new, v.new, news)):
+        e = read_entry(v, raw, f"questions[{i}]", QUESTION)
+        o, n = _question_ids(v, e)
+        for qid, used_ids, wave, known in ((o, used[0], v.old, olds), (n, used[1], v.new, news)):
             if qid is not None:
-                if qid not in known:
-                    v.fail(where, f"「{qid}」は{wave}の設問のidにない（あるのは {'、'.join(known)}）。idを直す")
-                if qid in used:
-                    v.fail(where, f"{wave}の設問「id: {qid}」は {used[qid]} でも対応づけている。1か所にする")
-                used[qid] = where
-        declared[(o, n)] = (where, e)
-    for qid in olds:
-        if qid not in used_old:
-            if qid in news and qid not in used_new:
-                declared[(qid, qid)] = ("", {})
-                used_old[qid] = used_new[qid] = "(same id)"
-            else:
-                v.fail(
-                    "questions",
-                    f"{v.old}の設問{olds[qid].display}（id: {qid}）が{v.new}になく、対応表にも書かれていない。"
-                    f"{{id: {qid}, status: removed}} か {{from: {qid}, to: <{v.new}の設問のid>}} を questions に加える",
-                )
-    for qid in news:
-        if qid not in used_new:
-            v.fail(
-                "questions",
-                f"{v.new}の設問{news[qid].display}（id: {qid}）が{v.old}になく、対応表にも書かれていない。"
-                f"{{id: {qid}, status: added}} か {{from: <{v.old}の設問のid>, to: {qid}}} を questions に加える",
-            )
+                _use_question(v, e.where, qid, used_ids, wave, known)
+        declared[(o, n)] = (e.where, e.raw)
+    _unlisted_questions(v, olds, news, used, declared)
     out = [
         _question(v, where, e, None if o is None else olds.get(o), None if n is None else news.get(n))
         for (o, n), (where, e) in declared.items()
@@ -373,21 +339,64 @@ def _parse_questions(v: _Check, entries: list, old: Codebook, new: Codebook) -> 
     return tuple(sorted(out, key=lambda q: position.get(q.new, len(position))))
 
 
-def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) -> QuestionMap:  # noqa: C901 (a schema validator: one branch per documented rule)
+def _question_ids(v: _Check, e: Entry) -> tuple[str | None, str | None]:
+    """``(old, new)`` ids of a ``questions`` entry (``id``, or ``from``/``to``), as its status allows."""
+    x, status = e.raw, e["status"]
+    o: str | None
+    n: str | None
+    if "id" in x:
+        o = n = str(x["id"])
+    else:
+        o = None if x.get("from") is None else str(x["from"])
+        n = None if x.get("to") is None else str(x["to"])
+    o = None if status == "added" else o
+    n = None if status == "removed" else n
+    if status in ("same", "not_comparable") and (o is None or n is None):
+        v.fail(e.where, f"「status: {status}」には id（または from と to）が要る。設問のidを書く")
+    if status == "not_comparable" and not x.get("reason"):
+        v.fail(e.where, f"「id: {n}」の「status: not_comparable」に reason がない。比べられない理由を reason に書く")
+    return o, n
+
+
+def _use_question(v: _Check, where: str, qid: str, used: dict[str, str], wave: str, known: dict[str, Item]) -> None:
+    if qid not in known:
+        v.fail(where, f"「{qid}」は{wave}の設問のidにない（あるのは {'、'.join(known)}）。idを直す")
+    if qid in used:
+        v.fail(where, f"{wave}の設問「id: {qid}」は {used[qid]} でも対応づけている。1か所にする")
+    used[qid] = where
+
+
+def _unlisted_questions(
+    v: _Check,
+    olds: dict[str, Item],
+    news: dict[str, Item],
+    used: tuple[dict[str, str], dict[str, str]],
+    declared: dict[tuple[str | None, str | None], tuple[str, dict]],
+) -> None:
+    """Questions the file does not list: the same id in both waves, else a message naming it."""
+    used_old, used_new = used
+    for qid in (qid for qid in olds if qid not in used_old):
+        if qid not in news or qid in used_new:
+            v.fail(
+                "questions",
+                f"{v.old}の設問{olds[qid].display}（id: {qid}）が{v.new}になく、対応表にも書かれていない。"
+                f"{{id: {qid}, status: removed}} か {{from: {qid}, to: <{v.new}の設問のid>}} を questions に加える",
+            )
+        declared[(qid, qid)] = ("", {})
+        used_old[qid] = used_new[qid] = "(same id)"
+    for qid in news:
+        if qid not in used_new:
+            v.fail(
+                "questions",
+                f"{v.new}の設問{news[qid].display}（id: {qid}）が{v.old}になく、対応表にも書かれていない。"
+                f"{{id: {qid}, status: added}} か {{from: <{v.old}の設問のid>, to: {qid}}} を questions に加える",
+            )
+
+
+def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) -> QuestionMap:
     status = str(e.get("status", "same"))
-    note = str(e.get("note", ""))
     if status != "same" or qo is None or qn is None:
-        reason = str(e.get("reason", note))
-        either = qn or qo
-        if either is None:
-            v.fail(where, f"「status: {status}」に設問のidがない。「id: 設問のid」を書く")
-        return QuestionMap(
-            old=None if qo is None else qo.id,
-            new=None if qn is None else qn.id,
-            status=status if qo and qn else ("added" if qo is None else "removed"),
-            reason=reason,
-            polarity=either.polarity,
-        )
+        return _one_sided(v, where, e, status, qo, qn)
     ids = f"id: {qn.id}" if qo.id == qn.id else f"{v.old}の id: {qo.id} → {v.new}の id: {qn.id}"
     name = f"設問{qn.display}（{ids}）"
     place = where or "questions"
@@ -398,9 +407,7 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
             f"{{id: {qn.id}, status: not_comparable, reason: …}} と書く",
         )
     problems: list[str] = []
-    caveats: list[str] = []
-    if qo.id != qn.id:
-        caveats.append(f"{v.old}の設問ID {qo.id}")
+    caveats: list[str] = [f"{v.old}の設問ID {qo.id}"] if qo.id != qn.id else []
     if normalize_key(qo.text) != normalize_key(qn.text):
         if e.get("text_changed"):
             caveats.append(f"設問文変更: {e['text_changed']}")
@@ -408,21 +415,8 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
             problems.append(
                 f"設問文が変わった（{v.old}「{qo.text}」→ {v.new}「{qn.text}」。text_changed: <理由> と書く）"
             )
-    polarity = qn.polarity
-    if qo.polarity != qn.polarity:
-        if e.get("polarity") in POLARITIES:
-            polarity = Polarity(e["polarity"])
-            caveats.append(f"極性: {v.old} {qo.polarity} → {v.new} {qn.polarity}（比較は {polarity}）")
-        else:
-            problems.append(
-                f"極性が変わった（{v.old} {qo.polarity} → {v.new} {qn.polarity}。"
-                f"比較に使う極性を polarity: <{' か '.join(POLARITIES)}> と書く）"
-            )
-    elif e.get("polarity") is not None:
-        if e["polarity"] not in POLARITIES:
-            v.fail(place, f"{name}の「polarity: {e['polarity']}」は使えない。{'、'.join(POLARITIES)} のいずれかを書く")
-        polarity = Polarity(e["polarity"])
-    choices = _choices(v, place, name, e, qo, qn, problems, caveats)
+    polarity = _polarity(v, place, name, e, qo, qn, problems, caveats)
+    choices = map_choices(v, place, name, e, qo, qn, problems, caveats)
     if problems:
         v.fail(
             place,
@@ -431,118 +425,52 @@ def _question(v: _Check, where: str, e: dict, qo: Item | None, qn: Item | None) 
             + f"。同じ設問として比べるなら {{id: {qn.id}, …}} に変更を書き、"
             f"比べられないなら {{id: {qn.id}, status: not_comparable, reason: …}} を加える",
         )
-    if note:
-        caveats.append(note)
+    caveats += [note] if (note := str(e.get("note", ""))) else []
     top2 = qn.type == "likert" and same_scale(qo, qn, choices)
     return QuestionMap(
         old=qo.id, new=qn.id, status="same", choices=choices, polarity=polarity, caveats=tuple(caveats), top2=top2
     )
 
 
-def _choices(  # noqa: C901 (a schema validator: one branch per documented rule)
+def _one_sided(v: _Check, where: str, e: dict, status: str, qo: Item | None, qn: Item | None) -> QuestionMap:
+    """A question not compared: in one wave only, or declared not comparable."""
+    either = qn or qo
+    if either is None:
+        v.fail(where, f"「status: {status}」に設問のidがない。「id: 設問のid」を書く")
+    return QuestionMap(
+        old=None if qo is None else qo.id,
+        new=None if qn is None else qn.id,
+        status=status if qo and qn else ("added" if qo is None else "removed"),
+        reason=str(e.get("reason", str(e.get("note", "")))),
+        polarity=either.polarity,
+    )
+
+
+def _polarity(
     v: _Check, place: str, name: str, e: dict, qo: Item, qn: Item, problems: list[str], caveats: list[str]
-) -> tuple[ChoiceMap, ...]:
-    """A question's choices across waves, named by label: the declared entries, then each
-    old choice paired with the new one of the same label (labels already resolve: :func:`_labels`)."""
-    pairs: list[tuple[ChoiceMap, str]] = []
-    used_o: dict[int, str] = {}
-    used_n: dict[int, str] = {}
-    for j, raw in enumerate(v.sequence(e.get("choices", []) or [], f"{place}.choices")):
-        w = f"{place}.choices[{j}]"
-        c = v.mapping(raw, w)
-        status = str(c.get("status", "same"))
-        if status not in ("same", "added", "removed"):
-            v.fail(w, f"「status: {status}」は使えない。same、added、removed のいずれかを書く")
-        found = []
-        for key, item, used, wave, skip in (("from", qo, used_o, v.old, "added"), ("to", qn, used_n, v.new, "removed")):
-            ref = None if status == skip else c.get(key, c.get("choice"))
-            hit = None if ref is None else choice_for_label(item, ref)
-            if hit is not None and hit.code in used:
-                v.fail(
-                    w,
-                    f"{name}の{wave}の選択肢「{hit.label}」を2回対応づけている（もう1つは {used[hit.code]}）。1回にする",
-                )
-            if hit is not None:
-                used[hit.code] = w
-            found.append(None if hit is None else hit.code)
-        o, n = found
-        if status == "same" and (o is None or n is None):
-            v.fail(
-                w,
-                f"{name}の選択肢に from と to（または choice）が要る（片方にしかないなら status: added か removed と書く）",
-            )
-        pairs.append((ChoiceMap(old=o, new=n, status=status, note=str(c.get("note", ""))), str(c.get("changed", ""))))
-    new_by_label = {normalize_key(c.label): c for c in qn.choices}
-    left_o = [co for co in qo.choices if co.code not in used_o]
-    for co in left_o:
-        twin = new_by_label.get(normalize_key(co.label))
-        if twin is not None and twin.code not in used_n:
-            pairs.append((ChoiceMap(old=co.code, new=twin.code), ""))
-            used_o[co.code] = used_n[twin.code] = "(same label)"
-    left_n = {cn.code: cn for cn in qn.choices if cn.code not in used_n}
-    for co in (co for co in left_o if co.code not in used_o):
-        cn = left_n.pop(co.code, None)  # at the same place: perhaps the same choice, relabelled
+) -> Polarity:
+    """The polarity verdicts use: the codebooks', or the file's when they differ (then it must say)."""
+    if qo.polarity != qn.polarity:
+        if e.get("polarity") in POLARITIES:
+            polarity = Polarity(e["polarity"])
+            caveats.append(f"極性: {v.old} {qo.polarity} → {v.new} {qn.polarity}（比較は {polarity}）")
+            return polarity
         problems.append(
-            f"{v.old}の選択肢 {co.code}「{co.label}」が{v.new}にない（{{from: {co.label}, status: removed}} と書く）"
-            if cn is None
-            else f"選択肢 {co.code}→{cn.code} のラベルが {v.old}「{co.label}」→ {v.new}「{cn.label}」"
-            f"（同じ選択肢なら {{from: {co.label}, to: {cn.label}, changed: <理由>}}、別の選択肢なら"
-            f" {{from: {co.label}, status: removed}} と {{to: {cn.label}, status: added}} と書く）"
+            f"極性が変わった（{v.old} {qo.polarity} → {v.new} {qn.polarity}。"
+            f"比較に使う極性を polarity: <{' か '.join(POLARITIES)}> と書く）"
         )
-    for cn in left_n.values():
-        problems.append(
-            f"選択肢 {cn.code}「{cn.label}」が{v.new}で新しい"
-            f"（{{to: {cn.label}, status: added}} か {{from: <{v.old}のラベル>, to: {cn.label}, changed: <理由>}} と書く）"
-        )
-    out = []
-    old_codes = {c.code: c for c in qo.choices}
-    new_codes = {c.code: c for c in qn.choices}
-    for cm, changed in pairs:
-        if cm.status == "added":
-            if cm.new is None:
-                v.fail(
-                    place, f"{name}の「status: added」の選択肢に to（または choice）がない。新しい選択肢のラベルを書く"
-                )
-            caveats.append(f"{v.new}で選択肢「{new_codes[cm.new].label}」を追加")
-        elif cm.status == "removed":
-            if cm.old is None:
-                v.fail(place, f"{name}の「status: removed」の選択肢に from がない。前の調査の選択肢のラベルを書く")
-            caveats.append(f"{v.new}で選択肢「{old_codes[cm.old].label}」を削除")
-        else:
-            code_o, code_n = cm.codes()
-            co, cn = old_codes[code_o], new_codes[code_n]
-            diffs = []
-            if normalize_key(co.label) != normalize_key(cn.label):
-                diffs.append(f"ラベル {v.old}「{co.label}」→ {v.new}「{cn.label}」")
-            if co.score != cn.score:
-                diffs.append(f"score {co.score} → {cn.score}")
-            if (co.exclusive, co.other) != (cn.exclusive, cn.other):
-                diffs.append("exclusive/other の指定")
-            if diffs and not changed:
-                problems.append(
-                    f"選択肢「{cn.label}」の"
-                    + "・".join(diffs)
-                    + f"（{{from: {co.label}, to: {cn.label}, changed: <理由>}} と書く）"
-                )
-            elif diffs:
-                caveats.append(f"選択肢「{cn.label}」変更: {changed}")
-        out.append(cm)
-    return tuple(out)
+    elif e.get("polarity") is not None:
+        if e["polarity"] not in POLARITIES:
+            v.fail(place, f"{name}の「polarity: {e['polarity']}」は使えない。{'、'.join(POLARITIES)} のいずれかを書く")
+        return Polarity(e["polarity"])
+    return qn.polarity
 
 
-def _as_list(value) -> list:
-    return [] if value is None else [str(x) for x in value] if isinstance(value, list) else [str(value)]
-
-
-class _Check(FileChecker):
+class _Check(WaveChecker):
     """Raise :class:`MappingError` naming the file and the place in it; labels of either wave."""
 
     error = MappingError
     kind = "対応表"
-
-    def __init__(self, name: str, old: str, new: str, lines: dict[str, int] | None = None) -> None:
-        super().__init__(name, lines)
-        self.old, self.new = old, new
 
     def fail(self, where: str, message: str) -> NoReturn:
         super().fail(where, message + ("（--mapping で対応表ファイルを指定する）" if self.name == NO_FILE else ""))

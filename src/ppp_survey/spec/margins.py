@@ -26,18 +26,16 @@ Rules, checked with the codebook (each error names file, line, column and value,
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from ppp_survey.constants import NO_ANSWER
 from ppp_survey.errors import MarginsError
-from ppp_survey.files import decode_text
 from ppp_survey.spec.codebook import Codebook, Item
-from ppp_survey.spec.frame import check_staff_totals, data_lines, staff_count, trailing_blank_rows
+from ppp_survey.spec.frame import check_staff_totals, find_column, read_table, staff_count, table_rows
 from ppp_survey.spec.normalize import normalize_key
 
 __all__ = ["Margin", "Margins", "MarginsError", "load_margins"]
@@ -115,26 +113,6 @@ class Margins:
         return pd.DataFrame(rows, columns=["attribute", "label", "category", "population"])
 
 
-def _read(p: Path) -> tuple[pd.DataFrame, str]:
-    if not p.is_file():
-        raise MarginsError(
-            f"{_WHAT} {p.name}: ファイルが見つからない。--margins で職位別・年代別の職員数のCSVを指定する"
-        )
-    text, _ = decode_text(p.read_bytes(), p)
-    try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, comment="#", keep_default_na=False, skip_blank_lines=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise MarginsError(
-            f"{_WHAT} {p.name}: CSVとして読めない（{exc}）。Excelで「CSV UTF-8」として保存し直す"
-        ) from None
-    return raw, text
-
-
-def _column(raw: pd.DataFrame, headers: tuple[str, ...]) -> str | None:
-    keys = {normalize_key(c): c for c in raw.columns}
-    return next((keys[normalize_key(h)] for h in headers if normalize_key(h) in keys), None)
-
-
 def _attribute_lookup(codebook: Codebook) -> dict[str, Item]:
     lookup: dict[str, Item] = {}
     for a in codebook.attributes:
@@ -143,7 +121,7 @@ def _attribute_lookup(codebook: Codebook) -> dict[str, Item]:
     return lookup
 
 
-def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901 (a schema validator: one branch per documented rule)
+def load_margins(path: str | Path, codebook: Codebook) -> Margins:
     """Read and validate a margins file (see the module docstring for the format).
 
     Returns
@@ -159,80 +137,113 @@ def load_margins(path: str | Path, codebook: Codebook) -> Margins:  # noqa: C901
         from an attribute; an attribute whose total differs from ``survey.population``.
     """
     p = Path(path)
-    raw, text = _read(p)
-    att_col = _column(raw, ATTRIBUTE_HEADERS)
-    cat_col = _column(raw, CATEGORY_HEADERS)
-    pop_col = _column(raw, POPULATION_HEADERS)
-    if att_col is None or cat_col is None or pop_col is None:
+    raw, text = read_table(p, _WHAT, "--margins で職位別・年代別の職員数のCSVを指定する", MarginsError)
+    cols = [find_column(raw, h) for h in (ATTRIBUTE_HEADERS, CATEGORY_HEADERS, POPULATION_HEADERS)]
+    if None in cols:
         raise MarginsError(
             f"{_WHAT} {p.name}: 列「属性」「区分」「職員数」が必要（見出しは {'、'.join(map(str, raw.columns))}）。"
             "1行目を「属性,区分,職員数」にする"
         )
+    att_col, cat_col, pop_col = (str(c) for c in cols)
     attributes = _attribute_lookup(codebook)
-    stratum = codebook.stratum
-    lines = data_lines(text)
     found: dict[str, dict[str, int]] = {}
-    filled = trailing_blank_rows(raw[att_col], raw[cat_col], raw[pop_col])
-    for i, (att, cat, pop) in enumerate(zip(raw[att_col][:filled], raw[cat_col][:filled], raw[pop_col][:filled])):
-        line = lines[i] if i < len(lines) else "?"
-        where = f"{_WHAT} {p.name} {line}行目"
-        if not normalize_key(att) and not normalize_key(cat):
-            raise MarginsError(f"{where}: 空の行。この行を削除する")
-        item = attributes.get(normalize_key(att))
-        if item is None:
-            known = "、".join(a.label for a in codebook.attributes if a.role != "stratum")
-            raise MarginsError(
-                f"{where} 列「{att_col}」: 「{att}」はコードブックの属性（{known}）にない。属性名を直すか、コードブックに別名（aliases）を加える"
-            )
-        if item.id == stratum.id:
-            raise MarginsError(
-                f"{where} 列「{att_col}」: 「{att}」は層（{stratum.label}）。{stratum.label}別の職員数は職員数フレーム（--frame）に書き、この行を削除する"
-            )
-        choices = {k: c.label for c in item.choices for k in (*c.keys(), normalize_key(c.code))}
-        label = choices.get(normalize_key(cat))
-        if label is None and normalize_key(cat) in ("合計", "計", "総計", "total"):
-            raise MarginsError(
-                f"{where} 列「{cat_col}」: 合計の行（「{cat}」）。この行を削除する（合計は自動で確かめる）"
-            )
-        if label is None:
-            raise MarginsError(
-                f"{where} 列「{cat_col}」: 「{cat}」はコードブックの{item.label}（{'、'.join(item.labels)}）にない。"
-                "区分を直すか、コードブックに別名（aliases）を加える"
-            )
-        rows = found.setdefault(item.id, {})
-        if label in rows:
-            raise MarginsError(f"{where} 列「{cat_col}」: {item.label}「{cat}」が2回ある。1行にまとめる")
-        count = staff_count(pop)
-        if count is None:
-            raise MarginsError(
-                f"{where} 列「{pop_col}」: 「{pop}」は職員数（1以上の整数）ではない。1以上の整数で書く"
-                "（職員のいない区分は、隣の区分とまとめてコードブックの区分も合わせる）"
-            )
-        rows[label] = count
+    for line, (att, cat, pop) in table_rows(raw, text, att_col, cat_col, pop_col):
+        row = _MarginRow(f"{_WHAT} {p.name} {line}行目", att_col, cat_col, pop_col, att, cat, pop, codebook)
+        for rule in MARGIN_ROW_RULES:
+            rule(row, attributes, found)
+        found.setdefault(row.item.id, {})[row.label] = _margin_count(row)
     if not found:
         raise MarginsError(f"{_WHAT} {p.name}: データの行がない。「属性,区分,職員数」の行を加える")
-    margins = []
-    for item in codebook.attributes:
-        if item.id not in found:
-            continue
-        rows = found[item.id]
-        stated = [lab for lab in item.labels if lab != NO_ANSWER]  # a blank has no staff count of its own
-        check_staff_totals(
-            rows,
-            stated,
-            codebook.survey.population,
-            where=f"{_WHAT} {p.name}",
-            absent_of=item.label,
-            total_of=f"{item.label}の職員数",
-            error=MarginsError,
-            hint="（該当者がいない区分は、隣の区分とまとめてコードブックを直す）",
-        )
-        margins.append(
-            Margin(
-                attribute=item.id,
-                label=item.label,
-                categories=tuple(stated),
-                counts=tuple(rows[lab] for lab in stated),
-            )
-        )
+    margins = [_margin(item, found[item.id], codebook, p.name) for item in codebook.attributes if item.id in found]
     return Margins(margins=tuple(margins), source=p.name)
+
+
+@dataclass
+class _MarginRow:
+    """One data row of a margins file: ``where`` (file and line), the columns' names and cells; the
+    rules fill in the attribute (``item``) and the codebook's ``label`` of the category it names."""
+
+    where: str
+    att_col: str
+    cat_col: str
+    pop_col: str
+    att: str
+    cat: str
+    pop: str
+    codebook: Codebook
+    item: Item = field(init=False)
+    label: str = ""
+
+
+def _not_blank(r: _MarginRow, attributes: dict[str, Item], found: dict[str, dict[str, int]]) -> None:
+    if not normalize_key(r.att) and not normalize_key(r.cat):
+        raise MarginsError(f"{r.where}: 空の行。この行を削除する")
+
+
+def _attribute(r: _MarginRow, attributes: dict[str, Item], found: dict[str, dict[str, int]]) -> None:
+    """The row's attribute: one of the codebook's (label, id or alias), not the stratum."""
+    item = attributes.get(normalize_key(r.att))
+    if item is None:
+        known = "、".join(a.label for a in r.codebook.attributes if a.role != "stratum")
+        raise MarginsError(
+            f"{r.where} 列「{r.att_col}」: 「{r.att}」はコードブックの属性（{known}）にない。属性名を直すか、コードブックに別名（aliases）を加える"
+        )
+    stratum = r.codebook.stratum
+    if item.id == stratum.id:
+        raise MarginsError(
+            f"{r.where} 列「{r.att_col}」: 「{r.att}」は層（{stratum.label}）。{stratum.label}別の職員数は職員数フレーム（--frame）に書き、この行を削除する"
+        )
+    r.item = item
+
+
+def _category(r: _MarginRow, attributes: dict[str, Item], found: dict[str, dict[str, int]]) -> None:
+    """The row's category: a choice of its attribute (label, alias or code), not a total."""
+    choices = {k: c.label for c in r.item.choices for k in (*c.keys(), normalize_key(c.code))}
+    label = choices.get(normalize_key(r.cat))
+    if label is None and normalize_key(r.cat) in ("合計", "計", "総計", "total"):
+        raise MarginsError(
+            f"{r.where} 列「{r.cat_col}」: 合計の行（「{r.cat}」）。この行を削除する（合計は自動で確かめる）"
+        )
+    if label is None:
+        raise MarginsError(
+            f"{r.where} 列「{r.cat_col}」: 「{r.cat}」はコードブックの{r.item.label}（{'、'.join(r.item.labels)}）にない。"
+            "区分を直すか、コードブックに別名（aliases）を加える"
+        )
+    r.label = label
+
+
+def _category_once(r: _MarginRow, attributes: dict[str, Item], found: dict[str, dict[str, int]]) -> None:
+    if r.label in found.get(r.item.id, {}):
+        raise MarginsError(f"{r.where} 列「{r.cat_col}」: {r.item.label}「{r.cat}」が2回ある。1行にまとめる")
+
+
+MARGIN_ROW_RULES = (_not_blank, _attribute, _category, _category_once)
+"""The rules of a margins file's row, in the order they are reported (then its count)."""
+
+
+def _margin_count(r: _MarginRow) -> int:
+    count = staff_count(r.pop)
+    if count is None:
+        raise MarginsError(
+            f"{r.where} 列「{r.pop_col}」: 「{r.pop}」は職員数（1以上の整数）ではない。1以上の整数で書く"
+            "（職員のいない区分は、隣の区分とまとめてコードブックの区分も合わせる）"
+        )
+    return count
+
+
+def _margin(item: Item, rows: dict[str, int], codebook: Codebook, name: str) -> Margin:
+    """One attribute's margin: every stated category has a row, and the total is the population."""
+    stated = [lab for lab in item.labels if lab != NO_ANSWER]  # a blank has no staff count of its own
+    check_staff_totals(
+        rows,
+        stated,
+        codebook.survey.population,
+        where=f"{_WHAT} {name}",
+        absent_of=item.label,
+        total_of=f"{item.label}の職員数",
+        error=MarginsError,
+        hint="（該当者がいない区分は、隣の区分とまとめてコードブックを直す）",
+    )
+    return Margin(
+        attribute=item.id, label=item.label, categories=tuple(stated), counts=tuple(rows[lab] for lab in stated)
+    )

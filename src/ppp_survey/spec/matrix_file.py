@@ -1,10 +1,16 @@
 """Reading a policy matrix file: :func:`load_matrix` and :func:`parse_matrix` validate the YAML
 against the schema (documented in :mod:`ppp_survey.spec.matrix`) and the codebook, and name the
 place of every problem; the result is the model of :mod:`ppp_survey.spec.matrix`.
+
+The shape of each entry is declared once, as :class:`~ppp_survey.spec.schema.Field` tuples
+(:data:`CATEGORY`, :data:`SITUATION`, :data:`INDICATOR`, :data:`GOAL`, :data:`INITIATIVE`,
+:data:`OPTION_LINK`, :data:`FINDING`), read by :func:`~ppp_survey.spec.schema.read_entry`; the rules
+placed among the fields, and the checks between entries after them, are the file's semantics.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from importlib import resources
 from pathlib import Path
@@ -41,7 +47,18 @@ from ppp_survey.spec.matrix_refs import (
 )
 from ppp_survey.spec.normalize import normalize_key
 from ppp_survey.spec.resources import resolve_codebook
-from ppp_survey.spec.schema import FileChecker, file_label, read_yaml, yaml_kind, yaml_lines
+from ppp_survey.spec.schema import (
+    Entry,
+    EntryRule,
+    Field,
+    FileChecker,
+    file_label,
+    read_entry,
+    read_more,
+    read_yaml,
+    yaml_kind,
+    yaml_lines,
+)
 
 __all__ = ["Unresolved", "check_codebook", "check_matrix_references", "load_matrix", "parse_matrix"]
 
@@ -85,70 +102,170 @@ def load_matrix(path: str | Path | None = None, codebook: Codebook | None = None
     return parse_matrix(raw, name=name, codebook=codebook, lines=yaml_lines(text))
 
 
-def parse_matrix(  # noqa: C901 (a schema validator: one branch per documented rule)
+def parse_matrix(
     raw: Any, *, name: str = "<matrix>", codebook: Codebook | None = None, lines: dict[str, int] | None = None
 ) -> PolicyMatrix:
     """Validate an already-parsed matrix mapping (see :func:`load_matrix`); ``lines`` (key path →
     line, :func:`~ppp_survey.spec.schema.yaml_lines`) lets messages name the line."""
     v = _Validator(name, lines)
     m = v.mapping(raw, "")
+    _schema_version(v, m)
+    min_base = read_entry(v, m.get("defaults") or {}, "defaults", DEFAULTS)["min_base"]
+    categories, situations = _categories(v, m)
+    goals = [Goal(**_pick(e, Goal)) for e in _entries(v, m, "goals", GOAL)]
+    initiatives = [Initiative(**_pick(e, Initiative)) for e in _entries(v, m, "initiatives", INITIATIVE)]
+    _check_plan(v, m, situations, goals, initiatives)
+    known = {"situations": [s.id for s in situations], "initiatives": [x.id for x in initiatives]}
+    seen_links: dict[tuple, str] = {}
+    links = [
+        _check_link(v, OptionLink(**_pick(e, OptionLink), where=e.where), seen_links, known)
+        for e in _entries(v, m, "option_links", OPTION_LINK)
+    ]
+    findings = [
+        _check_finding(v, Finding(**_pick(e, Finding), where=e.where), known)
+        for e in _entries(v, m, "findings", FINDING)
+    ]
+    matrix = PolicyMatrix(
+        title=str(m.get("title", "")),
+        source=str(m.get("source", "")),
+        categories=tuple(categories),
+        situation_list=tuple(situations),
+        goal_list=tuple(goals),
+        initiative_list=tuple(initiatives),
+        option_links=tuple(links),
+        findings=tuple(findings),
+        codebook_name=str(m.get("codebook", "")),
+        min_base=int(min_base),
+        model=parse_model(v, m.get("associations")),
+        path=name,
+        lines=tuple((lines or {}).items()),
+    )
+    return matrix if codebook is None else check_codebook(matrix, codebook)
+
+
+# The shape of each entry of a matrix file, declared once (read by schema.read_entry); the rules
+# among the fields are the entry's semantic checks, in the order they are reported.
+
+
+def _unique_id(v: _Validator, e: Entry) -> None:
+    """Every id of the file (categories, situations, goals, initiatives, findings) is used once."""
+    if e["id"] in v.ids:
+        v.fail(e.where, f"「id: {e['id']}」は {v.ids[e['id']]} でも使われている。別のidにする")
+    v.ids[e["id"]] = e.where
+
+
+def _some_indicators(v: _Validator, e: Entry) -> None:
+    if not e["indicators"]:
+        v.fail(e.where, f"現状「id: {e['id']}」の indicators が空。判定に使う指標を1つ以上書く")
+
+
+def _no_number(key: str, write: str) -> EntryRule:
+    """A rule: the entry names choices by label, so a ``code``/``codes`` key (a number) is refused."""
+
+    def rule(v: _Validator, e: Entry) -> None:
+        if key in e.raw:
+            v.fail(
+                f"{e.where}.{key}",
+                f"「{key}: {e.raw[key]}」は選択肢を番号で指している。番号は調査票ごとに変わり別の回答を指しうるので"
+                f"使えない。{key} を消し、選択肢のラベルを「{write}」と書く",
+            )
+
+    return rule
+
+
+def _link_choice(v: _Validator, e: Entry) -> None:
+    e["choice"] = _choice_ref(v, v.required(e.raw, "choice", e.where), f"{e.where}.choice")
+
+
+def _finding_by(v: _Validator, e: Entry) -> None:
+    e["by"] = str(v.required(e.raw, "by", e.where)) if e["kind"] == "association" else None
+
+
+_ID = (Field("id", required=True), _unique_id)
+DEFAULTS = (
+    Field(
+        "min_base",
+        "count",
+        default=PolicyMatrix.min_base,
+        at_key=True,
+        hint="最小の回答者数を整数で書く（例: min_base: 30）",
+    ),
+)
+CATEGORY = (*_ID, Field("label", required=True), Field("short"), Field("situations", "list", required=True))
+SITUATION = (
+    *_ID,
+    Field("basis", default="layout", allowed=BASES),
+    Field("indicators", "list", required=True),
+    _some_indicators,
+    Field("text", required=True),
+    Field("goals", "ids", required=True),
+    Field("note", "note"),
+)
+GOAL = (*_ID, Field("text", required=True), Field("note"))
+INITIATIVE = (*_ID, Field("text", required=True), Field("goals", "ids", required=True))
+OPTION_LINK = (
+    _no_number("code", "choice: <コードブックの選択肢のラベル>"),
+    _link_choice,
+    Field("question", required=True),
+    Field("situations", "ids"),
+    Field("initiatives", "ids"),
+    Field("note"),
+)
+FINDING = (
+    Field("kind", required=True, allowed=FINDING_KINDS),
+    Field("top", "count", default=3, hint="上位いくつを示すかを整数で書く（例: top: 3）"),
+    *_ID,
+    Field("title", required=True),
+    Field("question", required=True),
+    _finding_by,
+    Field("situations", "ids"),
+    Field("initiatives", "ids"),
+)
+
+
+def _entries(v: _Validator, m: dict, key: str, steps: tuple) -> list[Entry]:
+    """The entries of a top-level list (required: categories, goals, initiatives), each read."""
+    items = v.field(m, Field(key, "list", required=key in ("categories", "goals", "initiatives")), "")
+    return [read_entry(v, x, f"{key}[{i}]", steps) for i, x in enumerate(items)]
+
+
+def _pick(e: Entry, cls: type) -> dict[str, Any]:
+    """The values of ``e`` that are fields of the dataclass ``cls`` (``where`` aside)."""
+    names = {f.name for f in dataclasses.fields(cls)} - {"where"}
+    return {k: e[k] for k in e if k in names}
+
+
+def _schema_version(v: _Validator, m: dict) -> None:
     if m.get("schema_version") != SCHEMA_VERSION:
         v.fail(
             "schema_version",
             f"「{m.get('schema_version')}」はこのパッケージが読める版ではない。"
             f"先頭に「schema_version: {SCHEMA_VERSION}」と書く",
         )
-    defaults = v.mapping(m.get("defaults") or {}, "defaults")
-    min_base = defaults.get("min_base", PolicyMatrix.min_base)  # constants.MIN_BASE
-    if not isinstance(min_base, int) or isinstance(min_base, bool) or min_base < 1:
-        v.fail(
-            "defaults.min_base", f"「{min_base}」は1以上の整数ではない。最小の回答者数を整数で書く（例: min_base: 30）"
-        )
 
-    ids: dict[str, str] = {}
 
-    def new_id(raw_id: Any, where: str) -> str:
-        ident = str(v.required({"id": raw_id}, "id", where))
-        if ident in ids:
-            v.fail(where, f"「id: {ident}」は {ids[ident]} でも使われている。別のidにする")
-        ids[ident] = where
-        return ident
-
+def _categories(v: _Validator, m: dict) -> tuple[list[Category], list[Situation]]:
     categories, situations = [], []
-    for i, c in enumerate(v.sequence(v.required(m, "categories", ""), "categories")):
-        where = f"categories[{i}]"
-        c = v.mapping(c, where)
-        cat = Category(
-            id=new_id(c.get("id"), where), label=str(v.required(c, "label", where)), short=str(c.get("short", ""))
-        )
-        categories.append(cat)
-        for j, s in enumerate(v.sequence(v.required(c, "situations", where), f"{where}.situations")):
-            situations.append(_parse_situation(v, s, f"{where}.situations[{j}]", cat.id, new_id))
-    goals = []
-    for i, g in enumerate(v.sequence(v.required(m, "goals", ""), "goals")):
-        g = v.mapping(g, f"goals[{i}]")
-        goals.append(
-            Goal(
-                id=new_id(g.get("id"), f"goals[{i}]"),
-                text=str(v.required(g, "text", f"goals[{i}]")),
-                note=str(g.get("note", "")),
-            )
-        )
-    initiatives = []
-    for i, x in enumerate(v.sequence(v.required(m, "initiatives", ""), "initiatives")):
-        where = f"initiatives[{i}]"
-        x = v.mapping(x, where)
-        initiatives.append(
-            Initiative(
-                id=new_id(x.get("id"), where),
-                text=str(v.required(x, "text", where)),
-                goals=_id_list(v, x, "goals", where, required=True),
-            )
-        )
+    for c in _entries(v, m, "categories", CATEGORY):
+        categories.append(Category(id=c["id"], label=c["label"], short=c["short"]))
+        for j, s in enumerate(c["situations"]):
+            situations.append(_parse_situation(v, s, f"{c.where}.situations[{j}]", c["id"]))
+    return categories, situations
 
+
+def _parse_situation(v: _Validator, raw: Any, where: str, category: str) -> Situation:
+    s = read_entry(v, raw, where, SITUATION)
+    indicators = tuple(
+        _parse_indicator(v, x, f"{where}.indicators[{k}]", f"{s['id']}.{k + 1}") for k, x in enumerate(s["indicators"])
+    )
+    return Situation(**{**_pick(s, Situation), "category": category, "indicators": indicators})
+
+
+def _check_plan(
+    v: _Validator, m: dict, situations: list[Situation], goals: list[Goal], initiatives: list[Initiative]
+) -> None:
+    """References between situations, goals and initiatives; each goal has both; no initiative twice."""
     goal_ids = [g.id for g in goals]
-    sit_ids = [s.id for s in situations]
-    ini_ids = [x.id for x in initiatives]
     texts: dict[str, str] = {}
     for i, x in enumerate(initiatives):
         _refs(v, f"initiatives[{i}]", "goals", x.goals, goal_ids, "具体像")
@@ -173,85 +290,35 @@ def parse_matrix(  # noqa: C901 (a schema validator: one branch per documented r
                 f"具体像「id: {g.id}」に対応する取組がない（どの取組の goals にもない）。取組の goals に加えるか、この具体像を消す",
             )
 
-    links = []
-    seen_links: dict[tuple, str] = {}
-    for i, lk in enumerate(v.sequence(m.get("option_links") or [], "option_links")):
-        where = f"option_links[{i}]"
-        lk = v.mapping(lk, where)
-        if "code" in lk:
-            v.fail(
-                f"{where}.code",
-                f"「code: {lk['code']}」は選択肢を番号で指している。番号は調査票ごとに変わり別の回答を指しうるので"
-                "使えない。code を消し、選択肢のラベルを「choice: <コードブックの選択肢のラベル>」と書く",
-            )
-        choice = _choice_ref(v, v.required(lk, "choice", where), f"{where}.choice")
-        link = OptionLink(
-            question=str(v.required(lk, "question", where)),
-            choice=choice,
-            situations=_id_list(v, lk, "situations", where),
-            initiatives=_id_list(v, lk, "initiatives", where),
-            note=str(lk.get("note", "")),
-            where=where,
-        )
-        if not (link.situations or link.initiatives):
-            v.fail(where, "選択肢のつながりに situations も initiatives もない。どちらかに現状か取組のidを書く")
-        seen = (link.question, normalize_key(link.choice))
-        if seen in seen_links:
-            v.fail(
-                where,
-                f"「question: {link.question}」の「choice: {link.choice}」が2回ある（もう1つは "
-                f"{seen_links[seen]}）。1つにまとめる",
-            )
-        seen_links[seen] = where
-        _refs(v, where, "situations", link.situations, sit_ids, "現状")
-        _refs(v, where, "initiatives", link.initiatives, ini_ids, "取組")
-        links.append(link)
 
-    findings = []
-    for i, f in enumerate(v.sequence(m.get("findings") or [], "findings")):
-        where = f"findings[{i}]"
-        f = v.mapping(f, where)
-        kind = str(v.required(f, "kind", where))
-        if kind not in FINDING_KINDS:
-            v.fail(where, f"「kind: {kind}」は使えない。{'、'.join(FINDING_KINDS)} のいずれかを書く")
-        top = f.get("top", 3)
-        if not isinstance(top, int) or isinstance(top, bool) or top < 1:
-            v.fail(where, f"「top: {top}」は1以上の整数ではない。上位いくつを示すかを整数で書く（例: top: 3）")
-        finding = Finding(
-            id=new_id(f.get("id"), where),
-            title=str(v.required(f, "title", where)),
-            kind=kind,
-            question=str(v.required(f, "question", where)),
-            top=top,
-            by=(str(v.required(f, "by", where)) if kind == "association" else None),
-            situations=_id_list(v, f, "situations", where),
-            initiatives=_id_list(v, f, "initiatives", where),
-            where=where,
+def _check_link(v: _Validator, link: OptionLink, seen: dict[tuple, str], known: dict[str, list[str]]) -> OptionLink:
+    if not (link.situations or link.initiatives):
+        v.fail(link.where, "選択肢のつながりに situations も initiatives もない。どちらかに現状か取組のidを書く")
+    key = (link.question, normalize_key(link.choice))
+    if key in seen:
+        v.fail(
+            link.where,
+            f"「question: {link.question}」の「choice: {link.choice}」が2回ある（もう1つは "
+            f"{seen[key]}）。1つにまとめる",
         )
-        if kind == "association" and not (finding.situations or finding.initiatives):
-            v.fail(
-                where, "「kind: association」の所見に situations も initiatives もない。どちらかに現状か取組のidを書く"
-            )
-        _refs(v, where, "situations", finding.situations, sit_ids, "現状")
-        _refs(v, where, "initiatives", finding.initiatives, ini_ids, "取組")
-        findings.append(finding)
+    seen[key] = link.where
+    _targets(v, link.where, link.situations, link.initiatives, known)
+    return link
 
-    matrix = PolicyMatrix(
-        title=str(m.get("title", "")),
-        source=str(m.get("source", "")),
-        categories=tuple(categories),
-        situation_list=tuple(situations),
-        goal_list=tuple(goals),
-        initiative_list=tuple(initiatives),
-        option_links=tuple(links),
-        findings=tuple(findings),
-        codebook_name=str(m.get("codebook", "")),
-        min_base=int(min_base),
-        model=parse_model(v, m.get("associations")),
-        path=name,
-        lines=tuple((lines or {}).items()),
-    )
-    return matrix if codebook is None else check_codebook(matrix, codebook)
+
+def _check_finding(v: _Validator, finding: Finding, known: dict[str, list[str]]) -> Finding:
+    if finding.kind == "association" and not (finding.situations or finding.initiatives):
+        v.fail(
+            finding.where,
+            "「kind: association」の所見に situations も initiatives もない。どちらかに現状か取組のidを書く",
+        )
+    _targets(v, finding.where, finding.situations, finding.initiatives, known)
+    return finding
+
+
+def _targets(v: _Validator, where: str, situations: tuple, initiatives: tuple, known: dict[str, list[str]]) -> None:
+    _refs(v, where, "situations", situations, known["situations"], "現状")
+    _refs(v, where, "initiatives", initiatives, known["initiatives"], "取組")
 
 
 def _situation_places(m: dict) -> list[str]:
@@ -260,107 +327,96 @@ def _situation_places(m: dict) -> list[str]:
     ]
 
 
-def _parse_situation(v: _Validator, raw: Any, where: str, category: str, new_id) -> Situation:
-    s = v.mapping(raw, where)
-    sid = new_id(s.get("id"), where)
-    basis = str(s.get("basis", "layout"))
-    if basis not in BASES:
-        v.fail(where, f"「basis: {basis}」は使えない。{'、'.join(BASES)} のいずれかを書く")
-    inds = v.sequence(v.required(s, "indicators", where), f"{where}.indicators")
-    if not inds:
-        v.fail(where, f"現状「id: {sid}」の indicators が空。判定に使う指標を1つ以上書く")
-    return Situation(
-        id=sid,
-        category=category,
-        text=str(v.required(s, "text", where)),
-        goals=_id_list(v, s, "goals", where, required=True),
-        indicators=tuple(
-            _parse_indicator(v, x, f"{where}.indicators[{k}]", f"{sid}.{k + 1}") for k, x in enumerate(inds)
-        ),
-        basis=basis,
-        note=str(s.get("note", "")).strip(),
-    )
-
-
 _RULE = re.compile(r"^\s*(<=|>=|<|>|≤|≥|≦|≧)\s*(-?\d+(?:\.\d+)?)\s*(%?)\s*$")
 _P_RULE = re.compile(r"^\s*p\s*<\s*(0?\.\d+)\s*$")
 
 
-def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicator:  # noqa: C901 (a schema validator: one branch per documented rule)
-    x = v.mapping(raw, where)
-    stat = str(v.required(x, "statistic", where))
-    if stat not in STATISTICS:
-        v.fail(where, f"「statistic: {stat}」は使えない。{'、'.join(STATISTICS)} のいずれかを書く")
-    if "codes" in x:
-        v.fail(
-            f"{where}.codes",
-            f"「codes: {x['codes']}」は選択肢を番号で指している。番号は調査票ごとに変わり別の回答を指しうるので"
-            "使えない。codes を消し、選択肢のラベルを「choices: [<コードブックの選択肢のラベル>]」と書く",
-        )
-    choices = tuple(
-        _choice_ref(v, c, f"{where}.choices[{k}]")
-        for k, c in enumerate(v.sequence(x.get("choices") or [], f"{where}.choices"))
-    )
+def _choice_labels(v: _Validator, e: Entry) -> None:
+    e["choices"] = tuple(_choice_ref(v, c, f"{e.where}.choices[{k}]") for k, c in enumerate(e["choices"]))
+
+
+def _choices_fit_statistic(v: _Validator, e: Entry) -> None:
+    stat, choices = e["statistic"], e["choices"]
     if stat == "share" and not choices:
         v.fail(
-            where,
+            e.where,
             "「statistic: share」に choices がない。割合を測る選択肢をラベルで「choices: [<選択肢のラベル>]」のように書く",
         )
     if stat in ("top2", "bottom2", "mean") and choices:
-        v.fail(where, f"「statistic: {stat}」は尺度で決まるので choices は書けない。choices を消す")
-    text = str(v.required(x, "rule", where))
-    if stat == "adjusted":
-        return parse_adjusted(v, x, where, ident, text)
-    if stat == "association":
-        mp = _P_RULE.match(text)
-        if not mp:
-            v.fail(where, f"「rule: {text}」は関連の判定として読めない。「rule: p < 0.05」の形で書く")
-        rule = Rule(op="p<", threshold=float(mp.group(1)), text=f"p < {mp.group(1)}")
-        if not x.get("by"):
-            v.fail(where, "「statistic: association」に by がない。比べる属性のidを「by: domain」のように書く")
-        if x.get("in_every"):
-            v.fail(where, "「statistic: association」には in_every は書けない。in_every を消す")
-        if len(choices) > 1:
-            v.fail(
-                where,
-                f"「statistic: association」の choices は1つまで（複数選択の設問の選択肢1つ）なのに{len(choices)}個ある。1つにする",
-            )
-    else:
-        mr = _RULE.match(text)
-        if not mr:
-            v.fail(
-                where, f"「rule: {text}」は判定の式として読めない。「< 50%」「>= 30%」（平均なら「> 2.5」）の形で書く"
-            )
-        op = {"≤": "<=", "≥": ">=", "≦": "<=", "≧": ">="}.get(mr.group(1), mr.group(1))
-        number, percent = float(mr.group(2)), bool(mr.group(3))
-        if stat == "mean" and percent:
-            v.fail(where, f"「rule: {text}」: 平均（mean）は点数で判定するので % は付けない（例: > 2.5）")
-        if stat != "mean" and not percent:
-            v.fail(where, f"「rule: {text}」: 「statistic: {stat}」の基準は割合なので % を付ける（例: >= 30%）")
-        if percent and not 0 < number < 100:
-            v.fail(where, f"「rule: {text}」: 基準は0%より大きく100%より小さい値にする")
-        symbol = {"<=": "≦", ">=": "≧"}.get(op, op)  # the Japanese forms (in the charts' font)
-        shown = f"{symbol} {mr.group(2)}{'%' if percent else ''}"
-        rule = Rule(op=op, threshold=number / 100 if percent else number, text=shown, percent=percent)
-        if x.get("by"):
-            v.fail(
-                where, "by は関連（statistic: association）にだけ書ける。どの群でも満たすかを見るなら in_every と書く"
-            )
-    fit = str(x.get("fit", "direct"))
-    if fit not in FITS:
-        v.fail(where, f"「fit: {fit}」は使えない。{'、'.join(FITS)} のいずれかを書く")
-    return Indicator(
-        id=ident,
-        question=str(v.required(x, "question", where)),
-        statistic=stat,
-        rule=rule,
-        choices=choices,
-        by=(str(x["by"]) if x.get("by") else None),
-        in_every=(str(x["in_every"]) if x.get("in_every") else None),
-        fit=fit,
-        note=str(x.get("note", "")).strip(),
-        where=where,
-    )
+        v.fail(e.where, f"「statistic: {stat}」は尺度で決まるので choices は書けない。choices を消す")
+
+
+def _p_rule(v: _Validator, e: Entry) -> None:
+    """An association's rule: ``p < 0.05``."""
+    mp = _P_RULE.match(e["rule"])
+    if not mp:
+        v.fail(e.where, f"「rule: {e['rule']}」は関連の判定として読めない。「rule: p < 0.05」の形で書く")
+    e["rule"] = Rule(op="p<", threshold=float(mp.group(1)), text=f"p < {mp.group(1)}")
+
+
+def _association_keys(v: _Validator, e: Entry) -> None:
+    x, where = e.raw, e.where
+    if not x.get("by"):
+        v.fail(where, "「statistic: association」に by がない。比べる属性のidを「by: domain」のように書く")
+    if x.get("in_every"):
+        v.fail(where, "「statistic: association」には in_every は書けない。in_every を消す")
+    if len(e["choices"]) > 1:
+        v.fail(
+            where,
+            f"「statistic: association」の choices は1つまで（複数選択の設問の選択肢1つ）なのに{len(e['choices'])}個ある。1つにする",
+        )
+
+
+def _threshold_rule(v: _Validator, e: Entry) -> None:
+    """A share's or mean's rule: ``< 50%``, ``>= 30%``, ``> 2.5`` (≦ ≧ too), shown in the Japanese forms."""
+    text, stat = e["rule"], e["statistic"]
+    mr = _RULE.match(text)
+    if not mr:
+        v.fail(e.where, f"「rule: {text}」は判定の式として読めない。「< 50%」「>= 30%」（平均なら「> 2.5」）の形で書く")
+    op = {"≤": "<=", "≥": ">=", "≦": "<=", "≧": ">="}.get(mr.group(1), mr.group(1))
+    number, percent = float(mr.group(2)), bool(mr.group(3))
+    if stat == "mean" and percent:
+        v.fail(e.where, f"「rule: {text}」: 平均（mean）は点数で判定するので % は付けない（例: > 2.5）")
+    if stat != "mean" and not percent:
+        v.fail(e.where, f"「rule: {text}」: 「statistic: {stat}」の基準は割合なので % を付ける（例: >= 30%）")
+    if percent and not 0 < number < 100:
+        v.fail(e.where, f"「rule: {text}」: 基準は0%より大きく100%より小さい値にする")
+    symbol = {"<=": "≦", ">=": "≧"}.get(op, op)  # the Japanese forms (in the charts' font)
+    unit, scale = ("%", 100) if percent else ("", 1)
+    e["rule"] = Rule(op=op, threshold=number / scale, text=f"{symbol} {mr.group(2)}{unit}", percent=percent)
+
+
+def _no_by(v: _Validator, e: Entry) -> None:
+    if e.raw.get("by"):
+        v.fail(e.where, "by は関連（statistic: association）にだけ書ける。どの群でも満たすかを見るなら in_every と書く")
+
+
+INDICATOR = (
+    Field("statistic", required=True, allowed=STATISTICS),
+    _no_number("codes", "choices: [<コードブックの選択肢のラベル>]"),
+    Field("choices", "list"),
+    _choice_labels,
+    _choices_fit_statistic,
+    Field("rule", required=True),
+)
+ASSOCIATION_RULE = (_p_rule, _association_keys)
+THRESHOLD_RULE = (_threshold_rule, _no_by)
+INDICATOR_REST = (
+    Field("fit", default="direct", allowed=FITS),
+    Field("question", required=True),
+    Field("by", "optional"),
+    Field("in_every", "optional"),
+    Field("note", "note"),
+)
+
+
+def _parse_indicator(v: _Validator, raw: Any, where: str, ident: str) -> Indicator:
+    x = read_entry(v, raw, where, INDICATOR)
+    if x["statistic"] == "adjusted":  # its own keys (matrix_models)
+        return parse_adjusted(v, x.raw, where, ident, x["rule"])
+    rule = ASSOCIATION_RULE if x["statistic"] == "association" else THRESHOLD_RULE
+    x = read_more(v, x, (*rule, *INDICATOR_REST))
+    return Indicator(id=ident, **_pick(x, Indicator), where=where)
 
 
 def _choice_ref(v: _Validator, raw: Any, where: str) -> str:
@@ -374,14 +430,6 @@ def _choice_ref(v: _Validator, raw: Any, where: str) -> str:
     if not isinstance(raw, str) or not raw.strip():
         v.fail(where, f"選択肢のラベルのはずが{yaml_kind(raw)}になっている。コードブックの選択肢のラベルを書く")
     return raw.strip()
-
-
-def _id_list(v: _Validator, m: dict, key: str, where: str, *, required: bool = False) -> tuple[str, ...]:
-    raw = v.required(m, key, where) if required else (m.get(key) or [])
-    items = v.sequence(raw, f"{where}.{key}")
-    if required and not items:
-        v.fail(where, f"「{key}」が空。idを1つ以上書く")
-    return tuple(str(x) for x in items)
 
 
 def _refs(v: _Validator, where: str, key: str, refs: tuple[str, ...], known: list[str], what: str) -> None:
@@ -399,6 +447,10 @@ class _Validator(FileChecker):
 
     error = MatrixError
     kind = "政策マトリクス"
+
+    def __init__(self, name: str, lines: dict[str, int] | None = None) -> None:
+        super().__init__(name, lines)
+        self.ids: dict[str, str] = {}  # every id of the file → where it is defined
 
 
 def check_codebook(matrix: PolicyMatrix, codebook: Codebook) -> PolicyMatrix:

@@ -215,50 +215,85 @@ def check_findings(v: FileChecker, bound: PolicyMatrix, codebook: Codebook) -> N
             attribute_of(v, f.where, f.by, codebook)
 
 
-def check_indicator(v: FileChecker, ind: Indicator, written: Indicator, codebook: Codebook) -> None:  # noqa: C901 (a schema validator: one branch per documented rule)
+def check_indicator(v: FileChecker, ind: Indicator, written: Indicator, codebook: Codebook) -> None:
     """The structure of a bound indicator (``ind``) against the codebook; keys are checked as the
-    file writes them (``written``), so that messages quote the file."""
+    file writes them (``written``), so that messages quote the file. The rules are
+    :data:`INDICATOR_RULES`, in the order they are reported."""
     if ind.statistic == "adjusted":  # its keys name the questions (response, term, controls)
         check_adjusted(v, written, codebook)
         return
     item = question_of(v, ind.where, ind.question, codebook)
+    for rule in INDICATOR_RULES:
+        rule(v, ind, item, codebook)
+
+
+def _not_free_text(v: FileChecker, ind: Indicator, item: Item, codebook: Codebook) -> None:
     if item.type == "text":
         v.fail(ind.where, f"設問{item.display}（id: {item.id}）は自由記述で、判定する数値がない。別の設問を指定する")
+
+
+def _choices_once(v: FileChecker, ind: Indicator, item: Item, codebook: Codebook) -> None:
     if len(set(ind.codes)) != len(ind.codes):
         v.fail(
             f"{ind.where}.choices",
             f"「choices: [{'、'.join(ind.choices)}]」に設問{item.display}（id: {item.id}）の同じ選択肢が2回ある"
             "（ラベルと別名、または全角・半角の違いだけの書き方）。1回にする",
         )
+
+
+def _scale_statistic(v: FileChecker, ind: Indicator, item: Item, codebook: Codebook) -> None:
     if ind.statistic in ("top2", "bottom2", "mean") and item.type != "likert":
         v.fail(
             ind.where,
             f"「statistic: {ind.statistic}」は尺度（type: likert）の設問にだけ使えるが、設問{item.display}"
             f"（id: {item.id}）は{item.type_name}。statistic を share などにする",
         )
-    if ind.statistic == "association":
-        attribute_of(v, ind.where, ind.by, codebook)
-        if item.is_multi and len(ind.codes) != 1:
-            v.fail(
-                ind.where,
-                f"設問{item.display}（id: {item.id}）は複数選択なので、{ind.by} と関連をみる選択肢を"
-                "「choices: [<選択肢のラベル>]」のように1つ書く",
-            )
-        if not item.is_multi and ind.codes:
-            v.fail(
-                ind.where,
-                f"設問{item.display}（id: {item.id}）は単一回答で、関連は表全体で検定する。choices を消す",
-            )
+
+
+def _association_fits(v: FileChecker, ind: Indicator, item: Item, codebook: Codebook) -> None:
+    """An association names a known attribute, and one choice of a multi-select question (none else)."""
+    if ind.statistic != "association":
+        return
+    attribute_of(v, ind.where, ind.by, codebook)
+    if item.is_multi and len(ind.codes) != 1:
+        v.fail(
+            ind.where,
+            f"設問{item.display}（id: {item.id}）は複数選択なので、{ind.by} と関連をみる選択肢を"
+            "「choices: [<選択肢のラベル>]」のように1つ書く",
+        )
+    if not item.is_multi and ind.codes:
+        v.fail(
+            ind.where,
+            f"設問{item.display}（id: {item.id}）は単一回答で、関連は表全体で検定する。choices を消す",
+        )
+
+
+def _in_every_known(v: FileChecker, ind: Indicator, item: Item, codebook: Codebook) -> None:
     if ind.in_every:
         attribute_of(v, ind.where, ind.in_every, codebook)
-    if ind.statistic == "mean":
-        scores = [c.score for c in item.choices if c.score is not None]
-        if not min(scores) < ind.rule.threshold < max(scores):
-            v.fail(
-                ind.where,
-                f"「rule: {ind.rule.text}」の基準が設問{item.display}（id: {item.id}）の尺度 "
-                f"{min(scores):g}～{max(scores):g} の内側にない。尺度の範囲内の値にする",
-            )
+
+
+def _mean_in_scale(v: FileChecker, ind: Indicator, item: Item, codebook: Codebook) -> None:
+    if ind.statistic != "mean":
+        return
+    scores = [c.score for c in item.choices if c.score is not None]
+    if not min(scores) < ind.rule.threshold < max(scores):
+        v.fail(
+            ind.where,
+            f"「rule: {ind.rule.text}」の基準が設問{item.display}（id: {item.id}）の尺度 "
+            f"{min(scores):g}～{max(scores):g} の内側にない。尺度の範囲内の値にする",
+        )
+
+
+INDICATOR_RULES: tuple[Callable[[FileChecker, Indicator, Item, Codebook], None], ...] = (
+    _not_free_text,
+    _choices_once,
+    _scale_statistic,
+    _association_fits,
+    _in_every_known,
+    _mean_in_scale,
+)
+"""What a (not adjusted) indicator must fit in the codebook's question, in the order reported."""
 
 
 def codebook_problems(v: FileChecker, bound: PolicyMatrix, written: PolicyMatrix, codebook: Codebook) -> list[str]:

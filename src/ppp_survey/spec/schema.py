@@ -1,18 +1,23 @@
 """Checks for the package's YAML data files (codebook, policy matrix, codebook mapping).
 
-Each file is parsed by hand-written code that walks the YAML and builds frozen dataclasses; this
-module holds what those walkers share: the checks of a node's shape that end in an error naming
-the file and the place in it, in one Japanese line (``コードブック codebook_r8.yaml questions[3].choices:
-リスト（「- 」で始まる行）のはずが文字列になっている。…``), so that a user who edits a data file learns
-where to look and what to do. Each file kind subclasses :class:`FileChecker` with its error class,
-its name for the file (``kind``) and its own checks.
+The shape of each kind of entry (which keys, their kinds, required or optional, allowed values,
+defaults) is declared once, as data: a tuple of :class:`Field`, e.g. a matrix's goal is
+``(Field("id", required=True), Field("text", required=True), Field("note"))``. One generic
+checker, :func:`read_entry`, walks such a declaration and writes every message of a malformed
+entry, in one Japanese line naming the file, the line and the key path (``コードブック codebook_r8.yaml
+12行目 questions[3].choices: リスト（「- 」で始まる行）のはずが文字列になっている。…``), so that a user who
+edits a data file learns where to look and what to do. The parsers of the files state only their
+semantic rules (references between entries, uniqueness, codebook lookups), as named functions placed
+among the fields (an :data:`EntryRule`, run in the declared order, on the values read so far). Each file
+kind subclasses :class:`FileChecker` with its error class and its name for the file (``kind``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from ppp_survey.errors import PppSurveyError
 
@@ -75,6 +80,97 @@ class FileChecker:
         if m.get(key) in (None, ""):
             self.fail(where, f"「{key}」がない。「{key}: …」を書く")
         return m[key]
+
+    def field(self, m: dict, f: Field, where: str) -> Any:
+        """The value of ``f`` in the entry ``m`` at ``where``, read by its kind (:data:`Kind`)."""
+        path = f"{where}.{f.key}" if where else f.key
+        if f.kind in ("list", "ids"):
+            raw = self.required(m, f.key, where) if f.required else (m.get(f.key) or [])
+            items = self.sequence(raw, path)
+            if f.kind == "list":
+                return items
+            if f.required and not items:
+                self.fail(where, f"「{f.key}」が空。idを1つ以上書く")
+            return tuple(str(x) for x in items)
+        if f.kind == "mapping":
+            return self.mapping(m.get(f.key) or {}, path)
+        if f.kind == "count":
+            return self._count(m.get(f.key, f.default), f, where, path)
+        if f.kind == "optional":
+            return str(m[f.key]) if m.get(f.key) else None
+        if f.kind == "texts":
+            value = m.get(f.key)
+            return [] if value is None else [str(x) for x in value] if isinstance(value, list) else [str(value)]
+        text = str(self.required(m, f.key, where)) if f.required else str(m.get(f.key, f.default))
+        if f.allowed and text not in f.allowed:
+            self.fail(where, f"「{f.key}: {text}」は使えない。{'、'.join(f.allowed)} のいずれかを書く")
+        return text.strip() if f.kind == "note" else text
+
+    def _count(self, value: Any, f: Field, where: str, path: str) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            shown, place = (f"{value}", path) if f.at_key else (f"{f.key}: {value}", where)
+            self.fail(place, f"「{shown}」は1以上の整数ではない。{f.hint}")
+        return value
+
+
+Kind = Literal["text", "note", "optional", "texts", "ids", "list", "mapping", "count"]
+"""How a key's value is read (:meth:`FileChecker.field`):
+
+``text``      a text (``str()`` of the value; ``default`` when the key is absent)
+``note``      a text, stripped of surrounding spaces
+``optional``  a text, or None when the value is absent or empty
+``texts``     one text or a list of texts → a list of texts
+``ids``       a list of ids (``「- 」`` lines) → a tuple of texts; ``required``: at least one
+``list``      a list of entries (each read by its own declaration)
+``mapping``   a ``key: value`` mapping (absent: ``{}``)
+``count``     a whole number ≥ 1 (``default`` when absent); ``hint`` says what to write
+"""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a YAML entry, declared: its ``kind``, whether it is ``required``, its ``default``
+    when absent, the values ``allowed`` (a text's), and for a ``count`` the ``hint`` of its message;
+    ``at_key``: a ``count``'s message points at the key itself and quotes only the value."""
+
+    key: str
+    kind: Kind = "text"
+    required: bool = False
+    default: Any = ""
+    allowed: tuple[str, ...] = ()
+    hint: str = ""
+    at_key: bool = False
+
+
+class Entry(dict[str, Any]):
+    """The values of one entry read so far, by key; ``raw`` is the entry's mapping as written and
+    ``where`` its key path (``categories[0].situations[2]``)."""
+
+    def __init__(self, raw: dict, where: str) -> None:
+        super().__init__()
+        self.raw, self.where = raw, where
+
+
+EntryRule = Callable[..., None]
+"""A semantic rule of an entry, ``rule(checker, entry)``: fails with a message, or adds values."""
+
+
+def read_entry(v: FileChecker, raw: Any, where: str, steps: Sequence[Field | EntryRule]) -> Entry:
+    """Read one YAML entry by its declaration: ``raw`` must be a mapping; each :class:`Field` is
+    read and checked (:meth:`FileChecker.field`), each rule applied, in the declared order (so the
+    first problem of the entry is the one reported)."""
+    return read_more(v, Entry(v.mapping(raw, where), where), steps)
+
+
+def read_more(v: FileChecker, entry: Entry, steps: Sequence[Field | EntryRule]) -> Entry:
+    """Go on reading ``entry`` with further ``steps`` (the declaration that a value read decides:
+    a matrix indicator's ``statistic``, for one)."""
+    for step in steps:
+        if isinstance(step, Field):
+            entry[step.key] = v.field(entry.raw, step, entry.where)
+        else:
+            step(v, entry)
+    return entry
 
 
 def read_yaml(text: str, *, kind: str, name: str, error: type[PppSurveyError]) -> Any:
