@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from ppp_survey import __version__
 from ppp_survey.compare.wave import INDICATOR_COLUMNS, Wave, wave_indicators
@@ -24,6 +23,7 @@ from ppp_survey.errors import BaselineError
 from ppp_survey.files import Staging, atomic_output, csv_bytes, output_lock, settle, sha256_file
 from ppp_survey.spec.codebook import Codebook, parse_codebook
 from ppp_survey.spec.resources import codebook_source
+from ppp_survey.spec.schema import load_yaml
 
 BASELINE_FORMAT = 1
 
@@ -258,7 +258,7 @@ def _method(wave: Wave) -> dict:
 
 def _baseline_from_files(files: dict[str, bytes], manifest: dict, *, manifest_sha256, folder) -> Baseline:
     survey_name = f"{folder / 'codebook.yaml'}" if folder else "(baseline) codebook.yaml"
-    cb = parse_codebook(yaml.safe_load(files["codebook.yaml"].decode("utf-8-sig")), name=survey_name)
+    cb = parse_codebook(load_yaml(files["codebook.yaml"].decode("utf-8-sig")), name=survey_name)
     ind = _read_csv(
         files["indicators.csv"],
         {"indicator": str, "question": str, "kind": str, "label": str, "group": str, "code": "Int64"},

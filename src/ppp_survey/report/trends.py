@@ -32,6 +32,7 @@ from ppp_survey.errors import BaselineError, MatrixError
 from ppp_survey.files import write_csv
 from ppp_survey.report.options import ReportOptions
 from ppp_survey.spec.codebook import Codebook
+from ppp_survey.spec.schema import load_yaml
 from ppp_survey.survey.multiplicity import Adjust
 
 __all__ = ["TrendStep", "history_folders", "trend_step"]
@@ -144,7 +145,7 @@ def _mappings(codebooks, files: list[Path]) -> list[Path | str | None]:
     declared: dict[tuple[str, str], Path] = {}
     for f in files:
         try:
-            raw = yaml.safe_load(Path(f).read_text(encoding="utf-8-sig")) if Path(f).is_file() else None
+            raw = load_yaml(Path(f).read_text(encoding="utf-8-sig")) if Path(f).is_file() else None
         except (OSError, yaml.YAMLError):
             raw = None
         if isinstance(raw, dict):

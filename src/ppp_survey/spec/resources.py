@@ -14,7 +14,7 @@ import yaml
 
 from ppp_survey.errors import CodebookError
 from ppp_survey.spec.codebook import Codebook, Item, load_codebook, parse_codebook
-from ppp_survey.spec.schema import yaml_lines
+from ppp_survey.spec.schema import load_yaml, yaml_lines
 
 __all__ = ["codebook_source", "dump_codebook", "packaged_codebook", "resolve_codebook"]
 
@@ -42,7 +42,7 @@ def packaged_codebook(name: str) -> Codebook:
             "既存のYAMLファイルのパスか、同梱の名前（例: codebook_r8.yaml）を指定する"
         )
     text = packaged.read_text(encoding="utf-8")
-    return parse_codebook(yaml.safe_load(text), name=f"{name}（同梱）", packaged=name, lines=yaml_lines(text))
+    return parse_codebook(load_yaml(text), name=f"{name}（同梱）", packaged=name, lines=yaml_lines(text))
 
 
 def codebook_source(codebook: Codebook) -> tuple[str, bytes]:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ppp_survey.errors import PppSurveyError
 from ppp_survey.spec.codebook import DEFAULT_CODEBOOK, Codebook, Item, load_codebook
+from ppp_survey.spec.schema import load_yaml
 
 DEFAULT_SPEC = "synthetic_r7.yaml"
 BASELINE_NAME = "synthetic_r7_responses"
@@ -54,7 +54,7 @@ def load_spec(path: str | Path | None = None) -> dict:
         text = packaged.read_text(encoding="utf-8")
     else:
         text = Path(path).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 def allocate(counts: dict[str, int], n: int) -> dict[str, int]:
