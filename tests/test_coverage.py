@@ -11,7 +11,8 @@ from ppp_survey.report.cli import main
 from ppp_survey.synth.forms import to_forms_frame
 
 
-def test_an_empty_domain_is_named_everywhere(baseline, codebook, tmp_path, capsys):
+def test_an_empty_domain_is_named_everywhere(baseline, codebook, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")  # one process: the same files (the paper included)
     rows = baseline.responses[baseline.responses["domain"].astype(str) != "教育・保育"].reset_index(drop=True)
     free = baseline.free_text[baseline.free_text["respondent_id"].isin(rows["respondent_id"])]
     path = tmp_path / "回答_教育保育なし_synthetic.csv"
@@ -25,6 +26,9 @@ def test_an_empty_domain_is_named_everywhere(baseline, codebook, tmp_path, capsy
     # the source note of the matrix page (and of every chart and sheet: one note per run)
     page = next((tmp_path / "out" / "figures").glob("*.html")).read_text(encoding="utf-8")
     assert "推定は職員3,048人を代表（教育・保育は回答なし）" in page
+    # and the committee paper (an output too)
+    paper = (tmp_path / "out" / "figures" / "報告書.html").read_text(encoding="utf-8")
+    assert "推定は職員3,048人を代表（教育・保育は回答なし）" in paper
 
 
 def test_full_coverage_says_nothing_more(baseline, frame, codebook):

@@ -63,7 +63,9 @@ def hostile_report(tmp_path_factory) -> Path:
     codebook.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
     out = folder / "out"
     args = ["--data", str(BASELINE), "--frame", str(FRAME), "--codebook", str(codebook), "--out", str(out)]
-    assert main([*args, "--export-free-text"]) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PPP_SURVEY_JOBS", "1")  # one process: the same files (the paper included)
+        assert main([*args, "--export-free-text"]) == 0
     return out
 
 

@@ -143,7 +143,7 @@ def larger(synthetic, codebook):
     return table.astype(object)
 
 
-def test_cli_never_shows_a_traceback(larger, codebook, tmp_path, capsys):
+def test_cli_never_shows_a_traceback(larger, codebook, tmp_path, capsys, monkeypatch):
     """The command line on mutated exports: a report written (exit 0) or one line naming the
     problem (exit 2), never a traceback.
 
@@ -153,7 +153,10 @@ def test_cli_never_shows_a_traceback(larger, codebook, tmp_path, capsys):
     one-line error for an export that cannot be read as the codebook's (checked below; if an edit of
     this test changes the fixed examples so that one end is missed, raise CI_EXAMPLES). What each
     mutation kind and format does to the loader is test_every_row_is_accounted_for's, 40 examples at
-    milliseconds each; this test adds what the command line and the report do after the loader."""
+    milliseconds each; this test adds what the command line and the report do after the loader
+    (committee paper included). The report runs in one process (PPP_SURVEY_JOBS=1: the same files,
+    less work than forking on a machine the test workers already keep busy)."""
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
     codes = []
 
     @given(data=st.data())  # max_examples and deadline: the profile's

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import doctest
+import json
 import os
 import re
 from importlib import resources
@@ -362,14 +363,21 @@ def test_format_evidence(evidence):
 
 @pytest.fixture(scope="module")
 def flipped(matrix, frame, codebook):
-    """Evaluate the matrix on a synthetic wave whose parameters were changed by ``edit(spec)``."""
+    """Evaluate the matrix on a synthetic wave whose parameters were changed by ``edit(spec)``.
+
+    The wave is a function of the edited spec and ``n`` (the spec's seed): its analysis is made once
+    per (spec, n) in this module and every matrix evaluated on it, as the report evaluates its matrix
+    on the run's one analysis."""
+    analyses: dict[tuple[str, int | None], object] = {}
 
     def run(edit=None, *, n=None, m=matrix):
         spec = copy.deepcopy(load_spec())
         if edit:
             edit(spec)
-        responses = generate(codebook, spec, n=n).responses
-        return evaluate(m, analyse(responses, frame, codebook)).set_index("indicator_id")
+        key = (json.dumps(spec, sort_keys=True, default=str), n)
+        if key not in analyses:
+            analyses[key] = analyse(generate(codebook, spec, n=n).responses, frame, codebook)
+        return evaluate(m, analyses[key]).set_index("indicator_id")
 
     return run
 

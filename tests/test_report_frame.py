@@ -67,7 +67,8 @@ def test_a_real_frame_is_not_labelled(real_named, tmp_path):
     assert illustrative_frame(tmp_path / "none.csv") is None
 
 
-def test_run_with_the_illustrative_frame_says_so(real_named, tmp_path, capsys):
+def test_run_with_the_illustrative_frame_says_so(real_named, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")  # one process: the same files, no forking
     out = tmp_path / "out"
     assert main(["--data", str(real_named), "--frame", str(FRAME), "--out", str(out), "--no-paper"]) == 0
     err = capsys.readouterr().err
@@ -78,9 +79,10 @@ def test_run_with_the_illustrative_frame_says_so(real_named, tmp_path, capsys):
     assert "架空データ" in page
 
 
-def test_illustrative_margins_label_outputs_too(real_named, tmp_path, capsys):
+def test_illustrative_margins_label_outputs_too(real_named, tmp_path, capsys, monkeypatch):
     """Issue 19: a real export and a real frame raked to the bundled (illustrative) margins are
     labelled 架空データ, with a notice naming the margins file; real margins are not."""
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")  # one process: the same files, no forking
     frame = tmp_path / "職員数.csv"
     lines = FRAME.read_text(encoding="utf-8").splitlines()
     frame.write_text("\n".join(x for x in lines if not x.startswith("#")) + "\n", encoding="utf-8")

@@ -109,10 +109,13 @@ def test_a_rerun_replaces_only_what_the_report_owns(tmp_path):
     out = tmp_path / "out"
     add_files_not_the_reports(out)
     theirs = snapshot(out)
-    assert quiet(r8_compare(out, "--export-free-text"))[0] == 0
+    # --no-paper in both runs: what is checked is which files of the first set the rerun removes (the
+    # change tables and charts, the free text) and which it leaves (those not the report's); the paper
+    # (figures/報告書.*) is neither. A switch with the paper in it: test_switch.py, every move.
+    assert quiet(r8_compare(out, "--export-free-text", "--no-paper"))[0] == 0
     assert list((out / "figures").glob("変化_*.png")) and (out / "data" / "processed" / "changes_overall.csv").is_file()
     assert (out / INTERNAL / "自由記述_内部用_公開禁止.csv").is_file()
-    code, err = quiet(r7(out))
+    code, err = quiet(r7(out, "--no-paper"))
     assert code == 0
     assert "今回は作らないファイル" in err
     after = snapshot(out)
@@ -130,10 +133,9 @@ def test_a_rerun_replaces_only_what_the_report_owns(tmp_path):
     no_leftovers(out)
 
 
-def test_earlier_versions_outputs_inside_the_published_folder_are_removed(tmp_path):
-    """Before the internal folder, the rejected rows and the free text lay in data/processed/: the
-    first run of this version takes them out of the published folder."""
-    out = tmp_path / "out"
+def add_an_earlier_versions_outputs(out: Path) -> None:
+    """What a version before the internal folder left: the rejected rows and the free text in
+    data/processed/, the rejected rows listed in its manifest."""
     tables = out / "data" / "processed"
     (tables / "internal").mkdir(parents=True)
     (tables / "internal" / "自由記述_内部用_公開禁止.csv").write_text("text,自由記述\n", encoding="utf-8")
@@ -141,10 +143,43 @@ def test_earlier_versions_outputs_inside_the_published_folder_are_removed(tmp_pa
     (tables / ".gitkeep").write_bytes(b"")
     old = {"outputs": [{"path": "data/processed/validation_rejected_rows.csv", "sha256": "0"}]}
     (tables / "manifest.json").write_text(json.dumps(old), encoding="utf-8")
-    # --no-paper: what is checked is the earlier version's files in data/processed/ (the previous
-    # manifest's and the fixed list of old names), which the paper (figures/報告書.*) neither writes
-    # nor owns; the swap with the paper on is checked by the other tests of this file.
-    assert quiet(r7(out, "--no-paper"))[0] == 0
+
+
+@pytest.fixture(scope="module")
+def held_run(tmp_path_factory):
+    """One whole run of the bundled R7 data (its own process, --export-free-text) into a folder an
+    earlier version wrote; while it holds the folder (it has printed [1/6]) a second run on the same
+    folder is tried. Shared by test_a_second_run_on_the_same_folder_is_refused (the refusal, the
+    first run's set whole) and test_earlier_versions_outputs_inside_the_published_folder_are_removed
+    (what that run left of the earlier version's files); neither test writes to the folder.
+    --no-paper: neither test reads the paper (figures/報告書.*) or claims anything of it; a switch
+    with the paper in it is checked by test_switch.py, every move."""
+    out = tmp_path_factory.mktemp("held") / "out"
+    add_an_earlier_versions_outputs(out)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ppp_survey.report", *r7(out, "--export-free-text", "--no-paper")],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+        cwd=REPO,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("[1/6]"):
+            break
+    second = quiet(r7(out))
+    proc.stderr.read()
+    return {"out": out, "pid": proc.pid, "second": second, "status": proc.wait(timeout=120)}
+
+
+def test_earlier_versions_outputs_inside_the_published_folder_are_removed(held_run):
+    """Before the internal folder, the rejected rows and the free text lay in data/processed/: the
+    first run of this version takes them out of the published folder (the run of :func:`held_run`,
+    into the files of :func:`add_an_earlier_versions_outputs`)."""
+    out = held_run["out"]
+    tables = out / "data" / "processed"
+    assert held_run["status"] == 0
     assert not (tables / "validation_rejected_rows.csv").exists()
     assert not (tables / "internal").exists()
     assert (tables / ".gitkeep").is_file()
@@ -278,7 +313,10 @@ def test_a_file_that_cannot_be_replaced_keeps_the_previous_set(out, monkeypatch)
         return real(src, dst)
 
     monkeypatch.setattr("ppp_survey.files.os.replace", excel_has_it_open)
-    code, err = quiet(r7(out))
+    # --no-paper: the failing move is the workbook's (data/processed/, moved before any file of
+    # figures/); the previous set's paper (figures/報告書.*, from the shared run) is compared byte for
+    # byte with the rest of it. A staged paper thrown away: test_a_bug_late_in_the_run_keeps_the_previous_set.
+    code, err = quiet(r7(out, "--no-paper"))
     assert code == 2
     last = err.strip().splitlines()[-1]
     assert last.startswith("エラー: 出力を置き換えられません") and "集計表_架空データ.xlsx" in last and "閉じて" in last
@@ -396,26 +434,14 @@ def test_every_point_of_failure_in_the_swap_gives_back_the_previous_set(tmp_path
 # ------------------------------------------------------------------ one run at a time
 
 
-def test_a_second_run_on_the_same_folder_is_refused(out):
+def test_a_second_run_on_the_same_folder_is_refused(held_run):
     """A run holds the folder (it has printed [1/6]); a second one on the same folder is refused in
-    one line, exit 2, and the first completes a whole, valid set."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ppp_survey.report", *r7(out, "--export-free-text")],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-        cwd=REPO,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if line.startswith("[1/6]"):
-            break
-    code, err = quiet(r7(out))
+    one line, exit 2, and the first completes a whole, valid set (the runs of :func:`held_run`)."""
+    out = held_run["out"]
+    code, err = held_run["second"]
     assert code == 2
-    assert err.count("\n") == 1 and err.startswith("エラー: ") and "書き込み中" in err and str(proc.pid) in err
-    proc.stderr.read()
-    assert proc.wait(timeout=120) == 0
+    assert err.count("\n") == 1 and err.startswith("エラー: ") and "書き込み中" in err and str(held_run["pid"]) in err
+    assert held_run["status"] == 0
     manifest = json.loads((out / "data" / "processed" / "manifest.json").read_text(encoding="utf-8"))
     for o in manifest["outputs"]:
         assert hashlib.sha256((out / o["path"]).read_bytes()).hexdigest() == o["sha256"], o["path"]

@@ -27,6 +27,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -61,12 +63,13 @@ def quiet(argv) -> int:
 _digests: dict[tuple, str] = {}
 
 
-def digest(path: Path) -> str:
+def digest(path: str | Path) -> str:
     """A file's SHA-256 (cached by inode: the cases are hard links, and no move rewrites a file)."""
-    st = path.stat()
+    st = os.stat(path)
     key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     if key not in _digests:
-        _digests[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as fh:
+            _digests[key] = hashlib.sha256(fh.read()).hexdigest()
     return _digests[key]
 
 
@@ -77,23 +80,56 @@ def ours(rel: str) -> bool:
     return not any(STAGING_NAME in p or LOCK_NAME in p for p in parts) and parts[-1] != LEDGER_NAME
 
 
+def _walk(folder: Path) -> Iterator[tuple[str, str, bool]]:
+    """Every entry under ``folder`` (hidden ones too, symbolic links not followed): its path, its
+    path relative to ``folder`` (``/``-separated) and whether it is a folder. Plain strings, no
+    pathlib: the loop of test_failing_at_every_move_leaves_the_old_or_the_new_set reads every case."""
+    top = os.fspath(folder)
+    for root, dirs, files in os.walk(top):
+        rel_root = os.path.relpath(root, top).replace(os.sep, "/")
+        prefix = "" if rel_root == "." else rel_root + "/"
+        for name in dirs:
+            yield os.path.join(root, name), prefix + name, True
+        for name in files:
+            yield os.path.join(root, name), prefix + name, False
+
+
 def snapshot(folder: Path) -> dict[str, str]:
-    return {
-        rel: digest(p)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and ours(rel := p.relative_to(folder).as_posix())
-    }
+    return {rel: digest(path) for path, rel, is_dir in _walk(folder) if not is_dir and ours(rel)}
 
 
 def machinery(folder: Path) -> list[str]:
     """Staging folders and lock files left behind."""
     return sorted(
-        str(p.relative_to(folder)) for p in folder.rglob("*") if STAGING_NAME in p.name or LOCK_NAME in p.name
+        rel for _, rel, _ in _walk(folder) if STAGING_NAME in rel.split("/")[-1] or LOCK_NAME in rel.split("/")[-1]
     )
 
 
 def link_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, copy_function=os.link, dirs_exist_ok=True)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The folders and files of a set that no longer changes (sets["old"], sets["staged"]), listed
+    once: :meth:`link_into` gives a case the same tree as :func:`link_tree` (every folder, every file
+    a hard link), without listing the set and copying folder times again for each of the loop's cases."""
+
+    folders: tuple[str, ...]
+    files: tuple[str, ...]
+
+    @classmethod
+    def of(cls, folder: Path) -> Tree:
+        entries = list(_walk(folder))
+        return cls(tuple(rel for _, rel, d in entries if d), tuple(rel for _, rel, d in entries if not d))
+
+    def link_into(self, src: Path, dst: Path) -> None:
+        src_s, dst_s = os.fspath(src), os.fspath(dst)
+        os.makedirs(dst_s, exist_ok=True)
+        for rel in self.folders:  # os.walk lists a folder before what is in it
+            os.makedirs(os.path.join(dst_s, rel), exist_ok=True)
+        for rel in self.files:
+            os.link(os.path.join(src_s, rel), os.path.join(dst_s, rel))
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +159,8 @@ def sets(shared_report, tmp_path_factory):
         mp.setattr(Staging, "commit", capture)
         assert quiet([*R8, "--out", str(new), "--freeze-baseline", str(new / NEW_BASELINE)]) == 0
     assert (base / "staged" / NEW_BASELINE / "manifest.json").is_file()
-    return {"old": old, "staged": base / "staged", "owned": captured["owned"], "new": new}
+    trees = {"old": Tree.of(old), "staged": Tree.of(base / "staged")}
+    return {"old": old, "staged": base / "staged", "owned": captured["owned"], "new": new, "trees": trees}
 
 
 def expected(sets, outside: bool) -> tuple[dict[str, str], dict[str, str]]:
@@ -139,9 +176,9 @@ def expected(sets, outside: bool) -> tuple[dict[str, str], dict[str, str]]:
 
 def staged_case(sets, case: Path, outside: bool) -> Staging:
     """A copy of the previous set with the new set staged, as the run stages it before its commit."""
-    link_tree(sets["old"], case / "out")
+    sets["trees"]["old"].link_into(sets["old"], case / "out")
     stage = Staging(case / "out").__enter__()
-    link_tree(sets["staged"], stage.new)
+    sets["trees"]["staged"].link_into(sets["staged"], stage.new)
     if outside:
         staged = stage.place(case / OUTSIDE)
         for f in sorted((stage.new / NEW_BASELINE).iterdir()):
