@@ -88,10 +88,22 @@ def policy(analysis):
 
 
 @pytest.fixture(scope="module")
-def page(analysis, policy):
-    """The page (committee_html, synthetic, no comparison), built once: shared read-only by the page's
-    tests, the font test, the byte comparisons and the paper's tests."""
-    return cp.committee_html(analysis, policy, synthetic=True)
+def r7_paper(shared_report):
+    """The figures folder of the session's shared R7 report run (conftest ``SHARED_RUNS["r7"]``: the
+    bundled R7 data, every option at its default, the committee paper included), READ ONLY: its
+    報告書.html is committee_html of the same results as ``analysis`` and ``policy`` (synthetic, no
+    comparison) and its 報告書.pptx write_committee_deck's (test_same_results_same_bytes and
+    test_deck_same_bytes_and_pinned build each again here and compare the bytes)."""
+    run = shared_report("r7")
+    assert run.status == 0, run.stderr[-2000:]
+    return run.out / "figures"
+
+
+@pytest.fixture(scope="module")
+def page(r7_paper):
+    """The page (committee_html, synthetic, no comparison): the shared R7 run's 報告書.html, read once
+    and shared read-only by the page's tests, the font test, the byte comparisons and the paper's tests."""
+    return (r7_paper / cp.HTML_NAME).read_bytes().decode("utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +139,12 @@ def pdf_file(paper):
 
 
 @pytest.fixture(scope="module")
-def deck_file(tmp_path_factory, analysis, policy):
+def deck_file(r7_paper):
+    """報告書.pptx of the same results (write_committee_deck, synthetic): the shared R7 run's, read only."""
     _pptx()
-    from ppp_survey.outputs.committee_deck import DECK_NAME, write_committee_deck
+    from ppp_survey.outputs.committee_deck import DECK_NAME
 
-    return write_committee_deck(tmp_path_factory.mktemp("deck") / DECK_NAME, analysis, policy, synthetic=True)
+    return r7_paper / DECK_NAME
 
 
 @pytest.fixture(scope="module")
@@ -149,11 +162,21 @@ def changes():
 
 
 @pytest.fixture(scope="module")
-def changes_html_file(tmp_path_factory, analysis, policy, changes):
-    """報告書.html with the R7→R8 comparison (write_committee_html, plain charts), written once: the
-    changes PDF test prints it; its text is ``changes_page``."""
-    folder = tmp_path_factory.mktemp("changes_html")
-    return cp.write_committee_html(folder / cp.HTML_NAME, analysis, policy, synthetic=True, changes=changes)
+def r8_paper(shared_report):
+    """The figures folder of the session's shared R8 report run compared with the frozen R7 baseline
+    (conftest ``SHARED_RUNS["r8_compared"]``: the committee paper included), READ ONLY: its
+    報告書.html, .pptx and .pdf are the paper of the R8 wave with the R7→R8 comparison ``changes``
+    (plain charts), as write_committee_paper writes it."""
+    run = shared_report("r8_compared")
+    assert run.status == 0, run.stderr[-2000:]
+    return run.out / "figures"
+
+
+@pytest.fixture(scope="module")
+def changes_html_file(r8_paper):
+    """報告書.html with the R7→R8 comparison (write_committee_html, plain charts): the shared
+    r8_compared run's, its 報告書.pdf printed from it; its text is ``changes_page``."""
+    return r8_paper / cp.HTML_NAME
 
 
 @pytest.fixture(scope="module")
@@ -164,14 +187,13 @@ def changes_page(changes_html_file):
 
 
 @pytest.fixture(scope="module")
-def changes_deck(tmp_path_factory, analysis, policy, changes):
-    """報告書.pptx with the R7→R8 comparison (plain charts), written once for the changes and
-    plain-words (unweighted) tests."""
+def changes_deck(r8_paper):
+    """報告書.pptx with the R7→R8 comparison (plain charts): the shared r8_compared run's, read by the
+    changes and plain-words (unweighted) tests."""
     _pptx()
-    from ppp_survey.outputs.committee_deck import DECK_NAME, write_committee_deck
+    from ppp_survey.outputs.committee_deck import DECK_NAME
 
-    folder = tmp_path_factory.mktemp("changes_deck")
-    return write_committee_deck(folder / DECK_NAME, analysis, policy, synthetic=True, changes=changes)
+    return r8_paper / DECK_NAME
 
 
 def _shown(page: str) -> str:
@@ -263,8 +285,8 @@ def test_font_covers_every_character(changes_page, page):
 
 
 def test_same_results_same_bytes(page, html_file, analysis, policy):
-    """Built again from the same results, the page is the same; write_committee_html (``html_file``,
-    a build of its own) writes exactly its bytes."""
+    """Built again from the same results (committee_html here), the page is the same as the report's
+    (``page``); write_committee_html (``html_file``, a build of its own) writes exactly its bytes."""
     assert cp.committee_html(analysis, policy, synthetic=True) == page
     assert html_file.read_bytes() == page.encode("utf-8")
 
@@ -649,11 +671,15 @@ def test_changes_section_and_slides(changes, changes_page, changes_deck):
     assert cells.count("悪化") == int((overall["verdict"] == "悪化").sum()) >= 1
 
 
-def test_changes_pdf_sets_every_character_in_embedded_fonts(changes_html_file, tmp_path):
+def test_changes_pdf_sets_every_character_in_embedded_fonts(changes_html_file):
     """A character IPAexGothic lacks would be printed in the embedded subset of DejaVu Sans, never in
-    a font of the machine (the paper's plain words need none: the formula is in the workbook)."""
+    a font of the machine (the paper's plain words need none: the formula is in the workbook). The
+    PDF is the one the shared r8_compared run printed from ``changes_html_file`` (write_committee_pdf)."""
     pypdf = _pypdf()
-    reader = pypdf.PdfReader(pdf.write_committee_pdf(changes_html_file, tmp_path / pdf.PDF_NAME, browser=_browser()))
+    _browser()  # without a browser the run printed no PDF
+    printed_pdf = changes_html_file.with_name(pdf.PDF_NAME)
+    assert printed_pdf.is_file()
+    reader = pypdf.PdfReader(printed_pdf)
     fonts = {
         str(f.get_object()["/BaseFont"]).split("+")[-1]
         for p in reader.pages
@@ -690,8 +716,8 @@ def test_committee_pages_use_plain_words(analysis, policy, changes, changes_page
     """Issue 30, item 4: the paper's body and the slides print no formula symbol or English test name
     (N_h/n_h, デザインベースの標準誤差, Rao–Scott, p < α, MDD, （記述）, CI …); the page
     「調査の方法と数字の読み方」 says what the percentages, the intervals, 参考値 and the marks mean.
-    Unweighted, the page and deck are the module's ``changes_page`` and ``changes_deck`` (the same
-    inputs); weighted, they are built here."""
+    Unweighted, the page and deck are the module's ``changes_page`` and ``changes_deck`` (the shared
+    r8_compared run's paper: the R8 wave with the same ``changes``); weighted, they are built here."""
     _pptx()
     from ppp_survey.outputs.committee_deck import write_committee_deck
 

@@ -11,14 +11,13 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from conftest import BASELINE, FRAME
 from ppp_survey.analysis import load_survey
 from ppp_survey.outputs import committee_page as cp
-from ppp_survey.policy.assess import assess
-from ppp_survey.spec.matrix_file import load_matrix
 
 NO_OFFICE = (
     "LibreOffice がないため省略（Debian/Ubuntu: sudo apt-get install -y --no-install-recommends libreoffice-impress）"
@@ -33,18 +32,24 @@ def _office() -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    """(analysis, the deck's slides as python-pptx reads them, the text of each PDF page, PNG paths)."""
+def rendered(tmp_path_factory, shared_report):
+    """(analysis, the deck's slides as python-pptx reads them, the text of each PDF page, PNG paths).
+
+    The deck is the shared R7 report run's 報告書.pptx (conftest ``SHARED_RUNS["r7"]``: the bundled R7
+    data, every option at its default; write_committee_deck of ``analysis`` and its policy result,
+    synthetic: tests/test_committee.py compares its bytes with a deck built again), copied out of the
+    read-only folder before LibreOffice opens it (it writes a lock file beside what it opens)."""
     office = _office()
     import pypdf
     from pptx import Presentation
 
-    from ppp_survey.outputs.committee_deck import DECK_NAME, write_committee_deck
+    from ppp_survey.outputs.committee_deck import DECK_NAME
 
+    run = shared_report("r7")
+    assert run.status == 0, run.stderr[-2000:]
     analysis = load_survey(BASELINE, FRAME).analysis
-    policy = assess(load_matrix(codebook=analysis.codebook), analysis)
     folder = tmp_path_factory.mktemp("render")
-    deck = write_committee_deck(folder / DECK_NAME, analysis, policy, synthetic=True)
+    deck = Path(shutil.copy(run.out / "figures" / DECK_NAME, folder / DECK_NAME))
     profile = folder / "profile"
     subprocess.run(
         [
