@@ -43,6 +43,31 @@ settings.register_profile("explore", print_blob=True, deadline=None, max_example
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
+# `make test` hands whole files to pytest-xdist's workers (--dist loadfile) in collection order, and
+# a worker takes the next file when it has finished one: the longest files go first, so that the
+# run does not end with one worker on a long file while the other idles (longest processing time
+# first). The files of a whole-suite profile taking over ~40 s of test time, longest first; the
+# others keep their order after them. A file missing here only costs balance, never a test.
+LONGEST_FIRST = (
+    "test_staging.py",
+    "test_report_cli.py",
+    "test_compare.py",
+    "test_switch.py",
+    "test_disclosure.py",
+    "test_committee.py",
+    "test_trend_outputs.py",
+    "test_notebooks.py",
+    "test_comparison_text.py",
+    "test_ledger.py",
+    "test_own_survey.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's tests keep their order
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

@@ -5,8 +5,9 @@ Measured by an outside user: codebooks that leave the optional ``survey.wave`` e
 footnotes (「n = None 470／R9 470」), sheet headers (「None(%)」「基数None」) and 報告書.html, and
 unchanged values read 「-0.0」 and 「+0.0」. Here the bundled R7 and R8 codebooks leave their
 optional survey fields as the draft does (``wave: null``, ``source: ""``, ``source_note: ""``), the
-R7 synthetic wave is frozen and the R8 wave compared with it through the command line (once for
-the module), and every text output is scanned: CSV, HTML, JSON, the text of the SVG charts, the
+R7 synthetic wave is frozen (:func:`ppp_survey.compare.freeze_baseline`: the same bytes as the
+report's ``--freeze-baseline`` writes) and the R8 wave compared with it through the command line
+(once for the module), and every text output is scanned: CSV, HTML, JSON, the text of the SVG charts, the
 workbook's cells, the deck's text (tables and chart categories and series included) and, where a
 browser printed it, the PDF.
 
@@ -23,7 +24,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -64,10 +65,17 @@ def _as_drafted(name: str, folder: Path) -> Path:
 
 
 def _report(*argv: str) -> None:
+    """``main(argv)`` in one process (``PPP_SURVEY_JOBS=1``: the same files as forked workers write,
+    for less CPU on a test machine whose cores pytest-xdist's workers already fill)."""
     from ppp_survey.report.cli import main
 
     err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        contextlib.redirect_stderr(err),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        mp.setenv("PPP_SURVEY_JOBS", "1")
         status = main(list(argv))
     assert status == 0, err.getvalue()
 
@@ -75,14 +83,16 @@ def _report(*argv: str) -> None:
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory) -> Path:
     """The output folder of the R8 comparison with the frozen R7 baseline, neither codebook
-    naming its wave or its source."""
+    naming its wave or its source. The baseline is frozen from the R7 wave loaded with its drafted
+    codebook (compare.load_wave, compare.freeze_baseline): the same four files, byte for byte, as
+    ``--data … --codebook … --freeze-baseline`` writes (a report run whose other outputs this module
+    never reads)."""
+    from ppp_survey import compare as cmp
+
     root = tmp_path_factory.mktemp("no_wave")
     r7, r8 = _as_drafted("codebook_r7.yaml", root), _as_drafted("codebook_r8.yaml", root)
     base = root / "base"
-    _report(
-        *("--data", str(RAW / "synthetic_r7_responses.xlsx"), "--frame", str(RAW / "staff_frame_r7.csv")),
-        *("--codebook", str(r7), "--out", str(root / "a"), "--freeze-baseline", str(base), "--no-paper"),
-    )
+    cmp.freeze_baseline(cmp.load_wave(RAW / "synthetic_r7_responses.xlsx", RAW / "staff_frame_r7.csv", r7), base)
     out = root / "b"
     _report(
         *("--data", str(RAW / "synthetic_r8_responses.xlsx"), "--frame", str(RAW / "staff_frame_r8.csv")),
@@ -191,6 +201,20 @@ def _json_strings(value, where: str = "") -> Iterator[tuple[str, str]]:
         yield where, repr(value)
 
 
+_READ: dict[tuple[str, Path, int, int], list] = {}
+
+
+def _read_once(reader: Callable[[Path], Iterator], path: Path) -> list:
+    """``list(reader(path))``, read once per file version (path, size, modification time): the
+    workbook, deck and PDF of a folder scanned twice (with and without the manifests' options) are
+    parsed once."""
+    st = path.stat()
+    key = (reader.__name__, path.resolve(), st.st_size, st.st_mtime_ns)
+    if key not in _READ:
+        _READ[key] = list(reader(path))
+    return _READ[key]
+
+
 def texts(folder: Path, *, manifest_options: bool = False) -> Iterator[tuple[str, str]]:
     """(file: where, text) of everything a reader of the report folder sees. ``manifest_options``:
     include the manifests' ``options`` block (left to :func:`test_manifest_options_say_null`)."""
@@ -199,13 +223,13 @@ def texts(folder: Path, *, manifest_options: bool = False) -> Iterator[tuple[str
             continue
         name, suffix = path.relative_to(folder).as_posix(), path.suffix.lower()
         if suffix == ".svg":
-            found: Iterator[tuple[str, str]] = (("", t) for t in _svg_texts(path))
+            found: Iterator[tuple[str, str]] = (("", t) for t in _read_once(_svg_texts, path))
         elif suffix == ".xlsx":
-            found = _xlsx_texts(path)
+            found = iter(_read_once(_xlsx_texts, path))
         elif suffix == ".pptx":
-            found = _pptx_texts(path)
+            found = iter(_read_once(_pptx_texts, path))
         elif suffix == ".pdf":
-            found = _pdf_texts(path)
+            found = iter(_read_once(_pdf_texts, path))
         elif suffix == ".json":
             doc = json.loads(path.read_text(encoding="utf-8"))
             if not manifest_options and isinstance(doc, dict):

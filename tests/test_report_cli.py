@@ -55,15 +55,27 @@ def run_report(tmp_path, *extra):
     return main(["--data", str(BASELINE), "--frame", str(FRAME), "--out", str(tmp_path), *extra])
 
 
+@contextlib.contextmanager
+def one_process():
+    """This test's own runs draw their charts and make the paper in the calling process
+    (``PPP_SURVEY_JOBS=1``): the same files as forked workers write (the reproducibility tests below
+    compare such a run with the session's shared run, made with the default workers), for less CPU
+    than forking on the test machine's two cores, which pytest-xdist's workers already fill."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PPP_SURVEY_JOBS", "1")
+        yield
+
+
 @pytest.fixture(scope="module")
 def two_runs(shared_report, tmp_path_factory):
     """The report run twice on the same inputs into two folders: the session's shared run of the
     default R7 report (conftest.shared_report, read only here) and a run of its own, with exactly
-    the same command line; and what the first printed."""
+    the same command line (in one process: :func:`one_process`); and what the first printed."""
     first = shared_report("r7")
     assert first.status == 0, first.stderr
     second = tmp_path_factory.mktemp("run2")
-    assert main(shared_argv("r7", second)) == 0
+    with one_process():
+        assert main(shared_argv("r7", second)) == 0
     return first.out, second, first.stderr
 
 
@@ -177,13 +189,13 @@ def run_compare(out, *extra):
 @pytest.fixture(scope="module")
 def compared(shared_report, tmp_path_factory):
     """The synthetic R8 wave compared against the frozen R7 baseline, twice: the session's shared
-    run (conftest.shared_report, read only here) and a run of its own with the same command line;
-    and what both printed."""
+    run (conftest.shared_report, read only here) and a run of its own with the same command line
+    (in one process: :func:`one_process`); and what both printed."""
     first = shared_report("r8_compared")
     assert first.status == 0, first.stderr
     second = tmp_path_factory.mktemp("cmp2")
     err = io.StringIO()
-    with contextlib.redirect_stderr(err):
+    with contextlib.redirect_stderr(err), one_process():
         assert main(shared_argv("r8_compared", second)) == 0
     return first.out, second, first.stderr + err.getvalue()
 
@@ -235,7 +247,8 @@ def test_freeze_baseline_from_the_report(tmp_path, capsys):
     # --no-paper: only the frozen baseline is read here. It is written from the run's analysis once
     # the paper is done; the paper reads that analysis (on Linux in a forked process) and writes only
     # figures/報告書.*. The same R7 report with its paper is conftest.shared_report("r7").
-    assert run_report(tmp_path, "--freeze-baseline", str(folder), "--no-paper") == 0
+    with one_process():
+        assert run_report(tmp_path, "--freeze-baseline", str(folder), "--no-paper") == 0
     assert (folder / "codebook.yaml").read_bytes() == (BASELINE_R7 / "codebook.yaml").read_bytes()
     # Numbers compared as numbers: another numpy/BLAS build may move the 12th digit (issue 13); text exactly.
     for name in ("indicators.csv", "response_rates.csv"):
@@ -316,14 +329,15 @@ def test_manifest_carries_no_folder_of_this_machine(tmp_path):
     table.to_csv(data, index=False, encoding="utf-8")
     frame = shutil.copy(R8_FRAME, inputs / "frame.csv")
     out = tmp_path / "公開用"
-    code = main(
-        [
-            "--data", str(data), "--frame", str(frame), "--codebook", "codebook_r8.yaml",
-            "--compare", str(BASELINE_R7), "--mapping", "mapping_r7_r8.yaml", "--on-invalid", "reject",
-            "--export-free-text", "--freeze-baseline", str(out / "data" / "processed" / "baseline_r8"),
-            "--out", str(out),
-        ]
-    )  # fmt: skip
+    with one_process():
+        code = main(
+            [
+                "--data", str(data), "--frame", str(frame), "--codebook", "codebook_r8.yaml",
+                "--compare", str(BASELINE_R7), "--mapping", "mapping_r7_r8.yaml", "--on-invalid", "reject",
+                "--export-free-text", "--freeze-baseline", str(out / "data" / "processed" / "baseline_r8"),
+                "--out", str(out),
+            ]
+        )  # fmt: skip
     assert code == 0
     texts = _published_text(out)
     assert {"manifest.json", "集計表_架空データ.xlsx", "2-08_政策マトリクス.html", "changes_overall.csv"} <= set(texts)
@@ -353,7 +367,8 @@ def test_the_matrix_file_names_the_association_model(tmp_path):
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text(head + 'terms: [domain, "q3:choice:ある", "q6:top2"]' + entry, encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["--matrix", str(matrix), "--out", str(out), "--no-paper"]) == 0
+    with one_process():
+        assert main(["--matrix", str(matrix), "--out", str(out), "--no-paper"]) == 0
     table = pd.read_csv(out / "data" / "processed" / "association_coefficients.csv")
     terms = " ".join(table.iloc[:, 0])
     assert "職域" in terms and "2-(6) 肯定的回答" in terms and "2-(3) ある" in terms
