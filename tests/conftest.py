@@ -76,6 +76,18 @@ def _close_figures():
     plt.close("all")
 
 
+@pytest.fixture(scope="module")
+def one_process():
+    """The module's report runs in one process (``PPP_SURVEY_JOBS=1``; a module opts in with
+    ``pytestmark = pytest.mark.usefixtures("one_process")``): the same files as a forked run (the
+    shared runs are forked, and test_report_cli compares the two byte for byte), without forking a
+    pool per run, which under pytest-xdist on cores already busy costs CPU (copy-on-write) and gains
+    no time; the charts' text metrics also stay cached between a module's runs."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PPP_SURVEY_JOBS", "1")
+        yield
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20250718)

@@ -30,6 +30,9 @@ from ppp_survey.text import WeightsMethod, weights_text
 MARGINS = BASELINE.parent / "staff_margins_r7.csv"
 
 
+pytestmark = pytest.mark.usefixtures("one_process")  # every report of this module: one process (conftest)
+
+
 @pytest.fixture(scope="module")
 def survey():
     return load_survey(BASELINE, FRAME)

@@ -119,11 +119,14 @@ def _published(out: Path) -> dict[str, bytes]:
     }
 
 
-def _swapped_pair(tmp_path_factory, name: str, options: list[str]):
-    """The same report (with ``options``) on the small-groups wave and on the wave with every small
-    group's members swapped with members of its pool partner, and the blank 職位 respondent and the
-    blank 年代 group swapped with members of the group their blank is pooled with; each run frozen as
-    a baseline too."""
+pytestmark = pytest.mark.usefixtures("one_process")  # every report of this module: one process (conftest)
+
+
+@pytest.fixture(scope="module")
+def swapped_exports(tmp_path_factory):
+    """The small-groups wave and the wave with every small group's members swapped with members of
+    its pool partner, and the blank 職位 respondent and the blank 年代 group swapped with members of
+    the group their blank is pooled with; each written as an export once (both pairs read them)."""
     from ppp_survey.analysis import analyse
     from ppp_survey.spec.frame import load_frame
     from ppp_survey.survey.privacy import NO_ANSWER
@@ -142,14 +145,23 @@ def _swapped_pair(tmp_path_factory, name: str, options: list[str]):
         assert NO_ANSWER in members, (attr, pool)  # the blank is a group, pooled as any small group
         partner = next(m for m in members if m not in (NO_ANSWER, SMALL[attr][0]))
         second = _swap_blank(second, cb, attr, partner, size)
-    runs = []
+    exports = []
     for side, responses in (("a", first), ("b", second)):
-        folder = tmp_path_factory.mktemp(f"{name}-{side}")
-        data = write_export(responses, free_text, cb, folder / "export.xlsx")
-        out = folder / "out"
+        folder = tmp_path_factory.mktemp(f"export-{side}")
+        exports.append(write_export(responses, free_text, cb, folder / "export.xlsx"))
+    return first, second, pools, exports
+
+
+def _swapped_pair(tmp_path_factory, exports, name: str, options: list[str]):
+    """The same report (with ``options``) on the two exports of :func:`swapped_exports`, each run
+    frozen as a baseline too."""
+    first, second, pools, data = exports
+    runs = []
+    for side, export in zip(("a", "b"), data):
+        out = tmp_path_factory.mktemp(f"{name}-{side}") / "out"
         args = [
             "--data",
-            str(data),
+            str(export),
             "--frame",
             str(FRAME),
             "--out",
@@ -163,16 +175,16 @@ def _swapped_pair(tmp_path_factory, name: str, options: list[str]):
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
+def two_runs(tmp_path_factory, swapped_exports):
     """The swapped pair with the 職域 weights."""
-    return _swapped_pair(tmp_path_factory, "plain", [])
+    return _swapped_pair(tmp_path_factory, swapped_exports, "plain", [])
 
 
 @pytest.fixture(scope="module")
-def two_raked_runs(tmp_path_factory):
+def two_raked_runs(tmp_path_factory, swapped_exports):
     """The swapped pair raked to the staff list's 職位 and 年代 margins (--margins --calibrate): the
     margins are pooled as the groups are, so the raked weights do not tell pool members apart."""
-    return _swapped_pair(tmp_path_factory, "raked", ["--margins", str(MARGINS), "--calibrate"])
+    return _swapped_pair(tmp_path_factory, swapped_exports, "raked", ["--margins", str(MARGINS), "--calibrate"])
 
 
 def test_small_and_blank_groups_answers_differ_between_the_two_exports(two_runs):
@@ -337,9 +349,13 @@ def test_the_audit_fails_a_publication_that_leaks(three_person_wave, monkeypatch
         assert round(row.low) == round(row.high) == truth, row
 
 
-def test_the_report_refuses_to_publish_when_the_audit_fails(three_person_wave, monkeypatch, tmp_path, capsys):
+def test_the_report_refuses_to_publish_when_the_audit_fails(three_person_wave, two_runs, monkeypatch, tmp_path, capsys):
     """The audit runs in every report: a run whose publication would leak (the first release's
-    design, forced here) ends with one line and exit 2, and publishes nothing."""
+    design, forced here) ends with one line and exit 2, and publishes nothing. The previous set in
+    the folder is a copy of the plain swap pair's first run (a report on a wave with a pooled
+    3-person 技能労務, paper included), not a run of its own."""
+    import shutil
+
     import ppp_survey.analysis.run as analysis_module
     from ppp_survey.survey.privacy import Pools
 
@@ -348,7 +364,8 @@ def test_the_report_refuses_to_publish_when_the_audit_fails(three_person_wave, m
         responses, pd.DataFrame(columns=["respondent_id", "item", "field", "text"]), cb, tmp_path / "x.csv"
     )
     out = tmp_path / "out"
-    assert main(["--data", str(data), "--frame", str(FRAME), "--out", str(out), "--no-paper"]) == 0
+    shutil.copytree(two_runs[3][0], out)  # the previous publication (the fixture's folder stays as it is)
+    assert {"figures/報告書.html", "figures/報告書.pptx", "baseline/manifest.json"} <= set(_published(out))
     manifest = (out / "data" / "processed" / "manifest.json").read_text(encoding="utf-8")
     assert '"passed": true' in manifest and '"protected_groups": [\n      "domain:技能労務"' in manifest
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}

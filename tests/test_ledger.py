@@ -5,14 +5,20 @@ would let anyone subtract the two and read the late respondent's answers. The pu
 (:mod:`ppp_survey.report.ledger`) stops the second run by default; republishing the earlier set
 gives the same bytes; publishing anyway keeps the earlier pooling and says how many respondents
 the difference discloses.
+
+The first publication is the session's default R7 run (conftest.shared_report("r7"): the bundled
+wave, which is the generator's wave (tests/test_baseline.py), committee paper included), copied;
+the second export is that wave with one late respondent more.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import FRAME
@@ -32,24 +38,33 @@ def _published(out: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
-    """The bundled generator's wave without its last respondent (the late answer), and with it."""
+    """The bundled generator's wave with one late answer more: the last respondent of another draw
+    of the generator, under the next respondent id."""
     cb = load_codebook()
     survey = generate(cb)
     folder = tmp_path_factory.mktemp("exports")
-    late = len(survey.responses) - 1
-    first = write_export(survey.responses.iloc[:late], survey.free_text, cb, folder / "first.xlsx")
-    second = write_export(survey.responses, survey.free_text, cb, folder / "second.xlsx")
-    return first, second
+    late = generate(cb, seed=int(survey.seed) + 1).responses.iloc[[-1]].copy()
+    late["respondent_id"] = str(len(survey.responses) + 1)
+    assert late["respondent_id"].iloc[0] not in set(survey.responses["respondent_id"])
+    responses = pd.concat([survey.responses, late], ignore_index=True)
+    second = write_export(responses, survey.free_text, cb, folder / "second.xlsx")
+    return second
 
 
-def _run(data: Path, out: Path, *extra: str) -> int:
-    return main(["--data", str(data), "--frame", str(FRAME), "--out", str(out), "--no-paper", *extra])
+def _run(data: Path, out: Path, *extra: str, paper: bool = False) -> int:
+    return main(
+        ["--data", str(data), "--frame", str(FRAME), "--out", str(out), *extra, *([] if paper else ["--no-paper"])]
+    )
 
 
 @pytest.fixture(scope="module")
-def first_publication(exports, tmp_path_factory):
+def first_publication(shared_report, tmp_path_factory):
+    """The first publication (the wave without the late answer): the shared default R7 run, copied
+    (the shared folder is read only; this copy's record and files are the ones the tests run into)."""
+    run = shared_report("r7")
+    assert run.status == 0
     out = tmp_path_factory.mktemp("pub") / "out"
-    assert _run(exports[0], out) == 0
+    shutil.copytree(run.out, out)
     return out, _published(out)
 
 
@@ -57,7 +72,7 @@ def test_a_second_publication_one_respondent_apart_stops(exports, first_publicat
     monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
     out, before = first_publication
     capsys.readouterr()
-    assert _run(exports[1], out) == 2
+    assert _run(exports, out) == 2
     err = capsys.readouterr().err.strip().splitlines()  # progress lines, then the one error line
     errors = [line for line in err if line.startswith("エラー")]
     assert errors == [err[-1]] and err[-1].startswith("エラー: 公表記録:") and "Traceback" not in "\n".join(err)
@@ -70,7 +85,8 @@ def test_republishing_the_earlier_set_gives_the_same_bytes(exports, first_public
     out, before = first_publication
     again = tmp_path / "again"
     ledger = out / LEDGER_NAME
-    assert _run(exports[1], again, "--ledger", str(ledger), "--hold-new-respondents") == 0
+    # with the paper: the first publication (the shared run) has one, and every published byte is compared
+    assert _run(exports, again, "--ledger", str(ledger), "--hold-new-respondents", paper=True) == 0
     assert _published(again) == before
     internal = json.loads((again / INTERNAL_FOLDER / "manifest_内部用_公開禁止.json").read_text(encoding="utf-8"))
     assert internal["export"]["file"] == "second.xlsx"  # the export is named internally only
@@ -80,7 +96,7 @@ def test_publishing_anyway_states_the_disclosure(exports, first_publication, tmp
     monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
     out, _ = first_publication
     anyway = tmp_path / "anyway"
-    assert _run(exports[1], anyway, "--ledger", str(out / LEDGER_NAME), "--publish-anyway") == 0
+    assert _run(exports, anyway, "--ledger", str(out / LEDGER_NAME), "--publish-anyway") == 0
     manifest = json.loads((anyway / "data" / "processed" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["disclosure_audit"]["difference_from_earlier_publication"] == 1
 

@@ -94,11 +94,7 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_process():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("PPP_SURVEY_JOBS", "1")
-        yield
+pytestmark = pytest.mark.usefixtures("one_process")  # every report of this module: one process (conftest)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,9 @@ from ppp_survey.synth.generator import load_spec
 SMALL = "技能労務"
 
 
+pytestmark = pytest.mark.usefixtures("one_process")  # every report of this module: one process (conftest)
+
+
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     """A synthetic export in which 技能労務 has 3 respondents, run through the whole report."""

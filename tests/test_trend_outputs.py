@@ -69,10 +69,14 @@ def _swap(responses: pd.DataFrame, cb, small: str, partner: str) -> pd.DataFrame
     return out
 
 
+pytestmark = pytest.mark.usefixtures("one_process")  # every report of this module: one process (conftest)
+
+
 @pytest.fixture(scope="module")
 def swapped_runs(tmp_path_factory):
-    """The three-wave report (R7, R8 frozen; R9 with a pooled 3-person 職域) on the wave and on the
-    wave with the small group's members swapped with its pool partner's."""
+    """The three-wave report (R7, R8 frozen; R9 with a pooled 3-person 職域), committee paper
+    included, on the wave and on the wave with the small group's members swapped with its pool
+    partner's."""
     cb = resolve_codebook("codebook_r9.yaml")
     first, free_text = _small_r9()
     pools = analyse(first, load_frame(R9_FRAME, cb), cb, tables=False).pools.by_attribute[cb.stratum.id]
@@ -85,7 +89,7 @@ def swapped_runs(tmp_path_factory):
         data = write_export(responses, free_text, cb, folder / "export.xlsx")
         out = folder / "out"
         args = ["--data", str(data), "--frame", str(R9_FRAME), "--codebook", "codebook_r9.yaml", "--out", str(out)]
-        assert main([*args, *HISTORY, "--no-paper"]) == 0
+        assert main([*args, *HISTORY]) == 0
         runs.append(out)
     return first, second, pool, runs
 
@@ -98,12 +102,14 @@ def test_the_small_groups_answers_differ(swapped_runs):
 
 
 def test_no_published_trend_byte_depends_on_who_is_in_a_small_group(swapped_runs):
-    """Trend tables, sheets, charts (and every other published file) are byte-identical; the pool is
-    one group of the trend in every wave, under its pool label."""
+    """Trend tables, sheets, charts (and every other published file, the committee paper and deck
+    with their 経年変化 page and slide included) are byte-identical; the pool is one group of the
+    trend in every wave, under its pool label."""
     _, _, pool, (a, b) = swapped_runs
     pa, pb = _published(a), _published(b)
     trend_files = [p for p in pa if "trends_" in p or "経年_" in p or "kpi_trend" in p]
     assert len(trend_files) >= 20
+    assert {"figures/報告書.html", "figures/報告書.pptx"} <= pa.keys()
     assert pa.keys() == pb.keys()
     assert [p for p in pa if pa[p] != pb[p]] == []
     groups = pd.read_csv(a / "data" / "processed" / "trends_by_group.csv", encoding="utf-8-sig")
@@ -169,17 +175,15 @@ def test_a_wrong_history_folder_is_one_line(tmp_path, capsys):
     assert err.startswith("エラー: --history nowhere: フォルダが見つからない") and "\n" not in err
 
 
-def test_the_paper_and_the_deck_carry_the_trend(tmp_path, monkeypatch):
+def test_the_paper_and_the_deck_carry_the_trend(swapped_runs):
     """With --history the committee paper has a 経年変化 page (in its contents) and the deck a
-    slide, both with the headline indicators' values of every wave (trends_summary.csv)."""
+    slide, both with the headline indicators' values of every wave (trends_summary.csv). The run is
+    the first of :func:`swapped_runs` (the synthetic R9 wave, its 技能労務 cut to 3, with R7 and R8)."""
     import html as html_module
 
     from pptx import Presentation
 
-    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
-    out = tmp_path / "out"
-    args = ["--data", str(REPO / "data" / "raw" / "synthetic_r9_responses.xlsx"), "--frame", str(R9_FRAME)]
-    assert main([*args, "--codebook", "codebook_r9.yaml", "--out", str(out), *HISTORY]) == 0
+    out = swapped_runs[3][0]
     summary = pd.read_csv(out / "data" / "processed" / "trends_summary.csv", encoding="utf-8-sig")
     heading = "経年変化（R7→R8→R9、全体）"
     page = html_module.unescape((out / "figures" / "報告書.html").read_text(encoding="utf-8"))
