@@ -816,7 +816,9 @@ def test_raking_runs_once_per_wave(raked, tmp_path, monkeypatch):
     assert main([*common, "--out", str(tmp_path / "b"), "--compare", str(tmp_path / "base"),
                  "--freeze-baseline", str(frozen_again)]) == 0  # fmt: skip
     assert len(calls) == 1
-    # the run froze the weights it published: the same estimates as the module's raked R7 wave (its
-    # manifest differs by the source note: load_wave's names the weights, the report's leaves them out)
-    for name in ("codebook.yaml", "indicators.csv", "response_rates.csv"):
+    # the run froze the weights it published: the same baseline, byte for byte (manifest included:
+    # one wave, one source note, one baseline id), as the module's raked R7 wave frozen by the library
+    files = sorted(p.name for p in (tmp_path / "base").iterdir())
+    assert files == sorted(p.name for p in frozen_again.iterdir()) and "manifest.json" in files
+    for name in files:
         assert (frozen_again / name).read_bytes() == (tmp_path / "base" / name).read_bytes(), name

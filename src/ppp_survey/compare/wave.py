@@ -37,7 +37,7 @@ from ppp_survey.spec.resources import codebook_source, resolve_codebook
 from ppp_survey.survey.associations import indicator
 from ppp_survey.survey.indicators import IndicatorKey, IndicatorKind
 from ppp_survey.survey.privacy import suppress_cells
-from ppp_survey.text import SYNTHETIC_WARNING, source_note
+from ppp_survey.text import SYNTHETIC_WARNING, WeightsForm, source_note, weights_text
 
 if TYPE_CHECKING:  # for the annotation only: loading runs through ppp_survey.analysis.load_survey
     from ppp_survey.ingest.load import OnInvalid, ValidationReport
@@ -115,11 +115,11 @@ class Wave:
             frame = InputFile("(staff frame table)", _table_hash(obj.frame))
             codebook = _codebook_file(obj.analysis.source_codebook or obj.codebook)
             inputs = {"frame": frame, "codebook": codebook}
-            return cls(obj.analysis, _note(obj.analysis, obj.synthetic), obj.synthetic, inputs, obj.loaded.report)
+            return cls(obj.analysis, wave_note(obj.analysis, obj.synthetic), obj.synthetic, inputs, obj.loaded.report)
         if isinstance(obj, Analysis):
             fake = True if synthetic is None else synthetic
             codebook = _codebook_file(obj.source_codebook or obj.codebook)
-            return cls(obj, _note(obj, fake), fake, {"codebook": codebook})
+            return cls(obj, wave_note(obj, fake), fake, {"codebook": codebook})
         raise TypeError(f"expected an Analysis, a Survey (load_survey) or a Wave, got {type(obj).__name__}")
 
     @property
@@ -143,9 +143,12 @@ class Wave:
         return self.analysis.raked_to
 
     def describe(self) -> str:
-        """What a notebook prints first: the 架空データ warning for synthetic data, then the source note."""
+        """What a notebook prints first: the 架空データ warning for synthetic data, the source note,
+        and for a raked wave its weights (推定はレイキング後のウェイト（…）)."""
         warning = [SYNTHETIC_WARNING] if self.synthetic else []
-        return "\n".join([*warning, self.note])
+        raked = self.analysis.coverage.calibrated
+        weights = [f"推定は{weights_text(raked, WeightsForm.LABEL)}"] if raked is not None else []
+        return "\n".join([*warning, self.note, *weights])
 
     @property
     def bounds(self) -> tuple[float, float] | None:
@@ -180,7 +183,7 @@ def load_wave(
         calibrate=calibrate,
         bounds=bounds,
     )
-    note = _note(survey.analysis, survey.synthetic)
+    note = wave_note(survey.analysis, survey.synthetic)
     return Wave(survey.analysis, note, survey.synthetic, wave_inputs(cb, frame, margins), survey.loaded.report)
 
 
@@ -217,9 +220,13 @@ def load_wave_from_environment(
     )
 
 
-def _note(analysis: Analysis, synthetic: bool) -> str:
-    """The source note of a wave loaded outside the report (text.source_note, the raked weights named)."""
-    return source_note(analysis.codebook, analysis.coverage, synthetic=synthetic)
+def wave_note(analysis: Analysis, synthetic: bool) -> str:
+    """A wave's source note, the same wherever the wave comes from (the report's run, :func:`load_wave`,
+    :meth:`Wave.of`): period, staff, respondents, response rate, strata without respondents; never
+    the weights, which a comparison states in its own method note (``ChangeTable.weighting``) and
+    :meth:`Wave.describe` on a line of their own. So one wave frozen by the report or by
+    :func:`~ppp_survey.compare.baseline.freeze_baseline` gives the same baseline, byte for byte."""
+    return source_note(analysis.codebook, analysis.coverage, synthetic=synthetic, weights=False)
 
 
 def wave_inputs(codebook: Codebook, frame: str | Path, margins: str | Path | None = None) -> dict[str, InputFile]:

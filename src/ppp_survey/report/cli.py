@@ -362,13 +362,13 @@ def policy_matrix(opts: ReportOptions, analysis, *, progress: Callable[[str], No
 def this_wave(opts: ReportOptions, analysis) -> Wave:
     """This run's analysis as a wave of the comparison and of a frozen baseline: the same pooled
     groups and weights as every table of the run (nothing is loaded, pooled or raked again), with
-    the codebook, frame and margins files it came from. Its source note leaves the weights out:
-    a comparison states them in its own method note (``ChangeTable.weighting``)."""
-    from ppp_survey.compare.wave import Wave, wave_inputs
+    the codebook, frame and margins files it came from, and the note every wave has
+    (:func:`~ppp_survey.compare.wave.wave_note`)."""
+    from ppp_survey.compare.wave import Wave, wave_inputs, wave_note
 
     margins = opts.margins if opts.calibrate else None
     inputs = wave_inputs(analysis.source_codebook or analysis.codebook, opts.frame, margins)
-    return Wave(analysis, source_note(analysis, synthetic=opts.synthetic, weights=False), opts.synthetic, inputs)
+    return Wave(analysis, wave_note(analysis, opts.synthetic), opts.synthetic, inputs)
 
 
 def compare_waves(
