@@ -51,11 +51,11 @@ def save_figure(fig, path: str | Path, *, svg: bool = True) -> Path:
         else:
             from PIL import Image
 
+            height, width = image.shape[:2]
+            picture = Image.frombuffer("RGBA", (width, height), image, "raw", "RGBA", 0, 1)
             if (image[:, :, 3] == 255).all():
-                image = image[:, :, :3]
-            Image.fromarray(image).save(
-                tmp, format="png", dpi=(FIGURE_DPI, FIGURE_DPI), compress_level=PNG_COMPRESS_LEVEL
-            )
+                picture = picture.convert("RGB")  # in C: no strided copy of the array
+            picture.save(tmp, format="png", dpi=(FIGURE_DPI, FIGURE_DPI), compress_level=PNG_COMPRESS_LEVEL)
     plt.close(fig)
     return p
 
