@@ -13,17 +13,15 @@ import base64
 import html
 import io
 import json
-import os
 import re
 import subprocess
 import sys
 import unicodedata
 import zipfile
-from pathlib import Path
 
 import pytest
 
-from conftest import BASELINE, FRAME, REPO
+from conftest import BASELINE, FRAME, REPO, committee_document_text
 from ppp_survey.analysis import analyse, load_survey
 from ppp_survey.outputs import committee_page as cp
 from ppp_survey.outputs import committee_pdf as pdf
@@ -33,8 +31,6 @@ from ppp_survey.policy.assess import assess
 from ppp_survey.spec.matrix_file import load_matrix
 from ppp_survey.text import round_half_up
 
-SHARED = Path(os.environ.get("PPP_SURVEY_SHARED", REPO.parent / "shared"))
-DOCUMENT = SHARED / "seed" / "000_2a17031293640b66.txt"
 A4_CONTENT_PX = round((210 - 2 * 14) / 25.4 * 96)  # the page's text width: A4 less the @page side margins
 NO_CHROMIUM = "Chromium がないため省略（Debian/Ubuntu: sudo apt-get install -y chromium）"
 
@@ -65,9 +61,7 @@ def _squash(text: str) -> str:
 
 def _document_headings() -> list[str]:
     """The headings (1)…(7) of the document's section 2, as printed."""
-    if not DOCUMENT.exists():
-        pytest.skip(f"委員会資料がないため照合を省略（{DOCUMENT}）")
-    text = DOCUMENT.read_text(encoding="utf-8")
+    text = committee_document_text()
     body = text.split("\n2 職員意識調査の結果\n", 1)[1].split("（８）", 1)[0]
     return [ln.strip() for ln in body.splitlines() if re.match(r"^[（(]\s*[0-9０-９]+\s*[）)]", ln.strip())]
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import copy
 import doctest
 import json
-import os
 import re
 from importlib import resources
-from pathlib import Path
 
 import pytest
 import yaml
 
+from conftest import committee_document_text
 from ppp_survey.analysis import analyse
 from ppp_survey.outputs.evidence_text import format_evidence
 from ppp_survey.policy import evidence as ev
@@ -34,11 +33,8 @@ from ppp_survey.survey.tables import crosstab, likert_summary, tally
 from ppp_survey.synth.generator import generate, load_spec
 from ppp_survey.text import round_half_up
 
-# The committee document is not part of the repository: the wording check runs where it lies beside
-# the clone (../shared/seed/, as in CI) and is skipped elsewhere; the structure is tested without it.
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("PPP_SURVEY_SHARED", REPO.parent / "shared"))
-DOCUMENT = SHARED / "seed" / "000_2a17031293640b66.txt"
+# The wording check reads the committee document where it lies (conftest.committee_document_text,
+# skipped where it does not); the structure is tested without it.
 REPOST = "（再掲）"
 
 # Read off the document's 2-(8) table (令和7年11月): per 具体像 in printed order, the number of 取組
@@ -51,7 +47,7 @@ DOCUMENT_LISTINGS = [(2, 0), (3, 1), (4, 0), (1, 0), (3, 1), (4, 3), (2, 2), (2,
 
 def _section_2_8() -> tuple[list[tuple[str, str]], list[tuple[str, list[str]]]]:
     """(区分, 現状) rows and (具体像, [取組 as printed]) rows of the document's 2-(8)."""
-    text = DOCUMENT.read_text(encoding="utf-8")
+    text = committee_document_text()
     body = text.split("（８）官民連携に対する職員意識等の現状と具体的な取組イメージ", 1)[1].split(
         "3 官民連携指針の策定方針", 1
     )[0]
@@ -107,8 +103,6 @@ def test_matrix_structure(matrix):
 
 def test_wording_is_the_documents(matrix):
     """Every 区分, 現状, 具体像 and 取組 is worded as in the committee document, and linked as it lists them."""
-    if not DOCUMENT.is_file():
-        pytest.skip(f"委員会資料 {DOCUMENT.name} がこのクローンの横（../shared/seed/）にないため、文言の照合を省略")
     situations, goals = _section_2_8()
     assert [(len(items), sum(x.endswith(REPOST) for x in items)) for _, items in goals] == DOCUMENT_LISTINGS
     table = matrix.situations()

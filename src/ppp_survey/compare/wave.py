@@ -24,7 +24,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -203,20 +203,23 @@ def load_wave_from_environment(
     codebook: Codebook | str | Path | None = None,
     *,
     margins: str | Path | None = None,
-    calibrate: bool = False,
+    **options: Any,
 ) -> Wave:
     """:func:`load_wave` of the files the environment names (:data:`ENVIRONMENT`: PPP_SURVEY_DATA,
     PPP_SURVEY_FRAME, PPP_SURVEY_CODEBOOK, PPP_SURVEY_MARGINS), else of the given ones (a notebook's
-    bundled synthetic wave): an analyst points every notebook at the real export without editing one."""
+    bundled synthetic wave), with ``options`` as given (``calibrate=True``, ...): an analyst points
+    every notebook at the real export without editing one."""
     import os
 
-    env = {name: os.environ.get(variable) or None for name, variable in ENVIRONMENT.items()}
+    def named(name: str, given: Any) -> Any:
+        return os.environ.get(ENVIRONMENT[name]) or given
+
     return load_wave(
-        env["data"] or data,
-        env["frame"] or frame,
-        env["codebook"] or codebook,
-        margins=env["margins"] or margins,
-        calibrate=calibrate,
+        named("data", data),
+        named("frame", frame),
+        named("codebook", codebook),
+        margins=named("margins", margins),
+        **options,
     )
 
 

@@ -118,19 +118,21 @@ class StartedFigures:
     def collect(self, progress: Callable[[str], None] | None = None) -> list[Path]:
         """Wait for every figure (or draw them here); each PNG then its SVG, in plan order."""
         names = []
-        if self.results is None:
-            with theme():
-                for name, draw in self.plan:
-                    save_figure(draw().figure, self.folder / name)
-                    names.append(name)
-                    if progress is not None:
-                        progress(name)
-            return _written(self.folder, names)
-        for name in self.results:
+        for name in self._saved():
             names.append(name)
             if progress is not None:
                 progress(name)
         return _written(self.folder, names)
+
+    def _saved(self) -> Iterator[str]:
+        """Each figure's file name once it is saved: by the workers, or drawn here one by one."""
+        if self.results is not None:
+            yield from self.results
+            return
+        with theme():
+            for name, draw in self.plan:
+                save_figure(draw().figure, self.folder / name)
+                yield name
 
 
 def _written(folder: Path, names: list[str]) -> list[Path]:

@@ -61,8 +61,10 @@ from ppp_survey.text import WeightsForm, WeightsMethod, weights_text
 if TYPE_CHECKING:  # annotations only: the comparison is imported where a run compares
     import pandas as pd
 
+    from ppp_survey.analysis import Analysis
     from ppp_survey.compare.changes import ChangeTable
     from ppp_survey.compare.wave import Wave
+    from ppp_survey.report.trends import TrendStep
 
 
 def _stderr(message: str) -> None:
@@ -176,7 +178,8 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         deferred_interrupts(),
         figures_started(plan, staged.figures, workers=workers) as figures,
     ):
-        written = _tables_step(opts, staged, loaded, analysis, policy, changes, trends, note, progress, step)
+        step(f"表: {opts.tables}")
+        written = _tables_step(opts, staged, loaded, analysis, policy, changes, trends, note, progress)
         internal = write_internal(staged, loaded)
         step(f"図: {opts.figures}")
         if policy is not None:
@@ -218,12 +221,21 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     return [*written, manifest, *internal]
 
 
-def _tables_step(opts, staged, loaded, analysis, policy, changes, trends, note, progress, step) -> list[Path]:
-    """Step 表: the CSV tables and the workbook; returns their paths."""
+def _tables_step(
+    opts: ReportOptions,
+    staged: ReportOptions,
+    loaded: LoadResult,
+    analysis: Analysis,
+    policy: PolicyResult | None,
+    changes: ChangeTable | None,
+    trends: TrendStep,
+    note: str,
+    progress: Callable[[str], None],
+) -> list[Path]:
+    """Step 表: the CSV tables and the workbook, written under ``staged``; returns their paths."""
     from ppp_survey.outputs.survey_sheets import report_sheets
     from ppp_survey.outputs.xlsx import write_workbook
 
-    step(f"表: {opts.tables}")
     written = write_tables(staged, loaded, analysis, policy, changes, note) + trends.tables(staged)
     sheets = report_sheets(
         analysis, loaded.report, synthetic=opts.synthetic, source_note=note, matrix=policy is not None
