@@ -12,10 +12,15 @@ help: ## この一覧を表示する
 	@echo "使い方: make <ターゲット>"
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# The pinned set installs with uv where it can be had (about 5 s instead of pip's 45 s on a fresh
+# clone; the same versions, from $(LOCK)), else with pip.
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"
+	if $(BIN)/python -m pip install --quiet "uv>=0.5" >/dev/null 2>&1 \
+	    && $(BIN)/uv pip install --quiet --python $(BIN)/python -c $(LOCK) -e ".[dev]"; then :; else \
+	    echo "uv が使えないため pip で入れます（数十秒かかります）"; \
+	    $(BIN)/python -m pip install --quiet --upgrade pip \
+	    && $(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"; fi
 	touch $(STAMP)
 
 report: $(STAMP) ## 同梱の架空データから集計表・図・報告書（HTML/PDF/PowerPoint）を作り直す
