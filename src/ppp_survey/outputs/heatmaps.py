@@ -11,6 +11,7 @@ cell's luminance (:func:`.chart_layout.text_color_on`: one threshold, at least 4
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -114,8 +115,14 @@ class HeatmapGrid:
 
     def color(self, value: float) -> tuple[float, float, float, float]:
         """The cell colour of a value (RGBA), as the chart draws it."""
-        norm = matplotlib.colors.Normalize(vmin=0.0, vmax=self.vmax)
-        return matplotlib.colormaps[CMAP](norm(value))
+        colormap, norm = self._scale
+        return colormap(norm(value))
+
+    @functools.cached_property
+    def _scale(self) -> tuple[matplotlib.colors.Colormap, matplotlib.colors.Normalize]:
+        """The colour map and its range, made once per grid (``matplotlib.colormaps[name]`` returns
+        a new copy each time, whose lookup table is built again at its first use)."""
+        return matplotlib.colormaps[CMAP], matplotlib.colors.Normalize(vmin=0.0, vmax=self.vmax)
 
 
 def heatmap_grid(crosstab, *, weighted: bool = False, overall: pd.DataFrame | None = None) -> HeatmapGrid:
