@@ -757,6 +757,11 @@ def bench_report(repeats: int, root: Path, work: Path, log) -> dict:
         f"{', '.join(f'{t:.2f}' for t in times)} s"
     )
     log(f"matplotlib floor: runs {', '.join(f'{t:.2f}' for t in f_times)} s")
+    paired = [r / f for r, f in zip(times, f_times)]
+    log(
+        f"report / floor repeat by repeat: {', '.join(f'{x:.2f}' for x in paired)} "
+        f"(median {statistics.median(paired):.2f}; the target is judged on the medians of the times)"
+    )
     return {
         "report": statistics.median(times),
         "report_rss": max(rss),
