@@ -12,8 +12,8 @@ help: ## この一覧を表示する
 	@echo "使い方: make <ターゲット>"
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-# The pinned set installs with uv where it can be had (about 5 s instead of pip's 45 s on a fresh
-# clone; the same versions, from $(LOCK)), else with pip.
+# The pinned set installs with uv where it can be had (the whole step about 11 s on a fresh clone
+# instead of pip's 45 s; the same versions, from $(LOCK)), else with pip.
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	if $(BIN)/python -m pip install --quiet "uv>=0.5" >/dev/null 2>&1 \

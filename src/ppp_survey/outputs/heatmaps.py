@@ -258,22 +258,15 @@ def draw_heatmap(
     The same drawing as seaborn's ``heatmap`` with ``cbar=False`` and no tick labels (what this
     function called before), without importing seaborn (about half a second in each process
     that draws a chart) or the whole-figure draw ``heatmap`` makes to check its tick labels."""
+    colormap = matplotlib.colormaps[cmap]
+    norm = matplotlib.colors.Normalize(vmin=vmin, vmax=vmax)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    ax.pcolormesh(
-        np.ma.masked_invalid(data),
-        cmap=matplotlib.colormaps[cmap],
-        vmin=vmin,
-        vmax=vmax,
-        linewidths=0.5,
-        edgecolor="white",
-    )
+    ax.pcolormesh(np.ma.masked_invalid(data), cmap=colormap, norm=norm, linewidths=0.5, edgecolor="white")
     ax.set(xlim=(0, data.shape[1]), ylim=(0, data.shape[0]))
     ax.invert_yaxis()
     ax.set(xticks=[], yticks=[], xlabel="", ylabel="")
     ax.set_facecolor(EMPTY_CELL)
-    colormap = matplotlib.colormaps[cmap]
-    norm = matplotlib.colors.Normalize(vmin=vmin, vmax=vmax)
     for (i, j), cell in np.ndenumerate(text):
         if not cell:
             continue
