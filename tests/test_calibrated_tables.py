@@ -183,7 +183,7 @@ def test_rake_bounds_keep_every_factor_and_are_recorded(survey, tmp_path, capsys
     assert g.min() >= 0.7 - 1e-12 and g.max() <= 1.4 + 1e-12 and (g.min() <= 0.7 + 1e-9 or g.max() >= 1.4 - 1e-9)
     assert bounded.calibration.margin_table()["relative_error"].max() < 1e-9
     out = tmp_path / "out"
-    argv = ["--margins", str(MARGINS), "--calibrate", "--rake-bounds", "0.7,1.4", "--out", str(out), "--no-paper"]
+    argv = ["--margins", str(MARGINS), "--calibrate", "--rake-bounds", "0.7,1.4", "--out", str(out), "--tables-only"]
     assert main(argv) == 0
     assert "調整係数 0.7～1.4倍" in capsys.readouterr().err
     manifest = json.loads((out / "data" / "processed" / "manifest.json").read_text(encoding="utf-8"))

@@ -111,10 +111,10 @@ def test_degenerate_tables_give_a_number_or_nan(cells):
 def test_cli_on_the_126_respondent_export(synthetic, codebook, tmp_path, capsys, monkeypatch):
     """The export hypothesis found: 9–14 respondents per 職域, clean. Exit 0, no traceback.
 
-    The Rao–Scott tests are computed by the tables step, before and whatever the committee paper:
-    the run leaves the paper out (--no-paper) and runs in one process (PPP_SURVEY_JOBS=1, the same
-    files). The paper on exports of this size is test_load_properties.test_cli_never_shows_a_traceback's
-    (the same 126 respondents, mutated; its written reports include the paper)."""
+    The Rao–Scott tests are computed for the tables, whatever the charts and the committee paper: the
+    run writes the tables only (--tables-only) in one process (PPP_SURVEY_JOBS=1, the same files). The
+    charts and the paper on exports of this size are test_load_properties.test_cli_never_shows_a_traceback's
+    (the same 126 respondents, mutated; its written reports include both)."""
     monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
     rows = synthetic.responses.groupby("domain", observed=True).head(14).reset_index(drop=True)
     assert len(rows) == 126
@@ -122,7 +122,7 @@ def test_cli_on_the_126_respondent_export(synthetic, codebook, tmp_path, capsys,
     table = to_forms_frame(rows, free, codebook)
     path = tmp_path / "x.csv"
     path.write_bytes(table.to_csv(index=False).encode("utf-8"))
-    code = main(["--data", str(path), "--frame", str(FRAME), "--out", str(tmp_path / "out"), "--no-paper"])
+    code = main(["--data", str(path), "--frame", str(FRAME), "--out", str(tmp_path / "out"), "--tables-only"])
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert code == 0, err[-500:]

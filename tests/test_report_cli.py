@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -244,11 +245,11 @@ def test_compare_without_mapping_is_refused_naming_the_item(tmp_path, capsys):
 def test_freeze_baseline_from_the_report(tmp_path, capsys):
     """--freeze-baseline writes the same frozen baseline as the committed one (same inputs)."""
     folder = tmp_path / "baseline"
-    # --no-paper: only the frozen baseline is read here. It is written from the run's analysis once
-    # the paper is done; the paper reads that analysis (on Linux in a forked process) and writes only
-    # figures/報告書.*. The same R7 report with its paper is conftest.shared_report("r7").
+    # --tables-only: only the frozen baseline is read here. It is written from the run's analysis,
+    # which the charts and the paper only read (on Linux in forked processes). The same R7 report
+    # with its charts and paper is conftest.shared_report("r7").
     with one_process():
-        assert run_report(tmp_path, "--freeze-baseline", str(folder), "--no-paper") == 0
+        assert run_report(tmp_path, "--freeze-baseline", str(folder), "--tables-only") == 0
     assert (folder / "codebook.yaml").read_bytes() == (BASELINE_R7 / "codebook.yaml").read_bytes()
     # Numbers compared as numbers: another numpy/BLAS build may move the 12th digit (issue 13); text exactly.
     for name in ("indicators.csv", "response_rates.csv"):
@@ -260,6 +261,31 @@ def test_freeze_baseline_from_the_report(tmp_path, capsys):
         numeric = fresh.select_dtypes("number").columns
         pd.testing.assert_frame_equal(fresh.drop(columns=numeric), committed.drop(columns=numeric), obj=name)
         pd.testing.assert_frame_equal(fresh[numeric], committed[numeric], rtol=1e-9, atol=1e-12, obj=name)
+
+
+def test_tables_only_writes_the_full_runs_tables_and_nothing_else(shared_report, tmp_path, capsys):
+    """--tables-only: every table of the default run (the CSVs and the workbook) byte for byte, and no
+    chart, matrix page or paper: run over a full set, it leaves none of that set's figures; the
+    manifest lists the tables alone and records the option."""
+    full = shared_report("r7")
+    assert full.status == 0
+    out = tmp_path / "out"
+    shutil.copytree(full.out, out)
+    capsys.readouterr()
+    with one_process():
+        assert run_report(out, "--tables-only") == 0
+    assert "[5/6] 図: 作らない（--tables-only）" in capsys.readouterr().err
+
+    def tables(root):
+        folder = root / "data" / "processed"
+        return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and p.name != "manifest.json"}
+
+    made = tables(out)
+    assert made == tables(full.out) and any(name.endswith(".xlsx") for name in made)
+    assert any((full.out / "figures").glob("*.png")) and not any(p.is_file() for p in (out / "figures").rglob("*"))
+    manifest = json.loads((out / "data" / "processed" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"]["tables_only"] == "True" and manifest["options"]["paper"] == "False"
+    assert sorted(o["path"] for o in manifest["outputs"]) == sorted(f"data/processed/{name}" for name in made)
 
 
 @pytest.mark.parametrize("entry", [["-m", "ppp_survey"], ["-m", "ppp_survey.report"]])
@@ -359,7 +385,7 @@ def test_manifest_carries_no_folder_of_this_machine(tmp_path):
 
 def test_the_matrix_file_names_the_association_model(tmp_path):
     """Issue 19: the policy matrix file's ``associations`` (response and terms) is the model the report
-    fits, draws and judges; here without 職位 and 年代."""
+    fits and tabulates; here without 職位 and 年代 (the table only: --tables-only)."""
     source = (REPO / "src" / "ppp_survey" / "data" / "policy_matrix_r7.yaml").read_text(encoding="utf-8")
     old = 'terms: [domain, position, age, "q3:choice:ある", "q6:top2"]'
     assert source.count(old) == 2  # the comment's example and the entry
@@ -368,7 +394,7 @@ def test_the_matrix_file_names_the_association_model(tmp_path):
     matrix.write_text(head + 'terms: [domain, "q3:choice:ある", "q6:top2"]' + entry, encoding="utf-8")
     out = tmp_path / "out"
     with one_process():
-        assert main(["--matrix", str(matrix), "--out", str(out), "--no-paper"]) == 0
+        assert main(["--matrix", str(matrix), "--out", str(out), "--tables-only"]) == 0
     table = pd.read_csv(out / "data" / "processed" / "association_coefficients.csv")
     terms = " ".join(table.iloc[:, 0])
     assert "職域" in terms and "2-(6) 肯定的回答" in terms and "2-(3) ある" in terms

@@ -98,7 +98,7 @@ def test_illustrative_margins_label_outputs_too(real_named, tmp_path, capsys, mo
     assert not options("--data", str(real_named), "--frame", str(frame), "--margins", str(real)).synthetic
     out = tmp_path / "out"
     argv = ["--data", str(real_named), "--frame", str(frame), "--margins", str(margins), "--calibrate"]
-    assert main([*argv, "--out", str(out), "--no-paper"]) == 0
+    assert main([*argv, "--out", str(out), "--tables-only"]) == 0
     err = capsys.readouterr().err
     assert "注意: 職員数の周辺分布 staff_margins_r7.csv の職員数は例示（架空）です" in err and "--margins" in err
     assert (out / "data" / "processed" / "集計表_架空データ.xlsx").is_file()

@@ -37,7 +37,6 @@ from ppp_survey.errors import DisclosureError, LoadError, MatrixError, OutputErr
 from ppp_survey.files import INTERNAL_MARK, Staging, deferred_interrupts, os_error_reason, output_lock, sha256_file
 from ppp_survey.ingest.load import LoadResult, load_responses
 from ppp_survey.ingest.reasons import R_WINDOW
-from ppp_survey.outputs.calibration_sheets import calibration_sheets
 from ppp_survey.outputs.captions import pooling_note, source_note
 from ppp_survey.outputs.figure_plan import figure_name, figure_plan
 from ppp_survey.policy.assess import PolicyResult, assess
@@ -53,7 +52,7 @@ from ppp_survey.report.options import (
     options_from_args,
     owned_outputs,
 )
-from ppp_survey.report.tables import FREE_TEXT, trend_step, write_internal, write_tables
+from ppp_survey.report.tables import FREE_TEXT, trend_step, write_internal, write_report_tables
 from ppp_survey.spec.frame import load_frame
 from ppp_survey.spec.margins import load_margins
 from ppp_survey.survey.multiplicity import Adjust
@@ -66,6 +65,7 @@ if TYPE_CHECKING:  # annotations only: the comparison is imported where a run co
     from ppp_survey.compare.changes import ChangeTable
     from ppp_survey.compare.wave import Wave
     from ppp_survey.report.trends import TrendStep
+    from ppp_survey.spec.codebook import Codebook
 
 
 def _stderr(message: str) -> None:
@@ -156,13 +156,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
             labels = (f"{changes.baseline_wave}（基準値）", f"{changes.wave}（今回）")
             policy = replace(policy, kpi=kpi, kpi_labels=labels)
     trends = trend_step(opts, this_wave(opts, analysis), policy, progress=progress)  # --history
-    plain = source_note(analysis, synthetic=opts.synthetic, weights=False)  # charts of respondents' shares
-    plan = figure_plan(analysis, weighted=opts.weighted, note=note if opts.weighted else plain, plain_note=plain)
-    if changes is not None:
-        from ppp_survey.outputs.change_sheets import change_figure_plan
-
-        plan += change_figure_plan(changes, codebook, figure_name, note=changes.note)
-    plan += trends.figures(codebook, figure_name)
+    plan = _chart_plan(opts, codebook, analysis, changes, trends, note)
     # the committee paper and the charts start now, in forked processes where the platform allows
     # (each chart whole in one process: the same bytes as a one-process run; PPP_SURVEY_JOBS=1 forces
     # one process, which draws the charts at the 図 step), and this process writes the tables
@@ -180,10 +174,10 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
         figures_started(plan, staged.figures, workers=workers) as figures,
     ):
         step(f"表: {opts.tables}")
-        written = _tables_step(opts, staged, loaded, analysis, policy, changes, trends, note, progress)
+        written = write_report_tables(opts, staged, loaded, analysis, policy, changes, trends, note, progress)
         internal = write_internal(staged, loaded)
-        step(f"図: {opts.figures}")
-        if policy is not None:
+        step("図: 作らない（--tables-only）" if opts.tables_only else f"図: {opts.figures}")
+        if policy is not None and not opts.tables_only:
             from ppp_survey.outputs.matrix_page import write_matrix_html
 
             name = "2-08_政策マトリクス.html"
@@ -222,54 +216,25 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     return [*written, manifest, *internal]
 
 
-def _tables_step(
+def _chart_plan(
     opts: ReportOptions,
-    staged: ReportOptions,
-    loaded: LoadResult,
+    codebook: Codebook,
     analysis: Analysis,
-    policy: PolicyResult | None,
     changes: ChangeTable | None,
     trends: TrendStep,
     note: str,
-    progress: Callable[[str], None],
-) -> list[Path]:
-    """Step 表: the CSV tables and the workbook, written under ``staged``; returns their paths."""
-    from ppp_survey.outputs.survey_sheets import report_sheets
-    from ppp_survey.outputs.xlsx import write_workbook
-
-    written = write_tables(staged, loaded, analysis, policy, changes, note) + trends.tables(staged)
-    sheets = report_sheets(
-        analysis, loaded.report, synthetic=opts.synthetic, source_note=note, matrix=policy is not None
-    )
-    if policy is not None:
-        from ppp_survey.outputs.matrix_sheets import matrix_sheets
-
-        sheets += matrix_sheets(
-            policy.matrix,
-            policy.evidence,
-            policy.kpi,
-            policy.reverse,
-            source_note=note,
-            kpi_labels=policy.kpi_labels,
-            weights=policy.weights,
-        )
+) -> list:
+    """The run's charts, ``(file name, draw)`` in order: section 2's, the comparison's, the trends'
+    (none with ``--tables-only``)."""
+    if opts.tables_only:
+        return []
+    plain = source_note(analysis, synthetic=opts.synthetic, weights=False)  # charts of respondents' shares
+    plan = figure_plan(analysis, weighted=opts.weighted, note=note if opts.weighted else plain, plain_note=plain)
     if changes is not None:
-        from ppp_survey.outputs.change_sheets import change_sheets
+        from ppp_survey.outputs.change_sheets import change_figure_plan
 
-        sheets += change_sheets(changes, source_note=note)
-    sheets += trends.sheets(note) + calibration_sheets(
-        source_note=note,
-        cal=analysis.calibration,
-        comparison=analysis.weights_comparison,
-        association=analysis.association,
-        names=analysis.term_labels(),
-        titles={q.id: f"{q.number} {q.label}" for q in analysis.questions},
-    )
-    book = "集計表_架空データ.xlsx" if opts.synthetic else "集計表.xlsx"
-    written.append(write_workbook(staged.tables / book, sheets, banner="架空データ" if opts.synthetic else ""))
-    progress(f"        {book}（{len(sheets)}シート）")
-
-    return written
+        plan += change_figure_plan(changes, codebook, figure_name, note=changes.note)
+    return plan + trends.figures(codebook, figure_name)
 
 
 class Steps:

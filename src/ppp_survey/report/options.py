@@ -95,6 +95,7 @@ class ReportOptions:
     publish_anyway: bool = False  # --publish-anyway: publish a set close to an earlier one, earlier pooling kept
     no_matrix: bool = False  # --no-matrix: publish without the policy matrix (nothing mentions it)
     heatmaps: HeatmapPlace = HeatmapPlace.AFTER  # --heatmaps: tables by 職域 after each chart or in an appendix
+    tables_only: bool = False  # --tables-only: the tables (and a frozen baseline) only: no chart, matrix page or paper
 
     @property
     def figures(self) -> Path:
@@ -286,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="委員会資料（figures/報告書.html・報告書.pptx・報告書.pdf）を作らない",
     )
+    p.add_argument(
+        "--tables-only",
+        action="store_true",
+        help="集計表（data/processed/ の CSV と Excel）だけを作る。グラフ・政策マトリクスのページ・委員会資料は"
+        "作らない（数値を早く確かめるとき。前回の図は消える）",
+    )
     return p
 
 
@@ -332,7 +339,7 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         fpc_change=args.fpc_change,
         change_fdr=args.change_fdr,
         freeze_baseline=args.freeze_baseline,
-        paper=args.paper,
+        paper=args.paper and not getattr(args, "tables_only", False),
         margins=args.margins,
         calibrate=args.calibrate,
         rake_bounds=bounds,
@@ -343,6 +350,7 @@ def options_from_args(args: argparse.Namespace) -> ReportOptions:
         publish_anyway=getattr(args, "publish_anyway", False),
         no_matrix=getattr(args, "no_matrix", False),
         heatmaps=HeatmapPlace(getattr(args, "heatmaps", HeatmapPlace.AFTER)),
+        tables_only=getattr(args, "tables_only", False),
         history=tuple(getattr(args, "history", None) or ()),
         history_mappings=tuple(getattr(args, "history_mapping", None) or ()),
     )

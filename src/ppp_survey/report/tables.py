@@ -1,14 +1,17 @@
 """The report's tables: the published CSVs (UTF-8 with BOM for Excel) and the internal files.
 
 :func:`write_tables` writes what ``data/processed/`` publishes (validation, rates, GT, crosstabs,
-Likert, the anonymity record, raking and associations, the policy matrix, the changes);
+Likert, the anonymity record, raking and associations, the policy matrix, the changes) and
+:func:`write_report_tables` those with the trends' tables and the workbook (the report's 表 step);
 :func:`write_internal` what only ``内部用_公開禁止/`` holds (rejected rows with their raw values, the
 free-text export), never published.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -16,18 +19,31 @@ from ppp_survey.compare.changes import ChangeTable
 from ppp_survey.files import INTERNAL_MARK, atomic_output, write_csv
 from ppp_survey.outputs.calibration_sheets import (
     association_display,
+    calibration_sheets,
     margins_display,
     term_tests_display,
     weights_display,
 )
 from ppp_survey.policy.assess import PolicyResult
 from ppp_survey.report.options import ReportOptions
-from ppp_survey.report.trends import trend_step  # the trend step's tables, sheets and charts (--history)
+from ppp_survey.report.trends import TrendStep, trend_step  # the trend step's tables, sheets and charts (--history)
 from ppp_survey.survey.indicators import MEASURE_LABEL
 from ppp_survey.survey.privacy import publish
 from ppp_survey.text import round_half_up
 
-__all__ = ["FREE_TEXT", "REJECTED_ROWS", "rates_display", "trend_step", "write_internal", "write_tables"]
+if TYPE_CHECKING:
+    from ppp_survey.analysis import Analysis
+    from ppp_survey.ingest.load import LoadResult
+
+__all__ = [
+    "FREE_TEXT",
+    "REJECTED_ROWS",
+    "rates_display",
+    "trend_step",
+    "write_internal",
+    "write_report_tables",
+    "write_tables",
+]
 
 REJECTED_ROWS = f"validation_rejected_rows{INTERNAL_MARK}.csv"
 FREE_TEXT = f"自由記述{INTERNAL_MARK}.csv"
@@ -113,3 +129,54 @@ def rates_display(rates: pd.DataFrame) -> pd.DataFrame:
             "回答率(%)": round_half_up(100 * rates["rate"]),
         }
     )
+
+
+def write_report_tables(
+    opts: ReportOptions,
+    staged: ReportOptions,
+    loaded: LoadResult,
+    analysis: Analysis,
+    policy: PolicyResult | None,
+    changes: ChangeTable | None,
+    trends: TrendStep,
+    note: str,
+    progress: Callable[[str], None],
+) -> list[Path]:
+    """The report's 表 step: the CSV tables and the workbook, written under ``staged`` (``opts`` as the
+    user gave them); returns their paths."""
+    from ppp_survey.outputs.survey_sheets import report_sheets
+    from ppp_survey.outputs.xlsx import write_workbook
+
+    written = write_tables(staged, loaded, analysis, policy, changes, note) + trends.tables(staged)
+    sheets = report_sheets(
+        analysis, loaded.report, synthetic=opts.synthetic, source_note=note, matrix=policy is not None
+    )
+    if policy is not None:
+        from ppp_survey.outputs.matrix_sheets import matrix_sheets
+
+        sheets += matrix_sheets(
+            policy.matrix,
+            policy.evidence,
+            policy.kpi,
+            policy.reverse,
+            source_note=note,
+            kpi_labels=policy.kpi_labels,
+            weights=policy.weights,
+        )
+    if changes is not None:
+        from ppp_survey.outputs.change_sheets import change_sheets
+
+        sheets += change_sheets(changes, source_note=note)
+    sheets += trends.sheets(note) + calibration_sheets(
+        source_note=note,
+        cal=analysis.calibration,
+        comparison=analysis.weights_comparison,
+        association=analysis.association,
+        names=analysis.term_labels(),
+        titles={q.id: f"{q.number} {q.label}" for q in analysis.questions},
+    )
+    book = "集計表_架空データ.xlsx" if opts.synthetic else "集計表.xlsx"
+    written.append(write_workbook(staged.tables / book, sheets, banner="架空データ" if opts.synthetic else ""))
+    progress(f"        {book}（{len(sheets)}シート）")
+
+    return written
