@@ -5,6 +5,7 @@ The .ipynb files in ``notebooks/`` are the source (edit them in JupyterLab, comm
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -13,6 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import REPO
+from ppp_survey.compare.wave import ENVIRONMENT
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 # Analysis verbs that belong in the library, not in a notebook.
@@ -23,14 +25,7 @@ ID_LITERAL = re.compile(r"""["']q\d+["']|["']domain["']""")
 PLOT_CALL = re.compile(r"\bplot_\w+\(")
 # A loop over the questions (05 draws every question by 職域): one chart per question of the codebook.
 QUESTION_LOOP = re.compile(r"^for \w+ in analysis\.questions:", re.MULTILINE)
-SETTINGS = (
-    "PPP_SURVEY_DATA",
-    "PPP_SURVEY_FRAME",
-    "PPP_SURVEY_CODEBOOK",
-    "PPP_SURVEY_BASELINE",
-    "PPP_SURVEY_MAPPING",
-    "PPP_SURVEY_MARGINS",
-)
+SETTINGS = tuple(ENVIRONMENT.values())  # every variable a notebook reads (ppp_survey.from_environment)
 BANNER = "【架空データ】"
 
 
@@ -136,6 +131,25 @@ def test_notebook_reads_its_data_from_the_environment(tmp_path, monkeypatch):
     assert BANNER not in setup and "架空" not in setup, setup
     missing = _missing_charts(nb)
     assert not missing, "\n".join(missing)
+
+
+def test_from_environment_reads_each_input_or_the_notebooks_own(monkeypatch):
+    """Each input a notebook takes: the environment's value where it is set (not blank), else the
+    notebook's bundled file; a trend's several baselines and mappings split at os.pathsep."""
+    from ppp_survey import from_environment
+
+    for name in SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    assert from_environment("baseline", "../data/processed/baseline_r7") == "../data/processed/baseline_r7"
+    assert from_environment("mappings", ("a.yaml", "b.yaml")) == ["a.yaml", "b.yaml"]
+    monkeypatch.setenv("PPP_SURVEY_BASELINE", "  ")
+    assert from_environment("baseline", "bundled") == "bundled"
+    monkeypatch.setenv("PPP_SURVEY_BASELINE", "/data/基準値_R7")
+    monkeypatch.setenv("PPP_SURVEY_HISTORY", os.pathsep.join(["/data/R7", "/data/R8"]))
+    assert from_environment("baseline", "bundled") == "/data/基準値_R7"
+    assert from_environment("history", ["bundled"]) == ["/data/R7", "/data/R8"]
+    with pytest.raises(KeyError):
+        from_environment("nothing", "x")
 
 
 def test_theme_restores_only_its_own_settings():

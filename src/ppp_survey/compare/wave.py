@@ -46,9 +46,12 @@ __all__ = [
     "ALL",
     "INDICATOR_COLUMNS",
     "InputFile",
+    "ENVIRONMENT",
     "Wave",
+    "from_environment",
     "indicator_key",
     "load_wave",
+    "load_wave_from_environment",
     "wave_indicators",
 ]
 
@@ -187,14 +190,33 @@ def load_wave(
     return Wave(survey.analysis, note, survey.synthetic, wave_inputs(cb, frame, margins), survey.loaded.report)
 
 
-#: The environment variables a notebook takes its wave from (set before JupyterLab starts): the
-#: export, the staff frame, the codebook and the staff list's margins (for raking).
+#: The environment variables a notebook takes its inputs from (set before JupyterLab starts): the
+#: export, the staff frame, the codebook and the staff list's margins (for raking); a comparison's
+#: frozen baseline and mapping; a trend's baselines and mappings, oldest first (several files
+#: joined by os.pathsep: ``:`` on Linux and macOS, ``;`` on Windows).
 ENVIRONMENT = {
     "data": "PPP_SURVEY_DATA",
     "frame": "PPP_SURVEY_FRAME",
     "codebook": "PPP_SURVEY_CODEBOOK",
     "margins": "PPP_SURVEY_MARGINS",
+    "baseline": "PPP_SURVEY_BASELINE",
+    "mapping": "PPP_SURVEY_MAPPING",
+    "history": "PPP_SURVEY_HISTORY",
+    "mappings": "PPP_SURVEY_MAPPINGS",
 }
+_SEVERAL = ("history", "mappings")
+
+
+def from_environment(name: str, default: Any) -> Any:
+    """The input ``name`` of :data:`ENVIRONMENT` as the environment sets it, else ``default`` (a
+    notebook's bundled file): ``history`` and ``mappings`` as a list of the files the variable joins
+    with os.pathsep (``default`` then a list too)."""
+    import os
+
+    value = os.environ.get(ENVIRONMENT[name], "").strip()
+    if not value:
+        return list(default) if name in _SEVERAL else default
+    return [part for part in value.split(os.pathsep) if part] if name in _SEVERAL else value
 
 
 def load_wave_from_environment(
@@ -209,16 +231,11 @@ def load_wave_from_environment(
     PPP_SURVEY_FRAME, PPP_SURVEY_CODEBOOK, PPP_SURVEY_MARGINS), else of the given ones (a notebook's
     bundled synthetic wave), with ``options`` as given (``calibrate=True``, ...): an analyst points
     every notebook at the real export without editing one."""
-    import os
-
-    def named(name: str, given: Any) -> Any:
-        return os.environ.get(ENVIRONMENT[name]) or given
-
     return load_wave(
-        named("data", data),
-        named("frame", frame),
-        named("codebook", codebook),
-        margins=named("margins", margins),
+        from_environment("data", data),
+        from_environment("frame", frame),
+        from_environment("codebook", codebook),
+        margins=from_environment("margins", margins),
         **options,
     )
 
