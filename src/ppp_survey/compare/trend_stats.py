@@ -143,36 +143,27 @@ def change_rows(est: pd.DataFrame, n: int, *, alpha: float, min_base: int, adjus
 
 
 def trend_rows(est: pd.DataFrame, *, alpha: float, min_base: int, adjust: Adjust) -> pd.DataFrame:
-    rows = []
-    for _, part in est.groupby(["group", "indicator"], sort=False):
-        first = part.iloc[0]
-        held = bool(part["suppressed"].any())
-        small = first["kind"] != "rate" and bool((part["n"] < min_base).any())
-        slope, var = (np.nan, np.nan)
-        if not held:
-            slope, var = wls_slope(
-                part["position"].to_numpy(),
-                part["estimate"].to_numpy(),
-                part["se"].to_numpy() ** 2,
-                part["nhat"].to_numpy(),
-            )
-        rows.append(
-            {
-                **{c: first[c] for c in KEY_COLUMNS},
-                "slope": slope,
-                "se": np.sqrt(var),
-                "suppressed": held,
-                "_small": small,
-            }
-        )
-    out = pd.DataFrame(rows)
-    out = _judge(
-        out,
-        out["slope"].to_numpy(float),
-        out["se"].to_numpy(float),
-        out["_small"].to_numpy(bool),
-        alpha=alpha,
-        adjust=adjust,
-    )
+    """One row per indicator × group (in the order of ``est``): the slope of :func:`wls_slope` through
+    its waves' estimates weighted by ``nhat``, for every row at once (sums within each group)."""
+    keys = ["group", "indicator"]
+    code = est.groupby(keys, sort=False).ngroup().to_numpy()
+    n_rows = int(code.max()) + 1 if len(code) else 0
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(code, weights=values, minlength=n_rows)
+
+    x = est["position"].to_numpy(float)
+    w = est["nhat"].to_numpy(float)
+    xc = x - (total(w * x) / total(w))[code]
+    c = w * xc / total(w * xc**2)[code]
+    held = total(est["suppressed"].to_numpy(bool).astype(float)) > 0
+    under = (est["n"].to_numpy(float) < min_base).astype(float)
+    first = est.drop_duplicates(keys)  # each row's key columns, in the order the groups first appear
+    out = first[list(KEY_COLUMNS)].reset_index(drop=True)
+    slope = np.where(held, np.nan, total(c * est["estimate"].to_numpy(float)))
+    var = np.where(held, np.nan, total(c**2 * est["se"].to_numpy(float) ** 2))
+    small = (out["kind"] != "rate").to_numpy() & (total(under) > 0)
+    out["slope"], out["se"], out["suppressed"] = slope, np.sqrt(var), held
+    out = _judge(out, slope, out["se"].to_numpy(float), small, alpha=alpha, adjust=adjust)
     out["note"] = np.where(out["kind"] == "rate", "回答率は全数の計数：傾きは記述的（検定しない）", "")
     return out[list(TREND_COLUMNS)]
