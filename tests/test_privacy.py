@@ -122,9 +122,9 @@ def test_free_text_stays_out_unless_asked(small_run, tmp_path):
     published = _all_text(out)
     assert not [t for t in texts if t in published]
     data = next(out.parent.glob("*.xlsx"))
-    # --no-paper: only the internal free-text file is read, written from the export (before the paper
-    # is started); the paper never holds free text, and small_run makes this export's paper.
-    argv = ["--data", str(data), "--frame", str(FRAME), "--out", str(tmp_path), "--export-free-text", "--no-paper"]
+    # --tables-only: only the internal free-text file is read, written from the export whatever the
+    # charts and the paper (small_run makes this export's, checked above for free text).
+    argv = ["--data", str(data), "--frame", str(FRAME), "--out", str(tmp_path), "--export-free-text", "--tables-only"]
     assert main(argv) == 0
     internal = tmp_path / "内部用_公開禁止" / "自由記述_内部用_公開禁止.csv"
     assert set(pd.read_csv(internal, encoding="utf-8-sig")["text"]) == texts
