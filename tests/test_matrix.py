@@ -33,8 +33,8 @@ from ppp_survey.survey.tables import crosstab, likert_summary, tally
 from ppp_survey.synth.generator import generate, load_spec
 from ppp_survey.text import round_half_up
 
-# The wording check reads the committee document where it lies (conftest.committee_document_text,
-# skipped where it does not); the structure is tested without it.
+# The wording check reads the committee document's section 2 (conftest.committee_document_text: its
+# text, kept in tests/data/).
 REPOST = "（再掲）"
 
 # Read off the document's 2-(8) table (令和7年11月): per 具体像 in printed order, the number of 取組
