@@ -19,6 +19,7 @@ from pandas.api.types import infer_dtype
 
 from ppp_survey.ingest.cells import Cells, cell_text
 from ppp_survey.ingest.reasons import R_BAD_TIME, R_EXCLUSIVE, R_MULTIPLE, R_UNMATCHED, CellProblems
+from ppp_survey.ingest.stamps import parse_stamps
 from ppp_survey.spec.codebook import Item
 from ppp_survey.spec.normalize import normalize_key
 
@@ -26,7 +27,7 @@ TRUE_KEYS = frozenset({"1", "true", "はい", "選択", "○", "〇", "yes", "x"
 FALSE_KEYS = frozenset({"0", "false", "いいえ", "no", "未選択", "選択なし"})
 SEPARATORS = re.compile(r"[;,、；，\n]+")
 NUMBERING_ONLY = re.compile(r"^\(?\d{1,2}[.)]?$")
-TIME_HINT = "日時の形式（例 2025/07/18 09:30:00）で書いてください"
+TIME_HINT = "日時の形式（例 2025/07/18 09:30:00、2025年7月18日 9時30分、令和7年7月18日）で書いてください"
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,9 @@ def respondent_ids(cells: Cells | None, n: int, first_row: int) -> np.ndarray:
 
 
 def times(raw: tuple[np.ndarray, np.ndarray] | None, cells: Cells | None, n: int, ctx: ParseContext) -> pd.Series:
-    """A start or completion time column as ``datetime64[ns]`` (NaT: blank or unreadable; an
-    unreadable one is noted as R_BAD_TIME). ``raw``: the column's raw (codes, uniques)."""
+    """A start or completion time column as ``datetime64[ns]``, Japan time (NaT: blank or unreadable;
+    an unreadable one is noted as R_BAD_TIME; the forms read: :mod:`.stamps`). ``raw``: the
+    column's raw (codes, uniques)."""
     if raw is None or cells is None:
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
     codes, uniques = raw
@@ -202,8 +204,7 @@ def times(raw: tuple[np.ndarray, np.ndarray] | None, cells: Cells | None, n: int
         values[values == ""] = None
     else:
         values = values.map(lambda v: v if isinstance(v, (dt.datetime, pd.Timestamp)) else cell_text(v) or None)
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    stamps = parsed.astype("datetime64[ns]").to_numpy()[codes]
+    stamps = parse_stamps(values)[codes]
     bad = np.isnat(stamps) & cells.rows(np.array([t != "" for t in cells.texts], dtype=bool))
     ctx.problems.note(bad, R_BAD_TIME, cells, TIME_HINT)
     return pd.Series(stamps, dtype="datetime64[ns]")

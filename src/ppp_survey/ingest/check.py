@@ -49,7 +49,9 @@ class ExportCheck:
     spreadsheet row of its first cell, so a long value can be shown cut with where it is); the ``top`` most frequent per item, and ``more``: per item, how many other distinct values there are.
     ``other``: the same for text a multi-select item reads as その他 (free text: shown, never an error).
     ``window``: the rows whose completion time (else start time) lies outside the codebook's
-    fielding window, as the loader's row rule finds them (:mod:`.rows`).
+    fielding window, as the loader's row rule finds them (:mod:`.rows`). ``times``: the start and
+    completion times the loader cannot read (it stops on them, or rejects their rows), counted as
+    ``values`` are, without ``item``.
     """
 
     file: Path
@@ -66,6 +68,7 @@ class ExportCheck:
     more: dict[str, int]
     other: pd.DataFrame
     window: OutsideWindow
+    times: pd.DataFrame  # unreadable start/completion times: column, value, count, reason, row
 
     @property
     def unmatched(self) -> list[Column]:
@@ -75,10 +78,12 @@ class ExportCheck:
     @property
     def ok(self) -> bool:
         """Everything matches: every column is taken for something, every item has its column, no
-        two columns for one item, every value is the codebook's, and not every dated row lies outside
+        two columns for one item, every value is the codebook's, every time readable, and not every dated row lies outside
         the fielding window (a few late answers are the loader's to exclude; all of them means the
         codebook's window is not this export's, and the report would have no respondent)."""
-        return not (self.unmatched or self.missing or self.clashes or len(self.values) or self.window.all)
+        return not (
+            self.unmatched or self.missing or self.clashes or len(self.values) or len(self.times) or self.window.all
+        )
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class OutsideWindow:
 
 
 _VALUE_COLUMNS = ["item", "column", "value", "count", "reason", "row"]
+_TIME_COLUMNS = _VALUE_COLUMNS[1:]
 
 
 def check_export(path: str | Path, codebook: Codebook | None = None, *, top: int = 10) -> ExportCheck:
@@ -137,7 +143,7 @@ def check_export(path: str | Path, codebook: Codebook | None = None, *, top: int
         values.append(_problems(item, ctx.problems, raw.first_row))
     values_table, more = _top(values, top)
     other_table, _ = _top(other, top)
-    window = _outside_window(table, found, codebook)
+    window, times = _outside_window(table, found, codebook, raw.first_row)
     return ExportCheck(
         raw.path,
         raw.format,
@@ -153,12 +159,16 @@ def check_export(path: str | Path, codebook: Codebook | None = None, *, top: int
         more,
         other_table,
         window,
+        times,
     )
 
 
-def _outside_window(table: pd.DataFrame, found: Assignment, codebook: Codebook) -> OutsideWindow:
+def _outside_window(
+    table: pd.DataFrame, found: Assignment, codebook: Codebook, first_row: int
+) -> tuple[OutsideWindow, pd.DataFrame]:
     """The loader's fielding-window rule (:func:`~ppp_survey.ingest.rows.row_rules`): a row's
-    completion time, else its start time, read as the loader reads it, outside the window."""
+    completion time, else its start time, read as the loader reads it, outside the window; and the
+    times it cannot read (distinct values with their count and first row)."""
     stamps = np.full(len(table), np.datetime64("NaT"), dtype="datetime64[ns]")
     ctx = ParseContext(frozenset(), CellProblems(len(table)))
     for role in ("started", "completed"):  # the completion time wins where there is one
@@ -172,7 +182,18 @@ def _outside_window(table: pd.DataFrame, found: Assignment, codebook: Codebook) 
     days = stamps[dated].astype("datetime64[D]")
     outside = (days < np.datetime64(window[0], "D")) | (days > np.datetime64(window[1], "D"))
     span = (pd.Timestamp(days.min()).date(), pd.Timestamp(days.max()).date()) if len(days) else None
-    return OutsideWindow(int(outside.sum()), int(dated.sum()), window, span)
+    return OutsideWindow(int(outside.sum()), int(dated.sum()), window, span), _unreadable(ctx.problems, first_row)
+
+
+def _unreadable(problems: CellProblems, first_row: int) -> pd.DataFrame:
+    """The times noted as unreadable, per column and value: count and first row."""
+    rows = np.flatnonzero(problems.first >= 0)
+    if not len(rows):
+        return pd.DataFrame(columns=_TIME_COLUMNS)
+    reason, column, value, _ = problems.first_of(rows)
+    found = pd.DataFrame({"column": column, "value": value, "reason": reason, "row": rows + first_row})
+    counted = found.groupby(["column", "value", "reason"], sort=False)["row"].agg(["size", "min"])
+    return counted.rename(columns={"size": "count", "min": "row"}).reset_index()[_TIME_COLUMNS]
 
 
 def _counted(

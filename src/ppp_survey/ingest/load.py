@@ -319,9 +319,14 @@ def _settle_cell_problems(
     if len(pending) and on_invalid is OnInvalid.ERROR:
         p = problems.problem(int(pending[0]))
         more = len(pending) - 1
+        todo = (
+            "データの日時を直してください"
+            if p.reason == R_BAD_TIME
+            else "コードブックの aliases に加えるかデータを直してください"
+        )
         raise LoadError(
             f"{source.path}：{source.first_row + p.row}行目、列「{one_line(p.column)}」、値「{one_line(p.value)}」：{p.reason}"
-            f"（{one_line(p.detail)}）。コードブックの aliases に加えるかデータを直してください"
+            f"（{one_line(p.detail)}）。{todo}"
             + (f"（ほかに{more}行。--on-invalid reject でこれらの行を除外して続行できます）" if more else "")
         )
     unknown = np.flatnonzero(rejected.reason == R_UNKNOWN_STRATUM)

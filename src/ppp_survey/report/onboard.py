@@ -159,8 +159,24 @@ def check_lines(result: ExportCheck) -> list[str]:
     if len(result.other):
         lines += ["", "■ 選択肢にない記述（「その他」の回答として読みます。選択肢の書き換えでないか確認）"]
         lines += _value_lines(result, result.other, {})
+    lines += _time_lines(result)
     lines += _window_lines(result)
     lines += ["", *_verdict(result, where)]
+    return lines
+
+
+def _time_lines(result: ExportCheck) -> list[str]:
+    """The start and completion times the report cannot read (it stops on them), if any."""
+    if not len(result.times):
+        return []
+    letters = {c.header: column_letter(i) for i, c in enumerate(result.columns, start=1)}
+    lines = ["", "■ 読めない日時（集計はこの行で止まる。--on-invalid reject なら行を除外）"]
+    for column, rows in result.times.groupby("column", sort=False):
+        lines.append(f"  {letters.get(column, '')}列「{shown(column)}」")
+        lines += [
+            f"      「{shown(r.value, r.row, letters.get(r.column))}」 {r.count:,}件（{r.row}行目から）"
+            for r in rows.itertuples()
+        ]
     return lines
 
 
@@ -247,8 +263,9 @@ def _verdict(result: ExportCheck, where: str) -> list[str]:
         (len(result.clashes), "列が2つある項目"),
         (len(result.values) + sum(result.more.values()), "コードブックにない値"),
         (result.window.count if result.window.all else 0, "実施期間外の行"),
+        (len(result.times), "読めない日時"),
     ]
-    found = "、".join(f"{what}{n:,}" + ("種類" if what.endswith("値") else "") for n, what in counts if n)
+    found = "、".join(f"{what}{n:,}" + ("種類" if what.endswith(("値", "日時")) else "") for n, what in counts if n)
     todo = []
     if any(n for n, _ in counts[:4]):
         todo.append(
@@ -257,6 +274,8 @@ def _verdict(result: ExportCheck, where: str) -> list[str]:
         )
     if result.window.all:
         todo.append(f"実施期間はコードブック（{where}）の survey の fielded_from・fielded_to を回答の日付に合わせる")
+    if len(result.times):
+        todo.append("読めない日時は「2025/07/18 9:30」「2025年7月18日 9時30分」「令和7年7月18日」などの形に直す")
     return [f"結果: 一致しない箇所があります（{found}。終了ステータス 1）", f"対処: {'。'.join(todo)}"]
 
 
