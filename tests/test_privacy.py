@@ -221,3 +221,25 @@ def test_real_data_is_ignored_by_git():
         "data/raw/synthetic_r9_responses.xlsx",
     ):
         assert not ignored(synthetic), synthetic
+
+
+def test_a_pooled_stratum_with_more_respondents_than_staff_is_refused(small_run, frame, codebook, tmp_path, capsys):
+    """The frame is checked against each 職域 as answered, before pooling: 3 respondents against 2
+    staff stop the run (one line naming the 職域, exit 2) although the pool's total would pass."""
+    from ppp_survey.analysis import analyse
+    from ppp_survey.errors import FrameError
+
+    survey, out = small_run
+    shrunk = frame.assign(population=frame["population"].where(frame["domain"].astype(str) != SMALL, 2))
+    with pytest.raises(FrameError, match=f"{SMALL}」の回答者 3人が職員数 2人を超える"):
+        analyse(survey.responses, shrunk, codebook)
+    staff = dict(zip(frame["domain"].astype(str), frame["population"].astype(int)))
+    staff["一般行政"] += staff[SMALL] - 2  # the total kept (the codebook's 3,138)
+    staff[SMALL] = 2
+    small_frame = tmp_path / "職員数.csv"
+    small_frame.write_text("職域,職員数\n" + "".join(f"{d},{n}\n" for d, n in staff.items()), encoding="utf-8")
+    data = next(out.parent.glob("*.xlsx"))
+    argv = ["--data", str(data), "--frame", str(small_frame), "--out", str(tmp_path / "o"), "--tables-only"]
+    assert main(argv) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("エラー: ") and SMALL in last and "3人" in last

@@ -67,6 +67,7 @@ def analyse(
     """
     min_group = check_min_group(min_group)
     source_codebook = codebook
+    response_rates(responses, frame, codebook)  # each 職域 as answered, before pooling: no more respondents than staff
     responses, frame, codebook, pools = protect(responses, frame, codebook, min_group, keep=keep_pools)
     design = make_design(responses, frame, codebook)
     rates = response_rates(responses, frame, codebook)
