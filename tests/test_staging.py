@@ -271,6 +271,30 @@ def test_keyboard_interrupt_is_one_line_exit_130(out, monkeypatch):
     no_leftovers(out)
 
 
+@pytest.mark.parametrize("entry", ["ppp_survey", "ppp_survey.report"])
+def test_ctrl_c_while_the_libraries_load(tmp_path, entry):
+    """Ctrl-C in the first second, while pandas and matplotlib load (longer on a PC whose virus scanner
+    reads every file): one line, exit 130, no traceback. The packages ``python -m`` imports before
+    their ``__main__`` load nothing, so the keypress lands where the command line catches it; here a
+    pandas that raises KeyboardInterrupt on import stands for it."""
+    fake = tmp_path / "libs" / "pandas"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise KeyboardInterrupt\n", encoding="utf-8")
+    paths = [str(tmp_path / "libs"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    done = subprocess.run(
+        [sys.executable, "-m", entry, "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        cwd=REPO,
+    )
+    assert done.returncode == 130 and "Traceback" not in done.stderr, done.stderr[-600:]
+    assert done.stderr.strip().splitlines() == [INTERRUPTED]
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT as a console sends them: POSIX")
 @pytest.mark.parametrize("during", ["[2/6]", "2-00_"], ids=["estimating", "drawing charts in forked workers"])
 def test_ctrl_c_on_the_console(out, during):

@@ -8,13 +8,7 @@ The bundled data are synthetic (架空データ); see README.md.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-
-try:
-    __version__ = version("ppp_survey")  # single source: pyproject.toml
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0+unknown"
 
 from ppp_survey.errors import (
     BaselineError,
@@ -73,7 +67,22 @@ _LAZY = {  # loaded on first use: `import ppp_survey` imports neither pandas, sc
 }
 
 
+def _version() -> str:
+    """The installed package's version (single source: pyproject.toml); read on first use, so that
+    ``python -m ppp_survey`` loads nothing before its ``__main__`` (importlib.metadata takes a while)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ppp_survey")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value = _version()
+        globals()[name] = value
+        return value
     if name in _LAZY:
         import importlib
 
