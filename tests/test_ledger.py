@@ -1,4 +1,4 @@
-"""Protection across publications (issue 28): two publications of one wave one respondent apart.
+"""Protection across publications: two publications of one wave one respondent apart.
 
 A first run publishes the wave without a late answer; a second, with the late answer accepted,
 would let anyone subtract the two and read the late respondent's answers. The publication record
@@ -118,3 +118,82 @@ def test_the_record_holds_ids_only_as_keyed_hashes(tmp_path):
     assert again.risk(repooled) is not None and again.risk(repooled).pools_differ
     other = Ledger(tmp_path / "other.json")
     assert np.intersect1d(sorted(other.fingerprints(ids)), sorted(again.fingerprints(ids))).size == 0  # salted
+
+
+@pytest.fixture(scope="module")
+def real_exports(tmp_path_factory):
+    """A real-looking survey (no 架空 mark in a name, a frame that is not illustrative): its export at
+    the deadline and again with one late answer, in one folder as an office keeps them."""
+    cb = load_codebook()
+    survey = generate(cb)
+    root = tmp_path_factory.mktemp("real")
+    folder = root / "回答データ"
+    folder.mkdir()
+    on_time = survey.responses.iloc[:-1]
+    free = survey.free_text[survey.free_text["respondent_id"].isin(on_time["respondent_id"])]
+    first = write_export(on_time, free, cb, folder / "回答_締切.xlsx")
+    second = write_export(survey.responses, survey.free_text, cb, folder / "回答_締切後.xlsx")
+    frame = root / "職員数.csv"
+    lines = FRAME.read_text(encoding="utf-8").splitlines()
+    frame.write_text("\n".join(x for x in lines if not x.startswith("#")) + "\n", encoding="utf-8")
+    return first, second, frame
+
+
+def _real(export: Path, frame: Path, out: Path, *extra: str) -> int:
+    return main(["--data", str(export), "--frame", str(frame), "--out", str(out), "--tables-only", *extra])
+
+
+def test_a_real_exports_second_publication_into_another_folder_stops(real_exports, tmp_path, capsys, monkeypatch):
+    """A real export's record is kept beside it too: publishing the set one respondent apart into a
+    new output folder (a 最終版 folder, or after clearing the first) stops as in the same folder;
+    the same set into a third folder, or the earlier set again, is published."""
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
+    first, second, frame = real_exports
+    assert _real(first, frame, tmp_path / "初版") == 0
+    record = json.loads((first.parent / LEDGER_NAME).read_text(encoding="utf-8"))
+    assert [p["where"] for p in record["publications"]] == ["初版"]
+    assert str(first.stem) not in json.dumps(record, ensure_ascii=False)  # fingerprints only
+    capsys.readouterr()
+    assert _real(second, frame, tmp_path / "最終版") == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("エラー: 公表記録:") and "（初版）" in last and "1人" in last
+    assert not (tmp_path / "最終版" / "data").exists()  # nothing published
+    assert _real(first, frame, tmp_path / "再掲") == 0
+    assert _published(tmp_path / "再掲") == _published(tmp_path / "初版")
+    assert _real(second, frame, tmp_path / "保留", "--hold-new-respondents") == 0
+    assert (
+        _published(tmp_path / "保留")["data/processed/gt.csv"] == _published(tmp_path / "初版")["data/processed/gt.csv"]
+    )
+
+
+def test_a_record_beside_the_export_that_cannot_be_written_is_said(real_exports, tmp_path, capsys, monkeypatch):
+    """A read-only export folder (a shared drive): the run publishes, keeps the output folder's
+    record, and says that other output folders cannot be checked and what to do."""
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
+    first, _, frame = real_exports
+    beside = first.parent / LEDGER_NAME
+    original = Ledger.record
+
+    def read_only(self, new):
+        if self.path == beside:
+            raise PermissionError(13, "Permission denied")
+        return original(self, new)
+
+    monkeypatch.setattr(Ledger, "record", read_only)  # as root (CI) a chmod would not stop the write
+    capsys.readouterr()
+    assert _real(first, frame, tmp_path / "out") == 0
+    err = capsys.readouterr().err
+    assert "公表記録を回答データのフォルダに書けない" in err and "--ledger" in err
+    assert (tmp_path / "out" / LEDGER_NAME).is_file()
+
+
+def test_synthetic_data_keep_their_record_in_the_output_folder_only(tmp_path, monkeypatch):
+    """The bundled inputs are never written to (and synthetic data have no respondents to protect
+    across folders): the bundled wave's run leaves data/raw as it was."""
+    from conftest import BASELINE
+
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
+    before = sorted(p.name for p in BASELINE.parent.iterdir())
+    assert main(["--data", str(BASELINE), "--frame", str(FRAME), "--out", str(tmp_path / "o"), "--tables-only"]) == 0
+    assert sorted(p.name for p in BASELINE.parent.iterdir()) == before
+    assert (tmp_path / "o" / LEDGER_NAME).is_file()

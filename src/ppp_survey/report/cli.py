@@ -40,7 +40,7 @@ from ppp_survey.ingest.reasons import R_WINDOW
 from ppp_survey.outputs.captions import pooling_note, source_note
 from ppp_survey.outputs.figure_plan import figure_name, figure_plan
 from ppp_survey.policy.assess import PolicyResult, assess
-from ppp_survey.report.ledger import Ledger, hold_back, ledger_path, published_analysis
+from ppp_survey.report.ledger import Records, hold_back, published_analysis, record_paths
 from ppp_survey.report.manifest import write_internal_manifest, write_manifest
 from ppp_survey.report.onboard import SUBCOMMANDS
 from ppp_survey.report.onboard import main as onboard
@@ -127,8 +127,8 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     codebook = resolve_codebook(opts.codebook)
     frame = load_frame(opts.frame, codebook)
     margins = load_margins(opts.margins, codebook) if opts.margins is not None else None
-    ledger = Ledger(ledger_path(opts.out, opts.ledger))
-    loaded = load_export(opts, codebook, progress, ledger=ledger)
+    records = Records(record_paths(opts))
+    loaded = load_export(opts, codebook, progress, records=records)
 
     raked = (
         WeightsMethod(tuple(m.label for m in margins.margins), opts.rake_bounds) if opts.calibrate and margins else None
@@ -136,8 +136,8 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     weighting = weights_text(raked or WeightsMethod(), WeightsForm.SHORT)
     step(f"集計（{weighting}・有限母集団修正、Rao–Scott検定）")
     model = matrix_model(opts, codebook)
-    analysis, publication, difference = published_analysis(
-        opts, codebook, loaded.responses, frame, margins, ledger, progress, model=model
+    analysis, publications, difference = published_analysis(
+        opts, codebook, loaded.responses, frame, margins, records, progress, model=model
     )
     disclosure = disclosure_audit(analysis, opts.min_group, progress)
     if difference is not None:
@@ -198,7 +198,7 @@ def build(opts: ReportOptions, staged: ReportOptions, *, progress: Callable[[str
     if opts.freeze_baseline:
         written += freeze(opts, this_wave(opts, analysis), progress=progress)
 
-    ledger.record(publication)
+    records.record(publications, progress)
     step("マニフェスト")
     roots = (staged.out, opts.out)
     manifest = write_manifest(
@@ -249,10 +249,10 @@ class Steps:
 
 
 def load_export(
-    opts: ReportOptions, codebook, progress: Callable[[str], None], *, ledger: Ledger | None = None
+    opts: ReportOptions, codebook, progress: Callable[[str], None], *, records: Records | None = None
 ) -> LoadResult:
     """The export loaded through the codebook, saying on screen how it was read and what was kept;
-    with ``--hold-new-respondents`` as the latest earlier publication in ``ledger`` had it."""
+    with ``--hold-new-respondents`` as the latest earlier publication in ``records`` had it."""
     loaded = load_responses(opts.data, codebook, on_invalid=opts.on_invalid)
     report = loaded.report
     for note in report.notes:  # a tab delimiter, UTF-16, title rows skipped above the header
@@ -263,8 +263,8 @@ def load_export(
         progress("        除外の理由: " + "、".join(f"{k} {int(v):,}行" for k, v in reasons.items()))
         if not report.n_accepted:
             raise LoadError(all_rejected(report, codebook))
-    if opts.hold_new_respondents and ledger is not None:  # the earlier set again: the others wait
-        loaded = hold_back(loaded, ledger, codebook.survey.id, progress)
+    if opts.hold_new_respondents and records is not None:  # the earlier set again: the others wait
+        loaded = hold_back(loaded, records, codebook.survey.id, progress)
     return loaded
 
 

@@ -6,10 +6,12 @@ the first run's tables from the second's gives the late respondent's answers and
 group's counts, although each run on its own passed the disclosure audit. The same holds for a
 frozen baseline made by the first run.
 
-So each publication records, internally (:data:`LEDGER_NAME` beside the internal folder, or
-``--ledger PATH`` to keep one record per survey across output folders): the survey and wave, a
-salted fingerprint of its respondent set (one keyed hash per respondent id, no answers; the salt is
-random and lives only in the record) and the pooling used. A new publication of a wave already
+So each publication records, internally, the survey and wave, a salted fingerprint of its
+respondent set (one keyed hash per respondent id, no answers; the salt is random and lives only in
+the record) and the pooling used: in :data:`LEDGER_NAME` beside the internal folder of the output
+folder and, for a real export, also beside the export, so that publishing it again into another
+output folder is checked too (:func:`record_paths`); ``--ledger PATH`` names one record instead
+(one per survey, wherever its outputs go). A new publication of a wave already
 published whose respondent set differs by fewer respondents than the anonymity threshold, or whose
 pooling differs, stops (:class:`PublicationError`, one line) with two ways on:
 
@@ -33,6 +35,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+import numpy as np
+
 from ppp_survey.errors import PublicationError
 from ppp_survey.files import atomic_output
 from ppp_survey.report.options import ReportOptions
@@ -41,7 +45,7 @@ if TYPE_CHECKING:  # annotations only: the analysis is imported where the record
     from ppp_survey.analysis import Analysis
     from ppp_survey.ingest.load import LoadResult
 
-__all__ = ["LEDGER_NAME", "Ledger", "Publication", "PublicationError", "Risk"]
+__all__ = ["LEDGER_NAME", "Ledger", "Publication", "PublicationError", "Records", "Risk", "record_paths"]
 
 LEDGER_NAME = "公表記録_内部用.json"
 LEDGER_FORMAT = "ppp_survey publication record"
@@ -191,10 +195,58 @@ def refusal(risk: Risk, label: str) -> str:
     )
 
 
-def ledger_path(out: Path, option: Path | None) -> Path:
-    """Where the record is: ``--ledger PATH``, else :data:`LEDGER_NAME` in the output folder (beside
-    the internal folder, never inside a folder a run replaces)."""
-    return option if option is not None else out / LEDGER_NAME
+def record_paths(opts: ReportOptions) -> tuple[Path, ...]:
+    """The records a run checks and adds to: ``--ledger PATH`` alone; else :data:`LEDGER_NAME` in the
+    output folder (beside the internal folder, never inside a folder a run replaces) and, for an
+    export that is not synthetic, beside the export too: every output folder it is published to
+    meets the same record there. (Synthetic data have no respondents to protect, and the bundled
+    inputs are never written to.)"""
+    if opts.ledger is not None:
+        return (Path(opts.ledger),)
+    paths = [opts.out / LEDGER_NAME]
+    if not opts.synthetic:
+        paths.append(Path(opts.data).parent / LEDGER_NAME)
+    return tuple(dict.fromkeys(Path(os.path.abspath(p)) for p in paths))
+
+
+class Records:
+    """The publication records of a run (:func:`record_paths`), each with its own salt: a new
+    publication is checked against every one and added to every one."""
+
+    def __init__(self, paths: Iterable[Path]):
+        self.ledgers = tuple(Ledger(p) for p in paths)
+
+    def latest(self, survey: str) -> tuple[Ledger, Publication] | None:
+        """The latest earlier publication of ``survey`` with its record: the export's record first
+        (it holds the publications of every output folder), else the output folder's."""
+        for ledger in reversed(self.ledgers):
+            earlier = ledger.publications(survey)
+            if earlier:
+                return ledger, earlier[-1]
+        return None
+
+    def publications(self, opts: ReportOptions, analysis, responses) -> tuple[Publication, ...]:
+        """This run's publication as each record fingerprints it (:func:`this_publication`)."""
+        return tuple(this_publication(opts, ledger, analysis, responses) for ledger in self.ledgers)
+
+    def risk(self, publications: tuple[Publication, ...]) -> Risk | None:
+        """The closest risk any record finds (:meth:`Ledger.risk`)."""
+        found = [r for ledger, p in zip(self.ledgers, publications) if (r := ledger.risk(p)) is not None]
+        return min(found, key=lambda r: r.difference, default=None)
+
+    def record(self, publications: tuple[Publication, ...], progress: Callable[[str], None]) -> None:
+        """Add the publication to every record; a record beside the export that cannot be written
+        (a read-only folder) is said on screen, the output folder's is required."""
+        for i, (ledger, publication) in enumerate(zip(self.ledgers, publications)):
+            try:
+                ledger.record(publication)
+            except OSError as exc:
+                if i == 0:
+                    raise
+                progress(
+                    f"        注意: 公表記録を回答データのフォルダに書けない（{exc.strerror}: {ledger.path.parent}）。"
+                    "別の出力先への公表とは照合できないため、--ledger で書き込める場所の公表記録を指定する"
+                )
 
 
 def refuse(risk: Risk, label: str) -> NoReturn:
@@ -206,10 +258,11 @@ def refuse(risk: Risk, label: str) -> NoReturn:
 
 
 def published_analysis(
-    opts: ReportOptions, codebook, responses, frame, margins, ledger: Ledger, progress, *, model
-) -> tuple[Analysis, Publication, int | None]:
+    opts: ReportOptions, codebook, responses, frame, margins, records: Records, progress, *, model
+) -> tuple[Analysis, tuple[Publication, ...], int | None]:
     """Every table of the run, checked against the earlier publications of the wave
-    (:mod:`ppp_survey.report.ledger`): ``(analysis, publication, difference)``, ``difference`` the
+    (:mod:`ppp_survey.report.ledger`): ``(analysis, publications, difference)`` (the publication as
+    each record keeps it), ``difference`` the
     number of respondents an earlier publication differs by when published anyway, else None.
     A publication close to an earlier one stops (:class:`PublicationError`) unless
     ``--hold-new-respondents`` (the earlier set again) or ``--publish-anyway`` (the earlier pooling).
@@ -232,25 +285,28 @@ def published_analysis(
         )
 
     analysis = analysed()
-    publication = this_publication(opts, ledger, analysis, responses)
-    risk = ledger.risk(publication)
+    publications = records.publications(opts, analysis, responses)
+    risk = records.risk(publications)
     if risk is None:
-        return analysis, publication, None
+        return analysis, publications, None
     if not opts.publish_anyway:
         refuse(risk, f"{codebook.survey.wave}の調査")
     progress(f"        公表記録: 前回と{risk.difference}人違う回答者で公表（--publish-anyway、前回の統合を保つ）")
     analysis = analysed(keep_pools=risk.earlier.pools)
-    return analysis, this_publication(opts, ledger, analysis, responses), risk.difference
+    return analysis, records.publications(opts, analysis, responses), risk.difference
 
 
-def hold_back(loaded, ledger: Ledger, survey: str, progress: Callable[[str], None]) -> LoadResult:
+def hold_back(loaded, records: Records, survey: str, progress: Callable[[str], None]) -> LoadResult:
     """The export as the latest earlier publication of the survey had it (``--hold-new-respondents``):
     respondents it did not have are left out of every table and of the published row counts, as if
     not yet received; they stay in the export for a later publication."""
-    earlier = ledger.publications(survey)
+    latest = records.latest(survey)
     ids = loaded.responses["respondent_id"].astype(str)
-    known = earlier[-1].respondents if earlier else None  # without an earlier publication nothing waits
-    keep = ids.map(lambda i: known is None or ledger.fingerprint(i) in known).to_numpy(bool)
+    if latest is None:  # without an earlier publication nothing waits
+        keep = np.ones(len(ids), dtype=bool)
+    else:
+        ledger, earlier = latest
+        keep = ids.map(lambda i: ledger.fingerprint(i) in earlier.respondents).to_numpy(bool)
     held = int((~keep).sum())
     held_ids = set(ids[~keep])
     rows = loaded.report.rows
