@@ -92,3 +92,33 @@ def test_analysis_fits_each_model_once_on_its_process_weights():
     other = a.association_for("q2:top2", ("domain", "q6:top2"))
     assert other is a.association_for("q2:top2", ["domain", "q6:top2"])
     assert other.fpc is False and [t.name for t in other.terms] == ["domain", "q6:top2"]
+
+
+def test_the_default_model_is_fitted_only_on_the_questions_it_names(tmp_path):
+    """The default model names the packaged questionnaire's questions by id (q2 willingness, q3, q6):
+    on an own codebook whose q2 is another question (here 2-(1) importance, numbered q2), it is not
+    fitted on that question: the analysis says why and has no association model; on the packaged
+    codebook, and on one whose ids are the packaged questions, it is fitted."""
+    import re
+
+    from conftest import BASELINE, FRAME, REPO
+    from ppp_survey import load_codebook, load_frame, load_responses
+    from ppp_survey.analysis import analyse
+    from ppp_survey.survey.associations import default_model_misfit
+
+    text = (REPO / "src" / "ppp_survey" / "data" / "codebook_r7.yaml").read_text(encoding="utf-8")
+    swapped = re.sub(r"(?m)^(  - id: )q([12])$", lambda m: f"{m[1]}q{3 - int(m[2])}", text)
+    assert swapped.count("id: q1\n") == text.count("id: q1\n") == 1 and swapped != text
+    path = tmp_path / "codebook_own.yaml"
+    path.write_text(swapped, encoding="utf-8")
+    own = load_codebook(path)
+    assert own.item("q2").label == load_codebook().item("q1").label
+    assert "q2" in default_model_misfit(own) and default_model_misfit(load_codebook()) is None
+    said: list[str] = []
+    loaded = load_responses(BASELINE, own)
+    analysis = analyse(loaded.responses, load_frame(FRAME, own), own, progress=said.append)
+    assert analysis.association is None
+    assert any("関連要因の回帰は省略" in line and "q2" in line for line in said), said
+    packaged = load_codebook()
+    fitted = analyse(load_responses(BASELINE, packaged).responses, load_frame(FRAME, packaged), packaged)
+    assert fitted.association is not None

@@ -17,6 +17,7 @@ from ppp_survey.survey.associations import (
     DEFAULT_RESPONSE,
     DEFAULT_TERMS,
     association_model,
+    default_model_misfit,
 )
 from ppp_survey.survey.calibration import Calibration, rake
 from ppp_survey.survey.design import StratifiedDesign, Weighting
@@ -189,6 +190,11 @@ def _association(
     process = _without_fpc(design, calibration)
     association = None
     response, terms = model
+    misfit = default_model_misfit(codebook) if (response, tuple(terms)) == (DEFAULT_RESPONSE, DEFAULT_TERMS) else None
+    if misfit:  # the packaged questionnaire's model names its questions by id: not another questionnaire's
+        if progress:
+            progress(f"        関連要因の回帰は省略: {misfit}")
+        return process, None
     try:
         association = association_model(responses, process, codebook, response=response, terms=terms)
     except (KeyError, ValueError) as exc:  # RegressionError is a ValueError

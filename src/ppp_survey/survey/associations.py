@@ -31,12 +31,14 @@ from ppp_survey.survey.indicators import MEASURE_LABEL, Measure, bottom2, top2
 from ppp_survey.survey.regression import Family, RegressionResult, survey_glm
 
 __all__ = [
+    "DEFAULT_QUESTIONS",
     "DEFAULT_RESPONSE",
     "DEFAULT_TERMS",
     "AdjustedAssociation",
     "adjusted_association",
     "association_model",
     "canonical_key",
+    "default_model_misfit",
     "indicator",
     "key_label",
 ]
@@ -45,6 +47,38 @@ __all__ = [
 DEFAULT_RESPONSE = "q2:top2"
 #: 職域, 職位, 年代, 2-(3) experience of handling a proposal (ある), 2-(6) ease of consulting (肯定的回答).
 DEFAULT_TERMS = ("domain", "position", "age", "q3:choice:ある", "q6:top2")
+#: The questions the default model names by id, as the packaged questionnaire has them: (label, text).
+DEFAULT_QUESTIONS = {
+    "q2": ("官民連携に対する意欲の有無", "あなたは、官民連携に取り組む意欲がありますか。"),
+    "q3": (
+        "民間企業等との連携の相談・提案対応経験の有無",
+        "これまでに、民間企業等からの連携の相談や提案に対応した経験がありますか。",
+    ),
+    "q6": (
+        "庁内で官民連携を相談しやすい雰囲気・仕組みがあると感じるか",
+        "庁内で官民連携について相談しやすい雰囲気や仕組みがあると感じますか。",
+    ),
+}
+
+
+def default_model_misfit(codebook: Codebook) -> str | None:
+    """Why the default model (:data:`DEFAULT_RESPONSE` on :data:`DEFAULT_TERMS`) is not this
+    codebook's: an item of one of its ids is another question, its label and its text both other
+    than the packaged question's (an own questionnaire numbered otherwise: its model is named in the
+    policy matrix file's ``associations``); None when every item it names that the codebook has is
+    the packaged question (text compared as the loader compares it; a codebook drafted from the
+    export keeps the question's text). An item the codebook lacks is the fit's to report."""
+    ids = {item.id: item for item in codebook.items}
+    for item_id, (label, text) in DEFAULT_QUESTIONS.items():
+        item = ids.get(item_id)
+        if item is None:
+            continue
+        if normalize_key(item.label) != normalize_key(label) and normalize_key(item.text) != normalize_key(text):
+            return (
+                f"コードブックの {item_id} は「{item.label}」で、既定のモデルの設問「{label}」ではない"
+                "（モデルは政策マトリクスのファイルの associations で指定する）"
+            )
+    return None
 
 
 def _parse(key: str, codebook: Codebook) -> tuple[Item, str, int | None]:
