@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Exact versions the committed bytes (frozen baseline, gallery) were made with; `make lock` refreshes it.
 LOCK   := constraints.txt
 
-.PHONY: help report lab notebooks lint test bench baseline lock clean
+.PHONY: help report lab notebooks lint test quick bench baseline lock clean
 
 help: ## この一覧を表示する
 	@echo "使い方: make <ターゲット>"
@@ -43,6 +43,9 @@ lint: $(STAMP) ## 検査: ruff（書き方と整形）と mypy（型）。make t
 
 test: lint ## 検査のあと、すべてのテスト（ノートブックを含む）を全コアで実行する
 	$(BIN)/python -m pytest -n auto --dist loadfile
+
+quick: $(STAMP) ## 編集中の早い確認: 報告書を丸ごと作るテスト（report 印）を除いて実行する（make test の代わりにはならない）
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not report"
 
 bench: $(STAMP) ## 性能測定: n = 1,340～1,000,000 の推定時間（numpy・svy と比較）、報告書と import の時間
 	$(BIN)/python benchmarks/bench.py

@@ -168,6 +168,7 @@ def test_calibrate_puts_every_table_on_the_raked_weights(survey):
     assert DESIGN_NOTE in table_notes(plain.crosstabs[("q2", "position")])
 
 
+@pytest.mark.report
 def test_rake_bounds_keep_every_factor_and_are_recorded(survey, tmp_path, capsys):
     """--rake-bounds L,U: every raked weight within L–U times its 職域 weight, every margin still met,
     the limits said on screen and in the manifest; a wrong value or one without --margins stops with
@@ -200,6 +201,7 @@ def test_rake_bounds_keep_every_factor_and_are_recorded(survey, tmp_path, capsys
     assert "--rake-bounds には --margins" in capsys.readouterr().err
 
 
+@pytest.mark.report
 def test_every_output_of_a_raked_run_says_raked_and_plain_charts_do_not(survey, tmp_path):
     """--calibrate: the matrix page, the workbook's sheets (matrix, KPI, findings, crosstabs, 説明)
     state the raking, never the 職域-only method; charts of plain respondent shares carry no weights

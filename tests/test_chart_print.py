@@ -36,6 +36,8 @@ from ppp_survey.outputs.chart_layout import (
 from ppp_survey.report.cli import figure_name, figure_plan
 from ppp_survey.spec.mapping import load_mapping
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 A4_TEXT_HEIGHT_IN = (29.7 - 5.0) / 2.54  # A4 with 2.5 cm margins
 VALUE = re.compile(r"^\d+\.\d$")  # a segment's value label ('43.1')
 

@@ -31,6 +31,8 @@ from ppp_survey.policy.assess import assess
 from ppp_survey.spec.matrix_file import load_matrix
 from ppp_survey.text import round_half_up
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 A4_CONTENT_PX = round((210 - 2 * 14) / 25.4 * 96)  # the page's text width: A4 less the @page side margins
 NO_CHROMIUM = "Chromium がないため省略（Debian/Ubuntu: sudo apt-get install -y chromium）"
 

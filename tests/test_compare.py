@@ -795,6 +795,7 @@ def test_change_table_shows_the_published_estimates(calibrate, tmp_path):
     np.testing.assert_allclose(merged["estimate_new"], merged["estimate"], rtol=0, atol=1e-15)
 
 
+@pytest.mark.report
 def test_raking_runs_once_per_wave(raked, tmp_path, monkeypatch):
     """--margins --calibrate with --freeze-baseline and --compare: the weights are raked once per
     run (the report's analysis); the frozen baseline and the comparison use them as they are.

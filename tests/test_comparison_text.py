@@ -32,6 +32,8 @@ import yaml
 
 from conftest import REPO
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 PACKAGED = REPO / "src" / "ppp_survey" / "data"
 RAW = REPO / "data" / "raw"
 

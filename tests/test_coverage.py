@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import FRAME
 from ppp_survey.outputs.captions import source_note
 from ppp_survey.report.cli import main
 from ppp_survey.synth.forms import to_forms_frame
+
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
 
 
 def test_an_empty_domain_is_named_everywhere(baseline, codebook, tmp_path, capsys, monkeypatch):

@@ -19,6 +19,8 @@ from conftest import BASELINE, FRAME
 from ppp_survey.analysis import load_survey
 from ppp_survey.outputs import committee_page as cp
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 NO_OFFICE = (
     "LibreOffice がないため省略（Debian/Ubuntu: sudo apt-get install -y --no-install-recommends libreoffice-impress）"
 )

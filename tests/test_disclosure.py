@@ -119,7 +119,10 @@ def _published(out: Path) -> dict[str, bytes]:
     }
 
 
-pytestmark = pytest.mark.usefixtures("one_process")  # every report of this module: one process (conftest)
+pytestmark = [
+    pytest.mark.usefixtures("one_process"),
+    pytest.mark.report,
+]  # one process (conftest); left out of make quick
 
 
 @pytest.fixture(scope="module")

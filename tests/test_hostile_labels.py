@@ -25,6 +25,8 @@ from ppp_survey.files import inert_text
 from ppp_survey.report.cli import main
 from test_outputs_safety import AT, DDE, HYPERLINK
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 CMD = "=cmd|' /C calc'!A0"
 ARRAY = "{=1+1}"  # XlsxWriter's array formula
 MINUS = "-2+3"

@@ -27,6 +27,8 @@ from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.report.cli import main
 from ppp_survey.report.ledger import LEDGER_NAME, Ledger, Publication
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 
 def _published(out: Path) -> dict[str, bytes]:
     return {

@@ -22,6 +22,8 @@ from ppp_survey import FrameError, LoadError, load_responses, response_rates
 from ppp_survey.report.cli import main
 from ppp_survey.synth.forms import to_forms_frame
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 FIXED = ["ID", "開始時刻", "完了時刻", "メール", "名前"]
 MUTATIONS = [
     "shuffle",

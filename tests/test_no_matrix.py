@@ -16,6 +16,8 @@ from conftest import BASELINE, FRAME
 from ppp_survey.files import INTERNAL_FOLDER
 from ppp_survey.report.cli import main
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 
 @pytest.fixture(scope="module")
 def renamed_codebook(tmp_path_factory):

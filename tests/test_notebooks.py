@@ -16,6 +16,8 @@ from nbclient import NotebookClient
 from conftest import REPO
 from ppp_survey.compare.wave import ENVIRONMENT
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 # Analysis verbs that belong in the library, not in a notebook.
 LOGIC = re.compile(r"\.groupby\(|\.value_counts\(|\.mean\(|\.sum\(|np\.|pd\.crosstab|\.pivot|def ")

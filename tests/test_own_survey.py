@@ -94,7 +94,10 @@ def _run(*argv: str) -> tuple[int, str, str]:
     return status, out.getvalue(), err.getvalue()
 
 
-pytestmark = pytest.mark.usefixtures("one_process")  # every report of this module: one process (conftest)
+pytestmark = [
+    pytest.mark.usefixtures("one_process"),
+    pytest.mark.report,
+]  # one process (conftest); left out of make quick
 
 
 @pytest.fixture(scope="module")

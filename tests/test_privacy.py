@@ -22,7 +22,10 @@ from ppp_survey.synth.generator import load_spec
 SMALL = "技能労務"
 
 
-pytestmark = pytest.mark.usefixtures("one_process")  # every report of this module: one process (conftest)
+pytestmark = [
+    pytest.mark.usefixtures("one_process"),
+    pytest.mark.report,
+]  # one process (conftest); left out of make quick
 
 
 @pytest.fixture(scope="module")

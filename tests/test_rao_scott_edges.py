@@ -108,6 +108,7 @@ def test_degenerate_tables_give_a_number_or_nan(cells):
         assert np.isnan(test.p_value) or 0 <= test.p_value <= 1
 
 
+@pytest.mark.report
 def test_cli_on_the_126_respondent_export(synthetic, codebook, tmp_path, capsys, monkeypatch):
     """The export hypothesis found: 9–14 respondents per 職域, clean. Exit 0, no traceback.
 

@@ -21,6 +21,8 @@ import pytest
 
 from conftest import REPO
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 READMES = ("README.en.md", "README.md")
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 ILLUSTRATIVE = "# illustrative only:"

@@ -19,6 +19,8 @@ from ppp_survey.outputs.committee_pdf import find_browser
 from ppp_survey.report.cli import main
 from ppp_survey.report.ledger import LEDGER_NAME
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 # What a default run publishes, by name (not by count): the tables, the workbook and the manifest;
 TABLES = {
     f"data/processed/{name}"

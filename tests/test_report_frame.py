@@ -67,6 +67,7 @@ def test_a_real_frame_is_not_labelled(real_named, tmp_path):
     assert illustrative_frame(tmp_path / "none.csv") is None
 
 
+@pytest.mark.report
 def test_run_with_the_illustrative_frame_says_so(real_named, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PPP_SURVEY_JOBS", "1")  # one process: the same files, no forking
     out = tmp_path / "out"
@@ -79,6 +80,7 @@ def test_run_with_the_illustrative_frame_says_so(real_named, tmp_path, capsys, m
     assert "架空データ" in page
 
 
+@pytest.mark.report
 def test_illustrative_margins_label_outputs_too(real_named, tmp_path, capsys, monkeypatch):
     """Issue 19: a real export and a real frame raked to the bundled (illustrative) margins are
     labelled 架空データ, with a notice naming the margins file; real margins are not."""

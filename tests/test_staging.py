@@ -29,6 +29,8 @@ from ppp_survey.files import LOCK_NAME, STAGING_NAME, OutputError, Staging, outp
 from ppp_survey.report.cli import INTERRUPTED, main
 from ppp_survey.report.options import ReportOptions, owned_outputs
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 R8_DATA = REPO / "data" / "raw" / "synthetic_r8_responses.xlsx"
 R8_FRAME = REPO / "data" / "raw" / "staff_frame_r8.csv"
 BASELINE_R7 = REPO / "data" / "processed" / "baseline_r7"

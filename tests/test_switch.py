@@ -39,6 +39,8 @@ from ppp_survey.files import LOCK_NAME, STAGING_NAME, OutputError, Staging, outp
 from ppp_survey.report.cli import main
 from ppp_survey.report.ledger import LEDGER_NAME
 
+pytestmark = pytest.mark.report  # runs whole reports: left out of make quick (conftest.py)
+
 R8 = [
     "--data",
     str(REPO / "data/raw/synthetic_r8_responses.xlsx"),

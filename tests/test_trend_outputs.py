@@ -69,7 +69,10 @@ def _swap(responses: pd.DataFrame, cb, small: str, partner: str) -> pd.DataFrame
     return out
 
 
-pytestmark = pytest.mark.usefixtures("one_process")  # every report of this module: one process (conftest)
+pytestmark = [
+    pytest.mark.usefixtures("one_process"),
+    pytest.mark.report,
+]  # one process (conftest); left out of make quick
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,9 @@ import re
 import pytest
 from openpyxl import load_workbook
 
+pytestmark = pytest.mark.report  # reads the session's shared report: left out of make quick
+
+
 INTERNAL_IDS = re.compile(r"^(q\d+(:\S+)?|domain|position|age|identity|ignored|other_text|option|rejected|accepted)$")
 
 
