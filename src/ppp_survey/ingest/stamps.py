@@ -27,7 +27,8 @@ _ERA_DATE = re.compile(r"(令和|平成|昭和|[RHS])\s*(\d{1,2}|元)\s*[年./-]
 _KANJI_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _KANJI_TIME = re.compile(r"(\d{1,2})\s*時\s*(\d{1,2})\s*分(?:\s*(\d{1,2})\s*秒)?")
 _WEEKDAY = re.compile(r"\s*[（(][月火水木金土日](?:曜日?)?[）)]\s*")
-_HALF_DAY = re.compile(r"(午前|午後)\s*(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)")
+_HALF_DAY_AFTER = re.compile(r"(\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d+)?)?)\s*(午前|午後)")  # 9:05 午前
+_HALF_DAY = re.compile(r"(午前|午後|AM|PM)\s*(\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d+)?)?)", re.IGNORECASE)
 # patterns as strings: pandas hands them to Arrow's regex engine, one pass over the column
 _ZONE = r"(?:\d[Zz]|UTC|GMT|utc|gmt|[+-]\d{2}:?\d{2})$"  # on the last six characters
 _SERIAL = r"\d{5}(?:\.\d+)?"
@@ -40,7 +41,7 @@ def _era_date(match: re.Match) -> str:
 
 
 def _half_day(match: re.Match) -> str:
-    return f"{match.group(2)} {'AM' if match.group(1) == '午前' else 'PM'}"
+    return f"{match.group(2)} {'AM' if match.group(1) in ('午前', 'AM', 'am') else 'PM'}"
 
 
 def _western(texts: pd.Series) -> pd.Series:
@@ -49,7 +50,8 @@ def _western(texts: pd.Series) -> pd.Series:
     out = texts.str.replace(_WEEKDAY, " ", regex=True)
     out = out.str.replace(_ERA_DATE, _era_date, regex=True)
     out = out.str.replace(_KANJI_DATE, r"\1-\2-\3", regex=True)
-    out = out.str.replace(_KANJI_TIME, lambda m: f"{m[1]}:{m[2]}:{m[3] or '00'}", regex=True)
+    out = out.str.replace(_KANJI_TIME, lambda m: f"{m[1]}:{int(m[2]):02d}:{int(m[3] or 0):02d}", regex=True)
+    out = out.str.replace(_HALF_DAY_AFTER, lambda m: f"{m[2]}{m[1]}", regex=True)
     out = out.str.replace(_HALF_DAY, _half_day, regex=True)
     return out.str.strip()
 
