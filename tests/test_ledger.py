@@ -160,6 +160,10 @@ def test_a_real_exports_second_publication_into_another_folder_stops(real_export
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last.startswith("エラー: 公表記録:") and "（初版）" in last and "1人" in last
     assert not (tmp_path / "最終版" / "data").exists()  # nothing published
+    assert (
+        _real(second, frame, tmp_path / "別記録", "--ledger", str(tmp_path / "新しい記録.json")) == 2
+    )  # a fresh --ledger
+    assert "（初版）" in capsys.readouterr().err.strip().splitlines()[-1]
     assert _real(first, frame, tmp_path / "再掲") == 0
     assert _published(tmp_path / "再掲") == _published(tmp_path / "初版")
     assert _real(second, frame, tmp_path / "保留", "--hold-new-respondents") == 0
@@ -199,3 +203,81 @@ def test_synthetic_data_keep_their_record_in_the_output_folder_only(tmp_path, mo
     assert main(["--data", str(BASELINE), "--frame", str(FRAME), "--out", str(tmp_path / "o"), "--tables-only"]) == 0
     assert sorted(p.name for p in BASELINE.parent.iterdir()) == before
     assert (tmp_path / "o" / LEDGER_NAME).is_file()
+
+
+def test_published_groups_are_compared_member_by_member(tmp_path):
+    """The record compares each published group's respondents: a pool and the group it was pooled
+    with, published alone later, differ by the pooled respondents (a risk, however many respondents
+    the two sets differ by overall); the same members under another label (a pool's members listed
+    in another order) are the same group."""
+    ledger = Ledger(tmp_path / LEDGER_NAME)
+    ids = [f"R{i:03d}" for i in range(60)]
+    big, small, other = ids[:45], ids[45:48], ids[48:]
+    fp = ledger.fingerprints
+
+    def publication(respondents, groups):
+        return Publication("s", "S", fp(respondents), {}, 10, groups={"職域": {k: fp(v) for k, v in groups.items()}})
+
+    ledger.record(publication(ids, {"上下水道局＋教育委員会": big + small, "消防局": other}))
+    dropped = publication(big, {"上下水道局": big})  # 15 fewer respondents: the whole sets are far apart
+    risk = ledger.risk(dropped)
+    assert risk is not None and risk.group == ("職域", "上下水道局＋教育委員会", "上下水道局", 3)
+    reordered = publication(ids, {"教育委員会＋上下水道局": small + big, "消防局": other})
+    assert ledger.risk(reordered) is None
+
+
+@pytest.fixture(scope="module")
+def small_group_exports(tmp_path_factory):
+    """A real-looking survey in which one 職域 has 3 respondents (pooled with the smallest other),
+    exported whole and without that 職域 and a whole other one (more than the threshold apart)."""
+    from ppp_survey.synth.generator import load_spec
+
+    cb = load_codebook()
+    spec = load_spec()
+    spec["respondents"]["技能労務"] = 3
+    spec["respondents"]["一般行政"] += 21
+    survey = generate(cb, spec)
+    folder = tmp_path_factory.mktemp("small") / "回答データ"
+    folder.mkdir()
+    whole = write_export(survey.responses, survey.free_text, cb, folder / "回答.xlsx")
+    keep = ~survey.responses["domain"].astype(str).isin(["技能労務", "福祉"])
+    kept = survey.responses[keep]
+    free = survey.free_text[survey.free_text["respondent_id"].isin(kept["respondent_id"])]
+    fewer = write_export(kept, free, cb, folder / "回答_福祉を除く.xlsx")
+    frame = folder.parent / "職員数.csv"
+    lines = FRAME.read_text(encoding="utf-8").splitlines()
+    frame.write_text("\n".join(x for x in lines if not x.startswith("#")) + "\n", encoding="utf-8")
+    return whole, fewer, frame
+
+
+def test_a_version_without_some_groups_cannot_subtract_a_pool(small_group_exports, tmp_path, capsys, monkeypatch):
+    """Publishing the survey again without the 3-person 職域 and a whole other one (so that the
+    pool's partner is published alone) stops: the pool and the partner differ by the 3 respondents
+    (and the groups of 職位 and 年代 by the removed respondents: the closest pair is named)."""
+    monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
+    whole, fewer, frame = small_group_exports
+    assert _real(whole, frame, tmp_path / "全体版") == 0
+    pools = pd.read_csv(tmp_path / "全体版" / "data" / "processed" / "response_rates.csv", encoding="utf-8-sig")
+    (pool,) = [d for d in pools.iloc[:, 0].astype(str) if "技能労務" in d]
+    capsys.readouterr()
+    assert _real(fewer, frame, tmp_path / "一部版") == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("エラー: 公表記録:") and "人だけ違うため、2つの集団を差し引くと" in last, last
+    assert not (tmp_path / "一部版" / "data").exists()
+    from ppp_survey.report.ledger import closest_groups
+
+    record = json.loads((whole.parent / LEDGER_NAME).read_text(encoding="utf-8"))
+    (earlier,) = [Publication.from_json(e) for e in record["publications"]]
+    ledger = Ledger(whole.parent / LEDGER_NAME)
+    pooled = {"職域": {pool: earlier.groups["職域"][pool]}}
+    partner = pool.replace("技能労務", "").strip("＋")
+    alone = {"職域": {partner: earlier.groups["職域"][pool] - ledger.fingerprints(_ids_of(whole, "技能労務"))}}
+    assert closest_groups(pooled, alone, 10) == ("職域", pool, partner, 3)
+
+
+def _ids_of(export: Path, domain: str) -> list[str]:
+    """The respondent ids of one 職域 in an export, as the loader reads them."""
+    from ppp_survey import load_responses
+
+    responses = load_responses(export, load_codebook()).responses
+    return responses.loc[responses["domain"].astype(str) == domain, "respondent_id"].astype(str).tolist()

@@ -9,9 +9,9 @@ frozen baseline made by the first run.
 So each publication records, internally, the survey and wave, a salted fingerprint of its
 respondent set (one keyed hash per respondent id, no answers; the salt is random and lives only in
 the record) and the pooling used: in :data:`LEDGER_NAME` beside the internal folder of the output
-folder and, for a real export, also beside the export, so that publishing it again into another
-output folder is checked too (:func:`record_paths`); ``--ledger PATH`` names one record instead
-(one per survey, wherever its outputs go). A new publication of a wave already
+folder (or ``--ledger PATH``: one record per survey, wherever its outputs go) and, for a real
+export, also beside the export, so that publishing it again into another output folder or with
+another ``--ledger`` is checked too (:func:`record_paths`). A new publication of a wave already
 published whose respondent set differs by fewer respondents than the anonymity threshold, or whose
 pooling differs, stops (:class:`PublicationError`, one line) with two ways on:
 
@@ -31,7 +31,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -54,7 +54,9 @@ LEDGER_FORMAT = "ppp_survey publication record"
 @dataclass(frozen=True)
 class Publication:
     """One publication of a wave: its survey id and wave, the respondents' salted fingerprints, the
-    pooling (``{attribute id: {pool label: members}}``) and the threshold it was made with."""
+    pooling (``{attribute id: {pool label: members}}``), each published group's respondents
+    (``{attribute id: {group label: fingerprints}}``; empty in a record written before groups were
+    kept) and the threshold it was made with."""
 
     survey: str
     wave: str
@@ -62,6 +64,7 @@ class Publication:
     pools: dict[str, dict[str, list[str]]]
     min_group: int
     where: str = ""
+    groups: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -69,6 +72,7 @@ class Publication:
             "wave": self.wave,
             "respondents": sorted(self.respondents),
             "pools": self.pools,
+            "groups": {a: {g: sorted(m) for g, m in sorted(by.items())} for a, by in sorted(self.groups.items())},
             "min_group": self.min_group,
             "where": self.where,
         }
@@ -82,21 +86,45 @@ class Publication:
             pools={a: {k: list(v) for k, v in p.items()} for a, p in entry.get("pools", {}).items()},
             min_group=int(entry.get("min_group", 0)),
             where=str(entry.get("where", "")),
+            groups={a: {g: frozenset(m) for g, m in by.items()} for a, by in entry.get("groups", {}).items()},
         )
 
 
 @dataclass(frozen=True)
 class Risk:
-    """How a new publication differs from an earlier one of the same wave."""
+    """How a new publication differs from an earlier one of the same wave: in its respondents
+    (``added``, ``removed``), in its pooling (``pools_differ``), or in one published group
+    (``group``: the attribute's label, the earlier group, the new one, and how many respondents
+    tell them apart)."""
 
     earlier: Publication
     added: int  # respondents in the new set only
     removed: int  # respondents in the earlier set only
     pools_differ: bool
+    group: tuple[str, str, str, int] | None = None
 
     @property
     def difference(self) -> int:
-        return self.added + self.removed
+        return self.group[3] if self.group is not None else self.added + self.removed
+
+
+def closest_groups(
+    old: dict[str, dict[str, frozenset[str]]], new: dict[str, dict[str, frozenset[str]]], threshold: int
+) -> tuple[str, str, str, int] | None:
+    """The pair of published groups (one attribute, one group of each publication) whose
+    respondents differ by the fewest, more than none and fewer than ``threshold``: subtracting one
+    group's counts from the other's would give those respondents' answers. ``(attribute, earlier
+    group, new group, difference)``, or None."""
+    best = None
+    for attribute in sorted(old.keys() & new.keys()):
+        for a, members_a in old[attribute].items():
+            for b, members_b in new[attribute].items():
+                if members_a.isdisjoint(members_b):
+                    continue
+                d = len(members_a ^ members_b)
+                if 0 < d < threshold and (best is None or d < best[3]):
+                    best = (attribute, a, b, d)
+    return best
 
 
 def normalised_pools(pools: dict[str, dict[str, Iterable[str]]]) -> dict[str, dict[str, list[str]]]:
@@ -149,9 +177,13 @@ class Ledger:
             removed = len(old.respondents - new.respondents)
             threshold = max(new.min_group, old.min_group)
             close = 0 < added + removed < threshold
-            pools_differ = added + removed < threshold and old.pools != new.pools
-            if close or pools_differ:
-                risk = Risk(old, added, removed, pools_differ)
+            group = (
+                None if close or not (old.groups and new.groups) else closest_groups(old.groups, new.groups, threshold)
+            )
+            # a record without groups: the pooling compared by its labels, as it was kept
+            pools_differ = not (old.groups and new.groups) and added + removed < threshold and old.pools != new.pools
+            if close or pools_differ or group is not None:
+                risk = Risk(old, added, removed, pools_differ, group)
                 if worst is None or risk.difference < worst.difference:
                     worst = risk
         return worst
@@ -177,7 +209,13 @@ class Ledger:
 def refusal(risk: Risk, label: str) -> str:
     """The one line that stops a publication: the risk and the two ways on."""
     earlier = f"（{risk.earlier.where}）" if risk.earlier.where else ""
-    if risk.difference and not risk.pools_differ:
+    if risk.group is not None:
+        attribute, a, b, d = risk.group
+        what = (
+            f"前回の公表{earlier}の{attribute}「{a}」と今回の「{b}」の回答者が{d}人だけ違うため、"
+            "2つの集団を差し引くとその回答者の回答がわかる"
+        )
+    elif risk.difference and not risk.pools_differ:
         what = (
             f"前回の公表{earlier}と回答者が{risk.difference}人（追加{risk.added}人・除外{risk.removed}人）だけ違うため、"
             "2つの公表を差し引くとその回答者の回答がわかる"
@@ -196,14 +234,12 @@ def refusal(risk: Risk, label: str) -> str:
 
 
 def record_paths(opts: ReportOptions) -> tuple[Path, ...]:
-    """The records a run checks and adds to: ``--ledger PATH`` alone; else :data:`LEDGER_NAME` in the
-    output folder (beside the internal folder, never inside a folder a run replaces) and, for an
-    export that is not synthetic, beside the export too: every output folder it is published to
-    meets the same record there. (Synthetic data have no respondents to protect, and the bundled
-    inputs are never written to.)"""
-    if opts.ledger is not None:
-        return (Path(opts.ledger),)
-    paths = [opts.out / LEDGER_NAME]
+    """The records a run checks and adds to: ``--ledger PATH``, else :data:`LEDGER_NAME` in the
+    output folder (beside the internal folder, never inside a folder a run replaces); and, for an
+    export that is not synthetic, the one beside the export too, whatever ``--ledger`` says: every
+    output folder and every record it is published with meets the same record there. (Synthetic
+    data have no respondents to protect, and the bundled inputs are never written to.)"""
+    paths = [Path(opts.ledger) if opts.ledger is not None else opts.out / LEDGER_NAME]
     if not opts.synthetic:
         paths.append(Path(opts.data).parent / LEDGER_NAME)
     return tuple(dict.fromkeys(Path(os.path.abspath(p)) for p in paths))
@@ -245,7 +281,7 @@ class Records:
                     raise
                 progress(
                     f"        注意: 公表記録を回答データのフォルダに書けない（{exc.strerror}: {ledger.path.parent}）。"
-                    "別の出力先への公表とは照合できないため、--ledger で書き込める場所の公表記録を指定する"
+                    "別の出力先への公表とは照合できないため、回答データを書き込めるフォルダに置くか、同じ公表記録を毎回 --ledger で指定する"
                 )
 
 
@@ -333,4 +369,20 @@ def this_publication(opts: ReportOptions, ledger: Ledger, analysis, responses) -
         pools=normalised_pools(analysis.pools.by_attribute),
         min_group=opts.min_group,
         where=where,
+        groups=published_groups(ledger, analysis),
     )
+
+
+def published_groups(ledger: Ledger, analysis) -> dict[str, dict[str, frozenset[str]]]:
+    """Each published group's respondents, by attribute (its label as the record names it: the
+    attribute's Japanese label) and group label (pools and 無回答 included), as ``ledger`` fingerprints them."""
+    shown = analysis.responses
+    ids = shown["respondent_id"].astype(str)
+    prints = ids.map(ledger.fingerprint)
+    out: dict[str, dict[str, frozenset[str]]] = {}
+    for attribute in analysis.codebook.attributes:
+        labels = shown[attribute.id].astype(object)
+        out[attribute.label] = {
+            str(label): frozenset(prints[(labels == label).to_numpy()]) for label in labels.dropna().unique()
+        }
+    return out
