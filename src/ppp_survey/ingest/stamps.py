@@ -45,9 +45,10 @@ def _half_day(match: re.Match) -> str:
 
 
 def _western(texts: pd.Series) -> pd.Series:
-    """Japanese dates and times rewritten in the forms pandas reads (era → year, 年月日 → -, 時分秒 →
-    :, 午前/午後 → AM/PM, the weekday dropped)."""
-    out = texts.str.replace(_WEEKDAY, " ", regex=True)
+    """Japanese dates and times rewritten in the forms pandas reads (full-width characters as
+    half-width, era → year, 年月日 → -, 時分秒 → :, 午前/午後 → AM/PM, the weekday dropped)."""
+    out = texts.str.normalize("NFKC")  # full-width digits, letters and signs (Ｒ８．６．３, ９：０５)
+    out = out.str.replace(_WEEKDAY, " ", regex=True)
     out = out.str.replace(_ERA_DATE, _era_date, regex=True)
     out = out.str.replace(_KANJI_DATE, r"\1-\2-\3", regex=True)
     out = out.str.replace(_KANJI_TIME, lambda m: f"{m[1]}:{int(m[2]):02d}:{int(m[3] or 0):02d}", regex=True)
