@@ -129,3 +129,13 @@ def test_a_new_codebook_file_is_enough(tmp_path):
 )
 def test_normalize_key(raw, key):
     assert normalize_key(raw) == key
+
+
+def test_a_heading_without_a_number_is_the_label_alone():
+    """Tables and charts title an item by its number and label; an own codebook may leave the number
+    empty, and the title then starts with the label (no leading space in a sheet or a chart)."""
+    from dataclasses import replace
+
+    item = load_codebook().question("2-(1)")
+    assert item.heading == f"2-(1) {item.label}"
+    assert replace(item, number="").heading == item.label

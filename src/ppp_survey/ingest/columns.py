@@ -84,7 +84,7 @@ class Assignment:
 
 def item_name(item: Item) -> str:
     """An item as a person reads it: its number and title (``2-(1) 官民連携の重要性``), or its label."""
-    return f"{item.number} {item.label}" if item.number else item.label
+    return item.heading
 
 
 def assign_columns(raw: RawExport, cb: Codebook) -> Assignment:

@@ -80,7 +80,7 @@ def plot_heatmap(
         vmin=0.0,
         vmax=grid.vmax,
         cmap=CMAP,
-        title=title or f"{item.number} {bracketed(item.label, f'{crosstab.by_label}別')}",
+        title=title or " ".join(filter(None, [item.number, bracketed(item.label, f"{crosstab.by_label}別")])),
         footer=f"n = {n_total:,}（列見出しの下の数は各列の基数）{test_text}\n{legend}\n{method_text(weighted)}",
         note=note,
         first_apart=overall is not None,

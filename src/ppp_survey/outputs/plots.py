@@ -352,7 +352,7 @@ def plot_stacked(  # noqa: C901 (draws one chart; branches are the two kinds of 
     else:
         ax.set_xlim(0, 100)
     ax.set_xlabel("%（左: 否定的／右: 肯定的）" if likert else "%")
-    _legend_and_title(ax, handles, "" if bare else title or f"{item.number} {item.label}")
+    _legend_and_title(ax, handles, "" if bare else title or item.heading)
     if not bare:
         add_footer(fig, base=f"{_base_text(table)}\n{method_text(weighted)}", note=note)
     fit_left_margin(ax)
@@ -447,7 +447,7 @@ def plot_multi(
     ax.set_xlim(0, max(10.0, top * 1.18))
     ax.set_xlabel("回答者に占める割合（%）" if not weighted else "職員全体の推定値（%）")
     if not bare:
-        ax.set_title(title or f"{item.number} {item.label}")
+        ax.set_title(title or item.heading)
         add_footer(fig, base=f"{_base_text(t)}　複数回答\n{method_text(weighted, whiskers=True)}", note=note)
     fit_left_margin(ax)
     if own:

@@ -228,7 +228,7 @@ def _gt_block(analysis: Analysis, item) -> Block:
     formats = {c: PCT for c in table.columns if "%" in c or "区間" in c}
     formats["標準誤差(pt)"] = "0.00"
     kind = {"sa": "単一回答", "likert": "単一回答", "ma": "複数回答"}[item.type]
-    return Block(f"{item.number} {item.label}（{kind}）", table, formats=formats, notes=(BASE_NOTE, ROUNDING_NOTE))
+    return Block(f"{item.heading}（{kind}）", table, formats=formats, notes=(BASE_NOTE, ROUNDING_NOTE))
 
 
 def _crosstab_block(analysis: Analysis, item, attr) -> Block:
@@ -265,9 +265,7 @@ def _crosstab_block(analysis: Analysis, item, attr) -> Block:
     columns = [attr.label, "基数", "備考", *labels]
     table = pd.DataFrame(rows, columns=columns)
     fmt = pd.DataFrame(formats, columns=columns)
-    return Block(
-        f"{item.number} {item.label} ／ {attr.label}別（%）", table, cell_formats=fmt, notes=tuple(table_notes(ct))
-    )
+    return Block(f"{item.heading} ／ {attr.label}別（%）", table, cell_formats=fmt, notes=tuple(table_notes(ct)))
 
 
 def _likert_block(analysis: Analysis) -> Block:
@@ -278,7 +276,7 @@ def _likert_block(analysis: Analysis) -> Block:
     attr_label = {a.id: a.label for a in cb.attributes}
     table = pd.DataFrame(
         {
-            "設問": lk["question"].map(lambda q: f"{cb.item(q).number} {cb.item(q).label}"),
+            "設問": lk["question"].map(lambda q: cb.item(q).heading),
             "属性": lk["by"].map(lambda b: attr_label.get(b, ALL)),
             "区分": lk["group"].astype(str),
             "指標": lk["measure"].map(MEASURE_LABEL),

@@ -283,7 +283,10 @@ def headline(table: TrendTable, codebook: Codebook) -> dict[str, str]:
 def headline_labels(table: TrendTable, codebook: Codebook) -> dict[str, str]:
     """``{indicator: "2-(6) 肯定的回答（上位2区分）"}`` of the headline indicators (:func:`headline`)."""
     est = table.estimates.drop_duplicates("indicator").set_index("indicator")
-    return {key: f"{codebook.item(q).number} {est.loc[key, 'label']}" for q, key in headline(table, codebook).items()}
+    return {
+        key: " ".join(filter(None, [codebook.item(q).number, str(est.loc[key, "label"])]))
+        for q, key in headline(table, codebook).items()
+    }
 
 
 def trend_summary(table: TrendTable, codebook: Codebook) -> pd.DataFrame:

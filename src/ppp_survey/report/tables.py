@@ -69,7 +69,7 @@ def write_tables(
     if analysis.calibration is not None:
         margins = margins_display(analysis.calibration, analysis.term_labels())
         written.append(write_csv(margins, opts.tables / "calibration_margins.csv"))
-        titles = {q.id: f"{q.number} {q.label}" for q in analysis.questions}
+        titles = {q.id: q.heading for q in analysis.questions}
         comparison = weights_display(analysis.weights_comparison, titles)
         written.append(write_csv(comparison, opts.tables / "weights_comparison.csv"))
     if analysis.association is not None:
@@ -173,7 +173,7 @@ def write_report_tables(
         comparison=analysis.weights_comparison,
         association=analysis.association,
         names=analysis.term_labels(),
-        titles={q.id: f"{q.number} {q.label}" for q in analysis.questions},
+        titles={q.id: q.heading for q in analysis.questions},
     )
     book = "集計表_架空データ.xlsx" if opts.synthetic else "集計表.xlsx"
     written.append(write_workbook(staged.tables / book, sheets, banner="架空データ" if opts.synthetic else ""))

@@ -131,6 +131,12 @@ class Item:
         return [c for _, c in sorted(scored, key=lambda sc: -sc[0])]
 
     @property
+    def heading(self) -> str:
+        """How tables and charts title the item: its number and label (``2-(1) 官民連携の重要性``),
+        else its label alone (an own codebook may leave ``number`` empty)."""
+        return f"{self.number} {self.label}" if self.number else self.label
+
+    @property
     def display(self) -> str:
         """How messages name the item: its number and label (``2-(1)「官民連携の重要性」``), else its label."""
         return f"{self.number}「{self.label}」" if self.number else f"「{self.label}」"
