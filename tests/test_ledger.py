@@ -206,10 +206,11 @@ def test_synthetic_data_keep_their_record_in_the_output_folder_only(tmp_path, mo
 
 
 def test_published_groups_are_compared_member_by_member(tmp_path):
-    """The record compares each published group's respondents: a pool and the group it was pooled
-    with, published alone later, differ by the pooled respondents (a risk, however many respondents
-    the two sets differ by overall); the same members under another label (a pool's members listed
-    in another order) are the same group."""
+    """The record compares the respondents of groups pooled differently: a pool and the group it was
+    pooled with, published alone later, differ by the pooled respondents (a risk, however many
+    respondents the two sets differ by overall); the same members under a pool label listed in
+    another order are the same group; groups of the same categories are the whole set's rule (ten
+    late respondents spread over the 職域 are as far apart as the threshold asks)."""
     ledger = Ledger(tmp_path / LEDGER_NAME)
     ids = [f"R{i:03d}" for i in range(60)]
     big, small, other = ids[:45], ids[45:48], ids[48:]
@@ -224,6 +225,9 @@ def test_published_groups_are_compared_member_by_member(tmp_path):
     assert risk is not None and risk.group == ("職域", "上下水道局＋教育委員会", "上下水道局", 3)
     reordered = publication(ids, {"教育委員会＋上下水道局": small + big, "消防局": other})
     assert ledger.risk(reordered) is None
+    late = [f"L{i}" for i in range(10)]
+    spread = publication([*ids, *late], {"上下水道局＋教育委員会": big + small + late[:2], "消防局": other + late[2:]})
+    assert ledger.risk(spread) is None
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +257,8 @@ def small_group_exports(tmp_path_factory):
 def test_a_version_without_some_groups_cannot_subtract_a_pool(small_group_exports, tmp_path, capsys, monkeypatch):
     """Publishing the survey again without the 3-person 職域 and a whole other one (so that the
     pool's partner is published alone) stops: the pool and the partner differ by the 3 respondents
-    (and the groups of 職位 and 年代 by the removed respondents: the closest pair is named)."""
+    (the groups of 職位 and 年代 of the same categories differ by the removed respondents, more
+    than the threshold in all: the whole set's rule)."""
     monkeypatch.setenv("PPP_SURVEY_JOBS", "1")
     whole, fewer, frame = small_group_exports
     assert _real(whole, frame, tmp_path / "全体版") == 0
@@ -262,7 +267,7 @@ def test_a_version_without_some_groups_cannot_subtract_a_pool(small_group_export
     capsys.readouterr()
     assert _real(fewer, frame, tmp_path / "一部版") == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("エラー: 公表記録:") and "人だけ違うため、2つの集団を差し引くと" in last, last
+    assert last.startswith("エラー: 公表記録:") and f"「{pool}」" in last and "3人だけ違うため" in last, last
     assert not (tmp_path / "一部版" / "data").exists()
     from ppp_survey.report.ledger import closest_groups
 

@@ -40,6 +40,7 @@ import numpy as np
 from ppp_survey.errors import PublicationError
 from ppp_survey.files import atomic_output
 from ppp_survey.report.options import ReportOptions
+from ppp_survey.survey.privacy import POOL_JOIN
 
 if TYPE_CHECKING:  # annotations only: the analysis is imported where the record is checked
     from ppp_survey.analysis import Analysis
@@ -108,18 +109,26 @@ class Risk:
         return self.group[3] if self.group is not None else self.added + self.removed
 
 
+def _categories(label: str) -> frozenset[str]:
+    """The categories a published group holds: a pool's members (「上下水道局＋教育委員会」), or itself."""
+    return frozenset(label.split(POOL_JOIN))
+
+
 def closest_groups(
     old: dict[str, dict[str, frozenset[str]]], new: dict[str, dict[str, frozenset[str]]], threshold: int
 ) -> tuple[str, str, str, int] | None:
-    """The pair of published groups (one attribute, one group of each publication) whose
-    respondents differ by the fewest, more than none and fewer than ``threshold``: subtracting one
-    group's counts from the other's would give those respondents' answers. ``(attribute, earlier
-    group, new group, difference)``, or None."""
+    """The pair of published groups pooled differently (one attribute, one group of each
+    publication, not the same categories: a pool against one of its members published alone, or
+    pooled with another) whose respondents differ by the fewest, more than none and fewer than
+    ``threshold``: subtracting one group's counts from the other's would give those respondents'
+    answers. ``(attribute, earlier group, new group, difference)``, or None. Groups of the same
+    categories (「消防」 and 「消防」, a pool listed in another order) are the whole set's rule: they
+    differ by the respondents the two sets differ by (:meth:`Ledger.risk`)."""
     best = None
     for attribute in sorted(old.keys() & new.keys()):
         for a, members_a in old[attribute].items():
             for b, members_b in new[attribute].items():
-                if members_a.isdisjoint(members_b):
+                if _categories(a) == _categories(b) or members_a.isdisjoint(members_b):
                     continue
                 d = len(members_a ^ members_b)
                 if 0 < d < threshold and (best is None or d < best[3]):
