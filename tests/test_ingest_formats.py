@@ -49,6 +49,8 @@ def same_as_workbook(path, baseline, codebook):
         ("回答_Unicodeテキスト.txt", lambda t: b"\xff\xfe" + t.encode("utf-16-le"), "tsv", "utf-16-le"),  # Excel
         ("回答_utf16.csv", lambda t: b"\xff\xfe" + t.encode("utf-16-le"), "tsv", "utf-16-le"),
         ("回答_utf16be.txt", lambda t: b"\xfe\xff" + t.encode("utf-16-be"), "tsv", "utf-16-be"),
+        ("回答_utf16be_BOMなし.txt", lambda t: t.encode("utf-16-be"), "tsv", "utf-16-be"),  # another tool's export
+        ("回答_utf16le_BOMなし.txt", lambda t: t.encode("utf-16-le"), "tsv", "utf-16-le"),
     ],
 )
 def test_tab_separated_and_utf16_load_as_the_workbook(forms, baseline, codebook, tmp_path, name, encode, fmt, encoding):

@@ -196,8 +196,9 @@ _BOMS = ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"), (b"\xef\xbb\xbf
 
 
 def decode_text(data: bytes, path: Path | str) -> tuple[str, str]:
-    """Decode a text file: a UTF-16 BOM → UTF-16 (Excel's 「Unicode テキスト」); a UTF-8 BOM → UTF-8; else
-    strict UTF-8; else CP932. Returns (text, encoding); a line that is neither is a one-line :class:`LoadError`."""
+    """Decode a text file: a UTF-16 BOM → UTF-16 (Excel's 「Unicode テキスト」); a UTF-8 BOM → UTF-8; NUL
+    bytes → UTF-16 without a BOM (the side of the byte pairs they sit on says LE or BE); else strict
+    UTF-8; else CP932. Returns (text, encoding); a line that is neither is a one-line :class:`LoadError`."""
     for bom, codec in _BOMS:
         if data.startswith(bom):
             try:
@@ -209,6 +210,12 @@ def decode_text(data: bytes, path: Path | str) -> tuple[str, str]:
                     f"{path}: {line}行目が{name}として正しくありません（{exc.reason}。途中で切れているか壊れている"
                     "可能性があります）。ファイルを書き出し直してください"
                 ) from None
+    bomless = _bomless_utf16(data[:4096])  # UTF-16 without a BOM: its ASCII characters' NUL bytes
+    if bomless is not None:
+        try:
+            return data.decode(bomless, errors="strict"), bomless
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: read as the rest are
     try:
         return data.decode("utf-8", errors="strict"), "utf-8"
     except UnicodeDecodeError as exc:
@@ -224,6 +231,17 @@ def decode_text(data: bytes, path: Path | str) -> tuple[str, str]:
             f"{path}: {line}行目がUTF-8でもCP932（Shift_JIS）でもありません（バイト {data[exc.start : exc.start + 1].hex()}）。"
             "Excelで「CSV UTF-8（コンマ区切り）」として保存し直してください"
         ) from None
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when the NUL bytes of ``head`` sit on one side of the byte pairs
+    (the high byte of ASCII characters: commas, digits, line ends), else None."""
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    if odd > 4 * even and odd >= len(head) // 20:
+        return "utf-16-le"
+    if even > 4 * odd and even >= len(head) // 20:
+        return "utf-16-be"
+    return None
 
 
 # A workbook whose parts expand beyond this is refused before any reader unpacks it: a survey export
