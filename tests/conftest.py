@@ -112,6 +112,18 @@ def codebook():
 
 
 @pytest.fixture(scope="session")
+def forms(baseline, codebook):
+    """The bundled baseline as a Forms table, times written as Excel shows them (as write_export's
+    CSV): the export tests write in other forms (read only: copy it before changing a cell)."""
+    from ppp_survey.synth.forms import to_forms_frame
+
+    table = to_forms_frame(baseline.responses, baseline.free_text, codebook)
+    for col in ("開始時刻", "完了時刻"):
+        table[col] = table[col].dt.strftime("%Y/%m/%d %H:%M:%S").fillna("")
+    return table
+
+
+@pytest.fixture(scope="session")
 def frame(codebook):
     from ppp_survey import load_frame
 

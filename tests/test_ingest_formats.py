@@ -14,18 +14,8 @@ import pytest
 from conftest import BASELINE
 from ppp_survey import LoadError, load_responses
 from ppp_survey.ingest.read import read_export, sniff
-from ppp_survey.synth.forms import to_forms_frame
 
 TITLE = "職員意識調査 回答一覧"
-
-
-@pytest.fixture(scope="module")
-def forms(baseline, codebook) -> pd.DataFrame:
-    """The bundled baseline as a Forms table, times written as Excel shows them (as write_export's CSV)."""
-    table = to_forms_frame(baseline.responses, baseline.free_text, codebook)
-    for col in ("開始時刻", "完了時刻"):
-        table[col] = table[col].dt.strftime("%Y/%m/%d %H:%M:%S").fillna("")
-    return table
 
 
 def text_of(table: pd.DataFrame, sep: str) -> str:

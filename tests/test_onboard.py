@@ -16,7 +16,6 @@ from conftest import BASELINE, REPO
 from ppp_survey import CodebookError, load_codebook, load_responses
 from ppp_survey.ingest.check import check_export, column_letter
 from ppp_survey.report.cli import main
-from ppp_survey.synth.forms import to_forms_frame
 
 RENAMED = {
     "domain": "所属の職域",
@@ -24,14 +23,6 @@ RENAMED = {
     "q5": "連携の難しさ（複数選択）",
     "q6": "相談しやすい雰囲気があるか",
 }
-
-
-@pytest.fixture(scope="module")
-def forms(baseline, codebook) -> pd.DataFrame:
-    table = to_forms_frame(baseline.responses, baseline.free_text, codebook)
-    for col in ("開始時刻", "完了時刻"):
-        table[col] = table[col].dt.strftime("%Y/%m/%d %H:%M:%S").fillna("")
-    return table
 
 
 @pytest.fixture

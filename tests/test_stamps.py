@@ -14,7 +14,6 @@ from ppp_survey import LoadError, load_responses
 from ppp_survey.ingest.check import check_export
 from ppp_survey.ingest.stamps import parse_stamps
 from ppp_survey.report.cli import main
-from ppp_survey.synth.forms import to_forms_frame
 
 NINE_FIVE = np.datetime64("2025-07-18T09:05:00", "ns")
 
@@ -84,22 +83,13 @@ def test_zoned_and_plain_stamps_in_one_column():
     assert (parse_stamps(pd.Series(cells, dtype=object)) == NINE_FIVE).all()
 
 
-@pytest.fixture(scope="module")
-def export(baseline, codebook) -> pd.DataFrame:
-    """The bundled R7 export as a Forms table with its times as text."""
-    table = to_forms_frame(baseline.responses, baseline.free_text, codebook)
-    for col in ("開始時刻", "完了時刻"):
-        table[col] = table[col].dt.strftime("%Y/%m/%d %H:%M:%S").fillna("")
-    return table
-
-
 def _csv(table: pd.DataFrame, path) -> str:
     path.write_bytes(table.to_csv(index=False).encode("utf-8"))
     return str(path)
 
 
-def _restamped(export: pd.DataFrame, form) -> pd.DataFrame:
-    table = export.copy()
+def _restamped(forms: pd.DataFrame, form) -> pd.DataFrame:
+    table = forms.copy()
     for col in ("開始時刻", "完了時刻"):
         table[col] = [form(pd.Timestamp(t)) for t in table[col]]
     return table
@@ -116,20 +106,20 @@ def _restamped(export: pd.DataFrame, form) -> pd.DataFrame:
     ],
     ids=["utc-z", "offset", "kanji", "era", "gozen-gogo"],
 )
-def test_an_export_in_another_form_loads_as_the_bundled_one(export, baseline, codebook, tmp_path, form):
+def test_an_export_in_another_form_loads_as_the_bundled_one(forms, baseline, codebook, tmp_path, form):
     """Every row accepted and the same responses (times included) as the bundled workbook, and
     `check` agrees: nothing to fix."""
-    path = _csv(_restamped(export, form), tmp_path / "回答.csv")
+    path = _csv(_restamped(forms, form), tmp_path / "回答.csv")
     loaded = load_responses(path, codebook)
     pd.testing.assert_frame_equal(loaded.responses, baseline.responses)
     assert check_export(path, codebook).ok
 
 
-def test_an_unreadable_time_is_named_by_check_and_by_the_report(export, codebook, tmp_path, capsys):
+def test_an_unreadable_time_is_named_by_check_and_by_the_report(forms, codebook, tmp_path, capsys):
     """`check` lists the value (its column, count and first row) and says the file does not match;
     the report stops with one line naming file, row, column and value and what to do (exit 2); a
     zoned stamp beside it is read, not a traceback."""
-    table = export.copy()
+    table = forms.copy()
     table.loc[3, "完了時刻"] = "昨日"
     table.loc[4, "完了時刻"] = "2025-07-18T00:05:00Z"
     path = _csv(table, tmp_path / "回答.csv")
